@@ -1,0 +1,118 @@
+# obstui - one non-recursive Makefile.
+#
+#   make            build ./obstui
+#   make run        install missing Debian packages, build, start obstui
+#   make test       install what the tests need, build, run every test
+#   make check      the tests again under ASan + UBSan, plus the layer rules
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make bench      the benchmarks (see bench/README.md)
+#
+# Objects go to $(B) (build/ by default); "make B=build-asan SAN=1" is the
+# sanitizer build that "make check" uses.
+
+B ?= build
+CC ?= cc
+PKGS := libprotobuf-c sqlite3 libzstd libmicrohttpd jansson zlib inih
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+OPT ?= -O2 -g
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Isrc -I$(B)/gen $(PKG_CFLAGS)
+ifeq ($(SAN),1)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN := -fsanitize=address,undefined
+endif
+CFLAGS_ALL = $(CFLAGS_BASE) $(OPT) $(CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(LDSAN) $(LDFLAGS)
+
+# --- generated protobuf code ----------------------------------------------
+PROTOS := $(shell find proto -name '*.proto' | sort)
+PROTO_C := $(patsubst proto/%.proto,$(B)/gen/%.pb-c.c,$(PROTOS))
+PROTO_H := $(PROTO_C:.c=.h)
+PROTO_STAMP := $(B)/gen/.stamp
+
+$(PROTO_STAMP): $(PROTOS)
+	@mkdir -p $(B)/gen
+	protoc-c -Iproto --c_out=$(B)/gen $(PROTOS)
+	@touch $@
+$(PROTO_C) $(PROTO_H): $(PROTO_STAMP)
+
+# --- the program --------------------------------------------------------------
+SRC := $(shell find src -name '*.c' ! -name main.c | sort)
+LIB_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(SRC)) $(patsubst %.c,$(B)/obj/%.o,$(PROTO_C:$(B)/gen/%=gen/%))
+MAIN_OBJ := $(B)/obj/src/main.o
+
+BIN := $(if $(filter build,$(B)),obstui,$(B)/obstui)
+
+all: $(BIN)
+
+$(B)/obj/src/%.o: src/%.c $(PROTO_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+$(B)/obj/gen/%.o: $(B)/gen/%.c $(PROTO_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-error -c $< -o $@
+
+$(B)/libobstui.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(B)/libobstui.a
+	$(CC) $(OPT) -o $@ $^ $(LDLIBS_ALL)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# --- tests ----------------------------------------------------------------------
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+
+$(B)/tests/%: tests/unit/%.c $(B)/libobstui.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libobstui.a $(LDLIBS_ALL) $(shell pkg-config --libs cmocka)
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+deps-run:
+	@scripts/deps.sh run
+deps-test:
+	@scripts/deps.sh test
+
+test: deps-test
+	@$(MAKE) --no-print-directory all unit
+	@OBSTUI_BIN=$(abspath $(BIN)) tests/run-integration.sh
+
+check: deps-test
+	@scripts/check-layers.sh
+	@$(MAKE) --no-print-directory B=build-asan SAN=1 all unit
+	@OBSTUI_BIN=$(abspath build-asan/obstui) tests/run-integration.sh
+
+run: deps-run
+	@$(MAKE) --no-print-directory all
+	./obstui serve $(ARGS)
+
+# --- fuzzing (clang + libFuzzer) -----------------------------------------------
+FUZZ_SECONDS ?= 20
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+fuzz: deps-test
+	@$(MAKE) --no-print-directory B=build-fuzz CC=clang \
+		OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" LDSAN="-fsanitize=address,undefined" \
+		build-fuzz/libobstui.a
+	@mkdir -p build-fuzz/bin
+	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+		clang $(CFLAGS_BASE:-I$(B)/gen=-Ibuild-fuzz/gen) -O1 -g -fsanitize=fuzzer,address,undefined \
+			-o build-fuzz/bin/$$n $$f build-fuzz/libobstui.a $(PKG_LIBS) -lpthread -lm; \
+		mkdir -p build-fuzz/corpus/$$n; \
+		echo "== $$n ($(FUZZ_SECONDS)s)"; \
+		build-fuzz/bin/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+			build-fuzz/corpus/$$n tests/fuzz/seeds/$$n 2>&1 | tail -3; done
+
+# --- benchmarks -------------------------------------------------------------------
+bench: deps-test all
+	@bench/run.sh
+
+clean:
+	rm -rf build build-asan build-fuzz obstui
+
+.PHONY: all unit test check run fuzz bench clean deps-run deps-test

@@ -1,0 +1,164 @@
+/*
+ * store.h - obstui's trace store: the one owner of SQLite and block files.
+ *
+ * A store is a directory:
+ *
+ *	DIR/obstui.db        SQLite (WAL): the head, the indexes, block records
+ *	DIR/blocks/<id>.blk   sealed, immutable blocks (see block.h)
+ *	DIR/owner.lock        held (flock) by the process that seals and expires
+ *
+ * Write path.  A receiver thread turns a decoded export request into a
+ * struct store_batch (store_batch_build: validate ids, regroup spans by
+ * trace, pack and compress each trace's part), then store_submit() queues
+ * it for the one writer thread and waits.  The writer commits many batches
+ * per transaction (group commit); store_submit returns OB_OK only after the
+ * batch's transaction committed, so an acknowledged request survives
+ * kill -9.  A request is stored wholly or not at all.  When the queue stays
+ * full for the submit timeout, store_submit fails with OB_EBUSY and the
+ * caller answers 429/503: nothing buffers without bound.
+ *
+ * Sealing.  In the owner process a sealer thread moves traces that went
+ * idle (no new spans for idle_ns), and everything once the head is older or
+ * larger than its limits, into block files.  Spans that arrive for a trace
+ * after it was sealed go to the head again; reads merge head and blocks.
+ *
+ * Read path.  Any thread may call the read functions; each thread gets its
+ * own read-only SQLite connection.  Other processes (the CLI) open the same
+ * directory with read_only set and read while a server writes.
+ */
+#ifndef OB_STORE_H
+#define OB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "model/otlp.h"
+
+struct store;
+struct store_batch;
+
+struct store_options {
+	const char *dir;
+	bool read_only;            /* no writer thread; reads only */
+	bool no_sealer;            /* write, but never seal or expire (import) */
+	uint64_t idle_ns;          /* seal a trace this long after its last span (10s) */
+	uint64_t head_max_age_ns;  /* seal everything older than this (5m) */
+	uint64_t head_max_bytes;   /* seal the oldest when the head is larger (256 MB) */
+	uint64_t retention_ns;     /* drop blocks older than this; 0 keeps all */
+	uint64_t max_bytes;        /* drop oldest blocks past this size; 0: no cap */
+	size_t queue_bytes;        /* writer queue bound (256 MB) */
+	int submit_timeout_ms;     /* how long a full queue may hold a sender (2000) */
+	bool fsync;                /* synchronous=FULL: survive power loss, not just kill -9 */
+	const char *origin;        /* who captured the data; default the host name */
+};
+
+/* Defaults as documented above. */
+void store_options_init(struct store_options *opt);
+
+/*
+ * Open (creating if needed) the store at opt->dir.  Starts the writer and,
+ * when this process can take owner.lock, the sealer.  *out is the caller's
+ * and must be passed to store_close.
+ */
+enum ob_err store_open(const struct store_options *opt, struct store **out, char *errbuf);
+/* Stop accepting, commit what is queued, seal the head when owner, close. */
+void store_close(struct store *s);
+
+/*
+ * Build a batch from decoded resource spans (which stay the caller's; the
+ * batch copies what it keeps).  Fails with OB_EINVAL, naming the span, when
+ * an id is invalid: trace id not 16 bytes or all zero, span id not 8 bytes
+ * or all zero, parent span id neither empty nor 8 bytes.  An empty request
+ * gives an empty batch, which commits trivially.
+ */
+enum ob_err store_batch_build(otlp_resource_spans *const *rs, size_t n,
+			      struct store_batch **out, char *errbuf);
+size_t store_batch_spans(const struct store_batch *b);
+size_t store_batch_bytes(const struct store_batch *b);
+void store_batch_free(struct store_batch *b);
+
+/* Queue b (taken, whatever the result) and wait until it is durable. */
+enum ob_err store_submit(struct store *s, struct store_batch *b, char *errbuf);
+
+/* Seal every trace in the head now, whatever its age (owner only). */
+enum ob_err store_seal_all(struct store *s, char *errbuf);
+/* Apply retention now (owner only); how many blocks were dropped. */
+enum ob_err store_expire(struct store *s, size_t *dropped, char *errbuf);
+
+/*
+ * The whole trace as serialized OTLP TracesData (head and blocks merged)
+ * appended to out.  OB_ENOTFOUND when the store has no span of it.
+ */
+enum ob_err store_trace_get(struct store *s, const uint8_t id[16], struct ob_buf *out,
+			    char *errbuf);
+
+struct store_search_req {
+	const char *traceql;       /* NULL or "" or "{}" matches every trace */
+	uint64_t start_ns, end_ns; /* overlap window; 0 for open */
+	uint64_t min_duration_ns;  /* trace duration bounds; 0 for none */
+	uint64_t max_duration_ns;
+	size_t limit;              /* 0: 20 */
+	uint64_t budget_ns;        /* stop scanning after this long (0: 10s) */
+};
+
+struct store_span_hit {
+	uint8_t span_id[8];
+	uint64_t start_ns, duration_ns;
+	char *name;
+	char *service;
+};
+
+struct store_trace_hit {
+	uint8_t trace_id[16];
+	char *root_service;        /* "" when the root span has not arrived */
+	char *root_name;
+	uint64_t start_ns, duration_ns;
+	size_t nspans, nerrors;
+	struct store_span_hit *spans;  /* the matched spans (first 3 by time) */
+	size_t nspan_hits, matched;
+};
+
+struct store_search_result {
+	struct store_trace_hit *traces; /* newest first */
+	size_t ntraces;
+	size_t inspected_traces;
+	uint64_t inspected_bytes;
+	bool partial;              /* the budget ran out before the limit was met */
+};
+
+/* OB_EINVAL with the parser's message for bad TraceQL. */
+enum ob_err store_search(struct store *s, const struct store_search_req *req,
+			 struct store_search_result *out, char *errbuf);
+void store_search_result_release(struct store_search_result *r);
+
+enum store_tag_scope { STORE_TAG_SPAN = 1, STORE_TAG_RESOURCE = 2, STORE_TAG_INTRINSIC = 3 };
+
+/* Tag names of a scope (0: span and resource); strings are the caller's. */
+enum ob_err store_tag_names(struct store *s, int scope, char ***names, size_t *n,
+			    char *errbuf);
+/* Values seen for a tag ("service.name", "span.http.method", ".x"). */
+enum ob_err store_tag_values(struct store *s, const char *tag, char ***values, size_t *n,
+			     char *errbuf);
+void store_strings_free(char **v, size_t n);
+
+struct store_stats {
+	uint64_t traces, spans;             /* summarised traces and their spans */
+	uint64_t head_chunks, head_bytes, head_spans;
+	uint64_t blocks, block_bytes, block_spans;
+	uint64_t db_bytes;
+	uint64_t oldest_ns, newest_ns;      /* data time range */
+	/* writer counters since open (this process) */
+	uint64_t batches_committed, spans_committed, commits;
+	uint64_t commit_ns_total, commit_ns_max;
+	uint64_t queue_count, queue_bytes;
+	uint64_t sealed_blocks, expired_blocks;
+};
+enum ob_err store_stats_get(struct store *s, struct store_stats *st, char *errbuf);
+
+const char *store_dir(const struct store *s);
+bool store_is_owner(const struct store *s);
+
+#endif
