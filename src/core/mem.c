@@ -1,5 +1,4 @@
 /* mem.c - aborting allocators for small internal objects (see mem.h). */
-#define _GNU_SOURCE
 #include "core/mem.h"
 
 #include <stdarg.h>
