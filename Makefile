@@ -10,9 +10,10 @@
 # Objects go to $(B) (build/ by default); "make B=build-asan SAN=1" is the
 # sanitizer build that "make check" uses.
 
+.DEFAULT_GOAL := all
 B ?= build
 CC ?= cc
-PKGS := libprotobuf-c sqlite3 libzstd libmicrohttpd jansson zlib inih
+PKGS := libprotobuf-c sqlite3 libzstd libmicrohttpd jansson zlib inih libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -1,0 +1,93 @@
+/* cmd_stats.c - `obstui stats`: what the store holds. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd/cmd.h"
+#include "core/util.h"
+
+static void
+when(uint64_t ns, char *out, size_t n)
+{
+	time_t secs = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	if (ns == 0) {
+		snprintf(out, n, "-");
+		return;
+	}
+	gmtime_r(&secs, &tm);
+	strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+static int
+stats_main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *store_flag = NULL;
+	bool json = false;
+	struct store *s;
+	struct store_stats st;
+	char errbuf[OB_ERRLEN], a[64], b[64], c1[64];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (c == 's')
+			store_flag = optarg;
+		else if (c == 'j')
+			json = true;
+		else
+			return cmd_usage(&cmd_stats_entry, "unknown option");
+	}
+	if (optind != argc)
+		return cmd_usage(&cmd_stats_entry, "unexpected argument '%s'", argv[optind]);
+	if ((s = cmd_open_read(cmd_store_dir(store_flag))) == NULL)
+		return 1;
+	if (store_stats_get(s, &st, errbuf)) {
+		store_close(s);
+		return cmd_fail(OB_EIO, errbuf);
+	}
+	if (json) {
+		printf("{\"store\":\"%s\",\"traces\":%llu,\"spans\":%llu,\"headChunks\":%llu,"
+		       "\"headSpans\":%llu,\"headBytes\":%llu,\"blocks\":%llu,\"blockBytes\":%llu,"
+		       "\"blockSpans\":%llu,\"databaseBytes\":%llu,\"oldestUnixNano\":\"%llu\","
+		       "\"newestUnixNano\":\"%llu\"}\n",
+		       store_dir(s), (unsigned long long)st.traces, (unsigned long long)st.spans,
+		       (unsigned long long)st.head_chunks, (unsigned long long)st.head_spans,
+		       (unsigned long long)st.head_bytes, (unsigned long long)st.blocks,
+		       (unsigned long long)st.block_bytes, (unsigned long long)st.block_spans,
+		       (unsigned long long)st.db_bytes, (unsigned long long)st.oldest_ns,
+		       (unsigned long long)st.newest_ns);
+	} else {
+		printf("store      %s\n", store_dir(s));
+		printf("traces     %llu (%llu spans)\n", (unsigned long long)st.traces,
+		       (unsigned long long)st.spans);
+		ob_size_format(st.head_bytes, a, sizeof a);
+		printf("head       %llu spans in %llu chunks, %s uncompressed\n",
+		       (unsigned long long)st.head_spans, (unsigned long long)st.head_chunks, a);
+		ob_size_format(st.block_bytes, a, sizeof a);
+		printf("blocks     %llu holding %llu spans, %s\n", (unsigned long long)st.blocks,
+		       (unsigned long long)st.block_spans, a);
+		ob_size_format(st.db_bytes, a, sizeof a);
+		printf("database   %s\n", a);
+		when(st.oldest_ns, b, sizeof b);
+		when(st.newest_ns, c1, sizeof c1);
+		printf("time range %s .. %s\n", b, c1);
+	}
+	store_close(s);
+	return 0;
+}
+
+const struct cmd_entry cmd_stats_entry = {
+	.name = "stats",
+	.usage = "stats [--json] [--store DIR]",
+	.summary = "what the store holds: traces, spans, head, blocks, bytes",
+	.help = "  --json        machine-readable\n",
+	.exec = stats_main,
+	.built = true,
+};

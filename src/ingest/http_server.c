@@ -1,0 +1,301 @@
+/*
+ * http_server.c - libmicrohttpd glue (see http_server.h).
+ *
+ * libmicrohttpd calls the access handler several times per request: once
+ * with the headers (we allocate the per-request state and check
+ * Content-Length against the limit), then with each piece of the body (we
+ * append, capped), then once more with no data, when the route runs.  The
+ * route fills a struct http_response, which becomes the MHD response.
+ */
+#include "ingest/http_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	const struct http_route *routes;
+	size_t nroutes;
+	void *ctx;
+	size_t max_body;
+	int fd;
+};
+
+struct http_request {
+	struct MHD_Connection *conn;
+	const char *method, *url;
+	struct ob_buf body;
+	bool too_big;
+};
+
+const char *
+http_method(const struct http_request *req)
+{
+	return req->method;
+}
+
+const char *
+http_path(const struct http_request *req)
+{
+	return req->url;
+}
+
+const char *
+http_arg(const struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+http_header(const struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const unsigned char *
+http_body(const struct http_request *req, size_t *len)
+{
+	*len = req->body.len;
+	return req->body.data ? req->body.data : (const unsigned char *)"";
+}
+
+void
+http_reply(struct http_response *resp, int status, const char *content_type, const char *fmt,
+	   ...)
+{
+	va_list ap;
+	char *s;
+
+	resp->status = status;
+	resp->content_type = content_type;
+	ob_buf_reset(&resp->body);
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) >= 0) {
+		ob_buf_addstr(&resp->body, s);
+		free(s);
+	}
+	va_end(ap);
+}
+
+void
+http_unescape(char *s)
+{
+	MHD_http_unescape(s);
+}
+
+static enum MHD_Result
+send_response(struct MHD_Connection *conn, struct http_response *r)
+{
+	struct MHD_Response *mr;
+	enum MHD_Result ret;
+	size_t len;
+	void *data = ob_buf_take(&r->body, &len);
+
+	mr = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (mr == NULL) {
+		free(data);
+		return MHD_NO;
+	}
+	if (r->content_type)
+		MHD_add_response_header(mr, "Content-Type", r->content_type);
+	if (r->extra_name[0])
+		MHD_add_response_header(mr, r->extra_name, r->extra_value);
+	ret = MHD_queue_response(conn, (unsigned)r->status, mr);
+	MHD_destroy_response(mr);
+	return ret;
+}
+
+static const struct http_route *
+route_find(struct http_server *srv, const char *method, const char *url, bool *path_known)
+{
+	size_t i;
+
+	*path_known = false;
+	for (i = 0; i < srv->nroutes; i++) {
+		const struct http_route *r = &srv->routes[i];
+		bool match = r->prefix ? strncmp(url, r->path, strlen(r->path)) == 0
+				       : strcmp(url, r->path) == 0;
+
+		if (!match)
+			continue;
+		*path_known = true;
+		if (strcmp(method, r->method) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	   const char *version, const char *upload_data, size_t *upload_size, void **state)
+{
+	struct http_server *srv = cls;
+	struct http_request *req = *state;
+	struct http_response resp;
+	const struct http_route *route;
+	bool known;
+	enum MHD_Result ret;
+
+	(void)version;
+	if (req == NULL) {
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+		req = ob_xcalloc(1, sizeof *req);
+		req->conn = conn;
+		req->method = method;
+		req->url = url;
+		ob_buf_init(&req->body, srv->max_body);
+		if (cl && strtoull(cl, NULL, 10) > srv->max_body)
+			req->too_big = true;
+		*state = req;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!req->too_big && ob_buf_add(&req->body, upload_data, *upload_size) != OB_OK)
+			req->too_big = true;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	memset(&resp, 0, sizeof resp);
+	ob_buf_init(&resp.body, 0);
+	route = route_find(srv, method, url, &known);
+	if (req->too_big)
+		http_reply(&resp, 413, "text/plain",
+			   "request body is larger than the %zu byte limit\n", srv->max_body);
+	else if (route)
+		route->fn(srv->ctx, req, &resp);
+	else if (known)
+		http_reply(&resp, 405, "text/plain", "method %s is not allowed on %s\n", method, url);
+	else
+		http_reply(&resp, 404, "text/plain", "no such endpoint: %s\n", url);
+	ret = send_response(conn, &resp);
+	ob_buf_release(&resp.body);
+	return ret;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **state,
+	     enum MHD_RequestTerminationCode toe)
+{
+	struct http_request *req = *state;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (req) {
+		ob_buf_release(&req->body);
+		free(req);
+		*state = NULL;
+	}
+}
+
+static enum ob_err
+listen_on(const char *addr, int *fd_out, char bound[64], char *errbuf)
+{
+	char host[256], port[16];
+	const char *colon;
+	struct addrinfo hints, *res = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int fd = -1, one = 1, rc;
+	char hbuf[46], pbuf[8];
+
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+
+		if (close == NULL || close[1] != ':')
+			return ob_errf(errbuf, OB_EINVAL, "bad address '%s' (want [v6]:port)", addr);
+		snprintf(host, sizeof host, "%.*s", (int)(close - addr - 1), addr + 1);
+		snprintf(port, sizeof port, "%s", close + 2);
+	} else {
+		colon = strrchr(addr, ':');
+		if (colon == NULL)
+			return ob_errf(errbuf, OB_EINVAL, "bad address '%s' (want host:port)", addr);
+		snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
+		snprintf(port, sizeof port, "%s", colon + 1);
+	}
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0)
+		return ob_errf(errbuf, OB_EINVAL, "address '%s': %s", addr, gai_strerror(rc));
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto sys;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 256) != 0)
+		goto sys;
+	freeaddrinfo(res);
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	getnameinfo((struct sockaddr *)&ss, sl, hbuf, sizeof hbuf, pbuf, sizeof pbuf,
+		    NI_NUMERICHOST | NI_NUMERICSERV);
+	if (ss.ss_family == AF_INET6)
+		snprintf(bound, 64, "[%s]:%s", hbuf, pbuf);
+	else
+		snprintf(bound, 64, "%s:%s", hbuf, pbuf);
+	*fd_out = fd;
+	return OB_OK;
+sys:
+	rc = errno;
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return ob_errf(errbuf, OB_EIO, "cannot listen on %s: %s%s", addr, strerror(rc),
+		       rc == EADDRINUSE ? " (is another obstui or collector running? pick"
+					  " another port or 'off')" : "");
+}
+
+enum ob_err
+http_server_start(const char *addr, const struct http_route *routes, size_t nroutes, void *ctx,
+		  size_t max_body, struct http_server **out, char bound[64], char *errbuf)
+{
+	struct http_server *srv = ob_xcalloc(1, sizeof *srv);
+	enum ob_err err;
+
+	srv->routes = routes;
+	srv->nroutes = nroutes;
+	srv->ctx = ctx;
+	srv->max_body = max_body;
+	if ((err = listen_on(addr, &srv->fd, bound, errbuf))) {
+		free(srv);
+		return err;
+	}
+	srv->daemon = MHD_start_daemon(
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			MHD_USE_ITC,
+		0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->fd,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)1024, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+	if (srv->daemon == NULL) {
+		close(srv->fd);
+		free(srv);
+		return ob_errf(errbuf, OB_EIO, "cannot start the HTTP server on %s", addr);
+	}
+	*out = srv;
+	return OB_OK;
+}
+
+void
+http_server_stop(struct http_server *srv)
+{
+	if (srv == NULL)
+		return;
+	MHD_stop_daemon(srv->daemon);
+	close(srv->fd);
+	free(srv);
+}

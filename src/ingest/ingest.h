@@ -1,0 +1,62 @@
+/*
+ * ingest.h - the one path every trace takes into the store.
+ *
+ * Receivers (OTLP/HTTP now; gRPC and Zipkin later) and `obstui import`
+ * hand bytes to ingest_traces(): decode (protobuf or OTLP/JSON) into a
+ * per-request arena, build the store batch, submit it and wait until it
+ * is durable.  Counters for /metrics live in struct ingest_stats, shared by
+ * all receivers of a process.
+ */
+#ifndef OB_INGEST_H
+#define OB_INGEST_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "store/store.h"
+
+enum ingest_format { INGEST_PROTOBUF, INGEST_JSON };
+
+struct ingest_limits {
+	size_t max_body;         /* as received (16 MiB) */
+	size_t max_decoded;      /* after decompression (64 MiB) */
+};
+
+void ingest_limits_init(struct ingest_limits *l);
+
+enum ingest_reject {
+	REJECT_INVALID,          /* undecodable or invalid ids */
+	REJECT_TOO_BIG,
+	REJECT_BUSY,
+	REJECT_MEDIA_TYPE,
+	REJECT_INTERNAL,
+	REJECT__COUNT
+};
+
+struct ingest_stats {
+	_Atomic uint64_t requests;
+	_Atomic uint64_t requests_ok;
+	_Atomic uint64_t spans_accepted;
+	_Atomic uint64_t bytes_received;
+	_Atomic uint64_t rejected_requests[REJECT__COUNT];
+	_Atomic uint64_t rejected_spans[REJECT__COUNT];
+};
+
+extern const char *const ingest_reject_names[REJECT__COUNT];
+
+/*
+ * Decode body (already decompressed) and store it durably.  *nspans gets
+ * the span count (also when rejected, when it is known).  Errors:
+ * OB_EINVAL (bad input, 400), OB_ETOOBIG (413), OB_EBUSY (retry later),
+ * anything else (500).
+ */
+enum ob_err ingest_traces(struct store *s, const uint8_t *body, size_t len,
+			  enum ingest_format fmt, size_t max_decoded, size_t *nspans,
+			  char *errbuf);
+
+/* Count one request's outcome in stats. */
+void ingest_count(struct ingest_stats *st, enum ob_err err, size_t nspans, size_t bytes);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * otlp_http.c - OTLP/HTTP receiver (see otlp_http.h).
+ *
+ * Each request runs on its connection's thread: check the media type,
+ * undo Content-Encoding (capped), decode, batch, submit and wait for the
+ * commit, answer.  Error bodies are google.rpc.Status, protobuf or JSON to
+ * match the request, with a message that names the problem.
+ */
+#include "ingest/otlp_http.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "ingest/decompress.h"
+#include "ingest/http_server.h"
+
+#define GRPC_INVALID_ARGUMENT 3
+#define GRPC_RESOURCE_EXHAUSTED 8
+#define GRPC_UNAVAILABLE 14
+#define GRPC_UNIMPLEMENTED 12
+#define GRPC_INTERNAL 13
+
+struct otlp_http {
+	struct http_server *srv;
+	struct store *store;
+	struct ingest_limits lim;
+	struct ingest_stats *stats;
+};
+
+static bool
+media_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
+static void
+reply_status(struct http_response *resp, bool json, int http, int code, const char *msg)
+{
+	resp->status = http;
+	ob_buf_reset(&resp->body);
+	if (json) {
+		json_t *o = json_pack("{s:i, s:s}", "code", code, "message", msg);
+		char *s = json_dumps(o, JSON_COMPACT);
+
+		resp->content_type = "application/json";
+		ob_buf_addstr(&resp->body, s);
+		free(s);
+		json_decref(o);
+	} else {
+		rpc_status st = GOOGLE__RPC__STATUS__INIT;
+		uint8_t *dst;
+		size_t n;
+
+		st.code = code;
+		st.message = (char *)msg;
+		n = google__rpc__status__get_packed_size(&st);
+		resp->content_type = "application/x-protobuf";
+		if (ob_buf_reserve(&resp->body, n, &dst) == OB_OK) {
+			google__rpc__status__pack(&st, dst);
+			resp->body.len = n;
+		}
+	}
+}
+
+static void
+handle_traces(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	struct otlp_http *h = ctx;
+	const char *ct = http_header(req, "Content-Type");
+	const char *ce = http_header(req, "Content-Encoding");
+	const unsigned char *body;
+	size_t len, nspans = 0;
+	bool json;
+	struct ob_buf plain;
+	char errbuf[OB_ERRLEN];
+	enum ob_err err;
+
+	body = http_body(req, &len);
+	ob_buf_init(&plain, 0);
+	json = media_is(ct, "application/json");
+	if (!json && !media_is(ct, "application/x-protobuf") &&
+	    !media_is(ct, "application/protobuf")) {
+		ingest_count(h->stats, OB_EUNSUPPORTED, 0, len);
+		reply_status(resp, false, 415, GRPC_INVALID_ARGUMENT,
+			     "unsupported Content-Type; send application/x-protobuf or"
+			     " application/json");
+		return;
+	}
+	if (ce && strcasecmp(ce, "gzip") == 0) {
+		if ((err = ob_gunzip(body, len, h->lim.max_decoded, &plain, errbuf)))
+			goto fail;
+		body = plain.data;
+		len = plain.len;
+	} else if (ce && *ce && strcasecmp(ce, "identity") != 0) {
+		ingest_count(h->stats, OB_EUNSUPPORTED, 0, len);
+		reply_status(resp, json, 415, GRPC_INVALID_ARGUMENT,
+			     "unsupported Content-Encoding; send gzip or none");
+		ob_buf_release(&plain);
+		return;
+	}
+	err = ingest_traces(h->store, body, len, json ? INGEST_JSON : INGEST_PROTOBUF,
+			    h->lim.max_decoded, &nspans, errbuf);
+	if (err)
+		goto fail;
+	ingest_count(h->stats, OB_OK, nspans, len);
+	ob_buf_release(&plain);
+	resp->status = 200;
+	if (json) {
+		resp->content_type = "application/json";
+		ob_buf_addstr(&resp->body, "{}");
+	} else {
+		resp->content_type = "application/x-protobuf"; /* an empty response message */
+	}
+	return;
+fail:
+	ingest_count(h->stats, err, nspans, len);
+	ob_buf_release(&plain);
+	switch (err) {
+	case OB_EINVAL:
+		reply_status(resp, json, 400, GRPC_INVALID_ARGUMENT, errbuf);
+		break;
+	case OB_ETOOBIG:
+		reply_status(resp, json, 413, GRPC_RESOURCE_EXHAUSTED, errbuf);
+		break;
+	case OB_EBUSY:
+	case OB_ESHUTDOWN:
+		reply_status(resp, json, 503, GRPC_UNAVAILABLE, errbuf);
+		snprintf(resp->extra_name, sizeof resp->extra_name, "Retry-After");
+		snprintf(resp->extra_value, sizeof resp->extra_value, "1");
+		break;
+	default:
+		ob_error("otlp/http: %s", errbuf);
+		reply_status(resp, json, 500, GRPC_INTERNAL, errbuf);
+	}
+}
+
+static void
+handle_not_yet(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	const char *ct = http_header(req, "Content-Type");
+
+	(void)ctx;
+	reply_status(resp, media_is(ct, "application/json"), 404, GRPC_UNIMPLEMENTED,
+		     "obstui does not accept OTLP metrics or logs yet; only /v1/traces");
+}
+
+static const struct http_route routes[] = {
+	{ "POST", "/v1/traces", false, handle_traces },
+	{ "POST", "/v1/metrics", false, handle_not_yet },
+	{ "POST", "/v1/logs", false, handle_not_yet },
+};
+
+enum ob_err
+otlp_http_start(struct store *s, const char *addr, const struct ingest_limits *lim,
+		struct ingest_stats *stats, struct otlp_http **out, char bound[64], char *errbuf)
+{
+	struct otlp_http *h = ob_xcalloc(1, sizeof *h);
+	enum ob_err err;
+
+	h->store = s;
+	h->lim = *lim;
+	h->stats = stats;
+	err = http_server_start(addr, routes, sizeof routes / sizeof routes[0], h, lim->max_body,
+				&h->srv, bound, errbuf);
+	if (err) {
+		free(h);
+		return err;
+	}
+	*out = h;
+	return OB_OK;
+}
+
+void
+otlp_http_stop(struct otlp_http *h)
+{
+	if (h == NULL)
+		return;
+	http_server_stop(h->srv);
+	free(h);
+}

@@ -1,0 +1,40 @@
+/*
+ * main.c - command dispatch: find the subcommand in the table and run it.
+ *
+ * getopt_long in each command sees argv starting at the command name, so
+ * options may come before or after arguments.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+
+void cmd_help_overview(FILE *f);
+
+const struct cmd_entry *const cmd_table[] = {
+	&cmd_serve_entry, &cmd_trace_entry,  &cmd_search_entry, &cmd_import_entry,
+	&cmd_export_entry, &cmd_stats_entry, &cmd_help_entry,   &cmd_version_entry,
+};
+const unsigned cmd_count = sizeof cmd_table / sizeof cmd_table[0];
+
+int
+main(int argc, char **argv)
+{
+	unsigned i;
+
+	if (argc < 2) {
+		fprintf(stderr, "obstui: the terminal UI is not built yet; 'obstui serve' runs the"
+				" receivers and the query API\n\n");
+		cmd_help_overview(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		argv[1] = "help";
+	if (strcmp(argv[1], "--version") == 0)
+		argv[1] = "version";
+	for (i = 0; i < cmd_count; i++)
+		if (strcmp(cmd_table[i]->name, argv[1]) == 0)
+			return cmd_table[i]->exec(argc - 1, argv + 1);
+	fprintf(stderr, "obstui: '%s' is not a command (see 'obstui help')\n", argv[1]);
+	return 2;
+}

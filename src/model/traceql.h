@@ -1,0 +1,135 @@
+/*
+ * traceql.h - the TraceQL subset obstui understands: parse once, evaluate
+ * on many traces, and tell the store what it may skip.
+ *
+ * A query is parsed into a struct traceql_query, which is immutable after
+ * traceql_parse() and so may be evaluated from several threads at once.
+ * Evaluation works on one struct ob_trace at a time and follows Grafana
+ * Tempo's semantics: a query matches a trace when its spanset (the spans
+ * it selects) is not empty.
+ *
+ *	struct traceql_query *q;
+ *	char errbuf[OB_ERRLEN];
+ *
+ *	if ((err = traceql_parse(text, &q, errbuf)))
+ *		return err;             // errbuf says what and where
+ *	if (traceql_eval(q, &trace, NULL))
+ *		...
+ *	traceql_free(q);
+ *
+ * What is understood
+ * ------------------
+ *
+ *   { }  { true }                  every span
+ *   { cond }                       spans for which cond holds
+ *   A && B                         both non-empty; the union of both
+ *   A || B                         the union
+ *   A > B   A >> B                 spans of B whose parent / an ancestor is in A
+ *   A < B   A << B                 spans of B that are the parent / an ancestor
+ *                                  of a span in A
+ *   A ~ B                          spans of B that have a sibling in A
+ *   A !> B  A !>> B  A !< B        spans of B for which the relation above
+ *   A !<< B  A !~ B                does not hold
+ *   A &> B  A &>> B  A &< B        the spans of both sides that take part in
+ *   A &<< B  A &~ B                the relation ("union" structural operators)
+ *   ( A )                          grouping
+ *
+ * As in Tempo's grammar, && and || have the same precedence and group from
+ * the left (both between spansets and inside a filter), and the structural
+ * operators bind tighter than && and ||: "{a} && {b} > {c}" is
+ * "{a} && ({b} > {c})", and "{ x || y && z }" is "{ (x || y) && z }".
+ *
+ * Inside a filter, conditions combine with &&, || and !, and group with
+ * parentheses.  A condition is "lhs op rhs" with op one of
+ * = != > >= < <= =~ !~, or a bare boolean (true, false, a bool attribute).
+ * Each side is a field or a value:
+ *
+ *   span.x  resource.x  .x         attributes (.x: the span's, else the
+ *   instrumentation.x              resource's); dotted names such as
+ *   span."name with spaces"        span.http.status_code; quoted names
+ *   name statusMessage status      span intrinsics (also span:name, ...)
+ *   kind duration childCount
+ *   rootName rootServiceName       trace intrinsics (also trace:rootName,
+ *   traceDuration                  trace:rootService, trace:duration)
+ *   "str" `raw`  42  -1.5  true    values; strings take \n \t \" \\ \xhh
+ *   150ms 1.5s 2m 10us 100ns       \uhhhh escapes; durations as in Tempo
+ *   error ok unset                 status values
+ *   server client producer         kind values
+ *   consumer internal unspecified
+ *   nil                            "x = nil": the attribute is missing,
+ *                                  "x != nil": it is present
+ *
+ * Comparisons: numbers (int, float, duration) compare numerically with
+ * each other, a duration against a plain number meaning nanoseconds;
+ * strings compare with strings (bytewise order for < >); bools, statuses
+ * and kinds only with = and !=.  An attribute whose value has another type,
+ * or that is missing, makes the condition false, for != and !~ too, as in
+ * Tempo.  An array attribute matches when any element does (for != and !~:
+ * when no element is equal / matches).  Regular expressions are POSIX
+ * extended, fully anchored, and must be a string value on the right of
+ * =~ or !~; they are compiled by traceql_parse().
+ *
+ * What is not: pipelines ("| count() > 2"), select(), by(), aggregates,
+ * arithmetic, parent.x, event.x and link.x attributes.  They fail to parse
+ * with OB_EUNSUPPORTED and a message that names them.
+ */
+#ifndef OB_MODEL_TRACEQL_H
+#define OB_MODEL_TRACEQL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "model/trace.h"
+
+/* Longest query text traceql_parse() accepts, in bytes. */
+#define TRACEQL_MAX_LEN (64 * 1024)
+
+struct traceql_query;
+
+/*
+ * Parse text into a new query in *out, which the caller frees with
+ * traceql_free().  NULL, empty or blank text is a query that matches every
+ * trace.  On failure *out is NULL and errbuf (if not NULL) says what was
+ * expected and at which column:
+ *
+ *	OB_EINVAL        a syntax or type error, a bad regular expression
+ *	OB_EUNSUPPORTED  valid TraceQL that obstui does not evaluate
+ *	OB_ETOOBIG       text over TRACEQL_MAX_LEN, or too deeply nested
+ */
+enum ob_err traceql_parse(const char *text, struct traceql_query **out, char *errbuf);
+
+/* Free q and everything it owns (strings handed out by hints included). */
+void traceql_free(struct traceql_query *q);
+
+/*
+ * Does trace t match q?  If matched is not NULL it has t->nspans entries,
+ * and each is set to whether that span (t->spans[i]) is in the resulting
+ * spanset.  A trace without spans never matches.  q NULL matches all.
+ * Linear in the number of spans times the size of the query.
+ */
+bool traceql_eval(const struct traceql_query *q, const struct ob_trace *t, bool *matched);
+
+/*
+ * Facts every matching trace satisfies, for the store to skip traces
+ * without decoding them.  They are derived conservatively: only from
+ * conditions that must hold (&& chains, and what all alternatives of an
+ * || share), so a hint never rules out a matching trace.  A zero field
+ * (NULL, 0, false) means nothing is known.  The store must still run
+ * traceql_eval() on what the hints let through.
+ */
+struct traceql_hints {
+	const char *service;            /* some span has resource.service.name = this */
+	const char *span_name;          /* some span has name = this */
+	uint64_t min_span_duration_ns;  /* some span lasts at least this long */
+	bool needs_error;               /* some span has status = error */
+	const char *root_service;       /* rootServiceName = this */
+	const char *root_name;          /* rootName = this */
+	uint64_t min_trace_duration_ns; /* traceDuration >= this */
+	uint64_t max_trace_duration_ns; /* traceDuration <= this (0: no bound) */
+};
+
+/* Fill *h for q (q NULL: all zero).  Strings point into q and live as long. */
+void traceql_hints_get(const struct traceql_query *q, struct traceql_hints *h);
+
+#endif

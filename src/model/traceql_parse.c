@@ -1,0 +1,683 @@
+/*
+ * traceql_parse.c - TraceQL text into a query tree (see traceql.h).
+ *
+ * A recursive-descent parser with one token of lookahead:
+ *
+ *	query    := [setexpr] EOF
+ *	setexpr  := setrel (('&&' | '||') setrel)*          left to right
+ *	setrel   := setprim (structural setprim)*           > >> < << ~ !> &> ...
+ *	setprim  := '{' [cond] '}' | '(' setexpr ')'
+ *	cond     := unary (('&&' | '||') unary)*            left to right
+ *	unary    := '!' unary | '(' cond ')' | operand [cmpop operand]
+ *	operand  := field | value | '-' number
+ *
+ * The equal precedence of && and || follows Tempo's grammar.  Types are
+ * checked here where both sides are known (intrinsics and values), so
+ * "duration = "x"" fails now rather than never matching; attributes are
+ * typed per span at evaluation.  Regular expressions are anchored and
+ * compiled here, once.
+ *
+ * Invariants: nesting is at most MAX_DEPTH deep and a query has at most
+ * MAX_NODES nodes, which bounds the recursion of parse, eval and free.
+ * The parser stops at the first error, leaving a half-built tree that
+ * traceql_free() releases (regexes are listed as soon as compiled).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "model/traceql.h"
+#include "model/traceql_ast.h"
+
+#define MAX_DEPTH 64
+#define MAX_NODES 2000
+
+struct parser {
+	struct tq_lexer lx;
+	struct tq_token tok;    /* the lookahead */
+	struct traceql_query *q;
+	char *errbuf;
+	int depth;
+	int nodes;
+};
+
+/* Words that name a value or an intrinsic field. */
+static const struct keyword {
+	const char *name;
+	enum tq_field field;    /* TQ_F_LITERAL for values */
+	enum tq_type type;
+	int64_t value;
+} keywords[] = {
+	{ "true", TQ_F_LITERAL, TQ_BOOL, 1 },
+	{ "false", TQ_F_LITERAL, TQ_BOOL, 0 },
+	{ "nil", TQ_F_LITERAL, TQ_NIL, 0 },
+	{ "unset", TQ_F_LITERAL, TQ_STATUS, 0 },
+	{ "ok", TQ_F_LITERAL, TQ_STATUS, 1 },
+	{ "error", TQ_F_LITERAL, TQ_STATUS, 2 },
+	{ "unspecified", TQ_F_LITERAL, TQ_KIND, 0 },
+	{ "internal", TQ_F_LITERAL, TQ_KIND, 1 },
+	{ "server", TQ_F_LITERAL, TQ_KIND, 2 },
+	{ "client", TQ_F_LITERAL, TQ_KIND, 3 },
+	{ "producer", TQ_F_LITERAL, TQ_KIND, 4 },
+	{ "consumer", TQ_F_LITERAL, TQ_KIND, 5 },
+	{ "name", TQ_F_NAME, TQ_STRING, 0 },
+	{ "span:name", TQ_F_NAME, TQ_STRING, 0 },
+	{ "status", TQ_F_STATUS, TQ_STATUS, 0 },
+	{ "span:status", TQ_F_STATUS, TQ_STATUS, 0 },
+	{ "statusMessage", TQ_F_STATUS_MESSAGE, TQ_STRING, 0 },
+	{ "span:statusMessage", TQ_F_STATUS_MESSAGE, TQ_STRING, 0 },
+	{ "kind", TQ_F_KIND, TQ_KIND, 0 },
+	{ "span:kind", TQ_F_KIND, TQ_KIND, 0 },
+	{ "duration", TQ_F_DURATION, TQ_DURATION, 0 },
+	{ "span:duration", TQ_F_DURATION, TQ_DURATION, 0 },
+	{ "childCount", TQ_F_CHILD_COUNT, TQ_INT, 0 },
+	{ "span:childCount", TQ_F_CHILD_COUNT, TQ_INT, 0 },
+	{ "rootName", TQ_F_ROOT_NAME, TQ_STRING, 0 },
+	{ "trace:rootName", TQ_F_ROOT_NAME, TQ_STRING, 0 },
+	{ "rootServiceName", TQ_F_ROOT_SERVICE, TQ_STRING, 0 },
+	{ "trace:rootService", TQ_F_ROOT_SERVICE, TQ_STRING, 0 },
+	{ "traceDuration", TQ_F_TRACE_DURATION, TQ_DURATION, 0 },
+	{ "trace:duration", TQ_F_TRACE_DURATION, TQ_DURATION, 0 },
+};
+
+/* What a word followed by '(' is in full TraceQL, for the message. */
+static const struct call {
+	const char *name, *what;
+} calls[] = {
+	{ "count", "aggregate" }, { "avg", "aggregate" }, { "min", "aggregate" },
+	{ "max", "aggregate" }, { "sum", "aggregate" }, { "select", "selection" },
+	{ "by", "grouping" }, { "coalesce", "coalesce" },
+};
+
+/* Structural operators: token, operator, negated, with the left side. */
+static const struct structural {
+	enum tq_tok tok;
+	enum tq_set_op op;
+	bool negate, with_left;
+} structurals[] = {
+	{ TQ_T_GT, TQ_SET_CHILD, false, false },
+	{ TQ_T_LT, TQ_SET_PARENT, false, false },
+	{ TQ_T_DESC, TQ_SET_DESC, false, false },
+	{ TQ_T_ANC, TQ_SET_ANC, false, false },
+	{ TQ_T_TILDE, TQ_SET_SIBLING, false, false },
+	{ TQ_T_NOT_GT, TQ_SET_CHILD, true, false },
+	{ TQ_T_NOT_LT, TQ_SET_PARENT, true, false },
+	{ TQ_T_NOT_DESC, TQ_SET_DESC, true, false },
+	{ TQ_T_NOT_ANC, TQ_SET_ANC, true, false },
+	{ TQ_T_NRE, TQ_SET_SIBLING, true, false },
+	{ TQ_T_AND_GT, TQ_SET_CHILD, false, true },
+	{ TQ_T_AND_LT, TQ_SET_PARENT, false, true },
+	{ TQ_T_AND_DESC, TQ_SET_DESC, false, true },
+	{ TQ_T_AND_ANC, TQ_SET_ANC, false, true },
+	{ TQ_T_AND_TILDE, TQ_SET_SIBLING, false, true },
+};
+
+static const struct comparison {
+	enum tq_tok tok;
+	enum tq_cmp op;
+	const char *text;
+} comparisons[] = {
+	{ TQ_T_EQ, TQ_EQ, "=" }, { TQ_T_NE, TQ_NE, "!=" }, { TQ_T_LT, TQ_LT, "<" },
+	{ TQ_T_LE, TQ_LE, "<=" }, { TQ_T_GT, TQ_GT, ">" }, { TQ_T_GE, TQ_GE, ">=" },
+	{ TQ_T_RE, TQ_RE, "=~" }, { TQ_T_NRE, TQ_NRE, "!~" },
+};
+
+static const char *const type_names[] = {
+	[TQ_NIL] = "nil", [TQ_BOOL] = "a bool", [TQ_INT] = "a number",
+	[TQ_FLOAT] = "a number", [TQ_STRING] = "a string", [TQ_DURATION] = "a duration",
+	[TQ_STATUS] = "a status", [TQ_KIND] = "a kind", [TQ_ANY] = "an attribute",
+};
+
+static enum ob_err parse_cond(struct parser *p, struct tq_cond **out);
+static enum ob_err parse_set_expr(struct parser *p, struct tq_set **out);
+
+static enum ob_err
+advance(struct parser *p)
+{
+	return tq_lex_next(&p->lx, &p->tok, p->errbuf);
+}
+
+static bool
+word_is(const struct tq_token *tok, const char *text, const char *word)
+{
+	return tok->type == TQ_T_IDENT && strlen(word) == tok->len &&
+	       memcmp(text + tok->pos, word, tok->len) == 0;
+}
+
+/* The unsupported-TraceQL message for tok, or OB_OK if it is not one. */
+static enum ob_err
+unsupported(struct parser *p, const struct tq_token *tok)
+{
+	const char *t = p->lx.text, *after = t + tok->pos + tok->len;
+	size_t k;
+
+	if (tok->type == TQ_T_PIPE)
+		return ob_errf(p->errbuf, OB_EUNSUPPORTED,
+			       "unsupported TraceQL: pipeline operator '|' " TQ_UNSUPPORTED_TAIL);
+	if (tok->type == TQ_T_ARITH || tok->type == TQ_T_MINUS)
+		return ob_errf(p->errbuf, OB_EUNSUPPORTED,
+			       "unsupported TraceQL: arithmetic '%c' " TQ_UNSUPPORTED_TAIL,
+			       t[tok->pos]);
+	while (*after == ' ' || *after == '\t' || *after == '\n' || *after == '\r')
+		after++;
+	if (tok->type != TQ_T_IDENT || *after != '(')
+		return OB_OK;
+	for (k = 0; k < sizeof calls / sizeof calls[0]; k++)
+		if (word_is(tok, t, calls[k].name))
+			return ob_errf(p->errbuf, OB_EUNSUPPORTED,
+				       "unsupported TraceQL: %s '%s()' " TQ_UNSUPPORTED_TAIL,
+				       calls[k].what, calls[k].name);
+	return ob_errf(p->errbuf, OB_EUNSUPPORTED,
+		       "unsupported TraceQL: function '%.*s()' " TQ_UNSUPPORTED_TAIL,
+		       (int)(tok->len > 40 ? 40 : tok->len), t + tok->pos);
+}
+
+/* "expected <what>, found <the lookahead>", or the unsupported message. */
+static enum ob_err
+expected(struct parser *p, const char *what)
+{
+	char where[64], found[64];
+	enum ob_err err;
+
+	if ((err = unsupported(p, &p->tok)))
+		return err;
+	tq_where(p->lx.text, p->tok.pos, where, sizeof where);
+	if (p->tok.type == TQ_T_EOF)
+		snprintf(found, sizeof found, "the end of the query");
+	else
+		snprintf(found, sizeof found, "'%.*s'", (int)(p->tok.len > 40 ? 40 : p->tok.len),
+			 p->lx.text + p->tok.pos);
+	return ob_errf(p->errbuf, OB_EINVAL, "TraceQL syntax error at %s: expected %s, found %s",
+		       where, what, found);
+}
+
+static enum ob_err
+expect(struct parser *p, enum tq_tok type, const char *what)
+{
+	if (p->tok.type != type)
+		return expected(p, what);
+	return advance(p);
+}
+
+static enum ob_err __attribute__((format(printf, 3, 4)))
+type_error(struct parser *p, size_t pos, const char *fmt, ...)
+{
+	char where[64], what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	tq_where(p->lx.text, pos, where, sizeof where);
+	return ob_errf(p->errbuf, OB_EINVAL, "TraceQL type error at %s: %s", where, what);
+}
+
+/* A new node from the arena, counted against MAX_NODES. */
+static void *
+node_new(struct parser *p, size_t size, enum ob_err *err)
+{
+	void *n;
+
+	if (++p->nodes > MAX_NODES) {
+		*err = ob_errf(p->errbuf, OB_ETOOBIG,
+			       "TraceQL query is too complex (more than %d terms)", MAX_NODES);
+		return NULL;
+	}
+	n = ob_arena_alloc(&p->q->arena, size);
+	if (n == NULL) {
+		*err = ob_errf(p->errbuf, OB_ETOOBIG, "TraceQL query is too big");
+		return NULL;
+	}
+	memset(n, 0, size);
+	*err = OB_OK;
+	return n;
+}
+
+static enum ob_err
+enter(struct parser *p)
+{
+	if (++p->depth > MAX_DEPTH)
+		return ob_errf(p->errbuf, OB_ETOOBIG,
+			       "TraceQL query nests more than %d levels deep", MAX_DEPTH);
+	return OB_OK;
+}
+
+/* --- operands and comparisons --- */
+
+static enum ob_err
+parse_word(struct parser *p, struct tq_operand *o)
+{
+	const char *t = p->lx.text;
+	enum ob_err err;
+	size_t k;
+
+	if ((err = unsupported(p, &p->tok)))
+		return err;
+	for (k = 0; k < sizeof keywords / sizeof keywords[0]; k++)
+		if (word_is(&p->tok, t, keywords[k].name))
+			break;
+	if (k == sizeof keywords / sizeof keywords[0]) {
+		char where[64];
+
+		tq_where(t, p->tok.pos, where, sizeof where);
+		return ob_errf(p->errbuf, OB_EINVAL,
+			       "TraceQL syntax error at %s: unknown word '%.*s' (attributes are "
+			       "written span.x, resource.x or .x; strings are quoted)",
+			       where, (int)(p->tok.len > 40 ? 40 : p->tok.len), t + p->tok.pos);
+	}
+	o->field = keywords[k].field;
+	o->lit.type = keywords[k].type;
+	o->lit.i = keywords[k].value;
+	return advance(p);
+}
+
+/* An operand into *o; *found is false when the lookahead cannot start one. */
+static enum ob_err
+parse_operand(struct parser *p, struct tq_operand *o, bool *found)
+{
+	bool negative = false;
+	enum ob_err err;
+
+	memset(o, 0, sizeof *o);
+	o->pos = p->tok.pos;
+	*found = true;
+	if (p->tok.type == TQ_T_MINUS) {
+		negative = true;
+		if ((err = advance(p)))
+			return err;
+		if (p->tok.type != TQ_T_INT && p->tok.type != TQ_T_FLOAT &&
+		    p->tok.type != TQ_T_DURATION)
+			return expected(p, "a number after '-'");
+	}
+	o->field = TQ_F_LITERAL;
+	switch (p->tok.type) {
+	case TQ_T_STRING:
+		o->lit.type = TQ_STRING;
+		o->lit.s = p->tok.str;
+		break;
+	case TQ_T_INT:
+	case TQ_T_DURATION:
+		o->lit.type = p->tok.type == TQ_T_INT ? TQ_INT : TQ_DURATION;
+		o->lit.i = negative ? -p->tok.i : p->tok.i;
+		break;
+	case TQ_T_FLOAT:
+		o->lit.type = TQ_FLOAT;
+		o->lit.f = negative ? -p->tok.f : p->tok.f;
+		break;
+	case TQ_T_ATTR:
+		o->field = p->tok.field;
+		o->attr = p->tok.str;
+		o->lit.type = TQ_ANY;
+		break;
+	case TQ_T_IDENT:
+		return parse_word(p, o);
+	default:
+		*found = false;
+		return OB_OK;
+	}
+	return advance(p);
+}
+
+static int
+type_class(enum tq_type t)
+{
+	return t == TQ_INT || t == TQ_FLOAT ? TQ_DURATION : (int)t;
+}
+
+/* Reject comparisons that can never be true, while the column is known. */
+static enum ob_err
+check_types(struct parser *p, const struct tq_cond *c, size_t op_pos, const char *op_text)
+{
+	enum tq_type l = c->lhs.lit.type, r = c->rhs.lit.type;
+	bool ordered = c->op >= TQ_LT && c->op <= TQ_GE;
+
+	if (c->op == TQ_RE || c->op == TQ_NRE) {
+		if (c->rhs.field != TQ_F_LITERAL || r != TQ_STRING)
+			return type_error(p, c->rhs.pos, "the right side of '%s' must be a "
+					  "quoted regular expression", op_text);
+		if (l != TQ_STRING && l != TQ_ANY)
+			return type_error(p, c->lhs.pos, "'%s' needs a string on its left, "
+					  "not %s", op_text, type_names[l]);
+		return OB_OK;
+	}
+	if (l == TQ_NIL || r == TQ_NIL) {
+		const struct tq_operand *other = l == TQ_NIL ? &c->rhs : &c->lhs;
+
+		if ((c->op != TQ_EQ && c->op != TQ_NE) || other->field == TQ_F_LITERAL)
+			return type_error(p, op_pos, "nil is only compared with = or != to a field");
+		return OB_OK;
+	}
+	if (ordered && (l == TQ_BOOL || l == TQ_STATUS || l == TQ_KIND ||
+			r == TQ_BOOL || r == TQ_STATUS || r == TQ_KIND))
+		return type_error(p, op_pos, "'%s' does not order %s", op_text,
+				  type_names[l == TQ_BOOL || l == TQ_STATUS || l == TQ_KIND ? l : r]);
+	if (l == TQ_ANY || r == TQ_ANY || type_class(l) == type_class(r))
+		return OB_OK;
+	return type_error(p, op_pos, "cannot compare %s with %s%s", type_names[l],
+			  type_names[r],
+			  (l == TQ_STATUS || r == TQ_STATUS) ? " (write status = error, unquoted)"
+			  : (l == TQ_KIND || r == TQ_KIND) ? " (write kind = server, unquoted)"
+			  : "");
+}
+
+/* Refuse patterns that make regcomp blow up or regexec backtrack. */
+static bool
+regex_sane(const char *s)
+{
+	size_t stack[MAX_DEPTH], sp = 0, cur = 0, last = 0;
+	const size_t limit = 20000;
+
+	for (; *s; s++) {
+		if (*s == '\\') {
+			if (s[1] >= '1' && s[1] <= '9')
+				return false;   /* back-references */
+			if (s[1])
+				s++;
+			last = 1;
+		} else if (*s == '[') {
+			s += s[1] == '^' ? 2 : 1;
+			if (*s == ']')
+				s++;
+			while (*s && *s != ']')
+				s++;
+			if (*s == 0)
+				return true;    /* regcomp reports it */
+			last = 1;
+		} else if (*s == '(') {
+			if (sp == MAX_DEPTH)
+				return false;
+			stack[sp++] = cur;
+			cur = 0;
+			continue;
+		} else if (*s == ')') {
+			if (sp == 0)
+				return false;   /* would undo the anchoring */
+			last = cur;
+			cur = stack[--sp];
+		} else if (*s == '{') {
+			/* a{m,n} copies a n times: count the copies */
+			unsigned long m = strtoul(s + 1, NULL, 10), n;
+			const char *comma = strchr(s, ','), *end = strchr(s, '}');
+
+			if (end == NULL)
+				return true;    /* regcomp reports it */
+			if (comma && comma < end && comma[1] != '}') {
+				n = strtoul(comma + 1, NULL, 10);
+				m = n > m ? n : m;
+			}
+			if (m > limit)
+				return false;
+			cur += last * (m ? m - 1 : 0);
+			last *= m ? m : 1;
+			if (cur > limit || last > limit)
+				return false;
+			s = end;
+			continue;
+		} else if (*s == '|' || *s == '*' || *s == '+' || *s == '?') {
+			continue;
+		} else {
+			last = 1;
+		}
+		cur += last;
+		if (cur > limit)
+			return false;
+	}
+	return sp == 0;
+}
+
+static enum ob_err
+compile_regex(struct parser *p, struct tq_cond *c)
+{
+	struct traceql_query *q = p->q;
+	char *pattern, where[64], msg[160];
+	int rc;
+
+	tq_where(p->lx.text, c->rhs.pos, where, sizeof where);
+	if (!regex_sane(c->rhs.lit.s))
+		return ob_errf(p->errbuf, OB_EINVAL, "TraceQL: regular expression at %s is "
+			       "unbalanced, uses back-references or repeats too much", where);
+	c->re = ob_xcalloc(1, sizeof *c->re);
+	pattern = ob_xasprintf("^(%s)$", c->rhs.lit.s);
+	rc = regcomp(c->re, pattern, REG_EXTENDED | REG_NOSUB);
+	free(pattern);
+	if (rc) {
+		regerror(rc, c->re, msg, sizeof msg);
+		free(c->re);
+		c->re = NULL;
+		return ob_errf(p->errbuf, OB_EINVAL, "TraceQL: bad regular expression at %s: %s",
+			       where, msg);
+	}
+	q->regexes = ob_xrealloc(q->regexes, (q->nregexes + 1) * sizeof *q->regexes);
+	q->regexes[q->nregexes++] = c->re;
+	return OB_OK;
+}
+
+/* operand [cmpop operand] */
+static enum ob_err
+parse_comparison(struct parser *p, struct tq_cond **out)
+{
+	struct tq_cond *c;
+	enum ob_err err;
+	bool found;
+	size_t k, op_pos;
+
+	if ((c = node_new(p, sizeof *c, &err)) == NULL)
+		return err;
+	*out = c;
+	if ((err = parse_operand(p, &c->lhs, &found)))
+		return err;
+	if (!found)
+		return expected(p, "a condition");
+	for (k = 0; k < sizeof comparisons / sizeof comparisons[0]; k++)
+		if (p->tok.type == comparisons[k].tok)
+			break;
+	if (k == sizeof comparisons / sizeof comparisons[0]) {
+		enum tq_type t = c->lhs.lit.type;
+
+		/* A bare bool; "{ .a + 1 = 2 }" stops here with '+' ahead. */
+		c->kind = TQ_COND_TRUTH;
+		if (t == TQ_BOOL || t == TQ_ANY)
+			return unsupported(p, &p->tok);
+		return expected(p, "a comparison operator (= != > >= < <= =~ !~)");
+	}
+	c->kind = TQ_COND_CMP;
+	c->op = comparisons[k].op;
+	op_pos = p->tok.pos;
+	if ((err = advance(p)))
+		return err;
+	if ((err = parse_operand(p, &c->rhs, &found)))
+		return err;
+	if (!found)
+		return expected(p, "a value");
+	if ((err = unsupported(p, &p->tok)))
+		return err;
+	if ((err = check_types(p, c, op_pos, comparisons[k].text)))
+		return err;
+	if (c->op == TQ_RE || c->op == TQ_NRE)
+		return compile_regex(p, c);
+	return OB_OK;
+}
+
+static enum ob_err
+parse_unary(struct parser *p, struct tq_cond **out)
+{
+	enum ob_err err;
+
+	if (p->tok.type == TQ_T_NOT) {
+		struct tq_cond *c;
+
+		if ((err = enter(p)) || (err = advance(p)))
+			return err;
+		if ((c = node_new(p, sizeof *c, &err)) == NULL)
+			return err;
+		c->kind = TQ_COND_NOT;
+		*out = c;
+		err = parse_unary(p, &c->left);
+		p->depth--;
+		return err;
+	}
+	if (p->tok.type == TQ_T_LPAREN) {
+		if ((err = enter(p)) || (err = advance(p)) || (err = parse_cond(p, out)))
+			return err;
+		p->depth--;
+		return expect(p, TQ_T_RPAREN, "')' or '&&' or '||'");
+	}
+	return parse_comparison(p, out);
+}
+
+static enum ob_err
+parse_cond(struct parser *p, struct tq_cond **out)
+{
+	enum ob_err err;
+
+	if ((err = parse_unary(p, out)))
+		return err;
+	while (p->tok.type == TQ_T_AND || p->tok.type == TQ_T_OR) {
+		struct tq_cond *c;
+
+		if ((c = node_new(p, sizeof *c, &err)) == NULL)
+			return err;
+		c->kind = p->tok.type == TQ_T_AND ? TQ_COND_AND : TQ_COND_OR;
+		c->left = *out;
+		*out = c;
+		if ((err = advance(p)) || (err = parse_unary(p, &c->right)))
+			return err;
+	}
+	return OB_OK;
+}
+
+/* --- spansets --- */
+
+static enum ob_err
+parse_set_prim(struct parser *p, struct tq_set **out)
+{
+	enum ob_err err;
+
+	if (p->tok.type == TQ_T_LBRACE) {
+		struct tq_set *s;
+
+		if ((s = node_new(p, sizeof *s, &err)) == NULL)
+			return err;
+		s->op = TQ_SET_FILTER;
+		*out = s;
+		if ((err = advance(p)))
+			return err;
+		if (p->tok.type == TQ_T_RBRACE)
+			return advance(p);
+		if ((err = parse_cond(p, &s->cond)))
+			return err;
+		return expect(p, TQ_T_RBRACE, "'}' or '&&' or '||'");
+	}
+	if (p->tok.type == TQ_T_LPAREN) {
+		if ((err = enter(p)) || (err = advance(p)) || (err = parse_set_expr(p, out)))
+			return err;
+		p->depth--;
+		return expect(p, TQ_T_RPAREN, "')' or a spanset operator");
+	}
+	return expected(p, "'{' or '('");
+}
+
+static enum ob_err
+parse_set_rel(struct parser *p, struct tq_set **out)
+{
+	enum ob_err err;
+	size_t k;
+
+	if ((err = parse_set_prim(p, out)))
+		return err;
+	for (;;) {
+		struct tq_set *s;
+
+		for (k = 0; k < sizeof structurals / sizeof structurals[0]; k++)
+			if (p->tok.type == structurals[k].tok)
+				break;
+		if (k == sizeof structurals / sizeof structurals[0])
+			return OB_OK;
+		if ((s = node_new(p, sizeof *s, &err)) == NULL)
+			return err;
+		s->op = structurals[k].op;
+		s->negate = structurals[k].negate;
+		s->with_left = structurals[k].with_left;
+		s->left = *out;
+		*out = s;
+		if ((err = advance(p)) || (err = parse_set_prim(p, &s->right)))
+			return err;
+	}
+}
+
+static enum ob_err
+parse_set_expr(struct parser *p, struct tq_set **out)
+{
+	enum ob_err err;
+
+	if ((err = parse_set_rel(p, out)))
+		return err;
+	while (p->tok.type == TQ_T_AND || p->tok.type == TQ_T_OR) {
+		struct tq_set *s;
+
+		if ((s = node_new(p, sizeof *s, &err)) == NULL)
+			return err;
+		s->op = p->tok.type == TQ_T_AND ? TQ_SET_AND : TQ_SET_OR;
+		s->left = *out;
+		*out = s;
+		if ((err = advance(p)) || (err = parse_set_rel(p, &s->right)))
+			return err;
+	}
+	return OB_OK;
+}
+
+enum ob_err
+traceql_parse(const char *text, struct traceql_query **out, char *errbuf)
+{
+	struct traceql_query *q = ob_xcalloc(1, sizeof *q);
+	struct parser p;
+	enum ob_err err;
+	size_t len = text ? strlen(text) : 0;
+
+	*out = NULL;
+	ob_arena_init(&q->arena, 0);
+	if (len > TRACEQL_MAX_LEN) {
+		err = ob_errf(errbuf, OB_ETOOBIG, "TraceQL query is %zu bytes, more than the "
+			      "%d obstui accepts", len, TRACEQL_MAX_LEN);
+		goto out;
+	}
+	memset(&p, 0, sizeof p);
+	p.lx.text = text ? text : "";
+	p.lx.len = len;
+	p.lx.arena = &q->arena;
+	p.q = q;
+	p.errbuf = errbuf;
+	if ((err = advance(&p)))
+		goto out;
+	if (p.tok.type == TQ_T_EOF)
+		goto out;       /* blank: every trace */
+	if ((err = parse_set_expr(&p, &q->root)))
+		goto out;
+	if (p.tok.type != TQ_T_EOF)
+		err = expected(&p, "'&&', '||', a structural operator or the end of the query");
+out:
+	if (err) {
+		traceql_free(q);
+		return err;
+	}
+	*out = q;
+	return OB_OK;
+}
+
+void
+traceql_free(struct traceql_query *q)
+{
+	size_t i;
+
+	if (q == NULL)
+		return;
+	for (i = 0; i < q->nregexes; i++) {
+		regfree(q->regexes[i]);
+		free(q->regexes[i]);
+	}
+	free(q->regexes);
+	ob_arena_release(&q->arena);
+	free(q);
+}

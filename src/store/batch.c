@@ -1,0 +1,421 @@
+/*
+ * batch.c - turning a decoded export request into per-trace chunks.
+ *
+ * Runs in the receiver's thread, so the single writer only does SQLite.
+ * Steps: validate every id (a bad one rejects the whole request), sort
+ * span references by (trace id, resource, scope, position), then for each
+ * trace build a TracesData that reuses the request's Resource, Scope and
+ * Span messages (shallow copies of the containers only), pack it, and
+ * compress it with zstd.  Packing reuses protobuf-c's own encoder, so every
+ * field, unknown ones included, comes back out exactly as it went in.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <zstd.h>
+
+#include "core/arena.h"
+#include "core/clock.h"
+#include "core/mem.h"
+#include "core/util.h"
+#include "model/trace.h"
+#include "store/store_int.h"
+
+#define CHUNK_ZSTD_LEVEL 1
+#define TAG_MAX_VALUE 256
+
+struct span_pos {
+	const otlp_span *span;
+	uint32_t rs, ss, idx;
+};
+
+static int
+cmp_pos(const void *a, const void *b)
+{
+	const struct span_pos *x = a, *y = b;
+	int c = memcmp(x->span->trace_id.data, y->span->trace_id.data, 16);
+
+	if (c)
+		return c;
+	if (x->rs != y->rs)
+		return x->rs < y->rs ? -1 : 1;
+	if (x->ss != y->ss)
+		return x->ss < y->ss ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static bool
+all_zero(const ProtobufCBinaryData *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->len; i++)
+		if (b->data[i])
+			return false;
+	return true;
+}
+
+static enum ob_err
+validate(const otlp_span *sp, size_t r, size_t s, size_t k, char *errbuf)
+{
+	const char *what = NULL;
+
+	if (sp->trace_id.len != 16)
+		what = "trace id must be 16 bytes";
+	else if (all_zero(&sp->trace_id))
+		what = "trace id is all zeros";
+	else if (sp->span_id.len != 8)
+		what = "span id must be 8 bytes";
+	else if (all_zero(&sp->span_id))
+		what = "span id is all zeros";
+	else if (sp->parent_span_id.len != 0 && sp->parent_span_id.len != 8)
+		what = "parent span id must be empty or 8 bytes";
+	if (what == NULL)
+		return OB_OK;
+	return ob_errf(errbuf, OB_EINVAL,
+		       "resourceSpans[%zu].scopeSpans[%zu].spans[%zu]: %s (got %zu bytes)", r, s, k,
+		       what, what[0] == 't' ? sp->trace_id.len :
+			     what[0] == 's' ? sp->span_id.len : sp->parent_span_id.len);
+}
+
+static void
+chunk_service_note(struct chunk *c, const char *service, uint64_t dur, bool error)
+{
+	size_t i;
+
+	for (i = 0; i < c->nservices; i++)
+		if (strcmp(c->services[i].service, service) == 0)
+			break;
+	if (i == c->nservices) {
+		c->services = ob_xrealloc(c->services, (c->nservices + 1) * sizeof *c->services);
+		c->services[i].service = ob_xstrdup(service);
+		c->services[i].max_duration_ns = 0;
+		c->services[i].errors = 0;
+		c->nservices++;
+	}
+	if (dur > c->services[i].max_duration_ns)
+		c->services[i].max_duration_ns = dur;
+	if (error)
+		c->services[i].errors++;
+}
+
+/* Tag values: a small open-addressing set dedups within one batch. */
+struct tag_set {
+	uint64_t *slots;
+	size_t cap;
+};
+
+static uint64_t
+fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n--)
+		h = (h ^ *b++) * 0x100000001b3ull;
+	return h;
+}
+
+static bool
+tag_set_add(struct tag_set *ts, uint64_t h)
+{
+	size_t i;
+
+	if (h == 0)
+		h = 1;
+	for (i = h % ts->cap;; i = (i + 1) % ts->cap) {
+		if (ts->slots[i] == h)
+			return false;
+		if (ts->slots[i] == 0) {
+			ts->slots[i] = h;
+			return true;
+		}
+	}
+}
+
+static void
+note_tags(struct store_batch *b, struct tag_set *ts, size_t *alloc, uint8_t scope,
+	  otlp_key_value *const *attrs, size_t n)
+{
+	char num[64];
+	size_t i;
+
+	for (i = 0; i < n && b->ntags < ts->cap / 2; i++) {
+		const otlp_any_value *v = attrs[i]->value;
+		const char *val = NULL;
+		uint64_t h;
+
+		if (v == NULL || attrs[i]->key == NULL || strlen(attrs[i]->key) > TAG_MAX_VALUE)
+			continue;
+		switch (v->value_case) {
+		case OTLP_VALUE(STRING_VALUE):
+			val = v->string_value;
+			break;
+		case OTLP_VALUE(INT_VALUE):
+			snprintf(num, sizeof num, "%lld", (long long)v->int_value);
+			val = num;
+			break;
+		case OTLP_VALUE(BOOL_VALUE):
+			val = v->bool_value ? "true" : "false";
+			break;
+		case OTLP_VALUE(DOUBLE_VALUE):
+			snprintf(num, sizeof num, "%.17g", v->double_value);
+			val = num;
+			break;
+		default:
+			continue;
+		}
+		if (strlen(val) > TAG_MAX_VALUE)
+			continue;
+		h = fnv(fnv(fnv(0xcbf29ce484222325ull, &scope, 1), attrs[i]->key,
+			    strlen(attrs[i]->key) + 1), val, strlen(val));
+		if (!tag_set_add(ts, h))
+			continue;
+		if (b->ntags == *alloc) {
+			*alloc = *alloc ? 2 * *alloc : 64;
+			b->tags = ob_xrealloc(b->tags, *alloc * sizeof *b->tags);
+		}
+		b->tags[b->ntags].scope = scope;
+		b->tags[b->ntags].key = ob_xstrdup(attrs[i]->key);
+		b->tags[b->ntags].value = ob_xstrdup(val);
+		b->ntags++;
+	}
+}
+
+/* Span names are the values of the intrinsic tag "name". */
+static void
+note_name(struct store_batch *b, struct tag_set *ts, size_t *alloc, const char *name)
+{
+	otlp_any_value v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+	otlp_key_value kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+	otlp_key_value *kvs[1] = { &kv };
+
+	v.value_case = OTLP_VALUE(STRING_VALUE);
+	v.string_value = (char *)(name ? name : "");
+	kv.key = "name";
+	kv.value = &v;
+	note_tags(b, ts, alloc, STORE_TAG_INTRINSIC, kvs, 1);
+}
+
+/* Pack the spans pos[0..n) (one trace) as TracesData, then compress. */
+static enum ob_err
+build_chunk(struct chunk *c, otlp_resource_spans *const *rs, const struct span_pos *pos,
+	    size_t n, struct ob_arena *arena, ZSTD_CCtx *cctx, char *errbuf)
+{
+	otlp_traces_data td = OPENTELEMETRY__PROTO__TRACE__V1__TRACES_DATA__INIT;
+	otlp_resource_spans **out_rs;
+	size_t i, nrs = 0, raw_len, bound, z;
+	uint8_t *raw;
+
+	out_rs = ob_arena_alloc(arena, n * sizeof *out_rs);
+	for (i = 0; i < n;) {
+		size_t j = i, nss = 0;
+		otlp_resource_spans *r = ob_arena_alloc(arena, sizeof *r);
+
+		*r = *rs[pos[i].rs];
+		while (j < n && pos[j].rs == pos[i].rs)
+			j++;
+		r->scope_spans = ob_arena_alloc(arena, (j - i) * sizeof *r->scope_spans);
+		while (i < j) {
+			size_t k = i;
+			otlp_scope_spans *s = ob_arena_alloc(arena, sizeof *s);
+
+			*s = *rs[pos[i].rs]->scope_spans[pos[i].ss];
+			while (k < j && pos[k].ss == pos[i].ss)
+				k++;
+			s->spans = ob_arena_alloc(arena, (k - i) * sizeof *s->spans);
+			s->n_spans = 0;
+			for (; i < k; i++)
+				s->spans[s->n_spans++] = (otlp_span *)pos[i].span;
+			r->scope_spans[nss++] = s;
+		}
+		r->n_scope_spans = nss;
+		out_rs[nrs++] = r;
+	}
+	td.resource_spans = out_rs;
+	td.n_resource_spans = nrs;
+
+	raw_len = protobuf_c_message_get_packed_size(&td.base);
+	raw = ob_xmalloc(raw_len ? raw_len : 1);
+	protobuf_c_message_pack(&td.base, raw);
+	bound = ZSTD_compressBound(raw_len);
+	c->data = ob_xmalloc(bound);
+	z = ZSTD_compressCCtx(cctx, c->data, bound, raw, raw_len, CHUNK_ZSTD_LEVEL);
+	free(raw);
+	if (ZSTD_isError(z))
+		return ob_errf(errbuf, OB_EINTERNAL, "zstd: %s", ZSTD_getErrorName(z));
+	c->len = z;
+	c->raw_len = raw_len;
+	return OB_OK;
+}
+
+static void
+summarise(struct chunk *c, otlp_resource_spans *const *rs, const struct span_pos *pos,
+	  size_t n)
+{
+	size_t i;
+
+	memcpy(c->trace_id, pos[0].span->trace_id.data, 16);
+	c->start_ns = UINT64_MAX;
+	for (i = 0; i < n; i++) {
+		const otlp_span *sp = pos[i].span;
+		const char *service = ob_resource_service(rs[pos[i].rs]->resource);
+		bool error = ob_span_is_error(sp);
+		uint64_t end = sp->end_time_unix_nano > sp->start_time_unix_nano
+				       ? sp->end_time_unix_nano : sp->start_time_unix_nano;
+
+		if (sp->start_time_unix_nano < c->start_ns)
+			c->start_ns = sp->start_time_unix_nano;
+		if (end > c->end_ns)
+			c->end_ns = end;
+		c->nspans++;
+		c->nerrors += error;
+		if (sp->parent_span_id.len == 0 && c->root_service == NULL) {
+			c->root_service = ob_xstrdup(service);
+			c->root_name = ob_xstrdup(sp->name ? sp->name : "");
+		}
+		chunk_service_note(c, service, ob_span_duration(sp), error);
+	}
+}
+
+/* One compression context per receiver thread, freed when the thread ends. */
+static pthread_key_t cctx_key;
+static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
+
+static void
+cctx_free(void *p)
+{
+	ZSTD_freeCCtx(p);
+}
+
+static void
+cctx_key_make(void)
+{
+	pthread_key_create(&cctx_key, cctx_free);
+}
+
+static ZSTD_CCtx *
+thread_cctx(void)
+{
+	ZSTD_CCtx *c;
+
+	pthread_once(&cctx_once, cctx_key_make);
+	c = pthread_getspecific(cctx_key);
+	if (c == NULL) {
+		c = ZSTD_createCCtx();
+		pthread_setspecific(cctx_key, c);
+	}
+	return c;
+}
+
+enum ob_err
+store_batch_build(otlp_resource_spans *const *rs, size_t nrs, struct store_batch **out,
+		  char *errbuf)
+{
+	ZSTD_CCtx *cctx;
+	struct store_batch *b = ob_xcalloc(1, sizeof *b);
+	struct span_pos *pos = NULL;
+	struct ob_arena arena;
+	struct tag_set ts = { 0 };
+	size_t n = 0, i, r, s, k, tags_alloc = 0;
+	enum ob_err err = OB_OK;
+
+	writer_item_init(&b->item, ITEM_BATCH);
+	ob_arena_init(&arena, 0);
+	for (r = 0; r < nrs; r++)
+		for (s = 0; s < rs[r]->n_scope_spans; s++)
+			n += rs[r]->scope_spans[s]->n_spans;
+	if (n == 0)
+		goto out;
+	pos = ob_xmalloc(n * sizeof *pos);
+	ts.cap = 4096;
+	ts.slots = ob_xcalloc(ts.cap, sizeof *ts.slots);
+	n = 0;
+	for (r = 0; r < nrs; r++) {
+		if (rs[r]->resource)
+			note_tags(b, &ts, &tags_alloc, STORE_TAG_RESOURCE,
+				  rs[r]->resource->attributes, rs[r]->resource->n_attributes);
+		for (s = 0; s < rs[r]->n_scope_spans; s++) {
+			const otlp_scope_spans *ss = rs[r]->scope_spans[s];
+
+			for (k = 0; k < ss->n_spans; k++) {
+				const otlp_span *sp = ss->spans[k];
+
+				if ((err = validate(sp, r, s, k, errbuf)))
+					goto out;
+				note_tags(b, &ts, &tags_alloc, STORE_TAG_SPAN, sp->attributes,
+					  sp->n_attributes);
+				note_name(b, &ts, &tags_alloc, sp->name);
+				pos[n].span = sp;
+				pos[n].rs = (uint32_t)r;
+				pos[n].ss = (uint32_t)s;
+				pos[n].idx = (uint32_t)k;
+				n++;
+			}
+		}
+	}
+	qsort(pos, n, sizeof *pos, cmp_pos);
+	cctx = thread_cctx();
+	b->chunks = ob_xcalloc(n, sizeof *b->chunks);
+	for (i = 0; i < n;) {
+		size_t j = i + 1;
+		struct chunk *c = &b->chunks[b->nchunks++];
+
+		while (j < n && memcmp(pos[j].span->trace_id.data, pos[i].span->trace_id.data, 16) == 0)
+			j++;
+		summarise(c, rs, pos + i, j - i);
+		if ((err = build_chunk(c, rs, pos + i, j - i, &arena, cctx, errbuf)))
+			goto out;
+		b->bytes += c->len;
+		i = j;
+	}
+	b->nspans = n;
+out:
+	free(ts.slots);
+	free(pos);
+	ob_arena_release(&arena);
+	if (err) {
+		store_batch_free(b);
+		return err;
+	}
+	*out = b;
+	return OB_OK;
+}
+
+size_t
+store_batch_spans(const struct store_batch *b)
+{
+	return b->nspans;
+}
+
+size_t
+store_batch_bytes(const struct store_batch *b)
+{
+	return b->bytes;
+}
+
+void
+store_batch_free(struct store_batch *b)
+{
+	size_t i, j;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->nchunks; i++) {
+		struct chunk *c = &b->chunks[i];
+
+		free(c->data);
+		free(c->root_service);
+		free(c->root_name);
+		for (j = 0; j < c->nservices; j++)
+			free(c->services[j].service);
+		free(c->services);
+	}
+	free(b->chunks);
+	for (i = 0; i < b->ntags; i++) {
+		free(b->tags[i].key);
+		free(b->tags[i].value);
+	}
+	free(b->tags);
+	writer_item_release(&b->item);
+	free(b);
+}

@@ -1,0 +1,201 @@
+/*
+ * db.c - SQLite connections: schema, pragmas, prepared statements, the
+ * pool of read connections.
+ *
+ * The writer connection is the only one that writes in this process; read
+ * connections are opened read-only and handed out from a small pool, one
+ * per concurrent reader.  Every connection waits up to 10 s on a lock held
+ * by another process (an import next to a serve) instead of failing.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "store/store_int.h"
+
+static const char *const schema[] = {
+	"CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value)",
+	"CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS chunks("
+	" id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL, received_ns INTEGER NOT NULL,"
+	" nspans INTEGER NOT NULL, raw_len INTEGER NOT NULL, data BLOB NOT NULL)",
+	"CREATE INDEX IF NOT EXISTS chunks_trace ON chunks(trace_id)",
+	"CREATE TABLE IF NOT EXISTS traces("
+	" trace_id BLOB PRIMARY KEY, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,"
+	" spans INTEGER NOT NULL, errors INTEGER NOT NULL,"
+	" root_service TEXT, root_name TEXT, head_last_ns INTEGER) WITHOUT ROWID",
+	"CREATE INDEX IF NOT EXISTS traces_start ON traces(start_ns)",
+	"CREATE INDEX IF NOT EXISTS traces_head ON traces(head_last_ns)"
+	" WHERE head_last_ns IS NOT NULL",
+	"CREATE TABLE IF NOT EXISTS trace_services("
+	" service TEXT NOT NULL, start_ns INTEGER NOT NULL, max_duration_ns INTEGER NOT NULL,"
+	" errors INTEGER NOT NULL, trace_id BLOB NOT NULL)",
+	"CREATE INDEX IF NOT EXISTS trace_services_service ON trace_services(service, start_ns)",
+	"CREATE TABLE IF NOT EXISTS blocks("
+	" id TEXT PRIMARY KEY, origin TEXT NOT NULL, min_ns INTEGER NOT NULL,"
+	" max_ns INTEGER NOT NULL, traces INTEGER NOT NULL, spans INTEGER NOT NULL,"
+	" bytes INTEGER NOT NULL, raw_bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+	" created_ns INTEGER NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS locs("
+	" trace_id BLOB NOT NULL, block TEXT NOT NULL, frame_off INTEGER NOT NULL,"
+	" frame_len INTEGER NOT NULL, raw_len INTEGER NOT NULL, off INTEGER NOT NULL,"
+	" len INTEGER NOT NULL)",
+	"CREATE INDEX IF NOT EXISTS locs_trace ON locs(trace_id)",
+	"CREATE INDEX IF NOT EXISTS locs_block ON locs(block)",
+	"CREATE TABLE IF NOT EXISTS tags(scope INTEGER NOT NULL, key TEXT NOT NULL,"
+	" value TEXT NOT NULL, PRIMARY KEY(scope, key, value)) WITHOUT ROWID",
+};
+
+static const char *const stmt_sql[ST__COUNT] = {
+	[ST_CHUNK_INSERT] = "INSERT INTO chunks(trace_id, received_ns, nspans, raw_len, data)"
+			    " VALUES(?1, ?2, ?3, ?4, ?5)",
+	[ST_TRACE_UPSERT] =
+		"INSERT INTO traces(trace_id, start_ns, end_ns, spans, errors, root_service,"
+		" root_name, head_last_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+		" ON CONFLICT(trace_id) DO UPDATE SET"
+		" start_ns = min(start_ns, excluded.start_ns),"
+		" end_ns = max(end_ns, excluded.end_ns),"
+		" spans = spans + excluded.spans, errors = errors + excluded.errors,"
+		" root_service = coalesce(excluded.root_service, root_service),"
+		" root_name = coalesce(excluded.root_name, root_name),"
+		" head_last_ns = excluded.head_last_ns",
+	[ST_SERVICE_INSERT] = "INSERT INTO trace_services(service, start_ns, max_duration_ns,"
+			      " errors, trace_id) VALUES(?1, ?2, ?3, ?4, ?5)",
+	[ST_TAG_INSERT] = "INSERT OR IGNORE INTO tags(scope, key, value) VALUES(?1, ?2, ?3)",
+	[ST_COUNTER_ADD] = "INSERT INTO counters(name, value) VALUES(?1, ?2)"
+			   " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+	[ST_CHUNKS_OF_TRACE] = "SELECT id, data, raw_len, nspans FROM chunks WHERE trace_id = ?1 ORDER BY id",
+	[ST_LOCS_OF_TRACE] = "SELECT block, frame_off, frame_len, raw_len, off, len FROM locs"
+			     " WHERE trace_id = ?1 ORDER BY block",
+	[ST_TRACE_ROW] = "SELECT start_ns, end_ns, spans, errors, root_service, root_name"
+			 " FROM traces WHERE trace_id = ?1",
+	[ST_COUNTER_GET] = "SELECT value FROM counters WHERE name = ?1",
+};
+
+enum ob_err
+db_err(struct conn *c, const char *what, char *errbuf)
+{
+	int code = sqlite3_extended_errcode(c->db);
+	enum ob_err err = OB_EIO;
+
+	if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
+		err = OB_EBUSY;
+	else if ((code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB)
+		err = OB_ECORRUPT;
+	return ob_errf(errbuf, err, "store: %s: %s", what, sqlite3_errmsg(c->db));
+}
+
+enum ob_err
+db_exec(struct conn *c, const char *sql, char *errbuf)
+{
+	if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(c, sql, errbuf);
+	return OB_OK;
+}
+
+void
+db_close(struct conn *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+enum ob_err
+db_open(struct store *s, bool writer, struct conn **out, char *errbuf)
+{
+	struct conn *c = ob_xcalloc(1, sizeof *c);
+	int flags = writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+	enum ob_err err;
+	size_t i;
+
+	flags |= SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(s->db_path, &c->db, flags, NULL) != SQLITE_OK) {
+		err = ob_errf(errbuf, OB_EIO, "store: cannot open %s: %s", s->db_path,
+			      c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(c->db, 10000);
+	if (writer) {
+		if ((err = db_exec(c, "PRAGMA journal_mode=WAL", errbuf)) ||
+		    (err = db_exec(c, s->opt.fsync ? "PRAGMA synchronous=FULL"
+						   : "PRAGMA synchronous=NORMAL", errbuf)) ||
+		    (err = db_exec(c, "PRAGMA cache_size=-65536", errbuf)) ||
+		    (err = db_exec(c, "PRAGMA wal_autocheckpoint=10000", errbuf)) ||
+		    (err = db_exec(c, "BEGIN IMMEDIATE", errbuf)))
+			goto fail;
+		for (i = 0; i < sizeof schema / sizeof schema[0]; i++)
+			if ((err = db_exec(c, schema[i], errbuf)))
+				goto fail;
+		if ((err = db_exec(c, "INSERT OR IGNORE INTO meta VALUES('schema_version', 1)",
+				   errbuf)) ||
+		    (err = db_exec(c, "COMMIT", errbuf)))
+			goto fail;
+	} else {
+		if ((err = db_exec(c, "PRAGMA query_only=1", errbuf)) ||
+		    (err = db_exec(c, "PRAGMA cache_size=-16384", errbuf)))
+			goto fail;
+	}
+	for (i = 0; i < ST__COUNT; i++) {
+		if (sqlite3_prepare_v3(c->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i],
+				       NULL) != SQLITE_OK) {
+			err = db_err(c, "preparing statements", errbuf);
+			goto fail;
+		}
+	}
+	*out = c;
+	return OB_OK;
+fail:
+	db_close(c);
+	return err;
+}
+
+struct conn *
+db_acquire(struct store *s, char *errbuf)
+{
+	struct conn *c;
+
+	pthread_mutex_lock(&s->pool_lock);
+	c = s->pool;
+	if (c)
+		s->pool = c->next_free;
+	pthread_mutex_unlock(&s->pool_lock);
+	if (c == NULL && db_open(s, false, &c, errbuf) != OB_OK)
+		return NULL;
+	return c;
+}
+
+void
+db_release(struct store *s, struct conn *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&s->pool_lock);
+	c->next_free = s->pool;
+	s->pool = c;
+	pthread_mutex_unlock(&s->pool_lock);
+}
+
+int64_t
+db_counter(struct conn *c, const char *name)
+{
+	sqlite3_stmt *st = c->st[ST_COUNTER_GET];
+	int64_t v = 0;
+
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+char *
+block_path(const struct store *s, const char *id)
+{
+	return ob_xasprintf("%s/%s.blk", s->blocks_dir, id);
+}

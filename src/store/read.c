@@ -1,0 +1,367 @@
+/*
+ * read.c - reading traces back: head chunks and block frames, merged.
+ *
+ * A trace's bytes are the concatenation of its parts, each a serialized
+ * TracesData: first the block parts (oldest block first), then the head
+ * chunks in arrival order.  Both lists are read in one read transaction,
+ * so a seal committing in between can neither hide nor double a span.
+ *
+ * Block frames are decompressed whole (about 2 MiB); a small cache keeps
+ * the most recent ones, since a search walks many traces of one frame.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "core/mem.h"
+#include "store/store_int.h"
+
+#define CACHE_SLOTS 16
+
+struct cached_frame {
+	char block[27];
+	uint64_t off;
+	uint8_t *data;
+	size_t len;
+	uint64_t used;
+};
+
+struct frame_cache {
+	pthread_mutex_t lock;
+	struct cached_frame slot[CACHE_SLOTS];
+	uint64_t tick;
+};
+
+struct frame_cache *
+frame_cache_new(size_t max_bytes)
+{
+	struct frame_cache *c = ob_xcalloc(1, sizeof *c);
+
+	(void)max_bytes;
+	pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+void
+frame_cache_free(struct frame_cache *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < CACHE_SLOTS; i++)
+		free(c->slot[i].data);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* Copy [off, off+len) of the cached frame into out; false on a miss. */
+static bool
+cache_get(struct frame_cache *c, const char *block, uint64_t frame_off, size_t off, size_t len,
+	  struct ob_buf *out)
+{
+	bool hit = false;
+	int i;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		struct cached_frame *f = &c->slot[i];
+
+		if (f->data && f->off == frame_off && strcmp(f->block, block) == 0) {
+			if (off <= f->len && len <= f->len - off)
+				hit = ob_buf_add(out, f->data + off, len) == OB_OK;
+			f->used = ++c->tick;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return hit;
+}
+
+static void
+cache_put(struct frame_cache *c, const char *block, uint64_t frame_off, struct ob_buf *frame)
+{
+	struct cached_frame *victim;
+	int i;
+
+	pthread_mutex_lock(&c->lock);
+	victim = &c->slot[0];
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		if (c->slot[i].data == NULL) {
+			victim = &c->slot[i];
+			break;
+		}
+		if (c->slot[i].used < victim->used)
+			victim = &c->slot[i];
+	}
+	free(victim->data);
+	snprintf(victim->block, sizeof victim->block, "%s", block);
+	victim->off = frame_off;
+	victim->data = ob_buf_take(frame, &victim->len);
+	victim->used = ++c->tick;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static enum ob_err
+read_loc(struct store *s, sqlite3_stmt *st, struct ob_buf *out, char *errbuf)
+{
+	const char *block = (const char *)sqlite3_column_text(st, 0);
+	struct block_frame f;
+	size_t off = (size_t)sqlite3_column_int64(st, 4);
+	size_t len = (size_t)sqlite3_column_int64(st, 5);
+	struct ob_buf frame;
+	char *path;
+	int fd;
+	enum ob_err err;
+
+	f.file_off = (uint64_t)sqlite3_column_int64(st, 1);
+	f.comp_len = (uint32_t)sqlite3_column_int64(st, 2);
+	f.raw_len = (uint32_t)sqlite3_column_int64(st, 3);
+	if (cache_get(s->cache, block, f.file_off, off, len, out))
+		return OB_OK;
+	path = block_path(s, block);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = ob_errf(errbuf, errno == ENOENT ? OB_ENOTFOUND : OB_EIO, "block %s: %s",
+			      block, strerror(errno));
+		free(path);
+		return err;
+	}
+	free(path);
+	ob_buf_init(&frame, 0);
+	err = block_frame_read(fd, &f, &frame, errbuf);
+	close(fd);
+	if (err == OB_OK && (off > frame.len || len > frame.len - off))
+		err = ob_errf(errbuf, OB_ECORRUPT, "block %s: trace out of frame bounds", block);
+	if (err == OB_OK)
+		err = ob_buf_add(out, frame.data + off, len);
+	if (err == OB_OK)
+		cache_put(s->cache, block, f.file_off, &frame);
+	ob_buf_release(&frame);
+	return err;
+}
+
+enum ob_err
+trace_read(struct store *s, struct conn *c, const uint8_t id[16], struct ob_buf *out,
+	   char *errbuf)
+{
+	sqlite3_stmt *st;
+	size_t start_len = out->len;
+	enum ob_err err = OB_OK;
+	bool any = false;
+	int rc;
+
+	if ((err = db_exec(c, "BEGIN", errbuf)))
+		return err;
+	st = c->st[ST_LOCS_OF_TRACE];
+	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		enum ob_err e = read_loc(s, st, out, errbuf);
+
+		if (e == OB_ENOTFOUND)
+			continue; /* expired under us */
+		if ((err = e))
+			break;
+		any = true;
+	}
+	sqlite3_reset(st);
+	if (err == OB_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = db_err(c, "reading trace locations", errbuf);
+	st = c->st[ST_CHUNKS_OF_TRACE];
+	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+	while (err == OB_OK && sqlite3_step(st) == SQLITE_ROW) {
+		const void *z = sqlite3_column_blob(st, 1);
+		size_t zlen = (size_t)sqlite3_column_bytes(st, 1);
+		size_t rlen = (size_t)sqlite3_column_int64(st, 2), got;
+		uint8_t *dst;
+
+		if ((err = ob_buf_reserve(out, rlen, &dst)))
+			break;
+		got = ZSTD_decompress(dst, rlen, z, zlen);
+		if (ZSTD_isError(got) || got != rlen) {
+			err = ob_errf(errbuf, OB_ECORRUPT, "a head chunk does not decompress");
+			break;
+		}
+		out->len += rlen;
+		out->data[out->len] = 0;
+		any = true;
+	}
+	sqlite3_reset(st);
+	db_exec(c, "COMMIT", NULL);
+	if (err) {
+		out->len = start_len;
+		return err;
+	}
+	if (!any)
+		return ob_errf(errbuf, OB_ENOTFOUND, "trace not found");
+	return OB_OK;
+}
+
+enum ob_err
+store_trace_get(struct store *s, const uint8_t id[16], struct ob_buf *out, char *errbuf)
+{
+	struct conn *c = db_acquire(s, errbuf);
+	enum ob_err err;
+
+	if (c == NULL)
+		return OB_EIO;
+	err = trace_read(s, c, id, out, errbuf);
+	db_release(s, c);
+	return err;
+}
+
+static int64_t
+one_int(struct conn *c, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+enum ob_err
+store_stats_get(struct store *s, struct store_stats *st, char *errbuf)
+{
+	struct conn *c = db_acquire(s, errbuf);
+	size_t qc = 0, qb = 0;
+
+	memset(st, 0, sizeof *st);
+	if (c == NULL)
+		return OB_EIO;
+	db_exec(c, "BEGIN", NULL);
+	st->traces = (uint64_t)one_int(c, "SELECT count(*) FROM traces");
+	st->spans = (uint64_t)one_int(c, "SELECT coalesce(sum(spans), 0) FROM traces");
+	st->head_chunks = (uint64_t)one_int(c, "SELECT count(*) FROM chunks");
+	st->head_bytes = (uint64_t)db_counter(c, "head_bytes");
+	st->head_spans = (uint64_t)db_counter(c, "head_spans");
+	st->blocks = (uint64_t)one_int(c, "SELECT count(*) FROM blocks");
+	st->block_bytes = (uint64_t)one_int(c, "SELECT coalesce(sum(bytes), 0) FROM blocks");
+	st->block_spans = (uint64_t)one_int(c, "SELECT coalesce(sum(spans), 0) FROM blocks");
+	st->oldest_ns = (uint64_t)one_int(c, "SELECT min(start_ns) FROM traces");
+	st->newest_ns = (uint64_t)one_int(c, "SELECT max(start_ns) FROM traces");
+	st->db_bytes = (uint64_t)one_int(c, "SELECT page_count * page_size FROM"
+					    " pragma_page_count(), pragma_page_size()");
+	db_exec(c, "COMMIT", NULL);
+	db_release(s, c);
+	st->batches_committed = s->batches_committed;
+	st->spans_committed = s->spans_committed;
+	st->commits = s->commits;
+	st->commit_ns_total = s->commit_ns_total;
+	st->commit_ns_max = s->commit_ns_max;
+	if (s->writer_conn)
+		ob_queue_depth(&s->queue, &qc, &qb);
+	st->queue_count = qc;
+	st->queue_bytes = qb;
+	st->sealed_blocks = s->sealed_blocks;
+	st->expired_blocks = s->expired_blocks;
+	return OB_OK;
+}
+
+void
+store_strings_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static enum ob_err
+collect_strings(struct conn *c, sqlite3_stmt *st, char ***out, size_t *n, char *errbuf)
+{
+	size_t alloc = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == alloc) {
+			alloc = alloc ? 2 * alloc : 32;
+			*out = ob_xrealloc(*out, alloc * sizeof **out);
+		}
+		(*out)[(*n)++] = ob_xstrdup((const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		store_strings_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return db_err(c, "listing tags", errbuf);
+	}
+	return OB_OK;
+}
+
+enum ob_err
+store_tag_names(struct store *s, int scope, char ***names, size_t *n, char *errbuf)
+{
+	struct conn *c = db_acquire(s, errbuf);
+	sqlite3_stmt *st;
+	enum ob_err err;
+
+	if (c == NULL)
+		return OB_EIO;
+	if (sqlite3_prepare_v2(c->db,
+			       scope ? "SELECT DISTINCT key FROM tags WHERE scope = ?1 ORDER BY key"
+				     : "SELECT DISTINCT key FROM tags WHERE scope < 3 ORDER BY key",
+			       -1, &st,
+			       NULL) != SQLITE_OK) {
+		err = db_err(c, "listing tags", errbuf);
+		db_release(s, c);
+		return err;
+	}
+	if (scope)
+		sqlite3_bind_int(st, 1, scope);
+	err = collect_strings(c, st, names, n, errbuf);
+	db_release(s, c);
+	return err;
+}
+
+enum ob_err
+store_tag_values(struct store *s, const char *tag, char ***values, size_t *n, char *errbuf)
+{
+	struct conn *c;
+	sqlite3_stmt *st;
+	enum ob_err err;
+	int scope = 0;
+	const char *key = tag;
+
+	if (strncmp(tag, "span.", 5) == 0) {
+		scope = STORE_TAG_SPAN;
+		key = tag + 5;
+	} else if (strncmp(tag, "resource.", 9) == 0) {
+		scope = STORE_TAG_RESOURCE;
+		key = tag + 9;
+	} else if (strncmp(tag, "intrinsic.", 10) == 0) {
+		scope = STORE_TAG_INTRINSIC;
+		key = tag + 10;
+	} else if (tag[0] == '.') {
+		key = tag + 1;
+	}
+	if ((c = db_acquire(s, errbuf)) == NULL)
+		return OB_EIO;
+	if (sqlite3_prepare_v2(c->db,
+			       scope ? "SELECT DISTINCT value FROM tags WHERE key = ?1 AND scope = ?2"
+				       " ORDER BY value LIMIT 10000"
+				     : "SELECT DISTINCT value FROM tags WHERE key = ?1 AND scope < 3"
+				       " ORDER BY value LIMIT 10000", -1, &st, NULL) != SQLITE_OK) {
+		err = db_err(c, "listing tag values", errbuf);
+		db_release(s, c);
+		return err;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (scope)
+		sqlite3_bind_int(st, 2, scope);
+	err = collect_strings(c, st, values, n, errbuf);
+	db_release(s, c);
+	return err;
+}

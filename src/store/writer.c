@@ -1,0 +1,389 @@
+/*
+ * writer.c - the one thread that writes the database.
+ *
+ * The design is simple: receivers push write items (batches of chunks,
+ * sealed blocks to record, blocks to expire) on a bounded queue and wait
+ * on the item.  The writer pops everything that is queued, applies it all
+ * in one transaction (each item in its own savepoint, so one failure does
+ * not sink its neighbours), commits once, and only then wakes the senders.
+ * With many senders, one fsync-backed commit acknowledges many requests:
+ * group commit.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "store/store_int.h"
+
+#define MAX_GROUP 256
+
+void
+writer_item_init(struct write_item *it, enum item_kind kind)
+{
+	memset(it, 0, sizeof *it);
+	it->kind = kind;
+	pthread_mutex_init(&it->lock, NULL);
+	pthread_cond_init(&it->cond, NULL);
+}
+
+void
+writer_item_release(struct write_item *it)
+{
+	pthread_mutex_destroy(&it->lock);
+	pthread_cond_destroy(&it->cond);
+}
+
+static void
+item_finish(struct write_item *it, enum ob_err err)
+{
+	pthread_mutex_lock(&it->lock);
+	it->err = err;
+	it->done = true;
+	pthread_cond_signal(&it->cond);
+	pthread_mutex_unlock(&it->lock);
+}
+
+enum ob_err
+writer_submit(struct store *s, struct write_item *it, size_t weight, int timeout_ms,
+	      char *errbuf)
+{
+	enum ob_err err;
+
+	if (s->writer_conn == NULL)
+		return ob_errf(errbuf, OB_EUNSUPPORTED, "store is open read-only");
+	err = ob_queue_push(&s->queue, it, weight, timeout_ms);
+	if (err == OB_EBUSY)
+		return ob_errf(errbuf, err, "the store is not keeping up; retry later");
+	if (err)
+		return ob_errf(errbuf, err, "the store is shutting down");
+	pthread_mutex_lock(&it->lock);
+	while (!it->done)
+		pthread_cond_wait(&it->cond, &it->lock);
+	pthread_mutex_unlock(&it->lock);
+	if (it->err && errbuf)
+		memcpy(errbuf, it->errbuf, OB_ERRLEN);
+	return it->err;
+}
+
+enum ob_err
+store_submit(struct store *s, struct store_batch *b, char *errbuf)
+{
+	enum ob_err err;
+
+	if (b->nchunks == 0) {
+		store_batch_free(b);
+		return OB_OK;
+	}
+	err = writer_submit(s, &b->item, b->bytes + 1024, s->opt.submit_timeout_ms, errbuf);
+	store_batch_free(b);
+	return err;
+}
+
+/* The writer's dedup set of tag hashes: skip INSERTs for values already in. */
+#define TAG_SEEN_CAP (1u << 20)
+
+static bool
+tag_seen(struct store *s, const struct tag_value *t)
+{
+	uint64_t *slots = s->tag_seen, h = 0xcbf29ce484222325ull;
+	const char *p;
+	size_t i;
+
+	h = (h ^ t->scope) * 0x100000001b3ull;
+	for (p = t->key; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	h = (h ^ 0xff) * 0x100000001b3ull;
+	for (p = t->value; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	if (h == 0)
+		h = 1;
+	for (i = h % TAG_SEEN_CAP;; i = (i + 1) % TAG_SEEN_CAP) {
+		if (slots[i] == h)
+			return true;
+		if (slots[i] == 0)
+			break;
+	}
+	slots[i] = h;
+	return false;
+}
+
+static enum ob_err
+step_done(struct conn *c, sqlite3_stmt *st, const char *what, char *errbuf)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_err(c, what, errbuf);
+	return OB_OK;
+}
+
+static enum ob_err
+counter_add(struct conn *c, const char *name, int64_t v, char *errbuf)
+{
+	sqlite3_stmt *st = c->st[ST_COUNTER_ADD];
+
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, v);
+	return step_done(c, st, "counter", errbuf);
+}
+
+static enum ob_err
+apply_batch(struct store *s, struct conn *c, struct store_batch *b, uint64_t now, char *errbuf)
+{
+	enum ob_err err;
+	uint64_t raw = 0;
+	size_t i, j;
+
+	for (i = 0; i < b->nchunks; i++) {
+		const struct chunk *ch = &b->chunks[i];
+		sqlite3_stmt *st = c->st[ST_CHUNK_INSERT];
+
+		sqlite3_bind_blob(st, 1, ch->trace_id, 16, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)now);
+		sqlite3_bind_int64(st, 3, ch->nspans);
+		sqlite3_bind_int64(st, 4, (int64_t)ch->raw_len);
+		sqlite3_bind_blob(st, 5, ch->data, (int)ch->len, SQLITE_STATIC);
+		if ((err = step_done(c, st, "inserting a chunk", errbuf)))
+			return err;
+		raw += ch->raw_len;
+
+		st = c->st[ST_TRACE_UPSERT];
+		sqlite3_bind_blob(st, 1, ch->trace_id, 16, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)ch->start_ns);
+		sqlite3_bind_int64(st, 3, (int64_t)ch->end_ns);
+		sqlite3_bind_int64(st, 4, ch->nspans);
+		sqlite3_bind_int64(st, 5, ch->nerrors);
+		if (ch->root_service) {
+			sqlite3_bind_text(st, 6, ch->root_service, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 7, ch->root_name, -1, SQLITE_STATIC);
+		} else {
+			sqlite3_bind_null(st, 6);
+			sqlite3_bind_null(st, 7);
+		}
+		sqlite3_bind_int64(st, 8, (int64_t)now);
+		if ((err = step_done(c, st, "updating a trace", errbuf)))
+			return err;
+
+		st = c->st[ST_SERVICE_INSERT];
+		for (j = 0; j < ch->nservices; j++) {
+			sqlite3_bind_text(st, 1, ch->services[j].service, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, (int64_t)ch->start_ns);
+			sqlite3_bind_int64(st, 3, (int64_t)ch->services[j].max_duration_ns);
+			sqlite3_bind_int64(st, 4, ch->services[j].errors);
+			sqlite3_bind_blob(st, 5, ch->trace_id, 16, SQLITE_STATIC);
+			if ((err = step_done(c, st, "indexing a service", errbuf)))
+				return err;
+		}
+	}
+	for (i = 0; i < b->ntags; i++) {
+		sqlite3_stmt *st = c->st[ST_TAG_INSERT];
+
+		if (tag_seen(s, &b->tags[i]))
+			continue;
+		sqlite3_bind_int(st, 1, b->tags[i].scope);
+		sqlite3_bind_text(st, 2, b->tags[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, b->tags[i].value, -1, SQLITE_STATIC);
+		if ((err = step_done(c, st, "recording a tag", errbuf)))
+			return err;
+	}
+	if ((err = counter_add(c, "head_bytes", (int64_t)raw, errbuf)) ||
+	    (err = counter_add(c, "head_spans", (int64_t)b->nspans, errbuf)))
+		return err;
+	return OB_OK;
+}
+
+static enum ob_err
+apply_seal(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
+{
+	sqlite3_stmt *st = NULL;
+	enum ob_err err = OB_OK;
+	size_t i;
+	int changes = 0;
+
+	/* Every chunk the block holds must still be in the head; otherwise
+	 * another process sealed it first and this block is a duplicate. */
+	if (sqlite3_prepare_v2(c->db, "DELETE FROM chunks WHERE id = ?1", -1, &st, NULL))
+		return db_err(c, "sealing", errbuf);
+	for (i = 0; i < si->nchunk_ids; i++) {
+		sqlite3_bind_int64(st, 1, si->chunk_ids[i]);
+		if ((err = step_done(c, st, "removing sealed chunks", errbuf)))
+			goto out;
+		changes += sqlite3_changes(c->db);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((size_t)changes != si->nchunk_ids) {
+		err = ob_errf(errbuf, OB_EBUSY, "chunks were sealed by another process");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(c->db,
+			       "INSERT INTO blocks(id, origin, min_ns, max_ns, traces, spans, bytes,"
+			       " raw_bytes, sha256, created_ns) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+			       -1, &st, NULL))
+		return db_err(c, "sealing", errbuf);
+	sqlite3_bind_text(st, 1, si->block_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, si->ix.origin, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)si->ix.min_ns);
+	sqlite3_bind_int64(st, 4, (int64_t)si->ix.max_ns);
+	sqlite3_bind_int64(st, 5, (int64_t)si->ix.ntraces);
+	sqlite3_bind_int64(st, 6, (int64_t)si->ix.nspans);
+	sqlite3_bind_int64(st, 7, (int64_t)si->file_bytes);
+	sqlite3_bind_int64(st, 8, (int64_t)si->raw_bytes);
+	sqlite3_bind_text(st, 9, si->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, (int64_t)ob_now_ns());
+	if ((err = step_done(c, st, "recording a block", errbuf)))
+		goto out;
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(c->db,
+			       "INSERT INTO locs(trace_id, block, frame_off, frame_len, raw_len, off,"
+			       " len) VALUES(?1,?2,?3,?4,?5,?6,?7)", -1, &st, NULL))
+		return db_err(c, "sealing", errbuf);
+	for (i = 0; i < si->ix.ntraces; i++) {
+		const struct block_trace *t = &si->ix.traces[i];
+		const struct block_frame *f = &si->ix.frames[t->frame];
+
+		sqlite3_bind_blob(st, 1, t->trace_id, 16, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, si->block_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (int64_t)f->file_off);
+		sqlite3_bind_int64(st, 4, f->comp_len);
+		sqlite3_bind_int64(st, 5, f->raw_len);
+		sqlite3_bind_int64(st, 6, t->offset);
+		sqlite3_bind_int64(st, 7, t->length);
+		if ((err = step_done(c, st, "recording trace locations", errbuf)))
+			goto out;
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(c->db,
+			       "UPDATE traces SET head_last_ns = NULL WHERE trace_id = ?1 AND NOT"
+			       " EXISTS (SELECT 1 FROM chunks WHERE trace_id = ?1)", -1, &st, NULL))
+		return db_err(c, "sealing", errbuf);
+	for (i = 0; i < si->ntrace_ids; i++) {
+		sqlite3_bind_blob(st, 1, si->trace_ids[i], 16, SQLITE_STATIC);
+		if ((err = step_done(c, st, "marking traces sealed", errbuf)))
+			goto out;
+	}
+	if ((err = counter_add(c, "head_bytes", -(int64_t)si->raw_bytes, errbuf)) ||
+	    (err = counter_add(c, "head_spans", -(int64_t)si->spans, errbuf)))
+		goto out;
+out:
+	sqlite3_finalize(st);
+	(void)s;
+	return err;
+}
+
+static enum ob_err
+apply_expire(struct store *s, struct conn *c, struct expire_item *ei, char *errbuf)
+{
+	static const char *const sql[] = {
+		/* traces whose every location is in this block and none in the head */
+		"DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM locs WHERE block = ?1)"
+		" AND NOT EXISTS (SELECT 1 FROM locs l WHERE l.trace_id = traces.trace_id"
+		" AND l.block != ?1) AND NOT EXISTS (SELECT 1 FROM chunks h"
+		" WHERE h.trace_id = traces.trace_id)",
+		"DELETE FROM locs WHERE block = ?1",
+		"DELETE FROM blocks WHERE id = ?1",
+	};
+	enum ob_err err = OB_OK;
+	size_t i, k;
+
+	for (i = 0; i < ei->nblocks; i++) {
+		for (k = 0; k < sizeof sql / sizeof sql[0]; k++) {
+			sqlite3_stmt *st;
+
+			if (sqlite3_prepare_v2(c->db, sql[k], -1, &st, NULL))
+				return db_err(c, "expiring", errbuf);
+			sqlite3_bind_text(st, 1, ei->block_ids[i], -1, SQLITE_STATIC);
+			err = step_done(c, st, "expiring a block", errbuf);
+			sqlite3_finalize(st);
+			if (err)
+				return err;
+		}
+	}
+	/* Postings of traces that are gone: they are older than every block left. */
+	return db_exec(c, "DELETE FROM trace_services WHERE start_ns < coalesce("
+			  "(SELECT min(min_ns) FROM blocks), (SELECT min(start_ns) FROM traces), 0)"
+			  " AND NOT EXISTS (SELECT 1 FROM traces t WHERE t.trace_id ="
+			  " trace_services.trace_id)", errbuf);
+	(void)s;
+}
+
+static enum ob_err
+apply(struct store *s, struct conn *c, struct write_item *it, uint64_t now)
+{
+	switch (it->kind) {
+	case ITEM_BATCH:
+		return apply_batch(s, c, (struct store_batch *)it, now, it->errbuf);
+	case ITEM_SEAL:
+		return apply_seal(s, c, (struct seal_item *)it, it->errbuf);
+	case ITEM_EXPIRE:
+		return apply_expire(s, c, (struct expire_item *)it, it->errbuf);
+	}
+	return OB_EINTERNAL;
+}
+
+static void
+run_group(struct store *s, struct write_item **items, size_t n)
+{
+	struct conn *c = s->writer_conn;
+	enum ob_err *errs = ob_xcalloc(n, sizeof *errs);
+	char errbuf[OB_ERRLEN];
+	uint64_t t0 = ob_mono_ns(), now = ob_now_ns(), spans = 0, batches = 0, dt;
+	enum ob_err txerr;
+	size_t i;
+
+	if ((txerr = db_exec(c, "BEGIN IMMEDIATE", errbuf)))
+		goto done;
+	for (i = 0; i < n; i++) {
+		db_exec(c, "SAVEPOINT item", NULL);
+		errs[i] = apply(s, c, items[i], now);
+		if (errs[i])
+			db_exec(c, "ROLLBACK TO item", NULL);
+		db_exec(c, "RELEASE item", NULL);
+		if (!errs[i] && items[i]->kind == ITEM_BATCH) {
+			spans += ((struct store_batch *)items[i])->nspans;
+			batches++;
+		}
+	}
+	if ((txerr = db_exec(c, "COMMIT", errbuf)))
+		db_exec(c, "ROLLBACK", NULL);
+done:
+	dt = ob_mono_ns() - t0;
+	if (txerr) {
+		ob_error("store: commit failed: %s", errbuf);
+		spans = batches = 0;
+	}
+	s->commits++;
+	s->commit_ns_total += dt;
+	if (dt > s->commit_ns_max)
+		s->commit_ns_max = dt;
+	s->batches_committed += batches;
+	s->spans_committed += spans;
+	for (i = 0; i < n; i++) {
+		if (txerr) {
+			memcpy(items[i]->errbuf, errbuf, OB_ERRLEN);
+			errs[i] = txerr;
+		}
+		item_finish(items[i], errs[i]);
+	}
+	free(errs);
+}
+
+void *
+writer_main(void *arg)
+{
+	struct store *s = arg;
+	void *items[MAX_GROUP];
+
+	for (;;) {
+		size_t n = ob_queue_pop(&s->queue, items, MAX_GROUP, -1);
+
+		if (n == 0)
+			break;
+		run_group(s, (struct write_item **)items, n);
+	}
+	return NULL;
+}
