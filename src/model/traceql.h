@@ -50,7 +50,9 @@
  *   name statusMessage status      span intrinsics (also span:name, ...)
  *   kind duration childCount
  *   rootName rootServiceName       trace intrinsics (also trace:rootName,
- *   traceDuration                  trace:rootService, trace:duration)
+ *   traceDuration                  trace:rootService, trace:duration); the
+ *                                  root is the span without a parent id,
+ *                                  and a trace without one has no rootName
  *   "str" `raw`  42  -1.5  true    values; strings take \n \t \" \\ \xhh
  *   150ms 1.5s 2m 10us 100ns       \uhhhh escapes; durations as in Tempo
  *   error ok unset                 status values

@@ -134,6 +134,18 @@ enum ob_err tq_lex_next(struct tq_lexer *lx, struct tq_token *tok, char *errbuf)
 /* "column 7", or "line 2, column 3" for text with several lines. */
 void tq_where(const char *text, size_t pos, char *out, size_t outlen);
 
+/* --- checks on a comparison (traceql_check.c) --- */
+
+/* Deepest nesting of parentheses, in queries and in regular expressions. */
+#define TQ_MAX_DEPTH 64
+
+/* OB_EINVAL, naming the column, if c's sides can never compare. */
+enum ob_err tq_check_types(const char *text, const struct tq_cond *c, size_t op_pos,
+			   const char *op_text, char *errbuf);
+/* Compile c's regular expression into c->re, listed in q->regexes. */
+enum ob_err tq_compile_regex(struct traceql_query *q, const char *text, struct tq_cond *c,
+			     char *errbuf);
+
 #define TQ_UNSUPPORTED_TAIL "(obstui supports spanset filters and structural operators)"
 
 #endif

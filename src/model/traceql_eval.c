@@ -72,6 +72,21 @@ str_or_empty(const char *s)
 	return s ? s : "";
 }
 
+/*
+ * The root span, as the store records it: one without a parent span id.
+ * A trace whose root has not arrived has none (t->root is then an orphan).
+ */
+static const struct ob_span_ref *
+trace_root(const struct ob_trace *t)
+{
+	const struct ob_span_ref *r;
+
+	if (t->root < 0 || (size_t)t->root >= t->nspans)
+		return NULL;
+	r = &t->spans[t->root];
+	return r->span->parent_span_id.len == 0 ? r : NULL;
+}
+
 static int64_t
 ns_value(uint64_t ns)
 {
@@ -87,8 +102,7 @@ operand_get(const struct tq_operand *o, const struct ob_trace *t, size_t i,
 	    struct tq_value *v, const otlp_array_value **array)
 {
 	const struct ob_span_ref *r = &t->spans[i];
-	const struct ob_span_ref *root = t->root >= 0 && (size_t)t->root < t->nspans
-						 ? &t->spans[t->root] : NULL;
+	const struct ob_span_ref *root = trace_root(t);
 	const otlp_any_value *a;
 
 	memset(v, 0, sizeof *v);

@@ -15,14 +15,13 @@
  * checked here where both sides are known (intrinsics and values), so
  * "duration = "x"" fails now rather than never matching; attributes are
  * typed per span at evaluation.  Regular expressions are anchored and
- * compiled here, once.
+ * compiled here, once.  Both live in traceql_check.c.
  *
  * Invariants: nesting is at most MAX_DEPTH deep and a query has at most
  * MAX_NODES nodes, which bounds the recursion of parse, eval and free.
  * The parser stops at the first error, leaving a half-built tree that
  * traceql_free() releases (regexes are listed as soon as compiled).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +30,7 @@
 #include "model/traceql.h"
 #include "model/traceql_ast.h"
 
-#define MAX_DEPTH 64
+#define MAX_DEPTH TQ_MAX_DEPTH
 #define MAX_NODES 2000
 
 struct parser {
@@ -124,12 +123,6 @@ static const struct comparison {
 	{ TQ_T_RE, TQ_RE, "=~" }, { TQ_T_NRE, TQ_NRE, "!~" },
 };
 
-static const char *const type_names[] = {
-	[TQ_NIL] = "nil", [TQ_BOOL] = "a bool", [TQ_INT] = "a number",
-	[TQ_FLOAT] = "a number", [TQ_STRING] = "a string", [TQ_DURATION] = "a duration",
-	[TQ_STATUS] = "a status", [TQ_KIND] = "a kind", [TQ_ANY] = "an attribute",
-};
-
 static enum ob_err parse_cond(struct parser *p, struct tq_cond **out);
 static enum ob_err parse_set_expr(struct parser *p, struct tq_set **out);
 
@@ -199,19 +192,6 @@ expect(struct parser *p, enum tq_tok type, const char *what)
 	if (p->tok.type != type)
 		return expected(p, what);
 	return advance(p);
-}
-
-static enum ob_err __attribute__((format(printf, 3, 4)))
-type_error(struct parser *p, size_t pos, const char *fmt, ...)
-{
-	char where[64], what[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	tq_where(p->lx.text, pos, where, sizeof where);
-	return ob_errf(p->errbuf, OB_EINVAL, "TraceQL type error at %s: %s", where, what);
 }
 
 /* A new node from the arena, counted against MAX_NODES. */
@@ -320,141 +300,6 @@ parse_operand(struct parser *p, struct tq_operand *o, bool *found)
 	return advance(p);
 }
 
-static int
-type_class(enum tq_type t)
-{
-	return t == TQ_INT || t == TQ_FLOAT ? TQ_DURATION : (int)t;
-}
-
-/* Reject comparisons that can never be true, while the column is known. */
-static enum ob_err
-check_types(struct parser *p, const struct tq_cond *c, size_t op_pos, const char *op_text)
-{
-	enum tq_type l = c->lhs.lit.type, r = c->rhs.lit.type;
-	bool ordered = c->op >= TQ_LT && c->op <= TQ_GE;
-
-	if (c->op == TQ_RE || c->op == TQ_NRE) {
-		if (c->rhs.field != TQ_F_LITERAL || r != TQ_STRING)
-			return type_error(p, c->rhs.pos, "the right side of '%s' must be a "
-					  "quoted regular expression", op_text);
-		if (l != TQ_STRING && l != TQ_ANY)
-			return type_error(p, c->lhs.pos, "'%s' needs a string on its left, "
-					  "not %s", op_text, type_names[l]);
-		return OB_OK;
-	}
-	if (l == TQ_NIL || r == TQ_NIL) {
-		const struct tq_operand *other = l == TQ_NIL ? &c->rhs : &c->lhs;
-
-		if ((c->op != TQ_EQ && c->op != TQ_NE) || other->field == TQ_F_LITERAL)
-			return type_error(p, op_pos, "nil is only compared with = or != to a field");
-		return OB_OK;
-	}
-	if (ordered && (l == TQ_BOOL || l == TQ_STATUS || l == TQ_KIND ||
-			r == TQ_BOOL || r == TQ_STATUS || r == TQ_KIND))
-		return type_error(p, op_pos, "'%s' does not order %s", op_text,
-				  type_names[l == TQ_BOOL || l == TQ_STATUS || l == TQ_KIND ? l : r]);
-	if (l == TQ_ANY || r == TQ_ANY || type_class(l) == type_class(r))
-		return OB_OK;
-	return type_error(p, op_pos, "cannot compare %s with %s%s", type_names[l],
-			  type_names[r],
-			  (l == TQ_STATUS || r == TQ_STATUS) ? " (write status = error, unquoted)"
-			  : (l == TQ_KIND || r == TQ_KIND) ? " (write kind = server, unquoted)"
-			  : "");
-}
-
-/* Refuse patterns that make regcomp blow up or regexec backtrack. */
-static bool
-regex_sane(const char *s)
-{
-	size_t stack[MAX_DEPTH], sp = 0, cur = 0, last = 0;
-	const size_t limit = 20000;
-
-	for (; *s; s++) {
-		if (*s == '\\') {
-			if (s[1] >= '1' && s[1] <= '9')
-				return false;   /* back-references */
-			if (s[1])
-				s++;
-			last = 1;
-		} else if (*s == '[') {
-			s += s[1] == '^' ? 2 : 1;
-			if (*s == ']')
-				s++;
-			while (*s && *s != ']')
-				s++;
-			if (*s == 0)
-				return true;    /* regcomp reports it */
-			last = 1;
-		} else if (*s == '(') {
-			if (sp == MAX_DEPTH)
-				return false;
-			stack[sp++] = cur;
-			cur = 0;
-			continue;
-		} else if (*s == ')') {
-			if (sp == 0)
-				return false;   /* would undo the anchoring */
-			last = cur;
-			cur = stack[--sp];
-		} else if (*s == '{') {
-			/* a{m,n} copies a n times: count the copies */
-			unsigned long m = strtoul(s + 1, NULL, 10), n;
-			const char *comma = strchr(s, ','), *end = strchr(s, '}');
-
-			if (end == NULL)
-				return true;    /* regcomp reports it */
-			if (comma && comma < end && comma[1] != '}') {
-				n = strtoul(comma + 1, NULL, 10);
-				m = n > m ? n : m;
-			}
-			if (m > limit)
-				return false;
-			cur += last * (m ? m - 1 : 0);
-			last *= m ? m : 1;
-			if (cur > limit || last > limit)
-				return false;
-			s = end;
-			continue;
-		} else if (*s == '|' || *s == '*' || *s == '+' || *s == '?') {
-			continue;
-		} else {
-			last = 1;
-		}
-		cur += last;
-		if (cur > limit)
-			return false;
-	}
-	return sp == 0;
-}
-
-static enum ob_err
-compile_regex(struct parser *p, struct tq_cond *c)
-{
-	struct traceql_query *q = p->q;
-	char *pattern, where[64], msg[160];
-	int rc;
-
-	tq_where(p->lx.text, c->rhs.pos, where, sizeof where);
-	if (!regex_sane(c->rhs.lit.s))
-		return ob_errf(p->errbuf, OB_EINVAL, "TraceQL: regular expression at %s is "
-			       "unbalanced, uses back-references or repeats too much", where);
-	c->re = ob_xcalloc(1, sizeof *c->re);
-	pattern = ob_xasprintf("^(%s)$", c->rhs.lit.s);
-	rc = regcomp(c->re, pattern, REG_EXTENDED | REG_NOSUB);
-	free(pattern);
-	if (rc) {
-		regerror(rc, c->re, msg, sizeof msg);
-		free(c->re);
-		c->re = NULL;
-		return ob_errf(p->errbuf, OB_EINVAL, "TraceQL: bad regular expression at %s: %s",
-			       where, msg);
-	}
-	q->regexes = ob_xrealloc(q->regexes, (q->nregexes + 1) * sizeof *q->regexes);
-	q->regexes[q->nregexes++] = c->re;
-	return OB_OK;
-}
-
-/* operand [cmpop operand] */
 static enum ob_err
 parse_comparison(struct parser *p, struct tq_cond **out)
 {
@@ -493,10 +338,10 @@ parse_comparison(struct parser *p, struct tq_cond **out)
 		return expected(p, "a value");
 	if ((err = unsupported(p, &p->tok)))
 		return err;
-	if ((err = check_types(p, c, op_pos, comparisons[k].text)))
+	if ((err = tq_check_types(p->lx.text, c, op_pos, comparisons[k].text, p->errbuf)))
 		return err;
 	if (c->op == TQ_RE || c->op == TQ_NRE)
-		return compile_regex(p, c);
+		return tq_compile_regex(p->q, p->lx.text, c, p->errbuf);
 	return OB_OK;
 }
 
