@@ -294,9 +294,15 @@ api_handle_tags_v2(void *ctx, struct http_request *req, struct http_response *re
 	api_reply_json(resp, 200, json_pack("{s:o}", "scopes", scopes));
 }
 
-/* The values of a tag; static lists for the enumerated intrinsics. */
+static const char *const type_names[] = {
+	[STORE_TYPE_STRING] = "string", [STORE_TYPE_INT] = "int",
+	[STORE_TYPE_FLOAT] = "float", [STORE_TYPE_BOOL] = "bool",
+};
+
+/* The values of a tag and their types; static lists for the enumerated intrinsics. */
 static enum ob_err
-values_of(struct api *a, const char *tag, char ***v, size_t *n, const char **type, char *errbuf)
+values_of(struct api *a, const char *tag, char ***v, uint8_t **types, size_t *n,
+	  const char **type, char *errbuf)
 {
 	static const char *const status[] = { "error", "ok", "unset" };
 	static const char *const kind[] = { "client", "consumer", "internal", "producer",
@@ -304,7 +310,8 @@ values_of(struct api *a, const char *tag, char ***v, size_t *n, const char **typ
 	const char *const *fixed = NULL;
 	size_t nfixed = 0, i;
 
-	*type = "string";
+	*type = NULL;
+	*types = NULL;
 	if (strcmp(tag, "status") == 0) {
 		fixed = status;
 		nfixed = 3;
@@ -327,7 +334,7 @@ values_of(struct api *a, const char *tag, char ***v, size_t *n, const char **typ
 		tag = "name";
 	if (strcmp(tag, "name") == 0)
 		tag = "intrinsic.name";
-	return store_tag_values(a->store, tag, v, n, errbuf);
+	return store_tag_values(a->store, tag, v, types, n, errbuf);
 }
 
 static void
@@ -336,6 +343,7 @@ tag_values(void *ctx, struct http_request *req, struct http_response *resp, cons
 {
 	const char *rest = http_path(req) + strlen(prefix), *type;
 	char *tag, *slash, errbuf[OB_ERRLEN], **v;
+	uint8_t *types;
 	size_t n, i;
 	json_t *list;
 
@@ -348,7 +356,7 @@ tag_values(void *ctx, struct http_request *req, struct http_response *resp, cons
 	}
 	*slash = 0;
 	http_unescape(tag);
-	if (values_of(ctx, tag, &v, &n, &type, errbuf)) {
+	if (values_of(ctx, tag, &v, &types, &n, &type, errbuf)) {
 		free(tag);
 		api_reply_error(resp, 500, errbuf);
 		return;
@@ -356,9 +364,14 @@ tag_values(void *ctx, struct http_request *req, struct http_response *resp, cons
 	free(tag);
 	list = json_array();
 	for (i = 0; i < n; i++)
-		json_array_append_new(list, v2 ? json_pack("{s:s, s:s}", "type", type, "value", v[i])
-					       : json_string(v[i]));
+		json_array_append_new(list,
+			v2 ? json_pack("{s:s, s:s}", "type",
+				       type ? type : types && types[i] < 4 ? type_names[types[i]]
+									  : "string",
+				       "value", v[i])
+			   : json_string(v[i]));
 	store_strings_free(v, n);
+	free(types);
 	api_reply_json(resp, 200, json_pack("{s:o}", "tagValues", list));
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "core/log.h"
@@ -148,7 +149,8 @@ import_main(int argc, char **argv)
 	for (i = optind; i < argc; i++)
 		import_file(s, argv[i], &t);
 	store_close(s);
-	fprintf(stderr, "imported %zu spans from %zu document%s%s\n", t.spans, t.docs,
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr, "imported %zu spans from %zu document%s%s\n", t.spans, t.docs,
 		t.docs == 1 ? "" : "s", t.failed ? "; some input was rejected (see above)" : "");
 	return t.failed ? 1 : 0;
 }

@@ -74,7 +74,10 @@ search_main(int argc, char **argv)
 
 		for (i = 0; i < res.ntraces; i++)
 			json_array_append_new(list, api_hit_json(&res.traces[i]));
-		text = json_dumps(json_pack("{s:o}", "traces", list), JSON_COMPACT);
+		json_t *doc = json_pack("{s:o}", "traces", list);
+
+		text = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
 		puts(text);
 		free(text);
 	} else {

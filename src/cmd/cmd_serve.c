@@ -17,6 +17,7 @@
 #include "cmd/cmd.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "ingest/http_server.h"
 #include "ingest/otlp_http.h"
 
 enum {
@@ -101,6 +102,14 @@ serve(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cmd_usage(&cmd_serve_entry, "unexpected argument '%s'", argv[optind]);
+	{
+		const char *addrs[] = { http_addr, api_addr, grpc_addr, zipkin_addr };
+		const char *names[] = { "--otlp-http", "--api", "--otlp-grpc", "--zipkin" };
+
+		for (c = 0; c < 4; c++)
+			if (!is_off(addrs[c]) && http_addr_check(addrs[c], errbuf))
+				return cmd_usage(&cmd_serve_entry, "%s: %s", names[c], errbuf);
+	}
 	ob_log_init(OB_LOG_INFO);
 	sopt.dir = cmd_store_dir(store_flag);
 

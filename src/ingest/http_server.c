@@ -204,6 +204,24 @@ on_completed(void *cls, struct MHD_Connection *conn, void **state,
 	}
 }
 
+enum ob_err
+http_addr_check(const char *addr, char *errbuf)
+{
+	const char *colon = addr[0] == '[' ? strstr(addr, "]:") : strrchr(addr, ':');
+	const char *port;
+	char *end;
+	long v;
+
+	if (colon == NULL)
+		return ob_errf(errbuf, OB_EINVAL, "bad address '%s': want host:port, [v6]:port or off",
+			       addr);
+	port = colon + (addr[0] == '[' ? 2 : 1);
+	v = strtol(port, &end, 10);
+	if (*port == 0 || *end != 0 || v < 0 || v > 65535)
+		return ob_errf(errbuf, OB_EINVAL, "bad port in address '%s'", addr);
+	return OB_OK;
+}
+
 static enum ob_err
 listen_on(const char *addr, int *fd_out, char bound[64], char *errbuf)
 {
@@ -214,7 +232,10 @@ listen_on(const char *addr, int *fd_out, char bound[64], char *errbuf)
 	socklen_t sl = sizeof ss;
 	int fd = -1, one = 1, rc;
 	char hbuf[46], pbuf[8];
+	enum ob_err err;
 
+	if ((err = http_addr_check(addr, errbuf)))
+		return err;
 	if (addr[0] == '[') {
 		const char *close = strchr(addr, ']');
 

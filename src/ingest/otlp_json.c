@@ -132,6 +132,7 @@ key_matches(const char *key, size_t keylen, const char *name)
 struct encoder {
 	int depth;
 	bool too_deep;
+	int precision;  /* significant digits that write every real exactly */
 };
 
 static json_t *message_to_json(struct encoder *e, const ProtobufCMessage *msg);
@@ -274,14 +275,30 @@ bytes_to_json(const ProtobufCBinaryData *b, bool hex)
 	return v;
 }
 
+/*
+ * jansson writes every real of a document with one precision, %.17g by
+ * default: exact, but 0.1 comes out as 0.10000000000000001.  So the
+ * encoder finds the fewest digits that still read back exactly, and
+ * otlp_json_encode writes the document with the largest such count.
+ */
 static json_t *
-double_to_json(double d)
+double_to_json(struct encoder *e, double d, bool is_float)
 {
+	char text[40];
+	int p;
+
 	if (isnan(d))
 		return json_string("NaN");
 	if (isinf(d))
 		return json_string(d > 0 ? "Infinity" : "-Infinity");
-	return json_real(d);    /* jansson writes %.17g: exact, if not short */
+	for (p = is_float ? 6 : 15; p < 17; p++) {
+		snprintf(text, sizeof text, "%.*g", p, d);
+		if (is_float ? (float)strtod(text, NULL) == (float)d : strtod(text, NULL) == d)
+			break;
+	}
+	if (p > e->precision)
+		e->precision = p;
+	return json_real(d);
 }
 
 /* The JSON value of one value of f's type stored at member. */
@@ -293,9 +310,9 @@ value_to_json(struct encoder *e, const ProtobufCFieldDescriptor *f, const void *
 
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_FLOAT:
-		return double_to_json(*(const float *)member);
+		return double_to_json(e, *(const float *)member, true);
 	case PROTOBUF_C_TYPE_DOUBLE:
-		return double_to_json(*(const double *)member);
+		return double_to_json(e, *(const double *)member, false);
 	case PROTOBUF_C_TYPE_BOOL:
 		return json_boolean(*(const protobuf_c_boolean *)member);
 	case PROTOBUF_C_TYPE_STRING: {
@@ -392,7 +409,7 @@ fail:
 json_t *
 otlp_json_from_message(const ProtobufCMessage *msg)
 {
-	struct encoder e = { 0, false };
+	struct encoder e = { 0, false, 1 };
 
 	return msg ? message_to_json(&e, msg) : NULL;
 }
@@ -414,7 +431,7 @@ dump_to_buf(const char *p, size_t n, void *data)
 enum ob_err
 otlp_json_encode(const ProtobufCMessage *msg, struct ob_buf *out, char *errbuf)
 {
-	struct encoder e = { 0, false };
+	struct encoder e = { 0, false, 1 };
 	struct dump_sink sink = { out, OB_OK };
 	size_t start = out->len;
 	enum ob_err err = OB_OK;
@@ -422,11 +439,13 @@ otlp_json_encode(const ProtobufCMessage *msg, struct ob_buf *out, char *errbuf)
 
 	if (!(v = message_to_json(&e, msg))) {
 		if (e.too_deep)
-			return ob_errf(errbuf, OB_EINVAL, "message nests deeper than %d levels",
-				       OTLP_JSON_MAX_DEPTH);
-		return ob_errf(errbuf, OB_EINTERNAL, "out of memory building OTLP/JSON");
+			err = ob_errf(errbuf, OB_EINVAL, "message nests deeper than %d levels",
+				      OTLP_JSON_MAX_DEPTH);
+		else
+			err = ob_errf(errbuf, OB_EINTERNAL, "out of memory building OTLP/JSON");
+		goto out;
 	}
-	if (json_dump_callback(v, dump_to_buf, &sink, JSON_COMPACT)) {
+	if (json_dump_callback(v, dump_to_buf, &sink, JSON_COMPACT | JSON_REAL_PRECISION(e.precision))) {
 		out->len = start;
 		if (out->data)
 			out->data[start] = 0;
@@ -434,6 +453,7 @@ otlp_json_encode(const ProtobufCMessage *msg, struct ob_buf *out, char *errbuf)
 		ob_errf(errbuf, err, "cannot write OTLP/JSON: %s",
 			err == OB_ETOOBIG ? "the output passes its size cap" : "jansson failed");
 	}
+out:
 	json_decref(v);
 	return err;
 }

@@ -17,7 +17,8 @@
  *   enums                   integer                    the value's name
  *   64-bit integers         decimal string             JSON number
  *   32-bit integers         JSON number                decimal string
- *   double, float           JSON number, exact;        decimal string
+ *   double, float           JSON number, exact and     decimal string
+ *                           short (0.1, 1e300, -0.0);
  *                           "NaN", "Infinity",
  *                           "-Infinity"
  *   unknown fields          -                          ignored
@@ -91,7 +92,9 @@ enum ob_err otlp_json_decode(const ProtobufCMessageDescriptor *desc, const char 
  * Build the OTLP/JSON value of msg.  The caller owns the new reference
  * (json_decref it); msg is only read.  Returns NULL when msg nests deeper
  * than OTLP_JSON_MAX_DEPTH or jansson runs out of memory.  Use this to put
- * messages inside a larger document (Tempo's {"batches":[...]}).
+ * messages inside a larger document (Tempo's {"batches":[...]}); dumped
+ * with jansson's default precision, doubles stay exact (0.1 is written
+ * 0.10000000000000001; otlp_json_encode picks shorter digits when exact).
  */
 json_t *otlp_json_from_message(const ProtobufCMessage *msg);
 

@@ -69,7 +69,9 @@
  * Tempo.  An array attribute matches when any element does (for != and !~:
  * when no element is equal / matches).  Regular expressions are POSIX
  * extended, fully anchored, and must be a string value on the right of
- * =~ or !~; they are compiled by traceql_parse().
+ * =~ or !~; they are compiled by traceql_parse().  Of RE2, Tempo's dialect,
+ * a leading (?i), (?:...), \d, \D and lazy quantifiers are understood;
+ * back-references and stacked or very large repetitions are refused.
  *
  * What is not: pipelines ("| count() > 2"), select(), by(), aggregates,
  * arithmetic, parent.x, event.x and link.x attributes.  They fail to parse

@@ -7,11 +7,12 @@
  * (intrinsics and values); an attribute (TQ_ANY) goes with anything and
  * is typed per span by the evaluator.
  *
- * A regular expression becomes "^(re)$", compiled with REG_EXTENDED.  Before
- * that it is scanned: an unbalanced ')' would undo the anchoring ("a)|(b"),
- * back-references can take exponential time, and nested bounds
- * ("((a{100}){100}){100}") make regcomp build huge automata, so all three
- * are refused.
+ * A regular expression becomes "^(re)$", compiled with REG_EXTENDED, after
+ * a few RE2 spellings (Tempo's dialect) are rewritten.  Before that it is
+ * scanned: an unbalanced ')' would undo the anchoring ("a)|(b"),
+ * back-references can take exponential time, and stacked or nested
+ * repetitions ("a**", "((a{100}){100}){100}") make glibc's regcomp build
+ * huge automata, so all of these are refused.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -93,17 +94,80 @@ tq_check_types(const char *text, const struct tq_cond *c, size_t op_pos, const c
 			  type_names[r], advice);
 }
 
-/* Refuse patterns that make regcomp blow up or regexec backtrack. */
+/*
+ * RE2 spellings that Tempo users write, as POSIX: a leading (?i) becomes
+ * REG_ICASE, (?: a plain group, \d and \D classes; a lazy "?" after a
+ * quantifier is dropped (a full match does not care).  out has room for
+ * 3 * strlen(in) + 1 bytes.
+ */
+static void
+regex_translate(const char *in, char *out, int *cflags)
+{
+	bool after_quantifier = false, in_bracket = false, in_bound = false;
+
+	if (strncmp(in, "(?i)", 4) == 0) {
+		*cflags |= REG_ICASE;
+		in += 4;
+	}
+	for (; *in; in++) {
+		bool quantifier = !in_bracket && (strchr("*+?", *in) || (*in == '}' && in_bound));
+
+		if (!in_bracket && (*in == '{' || *in == '}'))
+			in_bound = *in == '{';
+		if (in_bracket) {
+			in_bracket = *in != ']';
+			*out++ = *in;
+		} else if (*in == '?' && after_quantifier) {
+			quantifier = false;     /* lazy: drop */
+		} else if (*in == '\\' && (in[1] == 'd' || in[1] == 'D')) {
+			out = stpcpy(out, in[1] == 'd' ? "[0-9]" : "[^0-9]");
+			in++;
+		} else if (*in == '\\' && in[1]) {
+			*out++ = *in++;
+			*out++ = *in;
+		} else if (strncmp(in, "(?:", 3) == 0) {
+			*out++ = '(';
+			in += 2;
+		} else {
+			if (*in == '[') {
+				in_bracket = true;
+				/* a ']' first in the class is a member, not its end */
+				*out++ = *in++;
+				if (*in == '^')
+					*out++ = *in++;
+				if (*in == ']')
+					*out++ = *in++;
+				in--;
+			} else {
+				*out++ = *in;
+			}
+		}
+		after_quantifier = quantifier;
+	}
+	*out = 0;
+}
+
+/*
+ * Refuse patterns that make regcomp blow up or regexec crawl: estimate the
+ * size of the automaton glibc builds (a{m,n} and a+ copy a), and refuse
+ * stacked quantifiers ("a**"), back-references and unbalanced groups.
+ */
 static bool
 regex_sane(const char *s)
 {
 	size_t stack[TQ_MAX_DEPTH], sp = 0, cur = 0, last = 0;
-	const size_t limit = 20000;
+	const size_t limit = 4000;
+	bool quantified = false;
 
 	for (; *s; s++) {
+		bool quantifier = *s == '*' || *s == '+' || *s == '?' || *s == '{';
+
+		if (quantifier && quantified)
+			return false;
+		quantified = quantifier;
 		if (*s == '\\') {
 			if (s[1] >= '1' && s[1] <= '9')
-				return false;   /* back-references */
+				return false;
 			if (s[1])
 				s++;
 			last = 1;
@@ -126,9 +190,8 @@ regex_sane(const char *s)
 			if (sp == 0)
 				return false;   /* would undo the anchoring */
 			last = cur;
-			cur = stack[--sp];
+			cur = stack[--sp] + last;
 		} else if (*s == '{') {
-			/* a{m,n} copies a n times: count the copies */
 			unsigned long m = strtoul(s + 1, NULL, 10), n;
 			const char *comma = strchr(s, ','), *end = strchr(s, '}');
 
@@ -142,17 +205,17 @@ regex_sane(const char *s)
 				return false;
 			cur += last * (m ? m - 1 : 0);
 			last *= m ? m : 1;
-			if (cur > limit || last > limit)
-				return false;
 			s = end;
-			continue;
-		} else if (*s == '|' || *s == '*' || *s == '+' || *s == '?') {
+		} else if (*s == '+') {
+			cur += last;
+			last *= 2;
+		} else if (*s == '|' || *s == '*' || *s == '?') {
 			continue;
 		} else {
 			last = 1;
+			cur += last;
 		}
-		cur += last;
-		if (cur > limit)
+		if (cur > limit || last > limit)
 			return false;
 	}
 	return sp == 0;
@@ -161,25 +224,32 @@ regex_sane(const char *s)
 enum ob_err
 tq_compile_regex(struct traceql_query *q, const char *text, struct tq_cond *c, char *errbuf)
 {
-	char *pattern, where[64], msg[160];
-	int rc;
+	const char *re = c->rhs.lit.s;
+	char *posix = ob_xmalloc(3 * strlen(re) + 1), *pattern = NULL, where[64], msg[160];
+	int rc, cflags = REG_EXTENDED | REG_NOSUB;
+	enum ob_err err = OB_OK;
 
 	tq_where(text, c->rhs.pos, where, sizeof where);
-	if (!regex_sane(c->rhs.lit.s))
-		return ob_errf(errbuf, OB_EINVAL, "TraceQL: regular expression at %s is "
-			       "unbalanced, uses back-references or repeats too much", where);
+	regex_translate(re, posix, &cflags);
+	if (!regex_sane(posix)) {
+		err = ob_errf(errbuf, OB_EINVAL, "TraceQL: regular expression at %s is unbalanced, "
+			      "uses back-references or repeats too much", where);
+		goto out;
+	}
 	c->re = ob_xcalloc(1, sizeof *c->re);
-	pattern = ob_xasprintf("^(%s)$", c->rhs.lit.s);
-	rc = regcomp(c->re, pattern, REG_EXTENDED | REG_NOSUB);
-	free(pattern);
-	if (rc) {
+	pattern = ob_xasprintf("^(%s)$", posix);
+	if ((rc = regcomp(c->re, pattern, cflags))) {
 		regerror(rc, c->re, msg, sizeof msg);
 		free(c->re);
 		c->re = NULL;
-		return ob_errf(errbuf, OB_EINVAL, "TraceQL: bad regular expression at %s: %s",
-			       where, msg);
+		err = ob_errf(errbuf, OB_EINVAL, "TraceQL: bad regular expression at %s: %s",
+			      where, msg);
+		goto out;
 	}
 	q->regexes = ob_xrealloc(q->regexes, (q->nregexes + 1) * sizeof *q->regexes);
 	q->regexes[q->nregexes++] = c->re;
-	return OB_OK;
+out:
+	free(pattern);
+	free(posix);
+	return err;
 }

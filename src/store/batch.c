@@ -142,6 +142,7 @@ note_tags(struct store_batch *b, struct tag_set *ts, size_t *alloc, uint8_t scop
 	for (i = 0; i < n && b->ntags < ts->cap / 2; i++) {
 		const otlp_any_value *v = attrs[i]->value;
 		const char *val = NULL;
+		uint8_t type = STORE_TYPE_STRING;
 		uint64_t h;
 
 		if (v == NULL || attrs[i]->key == NULL || strlen(attrs[i]->key) > TAG_MAX_VALUE)
@@ -153,13 +154,16 @@ note_tags(struct store_batch *b, struct tag_set *ts, size_t *alloc, uint8_t scop
 		case OTLP_VALUE(INT_VALUE):
 			snprintf(num, sizeof num, "%lld", (long long)v->int_value);
 			val = num;
+			type = STORE_TYPE_INT;
 			break;
 		case OTLP_VALUE(BOOL_VALUE):
 			val = v->bool_value ? "true" : "false";
+			type = STORE_TYPE_BOOL;
 			break;
 		case OTLP_VALUE(DOUBLE_VALUE):
 			snprintf(num, sizeof num, "%.17g", v->double_value);
 			val = num;
+			type = STORE_TYPE_FLOAT;
 			break;
 		default:
 			continue;
@@ -175,6 +179,7 @@ note_tags(struct store_batch *b, struct tag_set *ts, size_t *alloc, uint8_t scop
 			b->tags = ob_xrealloc(b->tags, *alloc * sizeof *b->tags);
 		}
 		b->tags[b->ntags].scope = scope;
+		b->tags[b->ntags].type = type;
 		b->tags[b->ntags].key = ob_xstrdup(attrs[i]->key);
 		b->tags[b->ntags].value = ob_xstrdup(val);
 		b->ntags++;

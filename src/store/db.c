@@ -43,7 +43,8 @@ static const char *const schema[] = {
 	"CREATE INDEX IF NOT EXISTS locs_trace ON locs(trace_id)",
 	"CREATE INDEX IF NOT EXISTS locs_block ON locs(block)",
 	"CREATE TABLE IF NOT EXISTS tags(scope INTEGER NOT NULL, key TEXT NOT NULL,"
-	" value TEXT NOT NULL, PRIMARY KEY(scope, key, value)) WITHOUT ROWID",
+	" value TEXT NOT NULL, type INTEGER NOT NULL, PRIMARY KEY(scope, key, value))"
+	" WITHOUT ROWID",
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
@@ -61,7 +62,7 @@ static const char *const stmt_sql[ST__COUNT] = {
 		" head_last_ns = excluded.head_last_ns",
 	[ST_SERVICE_INSERT] = "INSERT INTO trace_services(service, start_ns, max_duration_ns,"
 			      " errors, trace_id) VALUES(?1, ?2, ?3, ?4, ?5)",
-	[ST_TAG_INSERT] = "INSERT OR IGNORE INTO tags(scope, key, value) VALUES(?1, ?2, ?3)",
+	[ST_TAG_INSERT] = "INSERT OR IGNORE INTO tags(scope, key, value, type) VALUES(?1, ?2, ?3, ?4)",
 	[ST_COUNTER_ADD] = "INSERT INTO counters(name, value) VALUES(?1, ?2)"
 			   " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
 	[ST_CHUNKS_OF_TRACE] = "SELECT id, data, raw_len, nspans FROM chunks WHERE trace_id = ?1 ORDER BY id",

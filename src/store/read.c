@@ -276,24 +276,36 @@ store_strings_free(char **v, size_t n)
 	free(v);
 }
 
+/* Column 0 into *out; column 1 into *types when types is not NULL. */
 static enum ob_err
-collect_strings(struct conn *c, sqlite3_stmt *st, char ***out, size_t *n, char *errbuf)
+collect_strings(struct conn *c, sqlite3_stmt *st, char ***out, uint8_t **types, size_t *n,
+		char *errbuf)
 {
 	size_t alloc = 0;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
+	if (types)
+		*types = NULL;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == alloc) {
 			alloc = alloc ? 2 * alloc : 32;
 			*out = ob_xrealloc(*out, alloc * sizeof **out);
+			if (types)
+				*types = ob_xrealloc(*types, alloc);
 		}
+		if (types)
+			(*types)[*n] = (uint8_t)sqlite3_column_int(st, 1);
 		(*out)[(*n)++] = ob_xstrdup((const char *)sqlite3_column_text(st, 0));
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		store_strings_free(*out, *n);
+		if (types) {
+			free(*types);
+			*types = NULL;
+		}
 		*out = NULL;
 		*n = 0;
 		return db_err(c, "listing tags", errbuf);
@@ -321,13 +333,14 @@ store_tag_names(struct store *s, int scope, char ***names, size_t *n, char *errb
 	}
 	if (scope)
 		sqlite3_bind_int(st, 1, scope);
-	err = collect_strings(c, st, names, n, errbuf);
+	err = collect_strings(c, st, names, NULL, n, errbuf);
 	db_release(s, c);
 	return err;
 }
 
 enum ob_err
-store_tag_values(struct store *s, const char *tag, char ***values, size_t *n, char *errbuf)
+store_tag_values(struct store *s, const char *tag, char ***values, uint8_t **types, size_t *n,
+		 char *errbuf)
 {
 	struct conn *c;
 	sqlite3_stmt *st;
@@ -350,10 +363,11 @@ store_tag_values(struct store *s, const char *tag, char ***values, size_t *n, ch
 	if ((c = db_acquire(s, errbuf)) == NULL)
 		return OB_EIO;
 	if (sqlite3_prepare_v2(c->db,
-			       scope ? "SELECT DISTINCT value FROM tags WHERE key = ?1 AND scope = ?2"
-				       " ORDER BY value LIMIT 10000"
-				     : "SELECT DISTINCT value FROM tags WHERE key = ?1 AND scope < 3"
-				       " ORDER BY value LIMIT 10000", -1, &st, NULL) != SQLITE_OK) {
+			       scope ? "SELECT value, max(type) FROM tags WHERE key = ?1 AND scope = ?2"
+				       " GROUP BY value ORDER BY value LIMIT 10000"
+				     : "SELECT value, max(type) FROM tags WHERE key = ?1 AND scope < 3"
+				       " GROUP BY value ORDER BY value LIMIT 10000", -1, &st,
+			       NULL) != SQLITE_OK) {
 		err = db_err(c, "listing tag values", errbuf);
 		db_release(s, c);
 		return err;
@@ -361,7 +375,7 @@ store_tag_values(struct store *s, const char *tag, char ***values, size_t *n, ch
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (scope)
 		sqlite3_bind_int(st, 2, scope);
-	err = collect_strings(c, st, values, n, errbuf);
+	err = collect_strings(c, st, values, types, n, errbuf);
 	db_release(s, c);
 	return err;
 }

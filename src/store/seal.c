@@ -176,6 +176,8 @@ build_block(struct store *s, struct conn *c, uint8_t (*ids)[16], size_t nids,
 	si->trace_ids = ob_xmalloc(i * 16 + 1);
 	memcpy(si->trace_ids, ids, i * 16);
 	si->ntrace_ids = i;
+	ob_buf_release(&trace);
+	ob_buf_release(&raw);
 	if (si->nchunk_ids == 0) {
 		block_writer_abort(w);
 		seal_item_free(si);
@@ -193,6 +195,8 @@ build_block(struct store *s, struct conn *c, uint8_t (*ids)[16], size_t nids,
 fail_tx:
 	db_exec(c, "COMMIT", NULL);
 fail:
+	ob_buf_release(&trace);
+	ob_buf_release(&raw);
 	block_writer_abort(w);
 	seal_item_free(si);
 	free(path);

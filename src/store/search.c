@@ -291,7 +291,8 @@ store_search(struct store *s, const struct store_search_req *req,
 			break;
 		}
 	}
-	qsort(out->traces, out->ntraces, sizeof *out->traces, cmp_hit);
+	if (out->ntraces > 1)
+		qsort(out->traces, out->ntraces, sizeof *out->traces, cmp_hit);
 out:
 	sqlite3_finalize(st);
 	db_release(s, x.c);

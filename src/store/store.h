@@ -139,9 +139,15 @@ enum store_tag_scope { STORE_TAG_SPAN = 1, STORE_TAG_RESOURCE = 2, STORE_TAG_INT
 /* Tag names of a scope (0: span and resource); strings are the caller's. */
 enum ob_err store_tag_names(struct store *s, int scope, char ***names, size_t *n,
 			    char *errbuf);
-/* Values seen for a tag ("service.name", "span.http.method", ".x"). */
-enum ob_err store_tag_values(struct store *s, const char *tag, char ***values, size_t *n,
-			     char *errbuf);
+enum store_tag_type { STORE_TYPE_STRING, STORE_TYPE_INT, STORE_TYPE_FLOAT, STORE_TYPE_BOOL };
+
+/*
+ * Values seen for a tag ("service.name", "span.http.method", ".x"), at
+ * most 10,000, sorted.  types (may be NULL) gets a new array of enum
+ * store_tag_type, one per value, which the caller frees.
+ */
+enum ob_err store_tag_values(struct store *s, const char *tag, char ***values, uint8_t **types,
+			     size_t *n, char *errbuf);
 void store_strings_free(char **v, size_t n);
 
 struct store_stats {

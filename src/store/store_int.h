@@ -21,7 +21,8 @@
  *	               (service, start_ns) index
  *	blocks         id                 one sealed block file
  *	locs           (trace_id) index   where a trace's bytes sit in a block
- *	tags           (scope, key, value) attribute names and values seen
+ *	tags           (scope, key, value) attribute names and values seen,
+ *	                                  with the value's type
  *
  * Chunk payload: zstd(TracesData) of the spans of exactly one trace,
  * regrouped under their resource and scope.  Block frames hold the same
@@ -80,7 +81,7 @@ struct chunk {
 };
 
 struct tag_value {
-	uint8_t scope;
+	uint8_t scope, type;
 	char *key, *value;
 };
 

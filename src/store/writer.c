@@ -187,6 +187,7 @@ apply_batch(struct store *s, struct conn *c, struct store_batch *b, uint64_t now
 		sqlite3_bind_int(st, 1, b->tags[i].scope);
 		sqlite3_bind_text(st, 2, b->tags[i].key, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, b->tags[i].value, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, b->tags[i].type);
 		if ((err = step_done(c, st, "recording a tag", errbuf)))
 			return err;
 	}

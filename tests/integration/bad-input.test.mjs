@@ -10,7 +10,9 @@ import {
 	mustSend, sendTraces, assertTrace, errorMessage, simpleRequest, traceId, spanId, JSON_CT, PROTO_CT,
 } from './lib/traces.mjs';
 import { edgeRequest, nested } from './lib/fixtures.mjs';
-import { spanMap, encodeTraces, TracesData, ExportTraceServiceResponse, stringifyJson } from './lib/otlp.mjs';
+import {
+	spanMap, encodeTraces, encodeMessage, varint, lenField, TracesData, ExportTraceServiceResponse, stringifyJson,
+} from './lib/otlp.mjs';
 
 let srv; // defaults: 16 MiB on the wire, 64 MiB decompressed
 let small; // --max-body 1MiB
@@ -190,7 +192,7 @@ async function gzipOfZeros(total) {
 	return Buffer.concat(out);
 }
 
-test('a gzip bomb (1 GiB of zeros) is 413, without the memory to hold it', { timeout: 60000 }, async () => {
+test('a gzip bomb (1 GiB of zeros) is 413, without the memory to hold it', { timeout: 60000 }, async (t) => {
 	const bomb = await gzipOfZeros(1 << 30);
 	assert.ok(bomb.length < 16 << 20, 'test bug: the bomb is over the wire limit');
 	const before = srv.peakRssMiB();
@@ -199,6 +201,7 @@ test('a gzip bomb (1 GiB of zeros) is 413, without the memory to hold it', { tim
 		expectError(r, { want: 413, re: /too large|limit|exceed|size|big|bytes/i, ms: 20000, what: `gzip bomb (${bomb.length} bytes -> 1 GiB) as ${ct['content-type']}` });
 	}
 	const peak = srv.peakRssMiB();
+	t.diagnostic(`obstui peak RSS: ${before?.toFixed(1)} MiB before the bombs, ${peak?.toFixed(1)} MiB after`);
 	const limit = srv.sanitized() ? 1500 : 300;
 	assert.ok(peak !== null && peak < limit,
 		`obstui's peak RSS (VmHWM) is ${peak?.toFixed(0)} MiB after the gzip bomb (was ${before?.toFixed(0)} MiB before), want < ${limit} MiB`);
@@ -226,20 +229,29 @@ test('a body over --max-body 1MiB is 413, with Content-Length or chunked', { tim
 });
 
 test('attributes nested deeper than 32 levels are 400', { timeout: 20000 }, async () => {
+	const problems = [];
 	for (const encoding of ['json', 'proto']) {
-		for (const depth of [40, 100]) {
+		for (const depth of [33, 40, 100]) {
 			const { tid, req } = simpleRequest({ service: 'deep', attrs: [{ key: 'deep', value: nested(depth) }] });
 			const r = await sendTraces(srv, req, { encoding });
-			expectError(r, { want: 400, re: /nest|depth|deep|level/i, what: `attribute nested ${depth} deep (${encoding})`, encoding });
-			assert.equal((await request(`${srv.api}/api/v2/traces/${tid}`)).status, 404);
+			try {
+				expectError(r, { want: 400, re: /nest|depth|deep|level/i, what: `attribute nested ${depth} deep (${encoding})`, encoding });
+				assert.equal((await request(`${srv.api}/api/v2/traces/${tid}`)).status, 404, `attribute nested ${depth} deep (${encoding}) was stored`);
+			} catch (e) { problems.push(e.message.split('\n')[0]); }
 		}
 	}
+	// 20 levels are fine in both encodings
+	for (const encoding of ['json', 'proto']) {
+		const ok = simpleRequest({ service: 'deep-ok', attrs: [{ key: 'deep', value: nested(20) }] });
+		await mustSend(srv, ok.req, { encoding });
+		await assertTrace(srv, ok.tid, spanMap(ok.req), `attribute nested 20 deep (${encoding})`);
+	}
+	assert.deepEqual(problems, [], `nesting limit not enforced:\n  ${problems.join('\n  ')}`);
 	await stillServing();
 });
 
 // AnyValue{array_value{values: AnyValue{...}}} `depth` times, built back to front.
 function deepProtoAnyValue(depth) {
-	const varint = (n) => { const b = []; while (n > 127) { b.push((n & 127) | 128); n >>>= 7; } b.push(n); return b; };
 	let inner = Buffer.from([0x0a, 0x01, 0x78]); // string_value "x"
 	const parts = [];
 	let len = inner.length;
@@ -269,8 +281,7 @@ test('absurdly deep nesting (100 000 levels) is 400, not a crash', { timeout: 30
 	assert.ok(srv.alive(), 'obstui crashed on deep JSON');
 	// protobuf, by hand
 	const any = deepProtoAnyValue(depth);
-	const varint = (n) => { const b = []; while (n > 127) { b.push((n & 127) | 128); n >>>= 7; } b.push(n); return Buffer.from(b); };
-	const ld = (field, payload) => Buffer.concat([Buffer.from([(field << 3) | 2]), varint(payload.length), payload]);
+	const ld = lenField;
 	const kv = Buffer.concat([ld(1, Buffer.from('deep')), ld(2, any)]);
 	const span = Buffer.concat([ld(1, Buffer.from(tid, 'hex')), ld(2, Buffer.from(sid, 'hex')), ld(5, Buffer.from('deep')), ld(9, kv)]);
 	const body = ld(1, ld(2, ld(2, span)));
@@ -302,4 +313,25 @@ test('unknown JSON fields are ignored, as OTLP/JSON receivers must', { timeout: 
 	withExtra.resourceSpans[0].scopeSpans[0].spans[0].someNewThing = 'x';
 	await mustSend(srv, withExtra, { encoding: 'json' });
 	await assertTrace(srv, tid, spanMap(req), 'request with unknown fields');
+});
+
+test('unknown protobuf fields are skipped, as protobuf receivers must', { timeout: 20000 }, async () => {
+	const { tid, req } = simpleRequest({ service: 'unknown-pb-fields', names: ['u'] });
+	const rs = req.resourceSpans[0];
+	const unknown = Buffer.concat([
+		varint((99 << 3) | 0), varint(12345), // varint
+		varint((98 << 3) | 1), Buffer.alloc(8, 7), // fixed64
+		varint((97 << 3) | 5), Buffer.alloc(4, 9), // fixed32
+		lenField(96, Buffer.from('future field')), // length-delimited
+	]);
+	const span = Buffer.concat([encodeMessage('opentelemetry.proto.trace.v1.Span', rs.scopeSpans[0].spans[0]), unknown]);
+	const scope = Buffer.concat([encodeMessage('opentelemetry.proto.common.v1.InstrumentationScope', rs.scopeSpans[0].scope), unknown]);
+	const resource = Buffer.concat([encodeMessage('opentelemetry.proto.resource.v1.Resource', rs.resource), unknown]);
+	const scopeSpans = Buffer.concat([lenField(1, scope), lenField(2, span), unknown]);
+	// field 1000 of ResourceSpans is the retired instrumentation_library_spans
+	const resourceSpans = Buffer.concat([lenField(1, resource), lenField(2, scopeSpans), lenField(1000, Buffer.from([0x0a, 0x00])), unknown]);
+	const body = Buffer.concat([lenField(1, resourceSpans), unknown]);
+	const r = await post(`${srv.otlp}/v1/traces`, body, PROTO_CT);
+	assert.equal(r.status, 200, `protobuf with unknown fields answered ${r.status}: ${errorMessage(r).raw.slice(0, 300)}`);
+	await assertTrace(srv, tid, spanMap(req), 'request with unknown protobuf fields');
 });

@@ -24,10 +24,12 @@ for (const [label, Exporter, enc] of [['proto', ProtoExporter, 'proto'], ['json'
 	test(`SDK ${label} exporter with compression: gzip round-trips`, { timeout: 30000 }, async () => {
 		proxy.records.length = 0;
 		const exporter = new Exporter({ url: `${proxy.url}/v1/traces`, compression: 'gzip' });
-		const { traceId } = await richTrace(exporter, { service: `sdk-gzip-${enc}` });
-		assert.deepEqual(takeExportErrors(), [], 'the exporter reported errors');
+		const { traceId, flushError } = await richTrace(exporter, { service: `sdk-gzip-${enc}` });
+		const errors = takeExportErrors();
 		assert.ok(proxy.records.every((r) => r.headers['content-encoding'] === 'gzip'), 'test bug: exporter did not gzip');
 		const sent = onlyTrace(captured(proxy.records, { expectEncoding: enc }), traceId);
+		assert.deepEqual(errors, [], 'the exporter reported errors');
+		assert.equal(flushError, null, 'forceFlush failed');
 		await assertTrace(srv, traceId, sent, `SDK ${enc}+gzip`);
 	});
 }

@@ -7,7 +7,9 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServe, request } from './lib/obstui.mjs';
-import { mustSend, assertTrace, fetchV2, traceId, spanId, simpleRequest } from './lib/traces.mjs';
+import {
+	mustSend, sendTraces, assertTrace, assertSameSpans, fetchV2, fetchProto, traceId, spanId, simpleRequest,
+} from './lib/traces.mjs';
 import { edgeRequest, INT64_MIN, INT64_MAX } from './lib/fixtures.mjs';
 import { spanMap, encodeTraces, decodeTraces } from './lib/otlp.mjs';
 
@@ -37,9 +39,6 @@ test('int64 extremes, 1e300 and 0.1 are written as the OTLP/JSON mapping says', 
 	assert.ok(text.includes(`"intValue":"${INT64_MAX}"`) || text.includes(`"intValue": "${INT64_MAX}"`),
 		`int64 maximum must appear as "intValue":"${INT64_MAX}"`);
 	assert.ok(/"intValue":\s*"9007199254740993"/.test(text), '2^53+1 must not be rounded');
-	// U+0000 must be escaped, never a raw NUL byte in the JSON text
-	assert.ok(!r.body.includes(0), 'raw NUL byte in the JSON answer');
-	assert.ok(/before\\u0000after\\u0000/.test(text), 'U+0000 must come back as \\u0000');
 	const j = JSON.parse(text);
 	const attrs = j.trace.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans))
 		.find((s) => s.name === 'root edge').attributes;
@@ -50,6 +49,34 @@ test('int64 extremes, 1e300 and 0.1 are written as the OTLP/JSON mapping says', 
 	assert.equal(dv('double.third'), 1 / 3);
 	assert.equal(attrs.find((a) => a.key === 'str.64k').value.stringValue.length, 65536);
 });
+
+// U+0000 is a valid character in OTLP strings (protobuf strings are UTF-8,
+// and JSON escapes it as \u0000); DESIGN §2 requires it to round-trip.
+for (const encoding of ['json', 'proto']) {
+	test(`U+0000 inside strings round-trips (${encoding})`, { timeout: 20000 }, async () => {
+		const { tid, req } = simpleRequest({
+			service: `nul\u0000service-${encoding}`,
+			names: ['span\u0000name'],
+			attrs: [
+				{ key: 'str.nul', value: { stringValue: 'before\u0000after\u0000' } },
+				{ key: 'key\u0000with nul', value: { stringValue: 'v' } },
+				{ key: 'only.nul', value: { stringValue: '\u0000' } },
+				{ key: 'nested', value: { kvlistValue: { values: [{ key: 'k', value: { arrayValue: { values: [{ stringValue: 'a\u0000b' }] } } }] } } },
+			],
+		});
+		const span = req.resourceSpans[0].scopeSpans[0].spans[0];
+		span.status = { code: 2, message: 'failed:\u0000after nul' };
+		span.events = [{ timeUnixNano: span.startTimeUnixNano, name: 'ev\u0000', attributes: [{ key: 'e', value: { stringValue: '\u0000\u0000' } }] }];
+		span.traceState = 'k=v';
+		req.resourceSpans[0].scopeSpans[0].scope = { name: 'scope\u0000name', version: 'v\u00001' };
+		const r = await sendTraces(srv, req, { encoding });
+		assert.equal(r.status, 200, `POST /v1/traces (${encoding}) with U+0000 in strings answered ${r.status}: ${r.body.toString().slice(0, 300)}`);
+		await assertTrace(srv, tid, spanMap(req), `U+0000 (${encoding})`);
+		const text = (await request(`${srv.api}/api/v2/traces/${tid}`)).body;
+		assert.ok(!text.includes(0), 'raw NUL byte in the JSON answer: it must be written \\u0000');
+		assert.ok(/before\\u0000after\\u0000/.test(text.toString()), 'U+0000 must come back as \\u0000');
+	});
+}
 
 test('a request holding several traces is split into them, and spans of one trace sent apart are merged', { timeout: 20000 }, async () => {
 	const a = simpleRequest({ service: 'multi', names: ['a0', 'a1'] });
@@ -105,4 +132,34 @@ test('the query API basics: /ready, /api/echo, /metrics', { timeout: 20000 }, as
 		if (!line || line.startsWith('#')) continue;
 		assert.match(line, /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? (-?[0-9.eE+-]+|NaN|[+-]Inf)( -?\d+)?$/, `bad metrics line: ${line}`);
 	}
+});
+
+// Big but within the limits (16 MiB on the wire, 64 MiB decompressed).
+function bigTrace(spans, attrBytes, service) {
+	const tid = traceId();
+	const t0 = BigInt(Date.now() - 120000) * 1000000n;
+	const list = [];
+	for (let i = 0; i < spans; i++) {
+		list.push({
+			traceId: tid, spanId: spanId(), parentSpanId: i ? list[0].spanId : '', name: `op-${i % 50}`, kind: 1,
+			startTimeUnixNano: (t0 + BigInt(i) * 1000n).toString(), endTimeUnixNano: (t0 + BigInt(i) * 1000n + 500000n).toString(),
+			attributes: [{ key: 'payload', value: { stringValue: `${i}:`.padEnd(attrBytes, 'abcdefghijklmnopqrstuvwxyz') } }],
+		});
+	}
+	return {
+		tid,
+		req: { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] }, scopeSpans: [{ scope: { name: 'big' }, spans: list }] }] },
+	};
+}
+
+test('a 12 MiB protobuf request and a 40 MiB (decompressed) JSON request are taken whole', { timeout: 60000 }, async () => {
+	const pb = bigTrace(3000, 4000, 'big-proto');
+	const pbBody = encodeTraces(pb.req);
+	assert.ok(pbBody.length > 11 << 20 && pbBody.length < 15 << 20, `test bug: ${pbBody.length} bytes`);
+	await mustSend(srv, pb.req, { encoding: 'proto' });
+	assertSameSpans(spanMap(pb.req), await fetchV2(srv, pb.tid), '12 MiB protobuf trace');
+
+	const js = bigTrace(2500, 16000, 'big-json');
+	await mustSend(srv, js.req, { encoding: 'json', gzip: true });
+	assertSameSpans(spanMap(js.req), await fetchProto(srv, js.tid), '40 MiB JSON trace');
 });

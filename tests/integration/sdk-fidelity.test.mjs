@@ -27,9 +27,11 @@ for (const [label, Exporter, enc] of [
 	test(`SDK rich trace via ${label} round-trips through the query API`, { timeout: 30000 }, async () => {
 		proxy.records.length = 0;
 		const exporter = new Exporter({ url: `${proxy.url}/v1/traces`, timeoutMillis: 10000 });
-		const { traceId, spanCount } = await richTrace(exporter, { service: `sdk-${enc}` });
-		assert.deepEqual(takeExportErrors(), [], 'the exporter reported errors');
+		const { traceId, spanCount, flushError } = await richTrace(exporter, { service: `sdk-${enc}` });
+		const errors = takeExportErrors();
 		const sent = onlyTrace(captured(proxy.records, { expectEncoding: enc }), traceId);
+		assert.deepEqual(errors, [], 'the exporter reported errors');
+		assert.equal(flushError, null, 'forceFlush failed');
 		assert.equal(sent.size, spanCount, 'test bug: the SDK did not export every span');
 
 		// sanity: the capture holds what this test is about
@@ -53,7 +55,7 @@ for (const [label, Exporter, enc] of [
 test('a trace id asked for in upper case finds the same trace', { timeout: 20000 }, async () => {
 	proxy.records.length = 0;
 	const exporter = new ProtoExporter({ url: `${proxy.url}/v1/traces` });
-	const { traceId } = await richTrace(exporter, { service: 'sdk-idcase' });
+	const { traceId, flushError } = await richTrace(exporter, { service: 'sdk-idcase' });
 	const sent = onlyTrace(captured(proxy.records, { expectEncoding: 'proto' }), traceId);
 	await assertTrace(srv, traceId.toUpperCase(), sent, 'upper-case id');
 });

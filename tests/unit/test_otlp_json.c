@@ -525,6 +525,18 @@ test_presence(void **state)
 	text = encode(&v->base);
 	assert_string_equal(text, "{\"doubleValue\":-0.0}");
 	free(text);
+	v = any_double(0.1);    /* short where short is exact */
+	text = encode(&v->base);
+	assert_string_equal(text, "{\"doubleValue\":0.1}");
+	free(text);
+	v = any_double(1e300);
+	text = encode(&v->base);
+	assert_string_equal(text, "{\"doubleValue\":1e300}");
+	free(text);
+	v = any_double(0.1 + 0.2);
+	text = encode(&v->base);
+	assert_string_equal(text, "{\"doubleValue\":0.30000000000000004}");
+	free(text);
 	v = any_str("");
 	text = encode(&v->base);
 	assert_string_equal(text, "{\"stringValue\":\"\"}");

@@ -273,7 +273,7 @@ tags_are_recorded(void **state)
 	bool found = false;
 
 	put_traces(f, 1, 3, T0, false);
-	assert_int_equal(store_tag_values(f->s, "resource.service.name", &v, &n, errbuf), OB_OK);
+	assert_int_equal(store_tag_values(f->s, "resource.service.name", &v, NULL, &n, errbuf), OB_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0], "cart");
 	assert_string_equal(v[1], "frontend");

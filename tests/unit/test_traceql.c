@@ -410,6 +410,10 @@ test_limits(void **state)
 	assert_non_null(strstr(parse_error(text, OB_ETOOBIG), "too complex"));
 	assert_non_null(strstr(parse_error("{ .a =~ \"(((a{1,100}){1,100}){1,100})\" }", OB_EINVAL),
 			       "repeats too much"));
+	assert_non_null(strstr(parse_error("{ .a =~ \"a**\" }", OB_EINVAL), "repeats too much"));
+	assert_non_null(strstr(parse_error("{ .a =~ \"((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)\" }", OB_EINVAL), "repeats"));
+	assert_non_null(strstr(parse_error("{ .a =~ \"(a)\\\\1\" }", OB_EINVAL),
+			       "back-references"));
 	free(text);
 }
 
@@ -452,6 +456,14 @@ test_strings_and_regex(void **state)
 	assert_string_equal(match("{ name !~ \"[a-z].*\" }"), "GET /,SELECT");
 	assert_string_equal(match("{ name =~ `S.L.CT` }"), "SELECT");
 	assert_string_equal(match("{ name =~ \"GET \\\\/\" }"), "GET /");
+	/* RE2 spellings */
+	assert_string_equal(match("{ name =~ \"(?i)AUTH\" }"), "auth");
+	assert_string_equal(match("{ name =~ \"(?:au|ca).*\" }"), "auth,cache");
+	assert_string_equal(match("{ name =~ \"a.*?\" }"), "auth");
+	assert_string_equal(match("{ name =~ \"GET \\\\d*/\" }"), "GET /");
+	assert_string_equal(match("{ name =~ \"G\\\\D+\" }"), "GET /");
+	assert_string_equal(match("{ name =~ \"[]a]u.{1,2}\" }"), "auth");
+	assert_string_equal(match("{ name =~ \"(a+)+u.*\" }"), "auth");
 	/* escapes */
 	assert_string_equal(match("{ name = \"GET \\x2f\" }"), "GET /");
 	assert_string_equal(match("{ name = \"GET \\u002f\" }"), "GET /");
@@ -536,6 +548,38 @@ test_intrinsics(void **state)
 	assert_string_equal(match("{ instrumentation.lib.version = \"1.0\" }"), "GET /,auth");
 }
 
+/* A trace whose root has not arrived has no rootName or rootServiceName. */
+static void
+test_no_root(void **state)
+{
+	struct ob_arena saved = pool;
+	otlp_traces_data *data;
+	otlp_span **spans;
+	struct ob_trace t;
+
+	(void)state;
+	ob_arena_init(&pool, 0);
+	spans = talloc(2 * sizeof *spans);
+	spans[0] = span_new(2, 1, "orphan", OTLP_KIND(SERVER), 0, 10, 0, NULL);
+	spans[1] = span_new(3, 2, "child", OTLP_KIND(CLIENT), 1, 5, 0, NULL);
+	data = talloc(sizeof *data);
+	opentelemetry__proto__trace__v1__traces_data__init(data);
+	data->n_resource_spans = 1;
+	data->resource_spans = talloc(sizeof *data->resource_spans);
+	data->resource_spans[0] = resource_spans("svc", NULL, spans, 2);
+	memset(&t, 0, sizeof t);
+	ob_trace_index(&t, data);
+	assert_string_equal(match_on(&t, "{ rootName = \"orphan\" }"), "");
+	assert_string_equal(match_on(&t, "{ rootServiceName = \"svc\" }"), "");
+	assert_string_equal(match_on(&t, "{ rootName != \"x\" }"), "");
+	assert_string_equal(match_on(&t, "{ rootName = nil }"), "orphan,child");
+	assert_string_equal(match_on(&t, "{ traceDuration = 10 }"), "orphan,child");
+	assert_string_equal(match_on(&t, "{ name = \"orphan\" } > { }"), "child");
+	ob_trace_release(&t);
+	ob_arena_release(&pool);
+	pool = saved;
+}
+
 static void
 test_conditions(void **state)
 {
@@ -581,7 +625,8 @@ test_structural(void **state)
 	assert_string_equal(match("{ name = \"cache\" } &< { }"), "query,cache");
 	assert_string_equal(match("{ name = \"cache\" } &<< { }"), "GET /,query,cache");
 	assert_string_equal(match("{ name = \"auth\" } &~ { }"), "auth,query");
-	assert_string_equal(match("{ name = \"GET /\" } > { name = \"query\" } > { name = \"SELECT\" }"),
+	assert_string_equal(match("{ name = \"GET /\" } > { name = \"query\" } > "
+				  "{ name = \"SELECT\" }"),
 			    "SELECT");
 	assert_string_equal(match("{ kind = server } >> { status = error }"), "query");
 	assert_string_equal(match("{ status = error } >> { kind = server }"), "");
@@ -598,12 +643,15 @@ test_spanset_and_or(void **state)
 	assert_string_equal(match("{ name = \"nope\" } && { name = \"auth\" }"), "");
 	assert_string_equal(match("{ name = \"auth\" } || { name = \"nope\" }"), "auth");
 	assert_string_equal(match("{ name = \"auth\" } || { name = \"cache\" }"), "auth,cache");
-	assert_string_equal(match("({ name = \"auth\" } || { name = \"cache\" }) && { status = error }"),
+	assert_string_equal(match("({ name = \"auth\" } || { name = \"cache\" }) && "
+				  "{ status = error }"),
 			    "auth,query,cache");
 	/* structural operators bind tighter than && and || */
-	assert_string_equal(match("{ name = \"auth\" } && { name = \"GET /\" } > { name = \"query\" }"),
+	assert_string_equal(match("{ name = \"auth\" } && { name = \"GET /\" } > "
+				  "{ name = \"query\" }"),
 			    "auth,query");
-	assert_string_equal(match("{ name = \"nope\" } || { name = \"GET /\" } > { kind = client }"),
+	assert_string_equal(match("{ name = \"nope\" } || { name = \"GET /\" } > "
+				  "{ kind = client }"),
 			    "query");
 }
 
@@ -672,7 +720,8 @@ test_hints(void **state)
 		  "traceDuration <= 5s }", NULL, NULL, "fe", "GET /", 0, 1000 * MS + 1,
 		  5000 * MS, false },
 		{ "{ traceDuration < 2s }", NULL, NULL, NULL, NULL, 0, 0, 2000 * MS - 1, false },
-		{ "{ traceDuration = 2s }", NULL, NULL, NULL, NULL, 0, 2000 * MS, 2000 * MS, false },
+		{ "{ traceDuration = 2s }", NULL, NULL, NULL, NULL, 0, 2000 * MS, 2000 * MS,
+		  false },
 		{ "{ traceDuration < 1.5 }", NULL, NULL, NULL, NULL, 0, 0, 1, false },
 		{ "{ traceDuration < 1 }", NULL, NULL, NULL, NULL, 0, 0, 0, false },
 		{ "{ !(status = error) }", NULL, NULL, NULL, NULL, 0, 0, 0, false },
@@ -838,6 +887,7 @@ main(void)
 		cmocka_unit_test(test_missing_and_nil),
 		cmocka_unit_test(test_bools_and_arrays),
 		cmocka_unit_test(test_intrinsics),
+		cmocka_unit_test(test_no_root),
 		cmocka_unit_test(test_conditions),
 		cmocka_unit_test(test_structural),
 		cmocka_unit_test(test_spanset_and_or),

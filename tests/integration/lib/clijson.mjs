@@ -25,3 +25,11 @@ export function tracesDataOf(text, what) {
 export function cliTraceMap(stdout, args) {
 	return spanMap(tracesDataOf(stdout, `obstui ${args.join(' ')}`));
 }
+
+// `obstui export --format otlp-json` writes JSON lines: one TracesData per
+// line.  All of them merged into one TracesData.
+export function tracesDataOfLines(text, what) {
+	const lines = String(text).split('\n').filter((l) => l.trim() !== '');
+	assert.ok(lines.length > 0, `${what}: no output`);
+	return { resourceSpans: lines.flatMap((l, i) => tracesDataOf(l, `${what} line ${i + 1}`).resourceSpans) };
+}

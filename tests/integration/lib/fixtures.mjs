@@ -19,12 +19,12 @@ export function bigString() {
 const b64 = (bytes) => Buffer.from(bytes).toString('base64');
 
 // Every kind of AnyValue, including the awkward ones.
-export function edgeAttributes() {
+export function edgeAttributes({ nul = false } = {}) {
 	const kv = (key, value) => (value === undefined ? { key } : { key, value });
 	return [
 		kv('str', { stringValue: 'plain' }),
 		kv('str.empty', { stringValue: '' }),
-		kv('str.nul', { stringValue: 'before\u0000after\u0000' }),
+		...(nul ? [kv('str.nul', { stringValue: 'before\u0000after\u0000' })] : []),
 		kv('str.64k', { stringValue: bigString() }),
 		kv('str.controls', { stringValue: '\u0001\u001f\u007f\u2028\u2029\ufeff' }),
 		kv('key with spaces/ünïcode ✓', { stringValue: 'k' }),
@@ -88,7 +88,11 @@ export function nested(depth) {
 // empty attribute list), scopes with attributes and schema URLs, every span
 // kind including UNSPECIFIED, every status, flags on spans and links, trace
 // state, dropped counts, events with attributes, links with attributes.
-export function edgeRequest({ tid = traceId(), serviceA = 'edge-a', serviceB = 'edge-b' } = {}) {
+//
+// U+0000 is in it only with {nul: true}: obstui's handling of U+0000 has its
+// own test, so that the other tests using this request test their own thing.
+export function edgeRequest({ tid = traceId(), serviceA = 'edge-a', serviceB = 'edge-b', nul = false } = {}) {
+	const z = nul ? '\u0000' : '';
 	const base = BigInt(Date.now() - 60000) * 1000000n + 123456789n;
 	const t = (ms, ns = 0n) => (base + BigInt(ms) * 1000000n + ns).toString();
 	const ids = Array.from({ length: 8 }, () => spanId());
@@ -128,11 +132,11 @@ export function edgeRequest({ tid = traceId(), serviceA = 'edge-a', serviceB = '
 									traceState: 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE',
 									parentSpanId: '', flags: 0x301, name: 'root edge', kind: 2,
 									startTimeUnixNano: t(0), endTimeUnixNano: t(1000, 1n),
-									attributes: edgeAttributes(), droppedAttributesCount: 3,
+									attributes: edgeAttributes({ nul }), droppedAttributesCount: 3,
 									events: [
 										{ timeUnixNano: t(10, 5n), name: 'ev.one', attributes: [{ key: 'e', value: { intValue: INT64_MAX } }], droppedAttributesCount: 1 },
 										{ timeUnixNano: t(11), name: '' },
-										{ timeUnixNano: t(12), name: 'ev.nul\u0000', attributes: [{ key: 'blob', value: { bytesValue: b64([0, 0, 0]) } }] },
+										{ timeUnixNano: t(12), name: `ev.nul${z}`, attributes: [{ key: 'blob', value: { bytesValue: b64([0, 0, 0]) } }] },
 									],
 									droppedEventsCount: 4,
 									links: [
@@ -150,7 +154,7 @@ export function edgeRequest({ tid = traceId(), serviceA = 'edge-a', serviceB = '
 								span(1, {
 									parentSpanId: ids[0], flags: 1, name: 'client edge', kind: 3,
 									startTimeUnixNano: t(5), endTimeUnixNano: t(400),
-									status: { code: 2, message: 'error: \u0000 nul and ✓ unicode' },
+									status: { code: 2, message: `error: ${z} nul and ✓ unicode` },
 								}),
 								span(2, {
 									parentSpanId: ids[0], name: 'unspecified kind, unset status with message', kind: 0,

@@ -19,6 +19,8 @@ export async function startRecordingProxy(target) {
 			rec.plain = /gzip/i.test(req.headers['content-encoding'] ?? '') ? gunzipSync(body) : body;
 			records.push(rec);
 			const headers = { ...req.headers, host: t.host, 'content-length': body.length };
+			delete headers['transfer-encoding'];
+			delete headers.connection;
 			const up = http.request({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers, agent: false }, (r) => {
 				const rc = [];
 				r.on('data', (c) => rc.push(c));

@@ -25,14 +25,28 @@ export function spanId() {
 
 // Send an OTLP/JSON object (ExportTraceServiceRequest) as JSON or protobuf,
 // optionally gzipped.  Returns the raw answer.
-export function sendTraces(srv, obj, { encoding = 'json', gzip = false, headers = {} } = {}) {
+export async function sendTraces(srv, obj, { encoding = 'json', gzip = false, headers = {} } = {}) {
 	let body = encoding === 'json' ? Buffer.from(stringifyJson(obj)) : encodeTraces(obj);
 	const h = { ...(encoding === 'json' ? JSON_CT : PROTO_CT), ...headers };
 	if (gzip) {
 		body = gzipSync(body);
 		h['content-encoding'] = 'gzip';
 	}
-	return post(`${srv.otlp}/v1/traces`, body, h);
+	return died(srv, post(`${srv.otlp}/v1/traces`, body, h));
+}
+
+// Await `p`; if it fails and the server is gone, say so with its last words.
+export async function died(srv, p) {
+	try {
+		return await p;
+	} catch (e) {
+		await new Promise((r) => setTimeout(r, 50));
+		if (srv.alive && !srv.alive()) {
+			const { code, signal } = await srv.exited;
+			e.message += `\nobstui DIED (exit ${code}, signal ${signal}); stderr:\n${srv.stderr().slice(-3000)}`;
+		}
+		throw e;
+	}
 }
 
 // Send and insist on 200 with a well-formed ExportTraceServiceResponse.
@@ -64,7 +78,7 @@ export function errorMessage(r) {
 
 // GET /api/v2/traces/<id>, checked to be OTLP/JSON, as a span map.
 export async function fetchV2(srv, id) {
-	const r = await request(`${srv.api}/api/v2/traces/${id}`, { headers: { accept: 'application/json' } });
+	const r = await died(srv, request(`${srv.api}/api/v2/traces/${id}`, { headers: { accept: 'application/json' } }));
 	assert.equal(r.status, 200, `GET /api/v2/traces/${id} answered ${r.status}: ${r.body.toString().slice(0, 300)}`);
 	const j = parseJsonLossless(r.body);
 	assert.ok(j.trace && Array.isArray(j.trace.resourceSpans),
@@ -76,7 +90,7 @@ export async function fetchV2(srv, id) {
 
 // GET /api/traces/<id> ({"batches":[...]}), checked, as a span map.
 export async function fetchV1(srv, id) {
-	const r = await request(`${srv.api}/api/traces/${id}`, { headers: { accept: 'application/json' } });
+	const r = await died(srv, request(`${srv.api}/api/traces/${id}`, { headers: { accept: 'application/json' } }));
 	assert.equal(r.status, 200, `GET /api/traces/${id} answered ${r.status}: ${r.body.toString().slice(0, 300)}`);
 	const j = parseJsonLossless(r.body);
 	assert.ok(Array.isArray(j.batches), `GET /api/traces/${id}: want {"batches":[...]}, got ${r.body.toString().slice(0, 300)}`);
@@ -88,7 +102,7 @@ export async function fetchV1(srv, id) {
 
 // GET /api/traces/<id> with Accept: application/protobuf, as a span map.
 export async function fetchProto(srv, id) {
-	const r = await request(`${srv.api}/api/traces/${id}`, { headers: { accept: 'application/protobuf' } });
+	const r = await died(srv, request(`${srv.api}/api/traces/${id}`, { headers: { accept: 'application/protobuf' } }));
 	assert.equal(r.status, 200, `GET /api/traces/${id} (Accept: application/protobuf) answered ${r.status}: ${r.body.toString().slice(0, 300)}`);
 	assert.match(String(r.headers['content-type']), /protobuf/,
 		`GET /api/traces/${id} (Accept: application/protobuf): Content-Type is ${r.headers['content-type']}`);

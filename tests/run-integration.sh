@@ -1,0 +1,36 @@
+#!/bin/sh
+# run-integration.sh - the integration tests: the real obstui binary on
+# loopback, driven by the OpenTelemetry JS SDK, curl-like raw requests and the
+# CLI.  Run from anywhere; uses $OBSTUI_BIN (default ./obstui at the repo root).
+#
+#   tests/run-integration.sh                       every test file
+#   tests/run-integration.sh tests/integration/cli.test.mjs   some of them
+#
+# Needs node >= 20.10, zstd, and the npm packages in tests/ (scripts/deps.sh
+# test installs them from tests/package-lock.json).  The whole run is bounded
+# by OBSTUI_IT_TIMEOUT seconds (default 300).
+set -eu
+cd "$(dirname "$0")/.."
+
+OBSTUI_BIN=${OBSTUI_BIN:-./obstui}
+case $OBSTUI_BIN in /*) ;; *) OBSTUI_BIN=$(pwd)/$OBSTUI_BIN ;; esac
+export OBSTUI_BIN
+if [ ! -x "$OBSTUI_BIN" ]; then
+	echo "run-integration: no obstui binary at $OBSTUI_BIN (run make, or set OBSTUI_BIN)" >&2
+	exit 1
+fi
+if [ ! -d tests/node_modules/@opentelemetry/sdk-trace-base ]; then
+	echo "run-integration: npm packages missing; installing from tests/package-lock.json" >&2
+	(cd tests && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ $# -gt 0 ]; then
+	set -- "$@"
+else
+	set -- tests/integration/*.test.mjs
+fi
+
+# --test-concurrency=1: one file at a time, so timings and RSS are the
+# binary's own; each test has its own timeout, the run has this one.
+exec timeout --kill-after=10 "${OBSTUI_IT_TIMEOUT:-300}" \
+	node --test --test-concurrency=1 --test-timeout=120000 "$@"
