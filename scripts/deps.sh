@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 RUN_PKGS="build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libsqlite3-dev
 libzstd-dev libmicrohttpd-dev libjansson-dev zlib1g-dev libinih-dev libncurses-dev
 libcurl4-openssl-dev libnghttp2-dev libssl-dev libsnappy-dev"
-TEST_PKGS="libcmocka-dev nodejs npm tmux clang zstd curl sqlite3 wrk procps"
+TEST_PKGS="libcmocka-dev tmux clang zstd curl sqlite3 wrk procps"
 
 want="$RUN_PKGS"
 [ "${1:-run}" = test ] && want="$want $TEST_PKGS"
@@ -20,6 +20,13 @@ for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
+
+# Node.js and npm may come from elsewhere than Debian (a newer release);
+# install Debian's only when there is no node or npm at all.
+if [ "${1:-run}" = test ]; then
+	command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+	command -v npm >/dev/null 2>&1 || missing="$missing npm"
+fi
 
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" = 0 ]; then

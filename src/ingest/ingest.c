@@ -8,6 +8,7 @@
 #include "core/arena.h"
 #include "ingest/otlp_json.h"
 #include "ingest/otlp_pb.h"
+#include "model/otlp_wire.h"
 
 const char *const ingest_reject_names[REJECT__COUNT] = {
 	[REJECT_INVALID] = "invalid",
@@ -43,9 +44,11 @@ ingest_traces(struct store *s, const uint8_t *body, size_t len, enum ingest_form
 	ProtobufCMessage *msg = NULL;
 	otlp_export_request *req;
 	struct store_batch *batch = NULL;
+	struct otlp_wire_request wire;
 	enum ob_err err;
 
 	*nspans = 0;
+	memset(&wire, 0, sizeof wire);
 	/* the decoded tree is about 7x the wire size; the arena caps it */
 	ob_arena_init(&arena, max_decoded * 8 + (1u << 20));
 	if (fmt == INGEST_JSON)
@@ -58,10 +61,15 @@ ingest_traces(struct store *s, const uint8_t *body, size_t len, enum ingest_form
 		goto out;
 	req = (otlp_export_request *)msg;
 	*nspans = count_spans(req);
-	if ((err = store_batch_build(req->resource_spans, req->n_resource_spans, &batch, errbuf)))
+	if (fmt == INGEST_PROTOBUF && (err = otlp_wire_index(body, len, &wire, errbuf)))
+		goto out;
+	err = store_batch_build(req->resource_spans, req->n_resource_spans,
+				fmt == INGEST_PROTOBUF ? &wire : NULL, &batch, errbuf);
+	if (err)
 		goto out;
 	err = store_submit(s, batch, errbuf);
 out:
+	otlp_wire_release(&wire);
 	ob_arena_release(&arena);
 	return err;
 }

@@ -4,10 +4,10 @@
  * Runs in the receiver's thread, so the single writer only does SQLite.
  * Steps: validate every id (a bad one rejects the whole request), sort
  * span references by (trace id, resource, scope, position), then for each
- * trace build a TracesData that reuses the request's Resource, Scope and
- * Span messages (shallow copies of the containers only), pack it, and
- * compress it with zstd.  Packing reuses protobuf-c's own encoder, so every
- * field, unknown ones included, comes back out exactly as it went in.
+ * trace build a TracesData from the request's own bytes (see otlp_wire.h:
+ * every field, unknown ones and strings holding U+0000 included, is kept
+ * exactly as sent), and compress it with zstd.  Without wire bytes (a
+ * request built in memory) the messages are packed with protobuf-c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "model/otlp_wire.h"
 #include "model/trace.h"
 #include "store/store_int.h"
 
@@ -201,16 +202,100 @@ note_name(struct store_batch *b, struct tag_set *ts, size_t *alloc, const char *
 	note_tags(b, ts, alloc, STORE_TAG_INTRINSIC, kvs, 1);
 }
 
-/* Pack the spans pos[0..n) (one trace) as TracesData, then compress. */
+/* Size of the ScopeSpans payload holding pos[i..k) (one scope). */
+static size_t
+wire_scope_size(const struct otlp_wire_request *w, const struct span_pos *pos, size_t i,
+		size_t k)
+{
+	const struct otlp_wire_scope *sc = &w->resources[pos[i].rs].scopes[pos[i].ss];
+	size_t size = sc->head.len;
+
+	for (; i < k; i++)
+		size += otlp_wire_bytes_size(2, sc->spans[pos[i].idx].n);
+	return size;
+}
+
+/*
+ * Write TracesData for pos[0..n) from the request's own bytes: each
+ * ResourceSpans and ScopeSpans keeps its encoded head, each span its
+ * encoded bytes, so nothing sent is changed (strings with U+0000 included).
+ */
+static void
+build_wire(struct ob_buf *out, const struct otlp_wire_request *w, const struct span_pos *pos,
+	   size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		const struct otlp_wire_resource *r = &w->resources[pos[i].rs];
+		size_t j = i, k, rs_size = r->head.len;
+
+		while (j < n && pos[j].rs == pos[i].rs)
+			j++;
+		for (k = i; k < j;) {
+			size_t e = k;
+
+			while (e < j && pos[e].ss == pos[k].ss)
+				e++;
+			rs_size += otlp_wire_bytes_size(2, wire_scope_size(w, pos, k, e));
+			k = e;
+		}
+		otlp_wire_put_varint(out, 1 << 3 | 2);
+		otlp_wire_put_varint(out, rs_size);
+		ob_buf_add(out, r->head.data, r->head.len);
+		for (k = i; k < j;) {
+			const struct otlp_wire_scope *sc = &r->scopes[pos[k].ss];
+			size_t e = k;
+
+			while (e < j && pos[e].ss == pos[k].ss)
+				e++;
+			otlp_wire_put_varint(out, 2 << 3 | 2);
+			otlp_wire_put_varint(out, wire_scope_size(w, pos, k, e));
+			ob_buf_add(out, sc->head.data, sc->head.len);
+			for (; k < e; k++)
+				otlp_wire_put_bytes(out, 2, sc->spans[pos[k].idx].p,
+						    sc->spans[pos[k].idx].n);
+		}
+		i = j;
+	}
+}
+
+/* Does the wire index describe the same tree protobuf-c decoded? */
+static bool
+wire_matches(const struct otlp_wire_request *w, otlp_resource_spans *const *rs, size_t nrs)
+{
+	size_t i, j;
+
+	if (w == NULL || w->nresources != nrs)
+		return false;
+	for (i = 0; i < nrs; i++) {
+		if (w->resources[i].nscopes != rs[i]->n_scope_spans)
+			return false;
+		for (j = 0; j < rs[i]->n_scope_spans; j++)
+			if (w->resources[i].scopes[j].nspans != rs[i]->scope_spans[j]->n_spans)
+				return false;
+	}
+	return true;
+}
+
+/* Encode the spans pos[0..n) (one trace) as TracesData, then compress. */
 static enum ob_err
-build_chunk(struct chunk *c, otlp_resource_spans *const *rs, const struct span_pos *pos,
-	    size_t n, struct ob_arena *arena, ZSTD_CCtx *cctx, char *errbuf)
+build_chunk(struct chunk *c, otlp_resource_spans *const *rs, const struct otlp_wire_request *w,
+	    const struct span_pos *pos, size_t n, struct ob_arena *arena, ZSTD_CCtx *cctx,
+	    char *errbuf)
 {
 	otlp_traces_data td = OPENTELEMETRY__PROTO__TRACE__V1__TRACES_DATA__INIT;
 	otlp_resource_spans **out_rs;
 	size_t i, nrs = 0, raw_len, bound, z;
 	uint8_t *raw;
+	struct ob_buf wb;
 
+	if (w) {
+		ob_buf_init(&wb, 0);
+		build_wire(&wb, w, pos, n);
+		raw = ob_buf_take(&wb, &raw_len);
+		goto compress;
+	}
 	out_rs = ob_arena_alloc(arena, n * sizeof *out_rs);
 	for (i = 0; i < n;) {
 		size_t j = i, nss = 0;
@@ -242,6 +327,7 @@ build_chunk(struct chunk *c, otlp_resource_spans *const *rs, const struct span_p
 	raw_len = protobuf_c_message_get_packed_size(&td.base);
 	raw = ob_xmalloc(raw_len ? raw_len : 1);
 	protobuf_c_message_pack(&td.base, raw);
+compress:
 	bound = ZSTD_compressBound(raw_len);
 	c->data = ob_xmalloc(bound);
 	z = ZSTD_compressCCtx(cctx, c->data, bound, raw, raw_len, CHUNK_ZSTD_LEVEL);
@@ -313,8 +399,8 @@ thread_cctx(void)
 }
 
 enum ob_err
-store_batch_build(otlp_resource_spans *const *rs, size_t nrs, struct store_batch **out,
-		  char *errbuf)
+store_batch_build(otlp_resource_spans *const *rs, size_t nrs,
+		  const struct otlp_wire_request *wire, struct store_batch **out, char *errbuf)
 {
 	ZSTD_CCtx *cctx;
 	struct store_batch *b = ob_xcalloc(1, sizeof *b);
@@ -359,6 +445,8 @@ store_batch_build(otlp_resource_spans *const *rs, size_t nrs, struct store_batch
 		}
 	}
 	qsort(pos, n, sizeof *pos, cmp_pos);
+	if (!wire_matches(wire, rs, nrs))
+		wire = NULL;
 	cctx = thread_cctx();
 	b->chunks = ob_xcalloc(n, sizeof *b->chunks);
 	for (i = 0; i < n;) {
@@ -368,7 +456,7 @@ store_batch_build(otlp_resource_spans *const *rs, size_t nrs, struct store_batch
 		while (j < n && memcmp(pos[j].span->trace_id.data, pos[i].span->trace_id.data, 16) == 0)
 			j++;
 		summarise(c, rs, pos + i, j - i);
-		if ((err = build_chunk(c, rs, pos + i, j - i, &arena, cctx, errbuf)))
+		if ((err = build_chunk(c, rs, wire, pos + i, j - i, &arena, cctx, errbuf)))
 			goto out;
 		b->bytes += c->len;
 		i = j;

@@ -67,15 +67,20 @@ enum ob_err store_open(const struct store_options *opt, struct store **out, char
 /* Stop accepting, commit what is queued, seal the head when owner, close. */
 void store_close(struct store *s);
 
+struct otlp_wire_request;
+
 /*
  * Build a batch from decoded resource spans (which stay the caller's; the
- * batch copies what it keeps).  Fails with OB_EINVAL, naming the span, when
+ * batch copies what it keeps).  wire, when not NULL, indexes the bytes rs
+ * was decoded from, and the batch stores those bytes unchanged; without it
+ * the messages are re-encoded.  Fails with OB_EINVAL, naming the span, when
  * an id is invalid: trace id not 16 bytes or all zero, span id not 8 bytes
  * or all zero, parent span id neither empty nor 8 bytes.  An empty request
  * gives an empty batch, which commits trivially.
  */
 enum ob_err store_batch_build(otlp_resource_spans *const *rs, size_t n,
-			      struct store_batch **out, char *errbuf);
+			      const struct otlp_wire_request *wire, struct store_batch **out,
+			      char *errbuf);
 size_t store_batch_spans(const struct store_batch *b);
 size_t store_batch_bytes(const struct store_batch *b);
 void store_batch_free(struct store_batch *b);

@@ -584,42 +584,67 @@ static void
 test_errors(void **state)
 {
 	static const struct {
-		const char *span, *want;
 		enum ob_err err;
+		const char *span;
+		const char *want;       /* after "resourceSpans[0].scopeSpans[0].spans[0]." */
 	} spans[] = {
-		{ "{\"traceId\":\"0102zz\"}", "resourceSpans[0].scopeSpans[0].spans[0].traceId: not a hex id", OB_EINVAL },
-		{ "{\"spanId\":\"abc\"}", "resourceSpans[0].scopeSpans[0].spans[0].spanId: a hex id needs an even number of digits, not 3", OB_EINVAL },
-		{ "{\"kind\":\"SPAN_KIND_BOGUS\"}", "resourceSpans[0].scopeSpans[0].spans[0].kind: not a value name of enum SpanKind", OB_EINVAL },
-		{ "{\"kind\":2147483648}", "resourceSpans[0].scopeSpans[0].spans[0].kind: integer out of range for enum", OB_EINVAL },
-		{ "{\"droppedAttributesCount\":-1}", "resourceSpans[0].scopeSpans[0].spans[0].droppedAttributesCount: integer out of range for uint32", OB_EINVAL },
-		{ "{\"droppedAttributesCount\":\"abc\"}", "resourceSpans[0].scopeSpans[0].spans[0].droppedAttributesCount: expected an integer", OB_EINVAL },
-		{ "{\"droppedAttributesCount\":1.5}", "resourceSpans[0].scopeSpans[0].spans[0].droppedAttributesCount: expected an integer, not 1.5", OB_EINVAL },
-		{ "{\"startTimeUnixNano\":\"-1\"}", "resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano: integer out of range for fixed64", OB_EINVAL },
-		{ "{\"startTimeUnixNano\":\"18446744073709551616\"}", "resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano: expected an integer", OB_EINVAL },
-		{ "{\"startTimeUnixNano\":\" 12\"}", "resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano: expected an integer", OB_EINVAL },
-		{ "{\"name\":5}", "resourceSpans[0].scopeSpans[0].spans[0].name: expected a string", OB_EINVAL },
-		{ "{\"name\":\"a\\u0000b\"}", "resourceSpans[0].scopeSpans[0].spans[0].name: strings holding U+0000 cannot be stored", OB_EUNSUPPORTED },
-		{ "{\"status\":[]}", "resourceSpans[0].scopeSpans[0].spans[0].status: expected an object", OB_EINVAL },
-		{ "{\"events\":{}}", "resourceSpans[0].scopeSpans[0].spans[0].events: expected an array", OB_EINVAL },
-		{ "{\"events\":[{},null]}", "resourceSpans[0].scopeSpans[0].spans[0].events[1]: null is not allowed in an array", OB_EINVAL },
-		{ "{\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":\"9223372036854775808\"}}]}", "resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value.intValue: integer out of range for int64", OB_EINVAL },
-		{ "{\"attributes\":[{\"value\":{\"stringValue\":\"a\",\"intValue\":\"1\"}}]}", "resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value.intValue: another member of the same oneof is set already", OB_EINVAL },
-		{ "{\"attributes\":[{\"value\":{\"bytesValue\":\"a!==\"}}]}", "resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value.bytesValue: not valid base64", OB_EINVAL },
-		{ "{\"attributes\":[{\"value\":{\"bytesValue\":\"abcde\"}}]}", "resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value.bytesValue: not valid base64", OB_EINVAL },
-		{ "{\"attributes\":[{\"value\":{\"doubleValue\":\"1,5\"}}]}", "resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value.doubleValue: expected a number", OB_EINVAL },
-		{ "{\"attributes\":[{\"value\":{\"doubleValue\":true}}]}", "resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value.doubleValue: expected a number", OB_EINVAL },
-		{ "{\"attributes\":[{\"value\":{\"boolValue\":1}}]}", "resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value.boolValue: expected true or false", OB_EINVAL },
-		{ "{\"attributes\":[{\"value\":{\"arrayValue\":{\"values\":[{\"kvlistValue\":{\"values\":[{\"key\":7}]}}]}}}]}", "resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value.arrayValue.values[0].kvlistValue.values[0].key: expected a string", OB_EINVAL },
+		{ OB_EINVAL, "{\"traceId\":\"0102zz\"}",
+		  "traceId: not a hex id" },
+		{ OB_EINVAL, "{\"spanId\":\"abc\"}",
+		  "spanId: a hex id needs an even number of digits, not 3" },
+		{ OB_EINVAL, "{\"kind\":\"SPAN_KIND_BOGUS\"}",
+		  "kind: not a value name of enum SpanKind" },
+		{ OB_EINVAL, "{\"kind\":2147483648}",
+		  "kind: integer out of range for enum" },
+		{ OB_EINVAL, "{\"droppedAttributesCount\":-1}",
+		  "droppedAttributesCount: integer out of range for uint32" },
+		{ OB_EINVAL, "{\"droppedAttributesCount\":\"abc\"}",
+		  "droppedAttributesCount: expected an integer" },
+		{ OB_EINVAL, "{\"droppedAttributesCount\":1.5}",
+		  "droppedAttributesCount: expected an integer, not 1.5" },
+		{ OB_EINVAL, "{\"startTimeUnixNano\":\"-1\"}",
+		  "startTimeUnixNano: integer out of range for fixed64" },
+		{ OB_EINVAL, "{\"startTimeUnixNano\":\"18446744073709551616\"}",
+		  "startTimeUnixNano: expected an integer" },
+		{ OB_EINVAL, "{\"startTimeUnixNano\":\" 12\"}",
+		  "startTimeUnixNano: expected an integer" },
+		{ OB_EINVAL, "{\"name\":5}",
+		  "name: expected a string" },
+		{ OB_EUNSUPPORTED, "{\"name\":\"a\\u0000b\"}",
+		  "name: strings holding U+0000 cannot be stored" },
+		{ OB_EINVAL, "{\"status\":[]}",
+		  "status: expected an object" },
+		{ OB_EINVAL, "{\"events\":{}}",
+		  "events: expected an array" },
+		{ OB_EINVAL, "{\"events\":[{},null]}",
+		  "events[1]: null is not allowed in an array" },
+		{ OB_EINVAL, "{\"attributes\":[{\"key\":\"k\",\"value\":{\"intValue\":\"9223372036854775808\"}}]}",
+		  "attributes[0].value.intValue: integer out of range for int64" },
+		{ OB_EINVAL, "{\"attributes\":[{\"value\":{\"stringValue\":\"a\",\"intValue\":\"1\"}}]}",
+		  "attributes[0].value.intValue: another member of the same oneof is set already" },
+		{ OB_EINVAL, "{\"attributes\":[{\"value\":{\"bytesValue\":\"a!==\"}}]}",
+		  "attributes[0].value.bytesValue: not valid base64" },
+		{ OB_EINVAL, "{\"attributes\":[{\"value\":{\"bytesValue\":\"abcde\"}}]}",
+		  "attributes[0].value.bytesValue: not valid base64" },
+		{ OB_EINVAL, "{\"attributes\":[{\"value\":{\"doubleValue\":\"1,5\"}}]}",
+		  "attributes[0].value.doubleValue: expected a number" },
+		{ OB_EINVAL, "{\"attributes\":[{\"value\":{\"doubleValue\":true}}]}",
+		  "attributes[0].value.doubleValue: expected a number" },
+		{ OB_EINVAL, "{\"attributes\":[{\"value\":{\"boolValue\":1}}]}",
+		  "attributes[0].value.boolValue: expected true or false" },
+		{ OB_EINVAL, "{\"attributes\":[{\"value\":{\"arrayValue\":{\"values\":[{\"kvlistValue\":{\"values\":[{\"key\":7}]}}]}}}]}",
+		  "attributes[0].value.arrayValue.values[0].kvlistValue.values[0].key: expected a string" },
 	};
+	char want[OB_ERRLEN], *text;
 	size_t i;
-	char *text;
 
 	for (i = 0; i < sizeof spans / sizeof *spans; i++) {
 		text = wrap_span(spans[i].span);
-		expect_error(text, spans[i].err, spans[i].want);
+		snprintf(want, sizeof want, "resourceSpans[0].scopeSpans[0].spans[0].%s", spans[i].want);
+		expect_error(text, spans[i].err, want);
 		free(text);
 	}
-	/* The brief's own example, with a snake_case key in the path. */
+	/* A path through several indexes, with a snake_case key as written. */
 	expect_error("{\"resourceSpans\":[{\"scope_spans\":[{},{\"spans\":[{},{},{},{\"kind\":true}]}]}]}",
 		     OB_EINVAL, "resourceSpans[0].scope_spans[1].spans[3].kind: expected an integer or enum name");
 	expect_error("", OB_EINVAL, "not valid JSON: ");
