@@ -12,7 +12,6 @@
 #include "cmd/cmd.h"
 #include "core/util.h"
 #include "ingest/otlp_json.h"
-#include "model/trace.h"
 
 static enum ob_err
 export_one(struct store *s, const uint8_t id[16], bool proto, FILE *out, char *errbuf)
@@ -26,19 +25,16 @@ export_one(struct store *s, const uint8_t id[16], bool proto, FILE *out, char *e
 	if (proto) {
 		fwrite(bytes.data, 1, bytes.len, out);
 	} else {
-		struct ob_trace t;
 		struct ob_buf text;
 
-		if ((err = ob_trace_decode(bytes.data, bytes.len, 0, &t, errbuf)))
-			goto out;
 		ob_buf_init(&text, 0);
-		err = otlp_json_encode(&t.data->base, &text, errbuf);
+		err = otlp_wire_to_json(&otlp_traces_data_descriptor, bytes.data, bytes.len, &text,
+					errbuf);
 		if (!err) {
 			fwrite(text.data, 1, text.len, out);
 			fputc('\n', out);
 		}
 		ob_buf_release(&text);
-		ob_trace_release(&t);
 	}
 out:
 	ob_buf_release(&bytes);

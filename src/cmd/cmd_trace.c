@@ -117,21 +117,23 @@ trace_main(int argc, char **argv)
 		status = cmd_fail(err, err == OB_ENOTFOUND ? "no such trace in the store" : errbuf);
 		goto out;
 	}
-	if ((err = ob_trace_decode(bytes.data, bytes.len, 0, &t, errbuf))) {
-		status = cmd_fail(err, errbuf);
-		goto out;
-	}
 	if (json) {
 		struct ob_buf out;
 
 		ob_buf_init(&out, 0);
-		otlp_json_encode(&t.data->base, &out, NULL);
-		fwrite(out.data, 1, out.len, stdout);
-		putchar('\n');
+		if ((err = otlp_wire_to_json(&otlp_traces_data_descriptor, bytes.data, bytes.len,
+					     &out, errbuf)))
+			status = cmd_fail(err, errbuf);
+		else
+			printf("%s\n", (char *)out.data);
 		ob_buf_release(&out);
-	} else {
-		waterfall(&t);
+		goto out;
 	}
+	if ((err = ob_trace_decode(bytes.data, bytes.len, 0, &t, errbuf))) {
+		status = cmd_fail(err, errbuf);
+		goto out;
+	}
+	waterfall(&t);
 	ob_trace_release(&t);
 out:
 	ob_buf_release(&bytes);

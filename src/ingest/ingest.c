@@ -45,31 +45,38 @@ ingest_traces(struct store *s, const uint8_t *body, size_t len, enum ingest_form
 	otlp_export_request *req;
 	struct store_batch *batch = NULL;
 	struct otlp_wire_request wire;
+	struct ob_buf json_wire;
 	enum ob_err err;
 
 	*nspans = 0;
 	memset(&wire, 0, sizeof wire);
+	/* wire bytes can outgrow their JSON (a "0," becomes 8 bytes of double) */
+	ob_buf_init(&json_wire, max_decoded * 2);
 	/* the decoded tree is about 7x the wire size; the arena caps it */
 	ob_arena_init(&arena, max_decoded * 8 + (1u << 20));
-	if (fmt == INGEST_JSON)
-		err = otlp_json_decode(&otlp_export_request_descriptor, (const char *)body, len,
-				       &arena, &msg, errbuf);
-	else
-		err = otlp_pb_decode(&otlp_export_request_descriptor, body, len, &arena, &msg,
-				     errbuf);
-	if (err)
+	if (fmt == INGEST_JSON) {
+		/* JSON becomes the protobuf it stands for; from there one path */
+		if ((err = otlp_json_to_wire(&otlp_export_request_descriptor, (const char *)body,
+					     len, &json_wire, errbuf)))
+			goto out;
+		body = json_wire.data ? json_wire.data : (const uint8_t *)"";
+		len = json_wire.len;
+	}
+	if ((err = otlp_pb_decode(&otlp_export_request_descriptor, body, len, &arena, &msg,
+				  errbuf)))
 		goto out;
 	req = (otlp_export_request *)msg;
 	*nspans = count_spans(req);
-	if (fmt == INGEST_PROTOBUF && (err = otlp_wire_index(body, len, &wire, errbuf)))
+	if ((err = otlp_wire_index(body, len, &wire, errbuf)))
 		goto out;
-	err = store_batch_build(req->resource_spans, req->n_resource_spans,
-				fmt == INGEST_PROTOBUF ? &wire : NULL, &batch, errbuf);
+	err = store_batch_build(req->resource_spans, req->n_resource_spans, &wire, &batch,
+				errbuf);
 	if (err)
 		goto out;
 	err = store_submit(s, batch, errbuf);
 out:
 	otlp_wire_release(&wire);
+	ob_buf_release(&json_wire);
 	ob_arena_release(&arena);
 	return err;
 }

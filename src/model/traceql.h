@@ -121,12 +121,18 @@ bool traceql_eval(const struct traceql_query *q, const struct ob_trace *t, bool 
  * || share), so a hint never rules out a matching trace.  A zero field
  * (NULL, 0, false) means nothing is known.  The store must still run
  * traceql_eval() on what the hints let through.
+ *
+ * The four span fields describe one and the same span: a matching trace
+ * has a span with resource.service.name = service, name = span_name, a
+ * duration of at least min_span_duration_ns and status error if
+ * needs_error (each where set).  So the store may look for them together,
+ * e.g. among the spans of that one service.
  */
 struct traceql_hints {
-	const char *service;            /* some span has resource.service.name = this */
-	const char *span_name;          /* some span has name = this */
-	uint64_t min_span_duration_ns;  /* some span lasts at least this long */
-	bool needs_error;               /* some span has status = error */
+	const char *service;            /* that span's resource.service.name */
+	const char *span_name;          /* that span's name */
+	uint64_t min_span_duration_ns;  /* that span lasts at least this long */
+	bool needs_error;               /* that span has status = error */
 	const char *root_service;       /* rootServiceName = this */
 	const char *root_name;          /* rootName = this */
 	uint64_t min_trace_duration_ns; /* traceDuration >= this */

@@ -8,6 +8,13 @@
  *	both must hold (&&, a structural pair)  keep the facts of either side
  *	one of them holds (||)                  keep only the facts both share
  *
+ * with one care: the span facts (service, name, duration, error) must all
+ * describe one span, so that the store may check them together per
+ * service.  && inside a filter speaks of one span and merges them; && or
+ * a structural operator between spansets speaks of two, and keeps the
+ * span facts of one side only.  Keeping what both sides of || share
+ * keeps them about one span.
+ *
  * Anything else (!, comparisons with attributes other than
  * resource.service.name, bare bools) adds no fact.  Bounds are rounded
  * outward: "duration > 100ms" is "at least 100ms + 1ns", "duration > 1.5"
@@ -19,25 +26,44 @@
 #include "model/traceql.h"
 #include "model/traceql_ast.h"
 
-/* Both a and b hold: a takes what b adds. */
-static void
-hints_and(struct traceql_hints *a, const struct traceql_hints *b)
+static bool
+has_span_facts(const struct traceql_hints *h)
 {
-	if (a->service == NULL)
-		a->service = b->service;
-	if (a->span_name == NULL)
-		a->span_name = b->span_name;
+	return h->service || h->span_name || h->min_span_duration_ns || h->needs_error;
+}
+
+/*
+ * Both a and b hold: a takes what b adds.  Facts about spans merge only
+ * when a and b speak of the same span; otherwise a keeps one side's whole
+ * set, preferring one that names a service, the store's best index.
+ */
+static void
+hints_and(struct traceql_hints *a, const struct traceql_hints *b, bool same_span)
+{
 	if (a->root_service == NULL)
 		a->root_service = b->root_service;
 	if (a->root_name == NULL)
 		a->root_name = b->root_name;
-	if (b->min_span_duration_ns > a->min_span_duration_ns)
-		a->min_span_duration_ns = b->min_span_duration_ns;
 	if (b->min_trace_duration_ns > a->min_trace_duration_ns)
 		a->min_trace_duration_ns = b->min_trace_duration_ns;
 	if (a->max_trace_duration_ns == 0 ||
 	    (b->max_trace_duration_ns && b->max_trace_duration_ns < a->max_trace_duration_ns))
 		a->max_trace_duration_ns = b->max_trace_duration_ns;
+	if (!same_span) {
+		if (a->service == NULL && (b->service || !has_span_facts(a))) {
+			a->service = b->service;
+			a->span_name = b->span_name;
+			a->min_span_duration_ns = b->min_span_duration_ns;
+			a->needs_error = b->needs_error;
+		}
+		return;
+	}
+	if (a->service == NULL)
+		a->service = b->service;
+	if (a->span_name == NULL)
+		a->span_name = b->span_name;
+	if (b->min_span_duration_ns > a->min_span_duration_ns)
+		a->min_span_duration_ns = b->min_span_duration_ns;
 	a->needs_error |= b->needs_error;
 }
 
@@ -172,7 +198,7 @@ hints_cond(const struct tq_cond *c, struct traceql_hints *h)
 		hints_cond(c->left, h);
 		hints_cond(c->right, &other);
 		if (c->kind == TQ_COND_AND)
-			hints_and(h, &other);
+			hints_and(h, &other, true);
 		else
 			hints_or(h, &other);
 		break;
@@ -211,7 +237,7 @@ hints_set(const struct tq_set *s, struct traceql_hints *h)
 		}
 		hints_set(s->left, h);
 		hints_set(s->right, &other);
-		hints_and(h, &other);
+		hints_and(h, &other, false);
 		break;
 	}
 }

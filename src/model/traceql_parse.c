@@ -17,7 +17,7 @@
  * typed per span at evaluation.  Regular expressions are anchored and
  * compiled here, once.  Both live in traceql_check.c.
  *
- * Invariants: nesting is at most MAX_DEPTH deep and a query has at most
+ * Invariants: nesting is at most TQ_MAX_DEPTH deep and a query has at most
  * MAX_NODES nodes, which bounds the recursion of parse, eval and free.
  * The parser stops at the first error, leaving a half-built tree that
  * traceql_free() releases (regexes are listed as soon as compiled).
@@ -30,7 +30,6 @@
 #include "model/traceql.h"
 #include "model/traceql_ast.h"
 
-#define MAX_DEPTH TQ_MAX_DEPTH
 #define MAX_NODES 2000
 
 struct parser {
@@ -88,6 +87,11 @@ static const struct call {
 	{ "count", "aggregate" }, { "avg", "aggregate" }, { "min", "aggregate" },
 	{ "max", "aggregate" }, { "sum", "aggregate" }, { "select", "selection" },
 	{ "by", "grouping" }, { "coalesce", "coalesce" },
+};
+
+/* Intrinsics of full TraceQL that obstui does not evaluate. */
+static const char *const unsupported_intrinsics[] = {
+	"nestedSetParent", "nestedSetLeft", "nestedSetRight", "parent", "id",
 };
 
 /* Structural operators: token, operator, negated, with the left side. */
@@ -218,35 +222,47 @@ node_new(struct parser *p, size_t size, enum ob_err *err)
 static enum ob_err
 enter(struct parser *p)
 {
-	if (++p->depth > MAX_DEPTH)
+	if (++p->depth > TQ_MAX_DEPTH)
 		return ob_errf(p->errbuf, OB_ETOOBIG,
-			       "TraceQL query nests more than %d levels deep", MAX_DEPTH);
+			       "TraceQL query nests more than %d levels deep", TQ_MAX_DEPTH);
 	return OB_OK;
 }
 
 /* --- operands and comparisons --- */
 
+/* The message for a word that is neither a value nor a known intrinsic. */
+static enum ob_err
+unknown_word(struct parser *p)
+{
+	const char *t = p->lx.text, *word = t + p->tok.pos;
+	int len = (int)(p->tok.len > 40 ? 40 : p->tok.len);
+	char where[64];
+	size_t k;
+
+	/* "scope:name" is always an intrinsic */
+	for (k = 0; k < sizeof unsupported_intrinsics / sizeof *unsupported_intrinsics; k++)
+		if (word_is(&p->tok, t, unsupported_intrinsics[k]) || memchr(word, ':', p->tok.len))
+			return ob_errf(p->errbuf, OB_EUNSUPPORTED, "unsupported TraceQL: intrinsic "
+				       "'%.*s' " TQ_UNSUPPORTED_TAIL, len, word);
+	tq_where(t, p->tok.pos, where, sizeof where);
+	return ob_errf(p->errbuf, OB_EINVAL, "TraceQL syntax error at %s: unknown word '%.*s' "
+		       "(attributes are written span.x, resource.x or .x; strings are quoted)",
+		       where, len, word);
+}
+
 static enum ob_err
 parse_word(struct parser *p, struct tq_operand *o)
 {
-	const char *t = p->lx.text;
 	enum ob_err err;
 	size_t k;
 
 	if ((err = unsupported(p, &p->tok)))
 		return err;
 	for (k = 0; k < sizeof keywords / sizeof keywords[0]; k++)
-		if (word_is(&p->tok, t, keywords[k].name))
+		if (word_is(&p->tok, p->lx.text, keywords[k].name))
 			break;
-	if (k == sizeof keywords / sizeof keywords[0]) {
-		char where[64];
-
-		tq_where(t, p->tok.pos, where, sizeof where);
-		return ob_errf(p->errbuf, OB_EINVAL,
-			       "TraceQL syntax error at %s: unknown word '%.*s' (attributes are "
-			       "written span.x, resource.x or .x; strings are quoted)",
-			       where, (int)(p->tok.len > 40 ? 40 : p->tok.len), t + p->tok.pos);
-	}
+	if (k == sizeof keywords / sizeof keywords[0])
+		return unknown_word(p);
 	o->field = keywords[k].field;
 	o->lit.type = keywords[k].type;
 	o->lit.i = keywords[k].value;

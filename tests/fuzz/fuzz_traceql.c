@@ -149,25 +149,24 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Would a store that trusts h still look at the trace? */
+/* Would a store that trusts h still look at t?  The span facts name one span. */
 static bool
 hints_admit(const struct traceql_hints *h, const struct ob_trace *t)
 {
-	bool service = !h->service, name = !h->span_name, dur = !h->min_span_duration_ns;
-	bool error = !h->needs_error;
 	const struct ob_span_ref *root = &t->spans[t->root];
 	uint64_t td = t->end_ns - t->start_ns;
+	bool span = false;
 	size_t i;
 
-	for (i = 0; i < t->nspans; i++) {
+	for (i = 0; i < t->nspans && !span; i++) {
 		const struct ob_span_ref *r = &t->spans[i];
 
-		service |= h->service && strcmp(r->service, h->service) == 0;
-		name |= h->span_name && strcmp(r->span->name, h->span_name) == 0;
-		dur |= r->end_ns - r->start_ns >= h->min_span_duration_ns;
-		error |= ob_span_is_error(r->span);
+		span = (!h->service || strcmp(r->service, h->service) == 0) &&
+		       (!h->span_name || strcmp(r->span->name, h->span_name) == 0) &&
+		       r->end_ns - r->start_ns >= h->min_span_duration_ns &&
+		       (!h->needs_error || ob_span_is_error(r->span));
 	}
-	return service && name && dur && error &&
+	return span &&
 	       (!h->root_service || strcmp(root->service, h->root_service) == 0) &&
 	       (!h->root_name || strcmp(root->span->name, h->root_name) == 0) &&
 	       td >= h->min_trace_duration_ns &&

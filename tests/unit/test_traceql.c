@@ -372,6 +372,10 @@ test_error_messages(void **state)
 			       "(write status = error, unquoted)"));
 	assert_non_null(strstr(parse_error("{ kind > server }", OB_EINVAL), "does not order"));
 	assert_non_null(strstr(parse_error("{ foo = 1 }", OB_EINVAL), "unknown word 'foo'"));
+	assert_non_null(strstr(parse_error("{ trace:id = \"ab\" }", OB_EUNSUPPORTED),
+			       "intrinsic 'trace:id'"));
+	assert_non_null(strstr(parse_error("{ nestedSetParent < 0 }", OB_EUNSUPPORTED),
+			       "intrinsic 'nestedSetParent'"));
 	assert_non_null(strstr(parse_error("{ .a = \"x }", OB_EINVAL), "string is not closed"));
 	assert_non_null(strstr(parse_error("{ .a =~ \"[\" }", OB_EINVAL), "bad regular expr"));
 	assert_non_null(strstr(parse_error("{ .a =~ \"a)|(.*\" }", OB_EINVAL), "unbalanced"));
@@ -411,7 +415,8 @@ test_limits(void **state)
 	assert_non_null(strstr(parse_error("{ .a =~ \"(((a{1,100}){1,100}){1,100})\" }", OB_EINVAL),
 			       "repeats too much"));
 	assert_non_null(strstr(parse_error("{ .a =~ \"a**\" }", OB_EINVAL), "repeats too much"));
-	assert_non_null(strstr(parse_error("{ .a =~ \"((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)\" }", OB_EINVAL), "repeats"));
+	assert_non_null(strstr(parse_error("{ .a =~ \"((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)\" }",
+					   OB_EINVAL), "repeats"));
 	assert_non_null(strstr(parse_error("{ .a =~ \"(a)\\\\1\" }", OB_EINVAL),
 			       "back-references"));
 	free(text);
@@ -729,8 +734,15 @@ test_hints(void **state)
 		{ "{ .service.name = \"a\" }", NULL, NULL, NULL, NULL, 0, 0, 0, false },
 		{ "{ resource.service.name != \"a\" }", NULL, NULL, NULL, NULL, 0, 0, 0, false },
 		{ "{ resource.service.name =~ \"a\" }", NULL, NULL, NULL, NULL, 0, 0, 0, false },
-		{ "{ resource.service.name = \"a\" } > { name = \"b\" }", "a", "b", NULL, NULL,
+		/* between spansets, the span facts of one side (with a service) */
+		{ "{ resource.service.name = \"a\" } > { name = \"b\" }", "a", NULL, NULL, NULL,
 		  0, 0, 0, false },
+		{ "{ name = \"b\" } > { resource.service.name = \"a\" }", "a", NULL, NULL, NULL,
+		  0, 0, 0, false },
+		{ "{ name = \"b\" && status = error } >> { kind = client }", NULL, "b", NULL, NULL,
+		  0, 0, 0, true },
+		{ "{ kind = client } >> { name = \"b\" && duration > 1s }", NULL, "b", NULL, NULL,
+		  1000 * MS + 1, 0, 0, false },
 		{ "{ resource.service.name = \"a\" } !> { name = \"b\" }", NULL, "b", NULL, NULL,
 		  0, 0, 0, false },
 		{ "{ resource.service.name = \"a\" } || { resource.service.name = \"a\" && "
@@ -738,7 +750,9 @@ test_hints(void **state)
 		{ "{ resource.service.name = \"a\" } || { }", NULL, NULL, NULL, NULL, 0, 0, 0,
 		  false },
 		{ "{ resource.service.name = \"a\" } && { duration > 1s }", "a", NULL, NULL, NULL,
-		  1000 * MS + 1, 0, 0, false },
+		  0, 0, 0, false },
+		{ "{ resource.service.name = \"a\" && status = error } && { rootName = \"r\" && "
+		  "duration > 1s }", "a", NULL, NULL, "r", 0, 0, 0, true },
 		{ "{ traceDuration > 1s } && { traceDuration > 2s }", NULL, NULL, NULL, NULL, 0,
 		  2000 * MS + 1, 0, false },
 		{ "{ traceDuration < 1s } || { traceDuration < 2s }", NULL, NULL, NULL, NULL, 0, 0,
@@ -768,25 +782,24 @@ test_hints(void **state)
 	}
 }
 
-/* Would a store that trusts h still look at t? */
+/* Would a store that trusts h still look at t?  The span facts name one span. */
 static bool
 hints_admit(const struct traceql_hints *h, const struct ob_trace *t)
 {
-	bool service = !h->service, name = !h->span_name, dur = !h->min_span_duration_ns;
-	bool error = !h->needs_error;
 	const struct ob_span_ref *root = &t->spans[t->root];
 	uint64_t td = t->end_ns - t->start_ns;
+	bool span = false;
 	size_t i;
 
-	for (i = 0; i < t->nspans; i++) {
+	for (i = 0; i < t->nspans && !span; i++) {
 		const struct ob_span_ref *r = &t->spans[i];
 
-		service |= h->service && strcmp(r->service, h->service) == 0;
-		name |= h->span_name && strcmp(r->span->name, h->span_name) == 0;
-		dur |= r->end_ns - r->start_ns >= h->min_span_duration_ns;
-		error |= ob_span_is_error(r->span);
+		span = (!h->service || strcmp(r->service, h->service) == 0) &&
+		       (!h->span_name || strcmp(r->span->name, h->span_name) == 0) &&
+		       r->end_ns - r->start_ns >= h->min_span_duration_ns &&
+		       (!h->needs_error || ob_span_is_error(r->span));
 	}
-	return service && name && dur && error &&
+	return span &&
 	       (!h->root_service || strcmp(root->service, h->root_service) == 0) &&
 	       (!h->root_name || strcmp(root->span->name, h->root_name) == 0) &&
 	       td >= h->min_trace_duration_ns &&
@@ -809,6 +822,9 @@ test_hints_admit_matches(void **state)
 		"{ traceDuration < 1.000000001s }",
 		"{ resource.service.name = \"frontend\" } >> { status = error }",
 		"{ name = \"auth\" } || { name = \"nope\" && duration > 1h }",
+		"{ resource.service.name = \"frontend\" } && { status = error }",
+		"{ status = error } > { resource.service.name = \"backend\" && duration > 100ms }",
+		"{ duration > 500ms } >> { status = error && resource.service.name = \"backend\" }",
 	};
 	struct traceql_query *q;
 	struct traceql_hints h;
