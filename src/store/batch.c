@@ -1,13 +1,15 @@
 /*
- * batch.c - turning a decoded export request into per-trace chunks.
+ * batch.c - turning a decoded export request into one head row.
  *
  * Runs in the receiver's thread, so the single writer only does SQLite.
  * Steps: validate every id (a bad one rejects the whole request), sort
  * span references by (trace id, resource, scope, position), then for each
- * trace build a TracesData from the request's own bytes (see otlp_wire.h:
- * every field, unknown ones and strings holding U+0000 included, is kept
- * exactly as sent), and compress it with zstd.  Without wire bytes (a
- * request built in memory) the messages are packed with protobuf-c.
+ * trace build a TracesData part from the request's own bytes (see
+ * otlp_wire.h: every field, unknown ones and strings holding U+0000
+ * included, is kept exactly as sent) and a directory entry summarising it;
+ * the parts, one after the other, are compressed with zstd as one.
+ * Without wire bytes (a request built in memory) the messages are packed
+ * with protobuf-c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -278,23 +280,21 @@ wire_matches(const struct otlp_wire_request *w, otlp_resource_spans *const *rs, 
 	return true;
 }
 
-/* Encode the spans pos[0..n) (one trace) as TracesData, then compress. */
-static enum ob_err
-build_chunk(struct chunk *c, otlp_resource_spans *const *rs, const struct otlp_wire_request *w,
-	    const struct span_pos *pos, size_t n, struct ob_arena *arena, ZSTD_CCtx *cctx,
-	    char *errbuf)
+/* Append the spans pos[0..n) (one trace) to raw as TracesData. */
+static void
+build_part(struct chunk *c, otlp_resource_spans *const *rs, const struct otlp_wire_request *w,
+	   const struct span_pos *pos, size_t n, struct ob_arena *arena, struct ob_buf *raw)
 {
 	otlp_traces_data td = OPENTELEMETRY__PROTO__TRACE__V1__TRACES_DATA__INIT;
 	otlp_resource_spans **out_rs;
-	size_t i, nrs = 0, raw_len, bound, z;
-	uint8_t *raw;
-	struct ob_buf wb;
+	size_t i, nrs = 0, len;
+	uint8_t *dst;
 
+	c->offset = (uint32_t)raw->len;
 	if (w) {
-		ob_buf_init(&wb, 0);
-		build_wire(&wb, w, pos, n);
-		raw = ob_buf_take(&wb, &raw_len);
-		goto compress;
+		build_wire(raw, w, pos, n);
+		c->len = (uint32_t)(raw->len - c->offset);
+		return;
 	}
 	out_rs = ob_arena_alloc(arena, n * sizeof *out_rs);
 	for (i = 0; i < n;) {
@@ -323,20 +323,11 @@ build_chunk(struct chunk *c, otlp_resource_spans *const *rs, const struct otlp_w
 	}
 	td.resource_spans = out_rs;
 	td.n_resource_spans = nrs;
-
-	raw_len = protobuf_c_message_get_packed_size(&td.base);
-	raw = ob_xmalloc(raw_len ? raw_len : 1);
-	protobuf_c_message_pack(&td.base, raw);
-compress:
-	bound = ZSTD_compressBound(raw_len);
-	c->data = ob_xmalloc(bound);
-	z = ZSTD_compressCCtx(cctx, c->data, bound, raw, raw_len, CHUNK_ZSTD_LEVEL);
-	free(raw);
-	if (ZSTD_isError(z))
-		return ob_errf(errbuf, OB_EINTERNAL, "zstd: %s", ZSTD_getErrorName(z));
-	c->len = z;
-	c->raw_len = raw_len;
-	return OB_OK;
+	len = protobuf_c_message_get_packed_size(&td.base);
+	ob_buf_reserve(raw, len, &dst);
+	protobuf_c_message_pack(&td.base, dst);
+	raw->len += len;
+	c->len = (uint32_t)len;
 }
 
 static void
@@ -407,10 +398,12 @@ store_batch_build(otlp_resource_spans *const *rs, size_t nrs,
 	struct span_pos *pos = NULL;
 	struct ob_arena arena;
 	struct tag_set ts = { 0 };
+	struct ob_buf raw;
 	size_t n = 0, i, r, s, k, tags_alloc = 0;
 	enum ob_err err = OB_OK;
 
 	writer_item_init(&b->item, ITEM_BATCH);
+	ob_buf_init(&b->dir, 0);
 	ob_arena_init(&arena, 0);
 	for (r = 0; r < nrs; r++)
 		for (s = 0; s < rs[r]->n_scope_spans; s++)
@@ -449,6 +442,7 @@ store_batch_build(otlp_resource_spans *const *rs, size_t nrs,
 		wire = NULL;
 	cctx = thread_cctx();
 	b->chunks = ob_xcalloc(n, sizeof *b->chunks);
+	ob_buf_init(&raw, 0);
 	for (i = 0; i < n;) {
 		size_t j = i + 1;
 		struct chunk *c = &b->chunks[b->nchunks++];
@@ -456,12 +450,25 @@ store_batch_build(otlp_resource_spans *const *rs, size_t nrs,
 		while (j < n && memcmp(pos[j].span->trace_id.data, pos[i].span->trace_id.data, 16) == 0)
 			j++;
 		summarise(c, rs, pos + i, j - i);
-		if ((err = build_chunk(c, rs, wire, pos + i, j - i, &arena, cctx, errbuf)))
-			goto out;
-		b->bytes += c->len;
+		build_part(c, rs, wire, pos + i, j - i, &arena, &raw);
+		head_dir_add(&b->dir, c);
 		i = j;
 	}
 	b->nspans = n;
+	b->raw_len = raw.len;
+	{
+		size_t bound = ZSTD_compressBound(raw.len), z;
+
+		b->data = ob_xmalloc(bound);
+		z = ZSTD_compressCCtx(cctx, b->data, bound, raw.data, raw.len, CHUNK_ZSTD_LEVEL);
+		ob_buf_release(&raw);
+		if (ZSTD_isError(z)) {
+			err = ob_errf(errbuf, OB_EINTERNAL, "zstd: %s", ZSTD_getErrorName(z));
+			goto out;
+		}
+		b->len = z;
+		b->bytes = z + b->dir.len;
+	}
 out:
 	free(ts.slots);
 	free(pos);
@@ -496,7 +503,6 @@ store_batch_free(struct store_batch *b)
 	for (i = 0; i < b->nchunks; i++) {
 		struct chunk *c = &b->chunks[i];
 
-		free(c->data);
 		free(c->root_service);
 		free(c->root_name);
 		for (j = 0; j < c->nservices; j++)
@@ -504,6 +510,8 @@ store_batch_free(struct store_batch *b)
 		free(c->services);
 	}
 	free(b->chunks);
+	free(b->data);
+	ob_buf_release(&b->dir);
 	for (i = 0; i < b->ntags; i++) {
 		free(b->tags[i].key);
 		free(b->tags[i].value);

@@ -16,17 +16,14 @@
 static const char *const schema[] = {
 	"CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value)",
 	"CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-	"CREATE TABLE IF NOT EXISTS chunks("
-	" id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL, received_ns INTEGER NOT NULL,"
-	" nspans INTEGER NOT NULL, raw_len INTEGER NOT NULL, data BLOB NOT NULL)",
-	"CREATE INDEX IF NOT EXISTS chunks_trace ON chunks(trace_id)",
+	"CREATE TABLE IF NOT EXISTS head("
+	" id INTEGER PRIMARY KEY, received_ns INTEGER NOT NULL, nspans INTEGER NOT NULL,"
+	" raw_len INTEGER NOT NULL, dir BLOB NOT NULL, data BLOB NOT NULL)",
 	"CREATE TABLE IF NOT EXISTS traces("
 	" trace_id BLOB PRIMARY KEY, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,"
 	" spans INTEGER NOT NULL, errors INTEGER NOT NULL,"
-	" root_service TEXT, root_name TEXT, head_last_ns INTEGER) WITHOUT ROWID",
+	" root_service TEXT, root_name TEXT) WITHOUT ROWID",
 	"CREATE INDEX IF NOT EXISTS traces_start ON traces(start_ns)",
-	"CREATE INDEX IF NOT EXISTS traces_head ON traces(head_last_ns)"
-	" WHERE head_last_ns IS NOT NULL",
 	"CREATE TABLE IF NOT EXISTS trace_services("
 	" service TEXT NOT NULL, start_ns INTEGER NOT NULL, max_duration_ns INTEGER NOT NULL,"
 	" errors INTEGER NOT NULL, trace_id BLOB NOT NULL)",
@@ -48,24 +45,23 @@ static const char *const schema[] = {
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
-	[ST_CHUNK_INSERT] = "INSERT INTO chunks(trace_id, received_ns, nspans, raw_len, data)"
-			    " VALUES(?1, ?2, ?3, ?4, ?5)",
+	[ST_HEAD_INSERT] = "INSERT INTO head(received_ns, nspans, raw_len, dir, data)"
+			   " VALUES(?1, ?2, ?3, ?4, ?5)",
 	[ST_TRACE_UPSERT] =
 		"INSERT INTO traces(trace_id, start_ns, end_ns, spans, errors, root_service,"
-		" root_name, head_last_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+		" root_name) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 		" ON CONFLICT(trace_id) DO UPDATE SET"
 		" start_ns = min(start_ns, excluded.start_ns),"
 		" end_ns = max(end_ns, excluded.end_ns),"
 		" spans = spans + excluded.spans, errors = errors + excluded.errors,"
 		" root_service = coalesce(excluded.root_service, root_service),"
-		" root_name = coalesce(excluded.root_name, root_name),"
-		" head_last_ns = excluded.head_last_ns",
+		" root_name = coalesce(excluded.root_name, root_name)",
 	[ST_SERVICE_INSERT] = "INSERT INTO trace_services(service, start_ns, max_duration_ns,"
 			      " errors, trace_id) VALUES(?1, ?2, ?3, ?4, ?5)",
 	[ST_TAG_INSERT] = "INSERT OR IGNORE INTO tags(scope, key, value, type) VALUES(?1, ?2, ?3, ?4)",
 	[ST_COUNTER_ADD] = "INSERT INTO counters(name, value) VALUES(?1, ?2)"
 			   " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-	[ST_CHUNKS_OF_TRACE] = "SELECT id, data, raw_len, nspans FROM chunks WHERE trace_id = ?1 ORDER BY id",
+	[ST_HEAD_ROW] = "SELECT data, raw_len FROM head WHERE id = ?1",
 	[ST_LOCS_OF_TRACE] = "SELECT block, frame_off, frame_len, raw_len, off, len FROM locs"
 			     " WHERE trace_id = ?1 ORDER BY block",
 	[ST_TRACE_ROW] = "SELECT start_ns, end_ns, spans, errors, root_service, root_name"

@@ -2,9 +2,11 @@
  * read.c - reading traces back: head chunks and block frames, merged.
  *
  * A trace's bytes are the concatenation of its parts, each a serialized
- * TracesData: first the block parts (oldest block first), then the head
- * chunks in arrival order.  Both lists are read in one read transaction,
- * so a seal committing in between can neither hide nor double a span.
+ * TracesData: first the block parts (by block id, which sorts by time),
+ * then the head parts in arrival order.  The head parts are listed from
+ * the head cache before the read transaction starts, and both are read
+ * in that one transaction, so a seal committing in between can neither
+ * hide nor double a span (head.c).
  *
  * Block frames are decompressed whole (about 2 MiB); a small cache keeps
  * the most recent ones, since a search walks many traces of one frame.
@@ -145,18 +147,77 @@ read_loc(struct store *s, sqlite3_stmt *st, struct ob_buf *out, char *errbuf)
 	return err;
 }
 
+/* Append the head parts at locs[0..n) (one trace) to out. */
+static enum ob_err
+read_head_parts(struct conn *c, const struct head_loc *locs, size_t n, struct ob_buf *out,
+		bool *any, char *errbuf)
+{
+	sqlite3_stmt *st = c->st[ST_HEAD_ROW];
+	struct ob_buf row;
+	int64_t have = -1;
+	enum ob_err err = OB_OK;
+	size_t i;
+
+	ob_buf_init(&row, 0);
+	for (i = 0; i < n && err == OB_OK; i++) {
+		if (locs[i].row != have) {
+			size_t rlen, got;
+			uint8_t *dst;
+
+			have = -1;
+			sqlite3_bind_int64(st, 1, locs[i].row);
+			if (sqlite3_step(st) != SQLITE_ROW) {
+				sqlite3_reset(st);
+				continue; /* sealed since: the block part was read instead */
+			}
+			rlen = (size_t)sqlite3_column_int64(st, 1);
+			ob_buf_reset(&row);
+			if ((err = ob_buf_reserve(&row, rlen, &dst))) {
+				sqlite3_reset(st);
+				break;
+			}
+			got = ZSTD_decompress(dst, rlen, sqlite3_column_blob(st, 0),
+					      (size_t)sqlite3_column_bytes(st, 0));
+			sqlite3_reset(st);
+			if (ZSTD_isError(got) || got != rlen) {
+				err = ob_errf(errbuf, OB_ECORRUPT, "head row %lld does not decompress",
+					      (long long)locs[i].row);
+				break;
+			}
+			row.len = rlen;
+			have = locs[i].row;
+		}
+		if ((uint64_t)locs[i].offset + locs[i].len > row.len) {
+			err = ob_errf(errbuf, OB_ECORRUPT, "head row %lld: part out of bounds",
+				      (long long)locs[i].row);
+			break;
+		}
+		err = ob_buf_add(out, row.data + locs[i].offset, locs[i].len);
+		*any = true;
+	}
+	ob_buf_release(&row);
+	return err;
+}
+
 enum ob_err
 trace_read(struct store *s, struct conn *c, const uint8_t id[16], struct ob_buf *out,
 	   char *errbuf)
 {
+	struct head_loc *locs = NULL;
 	sqlite3_stmt *st;
-	size_t start_len = out->len;
+	size_t start_len = out->len, nlocs;
 	enum ob_err err = OB_OK;
 	bool any = false;
 	int rc;
 
-	if ((err = db_exec(c, "BEGIN", errbuf)))
+	/* The head parts first, then the snapshot: see head.c. */
+	if ((err = head_cache_sync(s, c, errbuf)))
 		return err;
+	nlocs = head_cache_find(s->head, id, &locs);
+	if ((err = db_exec(c, "BEGIN", errbuf))) {
+		free(locs);
+		return err;
+	}
 	st = c->st[ST_LOCS_OF_TRACE];
 	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -171,27 +232,10 @@ trace_read(struct store *s, struct conn *c, const uint8_t id[16], struct ob_buf 
 	sqlite3_reset(st);
 	if (err == OB_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		err = db_err(c, "reading trace locations", errbuf);
-	st = c->st[ST_CHUNKS_OF_TRACE];
-	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-	while (err == OB_OK && sqlite3_step(st) == SQLITE_ROW) {
-		const void *z = sqlite3_column_blob(st, 1);
-		size_t zlen = (size_t)sqlite3_column_bytes(st, 1);
-		size_t rlen = (size_t)sqlite3_column_int64(st, 2), got;
-		uint8_t *dst;
-
-		if ((err = ob_buf_reserve(out, rlen, &dst)))
-			break;
-		got = ZSTD_decompress(dst, rlen, z, zlen);
-		if (ZSTD_isError(got) || got != rlen) {
-			err = ob_errf(errbuf, OB_ECORRUPT, "a head chunk does not decompress");
-			break;
-		}
-		out->len += rlen;
-		out->data[out->len] = 0;
-		any = true;
-	}
-	sqlite3_reset(st);
+	if (err == OB_OK)
+		err = read_head_parts(c, locs, nlocs, out, &any, errbuf);
 	db_exec(c, "COMMIT", NULL);
+	free(locs);
 	if (err) {
 		out->len = start_len;
 		return err;
@@ -240,7 +284,7 @@ store_stats_get(struct store *s, struct store_stats *st, char *errbuf)
 	db_exec(c, "BEGIN", NULL);
 	st->traces = (uint64_t)one_int(c, "SELECT count(*) FROM traces");
 	st->spans = (uint64_t)one_int(c, "SELECT coalesce(sum(spans), 0) FROM traces");
-	st->head_chunks = (uint64_t)one_int(c, "SELECT count(*) FROM chunks");
+	st->head_chunks = (uint64_t)one_int(c, "SELECT count(*) FROM head");
 	st->head_bytes = (uint64_t)db_counter(c, "head_bytes");
 	st->head_spans = (uint64_t)db_counter(c, "head_spans");
 	st->blocks = (uint64_t)one_int(c, "SELECT count(*) FROM blocks");

@@ -3,21 +3,24 @@
  *
  * Only the owner process (the one holding owner.lock) seals.  A seal pass:
  *
- *   1. picks traces from the head, oldest activity first: those idle for
- *      idle_ns, or all of them when the head is older than head_max_age_ns
- *      or larger than head_max_bytes (or when asked to seal everything);
- *   2. reads their chunks on a read connection (a consistent snapshot),
- *      decompresses and appends each trace's TracesData to a block_writer;
- *   3. finishes the file (index, footer, fsync) under blocks/<ulid>.blk;
+ *   1. picks the oldest head rows: those received more than idle_ns ago,
+ *      or all of them when the head is older than head_max_age_ns or
+ *      larger than head_max_bytes (or when asked to seal everything), up
+ *      to SEAL_MAX_RAW bytes; always a run of consecutive row ids;
+ *   2. reads them on a read connection, decompresses them and gathers
+ *      each trace's parts, in arrival order, with a merged summary;
+ *   3. writes the traces, sorted by id, to blocks/<ulid>.blk (index,
+ *      footer, fsync);
  *   4. hands a seal_item to the writer, which in one transaction deletes
- *      exactly the chunks it read, records the block and the locations and
- *      marks traces with no chunk left as sealed.
+ *      exactly those rows, records the block and the trace locations, and
+ *      adds each trace's summary to its traces row and search postings.
  *
- * A chunk that arrives for a trace during the pass is not in the list and
- * stays in the head; reads merge head and blocks, so it is still found.
- * If the writer refuses (another process sealed those chunks) the file is
- * removed.  A crash between 3 and 4 leaves a file no row names, which
- * store_open deletes.
+ * The head therefore holds the last idle_ns of data.  A trace still
+ * receiving spans when its first ones are sealed continues in the head
+ * and then in the next block; reads merge all of its parts.  If the
+ * writer refuses (another process sealed those rows) the file is removed.
+ * A crash between 3 and 4 leaves a file no row names, which store_open
+ * deletes; the rows are still in the head.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,157 +36,245 @@
 #include "core/util.h"
 #include "store/store_int.h"
 
-#define SEAL_MAX_TRACES 100000
-#define SEAL_MAX_RAW (256u << 20)
+#define SEAL_MAX_RAW (64u << 20)
 #define BLOCK_ZSTD_LEVEL 3
 
 void
 seal_item_free(struct seal_item *si)
 {
+	size_t i, j;
+
 	if (si == NULL)
 		return;
 	block_index_release(&si->ix);
-	free(si->chunk_ids);
-	free(si->trace_ids);
+	for (i = 0; i < si->ntraces; i++) {
+		struct seal_trace *t = &si->traces[i];
+
+		for (j = 0; j < t->nservices; j++)
+			free(t->services[j].service);
+		free(t->services);
+		free(t->root_service);
+		free(t->root_name);
+		ob_buf_release(&t->bytes);
+	}
+	free(si->traces);
 	writer_item_release(&si->item);
 	free(si);
 }
 
-/* Pick trace ids to seal into *ids; returns how many. */
+/* Choose the rows [*first, *last] to seal; returns how many. */
 static size_t
-pick_traces(struct store *s, struct conn *c, bool everything, uint8_t (**ids)[16])
+pick_rows(struct store *s, struct conn *c, bool everything, int64_t *first, int64_t *last)
 {
-	uint64_t now = ob_now_ns(), cutoff = now > s->opt.idle_ns ? now - s->opt.idle_ns : 0;
+	uint64_t now = ob_now_ns();
+	int64_t cutoff = (int64_t)(now > s->opt.idle_ns ? now - s->opt.idle_ns : 0);
+	uint64_t raw = 0;
 	sqlite3_stmt *st;
-	size_t n = 0, alloc = 0;
+	size_t n = 0;
 	bool force = everything;
 
-	if (!force) {
-		int64_t head_bytes = db_counter(c, "head_bytes");
-		sqlite3_stmt *q;
-
-		if (s->opt.head_max_bytes && head_bytes > (int64_t)s->opt.head_max_bytes)
-			force = true;
-		if (!force && sqlite3_prepare_v2(c->db, "SELECT received_ns FROM chunks ORDER BY id"
-					    " LIMIT 1", -1, &q, NULL) == SQLITE_OK) {
-			if (sqlite3_step(q) == SQLITE_ROW &&
-			    (uint64_t)sqlite3_column_int64(q, 0) + s->opt.head_max_age_ns < now)
-				force = true;
-			sqlite3_finalize(q);
-		}
-	}
-	if (sqlite3_prepare_v2(c->db,
-			       force ? "SELECT trace_id FROM traces WHERE head_last_ns IS NOT NULL"
-				       " ORDER BY head_last_ns LIMIT ?2"
-				     : "SELECT trace_id FROM traces WHERE head_last_ns IS NOT NULL"
-				       " AND head_last_ns < ?1 ORDER BY head_last_ns LIMIT ?2",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (!force && s->opt.head_max_bytes &&
+	    db_counter(c, "head_bytes") > (int64_t)s->opt.head_max_bytes)
+		force = true;
+	if (sqlite3_prepare_v2(c->db, "SELECT id, received_ns, raw_len FROM head ORDER BY id", -1,
+			       &st, NULL) != SQLITE_OK)
 		return 0;
-	if (!force)
-		sqlite3_bind_int64(st, 1, (int64_t)cutoff);
-	sqlite3_bind_int64(st, 2, SEAL_MAX_TRACES);
-	*ids = NULL;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (sqlite3_column_bytes(st, 0) != 16)
-			continue;
-		if (n == alloc) {
-			alloc = alloc ? 2 * alloc : 1024;
-			*ids = ob_xrealloc(*ids, alloc * sizeof **ids);
-		}
-		memcpy((*ids)[n++], sqlite3_column_blob(st, 0), 16);
+	while (sqlite3_step(st) == SQLITE_ROW && raw < SEAL_MAX_RAW) {
+		int64_t received = sqlite3_column_int64(st, 1);
+
+		if (n == 0 && !force && (uint64_t)received + s->opt.head_max_age_ns < now)
+			force = true;
+		if (!force && received >= cutoff)
+			break;
+		if (n == 0)
+			*first = sqlite3_column_int64(st, 0);
+		*last = sqlite3_column_int64(st, 0);
+		raw += (uint64_t)sqlite3_column_int64(st, 2);
+		n++;
 	}
 	sqlite3_finalize(st);
 	return n;
 }
 
 static int
-cmp_id16(const void *a, const void *b)
+cmp_trace(const void *a, const void *b)
 {
-	return memcmp(a, b, 16);
+	return memcmp(((const struct seal_trace *)a)->trace_id,
+		      ((const struct seal_trace *)b)->trace_id, 16);
 }
 
-/* Build one block from the given traces; *si is the writer's to record. */
+/* Traces being gathered, found by id through an open-addressing table. */
+struct gather {
+	struct seal_trace *traces;
+	size_t n, alloc;
+	uint32_t *slots;
+	size_t nslots;
+};
+
+static size_t
+gather_slot(const uint8_t *id, size_t nslots)
+{
+	uint64_t h;
+
+	memcpy(&h, id + 8, 8);
+	h *= 0x9e3779b97f4a7c15ull;
+	return (size_t)(h >> 17) & (nslots - 1);
+}
+
+static struct seal_trace *
+gather_get(struct gather *g, const uint8_t id[16])
+{
+	size_t i;
+
+	if (2 * (g->n + 1) > g->nslots) {
+		size_t k;
+
+		g->nslots = g->nslots ? 2 * g->nslots : 4096;
+		free(g->slots);
+		g->slots = ob_xcalloc(g->nslots, sizeof *g->slots);
+		for (k = 0; k < g->n; k++) {
+			for (i = gather_slot(g->traces[k].trace_id, g->nslots); g->slots[i];
+			     i = (i + 1) & (g->nslots - 1))
+				;
+			g->slots[i] = (uint32_t)k + 1;
+		}
+	}
+	for (i = gather_slot(id, g->nslots); g->slots[i]; i = (i + 1) & (g->nslots - 1))
+		if (memcmp(g->traces[g->slots[i] - 1].trace_id, id, 16) == 0)
+			return &g->traces[g->slots[i] - 1];
+	if (g->n == g->alloc) {
+		g->alloc = g->alloc ? 2 * g->alloc : 1024;
+		g->traces = ob_xrealloc(g->traces, g->alloc * sizeof *g->traces);
+	}
+	g->slots[i] = (uint32_t)g->n + 1;
+	memset(&g->traces[g->n], 0, sizeof g->traces[g->n]);
+	memcpy(g->traces[g->n].trace_id, id, 16);
+	g->traces[g->n].start_ns = UINT64_MAX;
+	ob_buf_init(&g->traces[g->n].bytes, 0);
+	return &g->traces[g->n++];
+}
+
+static void
+merge_part(struct seal_trace *t, const struct head_part *hp, const uint8_t *data)
+{
+	const uint8_t *cur = NULL;
+	const char *name;
+	uint64_t maxd;
+	uint32_t errs;
+	size_t i;
+
+	ob_buf_add(&t->bytes, data + hp->offset, hp->len);
+	if (hp->start_ns < t->start_ns)
+		t->start_ns = hp->start_ns;
+	if (hp->end_ns > t->end_ns)
+		t->end_ns = hp->end_ns;
+	t->nspans += hp->nspans;
+	t->nerrors += hp->nerrors;
+	if (hp->root_service && t->root_service == NULL) {
+		t->root_service = ob_xstrdup(hp->root_service);
+		t->root_name = ob_xstrdup(hp->root_name);
+	}
+	while (head_part_service(hp, &cur, &name, &maxd, &errs)) {
+		for (i = 0; i < t->nservices; i++)
+			if (strcmp(t->services[i].service, name) == 0)
+				break;
+		if (i == t->nservices) {
+			t->services = ob_xrealloc(t->services, (i + 1) * sizeof *t->services);
+			t->services[i].service = ob_xstrdup(name);
+			t->services[i].max_duration_ns = 0;
+			t->services[i].errors = 0;
+			t->nservices++;
+		}
+		if (maxd > t->services[i].max_duration_ns)
+			t->services[i].max_duration_ns = maxd;
+		t->services[i].errors += errs;
+	}
+}
+
+/* Read rows [first, last] and gather their traces into si. */
 static enum ob_err
-build_block(struct store *s, struct conn *c, uint8_t (*ids)[16], size_t nids,
+gather_rows(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
+{
+	struct gather g = { 0 };
+	struct ob_buf raw;
+	sqlite3_stmt *st;
+	enum ob_err err = OB_OK;
+	int rc;
+
+	(void)s;
+	ob_buf_init(&raw, 0);
+	if (sqlite3_prepare_v2(c->db, "SELECT id, dir, data, raw_len, nspans FROM head"
+				      " WHERE id >= ?1 AND id <= ?2 ORDER BY id", -1, &st,
+			       NULL) != SQLITE_OK)
+		return db_err(c, "reading the head", errbuf);
+	sqlite3_bind_int64(st, 1, si->first_row);
+	sqlite3_bind_int64(st, 2, si->last_row);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const uint8_t *dir = sqlite3_column_blob(st, 1), *p = dir, *end;
+		size_t dlen = (size_t)sqlite3_column_bytes(st, 1);
+		size_t rlen = (size_t)sqlite3_column_int64(st, 3), got;
+		struct head_part hp;
+		uint8_t *dst;
+
+		si->nrows++;
+		end = dir + dlen;
+		ob_buf_reset(&raw);
+		if (ob_buf_reserve(&raw, rlen, &dst) != OB_OK)
+			continue;
+		got = ZSTD_decompress(dst, rlen, sqlite3_column_blob(st, 2),
+				      (size_t)sqlite3_column_bytes(st, 2));
+		if (ZSTD_isError(got) || got != rlen) {
+			err = ob_errf(errbuf, OB_ECORRUPT, "head row %lld does not decompress",
+				      (long long)sqlite3_column_int64(st, 0));
+			break;
+		}
+		si->raw_bytes += rlen;
+		si->spans += (uint64_t)sqlite3_column_int64(st, 4);
+		while (p < end && head_dir_next(&p, end, &hp)) {
+			if ((uint64_t)hp.offset + hp.len > rlen)
+				continue;
+			merge_part(gather_get(&g, hp.trace_id), &hp, dst);
+		}
+	}
+	if (err == OB_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		err = db_err(c, "reading the head", errbuf);
+	sqlite3_finalize(st);
+	ob_buf_release(&raw);
+	free(g.slots);
+	if (g.n)
+		qsort(g.traces, g.n, sizeof *g.traces, cmp_trace);
+	si->traces = g.traces;
+	si->ntraces = g.n;
+	return err;
+}
+
+/* Build one block from the head rows [first, last]; *out is the writer's. */
+static enum ob_err
+build_block(struct store *s, struct conn *c, int64_t first, int64_t last,
 	    struct seal_item **out, char *errbuf)
 {
 	struct seal_item *si = ob_xcalloc(1, sizeof *si);
 	struct block_writer *w = NULL;
-	struct ob_buf trace, raw;
-	size_t i, ids_alloc = 0;
 	char *path = NULL;
 	enum ob_err err;
-	sqlite3_stmt *st = c->st[ST_CHUNKS_OF_TRACE];
+	size_t i;
 
 	writer_item_init(&si->item, ITEM_SEAL);
-	ob_buf_init(&trace, 0);
-	ob_buf_init(&raw, 0);
+	si->first_row = first;
+	si->last_row = last;
 	ob_ulid_new(ob_now_ns(), si->block_id);
 	path = block_path(s, si->block_id);
+	if ((err = gather_rows(s, c, si, errbuf)))
+		goto fail;
 	if ((err = block_writer_new(path, s->origin, BLOCK_ZSTD_LEVEL, &w, errbuf)))
 		goto fail;
-	qsort(ids, nids, 16, cmp_id16);
-	if ((err = db_exec(c, "BEGIN", errbuf)))
-		goto fail;
-	for (i = 0; i < nids && si->raw_bytes < SEAL_MAX_RAW; i++) {
-		uint64_t start = UINT64_MAX, end = 0;
-		uint32_t nspans = 0;
-		sqlite3_stmt *tr = c->st[ST_TRACE_ROW];
+	for (i = 0; i < si->ntraces; i++) {
+		struct seal_trace *t = &si->traces[i];
 
-		ob_buf_reset(&trace);
-		sqlite3_bind_blob(st, 1, ids[i], 16, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const void *z = sqlite3_column_blob(st, 1);
-			size_t zlen = (size_t)sqlite3_column_bytes(st, 1);
-			size_t rlen = (size_t)sqlite3_column_int64(st, 2), got;
-			uint8_t *dst;
-
-			if (ob_buf_reserve(&trace, rlen, &dst) != OB_OK)
-				continue;
-			got = ZSTD_decompress(dst, rlen, z, zlen);
-			if (ZSTD_isError(got) || got != rlen) {
-				ob_error("store: a head chunk of a trace does not decompress;"
-					 " leaving it in the head");
-				continue;
-			}
-			trace.len += rlen;
-			nspans += (uint32_t)sqlite3_column_int64(st, 3);
-			if (si->nchunk_ids == ids_alloc) {
-				ids_alloc = ids_alloc ? 2 * ids_alloc : 1024;
-				si->chunk_ids = ob_xrealloc(si->chunk_ids,
-							    ids_alloc * sizeof *si->chunk_ids);
-			}
-			si->chunk_ids[si->nchunk_ids++] = sqlite3_column_int64(st, 0);
-		}
-		sqlite3_reset(st);
-		if (trace.len == 0)
-			continue;
-		sqlite3_bind_blob(tr, 1, ids[i], 16, SQLITE_STATIC);
-		if (sqlite3_step(tr) == SQLITE_ROW) {
-			start = (uint64_t)sqlite3_column_int64(tr, 0);
-			end = (uint64_t)sqlite3_column_int64(tr, 1);
-		}
-		sqlite3_reset(tr);
-		if (start == UINT64_MAX)
-			start = end = 0;
-		if ((err = block_writer_add(w, ids[i], trace.data, trace.len, nspans, start, end,
-					    errbuf)))
-			goto fail_tx;
-		si->raw_bytes += trace.len;
-		si->spans += nspans;
-	}
-	db_exec(c, "COMMIT", NULL);
-	si->trace_ids = ob_xmalloc(i * 16 + 1);
-	memcpy(si->trace_ids, ids, i * 16);
-	si->ntrace_ids = i;
-	ob_buf_release(&trace);
-	ob_buf_release(&raw);
-	if (si->nchunk_ids == 0) {
-		block_writer_abort(w);
-		seal_item_free(si);
-		free(path);
-		*out = NULL;
-		return OB_OK;
+		if ((err = block_writer_add(w, t->trace_id, t->bytes.data, t->bytes.len, t->nspans,
+					    t->start_ns, t->end_ns, errbuf)))
+			goto fail;
+		ob_buf_release(&t->bytes);
 	}
 	err = block_writer_finish(w, &si->ix, si->sha256, &si->file_bytes, errbuf);
 	w = NULL;
@@ -192,11 +283,7 @@ build_block(struct store *s, struct conn *c, uint8_t (*ids)[16], size_t nids,
 	free(path);
 	*out = si;
 	return OB_OK;
-fail_tx:
-	db_exec(c, "COMMIT", NULL);
 fail:
-	ob_buf_release(&trace);
-	ob_buf_release(&raw);
 	block_writer_abort(w);
 	seal_item_free(si);
 	free(path);
@@ -207,18 +294,16 @@ enum ob_err
 seal_some(struct store *s, bool everything, size_t *sealed, char *errbuf)
 {
 	struct conn *c = db_acquire(s, errbuf);
-	uint8_t (*ids)[16] = NULL;
 	struct seal_item *si = NULL;
-	size_t n;
+	int64_t first = 0, last = 0;
 	enum ob_err err = OB_OK;
 
 	*sealed = 0;
 	if (c == NULL)
 		return OB_EIO;
-	n = pick_traces(s, c, everything, &ids);
-	if (n == 0)
+	if (pick_rows(s, c, everything, &first, &last) == 0)
 		goto out;
-	if ((err = build_block(s, c, ids, n, &si, errbuf)) || si == NULL)
+	if ((err = build_block(s, c, first, last, &si, errbuf)))
 		goto out;
 	err = writer_submit(s, &si->item, 0, -1, errbuf);
 	if (err) {
@@ -229,7 +314,7 @@ seal_some(struct store *s, bool everything, size_t *sealed, char *errbuf)
 		if (err == OB_EBUSY)
 			err = OB_OK; /* someone else sealed them: nothing lost */
 	} else {
-		*sealed = si->ntrace_ids;
+		*sealed = si->nrows;
 		s->sealed_blocks++;
 		ob_info("store: sealed block %s: %zu traces, %llu spans, %llu bytes", si->block_id,
 			si->ix.ntraces, (unsigned long long)si->ix.nspans,
@@ -237,7 +322,6 @@ seal_some(struct store *s, bool everything, size_t *sealed, char *errbuf)
 	}
 	seal_item_free(si);
 out:
-	free(ids);
 	db_release(s, c);
 	return err;
 }

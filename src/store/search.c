@@ -1,13 +1,15 @@
 /*
  * search.c - finding traces: an index narrows, TraceQL decides.
  *
- * Candidates come newest first from one of two indexes: trace_services
- * (service, start_ns) when the query names a service every match must
- * touch, else traces (start_ns).  Cheap checks on the trace row (time
- * window, trace duration, root name and service, span duration and errors
- * per service) drop most candidates; the rest are read, decoded and
- * evaluated with TraceQL, which alone decides.  The pruning hints are
- * conservative (traceql.h), so the index never hides a match.
+ * Candidates come newest first from two places, merged by start time: the
+ * head (the part directories in the head cache) and the sealed traces,
+ * through trace_services (service, start_ns) when the query names a
+ * service, else traces (start_ns).  Both prune with the span hints of
+ * traceql.h (service, longest span, errors of that service); each
+ * candidate is then read whole, decoded, checked against the time window
+ * and durations, and evaluated with TraceQL, which alone decides.  The
+ * hints are conservative, so no match is ever pruned: a span that
+ * satisfies them sits in some part, and that part's source lists it.
  *
  * Work is bounded: the search stops at the limit, or when its time budget
  * runs out, and then says the result is partial.
@@ -103,14 +105,6 @@ hit_from_trace(struct store_trace_hit *h, const struct ob_trace *t, const bool *
 	h->duration_ns = t->end_ns - t->start_ns;
 }
 
-static const char *
-col_text(sqlite3_stmt *st, int i)
-{
-	const unsigned char *p = sqlite3_column_text(st, i);
-
-	return p ? (const char *)p : NULL;
-}
-
 struct search_ctx {
 	struct store *s;
 	struct conn *c;
@@ -124,96 +118,230 @@ struct search_ctx {
 	uint64_t deadline;
 };
 
-/* Consider one candidate trace; adds a hit when it matches. */
+static void
+hit_free(struct store_trace_hit *h)
+{
+	size_t i;
+
+	free(h->root_service);
+	free(h->root_name);
+	for (i = 0; i < h->nspan_hits; i++) {
+		free(h->spans[i].name);
+		free(h->spans[i].service);
+	}
+	free(h->spans);
+}
+
+/* Read the whole trace, check the window and durations, run TraceQL. */
 static enum ob_err
 consider(struct search_ctx *x, const uint8_t id[16], char *errbuf)
 {
-	sqlite3_stmt *st = x->c->st[ST_TRACE_ROW];
 	const struct store_search_req *req = x->req;
 	const struct traceql_hints *h = &x->hints;
-	uint64_t start, end, dur;
-	const char *rs, *rn;
 	struct store_trace_hit hit;
-	bool ok;
-	enum ob_err err = OB_OK;
+	struct ob_trace t;
+	uint64_t dur;
+	bool *matched = NULL, ok;
+	enum ob_err err;
 
 	if (!seen_add(&x->seen, id))
 		return OB_OK;
-	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
+	x->out->inspected_traces++;
+	ob_buf_reset(&x->bytes);
+	err = trace_read(x->s, x->c, id, &x->bytes, errbuf);
+	if (err == OB_ENOTFOUND)
 		return OB_OK;
-	}
-	start = (uint64_t)sqlite3_column_int64(st, 0);
-	end = (uint64_t)sqlite3_column_int64(st, 1);
-	dur = end - start;
-	rs = col_text(st, 4);
-	rn = col_text(st, 5);
-	ok = (!req->start_ns || end >= req->start_ns) && (!req->end_ns || start <= req->end_ns) &&
+	if (err)
+		return err;
+	x->out->inspected_bytes += x->bytes.len;
+	if (ob_trace_decode(x->bytes.data, x->bytes.len, TRACE_DECODE_CAP, &t, errbuf) != OB_OK)
+		return OB_OK; /* a trace that does not decode is skipped, not fatal */
+	dur = t.end_ns - t.start_ns;
+	ok = t.nspans > 0 && (!req->start_ns || t.end_ns >= req->start_ns) &&
+	     (!req->end_ns || t.start_ns <= req->end_ns) &&
 	     (!req->min_duration_ns || dur >= req->min_duration_ns) &&
 	     (!req->max_duration_ns || dur <= req->max_duration_ns) &&
 	     (!h->min_trace_duration_ns || dur >= h->min_trace_duration_ns) &&
-	     (!h->max_trace_duration_ns || dur <= h->max_trace_duration_ns) &&
-	     (!h->root_service || (rs && strcmp(rs, h->root_service) == 0)) &&
-	     (!h->root_name || (rn && strcmp(rn, h->root_name) == 0)) &&
-	     (!h->needs_error || sqlite3_column_int64(st, 3) > 0);
-	memset(&hit, 0, sizeof hit);
+	     (!h->max_trace_duration_ns || dur <= h->max_trace_duration_ns);
+	if (ok && x->q) {
+		matched = ob_xcalloc(t.nspans + 1, sizeof *matched);
+		ok = traceql_eval(x->q, &t, matched);
+	}
 	if (ok) {
+		memset(&hit, 0, sizeof hit);
 		memcpy(hit.trace_id, id, 16);
-		hit.root_service = ob_xstrdup(rs ? rs : "");
-		hit.root_name = ob_xstrdup(rn ? rn : "");
-		hit.start_ns = start;
-		hit.duration_ns = dur;
-		hit.nspans = (size_t)sqlite3_column_int64(st, 2);
-		hit.nerrors = (size_t)sqlite3_column_int64(st, 3);
+		hit.root_service = ob_xstrdup("");
+		hit.root_name = ob_xstrdup("");
+		hit_from_trace(&hit, &t, matched);
+		if (x->out->ntraces == x->alloc) {
+			x->alloc = x->alloc ? 2 * x->alloc : 32;
+			x->out->traces = ob_xrealloc(x->out->traces,
+						     x->alloc * sizeof *x->out->traces);
+		}
+		x->out->traces[x->out->ntraces++] = hit;
 	}
-	sqlite3_reset(st);
-	if (!ok)
-		return OB_OK;
-	x->out->inspected_traces++;
-	if (x->q) {
-		struct ob_trace t;
-		bool *matched = NULL;
+	free(matched);
+	ob_trace_release(&t);
+	return OB_OK;
+}
 
-		ob_buf_reset(&x->bytes);
-		err = trace_read(x->s, x->c, id, &x->bytes, errbuf);
-		if (err == OB_ENOTFOUND) {
-			err = OB_OK;
-			ok = false;
-		}
-		if (err == OB_OK && ok) {
-			x->out->inspected_bytes += x->bytes.len;
-			err = ob_trace_decode(x->bytes.data, x->bytes.len, TRACE_DECODE_CAP, &t, errbuf);
-			if (err == OB_OK) {
-				matched = ob_xcalloc(t.nspans + 1, sizeof *matched);
-				ok = traceql_eval(x->q, &t, matched);
-				if (ok)
-					hit_from_trace(&hit, &t, matched);
-				free(matched);
-				ob_trace_release(&t);
-			} else if (err == OB_ECORRUPT) {
-				err = OB_OK; /* skip a trace that does not decode */
-				ok = false;
-			}
+/* --- candidates from the head ------------------------------------------- */
+
+struct head_cand {
+	uint8_t trace_id[16];
+	uint64_t start_ns, end_ns;
+	bool ok;                    /* some part satisfies the span hints */
+};
+
+struct head_scan {
+	const struct traceql_hints *h;
+	const struct store_search_req *req;
+	struct head_cand *c;
+	size_t n, alloc;
+	uint32_t *slots;
+	size_t nslots;
+};
+
+/* Does the part have a span that could satisfy the span hints? */
+static bool
+part_may_match(const struct traceql_hints *h, const struct head_part *hp)
+{
+	const uint8_t *cur = NULL;
+	const char *name;
+	uint64_t maxd;
+	uint32_t errs;
+
+	if (!h->service && !h->min_span_duration_ns && !h->needs_error)
+		return true;
+	while (head_part_service(hp, &cur, &name, &maxd, &errs))
+		if ((!h->service || strcmp(name, h->service) == 0) &&
+		    maxd >= h->min_span_duration_ns && (!h->needs_error || errs > 0))
+			return true;
+	return false;
+}
+
+static size_t
+cand_slot(const uint8_t *id, size_t nslots)
+{
+	uint64_t v;
+
+	memcpy(&v, id + 8, 8);
+	v *= 0x9e3779b97f4a7c15ull;
+	return (size_t)(v >> 20) & (nslots - 1);
+}
+
+static bool
+scan_part(void *ctx, int64_t row, const struct head_part *hp)
+{
+	struct head_scan *hs = ctx;
+	struct head_cand *c = NULL;
+	size_t i;
+
+	(void)row;
+	if (2 * (hs->n + 1) > hs->nslots) {
+		size_t k;
+
+		hs->nslots = hs->nslots ? 2 * hs->nslots : 4096;
+		free(hs->slots);
+		hs->slots = ob_xcalloc(hs->nslots, sizeof *hs->slots);
+		for (k = 0; k < hs->n; k++) {
+			for (i = cand_slot(hs->c[k].trace_id, hs->nslots); hs->slots[i];
+			     i = (i + 1) & (hs->nslots - 1))
+				;
+			hs->slots[i] = (uint32_t)k + 1;
 		}
 	}
-	if (err || !ok) {
-		free(hit.root_service);
-		free(hit.root_name);
-		if (hit.spans) {
-			for (size_t i = 0; i < hit.nspan_hits; i++) {
-				free(hit.spans[i].name);
-				free(hit.spans[i].service);
-			}
-			free(hit.spans);
+	for (i = cand_slot(hp->trace_id, hs->nslots); hs->slots[i]; i = (i + 1) & (hs->nslots - 1))
+		if (memcmp(hs->c[hs->slots[i] - 1].trace_id, hp->trace_id, 16) == 0) {
+			c = &hs->c[hs->slots[i] - 1];
+			break;
 		}
+	if (c == NULL) {
+		if (hs->n == hs->alloc) {
+			hs->alloc = hs->alloc ? 2 * hs->alloc : 1024;
+			hs->c = ob_xrealloc(hs->c, hs->alloc * sizeof *hs->c);
+		}
+		hs->slots[i] = (uint32_t)hs->n + 1;
+		c = &hs->c[hs->n++];
+		memcpy(c->trace_id, hp->trace_id, 16);
+		c->start_ns = hp->start_ns;
+		c->end_ns = hp->end_ns;
+		c->ok = false;
+	}
+	if (hp->start_ns < c->start_ns)
+		c->start_ns = hp->start_ns;
+	if (hp->end_ns > c->end_ns)
+		c->end_ns = hp->end_ns;
+	if (!c->ok)
+		c->ok = part_may_match(hs->h, hp);
+	return true;
+}
+
+static int
+cmp_cand(const void *a, const void *b)
+{
+	const struct head_cand *x = a, *y = b;
+
+	return x->start_ns < y->start_ns ? 1 : x->start_ns > y->start_ns ? -1 : 0;
+}
+
+/* Head traces that may match, newest first, into hs (the caller frees hs->c). */
+static enum ob_err
+head_candidates(struct search_ctx *x, struct head_scan *hs, char *errbuf)
+{
+	enum ob_err err;
+	size_t i, kept = 0;
+
+	memset(hs, 0, sizeof *hs);
+	hs->h = &x->hints;
+	hs->req = x->req;
+	if ((err = head_cache_sync(x->s, x->c, errbuf)))
 		return err;
+	head_cache_each(x->s->head, scan_part, hs);
+	free(hs->slots);
+	hs->slots = NULL;
+	for (i = 0; i < hs->n; i++) {
+		const struct head_cand *c = &hs->c[i];
+
+		/* a part outside the window may still belong to a trace inside it
+		 * (its other parts are sealed), so only the span hints prune here;
+		 * the window is checked on the whole trace */
+		if (c->ok)
+			hs->c[kept++] = *c;
 	}
-	if (x->out->ntraces == x->alloc) {
-		x->alloc = x->alloc ? 2 * x->alloc : 32;
-		x->out->traces = ob_xrealloc(x->out->traces, x->alloc * sizeof *x->out->traces);
+	hs->n = kept;
+	if (kept > 1)
+		qsort(hs->c, kept, sizeof *hs->c, cmp_cand);
+	return OB_OK;
+}
+
+/* --- candidates from the sealed traces --------------------------------- */
+
+static enum ob_err
+sealed_cursor(struct search_ctx *x, sqlite3_stmt **st, char *errbuf)
+{
+	const struct traceql_hints *h = &x->hints;
+	int rc;
+
+	if (h->service) {
+		rc = sqlite3_prepare_v2(x->c->db,
+					"SELECT trace_id, start_ns FROM trace_services WHERE service = ?1"
+					" AND start_ns <= ?2 AND max_duration_ns >= ?3"
+					" AND (?4 = 0 OR errors > 0) ORDER BY start_ns DESC",
+					-1, st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_text(*st, 1, h->service, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(*st, 3, (int64_t)h->min_span_duration_ns);
+			sqlite3_bind_int(*st, 4, h->needs_error);
+		}
+	} else {
+		rc = sqlite3_prepare_v2(x->c->db,
+					"SELECT trace_id, start_ns FROM traces WHERE start_ns <= ?2"
+					" ORDER BY start_ns DESC", -1, st, NULL);
 	}
-	x->out->traces[x->out->ntraces++] = hit;
+	if (rc != SQLITE_OK)
+		return db_err(x->c, "searching", errbuf);
+	sqlite3_bind_int64(*st, 2, x->req->end_ns ? (int64_t)x->req->end_ns : INT64_MAX);
 	return OB_OK;
 }
 
@@ -232,12 +360,15 @@ store_search(struct store *s, const struct store_search_req *req,
 	     struct store_search_result *out, char *errbuf)
 {
 	struct search_ctx x;
+	struct head_scan hs;
 	sqlite3_stmt *st = NULL;
 	enum ob_err err = OB_OK;
-	int rc;
+	size_t hi = 0;
+	bool sql_more;
 
 	memset(out, 0, sizeof *out);
 	memset(&x, 0, sizeof x);
+	memset(&hs, 0, sizeof hs);
 	x.s = s;
 	x.req = req;
 	x.out = out;
@@ -253,37 +384,25 @@ store_search(struct store *s, const struct store_search_req *req,
 		err = OB_EIO;
 		goto out;
 	}
-	if (x.hints.service) {
-		rc = sqlite3_prepare_v2(x.c->db,
-					"SELECT trace_id FROM trace_services WHERE service = ?1"
-					" AND start_ns <= ?2 AND max_duration_ns >= ?3"
-					" AND (?4 = 0 OR errors > 0) ORDER BY start_ns DESC",
-					-1, &st, NULL);
-		if (rc == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, x.hints.service, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 2, req->end_ns ? (int64_t)req->end_ns : INT64_MAX);
-			/* The hints do not say the duration and the error belong to the
-			 * service's own span, so only the service narrows here. */
-			sqlite3_bind_int64(st, 3, 0);
-			sqlite3_bind_int(st, 4, 0);
-		}
-	} else {
-		rc = sqlite3_prepare_v2(x.c->db,
-					"SELECT trace_id FROM traces WHERE start_ns <= ?1"
-					" ORDER BY start_ns DESC", -1, &st, NULL);
-		if (rc == SQLITE_OK)
-			sqlite3_bind_int64(st, 1, req->end_ns ? (int64_t)req->end_ns : INT64_MAX);
-	}
-	if (rc != SQLITE_OK) {
-		err = db_err(x.c, "searching", errbuf);
+	/* head candidates are listed before the sealed ones are read: head.c */
+	if ((err = head_candidates(&x, &hs, errbuf)) || (err = sealed_cursor(&x, &st, errbuf)))
 		goto out;
-	}
-	while (out->ntraces < x.limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	sql_more = sqlite3_step(st) == SQLITE_ROW;
+	/* merge the two lists, both newest first */
+	while (out->ntraces < x.limit && (hi < hs.n || sql_more)) {
 		uint8_t id[16];
 
-		if (sqlite3_column_bytes(st, 0) != 16)
-			continue;
-		memcpy(id, sqlite3_column_blob(st, 0), 16);
+		if (hi < hs.n && (!sql_more || hs.c[hi].start_ns >=
+						       (uint64_t)sqlite3_column_int64(st, 1))) {
+			memcpy(id, hs.c[hi++].trace_id, 16);
+		} else {
+			if (sqlite3_column_bytes(st, 0) != 16) {
+				sql_more = sqlite3_step(st) == SQLITE_ROW;
+				continue;
+			}
+			memcpy(id, sqlite3_column_blob(st, 0), 16);
+			sql_more = sqlite3_step(st) == SQLITE_ROW;
+		}
 		if ((err = consider(&x, id, errbuf)))
 			break;
 		if (ob_mono_ns() > x.deadline) {
@@ -298,6 +417,7 @@ out:
 	db_release(s, x.c);
 	traceql_free(x.q);
 	ob_buf_release(&x.bytes);
+	free(hs.c);
 	free(x.seen.ids);
 	if (err)
 		store_search_result_release(out);
@@ -312,13 +432,8 @@ store_search_result_release(struct store_search_result *r)
 	for (i = 0; i < r->ntraces; i++) {
 		struct store_trace_hit *h = &r->traces[i];
 
-		free(h->root_service);
-		free(h->root_name);
-		for (j = 0; j < h->nspan_hits; j++) {
-			free(h->spans[j].name);
-			free(h->spans[j].service);
-		}
-		free(h->spans);
+		hit_free(h);
+		(void)j;
 	}
 	free(r->traces);
 	memset(r, 0, sizeof *r);

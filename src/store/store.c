@@ -104,6 +104,7 @@ store_open(const struct store_options *opt, struct store **out, char *errbuf)
 	pthread_mutex_init(&s->sealer_lock, NULL);
 	pthread_cond_init(&s->sealer_cond, NULL);
 	s->cache = frame_cache_new(0);
+	s->head = head_cache_new();
 
 	if (opt->read_only) {
 		if (stat(s->db_path, &sb) != 0) {
@@ -175,6 +176,7 @@ store_close(struct store *s)
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	frame_cache_free(s->cache);
+	head_cache_free(s->head);
 	free(s->tag_seen);
 	pthread_mutex_destroy(&s->pool_lock);
 	pthread_mutex_destroy(&s->sealer_lock);

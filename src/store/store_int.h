@@ -5,28 +5,45 @@
  * Database schema (obstui.db, WAL mode):
  *
  *	table          key                what a row is
- *	meta           name               schema version, store origin
+ *	meta           name               schema version
  *	counters       name               running totals kept in step by the
- *	                                  writer: head_bytes, head_spans, ...
- *	chunks         id (rowid)         the head: one trace's spans from one
- *	                                  request; data = zstd(TracesData)
- *	               (trace_id) index
- *	traces         trace_id           one row per trace: time range, span and
- *	                                  error counts, root service and name;
- *	                                  head_last_ns is the arrival time of its
- *	                                  newest head chunk, NULL once sealed
- *	               (start_ns), (head_last_ns) partial indexes
+ *	                                  writer: head_bytes, head_spans
+ *	head           id (rowid)         one accepted request: dir (the part
+ *	                                  directory below) and data =
+ *	                                  zstd(the parts' TracesData, one after
+ *	                                  the other); append-only, no other index
+ *	traces         trace_id           one row per sealed trace: time range,
+ *	                                  span and error counts, root service and
+ *	                                  name (added up over its blocks)
+ *	               (start_ns) index
  *	trace_services rowid              a search posting: the trace touched the
- *	                                  service; max span duration and errors
- *	               (service, start_ns) index
+ *	                                  service, with its longest span there and
+ *	                                  its errors; (service, start_ns) index
  *	blocks         id                 one sealed block file
  *	locs           (trace_id) index   where a trace's bytes sit in a block
  *	tags           (scope, key, value) attribute names and values seen,
  *	                                  with the value's type
  *
- * Chunk payload: zstd(TracesData) of the spans of exactly one trace,
- * regrouped under their resource and scope.  Block frames hold the same
- * TracesData bytes, so sealing is decompress + concatenate + compress.
+ * Why the head has no index: every random-key B-tree page a commit
+ * touches is written whole to the WAL, so an index on trace ids in the
+ * ingest path multiplies the bytes written many times over.  The head is
+ * found through a per-process in-memory index (head.c) instead, and all
+ * random-key writes (traces, locs) happen when sealing, in large
+ * transactions where each page is written once for many traces.
+ *
+ * Part directory (head.dir), one entry per trace in the request, all
+ * integers little-endian, strings NUL-terminated:
+ *
+ *	size  what
+ *	16    trace id
+ *	4     offset of the part in the decompressed data
+ *	4     length of the part (a serialized TracesData)
+ *	4     spans
+ *	4     spans with status error
+ *	8     earliest span start (unix ns)
+ *	8     latest span end
+ *	1     1 when the part holds the root span, then root service\0 name\0
+ *	2     services, then per service: name\0, u64 longest span, u32 errors
  */
 #ifndef OB_STORE_INT_H
 #define OB_STORE_INT_H
@@ -44,12 +61,12 @@
 
 /* Prepared statements each connection keeps. */
 enum stmt_id {
-	ST_CHUNK_INSERT,
+	ST_HEAD_INSERT,
 	ST_TRACE_UPSERT,
 	ST_SERVICE_INSERT,
 	ST_TAG_INSERT,
 	ST_COUNTER_ADD,
-	ST_CHUNKS_OF_TRACE,
+	ST_HEAD_ROW,
 	ST_LOCS_OF_TRACE,
 	ST_TRACE_ROW,
 	ST_COUNTER_GET,
@@ -68,13 +85,13 @@ struct chunk_service {
 	uint32_t errors;
 };
 
+/* One trace's spans from one request: an entry of the part directory. */
 struct chunk {
 	uint8_t trace_id[16];
 	uint64_t start_ns, end_ns;
 	uint32_t nspans, nerrors;
-	uint8_t *data;            /* zstd(TracesData), owned */
-	size_t len, raw_len;
-	char *root_service;       /* NULL: no root span in this chunk */
+	uint32_t offset, len;     /* in the batch's decompressed data */
+	char *root_service;       /* NULL: no root span in this part */
 	char *root_name;
 	struct chunk_service *services;
 	size_t nservices;
@@ -101,6 +118,9 @@ struct store_batch {
 	struct write_item item;
 	struct chunk *chunks;
 	size_t nchunks;
+	uint8_t *data;            /* zstd of the parts, one after the other */
+	size_t len, raw_len;
+	struct ob_buf dir;        /* the encoded part directory */
 	struct tag_value *tags;
 	size_t ntags;
 	size_t nspans, bytes;
@@ -113,11 +133,22 @@ struct seal_item {
 	struct block_index ix;
 	char sha256[65];
 	uint64_t file_bytes;
-	int64_t *chunk_ids;
-	size_t nchunk_ids;
+	int64_t first_row, last_row;     /* head rows it replaces */
+	size_t nrows;
 	uint64_t raw_bytes, spans;
-	uint8_t (*trace_ids)[16];
-	size_t ntrace_ids;
+	struct seal_trace *traces;       /* sorted by trace id */
+	size_t ntraces;
+};
+
+/* A sealed trace's summary, added to its traces row. */
+struct seal_trace {
+	uint8_t trace_id[16];
+	uint64_t start_ns, end_ns;
+	uint32_t nspans, nerrors;
+	char *root_service, *root_name;         /* NULL: not in this block; owned */
+	struct chunk_service *services;         /* owned */
+	size_t nservices;
+	struct ob_buf bytes;                    /* the trace's TracesData parts */
 };
 
 struct expire_item {
@@ -127,6 +158,24 @@ struct expire_item {
 };
 
 struct frame_cache;
+struct head_cache;
+
+/* A head part found for a trace: where its bytes are. */
+struct head_loc {
+	int64_t row;
+	uint32_t offset, len;
+};
+
+/* A part directory entry as read back (strings point into the directory). */
+struct head_part {
+	uint8_t trace_id[16];
+	uint32_t offset, len, nspans, nerrors;
+	uint64_t start_ns, end_ns;
+	const char *root_service, *root_name;   /* NULL: no root in the part */
+	const uint8_t *services;                /* nservices encoded entries */
+	const uint8_t *services_end;
+	uint16_t nservices;
+};
 
 struct store {
 	char *dir, *db_path, *blocks_dir;
@@ -151,6 +200,7 @@ struct store {
 	struct conn *pool;
 
 	struct frame_cache *cache;
+	struct head_cache *head;
 
 	/* counters for /metrics, this process only */
 	_Atomic uint64_t batches_committed, spans_committed, commits;
@@ -180,6 +230,23 @@ void *sealer_main(void *arg);
 enum ob_err seal_some(struct store *s, bool everything, size_t *sealed, char *errbuf);
 void seal_item_free(struct seal_item *si);
 enum ob_err expire_blocks(struct store *s, size_t *dropped, char *errbuf);
+
+/* head.c */
+void head_dir_add(struct ob_buf *dir, const struct chunk *c);
+/* Read the entry at *p (moving *p past it); false when malformed. */
+bool head_dir_next(const uint8_t **p, const uint8_t *end, struct head_part *out);
+/* The i-th service of a part: name, longest span, errors. */
+bool head_part_service(const struct head_part *hp, const uint8_t **cursor, const char **name,
+		       uint64_t *max_duration_ns, uint32_t *errors);
+struct head_cache *head_cache_new(void);
+void head_cache_free(struct head_cache *hc);
+/* Bring the cache up to the database: forget sealed rows, read new ones. */
+enum ob_err head_cache_sync(struct store *s, struct conn *c, char *errbuf);
+/* The head parts of a trace, oldest first; *locs is the caller's to free. */
+size_t head_cache_find(struct head_cache *hc, const uint8_t id[16], struct head_loc **locs);
+typedef bool (*head_part_fn)(void *ctx, int64_t row, const struct head_part *hp);
+/* Call fn on every cached part, newest row first, until it returns false. */
+void head_cache_each(struct head_cache *hc, head_part_fn fn, void *ctx);
 
 /* read.c */
 struct frame_cache *frame_cache_new(size_t max_bytes);

@@ -1,7 +1,7 @@
 /*
  * writer.c - the one thread that writes the database.
  *
- * The design is simple: receivers push write items (batches of chunks,
+ * The design is simple: receivers push write items (batches of spans,
  * sealed blocks to record, blocks to expire) on a bounded queue and wait
  * on the item.  The writer pops everything that is queued, applies it all
  * in one transaction (each item in its own savepoint, so one failure does
@@ -73,7 +73,7 @@ store_submit(struct store *s, struct store_batch *b, char *errbuf)
 {
 	enum ob_err err;
 
-	if (b->nchunks == 0) {
+	if (b->nspans == 0) {
 		store_batch_free(b);
 		return OB_OK;
 	}
@@ -134,54 +134,19 @@ counter_add(struct conn *c, const char *name, int64_t v, char *errbuf)
 static enum ob_err
 apply_batch(struct store *s, struct conn *c, struct store_batch *b, uint64_t now, char *errbuf)
 {
+	sqlite3_stmt *st = c->st[ST_HEAD_INSERT];
 	enum ob_err err;
-	uint64_t raw = 0;
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < b->nchunks; i++) {
-		const struct chunk *ch = &b->chunks[i];
-		sqlite3_stmt *st = c->st[ST_CHUNK_INSERT];
-
-		sqlite3_bind_blob(st, 1, ch->trace_id, 16, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (int64_t)now);
-		sqlite3_bind_int64(st, 3, ch->nspans);
-		sqlite3_bind_int64(st, 4, (int64_t)ch->raw_len);
-		sqlite3_bind_blob(st, 5, ch->data, (int)ch->len, SQLITE_STATIC);
-		if ((err = step_done(c, st, "inserting a chunk", errbuf)))
-			return err;
-		raw += ch->raw_len;
-
-		st = c->st[ST_TRACE_UPSERT];
-		sqlite3_bind_blob(st, 1, ch->trace_id, 16, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (int64_t)ch->start_ns);
-		sqlite3_bind_int64(st, 3, (int64_t)ch->end_ns);
-		sqlite3_bind_int64(st, 4, ch->nspans);
-		sqlite3_bind_int64(st, 5, ch->nerrors);
-		if (ch->root_service) {
-			sqlite3_bind_text(st, 6, ch->root_service, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 7, ch->root_name, -1, SQLITE_STATIC);
-		} else {
-			sqlite3_bind_null(st, 6);
-			sqlite3_bind_null(st, 7);
-		}
-		sqlite3_bind_int64(st, 8, (int64_t)now);
-		if ((err = step_done(c, st, "updating a trace", errbuf)))
-			return err;
-
-		st = c->st[ST_SERVICE_INSERT];
-		for (j = 0; j < ch->nservices; j++) {
-			sqlite3_bind_text(st, 1, ch->services[j].service, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 2, (int64_t)ch->start_ns);
-			sqlite3_bind_int64(st, 3, (int64_t)ch->services[j].max_duration_ns);
-			sqlite3_bind_int64(st, 4, ch->services[j].errors);
-			sqlite3_bind_blob(st, 5, ch->trace_id, 16, SQLITE_STATIC);
-			if ((err = step_done(c, st, "indexing a service", errbuf)))
-				return err;
-		}
-	}
+	sqlite3_bind_int64(st, 1, (int64_t)now);
+	sqlite3_bind_int64(st, 2, (int64_t)b->nspans);
+	sqlite3_bind_int64(st, 3, (int64_t)b->raw_len);
+	sqlite3_bind_blob(st, 4, b->dir.data, (int)b->dir.len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, b->data, (int)b->len, SQLITE_STATIC);
+	if ((err = step_done(c, st, "adding to the head", errbuf)))
+		return err;
 	for (i = 0; i < b->ntags; i++) {
-		sqlite3_stmt *st = c->st[ST_TAG_INSERT];
-
+		st = c->st[ST_TAG_INSERT];
 		if (tag_seen(s, &b->tags[i]))
 			continue;
 		sqlite3_bind_int(st, 1, b->tags[i].scope);
@@ -191,87 +156,109 @@ apply_batch(struct store *s, struct conn *c, struct store_batch *b, uint64_t now
 		if ((err = step_done(c, st, "recording a tag", errbuf)))
 			return err;
 	}
-	if ((err = counter_add(c, "head_bytes", (int64_t)raw, errbuf)) ||
+	if ((err = counter_add(c, "head_bytes", (int64_t)b->raw_len, errbuf)) ||
 	    (err = counter_add(c, "head_spans", (int64_t)b->nspans, errbuf)))
 		return err;
 	return OB_OK;
 }
 
 static enum ob_err
+exec_bound(struct conn *c, const char *sql, sqlite3_stmt **st, char *errbuf)
+{
+	if (*st == NULL && sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK)
+		return db_err(c, "sealing", errbuf);
+	return OB_OK;
+}
+
+/* Record a sealed block: the head rows it replaces go, in one transaction. */
+static enum ob_err
 apply_seal(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
 {
-	sqlite3_stmt *st = NULL;
-	enum ob_err err = OB_OK;
-	size_t i;
-	int changes = 0;
+	sqlite3_stmt *del = NULL, *blk = NULL, *loc = NULL, *st;
+	enum ob_err err;
+	size_t i, j;
 
-	/* Every chunk the block holds must still be in the head; otherwise
+	/* Every row the block holds must still be in the head; otherwise
 	 * another process sealed it first and this block is a duplicate. */
-	if (sqlite3_prepare_v2(c->db, "DELETE FROM chunks WHERE id = ?1", -1, &st, NULL))
-		return db_err(c, "sealing", errbuf);
-	for (i = 0; i < si->nchunk_ids; i++) {
-		sqlite3_bind_int64(st, 1, si->chunk_ids[i]);
-		if ((err = step_done(c, st, "removing sealed chunks", errbuf)))
-			goto out;
-		changes += sqlite3_changes(c->db);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((size_t)changes != si->nchunk_ids) {
-		err = ob_errf(errbuf, OB_EBUSY, "chunks were sealed by another process");
+	if ((err = exec_bound(c, "DELETE FROM head WHERE id >= ?1 AND id <= ?2", &del, errbuf)))
+		goto out;
+	sqlite3_bind_int64(del, 1, si->first_row);
+	sqlite3_bind_int64(del, 2, si->last_row);
+	if ((err = step_done(c, del, "removing sealed rows", errbuf)))
+		goto out;
+	if ((size_t)sqlite3_changes(c->db) != si->nrows) {
+		err = ob_errf(errbuf, OB_EBUSY, "the head was sealed by another process");
 		goto out;
 	}
-	if (sqlite3_prepare_v2(c->db,
-			       "INSERT INTO blocks(id, origin, min_ns, max_ns, traces, spans, bytes,"
-			       " raw_bytes, sha256, created_ns) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-			       -1, &st, NULL))
-		return db_err(c, "sealing", errbuf);
-	sqlite3_bind_text(st, 1, si->block_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, si->ix.origin, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (int64_t)si->ix.min_ns);
-	sqlite3_bind_int64(st, 4, (int64_t)si->ix.max_ns);
-	sqlite3_bind_int64(st, 5, (int64_t)si->ix.ntraces);
-	sqlite3_bind_int64(st, 6, (int64_t)si->ix.nspans);
-	sqlite3_bind_int64(st, 7, (int64_t)si->file_bytes);
-	sqlite3_bind_int64(st, 8, (int64_t)si->raw_bytes);
-	sqlite3_bind_text(st, 9, si->sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, (int64_t)ob_now_ns());
-	if ((err = step_done(c, st, "recording a block", errbuf)))
+	if ((err = exec_bound(c, "INSERT INTO blocks(id, origin, min_ns, max_ns, traces, spans,"
+				 " bytes, raw_bytes, sha256, created_ns)"
+				 " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", &blk, errbuf)))
 		goto out;
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(c->db,
-			       "INSERT INTO locs(trace_id, block, frame_off, frame_len, raw_len, off,"
-			       " len) VALUES(?1,?2,?3,?4,?5,?6,?7)", -1, &st, NULL))
-		return db_err(c, "sealing", errbuf);
+	sqlite3_bind_text(blk, 1, si->block_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(blk, 2, si->ix.origin, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(blk, 3, (int64_t)si->ix.min_ns);
+	sqlite3_bind_int64(blk, 4, (int64_t)si->ix.max_ns);
+	sqlite3_bind_int64(blk, 5, (int64_t)si->ix.ntraces);
+	sqlite3_bind_int64(blk, 6, (int64_t)si->ix.nspans);
+	sqlite3_bind_int64(blk, 7, (int64_t)si->file_bytes);
+	sqlite3_bind_int64(blk, 8, (int64_t)si->raw_bytes);
+	sqlite3_bind_text(blk, 9, si->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(blk, 10, (int64_t)ob_now_ns());
+	if ((err = step_done(c, blk, "recording a block", errbuf)))
+		goto out;
+	if ((err = exec_bound(c, "INSERT INTO locs(trace_id, block, frame_off, frame_len, raw_len,"
+				 " off, len) VALUES(?1,?2,?3,?4,?5,?6,?7)", &loc, errbuf)))
+		goto out;
 	for (i = 0; i < si->ix.ntraces; i++) {
 		const struct block_trace *t = &si->ix.traces[i];
 		const struct block_frame *f = &si->ix.frames[t->frame];
 
-		sqlite3_bind_blob(st, 1, t->trace_id, 16, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, si->block_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (int64_t)f->file_off);
-		sqlite3_bind_int64(st, 4, f->comp_len);
-		sqlite3_bind_int64(st, 5, f->raw_len);
-		sqlite3_bind_int64(st, 6, t->offset);
-		sqlite3_bind_int64(st, 7, t->length);
-		if ((err = step_done(c, st, "recording trace locations", errbuf)))
+		sqlite3_bind_blob(loc, 1, t->trace_id, 16, SQLITE_STATIC);
+		sqlite3_bind_text(loc, 2, si->block_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(loc, 3, (int64_t)f->file_off);
+		sqlite3_bind_int64(loc, 4, f->comp_len);
+		sqlite3_bind_int64(loc, 5, f->raw_len);
+		sqlite3_bind_int64(loc, 6, t->offset);
+		sqlite3_bind_int64(loc, 7, t->length);
+		if ((err = step_done(c, loc, "recording trace locations", errbuf)))
 			goto out;
 	}
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(c->db,
-			       "UPDATE traces SET head_last_ns = NULL WHERE trace_id = ?1 AND NOT"
-			       " EXISTS (SELECT 1 FROM chunks WHERE trace_id = ?1)", -1, &st, NULL))
-		return db_err(c, "sealing", errbuf);
-	for (i = 0; i < si->ntrace_ids; i++) {
-		sqlite3_bind_blob(st, 1, si->trace_ids[i], 16, SQLITE_STATIC);
-		if ((err = step_done(c, st, "marking traces sealed", errbuf)))
+	for (i = 0; i < si->ntraces; i++) {
+		const struct seal_trace *t = &si->traces[i];
+
+		st = c->st[ST_TRACE_UPSERT];
+		sqlite3_bind_blob(st, 1, t->trace_id, 16, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)t->start_ns);
+		sqlite3_bind_int64(st, 3, (int64_t)t->end_ns);
+		sqlite3_bind_int64(st, 4, t->nspans);
+		sqlite3_bind_int64(st, 5, t->nerrors);
+		if (t->root_service) {
+			sqlite3_bind_text(st, 6, t->root_service, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 7, t->root_name, -1, SQLITE_STATIC);
+		} else {
+			sqlite3_bind_null(st, 6);
+			sqlite3_bind_null(st, 7);
+		}
+		if ((err = step_done(c, st, "recording a trace", errbuf)))
 			goto out;
+		st = c->st[ST_SERVICE_INSERT];
+		for (j = 0; j < t->nservices; j++) {
+			sqlite3_bind_text(st, 1, t->services[j].service, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, (int64_t)t->start_ns);
+			sqlite3_bind_int64(st, 3, (int64_t)t->services[j].max_duration_ns);
+			sqlite3_bind_int64(st, 4, t->services[j].errors);
+			sqlite3_bind_blob(st, 5, t->trace_id, 16, SQLITE_STATIC);
+			if ((err = step_done(c, st, "indexing a service", errbuf)))
+				goto out;
+		}
 	}
 	if ((err = counter_add(c, "head_bytes", -(int64_t)si->raw_bytes, errbuf)) ||
 	    (err = counter_add(c, "head_spans", -(int64_t)si->spans, errbuf)))
 		goto out;
 out:
-	sqlite3_finalize(st);
+	sqlite3_finalize(del);
+	sqlite3_finalize(blk);
+	sqlite3_finalize(loc);
 	(void)s;
 	return err;
 }
@@ -283,8 +270,7 @@ apply_expire(struct store *s, struct conn *c, struct expire_item *ei, char *errb
 		/* traces whose every location is in this block and none in the head */
 		"DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM locs WHERE block = ?1)"
 		" AND NOT EXISTS (SELECT 1 FROM locs l WHERE l.trace_id = traces.trace_id"
-		" AND l.block != ?1) AND NOT EXISTS (SELECT 1 FROM chunks h"
-		" WHERE h.trace_id = traces.trace_id)",
+		" AND l.block != ?1)",
 		"DELETE FROM locs WHERE block = ?1",
 		"DELETE FROM blocks WHERE id = ?1",
 	};
