@@ -119,7 +119,10 @@ db_open(struct store *s, bool writer, struct conn **out, char *errbuf)
 	}
 	sqlite3_busy_timeout(c->db, 10000);
 	if (writer) {
-		if ((err = db_exec(c, "PRAGMA journal_mode=WAL", errbuf)) ||
+		/* before the first table: only a new database takes it */
+		if ((err = db_exec(c, "PRAGMA auto_vacuum=INCREMENTAL", errbuf)) ||
+		    (err = db_exec(c, "PRAGMA journal_mode=WAL", errbuf)) ||
+		    (err = db_exec(c, "PRAGMA journal_size_limit=67108864", errbuf)) ||
 		    (err = db_exec(c, s->opt.fsync ? "PRAGMA synchronous=FULL"
 						   : "PRAGMA synchronous=NORMAL", errbuf)) ||
 		    (err = db_exec(c, "PRAGMA cache_size=-65536", errbuf)) ||

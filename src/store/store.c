@@ -125,7 +125,7 @@ store_open(const struct store_options *opt, struct store **out, char *errbuf)
 	free(lock_path);
 	if (s->lock_fd >= 0 && !opt->no_sealer && flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
 		s->owner = true;
-	s->tag_seen = ob_xcalloc(1u << 20, sizeof(uint64_t));
+	s->tag_memory = tag_memory_new();
 	ob_queue_init(&s->queue, 4096, opt->queue_bytes);
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
 		err = ob_errf(errbuf, OB_EINTERNAL, "cannot start the store writer thread");
@@ -177,7 +177,7 @@ store_close(struct store *s)
 		close(s->lock_fd);
 	frame_cache_free(s->cache);
 	head_cache_free(s->head);
-	free(s->tag_seen);
+	free(s->tag_memory);
 	pthread_mutex_destroy(&s->pool_lock);
 	pthread_mutex_destroy(&s->sealer_lock);
 	pthread_cond_destroy(&s->sealer_cond);

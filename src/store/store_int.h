@@ -159,6 +159,7 @@ struct expire_item {
 
 struct frame_cache;
 struct head_cache;
+struct tag_memory;
 
 /* A head part found for a trace: where its bytes are. */
 struct head_loc {
@@ -188,7 +189,8 @@ struct store {
 	pthread_t writer;
 	bool writer_running;
 	struct ob_queue queue;
-	void *tag_seen;            /* writer-only dedup set of tag hashes */
+	struct tag_memory *tag_memory;  /* writer-only: see writer.c */
+	atomic_bool maintenance_due;    /* a seal freed head pages */
 
 	pthread_t sealer;
 	bool sealer_running;
@@ -224,6 +226,7 @@ void writer_item_release(struct write_item *it);
 enum ob_err writer_submit(struct store *s, struct write_item *it, size_t weight,
 			  int timeout_ms, char *errbuf);
 void *writer_main(void *arg);
+struct tag_memory *tag_memory_new(void);
 
 /* seal.c */
 void *sealer_main(void *arg);

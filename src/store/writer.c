@@ -82,32 +82,113 @@ store_submit(struct store *s, struct store_batch *b, char *errbuf)
 	return err;
 }
 
-/* The writer's dedup set of tag hashes: skip INSERTs for values already in. */
+/*
+ * Tag values: the writer remembers hashes of what it has recorded, to
+ * skip INSERTs for values already in, and counts values per key, so that
+ * a high-cardinality attribute (user ids, URLs with ids) stops being
+ * recorded after TAG_MAX_VALUES instead of growing the table without
+ * bound.  Both live in struct tag_memory, owned by the writer thread.
+ */
 #define TAG_SEEN_CAP (1u << 20)
+#define TAG_KEYS_CAP (1u << 14)
+#define TAG_MAX_VALUES 1000
 
-static bool
-tag_seen(struct store *s, const struct tag_value *t)
+struct tag_memory {
+	uint64_t seen[TAG_SEEN_CAP];
+	size_t nseen;
+	uint64_t key_hash[TAG_KEYS_CAP];
+	uint32_t key_count[TAG_KEYS_CAP];
+	size_t nkeys;
+	bool loaded;
+};
+
+static uint64_t
+fnv_str(uint64_t h, const char *p)
 {
-	uint64_t *slots = s->tag_seen, h = 0xcbf29ce484222325ull;
-	const char *p;
+	for (; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	return (h ^ 0xff) * 0x100000001b3ull;
+}
+
+static uint64_t
+key_hash(int scope, const char *key)
+{
+	uint64_t h = fnv_str((0xcbf29ce484222325ull ^ (uint64_t)scope) * 0x100000001b3ull, key);
+
+	return h ? h : 1;
+}
+
+/* The count slot of a key; NULL when the key table is full. */
+static uint32_t *
+key_count(struct tag_memory *m, uint64_t h)
+{
 	size_t i;
 
-	h = (h ^ t->scope) * 0x100000001b3ull;
-	for (p = t->key; *p; p++)
-		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
-	h = (h ^ 0xff) * 0x100000001b3ull;
-	for (p = t->value; *p; p++)
-		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	for (i = h % TAG_KEYS_CAP;; i = (i + 1) % TAG_KEYS_CAP) {
+		if (m->key_hash[i] == h)
+			return &m->key_count[i];
+		if (m->key_hash[i] == 0)
+			break;
+	}
+	if (2 * (m->nkeys + 1) > TAG_KEYS_CAP)
+		return NULL;
+	m->key_hash[i] = h;
+	m->nkeys++;
+	return &m->key_count[i];
+}
+
+/* Learn how many values each key already has in the database. */
+static void
+tags_load(struct conn *c, struct tag_memory *m)
+{
+	sqlite3_stmt *st;
+
+	m->loaded = true;
+	if (sqlite3_prepare_v2(c->db, "SELECT scope, key, count(*) FROM tags GROUP BY scope, key",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		uint32_t *n = key_count(m, key_hash(sqlite3_column_int(st, 0),
+						    (const char *)sqlite3_column_text(st, 1)));
+
+		if (n)
+			*n = (uint32_t)sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+}
+
+/* Should this value be inserted?  Counts it when so. */
+static bool
+tag_wanted(struct store *s, struct conn *c, const struct tag_value *t)
+{
+	struct tag_memory *m = s->tag_memory;
+	uint64_t kh = key_hash(t->scope, t->key), h = fnv_str(kh, t->value);
+	uint32_t *n;
+	size_t i;
+
+	if (!m->loaded)
+		tags_load(c, m);
 	if (h == 0)
 		h = 1;
 	for (i = h % TAG_SEEN_CAP;; i = (i + 1) % TAG_SEEN_CAP) {
-		if (slots[i] == h)
-			return true;
-		if (slots[i] == 0)
+		if (m->seen[i] == h)
+			return false;
+		if (m->seen[i] == 0)
 			break;
 	}
-	slots[i] = h;
-	return false;
+	if ((n = key_count(m, kh)) == NULL || *n >= TAG_MAX_VALUES)
+		return false;
+	if (2 * (m->nseen + 1) > TAG_SEEN_CAP) {
+		/* forget; INSERT OR IGNORE keeps the table right either way */
+		memset(m->seen, 0, sizeof m->seen);
+		m->nseen = 0;
+		for (i = h % TAG_SEEN_CAP; m->seen[i]; i = (i + 1) % TAG_SEEN_CAP)
+			;
+	}
+	m->seen[i] = h;
+	m->nseen++;
+	(*n)++;
+	return true;
 }
 
 static enum ob_err
@@ -147,7 +228,7 @@ apply_batch(struct store *s, struct conn *c, struct store_batch *b, uint64_t now
 		return err;
 	for (i = 0; i < b->ntags; i++) {
 		st = c->st[ST_TAG_INSERT];
-		if (tag_seen(s, &b->tags[i]))
+		if (!tag_wanted(s, c, &b->tags[i]))
 			continue;
 		sqlite3_bind_int(st, 1, b->tags[i].scope);
 		sqlite3_bind_text(st, 2, b->tags[i].key, -1, SQLITE_STATIC);
@@ -255,6 +336,7 @@ apply_seal(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
 	if ((err = counter_add(c, "head_bytes", -(int64_t)si->raw_bytes, errbuf)) ||
 	    (err = counter_add(c, "head_spans", -(int64_t)si->spans, errbuf)))
 		goto out;
+	s->maintenance_due = true;
 out:
 	sqlite3_finalize(del);
 	sqlite3_finalize(blk);
@@ -359,6 +441,41 @@ done:
 	free(errs);
 }
 
+struct tag_memory *
+tag_memory_new(void)
+{
+	return ob_xcalloc(1, sizeof(struct tag_memory));
+}
+
+/*
+ * Give back space the head no longer needs: sealing frees the head's
+ * pages, and past HEAD_SLACK_PAGES of free pages the rest goes back to the
+ * file system (auto_vacuum=INCREMENTAL).  Runs only when the queue is
+ * empty, so it never delays an acknowledgement.
+ */
+#define HEAD_SLACK_PAGES 16384
+
+static void
+maintain(struct store *s)
+{
+	struct conn *c = s->writer_conn;
+	sqlite3_stmt *st;
+	int64_t free_pages = 0;
+	char sql[64];
+
+	if (sqlite3_prepare_v2(c->db, "PRAGMA freelist_count", -1, &st, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		free_pages = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (free_pages > HEAD_SLACK_PAGES) {
+		snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)",
+			 (long long)(free_pages - HEAD_SLACK_PAGES));
+		db_exec(c, sql, NULL);
+	}
+	db_exec(c, "PRAGMA wal_checkpoint(PASSIVE)", NULL);
+}
+
 void *
 writer_main(void *arg)
 {
@@ -366,10 +483,15 @@ writer_main(void *arg)
 	void *items[MAX_GROUP];
 
 	for (;;) {
-		size_t n = ob_queue_pop(&s->queue, items, MAX_GROUP, -1);
+		size_t n = ob_queue_pop(&s->queue, items, MAX_GROUP, 500);
 
-		if (n == 0)
-			break;
+		if (n == 0) {
+			if (ob_queue_closed(&s->queue))
+				break;
+			if (atomic_exchange(&s->maintenance_due, false))
+				maintain(s);
+			continue;
+		}
 		run_group(s, (struct write_item **)items, n);
 	}
 	return NULL;

@@ -285,6 +285,35 @@ tags_are_recorded(void **state)
 	store_strings_free(v, n);
 }
 
+/* A high-cardinality attribute stops being recorded at 1000 values. */
+static void
+tag_values_are_capped_per_key(void **state)
+{
+	struct fixture *f = *state;
+	otlp_span **spans = ob_arena_alloc(&f->arena, 1500 * sizeof *spans);
+	otlp_resource_spans *rs;
+	struct store_batch *b;
+	char errbuf[OB_ERRLEN], **v, name[32];
+	size_t n;
+	unsigned i;
+
+	for (i = 0; i < 1500; i++) {
+		snprintf(name, sizeof name, "user-%u", i);
+		spans[i] = tb_span(&f->arena, i + 1, 0, 0, "op", T0, MS, 0);
+		spans[i]->attributes[0] = tb_attr_str(&f->arena, "user.id", name);
+	}
+	rs = tb_resource_spans(&f->arena, "svc", spans, 1500);
+	assert_int_equal(store_batch_build(&rs, 1, NULL, &b, errbuf), OB_OK);
+	assert_int_equal(store_submit(f->s, b, errbuf), OB_OK);
+	assert_int_equal(store_tag_values(f->s, "span.user.id", &v, NULL, &n, errbuf), OB_OK);
+	assert_int_equal(n, 1000);
+	store_strings_free(v, n);
+	assert_int_equal(store_tag_values(f->s, "resource.service.name", &v, NULL, &n, errbuf),
+			 OB_OK);
+	assert_int_equal(n, 1);
+	store_strings_free(v, n);
+}
+
 static void
 retention_drops_old_blocks(void **state)
 {
@@ -409,6 +438,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(reopen_keeps_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(search_finds_with_traceql, setup, teardown),
 		cmocka_unit_test_setup_teardown(tags_are_recorded, setup, teardown),
+		cmocka_unit_test_setup_teardown(tag_values_are_capped_per_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(retention_drops_old_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(block_is_self_describing, setup, teardown),
 		cmocka_unit_test_setup_teardown(orphan_blocks_are_removed_on_open, setup, teardown),
