@@ -80,9 +80,14 @@ deps-run:
 deps-test:
 	@scripts/deps.sh test
 
+# make test: unit tests, the integration suite, and every fuzz target for a
+# few seconds (so they keep building and the seeds keep passing).
 test: deps-test
 	@$(MAKE) --no-print-directory all unit
 	@OBSTUI_BIN=$(abspath $(BIN)) tests/run-integration.sh
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+
+TEST_FUZZ_SECONDS ?= 5
 
 check: deps-test
 	@scripts/check-layers.sh
@@ -95,19 +100,11 @@ run: deps-run
 
 # --- fuzzing (clang + libFuzzer) -----------------------------------------------
 FUZZ_SECONDS ?= 20
-FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 fuzz: deps-test
 	@$(MAKE) --no-print-directory B=build-fuzz CC=clang \
-		OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" LDSAN="-fsanitize=address,undefined" \
+		OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
 		build-fuzz/libobstui.a
-	@mkdir -p build-fuzz/bin
-	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-		clang $(CFLAGS_BASE:-I$(B)/gen=-Ibuild-fuzz/gen) -O1 -g -fsanitize=fuzzer,address,undefined \
-			-o build-fuzz/bin/$$n $$f build-fuzz/libobstui.a $(PKG_LIBS) -lpthread -lm; \
-		mkdir -p build-fuzz/corpus/$$n; \
-		echo "== $$n ($(FUZZ_SECONDS)s)"; \
-		build-fuzz/bin/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
-			build-fuzz/corpus/$$n tests/fuzz/seeds/$$n 2>&1 | tail -3; done
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # --- benchmarks -------------------------------------------------------------------
 bench: deps-test all

@@ -528,9 +528,12 @@ decode_member(struct decoder *d, const ProtobufCMessageDescriptor *desc,
 static void
 put_in_order(struct decoder *d, size_t base, size_t start)
 {
-	struct segment *s = d->segs + base, tmp;
+	struct segment *s, tmp;
 	size_t n = d->nsegs - base, i, j, pos = start;
 
+	if (n < 2)
+		return;
+	s = d->segs + base;
 	for (i = 1; i < n && s[i - 1].field < s[i].field; i++)
 		;
 	if (i >= n)

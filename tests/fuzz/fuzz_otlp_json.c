@@ -39,7 +39,7 @@ must(enum ob_err err, const char *what, const char *errbuf, const struct ob_buf 
 static void
 must_equal(const struct ob_buf *a, const struct ob_buf *b, const char *what)
 {
-	if (a->len == b->len && memcmp(a->data, b->data, a->len) == 0)
+	if (a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0))
 		return;
 	fprintf(stderr, "%s changed:\n%.*s\n%.*s\n", what, (int)a->len, (const char *)a->data,
 		(int)b->len, (const char *)b->data);
