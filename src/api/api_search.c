@@ -189,7 +189,9 @@ api_handle_search(void *ctx, struct http_request *req, struct http_response *res
 	err = store_search(a->store, &sr, &res, errbuf);
 	free(owned);
 	if (err) {
-		api_reply_error(resp, err == OB_EINVAL || err == OB_EUNSUPPORTED ? 400 : 500, errbuf);
+		bool bad_query = err == OB_EINVAL || err == OB_EUNSUPPORTED || err == OB_ETOOBIG;
+
+		api_reply_error(resp, bad_query ? 400 : 500, errbuf);
 		return;
 	}
 	list = json_array();

@@ -66,8 +66,9 @@ search_main(int argc, char **argv)
 	err = store_search(s, &req, &res, errbuf);
 	store_close(s);
 	if (err)
-		return err == OB_EINVAL ? (fprintf(stderr, "obstui: %s\n", errbuf), 2)
-					: cmd_fail(err, errbuf);
+		return err == OB_EINVAL || err == OB_EUNSUPPORTED || err == OB_ETOOBIG
+			       ? (fprintf(stderr, "obstui: %s\n", errbuf), 2)
+			       : cmd_fail(err, errbuf);
 	if (json) {
 		json_t *list = json_array();
 		char *text;
