@@ -69,7 +69,7 @@ ingest_traces(struct store *s, const uint8_t *body, size_t len, enum ingest_form
 	*nspans = count_spans(req);
 	if ((err = otlp_wire_index(body, len, &wire, errbuf)))
 		goto out;
-	err = store_batch_build(req->resource_spans, req->n_resource_spans, &wire, &batch,
+	err = store_batch_build(s, req->resource_spans, req->n_resource_spans, &wire, &batch,
 				errbuf);
 	if (err)
 		goto out;

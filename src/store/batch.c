@@ -136,8 +136,8 @@ tag_set_add(struct tag_set *ts, uint64_t h)
 }
 
 static void
-note_tags(struct store_batch *b, struct tag_set *ts, size_t *alloc, uint8_t scope,
-	  otlp_key_value *const *attrs, size_t n)
+note_tags(struct store *st, struct store_batch *b, struct tag_set *ts, size_t *alloc,
+	  uint8_t scope, otlp_key_value *const *attrs, size_t n)
 {
 	char num[64];
 	size_t i;
@@ -148,7 +148,8 @@ note_tags(struct store_batch *b, struct tag_set *ts, size_t *alloc, uint8_t scop
 		uint8_t type = STORE_TYPE_STRING;
 		uint64_t h;
 
-		if (v == NULL || attrs[i]->key == NULL || strlen(attrs[i]->key) > TAG_MAX_VALUE)
+		if (v == NULL || attrs[i]->key == NULL || strlen(attrs[i]->key) > TAG_MAX_VALUE ||
+		    (st && tag_key_capped(st, tag_key_hash(scope, attrs[i]->key))))
 			continue;
 		switch (v->value_case) {
 		case OTLP_VALUE(STRING_VALUE):
@@ -191,7 +192,8 @@ note_tags(struct store_batch *b, struct tag_set *ts, size_t *alloc, uint8_t scop
 
 /* Span names are the values of the intrinsic tag "name". */
 static void
-note_name(struct store_batch *b, struct tag_set *ts, size_t *alloc, const char *name)
+note_name(struct store *st, struct store_batch *b, struct tag_set *ts, size_t *alloc,
+	  const char *name)
 {
 	otlp_any_value v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
 	otlp_key_value kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
@@ -201,7 +203,7 @@ note_name(struct store_batch *b, struct tag_set *ts, size_t *alloc, const char *
 	v.string_value = (char *)(name ? name : "");
 	kv.key = "name";
 	kv.value = &v;
-	note_tags(b, ts, alloc, STORE_TAG_INTRINSIC, kvs, 1);
+	note_tags(st, b, ts, alloc, STORE_TAG_INTRINSIC, kvs, 1);
 }
 
 /* Size of the ScopeSpans payload holding pos[i..k) (one scope). */
@@ -390,7 +392,7 @@ thread_cctx(void)
 }
 
 enum ob_err
-store_batch_build(otlp_resource_spans *const *rs, size_t nrs,
+store_batch_build(struct store *st, otlp_resource_spans *const *rs, size_t nrs,
 		  const struct otlp_wire_request *wire, struct store_batch **out, char *errbuf)
 {
 	ZSTD_CCtx *cctx;
@@ -416,7 +418,7 @@ store_batch_build(otlp_resource_spans *const *rs, size_t nrs,
 	n = 0;
 	for (r = 0; r < nrs; r++) {
 		if (rs[r]->resource)
-			note_tags(b, &ts, &tags_alloc, STORE_TAG_RESOURCE,
+			note_tags(st, b, &ts, &tags_alloc, STORE_TAG_RESOURCE,
 				  rs[r]->resource->attributes, rs[r]->resource->n_attributes);
 		for (s = 0; s < rs[r]->n_scope_spans; s++) {
 			const otlp_scope_spans *ss = rs[r]->scope_spans[s];
@@ -426,9 +428,9 @@ store_batch_build(otlp_resource_spans *const *rs, size_t nrs,
 
 				if ((err = validate(sp, r, s, k, errbuf)))
 					goto out;
-				note_tags(b, &ts, &tags_alloc, STORE_TAG_SPAN, sp->attributes,
+				note_tags(st, b, &ts, &tags_alloc, STORE_TAG_SPAN, sp->attributes,
 					  sp->n_attributes);
-				note_name(b, &ts, &tags_alloc, sp->name);
+				note_name(st, b, &ts, &tags_alloc, sp->name);
 				pos[n].span = sp;
 				pos[n].rs = (uint32_t)r;
 				pos[n].ss = (uint32_t)s;

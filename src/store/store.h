@@ -73,12 +73,13 @@ struct otlp_wire_request;
  * Build a batch from decoded resource spans (which stay the caller's; the
  * batch copies what it keeps).  wire, when not NULL, indexes the bytes rs
  * was decoded from, and the batch stores those bytes unchanged; without it
- * the messages are re-encoded.  Fails with OB_EINVAL, naming the span, when
+ * the messages are re-encoded.  s (may be NULL) tells which attribute keys
+ * are no longer worth collecting values of.  Fails with OB_EINVAL, naming the span, when
  * an id is invalid: trace id not 16 bytes or all zero, span id not 8 bytes
  * or all zero, parent span id neither empty nor 8 bytes.  An empty request
  * gives an empty batch, which commits trivially.
  */
-enum ob_err store_batch_build(otlp_resource_spans *const *rs, size_t n,
+enum ob_err store_batch_build(struct store *s, otlp_resource_spans *const *rs, size_t n,
 			      const struct otlp_wire_request *wire, struct store_batch **out,
 			      char *errbuf);
 size_t store_batch_spans(const struct store_batch *b);

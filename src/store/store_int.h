@@ -191,6 +191,9 @@ struct store {
 	struct ob_queue queue;
 	struct tag_memory *tag_memory;  /* writer-only: see writer.c */
 	atomic_bool maintenance_due;    /* a seal freed head pages */
+	/* (scope, key) hashes whose values are no longer recorded: set by the
+	 * writer when a key reaches its cap, read by receivers (a bloom set) */
+	_Atomic uint64_t capped_keys[1024];
 
 	pthread_t sealer;
 	bool sealer_running;
@@ -219,6 +222,25 @@ struct conn *db_acquire(struct store *s, char *errbuf);
 void db_release(struct store *s, struct conn *c);
 int64_t db_counter(struct conn *c, const char *name);
 char *block_path(const struct store *s, const char *id);
+
+/* The hash of a tag key within its scope (never 0). */
+static inline uint64_t
+tag_key_hash(int scope, const char *key)
+{
+	uint64_t h = (0xcbf29ce484222325ull ^ (uint64_t)scope) * 0x100000001b3ull;
+
+	for (; *key; key++)
+		h = (h ^ (uint8_t)*key) * 0x100000001b3ull;
+	h = (h ^ 0xff) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+static inline bool
+tag_key_capped(struct store *s, uint64_t h)
+{
+	return (atomic_load_explicit(&s->capped_keys[(h >> 6) & 1023], memory_order_relaxed) >>
+		(h & 63)) & 1;
+}
 
 /* writer.c */
 void writer_item_init(struct write_item *it, enum item_kind kind);

@@ -110,14 +110,6 @@ fnv_str(uint64_t h, const char *p)
 	return (h ^ 0xff) * 0x100000001b3ull;
 }
 
-static uint64_t
-key_hash(int scope, const char *key)
-{
-	uint64_t h = fnv_str((0xcbf29ce484222325ull ^ (uint64_t)scope) * 0x100000001b3ull, key);
-
-	return h ? h : 1;
-}
-
 /* The count slot of a key; NULL when the key table is full. */
 static uint32_t *
 key_count(struct tag_memory *m, uint64_t h)
@@ -148,8 +140,8 @@ tags_load(struct conn *c, struct tag_memory *m)
 			       -1, &st, NULL) != SQLITE_OK)
 		return;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		uint32_t *n = key_count(m, key_hash(sqlite3_column_int(st, 0),
-						    (const char *)sqlite3_column_text(st, 1)));
+		uint32_t *n = key_count(m, tag_key_hash(sqlite3_column_int(st, 0),
+							(const char *)sqlite3_column_text(st, 1)));
 
 		if (n)
 			*n = (uint32_t)sqlite3_column_int64(st, 2);
@@ -162,7 +154,7 @@ static bool
 tag_wanted(struct store *s, struct conn *c, const struct tag_value *t)
 {
 	struct tag_memory *m = s->tag_memory;
-	uint64_t kh = key_hash(t->scope, t->key), h = fnv_str(kh, t->value);
+	uint64_t kh = tag_key_hash(t->scope, t->key), h = fnv_str(kh, t->value);
 	uint32_t *n;
 	size_t i;
 
@@ -176,8 +168,11 @@ tag_wanted(struct store *s, struct conn *c, const struct tag_value *t)
 		if (m->seen[i] == 0)
 			break;
 	}
-	if ((n = key_count(m, kh)) == NULL || *n >= TAG_MAX_VALUES)
+	if ((n = key_count(m, kh)) == NULL || *n >= TAG_MAX_VALUES) {
+		/* tell the receivers to stop collecting this key's values */
+		atomic_fetch_or(&s->capped_keys[(kh >> 6) & 1023], 1ull << (kh & 63));
 		return false;
+	}
 	if (2 * (m->nseen + 1) > TAG_SEEN_CAP) {
 		/* forget; INSERT OR IGNORE keeps the table right either way */
 		memset(m->seen, 0, sizeof m->seen);

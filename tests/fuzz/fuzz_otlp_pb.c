@@ -26,7 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		otlp_export_request *req = (otlp_export_request *)msg;
 		struct store_batch *b;
 
-		if (store_batch_build(req->resource_spans, req->n_resource_spans, NULL, &b, errbuf) ==
+		if (store_batch_build(NULL, req->resource_spans, req->n_resource_spans, NULL, &b, errbuf) ==
 		    OB_OK)
 			store_batch_free(b);
 	}

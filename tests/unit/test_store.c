@@ -98,7 +98,7 @@ put_traces(struct fixture *f, unsigned first, unsigned ntraces, uint64_t t0, boo
 	}
 	rs[0] = tb_resource_spans(&f->arena, "frontend", fe, ntraces);
 	rs[1] = tb_resource_spans(&f->arena, "cart", cart, 2 * ntraces);
-	assert_int_equal(store_batch_build(rs, 2, NULL, &b, errbuf), OB_OK);
+	assert_int_equal(store_batch_build(f->s, rs, 2, NULL, &b, errbuf), OB_OK);
 	assert_int_equal(store_batch_spans(b), 3 * ntraces);
 	assert_int_equal(store_submit(f->s, b, errbuf), OB_OK);
 }
@@ -154,15 +154,15 @@ invalid_ids_reject_the_whole_request(void **state)
 	spans[1] = tb_span(&f->arena, 51, 0, 0, "bad", T0, MS, 0);
 	spans[1]->span_id.len = 4;
 	rs = tb_resource_spans(&f->arena, "x", spans, 2);
-	assert_int_equal(store_batch_build(&rs, 1, NULL, &b, errbuf), OB_EINVAL);
+	assert_int_equal(store_batch_build(f->s, &rs, 1, NULL, &b, errbuf), OB_EINVAL);
 	assert_non_null(strstr(errbuf, "spans[1]: span id must be 8 bytes"));
 	spans[1]->span_id.len = 8;
 	memset(spans[1]->trace_id.data, 0, 16);
-	assert_int_equal(store_batch_build(&rs, 1, NULL, &b, errbuf), OB_EINVAL);
+	assert_int_equal(store_batch_build(f->s, &rs, 1, NULL, &b, errbuf), OB_EINVAL);
 	assert_non_null(strstr(errbuf, "trace id is all zeros"));
 	assert_int_equal(get_trace(f->s, 50, &t), 0); /* the valid one was not stored */
 	/* an empty request is fine */
-	assert_int_equal(store_batch_build(NULL, 0, NULL, &b, errbuf), OB_OK);
+	assert_int_equal(store_batch_build(f->s, NULL, 0, NULL, &b, errbuf), OB_OK);
 	assert_int_equal(store_submit(f->s, b, errbuf), OB_OK);
 }
 
@@ -189,7 +189,7 @@ seal_keeps_traces_and_merges_late_spans(void **state)
 	/* a span of trace 42 arriving after the seal joins it */
 	late[0] = tb_span(&f->arena, 42, 3, 2, "late", T0 + 41000 * MS, MS, 0);
 	rs = tb_resource_spans(&f->arena, "db", late, 1);
-	assert_int_equal(store_batch_build(&rs, 1, NULL, &b, errbuf), OB_OK);
+	assert_int_equal(store_batch_build(f->s, &rs, 1, NULL, &b, errbuf), OB_OK);
 	assert_int_equal(store_submit(f->s, b, errbuf), OB_OK);
 	assert_int_equal(get_trace(f->s, 42, &t), 4);
 	assert_string_equal(t.spans[3].service, "db");
@@ -303,7 +303,7 @@ tag_values_are_capped_per_key(void **state)
 		spans[i]->attributes[0] = tb_attr_str(&f->arena, "user.id", name);
 	}
 	rs = tb_resource_spans(&f->arena, "svc", spans, 1500);
-	assert_int_equal(store_batch_build(&rs, 1, NULL, &b, errbuf), OB_OK);
+	assert_int_equal(store_batch_build(f->s, &rs, 1, NULL, &b, errbuf), OB_OK);
 	assert_int_equal(store_submit(f->s, b, errbuf), OB_OK);
 	assert_int_equal(store_tag_values(f->s, "span.user.id", &v, NULL, &n, errbuf), OB_OK);
 	assert_int_equal(n, 1000);
