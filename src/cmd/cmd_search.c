@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -87,13 +86,10 @@ search_main(int argc, char **argv)
 		for (i = 0; i < res.ntraces; i++) {
 			const struct store_trace_hit *h = &res.traces[i];
 			char id[33], dur[32], when[32];
-			time_t secs = (time_t)(h->start_ns / 1000000000ull);
-			struct tm tm;
 
 			ob_hex_encode(h->trace_id, 16, id);
 			ob_duration_format(h->duration_ns, dur, sizeof dur);
-			gmtime_r(&secs, &tm);
-			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+			ob_time_format(h->start_ns, when, sizeof when);
 			printf("%s  %s  %9s  %5zu  %s%s %s\n", id, when, dur, h->nspans,
 			       h->nerrors ? "! " : "",
 			       h->root_service[0] ? h->root_service : "<root not yet received>",

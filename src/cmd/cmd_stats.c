@@ -2,24 +2,9 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cmd/cmd.h"
 #include "core/util.h"
-
-static void
-when(uint64_t ns, char *out, size_t n)
-{
-	time_t secs = (time_t)(ns / 1000000000ull);
-	struct tm tm;
-
-	if (ns == 0) {
-		snprintf(out, n, "-");
-		return;
-	}
-	gmtime_r(&secs, &tm);
-	strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
 
 static int
 stats_main(int argc, char **argv)
@@ -75,9 +60,9 @@ stats_main(int argc, char **argv)
 		       (unsigned long long)st.block_spans, a);
 		ob_size_format(st.db_bytes, a, sizeof a);
 		printf("database   %s\n", a);
-		when(st.oldest_ns, b, sizeof b);
-		when(st.newest_ns, c1, sizeof c1);
-		printf("time range %s .. %s\n", b, c1);
+		ob_time_format(st.oldest_ns, b, sizeof b);
+		ob_time_format(st.newest_ns, c1, sizeof c1);
+		printf("time range %s .. %s UTC\n", b, c1);
 	}
 	store_close(s);
 	return 0;

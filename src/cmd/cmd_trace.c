@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cmd/cmd.h"
 #include "core/util.h"
@@ -44,15 +43,12 @@ waterfall(const struct ob_trace *t)
 	char id[33], dur[32], when[64];
 	size_t i;
 	bool utf8;
-	time_t secs = (time_t)(t->start_ns / 1000000000ull);
-	struct tm tm;
 
 	setlocale(LC_CTYPE, "");
 	utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
 	ob_hex_encode(t->trace_id, 16, id);
 	ob_duration_format(t->end_ns - t->start_ns, dur, sizeof dur);
-	gmtime_r(&secs, &tm);
-	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+	ob_time_format(t->start_ns, when, sizeof when);
 	printf("trace %s  %zu spans  %zu errors  %s  started %s.%03llu UTC\n", id, t->nspans,
 	       t->nerrors, dur, when, (unsigned long long)(t->start_ns / 1000000 % 1000));
 	left = cols * 45 / 100;

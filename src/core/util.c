@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/mem.h"
@@ -27,8 +28,8 @@ ob_hex_encode(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-static int
-hexval(char c)
+int
+ob_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -47,7 +48,7 @@ ob_hex_decode(const char *s, size_t slen, uint8_t *out, size_t n)
 	if (slen != 2 * n)
 		return false;
 	for (i = 0; i < n; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = ob_hex_digit(s[2 * i]), lo = ob_hex_digit(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return false;
@@ -184,6 +185,20 @@ ob_size_format(uint64_t bytes, char *out, size_t outlen)
 		snprintf(out, outlen, "%llu B", (unsigned long long)bytes);
 	else
 		snprintf(out, outlen, "%.1f %s", v, units[i]);
+}
+
+void
+ob_time_format(uint64_t ns, char *out, size_t outlen)
+{
+	time_t secs = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	if (ns == 0) {
+		snprintf(out, outlen, "-");
+		return;
+	}
+	gmtime_r(&secs, &tm);
+	strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
 void

@@ -10,6 +10,8 @@
 
 #include "core/err.h"
 
+/* The value of one hex digit, or -1. */
+int ob_hex_digit(char c);
 /* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void ob_hex_encode(const uint8_t *p, size_t n, char *out);
 /* Exactly 2n hex digits (either case) into n bytes; false otherwise. */
@@ -35,6 +37,9 @@ void ob_size_format(uint64_t bytes, char *out, size_t outlen);
  * 26 characters of Crockford base32), for blocks.
  */
 void ob_ulid_new(uint64_t now_ns, char out[27]);
+
+/* "2026-11-21 09:10:00" (UTC) for a time in unix ns; "-" for 0. */
+void ob_time_format(uint64_t ns, char *out, size_t outlen);
 
 /* Read a whole file of at most cap bytes into a new buffer. */
 enum ob_err ob_file_read(const char *path, size_t cap, uint8_t **data, size_t *len,

@@ -12,24 +12,8 @@
 
 #include <string.h>
 
+#include "model/otlp_wire.h"
 #include "model/trace.h"
-
-static bool
-varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	int shift = 0;
-
-	*v = 0;
-	while (*p < end && shift < 64) {
-		uint8_t b = *(*p)++;
-
-		*v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80))
-			return true;
-		shift += 7;
-	}
-	return false;
-}
 
 static const ProtobufCFieldDescriptor *
 field_by_number(const ProtobufCMessageDescriptor *d, uint32_t num)
@@ -60,11 +44,11 @@ walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end, 
 		uint64_t key, len;
 		const ProtobufCFieldDescriptor *f;
 
-		if (!varint(&p, end, &key))
+		if (!otlp_wire_get_varint(&p, end, &key))
 			return 0;
 		switch (key & 7) {
 		case 0:
-			if (!varint(&p, end, &len))
+			if (!otlp_wire_get_varint(&p, end, &len))
 				return 0;
 			break;
 		case 1:
@@ -78,7 +62,7 @@ walk(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end, 
 			p += 4;
 			break;
 		case 2:
-			if (!varint(&p, end, &len) || len > (uint64_t)(end - p))
+			if (!otlp_wire_get_varint(&p, end, &len) || len > (uint64_t)(end - p))
 				return 0;
 			f = field_by_number(d, (uint32_t)(key >> 3));
 			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&

@@ -16,8 +16,8 @@
 
 #include "core/mem.h"
 
-static bool
-get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+bool
+otlp_wire_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
 	int shift = 0;
 
@@ -43,13 +43,13 @@ next_field(const uint8_t **p, const uint8_t *end, uint32_t *num, int *type,
 {
 	uint64_t key, v;
 
-	if (!get_varint(p, end, &key) || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
+	if (!otlp_wire_get_varint(p, end, &key) || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
 		return false;
 	*num = (uint32_t)(key >> 3);
 	*type = (int)(key & 7);
 	switch (*type) {
 	case 0:
-		return get_varint(p, end, &v);
+		return otlp_wire_get_varint(p, end, &v);
 	case 1:
 		if (end - *p < 8)
 			return false;
@@ -61,7 +61,7 @@ next_field(const uint8_t **p, const uint8_t *end, uint32_t *num, int *type,
 		*p += 4;
 		return true;
 	case 2:
-		if (!get_varint(p, end, &v) || v > (uint64_t)(end - *p))
+		if (!otlp_wire_get_varint(p, end, &v) || v > (uint64_t)(end - *p))
 			return false;
 		payload->p = *p;
 		payload->n = (size_t)v;

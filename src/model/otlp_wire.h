@@ -18,6 +18,7 @@
 #ifndef OB_MODEL_OTLP_WIRE_H
 #define OB_MODEL_OTLP_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,8 @@ void otlp_wire_release(struct otlp_wire_request *req);
 void otlp_wire_put_bytes(struct ob_buf *b, uint32_t field, const void *p, size_t n);
 /* The size otlp_wire_put_bytes adds for a payload of n bytes. */
 size_t otlp_wire_bytes_size(uint32_t field, size_t n);
+/* Read a varint at *p (below end), moving *p past it; false if cut short. */
+bool otlp_wire_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
 /* Append a varint. */
 void otlp_wire_put_varint(struct ob_buf *b, uint64_t v);
 

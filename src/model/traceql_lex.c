@@ -85,18 +85,6 @@ lex_error(struct tq_lexer *lx, size_t pos, char *errbuf, const char *fmt, ...)
 	return ob_errf(errbuf, OB_EINVAL, "TraceQL syntax error at %s: %s", where, what);
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Read ndigits hex digits at p; -1 when they are not all there. */
 static long
 hex_value(const char *p, int ndigits)
@@ -105,7 +93,7 @@ hex_value(const char *p, int ndigits)
 	int i;
 
 	for (i = 0; i < ndigits; i++) {
-		int d = hex_digit(p[i]);
+		int d = ob_hex_digit(p[i]);
 
 		if (d < 0)
 			return -1;

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <zstd.h>
 
+#include "core/endian.h"
 #include "core/mem.h"
 #include "core/util.h"
 
@@ -40,45 +41,6 @@ struct block_writer {
 	size_t traces_alloc, frames_alloc;
 	EVP_MD_CTX *sha;
 };
-
-static void
-put_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void
-put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t
-get_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t
-get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get_u64(const uint8_t *p)
-{
-	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
 
 void
 block_index_release(struct block_index *ix)
@@ -236,44 +198,44 @@ block_writer_finish(struct block_writer *w, struct block_index *ix, char sha256_
 	qsort(w->ix.traces, w->ix.ntraces, sizeof *w->ix.traces, cmp_trace);
 	ob_buf_init(&b, 0);
 	ob_buf_reserve(&b, 50 + olen + FRAME_ENTRY * w->ix.nframes + TRACE_ENTRY * w->ix.ntraces, &p);
-	put_u32(p, SKIP_INDEX);
+	ob_put_le32(p, SKIP_INDEX);
 	/* length filled below */
 	memcpy(p + 8, "OBXI", 4);
-	put_u32(p + 12, BLOCK_VERSION);
-	put_u32(p + 16, (uint32_t)w->ix.nframes);
-	put_u32(p + 20, (uint32_t)w->ix.ntraces);
-	put_u64(p + 24, w->ix.min_ns);
-	put_u64(p + 32, w->ix.max_ns);
-	put_u64(p + 40, w->ix.nspans);
-	put_u16(p + 48, (uint16_t)olen);
+	ob_put_le32(p + 12, BLOCK_VERSION);
+	ob_put_le32(p + 16, (uint32_t)w->ix.nframes);
+	ob_put_le32(p + 20, (uint32_t)w->ix.ntraces);
+	ob_put_le64(p + 24, w->ix.min_ns);
+	ob_put_le64(p + 32, w->ix.max_ns);
+	ob_put_le64(p + 40, w->ix.nspans);
+	ob_put_le16(p + 48, (uint16_t)olen);
 	memcpy(p + 50, w->ix.origin, olen);
 	p += 50 + olen;
 	for (i = 0; i < w->ix.nframes; i++, p += FRAME_ENTRY) {
-		put_u64(p, w->ix.frames[i].file_off);
-		put_u32(p + 8, w->ix.frames[i].comp_len);
-		put_u32(p + 12, w->ix.frames[i].raw_len);
+		ob_put_le64(p, w->ix.frames[i].file_off);
+		ob_put_le32(p + 8, w->ix.frames[i].comp_len);
+		ob_put_le32(p + 12, w->ix.frames[i].raw_len);
 	}
 	for (i = 0; i < w->ix.ntraces; i++, p += TRACE_ENTRY) {
 		const struct block_trace *t = &w->ix.traces[i];
 
 		memcpy(p, t->trace_id, 16);
-		put_u32(p + 16, t->frame);
-		put_u32(p + 20, t->offset);
-		put_u32(p + 24, t->length);
-		put_u32(p + 28, t->nspans);
-		put_u64(p + 32, t->start_ns);
-		put_u64(p + 40, t->end_ns);
+		ob_put_le32(p + 16, t->frame);
+		ob_put_le32(p + 20, t->offset);
+		ob_put_le32(p + 24, t->length);
+		ob_put_le32(p + 28, t->nspans);
+		ob_put_le64(p + 32, t->start_ns);
+		ob_put_le64(p + 40, t->end_ns);
 	}
 	b.len = (size_t)(p - b.data);
-	put_u32(b.data + 4, (uint32_t)(b.len - 8));
+	ob_put_le32(b.data + 4, (uint32_t)(b.len - 8));
 	index_off = w->file_off;
 	err = write_all(w, b.data, b.len, errbuf);
 	ob_buf_release(&b);
 	if (err)
 		goto fail;
-	put_u32(footer, SKIP_FOOTER);
-	put_u32(footer + 4, 8);
-	put_u64(footer + 8, index_off);
+	ob_put_le32(footer, SKIP_FOOTER);
+	ob_put_le32(footer + 4, 8);
+	ob_put_le64(footer + 8, index_off);
 	if ((err = write_all(w, footer, sizeof footer, errbuf)))
 		goto fail;
 	if (fsync(w->fd) != 0) {
@@ -341,34 +303,34 @@ block_index_read(const char *path, struct block_index *ix, char *errbuf)
 		goto out;
 	}
 	size = (uint64_t)st.st_size;
-	if (pread_all(fd, footer, 16, size - 16) || get_u32(footer) != SKIP_FOOTER ||
-	    get_u32(footer + 4) != 8) {
+	if (pread_all(fd, footer, 16, size - 16) || ob_get_le32(footer) != SKIP_FOOTER ||
+	    ob_get_le32(footer + 4) != 8) {
 		err = ob_errf(errbuf, OB_ECORRUPT, "%s: no block footer", path);
 		goto out;
 	}
-	index_off = get_u64(footer + 8);
+	index_off = ob_get_le64(footer + 8);
 	if (index_off > size - 16 - 58 || size - 16 - index_off > BLOCK_MAX_INDEX) {
 		err = ob_errf(errbuf, OB_ECORRUPT, "%s: bad index offset", path);
 		goto out;
 	}
 	len = (uint32_t)(size - 16 - index_off);
 	b = ob_xmalloc(len);
-	if (pread_all(fd, b, len, index_off) || get_u32(b) != SKIP_INDEX ||
-	    get_u32(b + 4) != len - 8 || memcmp(b + 8, "OBXI", 4) != 0) {
+	if (pread_all(fd, b, len, index_off) || ob_get_le32(b) != SKIP_INDEX ||
+	    ob_get_le32(b + 4) != len - 8 || memcmp(b + 8, "OBXI", 4) != 0) {
 		err = ob_errf(errbuf, OB_ECORRUPT, "%s: bad index frame", path);
 		goto out;
 	}
-	if (get_u32(b + 12) != BLOCK_VERSION) {
+	if (ob_get_le32(b + 12) != BLOCK_VERSION) {
 		err = ob_errf(errbuf, OB_EUNSUPPORTED, "%s: block format version %u is not %d",
-			      path, get_u32(b + 12), BLOCK_VERSION);
+			      path, ob_get_le32(b + 12), BLOCK_VERSION);
 		goto out;
 	}
-	nframes = get_u32(b + 16);
-	ntraces = get_u32(b + 20);
-	ix->min_ns = get_u64(b + 24);
-	ix->max_ns = get_u64(b + 32);
-	ix->nspans = get_u64(b + 40);
-	olen = get_u16(b + 48);
+	nframes = ob_get_le32(b + 16);
+	ntraces = ob_get_le32(b + 20);
+	ix->min_ns = ob_get_le64(b + 24);
+	ix->max_ns = ob_get_le64(b + 32);
+	ix->nspans = ob_get_le64(b + 40);
+	olen = ob_get_le16(b + 48);
 	end = b + len;
 	if (olen >= sizeof ix->origin || 50 + olen > len ||
 	    (uint64_t)nframes * FRAME_ENTRY + (uint64_t)ntraces * TRACE_ENTRY != len - 50 - olen) {
@@ -385,9 +347,9 @@ block_index_read(const char *path, struct block_index *ix, char *errbuf)
 	for (i = 0; i < nframes; i++, p += FRAME_ENTRY) {
 		struct block_frame *f = &ix->frames[i];
 
-		f->file_off = get_u64(p);
-		f->comp_len = get_u32(p + 8);
-		f->raw_len = get_u32(p + 12);
+		f->file_off = ob_get_le64(p);
+		f->comp_len = ob_get_le32(p + 8);
+		f->raw_len = ob_get_le32(p + 12);
 		if (f->file_off > index_off || f->comp_len > index_off - f->file_off) {
 			err = ob_errf(errbuf, OB_ECORRUPT, "%s: frame %u out of bounds", path, i);
 			goto out;
@@ -397,12 +359,12 @@ block_index_read(const char *path, struct block_index *ix, char *errbuf)
 		struct block_trace *t = &ix->traces[i];
 
 		memcpy(t->trace_id, p, 16);
-		t->frame = get_u32(p + 16);
-		t->offset = get_u32(p + 20);
-		t->length = get_u32(p + 24);
-		t->nspans = get_u32(p + 28);
-		t->start_ns = get_u64(p + 32);
-		t->end_ns = get_u64(p + 40);
+		t->frame = ob_get_le32(p + 16);
+		t->offset = ob_get_le32(p + 20);
+		t->length = ob_get_le32(p + 24);
+		t->nspans = ob_get_le32(p + 28);
+		t->start_ns = ob_get_le64(p + 32);
+		t->end_ns = ob_get_le64(p + 40);
 		if (t->frame >= nframes || t->offset > ix->frames[t->frame].raw_len ||
 		    t->length > ix->frames[t->frame].raw_len - t->offset) {
 			err = ob_errf(errbuf, OB_ECORRUPT, "%s: trace %u out of bounds", path, i);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/endian.h"
 #include "core/mem.h"
 #include "store/store_int.h"
 
@@ -25,28 +26,19 @@
 static void
 put32(struct ob_buf *b, uint32_t v)
 {
-	uint8_t p[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	uint8_t p[4];
 
+	ob_put_le32(p, v);
 	ob_buf_add(b, p, 4);
 }
 
 static void
 put64(struct ob_buf *b, uint64_t v)
 {
-	put32(b, (uint32_t)v);
-	put32(b, (uint32_t)(v >> 32));
-}
+	uint8_t p[8];
 
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+	ob_put_le64(p, v);
+	ob_buf_add(b, p, 8);
 }
 
 void
@@ -98,12 +90,12 @@ head_dir_next(const uint8_t **pp, const uint8_t *end, struct head_part *hp)
 	if (end - p < ENTRY_FIXED)
 		return false;
 	memcpy(hp->trace_id, p, 16);
-	hp->offset = get32(p + 16);
-	hp->len = get32(p + 20);
-	hp->nspans = get32(p + 24);
-	hp->nerrors = get32(p + 28);
-	hp->start_ns = get64(p + 32);
-	hp->end_ns = get64(p + 40);
+	hp->offset = ob_get_le32(p + 16);
+	hp->len = ob_get_le32(p + 20);
+	hp->nspans = ob_get_le32(p + 24);
+	hp->nerrors = ob_get_le32(p + 28);
+	hp->start_ns = ob_get_le64(p + 32);
+	hp->end_ns = ob_get_le64(p + 40);
 	hp->root_service = hp->root_name = NULL;
 	p += 48;
 	if (*p++) {
@@ -138,8 +130,8 @@ head_part_service(const struct head_part *hp, const uint8_t **cursor, const char
 	    hp->services_end - nul < 13)
 		return false;
 	*name = (const char *)p;
-	*max_duration_ns = get64(nul + 1);
-	*errors = get32(nul + 9);
+	*max_duration_ns = ob_get_le64(nul + 1);
+	*errors = ob_get_le32(nul + 9);
 	*cursor = nul + 13;
 	return true;
 }
