@@ -296,6 +296,7 @@ seal_some(struct store *s, bool everything, size_t *sealed, char *errbuf)
 	struct conn *c = db_acquire(s, errbuf);
 	struct seal_item *si = NULL;
 	int64_t first = 0, last = 0;
+	uint64_t t0, t1;
 	enum ob_err err = OB_OK;
 
 	*sealed = 0;
@@ -303,8 +304,10 @@ seal_some(struct store *s, bool everything, size_t *sealed, char *errbuf)
 		return OB_EIO;
 	if (pick_rows(s, c, everything, &first, &last) == 0)
 		goto out;
+	t0 = ob_mono_ns();
 	if ((err = build_block(s, c, first, last, &si, errbuf)))
 		goto out;
+	t1 = ob_mono_ns();
 	err = writer_submit(s, &si->item, 0, -1, errbuf);
 	if (err) {
 		char *path = block_path(s, si->block_id);
@@ -316,9 +319,10 @@ seal_some(struct store *s, bool everything, size_t *sealed, char *errbuf)
 	} else {
 		*sealed = si->nrows;
 		s->sealed_blocks++;
-		ob_info("store: sealed block %s: %zu traces, %llu spans, %llu bytes", si->block_id,
-			si->ix.ntraces, (unsigned long long)si->ix.nspans,
-			(unsigned long long)si->file_bytes);
+		ob_info("store: sealed block %s: %zu traces, %llu spans, %llu bytes;"
+			" built in %.0f ms, recorded in %.0f ms", si->block_id, si->ix.ntraces,
+			(unsigned long long)si->ix.nspans, (unsigned long long)si->file_bytes,
+			(t1 - t0) / 1e6, (ob_mono_ns() - t1) / 1e6);
 	}
 	seal_item_free(si);
 out:
