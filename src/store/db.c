@@ -19,26 +19,20 @@ static const char *const schema[] = {
 	"CREATE TABLE IF NOT EXISTS head("
 	" id INTEGER PRIMARY KEY, received_ns INTEGER NOT NULL, nspans INTEGER NOT NULL,"
 	" raw_len INTEGER NOT NULL, dir BLOB NOT NULL, data BLOB NOT NULL)",
-	"CREATE TABLE IF NOT EXISTS traces("
-	" trace_id BLOB PRIMARY KEY, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,"
-	" spans INTEGER NOT NULL, errors INTEGER NOT NULL,"
-	" root_service TEXT, root_name TEXT) WITHOUT ROWID",
-	"CREATE INDEX IF NOT EXISTS traces_start ON traces(start_ns)",
-	"CREATE TABLE IF NOT EXISTS trace_services("
-	" service TEXT NOT NULL, start_ns INTEGER NOT NULL, max_duration_ns INTEGER NOT NULL,"
-	" errors INTEGER NOT NULL, trace_id BLOB NOT NULL)",
-	"CREATE INDEX IF NOT EXISTS trace_services_service ON trace_services(service, start_ns)",
 	"CREATE TABLE IF NOT EXISTS blocks("
 	" id TEXT PRIMARY KEY, origin TEXT NOT NULL, min_ns INTEGER NOT NULL,"
 	" max_ns INTEGER NOT NULL, traces INTEGER NOT NULL, spans INTEGER NOT NULL,"
 	" bytes INTEGER NOT NULL, raw_bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,"
 	" created_ns INTEGER NOT NULL)",
-	"CREATE TABLE IF NOT EXISTS locs("
-	" trace_id BLOB NOT NULL, block TEXT NOT NULL, frame_off INTEGER NOT NULL,"
-	" frame_len INTEGER NOT NULL, raw_len INTEGER NOT NULL, off INTEGER NOT NULL,"
-	" len INTEGER NOT NULL)",
-	"CREATE INDEX IF NOT EXISTS locs_trace ON locs(trace_id)",
-	"CREATE INDEX IF NOT EXISTS locs_block ON locs(block)",
+	"CREATE TABLE IF NOT EXISTS trace_parts("
+	" trace_id BLOB NOT NULL, block TEXT NOT NULL, start_ns INTEGER NOT NULL,"
+	" end_ns INTEGER NOT NULL, frame_off INTEGER NOT NULL, frame_len INTEGER NOT NULL,"
+	" raw_len INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL,"
+	" PRIMARY KEY(trace_id, block)) WITHOUT ROWID",
+	"CREATE INDEX IF NOT EXISTS trace_parts_start ON trace_parts(start_ns)",
+	"CREATE TABLE IF NOT EXISTS block_services("
+	" service TEXT NOT NULL, max_ns INTEGER NOT NULL, block TEXT NOT NULL,"
+	" entries BLOB NOT NULL, PRIMARY KEY(service, max_ns, block)) WITHOUT ROWID",
 	"CREATE TABLE IF NOT EXISTS tags(scope INTEGER NOT NULL, key TEXT NOT NULL,"
 	" value TEXT NOT NULL, type INTEGER NOT NULL, PRIMARY KEY(scope, key, value))"
 	" WITHOUT ROWID",
@@ -47,25 +41,17 @@ static const char *const schema[] = {
 static const char *const stmt_sql[ST__COUNT] = {
 	[ST_HEAD_INSERT] = "INSERT INTO head(received_ns, nspans, raw_len, dir, data)"
 			   " VALUES(?1, ?2, ?3, ?4, ?5)",
-	[ST_TRACE_UPSERT] =
-		"INSERT INTO traces(trace_id, start_ns, end_ns, spans, errors, root_service,"
-		" root_name) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-		" ON CONFLICT(trace_id) DO UPDATE SET"
-		" start_ns = min(start_ns, excluded.start_ns),"
-		" end_ns = max(end_ns, excluded.end_ns),"
-		" spans = spans + excluded.spans, errors = errors + excluded.errors,"
-		" root_service = coalesce(excluded.root_service, root_service),"
-		" root_name = coalesce(excluded.root_name, root_name)",
-	[ST_SERVICE_INSERT] = "INSERT INTO trace_services(service, start_ns, max_duration_ns,"
-			      " errors, trace_id) VALUES(?1, ?2, ?3, ?4, ?5)",
+	[ST_PART_INSERT] = "INSERT OR REPLACE INTO trace_parts(trace_id, block, start_ns, end_ns,"
+			   " frame_off, frame_len, raw_len, off, len)"
+			   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_SERVICES_INSERT] = "INSERT OR REPLACE INTO block_services(service, max_ns, block, entries)"
+			       " VALUES(?1, ?2, ?3, ?4)",
 	[ST_TAG_INSERT] = "INSERT OR IGNORE INTO tags(scope, key, value, type) VALUES(?1, ?2, ?3, ?4)",
 	[ST_COUNTER_ADD] = "INSERT INTO counters(name, value) VALUES(?1, ?2)"
 			   " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
 	[ST_HEAD_ROW] = "SELECT data, raw_len FROM head WHERE id = ?1",
-	[ST_LOCS_OF_TRACE] = "SELECT block, frame_off, frame_len, raw_len, off, len FROM locs"
-			     " WHERE trace_id = ?1 ORDER BY block",
-	[ST_TRACE_ROW] = "SELECT start_ns, end_ns, spans, errors, root_service, root_name"
-			 " FROM traces WHERE trace_id = ?1",
+	[ST_PARTS_OF_TRACE] = "SELECT block, frame_off, frame_len, raw_len, off, len"
+			      " FROM trace_parts WHERE trace_id = ?1 ORDER BY block",
 	[ST_COUNTER_GET] = "SELECT value FROM counters WHERE name = ?1",
 };
 

@@ -218,7 +218,7 @@ trace_read(struct store *s, struct conn *c, const uint8_t id[16], struct ob_buf 
 		free(locs);
 		return err;
 	}
-	st = c->st[ST_LOCS_OF_TRACE];
+	st = c->st[ST_PARTS_OF_TRACE];
 	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		enum ob_err e = read_loc(s, st, out, errbuf);
@@ -282,20 +282,21 @@ store_stats_get(struct store *s, struct store_stats *st, char *errbuf)
 	if (c == NULL)
 		return OB_EIO;
 	db_exec(c, "BEGIN", NULL);
-	st->traces = (uint64_t)one_int(c, "SELECT count(*) FROM traces");
-	st->spans = (uint64_t)one_int(c, "SELECT coalesce(sum(spans), 0) FROM traces");
+	/* a trace sealed in two blocks counts twice here: these are parts */
+	st->traces = (uint64_t)one_int(c, "SELECT coalesce(sum(traces), 0) FROM blocks");
 	st->head_chunks = (uint64_t)one_int(c, "SELECT count(*) FROM head");
 	st->head_bytes = (uint64_t)db_counter(c, "head_bytes");
 	st->head_spans = (uint64_t)db_counter(c, "head_spans");
 	st->blocks = (uint64_t)one_int(c, "SELECT count(*) FROM blocks");
 	st->block_bytes = (uint64_t)one_int(c, "SELECT coalesce(sum(bytes), 0) FROM blocks");
 	st->block_spans = (uint64_t)one_int(c, "SELECT coalesce(sum(spans), 0) FROM blocks");
-	st->oldest_ns = (uint64_t)one_int(c, "SELECT min(start_ns) FROM traces");
-	st->newest_ns = (uint64_t)one_int(c, "SELECT max(start_ns) FROM traces");
+	st->oldest_ns = (uint64_t)one_int(c, "SELECT min(min_ns) FROM blocks");
+	st->newest_ns = (uint64_t)one_int(c, "SELECT max(max_ns) FROM blocks");
 	st->db_bytes = (uint64_t)one_int(c, "SELECT page_count * page_size FROM"
 					    " pragma_page_count(), pragma_page_size()");
 	db_exec(c, "COMMIT", NULL);
 	db_release(s, c);
+	st->spans = st->block_spans + st->head_spans;
 	st->batches_committed = s->batches_committed;
 	st->spans_committed = s->spans_committed;
 	st->commits = s->commits;

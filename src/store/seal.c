@@ -380,9 +380,18 @@ expire_blocks(struct store *s, size_t *dropped, char *errbuf)
 		if (ei->nblocks == alloc) {
 			alloc = alloc ? 2 * alloc : 16;
 			ei->block_ids = ob_xrealloc(ei->block_ids, alloc * sizeof *ei->block_ids);
+			ei->ix = ob_xrealloc(ei->ix, alloc * sizeof *ei->ix);
 		}
-		snprintf(ei->block_ids[ei->nblocks++], 27, "%s",
-			 (const char *)sqlite3_column_text(st, 0));
+		snprintf(ei->block_ids[ei->nblocks], 27, "%s", (const char *)sqlite3_column_text(st, 0));
+		{
+			char *path = block_path(s, ei->block_ids[ei->nblocks]);
+
+			/* a block that cannot be read has no traces to unlist */
+			if (block_index_read(path, &ei->ix[ei->nblocks], NULL) != OB_OK)
+				memset(&ei->ix[ei->nblocks], 0, sizeof ei->ix[ei->nblocks]);
+			free(path);
+		}
+		ei->nblocks++;
 	}
 	sqlite3_finalize(st);
 	if (ei->nblocks == 0)
@@ -400,6 +409,9 @@ expire_blocks(struct store *s, size_t *dropped, char *errbuf)
 	s->expired_blocks += ei->nblocks;
 	ob_info("store: retention dropped %zu blocks", ei->nblocks);
 out:
+	for (i = 0; i < ei->nblocks; i++)
+		block_index_release(&ei->ix[i]);
+	free(ei->ix);
 	free(ei->block_ids);
 	writer_item_release(&ei->item);
 	free(ei);

@@ -2,9 +2,11 @@
  * search.c - finding traces: an index narrows, TraceQL decides.
  *
  * Candidates come newest first from two places, merged by start time: the
- * head (the part directories in the head cache) and the sealed traces,
- * through trace_services (service, start_ns) when the query names a
- * service, else traces (start_ns).  Both prune with the span hints of
+ * head (the part directories in the head cache) and the sealed blocks,
+ * through block_services (a block's postings for a service) when the
+ * query names a service, else trace_parts (start_ns).  Across blocks the
+ * order is by block, so two traces at a block boundary may come slightly
+ * out of order; results are sorted before they are returned.  Both prune with the span hints of
  * traceql.h (service, longest span, errors of that service); each
  * candidate is then read whole, decoded, checked against the time window
  * and durations, and evaluated with TraceQL, which alone decides.  The
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/endian.h"
 #include "core/mem.h"
 #include "model/trace.h"
 #include "model/traceql.h"
@@ -315,34 +318,97 @@ head_candidates(struct search_ctx *x, struct head_scan *hs, char *errbuf)
 	return OB_OK;
 }
 
-/* --- candidates from the sealed traces --------------------------------- */
+/* --- candidates from the sealed blocks ---------------------------------- */
+
+/*
+ * Sealed candidates, newest first, one at a time.  With a service in the
+ * hints they come from block_services: each block's packed postings for
+ * that service (newest block first, newest trace first within it), with
+ * the longest span and errors checked before the trace is read.  Without
+ * one they come from trace_parts by start time.
+ */
+struct sealed_source {
+	sqlite3_stmt *st;
+	bool by_service, more;
+	const struct traceql_hints *h;
+	uint64_t window_start;
+	struct ob_buf entries;     /* the current block's postings */
+	size_t pos;
+	uint8_t id[16];            /* the current candidate */
+	uint64_t start_ns;
+};
+
+static bool
+sealed_next(struct sealed_source *ss)
+{
+	if (!ss->by_service) {
+		while ((ss->more = sqlite3_step(ss->st) == SQLITE_ROW)) {
+			if (sqlite3_column_bytes(ss->st, 0) != 16)
+				continue;
+			memcpy(ss->id, sqlite3_column_blob(ss->st, 0), 16);
+			ss->start_ns = (uint64_t)sqlite3_column_int64(ss->st, 1);
+			return true;
+		}
+		return false;
+	}
+	for (;;) {
+		while (ss->pos + 36 <= ss->entries.len) {
+			const uint8_t *e = ss->entries.data + ss->pos;
+
+			ss->pos += 36;
+			if (ob_get_le64(e + 24) < ss->h->min_span_duration_ns ||
+			    (ss->h->needs_error && ob_get_le32(e + 32) == 0))
+				continue;
+			memcpy(ss->id, e, 16);
+			ss->start_ns = ob_get_le64(e + 16);
+			return ss->more = true;
+		}
+		if (sqlite3_step(ss->st) != SQLITE_ROW)
+			return ss->more = false;
+		ob_buf_reset(&ss->entries);
+		ob_buf_add(&ss->entries, sqlite3_column_blob(ss->st, 0),
+			   (size_t)sqlite3_column_bytes(ss->st, 0));
+		ss->pos = 0;
+	}
+}
 
 static enum ob_err
-sealed_cursor(struct search_ctx *x, sqlite3_stmt **st, char *errbuf)
+sealed_open(struct search_ctx *x, struct sealed_source *ss, char *errbuf)
 {
 	const struct traceql_hints *h = &x->hints;
 	int rc;
 
-	if (h->service) {
+	memset(ss, 0, sizeof *ss);
+	ob_buf_init(&ss->entries, 0);
+	ss->h = h;
+	ss->by_service = h->service != NULL;
+	if (ss->by_service) {
 		rc = sqlite3_prepare_v2(x->c->db,
-					"SELECT trace_id, start_ns FROM trace_services WHERE service = ?1"
-					" AND start_ns <= ?2 AND max_duration_ns >= ?3"
-					" AND (?4 = 0 OR errors > 0) ORDER BY start_ns DESC",
-					-1, st, NULL);
+					"SELECT entries FROM block_services WHERE service = ?1"
+					" AND max_ns >= ?2 ORDER BY max_ns DESC", -1, &ss->st, NULL);
 		if (rc == SQLITE_OK) {
-			sqlite3_bind_text(*st, 1, h->service, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(*st, 3, (int64_t)h->min_span_duration_ns);
-			sqlite3_bind_int(*st, 4, h->needs_error);
+			sqlite3_bind_text(ss->st, 1, h->service, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(ss->st, 2, (int64_t)x->req->start_ns);
 		}
 	} else {
 		rc = sqlite3_prepare_v2(x->c->db,
-					"SELECT trace_id, start_ns FROM traces WHERE start_ns <= ?2"
-					" ORDER BY start_ns DESC", -1, st, NULL);
+					"SELECT trace_id, start_ns FROM trace_parts WHERE start_ns <= ?1"
+					" ORDER BY start_ns DESC", -1, &ss->st, NULL);
+		if (rc == SQLITE_OK)
+			sqlite3_bind_int64(ss->st, 1,
+					   x->req->end_ns ? (int64_t)x->req->end_ns : INT64_MAX);
 	}
 	if (rc != SQLITE_OK)
 		return db_err(x->c, "searching", errbuf);
-	sqlite3_bind_int64(*st, 2, x->req->end_ns ? (int64_t)x->req->end_ns : INT64_MAX);
+	sealed_next(ss);
 	return OB_OK;
+}
+
+static void
+sealed_close(struct sealed_source *ss)
+{
+	sqlite3_finalize(ss->st);
+	ob_buf_release(&ss->entries);
 }
 
 static int
@@ -361,14 +427,14 @@ store_search(struct store *s, const struct store_search_req *req,
 {
 	struct search_ctx x;
 	struct head_scan hs;
-	sqlite3_stmt *st = NULL;
+	struct sealed_source ss;
 	enum ob_err err = OB_OK;
 	size_t hi = 0;
-	bool sql_more;
 
 	memset(out, 0, sizeof *out);
 	memset(&x, 0, sizeof x);
 	memset(&hs, 0, sizeof hs);
+	memset(&ss, 0, sizeof ss);
 	x.s = s;
 	x.req = req;
 	x.out = out;
@@ -385,23 +451,17 @@ store_search(struct store *s, const struct store_search_req *req,
 		goto out;
 	}
 	/* head candidates are listed before the sealed ones are read: head.c */
-	if ((err = head_candidates(&x, &hs, errbuf)) || (err = sealed_cursor(&x, &st, errbuf)))
+	if ((err = head_candidates(&x, &hs, errbuf)) || (err = sealed_open(&x, &ss, errbuf)))
 		goto out;
-	sql_more = sqlite3_step(st) == SQLITE_ROW;
 	/* merge the two lists, both newest first */
-	while (out->ntraces < x.limit && (hi < hs.n || sql_more)) {
+	while (out->ntraces < x.limit && (hi < hs.n || ss.more)) {
 		uint8_t id[16];
 
-		if (hi < hs.n && (!sql_more || hs.c[hi].start_ns >=
-						       (uint64_t)sqlite3_column_int64(st, 1))) {
+		if (hi < hs.n && (!ss.more || hs.c[hi].start_ns >= ss.start_ns)) {
 			memcpy(id, hs.c[hi++].trace_id, 16);
 		} else {
-			if (sqlite3_column_bytes(st, 0) != 16) {
-				sql_more = sqlite3_step(st) == SQLITE_ROW;
-				continue;
-			}
-			memcpy(id, sqlite3_column_blob(st, 0), 16);
-			sql_more = sqlite3_step(st) == SQLITE_ROW;
+			memcpy(id, ss.id, 16);
+			sealed_next(&ss);
 		}
 		if ((err = consider(&x, id, errbuf)))
 			break;
@@ -413,7 +473,7 @@ store_search(struct store *s, const struct store_search_req *req,
 	if (out->ntraces > 1)
 		qsort(out->traces, out->ntraces, sizeof *out->traces, cmp_hit);
 out:
-	sqlite3_finalize(st);
+	sealed_close(&ss);
 	db_release(s, x.c);
 	traceql_free(x.q);
 	ob_buf_release(&x.bytes);

@@ -12,15 +12,12 @@
  *	                                  directory below) and data =
  *	                                  zstd(the parts' TracesData, one after
  *	                                  the other); append-only, no other index
- *	traces         trace_id           one row per sealed trace: time range,
- *	                                  span and error counts, root service and
- *	                                  name (added up over its blocks)
- *	               (start_ns) index
- *	trace_services rowid              a search posting: the trace touched the
- *	                                  service, with its longest span there and
- *	                                  its errors; (service, start_ns) index
  *	blocks         id                 one sealed block file
- *	locs           (trace_id) index   where a trace's bytes sit in a block
+ *	trace_parts    (trace_id, block)  a trace's part in a block: where its
+ *	                                  bytes sit, and its time range;
+ *	                                  (start_ns) index for newest-first search
+ *	block_services (service, max_ns,  the block's traces that touched the
+ *	                block)            service, packed (below), newest first
  *	tags           (scope, key, value) attribute names and values seen,
  *	                                  with the value's type
  *
@@ -28,8 +25,13 @@
  * touches is written whole to the WAL, so an index on trace ids in the
  * ingest path multiplies the bytes written many times over.  The head is
  * found through a per-process in-memory index (head.c) instead, and all
- * random-key writes (traces, locs) happen when sealing, in large
- * transactions where each page is written once for many traces.
+ * random-key writes (trace_parts) happen when sealing, in large
+ * transactions where each page is written once for many traces; search
+ * postings are one packed row per block and service, not one per trace.
+ *
+ * block_services.entries: per trace, newest start first, 36 bytes:
+ * trace id[16], u64 start_ns, u64 longest span of the service, u32 errors
+ * of the service.
  *
  * Part directory (head.dir), one entry per trace in the request, all
  * integers little-endian, strings NUL-terminated:
@@ -62,13 +64,12 @@
 /* Prepared statements each connection keeps. */
 enum stmt_id {
 	ST_HEAD_INSERT,
-	ST_TRACE_UPSERT,
-	ST_SERVICE_INSERT,
+	ST_PART_INSERT,
+	ST_SERVICES_INSERT,
 	ST_TAG_INSERT,
 	ST_COUNTER_ADD,
 	ST_HEAD_ROW,
-	ST_LOCS_OF_TRACE,
-	ST_TRACE_ROW,
+	ST_PARTS_OF_TRACE,
 	ST_COUNTER_GET,
 	ST__COUNT
 };
@@ -154,6 +155,7 @@ struct seal_trace {
 struct expire_item {
 	struct write_item item;
 	char (*block_ids)[27];
+	struct block_index *ix;      /* each block's index, for its trace ids */
 	size_t nblocks;
 };
 

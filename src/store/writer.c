@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/endian.h"
 #include "core/mem.h"
 #include "store/store_int.h"
 
@@ -246,13 +247,81 @@ exec_bound(struct conn *c, const char *sql, sqlite3_stmt **st, char *errbuf)
 	return OB_OK;
 }
 
+/* One search posting: a trace of the block touched a service. */
+struct posting {
+	const char *service;
+	const struct seal_trace *t;
+	uint64_t max_duration_ns;
+	uint32_t errors;
+};
+
+static int
+cmp_posting(const void *a, const void *b)
+{
+	const struct posting *x = a, *y = b;
+	int c = strcmp(x->service, y->service);
+
+	if (c)
+		return c;
+	return x->t->start_ns < y->t->start_ns ? 1 : x->t->start_ns > y->t->start_ns ? -1 : 0;
+}
+
+/* block_services: one packed row per service of the block (store_int.h). */
+static enum ob_err
+record_services(struct conn *c, const struct seal_item *si, char *errbuf)
+{
+	struct posting *p;
+	size_t n = 0, i, j, k;
+	struct ob_buf entries;
+	enum ob_err err = OB_OK;
+
+	for (i = 0; i < si->ntraces; i++)
+		n += si->traces[i].nservices;
+	if (n == 0)
+		return OB_OK;
+	p = ob_xmalloc(n * sizeof *p);
+	n = 0;
+	for (i = 0; i < si->ntraces; i++)
+		for (j = 0; j < si->traces[i].nservices; j++) {
+			p[n].service = si->traces[i].services[j].service;
+			p[n].t = &si->traces[i];
+			p[n].max_duration_ns = si->traces[i].services[j].max_duration_ns;
+			p[n].errors = si->traces[i].services[j].errors;
+			n++;
+		}
+	qsort(p, n, sizeof *p, cmp_posting);
+	ob_buf_init(&entries, 0);
+	for (i = 0; i < n && err == OB_OK; i = k) {
+		sqlite3_stmt *st = c->st[ST_SERVICES_INSERT];
+
+		ob_buf_reset(&entries);
+		for (k = i; k < n && strcmp(p[k].service, p[i].service) == 0; k++) {
+			uint8_t e[36];
+
+			memcpy(e, p[k].t->trace_id, 16);
+			ob_put_le64(e + 16, p[k].t->start_ns);
+			ob_put_le64(e + 24, p[k].max_duration_ns);
+			ob_put_le32(e + 32, p[k].errors);
+			ob_buf_add(&entries, e, sizeof e);
+		}
+		sqlite3_bind_text(st, 1, p[i].service, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)si->ix.max_ns);
+		sqlite3_bind_text(st, 3, si->block_id, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 4, entries.data, (int)entries.len, SQLITE_STATIC);
+		err = step_done(c, st, "recording search postings", errbuf);
+	}
+	ob_buf_release(&entries);
+	free(p);
+	return err;
+}
+
 /* Record a sealed block: the head rows it replaces go, in one transaction. */
 static enum ob_err
 apply_seal(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
 {
-	sqlite3_stmt *del = NULL, *blk = NULL, *loc = NULL, *st;
+	sqlite3_stmt *del = NULL, *blk = NULL, *st;
 	enum ob_err err;
-	size_t i, j;
+	size_t i;
 
 	/* Every row the block holds must still be in the head; otherwise
 	 * another process sealed it first and this block is a duplicate. */
@@ -282,52 +351,26 @@ apply_seal(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
 	sqlite3_bind_int64(blk, 10, (int64_t)ob_now_ns());
 	if ((err = step_done(c, blk, "recording a block", errbuf)))
 		goto out;
-	if ((err = exec_bound(c, "INSERT INTO locs(trace_id, block, frame_off, frame_len, raw_len,"
-				 " off, len) VALUES(?1,?2,?3,?4,?5,?6,?7)", &loc, errbuf)))
-		goto out;
-	for (i = 0; i < si->ix.ntraces; i++) {
+	/* ix.traces and si->traces are both sorted by trace id: one per trace */
+	st = c->st[ST_PART_INSERT];
+	for (i = 0; i < si->ix.ntraces && i < si->ntraces; i++) {
 		const struct block_trace *t = &si->ix.traces[i];
 		const struct block_frame *f = &si->ix.frames[t->frame];
 
-		sqlite3_bind_blob(loc, 1, t->trace_id, 16, SQLITE_STATIC);
-		sqlite3_bind_text(loc, 2, si->block_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(loc, 3, (int64_t)f->file_off);
-		sqlite3_bind_int64(loc, 4, f->comp_len);
-		sqlite3_bind_int64(loc, 5, f->raw_len);
-		sqlite3_bind_int64(loc, 6, t->offset);
-		sqlite3_bind_int64(loc, 7, t->length);
-		if ((err = step_done(c, loc, "recording trace locations", errbuf)))
-			goto out;
-	}
-	for (i = 0; i < si->ntraces; i++) {
-		const struct seal_trace *t = &si->traces[i];
-
-		st = c->st[ST_TRACE_UPSERT];
 		sqlite3_bind_blob(st, 1, t->trace_id, 16, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (int64_t)t->start_ns);
-		sqlite3_bind_int64(st, 3, (int64_t)t->end_ns);
-		sqlite3_bind_int64(st, 4, t->nspans);
-		sqlite3_bind_int64(st, 5, t->nerrors);
-		if (t->root_service) {
-			sqlite3_bind_text(st, 6, t->root_service, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 7, t->root_name, -1, SQLITE_STATIC);
-		} else {
-			sqlite3_bind_null(st, 6);
-			sqlite3_bind_null(st, 7);
-		}
-		if ((err = step_done(c, st, "recording a trace", errbuf)))
+		sqlite3_bind_text(st, 2, si->block_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (int64_t)si->traces[i].start_ns);
+		sqlite3_bind_int64(st, 4, (int64_t)si->traces[i].end_ns);
+		sqlite3_bind_int64(st, 5, (int64_t)f->file_off);
+		sqlite3_bind_int64(st, 6, f->comp_len);
+		sqlite3_bind_int64(st, 7, f->raw_len);
+		sqlite3_bind_int64(st, 8, t->offset);
+		sqlite3_bind_int64(st, 9, t->length);
+		if ((err = step_done(c, st, "recording trace locations", errbuf)))
 			goto out;
-		st = c->st[ST_SERVICE_INSERT];
-		for (j = 0; j < t->nservices; j++) {
-			sqlite3_bind_text(st, 1, t->services[j].service, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 2, (int64_t)t->start_ns);
-			sqlite3_bind_int64(st, 3, (int64_t)t->services[j].max_duration_ns);
-			sqlite3_bind_int64(st, 4, t->services[j].errors);
-			sqlite3_bind_blob(st, 5, t->trace_id, 16, SQLITE_STATIC);
-			if ((err = step_done(c, st, "indexing a service", errbuf)))
-				goto out;
-		}
 	}
+	if ((err = record_services(c, si, errbuf)))
+		goto out;
 	if ((err = counter_add(c, "head_bytes", -(int64_t)si->raw_bytes, errbuf)) ||
 	    (err = counter_add(c, "head_spans", -(int64_t)si->spans, errbuf)))
 		goto out;
@@ -335,7 +378,6 @@ apply_seal(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
 out:
 	sqlite3_finalize(del);
 	sqlite3_finalize(blk);
-	sqlite3_finalize(loc);
 	(void)s;
 	return err;
 }
@@ -344,35 +386,37 @@ static enum ob_err
 apply_expire(struct store *s, struct conn *c, struct expire_item *ei, char *errbuf)
 {
 	static const char *const sql[] = {
-		/* traces whose every location is in this block and none in the head */
-		"DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM locs WHERE block = ?1)"
-		" AND NOT EXISTS (SELECT 1 FROM locs l WHERE l.trace_id = traces.trace_id"
-		" AND l.block != ?1)",
-		"DELETE FROM locs WHERE block = ?1",
+		"DELETE FROM trace_parts WHERE block = ?1 AND trace_id = ?2",
+		"DELETE FROM block_services WHERE block = ?1",
 		"DELETE FROM blocks WHERE id = ?1",
 	};
+	sqlite3_stmt *st[3] = { NULL, NULL, NULL };
 	enum ob_err err = OB_OK;
-	size_t i, k;
+	size_t i, k, t;
 
-	for (i = 0; i < ei->nblocks; i++) {
-		for (k = 0; k < sizeof sql / sizeof sql[0]; k++) {
-			sqlite3_stmt *st;
-
-			if (sqlite3_prepare_v2(c->db, sql[k], -1, &st, NULL))
-				return db_err(c, "expiring", errbuf);
-			sqlite3_bind_text(st, 1, ei->block_ids[i], -1, SQLITE_STATIC);
-			err = step_done(c, st, "expiring a block", errbuf);
-			sqlite3_finalize(st);
-			if (err)
-				return err;
+	for (k = 0; k < 3; k++)
+		if (sqlite3_prepare_v2(c->db, sql[k], -1, &st[k], NULL) != SQLITE_OK) {
+			err = db_err(c, "expiring", errbuf);
+			goto out;
+		}
+	for (i = 0; i < ei->nblocks && err == OB_OK; i++) {
+		/* the block's own index lists its traces: delete by primary key */
+		for (t = 0; t < ei->ix[i].ntraces && err == OB_OK; t++) {
+			sqlite3_bind_text(st[0], 1, ei->block_ids[i], -1, SQLITE_STATIC);
+			sqlite3_bind_blob(st[0], 2, ei->ix[i].traces[t].trace_id, 16, SQLITE_STATIC);
+			err = step_done(c, st[0], "expiring a block", errbuf);
+		}
+		for (k = 1; k < 3 && err == OB_OK; k++) {
+			sqlite3_bind_text(st[k], 1, ei->block_ids[i], -1, SQLITE_STATIC);
+			err = step_done(c, st[k], "expiring a block", errbuf);
 		}
 	}
-	/* Postings of traces that are gone: they are older than every block left. */
-	return db_exec(c, "DELETE FROM trace_services WHERE start_ns < coalesce("
-			  "(SELECT min(min_ns) FROM blocks), (SELECT min(start_ns) FROM traces), 0)"
-			  " AND NOT EXISTS (SELECT 1 FROM traces t WHERE t.trace_id ="
-			  " trace_services.trace_id)", errbuf);
-	(void)s;
+	if (err == OB_OK)
+		s->maintenance_due = true;
+out:
+	for (k = 0; k < 3; k++)
+		sqlite3_finalize(st[k]);
+	return err;
 }
 
 static enum ob_err
