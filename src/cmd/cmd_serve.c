@@ -8,6 +8,7 @@
  * stop the API.
  */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,8 @@ serve(int argc, char **argv)
 	}
 	ob_log_init(OB_LOG_INFO);
 	sopt.dir = cmd_store_dir(store_flag);
+	/* one malloc arena per receiver thread wastes memory, not time */
+	mallopt(M_ARENA_MAX, 4);
 
 	/* Before any thread starts, so every thread inherits the mask. */
 	sigemptyset(&set);

@@ -36,7 +36,7 @@
 #include "core/util.h"
 #include "store/store_int.h"
 
-#define SEAL_MAX_RAW (64u << 20)
+#define SEAL_MAX_RAW (32u << 20)
 #define BLOCK_ZSTD_LEVEL 3
 
 void

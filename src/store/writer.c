@@ -502,17 +502,21 @@ maintain(struct store *s)
 	int64_t free_pages = 0;
 	char sql[64];
 
+	bool head_empty = db_counter(c, "head_bytes") == 0;
+
 	if (sqlite3_prepare_v2(c->db, "PRAGMA freelist_count", -1, &st, NULL) != SQLITE_OK)
 		return;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		free_pages = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	if (free_pages > HEAD_SLACK_PAGES) {
+	/* an empty head (ingest stopped, all sealed) needs no slack at all */
+	if (free_pages > (head_empty ? 0 : HEAD_SLACK_PAGES)) {
 		snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)",
-			 (long long)(free_pages - HEAD_SLACK_PAGES));
+			 (long long)(free_pages - (head_empty ? 0 : HEAD_SLACK_PAGES)));
 		db_exec(c, sql, NULL);
 	}
-	db_exec(c, "PRAGMA wal_checkpoint(PASSIVE)", NULL);
+	db_exec(c, head_empty ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)",
+		NULL);
 }
 
 void *
