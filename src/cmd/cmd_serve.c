@@ -24,7 +24,7 @@
 enum {
 	OPT_STORE = 1000, OPT_OTLP_HTTP, OPT_OTLP_GRPC, OPT_ZIPKIN, OPT_API, OPT_SEAL_IDLE,
 	OPT_RETENTION, OPT_MAX_STORE, OPT_MAX_BODY, OPT_MAX_DECODED, OPT_ORIGIN, OPT_FSYNC,
-	OPT_CONFIG,
+	OPT_CONFIG, OPT_QUEUE_BYTES, OPT_QUEUE_WAIT,
 };
 
 static const struct option options[] = {
@@ -41,6 +41,8 @@ static const struct option options[] = {
 	{ "origin", required_argument, NULL, OPT_ORIGIN },
 	{ "fsync", no_argument, NULL, OPT_FSYNC },
 	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "queue-bytes", required_argument, NULL, OPT_QUEUE_BYTES },
+	{ "queue-wait", required_argument, NULL, OPT_QUEUE_WAIT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -81,9 +83,18 @@ serve(int argc, char **argv)
 		case OPT_CONFIG: break; /* see README: config files are not read yet */
 		case OPT_SEAL_IDLE:
 		case OPT_RETENTION:
-			if (ob_duration_parse(optarg, &v))
+		case OPT_QUEUE_WAIT:
+			if (ob_duration_parse(optarg, &v) || (c == OPT_QUEUE_WAIT && v > 600e9))
 				return cmd_usage(&cmd_serve_entry, "bad duration '%s'", optarg);
-			*(c == OPT_SEAL_IDLE ? &sopt.idle_ns : &sopt.retention_ns) = v;
+			if (c == OPT_QUEUE_WAIT)
+				sopt.submit_timeout_ms = (int)(v / 1000000);
+			else
+				*(c == OPT_SEAL_IDLE ? &sopt.idle_ns : &sopt.retention_ns) = v;
+			break;
+		case OPT_QUEUE_BYTES:
+			if (ob_size_parse(optarg, &v) || v == 0)
+				return cmd_usage(&cmd_serve_entry, "bad size '%s'", optarg);
+			sopt.queue_bytes = (size_t)v;
 			break;
 		case OPT_MAX_STORE:
 		case OPT_MAX_BODY:
@@ -177,6 +188,8 @@ const struct cmd_entry cmd_serve_entry = {
 		"  --max-store SIZE     drop the oldest blocks past this size (no cap)\n"
 		"  --max-body SIZE      largest request body as received (16MiB)\n"
 		"  --max-decoded SIZE   largest body after decompression (64MiB)\n"
+		"  --queue-bytes SIZE   requests waiting for the store, at most (256MiB)\n"
+		"  --queue-wait DUR     how long a request may wait for room, then 503 (2s)\n"
 		"  --origin NAME        who captured the data (the host name)\n"
 		"  --fsync              fsync every commit: survive power loss, not just a crash\n",
 	.exec = serve,
