@@ -4,8 +4,9 @@
  * Formats, told apart by content, not by name: gzip and zstd are undone
  * first (by magic number); text starting with '{' is OTLP/JSON, either one
  * document or JSON lines (one ExportTraceServiceRequest or TracesData per
- * line, as the Collector's file exporter writes); anything else is OTLP
- * protobuf (ExportTraceServiceRequest and TracesData share a layout).
+ * line, as the Collector's file exporter writes); text starting with '['
+ * is a Zipkin v2 JSON array of spans; anything else is OTLP protobuf
+ * (ExportTraceServiceRequest and TracesData share a layout).
  * Each document goes through the same path as a network request, and is
  * durable when the command says it was imported.
  */
@@ -20,6 +21,7 @@
 #include "core/util.h"
 #include "ingest/decompress.h"
 #include "ingest/ingest.h"
+#include "ingest/zipkin.h"
 
 #define IMPORT_MAX_FILE (4ull << 30)
 #define IMPORT_MAX_DOC (256u << 20)
@@ -111,6 +113,19 @@ import_file(struct store *s, const char *path, struct totals *t)
 			fprintf(stderr, "obstui: %s: %s\n", path, errbuf);
 			t->failed++;
 		}
+	} else if (i < n && p[i] == '[') {
+		/* a JSON array: Zipkin v2 spans */
+		struct ob_buf wire;
+
+		ob_buf_init(&wire, IMPORT_MAX_DOC);
+		if ((err = zipkin_to_otlp((const char *)p, n, &wire, errbuf))) {
+			fprintf(stderr, "obstui: %s: %s\n", path, errbuf);
+			t->failed++;
+		} else {
+			err = import_doc(s, wire.data ? wire.data : (const uint8_t *)"", wire.len,
+					 INGEST_PROTOBUF, t, where, errbuf);
+		}
+		ob_buf_release(&wire);
 	} else {
 		err = import_doc(s, p, n, INGEST_PROTOBUF, t, where, errbuf);
 	}
@@ -158,7 +173,7 @@ import_main(int argc, char **argv)
 const struct cmd_entry cmd_import_entry = {
 	.name = "import",
 	.usage = "import FILE... [--store DIR]",
-	.summary = "load OTLP/JSON, OTLP/JSON lines or OTLP protobuf files (.gz, .zst too)",
+	.summary = "load OTLP/JSON, OTLP/JSON lines, OTLP protobuf or Zipkin v2 JSON files (.gz, .zst too)",
 	.help = "  FILE          a file, or - for standard input; the format is detected\n"
 		"  --store DIR   the store (env OBSTUI_STORE)\n",
 	.exec = import_main,

@@ -20,6 +20,7 @@
 #include "core/util.h"
 #include "ingest/http_server.h"
 #include "ingest/otlp_http.h"
+#include "ingest/zipkin.h"
 
 enum {
 	OPT_STORE = 1000, OPT_OTLP_HTTP, OPT_OTLP_GRPC, OPT_ZIPKIN, OPT_API, OPT_SEAL_IDLE,
@@ -62,6 +63,7 @@ serve(int argc, char **argv)
 	struct ingest_stats stats;
 	struct store *store = NULL;
 	struct otlp_http *http = NULL;
+	struct zipkin_http *zipkin = NULL;
 	struct api *api = NULL;
 	char errbuf[OB_ERRLEN], bound[64];
 	sigset_t set;
@@ -157,9 +159,14 @@ serve(int argc, char **argv)
 	if (!is_off(grpc_addr))
 		ob_warn("otlp-grpc: the gRPC receiver is not built yet; use --otlp-grpc off"
 			" to silence this (OTLP/HTTP works)");
-	if (!is_off(zipkin_addr))
-		ob_warn("zipkin: the Zipkin receiver is not built yet; use --zipkin off to"
-			" silence this");
+	if (!is_off(zipkin_addr)) {
+		if (zipkin_http_start(store, zipkin_addr, &lim, &stats, &zipkin, bound, errbuf)) {
+			ob_die_msg("zipkin: %s", errbuf);
+			status = 1;
+			goto out;
+		}
+		printf("listening zipkin %s\n", bound);
+	}
 	printf("ready\n");
 	fflush(stdout);
 	sigwait(&set, &sig);
@@ -167,6 +174,7 @@ serve(int argc, char **argv)
 										 : "SIGTERM");
 out:
 	otlp_http_stop(http);
+	zipkin_http_stop(zipkin);
 	store_close(store);
 	api_stop(api);
 	if (status == 0)
@@ -182,7 +190,7 @@ const struct cmd_entry cmd_serve_entry = {
 		"  --otlp-http ADDR     OTLP/HTTP receiver (127.0.0.1:4318; 'off'; port 0 picks one)\n"
 		"  --api ADDR           query API, Tempo-compatible (127.0.0.1:3200)\n"
 		"  --otlp-grpc ADDR     OTLP/gRPC receiver (not built yet; 'off')\n"
-		"  --zipkin ADDR        Zipkin receiver (not built yet; 'off')\n"
+		"  --zipkin ADDR        Zipkin v2 receiver, POST /api/v2/spans (127.0.0.1:9411; 'off')\n"
 		"  --seal-idle DUR      seal a trace this long after its last span (10s)\n"
 		"  --retention DUR      drop blocks older than this (keep all)\n"
 		"  --max-store SIZE     drop the oldest blocks past this size (no cap)\n"

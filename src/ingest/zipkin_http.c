@@ -1,0 +1,155 @@
+/*
+ * zipkin_http.c - the Zipkin receiver: POST /api/v2/spans (see zipkin.h).
+ *
+ * Each request runs on its connection's thread: check the media type,
+ * undo gzip (capped like OTLP), map the spans to an OTLP request
+ * (zipkin_to_otlp), then the shared ingest path, which returns once the
+ * store committed.  Answers are what a Zipkin server gives: 202 and an
+ * empty body on success, a plain-text message otherwise.
+ */
+#include "ingest/zipkin.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "ingest/decompress.h"
+#include "ingest/http_server.h"
+
+struct zipkin_http {
+	struct http_server *srv;
+	struct store *store;
+	struct ingest_limits lim;
+	struct ingest_stats *stats;
+};
+
+static bool
+media_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
+static void
+reject(struct zipkin_http *z, struct http_response *resp, enum ob_err err, size_t len,
+       int status, const char *msg)
+{
+	ingest_count(z->stats, err, 0, len);
+	http_reply(resp, status, "text/plain; charset=utf-8", "%s\n", msg);
+}
+
+static void
+handle_spans(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	struct zipkin_http *z = ctx;
+	const char *ct = http_header(req, "Content-Type");
+	const char *ce = http_header(req, "Content-Encoding");
+	const unsigned char *body;
+	size_t len, nspans = 0;
+	struct ob_buf plain, wire;
+	char errbuf[OB_ERRLEN];
+	enum ob_err err;
+
+	body = http_body(req, &len);
+	/* as a Zipkin server does: Thrift and protobuf by their type, anything else is JSON */
+	if (media_is(ct, "application/x-thrift") || media_is(ct, "application/x-protobuf") ||
+	    media_is(ct, "application/protobuf")) {
+		reject(z, resp, OB_EUNSUPPORTED, len, 415,
+		       "unsupported Content-Type; obstui reads Zipkin v2 JSON (application/json),"
+		       " not Thrift or protobuf");
+		return;
+	}
+	if (ce && *ce && strcasecmp(ce, "gzip") != 0 && strcasecmp(ce, "identity") != 0) {
+		reject(z, resp, OB_EUNSUPPORTED, len, 415,
+		       "unsupported Content-Encoding; send gzip or none");
+		return;
+	}
+	ob_buf_init(&plain, 0);
+	ob_buf_init(&wire, z->lim.max_decoded);
+	if (ce && strcasecmp(ce, "gzip") == 0) {
+		if ((err = ob_gunzip(body, len, z->lim.max_decoded, &plain, errbuf)))
+			goto out;
+		body = plain.data ? plain.data : (const unsigned char *)"";
+		len = plain.len;
+	}
+	if ((err = zipkin_to_otlp((const char *)body, len, &wire, errbuf)))
+		goto out;
+	err = ingest_traces(z->store, wire.data ? wire.data : (const uint8_t *)"", wire.len,
+			    INGEST_PROTOBUF, z->lim.max_decoded, &nspans, errbuf);
+out:
+	ingest_count(z->stats, err, nspans, len);
+	ob_buf_release(&plain);
+	ob_buf_release(&wire);
+	switch (err) {
+	case OB_OK:
+		resp->status = 202;
+		resp->content_type = "text/plain; charset=utf-8";
+		break;
+	case OB_EINVAL:
+		http_reply(resp, 400, "text/plain; charset=utf-8", "%s\n", errbuf);
+		break;
+	case OB_ETOOBIG:
+		http_reply(resp, 413, "text/plain; charset=utf-8", "%s\n", errbuf);
+		break;
+	case OB_EBUSY:
+	case OB_ESHUTDOWN:
+		http_reply(resp, 503, "text/plain; charset=utf-8", "%s\n", errbuf);
+		snprintf(resp->extra_name, sizeof resp->extra_name, "Retry-After");
+		snprintf(resp->extra_value, sizeof resp->extra_value, "1");
+		break;
+	default:
+		ob_error("zipkin: %s", errbuf);
+		http_reply(resp, 500, "text/plain; charset=utf-8", "%s\n", errbuf);
+	}
+}
+
+static void
+handle_v1(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	size_t len;
+
+	http_body(req, &len);
+	reject(ctx, resp, OB_EUNSUPPORTED, len, 415,
+	       "obstui accepts only Zipkin v2 JSON: POST it to /api/v2/spans (Zipkin v1 is not"
+	       " supported)");
+}
+
+static const struct http_route routes[] = {
+	{ "POST", "/api/v2/spans", false, handle_spans },
+	{ "POST", "/api/v1/spans", false, handle_v1 },
+};
+
+enum ob_err
+zipkin_http_start(struct store *s, const char *addr, const struct ingest_limits *lim,
+		  struct ingest_stats *stats, struct zipkin_http **out, char bound[64],
+		  char *errbuf)
+{
+	struct zipkin_http *z = ob_xcalloc(1, sizeof *z);
+	enum ob_err err;
+
+	z->store = s;
+	z->lim = *lim;
+	z->stats = stats;
+	err = http_server_start(addr, routes, sizeof routes / sizeof routes[0], z, lim->max_body,
+				&z->srv, bound, errbuf);
+	if (err) {
+		free(z);
+		return err;
+	}
+	*out = z;
+	return OB_OK;
+}
+
+void
+zipkin_http_stop(struct zipkin_http *z)
+{
+	if (z == NULL)
+		return;
+	http_server_stop(z->srv);
+	free(z);
+}
