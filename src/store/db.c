@@ -20,18 +20,18 @@ static const char *const schema[] = {
 	" id INTEGER PRIMARY KEY, received_ns INTEGER NOT NULL, nspans INTEGER NOT NULL,"
 	" raw_len INTEGER NOT NULL, dir BLOB NOT NULL, data BLOB NOT NULL)",
 	"CREATE TABLE IF NOT EXISTS blocks("
-	" id TEXT PRIMARY KEY, origin TEXT NOT NULL, min_ns INTEGER NOT NULL,"
-	" max_ns INTEGER NOT NULL, traces INTEGER NOT NULL, spans INTEGER NOT NULL,"
-	" bytes INTEGER NOT NULL, raw_bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,"
-	" created_ns INTEGER NOT NULL)",
+	" seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, origin TEXT NOT NULL,"
+	" min_ns INTEGER NOT NULL, max_ns INTEGER NOT NULL, traces INTEGER NOT NULL,"
+	" spans INTEGER NOT NULL, bytes INTEGER NOT NULL, raw_bytes INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL, created_ns INTEGER NOT NULL, bloom BLOB NOT NULL)",
 	"CREATE TABLE IF NOT EXISTS trace_parts("
-	" trace_id BLOB NOT NULL, block TEXT NOT NULL, start_ns INTEGER NOT NULL,"
+	" block INTEGER NOT NULL, trace_id BLOB NOT NULL, start_ns INTEGER NOT NULL,"
 	" end_ns INTEGER NOT NULL, frame_off INTEGER NOT NULL, frame_len INTEGER NOT NULL,"
 	" raw_len INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL,"
-	" PRIMARY KEY(trace_id, block)) WITHOUT ROWID",
+	" PRIMARY KEY(block, trace_id)) WITHOUT ROWID",
 	"CREATE INDEX IF NOT EXISTS trace_parts_start ON trace_parts(start_ns)",
 	"CREATE TABLE IF NOT EXISTS block_services("
-	" service TEXT NOT NULL, max_ns INTEGER NOT NULL, block TEXT NOT NULL,"
+	" service TEXT NOT NULL, max_ns INTEGER NOT NULL, block INTEGER NOT NULL,"
 	" entries BLOB NOT NULL, PRIMARY KEY(service, max_ns, block)) WITHOUT ROWID",
 	"CREATE TABLE IF NOT EXISTS tags(scope INTEGER NOT NULL, key TEXT NOT NULL,"
 	" value TEXT NOT NULL, type INTEGER NOT NULL, PRIMARY KEY(scope, key, value))"
@@ -50,8 +50,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_COUNTER_ADD] = "INSERT INTO counters(name, value) VALUES(?1, ?2)"
 			   " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
 	[ST_HEAD_ROW] = "SELECT data, raw_len FROM head WHERE id = ?1",
-	[ST_PARTS_OF_TRACE] = "SELECT block, frame_off, frame_len, raw_len, off, len"
-			      " FROM trace_parts WHERE trace_id = ?1 ORDER BY block",
+	[ST_PARTS_OF_TRACE] = "SELECT b.id, p.frame_off, p.frame_len, p.raw_len, p.off, p.len"
+			      " FROM trace_parts p JOIN blocks b ON b.seq = p.block"
+			      " WHERE p.block = ?2 AND p.trace_id = ?1",
 	[ST_COUNTER_GET] = "SELECT value FROM counters WHERE name = ?1",
 };
 

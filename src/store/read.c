@@ -204,13 +204,15 @@ trace_read(struct store *s, struct conn *c, const uint8_t id[16], struct ob_buf 
 	   char *errbuf)
 {
 	struct head_loc *locs = NULL;
+	int64_t *seqs = NULL;
 	sqlite3_stmt *st;
-	size_t start_len = out->len, nlocs;
+	size_t start_len = out->len, nlocs, nseqs = 0, i;
 	enum ob_err err = OB_OK;
 	bool any = false;
 	int rc;
 
-	/* The head parts first, then the snapshot: see head.c. */
+	/* The head parts are listed before the snapshot (head.c); the block
+	 * filters are read inside it, so they name exactly its blocks. */
 	if ((err = head_cache_sync(s, c, errbuf)))
 		return err;
 	nlocs = head_cache_find(s->head, id, &locs);
@@ -218,20 +220,29 @@ trace_read(struct store *s, struct conn *c, const uint8_t id[16], struct ob_buf 
 		free(locs);
 		return err;
 	}
-	st = c->st[ST_PARTS_OF_TRACE];
-	sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		enum ob_err e = read_loc(s, st, out, errbuf);
-
-		if (e == OB_ENOTFOUND)
-			continue; /* expired under us */
-		if ((err = e))
-			break;
-		any = true;
+	if ((err = bloom_cache_find(s, c, id, &seqs, &nseqs, errbuf))) {
+		db_exec(c, "COMMIT", NULL);
+		free(locs);
+		return err;
 	}
-	sqlite3_reset(st);
-	if (err == OB_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		err = db_err(c, "reading trace locations", errbuf);
+	st = c->st[ST_PARTS_OF_TRACE];
+	for (i = 0; i < nseqs && err == OB_OK; i++) {
+		sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, seqs[i]);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			enum ob_err e = read_loc(s, st, out, errbuf);
+
+			if (e == OB_OK)
+				any = true;
+			else if (e != OB_ENOTFOUND) /* not expired under us */
+				err = e;
+		} else if (rc != SQLITE_DONE) {
+			err = db_err(c, "reading trace locations", errbuf);
+		}
+		sqlite3_reset(st);
+	}
+	free(seqs);
 	if (err == OB_OK)
 		err = read_head_parts(c, locs, nlocs, out, &any, errbuf);
 	db_exec(c, "COMMIT", NULL);

@@ -47,6 +47,7 @@ seal_item_free(struct seal_item *si)
 	if (si == NULL)
 		return;
 	block_index_release(&si->ix);
+	ob_buf_release(&si->bloom);
 	for (i = 0; i < si->ntraces; i++) {
 		struct seal_trace *t = &si->traces[i];
 
@@ -260,6 +261,7 @@ build_block(struct store *s, struct conn *c, int64_t first, int64_t last,
 	size_t i;
 
 	writer_item_init(&si->item, ITEM_SEAL);
+	ob_buf_init(&si->bloom, 0);
 	si->first_row = first;
 	si->last_row = last;
 	ob_ulid_new(ob_now_ns(), si->block_id);
@@ -280,6 +282,14 @@ build_block(struct store *s, struct conn *c, int64_t first, int64_t last,
 	w = NULL;
 	if (err)
 		goto fail;
+	{
+		uint8_t (*ids)[16] = ob_xmalloc((si->ix.ntraces + 1) * 16);
+
+		for (i = 0; i < si->ix.ntraces; i++)
+			memcpy(ids[i], si->ix.traces[i].trace_id, 16);
+		bloom_build((const uint8_t (*)[16])ids, si->ix.ntraces, &si->bloom);
+		free(ids);
+	}
 	free(path);
 	*out = si;
 	return OB_OK;
@@ -380,18 +390,9 @@ expire_blocks(struct store *s, size_t *dropped, char *errbuf)
 		if (ei->nblocks == alloc) {
 			alloc = alloc ? 2 * alloc : 16;
 			ei->block_ids = ob_xrealloc(ei->block_ids, alloc * sizeof *ei->block_ids);
-			ei->ix = ob_xrealloc(ei->ix, alloc * sizeof *ei->ix);
 		}
-		snprintf(ei->block_ids[ei->nblocks], 27, "%s", (const char *)sqlite3_column_text(st, 0));
-		{
-			char *path = block_path(s, ei->block_ids[ei->nblocks]);
-
-			/* a block that cannot be read has no traces to unlist */
-			if (block_index_read(path, &ei->ix[ei->nblocks], NULL) != OB_OK)
-				memset(&ei->ix[ei->nblocks], 0, sizeof ei->ix[ei->nblocks]);
-			free(path);
-		}
-		ei->nblocks++;
+		snprintf(ei->block_ids[ei->nblocks++], 27, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
 	}
 	sqlite3_finalize(st);
 	if (ei->nblocks == 0)
@@ -409,9 +410,6 @@ expire_blocks(struct store *s, size_t *dropped, char *errbuf)
 	s->expired_blocks += ei->nblocks;
 	ob_info("store: retention dropped %zu blocks", ei->nblocks);
 out:
-	for (i = 0; i < ei->nblocks; i++)
-		block_index_release(&ei->ix[i]);
-	free(ei->ix);
 	free(ei->block_ids);
 	writer_item_release(&ei->item);
 	free(ei);

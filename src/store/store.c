@@ -105,6 +105,7 @@ store_open(const struct store_options *opt, struct store **out, char *errbuf)
 	pthread_cond_init(&s->sealer_cond, NULL);
 	s->cache = frame_cache_new(0);
 	s->head = head_cache_new();
+	s->blooms = bloom_cache_new();
 
 	if (opt->read_only) {
 		if (stat(s->db_path, &sb) != 0) {
@@ -177,6 +178,7 @@ store_close(struct store *s)
 		close(s->lock_fd);
 	frame_cache_free(s->cache);
 	head_cache_free(s->head);
+	bloom_cache_free(s->blooms);
 	free(s->tag_memory);
 	pthread_mutex_destroy(&s->pool_lock);
 	pthread_mutex_destroy(&s->sealer_lock);

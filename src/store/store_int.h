@@ -12,12 +12,14 @@
  *	                                  directory below) and data =
  *	                                  zstd(the parts' TracesData, one after
  *	                                  the other); append-only, no other index
- *	blocks         id                 one sealed block file
- *	trace_parts    (trace_id, block)  a trace's part in a block: where its
- *	                                  bytes sit, and its time range;
+ *	blocks         seq (rowid), id    one sealed block file, with a Bloom
+ *	                                  filter of its trace ids (bloom.c)
+ *	trace_parts    (block seq,        a trace's part in a block: where its
+ *	                trace_id)         bytes sit, and its time range; keyed by
+ *	                                  block first, so sealing appends;
  *	                                  (start_ns) index for newest-first search
  *	block_services (service, max_ns,  the block's traces that touched the
- *	                block)            service, packed (below), newest first
+ *	                block seq)        service, packed (below), newest first
  *	tags           (scope, key, value) attribute names and values seen,
  *	                                  with the value's type
  *
@@ -25,9 +27,9 @@
  * touches is written whole to the WAL, so an index on trace ids in the
  * ingest path multiplies the bytes written many times over.  The head is
  * found through a per-process in-memory index (head.c) instead, and all
- * random-key writes (trace_parts) happen when sealing, in large
- * transactions where each page is written once for many traces; search
- * postings are one packed row per block and service, not one per trace.
+ * writes when sealing go to the end of their tables: trace_parts is keyed
+ * by block first, sealed traces are found by id through per-block Bloom
+ * filters, and search postings are one packed row per block and service.
  *
  * block_services.entries: per trace, newest start first, 36 bytes:
  * trace id[16], u64 start_ns, u64 longest span of the service, u32 errors
@@ -135,6 +137,7 @@ struct seal_item {
 	char sha256[65];
 	uint64_t file_bytes;
 	int64_t first_row, last_row;     /* head rows it replaces */
+	struct ob_buf bloom;             /* filter of the block's trace ids */
 	size_t nrows;
 	uint64_t raw_bytes, spans;
 	struct seal_trace *traces;       /* sorted by trace id */
@@ -155,12 +158,12 @@ struct seal_trace {
 struct expire_item {
 	struct write_item item;
 	char (*block_ids)[27];
-	struct block_index *ix;      /* each block's index, for its trace ids */
 	size_t nblocks;
 };
 
 struct frame_cache;
 struct head_cache;
+struct bloom_cache;
 struct tag_memory;
 
 /* A head part found for a trace: where its bytes are. */
@@ -208,6 +211,7 @@ struct store {
 
 	struct frame_cache *cache;
 	struct head_cache *head;
+	struct bloom_cache *blooms;
 
 	/* counters for /metrics, this process only */
 	_Atomic uint64_t batches_committed, spans_committed, commits;
@@ -274,6 +278,15 @@ size_t head_cache_find(struct head_cache *hc, const uint8_t id[16], struct head_
 typedef bool (*head_part_fn)(void *ctx, int64_t row, const struct head_part *hp);
 /* Call fn on every cached part, newest row first, until it returns false. */
 void head_cache_each(struct head_cache *hc, head_part_fn fn, void *ctx);
+
+/* bloom.c */
+/* A filter of ids[0..n) into out (reset first). */
+void bloom_build(const uint8_t (*ids)[16], size_t n, struct ob_buf *out);
+struct bloom_cache *bloom_cache_new(void);
+void bloom_cache_free(struct bloom_cache *bc);
+/* The blocks (seq, ascending) that may hold the trace; *seqs is the caller's. */
+enum ob_err bloom_cache_find(struct store *s, struct conn *c, const uint8_t id[16],
+			     int64_t **seqs, size_t *n, char *errbuf);
 
 /* read.c */
 struct frame_cache *frame_cache_new(size_t max_bytes);

@@ -268,7 +268,7 @@ cmp_posting(const void *a, const void *b)
 
 /* block_services: one packed row per service of the block (store_int.h). */
 static enum ob_err
-record_services(struct conn *c, const struct seal_item *si, char *errbuf)
+record_services(struct conn *c, const struct seal_item *si, int64_t seq, char *errbuf)
 {
 	struct posting *p;
 	size_t n = 0, i, j, k;
@@ -306,7 +306,7 @@ record_services(struct conn *c, const struct seal_item *si, char *errbuf)
 		}
 		sqlite3_bind_text(st, 1, p[i].service, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (int64_t)si->ix.max_ns);
-		sqlite3_bind_text(st, 3, si->block_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, seq);
 		sqlite3_bind_blob(st, 4, entries.data, (int)entries.len, SQLITE_STATIC);
 		err = step_done(c, st, "recording search postings", errbuf);
 	}
@@ -320,6 +320,7 @@ static enum ob_err
 apply_seal(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
 {
 	sqlite3_stmt *del = NULL, *blk = NULL, *st;
+	int64_t seq;
 	enum ob_err err;
 	size_t i;
 
@@ -336,8 +337,8 @@ apply_seal(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
 		goto out;
 	}
 	if ((err = exec_bound(c, "INSERT INTO blocks(id, origin, min_ns, max_ns, traces, spans,"
-				 " bytes, raw_bytes, sha256, created_ns)"
-				 " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)", &blk, errbuf)))
+				 " bytes, raw_bytes, sha256, created_ns, bloom)"
+				 " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)", &blk, errbuf)))
 		goto out;
 	sqlite3_bind_text(blk, 1, si->block_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(blk, 2, si->ix.origin, -1, SQLITE_STATIC);
@@ -349,8 +350,10 @@ apply_seal(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
 	sqlite3_bind_int64(blk, 8, (int64_t)si->raw_bytes);
 	sqlite3_bind_text(blk, 9, si->sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(blk, 10, (int64_t)ob_now_ns());
+	sqlite3_bind_blob(blk, 11, si->bloom.data, (int)si->bloom.len, SQLITE_STATIC);
 	if ((err = step_done(c, blk, "recording a block", errbuf)))
 		goto out;
+	seq = sqlite3_last_insert_rowid(c->db);
 	/* ix.traces and si->traces are both sorted by trace id: one per trace */
 	st = c->st[ST_PART_INSERT];
 	for (i = 0; i < si->ix.ntraces && i < si->ntraces; i++) {
@@ -358,7 +361,7 @@ apply_seal(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
 		const struct block_frame *f = &si->ix.frames[t->frame];
 
 		sqlite3_bind_blob(st, 1, t->trace_id, 16, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, si->block_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, seq);
 		sqlite3_bind_int64(st, 3, (int64_t)si->traces[i].start_ns);
 		sqlite3_bind_int64(st, 4, (int64_t)si->traces[i].end_ns);
 		sqlite3_bind_int64(st, 5, (int64_t)f->file_off);
@@ -369,7 +372,7 @@ apply_seal(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
 		if ((err = step_done(c, st, "recording trace locations", errbuf)))
 			goto out;
 	}
-	if ((err = record_services(c, si, errbuf)))
+	if ((err = record_services(c, si, seq, errbuf)))
 		goto out;
 	if ((err = counter_add(c, "head_bytes", -(int64_t)si->raw_bytes, errbuf)) ||
 	    (err = counter_add(c, "head_spans", -(int64_t)si->spans, errbuf)))
@@ -386,36 +389,26 @@ static enum ob_err
 apply_expire(struct store *s, struct conn *c, struct expire_item *ei, char *errbuf)
 {
 	static const char *const sql[] = {
-		"DELETE FROM trace_parts WHERE block = ?1 AND trace_id = ?2",
-		"DELETE FROM block_services WHERE block = ?1",
+		"DELETE FROM trace_parts WHERE block = (SELECT seq FROM blocks WHERE id = ?1)",
+		"DELETE FROM block_services WHERE block = (SELECT seq FROM blocks WHERE id = ?1)",
 		"DELETE FROM blocks WHERE id = ?1",
 	};
-	sqlite3_stmt *st[3] = { NULL, NULL, NULL };
 	enum ob_err err = OB_OK;
-	size_t i, k, t;
+	size_t i, k;
 
-	for (k = 0; k < 3; k++)
-		if (sqlite3_prepare_v2(c->db, sql[k], -1, &st[k], NULL) != SQLITE_OK) {
-			err = db_err(c, "expiring", errbuf);
-			goto out;
-		}
 	for (i = 0; i < ei->nblocks && err == OB_OK; i++) {
-		/* the block's own index lists its traces: delete by primary key */
-		for (t = 0; t < ei->ix[i].ntraces && err == OB_OK; t++) {
-			sqlite3_bind_text(st[0], 1, ei->block_ids[i], -1, SQLITE_STATIC);
-			sqlite3_bind_blob(st[0], 2, ei->ix[i].traces[t].trace_id, 16, SQLITE_STATIC);
-			err = step_done(c, st[0], "expiring a block", errbuf);
-		}
-		for (k = 1; k < 3 && err == OB_OK; k++) {
-			sqlite3_bind_text(st[k], 1, ei->block_ids[i], -1, SQLITE_STATIC);
-			err = step_done(c, st[k], "expiring a block", errbuf);
+		for (k = 0; k < sizeof sql / sizeof sql[0] && err == OB_OK; k++) {
+			sqlite3_stmt *st;
+
+			if (sqlite3_prepare_v2(c->db, sql[k], -1, &st, NULL) != SQLITE_OK)
+				return db_err(c, "expiring", errbuf);
+			sqlite3_bind_text(st, 1, ei->block_ids[i], -1, SQLITE_STATIC);
+			err = step_done(c, st, "expiring a block", errbuf);
+			sqlite3_finalize(st);
 		}
 	}
 	if (err == OB_OK)
 		s->maintenance_due = true;
-out:
-	for (k = 0; k < 3; k++)
-		sqlite3_finalize(st[k]);
 	return err;
 }
 
