@@ -126,6 +126,7 @@ store_open(const struct store_options *opt, struct store **out, char *errbuf)
 	free(lock_path);
 	if (s->lock_fd >= 0 && !opt->no_sealer && flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
 		s->owner = true;
+	s->head_raw = db_counter(s->writer_conn, "head_bytes");
 	s->tag_memory = tag_memory_new();
 	ob_queue_init(&s->queue, 4096, opt->queue_bytes);
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {

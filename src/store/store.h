@@ -46,7 +46,8 @@ struct store_options {
 	bool no_sealer;            /* write, but never seal or expire (import) */
 	uint64_t idle_ns;          /* seal a trace this long after its last span (10s) */
 	uint64_t head_max_age_ns;  /* seal everything older than this (5m) */
-	uint64_t head_max_bytes;   /* seal the oldest when the head is larger (256 MB) */
+	uint64_t head_max_bytes;   /* seal the oldest when the head is larger (256 MB);
+	                            * at 8 times this, submits fail with OB_EBUSY */
 	uint64_t retention_ns;     /* drop blocks older than this; 0 keeps all */
 	uint64_t max_bytes;        /* drop oldest blocks past this size; 0: no cap */
 	size_t queue_bytes;        /* writer queue bound (256 MB) */

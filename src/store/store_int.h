@@ -196,6 +196,7 @@ struct store {
 	struct ob_queue queue;
 	struct tag_memory *tag_memory;  /* writer-only: see writer.c */
 	atomic_bool maintenance_due;    /* a seal freed head pages */
+	_Atomic int64_t head_raw;       /* uncompressed bytes in the head, this process's view */
 	/* (scope, key) hashes whose values are no longer recorded: set by the
 	 * writer when a key reaches its cap, read by receivers (a bloom set) */
 	_Atomic uint64_t capped_keys[1024];

@@ -78,6 +78,12 @@ store_submit(struct store *s, struct store_batch *b, char *errbuf)
 		store_batch_free(b);
 		return OB_OK;
 	}
+	/* Sealing has fallen far behind: push back rather than let the head
+	 * grow without bound. */
+	if (s->opt.head_max_bytes && s->head_raw > 8 * (int64_t)s->opt.head_max_bytes) {
+		store_batch_free(b);
+		return ob_errf(errbuf, OB_EBUSY, "the store is sealing behind ingest; retry later");
+	}
 	err = writer_submit(s, &b->item, b->bytes + 1024, s->opt.submit_timeout_ms, errbuf);
 	store_batch_free(b);
 	return err;
@@ -433,6 +439,7 @@ run_group(struct store *s, struct write_item **items, size_t n)
 	enum ob_err *errs = ob_xcalloc(n, sizeof *errs);
 	char errbuf[OB_ERRLEN];
 	uint64_t t0 = ob_mono_ns(), now = ob_now_ns(), spans = 0, batches = 0, dt;
+	int64_t head_delta = 0;
 	enum ob_err txerr;
 	size_t i;
 
@@ -444,9 +451,14 @@ run_group(struct store *s, struct write_item **items, size_t n)
 		if (errs[i])
 			db_exec(c, "ROLLBACK TO item", NULL);
 		db_exec(c, "RELEASE item", NULL);
-		if (!errs[i] && items[i]->kind == ITEM_BATCH) {
+		if (errs[i])
+			continue;
+		if (items[i]->kind == ITEM_BATCH) {
 			spans += ((struct store_batch *)items[i])->nspans;
 			batches++;
+			head_delta += (int64_t)((struct store_batch *)items[i])->raw_len;
+		} else if (items[i]->kind == ITEM_SEAL) {
+			head_delta -= (int64_t)((struct seal_item *)items[i])->raw_bytes;
 		}
 	}
 	if ((txerr = db_exec(c, "COMMIT", errbuf)))
@@ -463,6 +475,8 @@ done:
 		s->commit_ns_max = dt;
 	s->batches_committed += batches;
 	s->spans_committed += spans;
+	if (!txerr)
+		s->head_raw += head_delta;
 	for (i = 0; i < n; i++) {
 		if (txerr) {
 			memcpy(items[i]->errbuf, errbuf, OB_ERRLEN);
