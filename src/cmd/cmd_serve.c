@@ -62,8 +62,7 @@ serve(int argc, char **argv)
 	struct ingest_limits lim;
 	struct ingest_stats stats;
 	struct store *store = NULL;
-	struct otlp_http *http = NULL;
-	struct zipkin_http *zipkin = NULL;
+	struct receiver *http = NULL, *zipkin = NULL;
 	struct api *api = NULL;
 	char errbuf[OB_ERRLEN], bound[64];
 	sigset_t set;
@@ -173,8 +172,8 @@ serve(int argc, char **argv)
 	ob_info("%s: stopping: finishing requests, sealing the head", sig == SIGINT ? "SIGINT"
 										 : "SIGTERM");
 out:
-	otlp_http_stop(http);
-	zipkin_http_stop(zipkin);
+	receiver_stop(http);
+	receiver_stop(zipkin);
 	store_close(store);
 	api_stop(api);
 	if (status == 0)

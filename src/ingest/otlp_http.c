@@ -18,27 +18,13 @@
 #include "core/mem.h"
 #include "ingest/decompress.h"
 #include "ingest/http_server.h"
+#include "ingest/receiver.h"
 
 #define GRPC_INVALID_ARGUMENT 3
 #define GRPC_RESOURCE_EXHAUSTED 8
 #define GRPC_UNAVAILABLE 14
 #define GRPC_UNIMPLEMENTED 12
 #define GRPC_INTERNAL 13
-
-struct otlp_http {
-	struct http_server *srv;
-	struct store *store;
-	struct ingest_limits lim;
-	struct ingest_stats *stats;
-};
-
-static bool
-media_is(const char *ct, const char *want)
-{
-	size_t n = strlen(want);
-
-	return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
-}
 
 static void
 reply_status(struct http_response *resp, bool json, int http, int code, const char *msg)
@@ -72,7 +58,7 @@ reply_status(struct http_response *resp, bool json, int http, int code, const ch
 static void
 handle_traces(void *ctx, struct http_request *req, struct http_response *resp)
 {
-	struct otlp_http *h = ctx;
+	struct receiver *h = ctx;
 	const char *ct = http_header(req, "Content-Type");
 	const char *ce = http_header(req, "Content-Encoding");
 	const unsigned char *body;
@@ -84,9 +70,9 @@ handle_traces(void *ctx, struct http_request *req, struct http_response *resp)
 
 	body = http_body(req, &len);
 	ob_buf_init(&plain, 0);
-	json = media_is(ct, "application/json");
-	if (!json && !media_is(ct, "application/x-protobuf") &&
-	    !media_is(ct, "application/protobuf")) {
+	json = http_media_is(ct, "application/json");
+	if (!json && !http_media_is(ct, "application/x-protobuf") &&
+	    !http_media_is(ct, "application/protobuf")) {
 		ingest_count(h->stats, OB_EUNSUPPORTED, 0, len);
 		reply_status(resp, false, 415, GRPC_INVALID_ARGUMENT,
 			     "unsupported Content-Type; send application/x-protobuf or"
@@ -147,7 +133,7 @@ handle_not_yet(void *ctx, struct http_request *req, struct http_response *resp)
 	const char *ct = http_header(req, "Content-Type");
 
 	(void)ctx;
-	reply_status(resp, media_is(ct, "application/json"), 404, GRPC_UNIMPLEMENTED,
+	reply_status(resp, http_media_is(ct, "application/json"), 404, GRPC_UNIMPLEMENTED,
 		     "obstui does not accept OTLP metrics or logs yet; only /v1/traces");
 }
 
@@ -159,29 +145,8 @@ static const struct http_route routes[] = {
 
 enum ob_err
 otlp_http_start(struct store *s, const char *addr, const struct ingest_limits *lim,
-		struct ingest_stats *stats, struct otlp_http **out, char bound[64], char *errbuf)
+		struct ingest_stats *stats, struct receiver **out, char bound[64], char *errbuf)
 {
-	struct otlp_http *h = ob_xcalloc(1, sizeof *h);
-	enum ob_err err;
-
-	h->store = s;
-	h->lim = *lim;
-	h->stats = stats;
-	err = http_server_start(addr, routes, sizeof routes / sizeof routes[0], h, lim->max_body,
-				&h->srv, bound, errbuf);
-	if (err) {
-		free(h);
-		return err;
-	}
-	*out = h;
-	return OB_OK;
-}
-
-void
-otlp_http_stop(struct otlp_http *h)
-{
-	if (h == NULL)
-		return;
-	http_server_stop(h->srv);
-	free(h);
+	return receiver_start(routes, sizeof routes / sizeof routes[0], s, addr, lim, stats, out,
+			      bound, errbuf);
 }

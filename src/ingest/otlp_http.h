@@ -11,13 +11,11 @@
 #ifndef OB_INGEST_OTLP_HTTP_H
 #define OB_INGEST_OTLP_HTTP_H
 
-#include "ingest/ingest.h"
+#include "ingest/receiver.h"
 
-struct otlp_http;
-
+/* Start the receiver on addr; stop it with receiver_stop(). */
 enum ob_err otlp_http_start(struct store *s, const char *addr, const struct ingest_limits *lim,
-			    struct ingest_stats *stats, struct otlp_http **out, char bound[64],
+			    struct ingest_stats *stats, struct receiver **out, char bound[64],
 			    char *errbuf);
-void otlp_http_stop(struct otlp_http *h);
 
 #endif

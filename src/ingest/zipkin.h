@@ -80,12 +80,12 @@ enum ob_err zipkin_to_otlp(const char *json, size_t len, struct ob_buf *wire_out
  * up.  stats is shared with the other receivers and must outlive the
  * receiver; bound gets the real address.
  */
-struct zipkin_http;
+struct receiver;
 
 enum ob_err zipkin_http_start(struct store *s, const char *addr, const struct ingest_limits *lim,
-			      struct ingest_stats *stats, struct zipkin_http **out, char bound[64],
+			      struct ingest_stats *stats, struct receiver **out, char bound[64],
 			      char *errbuf);
-/* Finish requests in flight and free; NULL is fine. */
-void zipkin_http_stop(struct zipkin_http *z);
+/* Stop it with receiver_stop() (receiver.h). */
+
 
 #endif

@@ -19,24 +19,10 @@
 #include "core/mem.h"
 #include "ingest/decompress.h"
 #include "ingest/http_server.h"
-
-struct zipkin_http {
-	struct http_server *srv;
-	struct store *store;
-	struct ingest_limits lim;
-	struct ingest_stats *stats;
-};
-
-static bool
-media_is(const char *ct, const char *want)
-{
-	size_t n = strlen(want);
-
-	return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
-}
+#include "ingest/receiver.h"
 
 static void
-reject(struct zipkin_http *z, struct http_response *resp, enum ob_err err, size_t len,
+reject(struct receiver *z, struct http_response *resp, enum ob_err err, size_t len,
        int status, const char *msg)
 {
 	ingest_count(z->stats, err, 0, len);
@@ -46,7 +32,7 @@ reject(struct zipkin_http *z, struct http_response *resp, enum ob_err err, size_
 static void
 handle_spans(void *ctx, struct http_request *req, struct http_response *resp)
 {
-	struct zipkin_http *z = ctx;
+	struct receiver *z = ctx;
 	const char *ct = http_header(req, "Content-Type");
 	const char *ce = http_header(req, "Content-Encoding");
 	const unsigned char *body;
@@ -57,8 +43,8 @@ handle_spans(void *ctx, struct http_request *req, struct http_response *resp)
 
 	body = http_body(req, &len);
 	/* as a Zipkin server does: Thrift and protobuf by their type, anything else is JSON */
-	if (media_is(ct, "application/x-thrift") || media_is(ct, "application/x-protobuf") ||
-	    media_is(ct, "application/protobuf")) {
+	if (http_media_is(ct, "application/x-thrift") || http_media_is(ct, "application/x-protobuf") ||
+	    http_media_is(ct, "application/protobuf")) {
 		reject(z, resp, OB_EUNSUPPORTED, len, 415,
 		       "unsupported Content-Type; obstui reads Zipkin v2 JSON (application/json),"
 		       " not Thrift or protobuf");
@@ -126,30 +112,8 @@ static const struct http_route routes[] = {
 
 enum ob_err
 zipkin_http_start(struct store *s, const char *addr, const struct ingest_limits *lim,
-		  struct ingest_stats *stats, struct zipkin_http **out, char bound[64],
-		  char *errbuf)
+		struct ingest_stats *stats, struct receiver **out, char bound[64], char *errbuf)
 {
-	struct zipkin_http *z = ob_xcalloc(1, sizeof *z);
-	enum ob_err err;
-
-	z->store = s;
-	z->lim = *lim;
-	z->stats = stats;
-	err = http_server_start(addr, routes, sizeof routes / sizeof routes[0], z, lim->max_body,
-				&z->srv, bound, errbuf);
-	if (err) {
-		free(z);
-		return err;
-	}
-	*out = z;
-	return OB_OK;
-}
-
-void
-zipkin_http_stop(struct zipkin_http *z)
-{
-	if (z == NULL)
-		return;
-	http_server_stop(z->srv);
-	free(z);
+	return receiver_start(routes, sizeof routes / sizeof routes[0], s, addr, lim, stats, out,
+			      bound, errbuf);
 }

@@ -1,0 +1,38 @@
+/*
+ * receiver.h - what every HTTP receiver (OTLP/HTTP, Zipkin) is: an HTTP
+ * server with its routes, the store it writes to, the request limits and
+ * the shared counters.  Each receiver file keeps only its route table and
+ * handlers; starting and stopping are here.
+ */
+#ifndef OB_INGEST_RECEIVER_H
+#define OB_INGEST_RECEIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ingest/http_server.h"
+#include "ingest/ingest.h"
+
+struct receiver {
+	struct http_server *srv;
+	struct store *store;
+	struct ingest_limits lim;
+	struct ingest_stats *stats;
+};
+
+/*
+ * Listen on addr with routes (a const table that outlives the receiver);
+ * handlers get the struct receiver as their ctx.  *out is the caller's,
+ * for receiver_stop.
+ */
+enum ob_err receiver_start(const struct http_route *routes, size_t nroutes, struct store *s,
+			   const char *addr, const struct ingest_limits *lim,
+			   struct ingest_stats *stats, struct receiver **out, char bound[64],
+			   char *errbuf);
+/* Stop listening, finish requests in flight, free.  NULL is fine. */
+void receiver_stop(struct receiver *r);
+
+/* Is the Content-Type ct (parameters allowed) the media type want? */
+bool http_media_is(const char *ct, const char *want);
+
+#endif
