@@ -9,6 +9,7 @@ secs=${1:-20}
 flags=$(pkg-config --cflags libprotobuf-c sqlite3 libzstd libmicrohttpd jansson zlib inih libcrypto)
 libs=$(pkg-config --libs libprotobuf-c sqlite3 libzstd libmicrohttpd jansson zlib inih libcrypto)
 mkdir -p build-fuzz/bin
+ran=0
 for f in tests/fuzz/fuzz_*.c; do
 	n=$(basename "$f" .c)
 	clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Isrc \
@@ -25,4 +26,6 @@ for f in tests/fuzz/fuzz_*.c; do
 		exit 1
 	fi
 	grep -a -o 'Done [0-9]* runs' "build-fuzz/$n.log" || echo ok
+	ran=$((ran + 1))
 done
+echo "fuzz: $ran passed, 0 failed"
