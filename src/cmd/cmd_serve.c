@@ -190,7 +190,7 @@ const struct cmd_entry cmd_serve_entry = {
 		"  --api ADDR           query API, Tempo-compatible (127.0.0.1:3200)\n"
 		"  --otlp-grpc ADDR     OTLP/gRPC receiver (not built yet; 'off')\n"
 		"  --zipkin ADDR        Zipkin v2 receiver, POST /api/v2/spans (127.0.0.1:9411; 'off')\n"
-		"  --seal-idle DUR      seal a trace this long after its last span (10s)\n"
+		"  --seal-idle DUR      keep spans in the head this long before sealing (10s)\n"
 		"  --retention DUR      drop blocks older than this (keep all)\n"
 		"  --max-store SIZE     drop the oldest blocks past this size (no cap)\n"
 		"  --max-body SIZE      largest request body as received (16MiB)\n"

@@ -9,7 +9,7 @@
  *
  * Write path.  A receiver thread turns a decoded export request into a
  * struct store_batch (store_batch_build: validate ids, regroup spans by
- * trace, pack and compress each trace's part), then store_submit() queues
+ * trace, keep each trace's part as sent, compress), then store_submit() queues
  * it for the one writer thread and waits.  The writer commits many batches
  * per transaction (group commit); store_submit returns OB_OK only after the
  * batch's transaction committed, so an acknowledged request survives
@@ -17,10 +17,10 @@
  * full for the submit timeout, store_submit fails with OB_EBUSY and the
  * caller answers 429/503: nothing buffers without bound.
  *
- * Sealing.  In the owner process a sealer thread moves traces that went
- * idle (no new spans for idle_ns), and everything once the head is older or
- * larger than its limits, into block files.  Spans that arrive for a trace
- * after it was sealed go to the head again; reads merge head and blocks.
+ * Sealing.  In the owner process a sealer thread moves head rows older
+ * than idle_ns, and everything once the head is older or larger than its
+ * limits, into block files (seal.c).  Spans that arrive for a trace after
+ * it was sealed go to the head again; reads merge head and blocks.
  *
  * Read path.  Any thread may call the read functions; each thread gets its
  * own read-only SQLite connection.  Other processes (the CLI) open the same
@@ -44,7 +44,7 @@ struct store_options {
 	const char *dir;
 	bool read_only;            /* no writer thread; reads only */
 	bool no_sealer;            /* write, but never seal or expire (import) */
-	uint64_t idle_ns;          /* seal a trace this long after its last span (10s) */
+	uint64_t idle_ns;          /* seal head rows older than this (10s) */
 	uint64_t head_max_age_ns;  /* seal everything older than this (5m) */
 	uint64_t head_max_bytes;   /* seal the oldest when the head is larger (256 MB);
 	                            * at 8 times this, submits fail with OB_EBUSY */
