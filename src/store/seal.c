@@ -54,8 +54,6 @@ seal_item_free(struct seal_item *si)
 		for (j = 0; j < t->nservices; j++)
 			free(t->services[j].service);
 		free(t->services);
-		free(t->root_service);
-		free(t->root_name);
 		ob_buf_release(&t->bytes);
 	}
 	free(si->traces);
@@ -171,10 +169,6 @@ merge_part(struct seal_trace *t, const struct head_part *hp, const uint8_t *data
 		t->end_ns = hp->end_ns;
 	t->nspans += hp->nspans;
 	t->nerrors += hp->nerrors;
-	if (hp->root_service && t->root_service == NULL) {
-		t->root_service = ob_xstrdup(hp->root_service);
-		t->root_name = ob_xstrdup(hp->root_name);
-	}
 	while (head_part_service(hp, &cur, &name, &maxd, &errs)) {
 		for (i = 0; i < t->nservices; i++)
 			if (strcmp(t->services[i].service, name) == 0)

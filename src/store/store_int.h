@@ -149,7 +149,6 @@ struct seal_trace {
 	uint8_t trace_id[16];
 	uint64_t start_ns, end_ns;
 	uint32_t nspans, nerrors;
-	char *root_service, *root_name;         /* NULL: not in this block; owned */
 	struct chunk_service *services;         /* owned */
 	size_t nservices;
 	struct ob_buf bytes;                    /* the trace's TracesData parts */
