@@ -13,7 +13,7 @@
 .DEFAULT_GOAL := all
 B ?= build
 CC ?= cc
-PKGS := libprotobuf-c sqlite3 libzstd libmicrohttpd jansson zlib inih libcrypto
+PKGS := libprotobuf-c sqlite3 libzstd libmicrohttpd jansson zlib inih libcrypto libssl libnghttp2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -110,7 +110,11 @@ fuzz: deps-test
 bench: deps-test all
 	@bench/run.sh
 
+# the pkg-config names, for scripts that build outside this Makefile
+print-pkgs:
+	@echo $(PKGS)
+
 clean:
 	rm -rf build build-asan build-fuzz obstui
 
-.PHONY: all unit test check run fuzz bench clean deps-run deps-test
+.PHONY: all unit test check run fuzz bench clean deps-run deps-test print-pkgs

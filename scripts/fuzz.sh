@@ -6,8 +6,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-20}
-flags=$(pkg-config --cflags libprotobuf-c sqlite3 libzstd libmicrohttpd jansson zlib inih libcrypto)
-libs=$(pkg-config --libs libprotobuf-c sqlite3 libzstd libmicrohttpd jansson zlib inih libcrypto)
+pkgs=$(make -s --no-print-directory print-pkgs)
+flags=$(pkg-config --cflags $pkgs)
+libs=$(pkg-config --libs $pkgs)
 mkdir -p build-fuzz/bin
 ran=0
 for f in tests/fuzz/fuzz_*.c; do

@@ -32,9 +32,17 @@ main(int argc, char **argv)
 		argv[1] = "help";
 	if (strcmp(argv[1], "--version") == 0)
 		argv[1] = "version";
-	for (i = 0; i < cmd_count; i++)
-		if (strcmp(cmd_table[i]->name, argv[1]) == 0)
-			return cmd_table[i]->exec(argc - 1, argv + 1);
+	for (i = 0; i < cmd_count; i++) {
+		if (strcmp(cmd_table[i]->name, argv[1]) != 0)
+			continue;
+		/* "obstui CMD --help" is "obstui help CMD" */
+		if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+			char *help[] = { "help", argv[1], NULL };
+
+			return cmd_help_entry.exec(2, help);
+		}
+		return cmd_table[i]->exec(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "obstui: '%s' is not a command (see 'obstui help')\n", argv[1]);
 	return 2;
 }

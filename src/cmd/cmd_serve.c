@@ -18,14 +18,16 @@
 #include "cmd/cmd.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "ingest/http_server.h"
+#include "ingest/net.h"
+#include "ingest/otlp_grpc.h"
 #include "ingest/otlp_http.h"
 #include "ingest/zipkin.h"
 
 enum {
 	OPT_STORE = 1000, OPT_OTLP_HTTP, OPT_OTLP_GRPC, OPT_ZIPKIN, OPT_API, OPT_SEAL_IDLE,
 	OPT_RETENTION, OPT_MAX_STORE, OPT_MAX_BODY, OPT_MAX_DECODED, OPT_ORIGIN, OPT_FSYNC,
-	OPT_CONFIG, OPT_QUEUE_BYTES, OPT_QUEUE_WAIT,
+	OPT_CONFIG, OPT_QUEUE_BYTES, OPT_QUEUE_WAIT, OPT_TLS_CERT, OPT_TLS_KEY,
+	OPT_GRPC_KEEPALIVE,
 };
 
 static const struct option options[] = {
@@ -44,6 +46,9 @@ static const struct option options[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "queue-bytes", required_argument, NULL, OPT_QUEUE_BYTES },
 	{ "queue-wait", required_argument, NULL, OPT_QUEUE_WAIT },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "grpc-keepalive", required_argument, NULL, OPT_GRPC_KEEPALIVE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -61,6 +66,8 @@ serve(int argc, char **argv)
 	struct store_options sopt;
 	struct ingest_limits lim;
 	struct ingest_stats stats;
+	struct otlp_grpc_options gopt;
+	struct otlp_grpc *grpc = NULL;
 	struct store *store = NULL;
 	struct receiver *http = NULL, *zipkin = NULL;
 	struct api *api = NULL;
@@ -71,6 +78,7 @@ serve(int argc, char **argv)
 
 	store_options_init(&sopt);
 	ingest_limits_init(&lim);
+	otlp_grpc_options_init(&gopt);
 	memset(&stats, 0, sizeof stats);
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (c) {
@@ -82,6 +90,16 @@ serve(int argc, char **argv)
 		case OPT_ORIGIN: sopt.origin = optarg; break;
 		case OPT_FSYNC: sopt.fsync = true; break;
 		case OPT_CONFIG: break; /* see README: config files are not read yet */
+		case OPT_TLS_CERT: gopt.tls_cert = optarg; break;
+		case OPT_TLS_KEY: gopt.tls_key = optarg; break;
+		case OPT_GRPC_KEEPALIVE:
+			if (strcmp(optarg, "off") == 0)
+				gopt.keepalive_ns = 0;
+			else if (ob_duration_parse(optarg, &v) || v < 1000000)
+				return cmd_usage(&cmd_serve_entry, "bad duration '%s'", optarg);
+			else
+				gopt.keepalive_ns = v;
+			break;
 		case OPT_SEAL_IDLE:
 		case OPT_RETENTION:
 		case OPT_QUEUE_WAIT:
@@ -115,12 +133,14 @@ serve(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cmd_usage(&cmd_serve_entry, "unexpected argument '%s'", argv[optind]);
+	if (!gopt.tls_cert != !gopt.tls_key)
+		return cmd_usage(&cmd_serve_entry, "--tls-cert and --tls-key go together");
 	{
 		const char *addrs[] = { http_addr, api_addr, grpc_addr, zipkin_addr };
 		const char *names[] = { "--otlp-http", "--api", "--otlp-grpc", "--zipkin" };
 
 		for (c = 0; c < 4; c++)
-			if (!is_off(addrs[c]) && http_addr_check(addrs[c], errbuf))
+			if (!is_off(addrs[c]) && net_addr_check(addrs[c], errbuf))
 				return cmd_usage(&cmd_serve_entry, "%s: %s", names[c], errbuf);
 	}
 	ob_log_init(OB_LOG_INFO);
@@ -155,9 +175,14 @@ serve(int argc, char **argv)
 		}
 		printf("listening api %s\n", bound);
 	}
-	if (!is_off(grpc_addr))
-		ob_warn("otlp-grpc: the gRPC receiver is not built yet; use --otlp-grpc off"
-			" to silence this (OTLP/HTTP works)");
+	if (!is_off(grpc_addr)) {
+		if (otlp_grpc_start(store, grpc_addr, &lim, &gopt, &stats, &grpc, bound, errbuf)) {
+			ob_die_msg("otlp-grpc: %s", errbuf);
+			status = 1;
+			goto out;
+		}
+		printf("listening otlp-grpc %s%s\n", bound, gopt.tls_cert ? " tls" : "");
+	}
 	if (!is_off(zipkin_addr)) {
 		if (zipkin_http_start(store, zipkin_addr, &lim, &stats, &zipkin, bound, errbuf)) {
 			ob_die_msg("zipkin: %s", errbuf);
@@ -172,6 +197,7 @@ serve(int argc, char **argv)
 	ob_info("%s: stopping: finishing requests, sealing the head", sig == SIGINT ? "SIGINT"
 										 : "SIGTERM");
 out:
+	otlp_grpc_stop(grpc);
 	receiver_stop(http);
 	receiver_stop(zipkin);
 	store_close(store);
@@ -188,12 +214,15 @@ const struct cmd_entry cmd_serve_entry = {
 	.help = "  --store DIR          the store (env OBSTUI_STORE)\n"
 		"  --otlp-http ADDR     OTLP/HTTP receiver (127.0.0.1:4318; 'off'; port 0 picks one)\n"
 		"  --api ADDR           query API, Tempo-compatible (127.0.0.1:3200)\n"
-		"  --otlp-grpc ADDR     OTLP/gRPC receiver (not built yet; 'off')\n"
+		"  --otlp-grpc ADDR     OTLP/gRPC receiver (127.0.0.1:4317; 'off')\n"
+		"  --tls-cert FILE      PEM certificate (chain): the gRPC port speaks TLS, ALPN h2\n"
+		"  --tls-key FILE       its PEM private key\n"
+		"  --grpc-keepalive DUR ping gRPC clients idle this long; close if no answer (60s; 'off')\n"
 		"  --zipkin ADDR        Zipkin v2 receiver, POST /api/v2/spans (127.0.0.1:9411; 'off')\n"
 		"  --seal-idle DUR      keep spans in the head this long before sealing (10s)\n"
 		"  --retention DUR      drop blocks older than this (keep all)\n"
 		"  --max-store SIZE     drop the oldest blocks past this size (no cap)\n"
-		"  --max-body SIZE      largest request body as received (16MiB)\n"
+		"  --max-body SIZE      largest request body or gRPC message as received (16MiB)\n"
 		"  --max-decoded SIZE   largest body after decompression (64MiB)\n"
 		"  --queue-bytes SIZE   requests waiting for the store, at most (256MiB)\n"
 		"  --queue-wait DUR     how long a request may wait for room, then 503 (2s)\n"

@@ -1,6 +1,7 @@
 /*
- * endian.h - little-endian integers in byte buffers, for the file and
- * directory formats (block.c, head.c), whatever the host's byte order.
+ * endian.h - integers in byte buffers, whatever the host's byte order:
+ * little-endian for the file and directory formats (block.c, head.c),
+ * big-endian for network framing (the gRPC message prefix).
  */
 #ifndef OB_ENDIAN_H
 #define OB_ENDIAN_H
@@ -44,6 +45,21 @@ static inline uint64_t
 ob_get_le64(const uint8_t *p)
 {
 	return (uint64_t)ob_get_le32(p) | (uint64_t)ob_get_le32(p + 4) << 32;
+}
+
+static inline void
+ob_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint32_t
+ob_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 #endif

@@ -1,4 +1,4 @@
-/* decompress.c - capped gzip and zstd decompression (see decompress.h). */
+/* decompress.c - capped gzip and zstd decompression, and gzip (see decompress.h). */
 #include "ingest/decompress.h"
 
 #include <string.h>
@@ -111,4 +111,34 @@ ob_decompress_auto(const uint8_t *p, size_t n, size_t cap, struct ob_buf *out, c
 	if (n > cap)
 		return ob_errf(errbuf, OB_ETOOBIG, "larger than %zu bytes", cap);
 	return ob_buf_add(out, p, n);
+}
+
+enum ob_err
+ob_gzip(const uint8_t *p, size_t n, struct ob_buf *out, char *errbuf)
+{
+	z_stream z;
+	uint8_t *dst;
+	size_t room;
+	enum ob_err err;
+	int rc;
+
+	memset(&z, 0, sizeof z);
+	/* 15 + 16: a gzip header and trailer around the deflate stream */
+	if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return ob_errf(errbuf, OB_EINTERNAL, "zlib init failed");
+	room = deflateBound(&z, (uLong)n);
+	if ((err = ob_buf_reserve(out, room, &dst))) {
+		deflateEnd(&z);
+		return ob_errf(errbuf, err, "no room for a gzip answer of %zu bytes", room);
+	}
+	z.next_in = (Bytef *)p;
+	z.avail_in = (uInt)n;
+	z.next_out = dst;
+	z.avail_out = (uInt)room;
+	rc = deflate(&z, Z_FINISH);
+	out->len += (size_t)(z.next_out - dst);
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END)
+		return ob_errf(errbuf, OB_EINTERNAL, "gzip failed (zlib %d)", rc);
+	return OB_OK;
 }

@@ -1,5 +1,6 @@
 /*
- * decompress.h - Content-Encoding and file decompression with a cap.
+ * decompress.h - Content-Encoding and file decompression with a cap, and
+ * gzip for the answers of clients that ask for it (gRPC).
  *
  * gzip (and zlib/deflate) through zlib, zstd through libzstd.  The output
  * is capped: a body that inflates past cap is OB_ETOOBIG (a gzip bomb is
@@ -19,5 +20,8 @@ enum ob_err ob_unzstd(const uint8_t *p, size_t n, size_t cap, struct ob_buf *out
 /* gzip magic 1f 8b / zstd magic 28 b5 2f fd: decompress; otherwise copy. */
 enum ob_err ob_decompress_auto(const uint8_t *p, size_t n, size_t cap, struct ob_buf *out,
 			       char *errbuf);
+
+/* gzip p (level 1: answers are small, speed matters) appended to out. */
+enum ob_err ob_gzip(const uint8_t *p, size_t n, struct ob_buf *out, char *errbuf);
 
 #endif

@@ -59,9 +59,6 @@ void http_reply(struct http_response *resp, int status, const char *content_type
 enum ob_err http_server_start(const char *addr, const struct http_route *routes, size_t nroutes,
 			      void *ctx, size_t max_body, struct http_server **out,
 			      char bound[64], char *errbuf);
-/* Check the form of an address without binding: OB_EINVAL with why. */
-enum ob_err http_addr_check(const char *addr, char *errbuf);
-
 /* Stop accepting, finish requests in flight, close; frees the server. */
 void http_server_stop(struct http_server *srv);
 
