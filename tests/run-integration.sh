@@ -19,7 +19,7 @@ if [ ! -x "$OBSTUI_BIN" ]; then
 	echo "run-integration: no obstui binary at $OBSTUI_BIN (run make, or set OBSTUI_BIN)" >&2
 	exit 1
 fi
-if [ ! -d tests/node_modules/@opentelemetry/sdk-trace-base ]; then
+if [ ! -d tests/node_modules/@opentelemetry/exporter-trace-otlp-grpc ]; then
 	echo "run-integration: npm packages missing; installing from tests/package-lock.json" >&2
 	(cd tests && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -43,7 +43,8 @@ export function assertBinary() {
 }
 
 // startServe({store, args, readyTimeout}) -> server handle:
-//   { pid, store, otlp: 'http://127.0.0.1:P', api: 'http://127.0.0.1:Q', stdout(), stderr(),
+//   { pid, store, otlp: 'http://127.0.0.1:P', api: 'http://127.0.0.1:Q',
+//     grpc: '127.0.0.1:R' (only with args ['--otlp-grpc', '127.0.0.1:0']), stdout(), stderr(),
 //     stop(signal='SIGTERM') -> {code, signal}, kill9(), exited (promise) }
 export async function startServe({ store, args = [], readyTimeout = 15000, env = {} } = {}) {
 	assertBinary();
@@ -96,7 +97,7 @@ export async function startServe({ store, args = [], readyTimeout = 15000, env =
 		child.stdout.on('data', (d) => {
 			out += d;
 			for (const line of out.split('\n')) {
-				const m = /^listening (\S+) (\S+)\s*$/.exec(line);
+				const m = /^listening (\S+) (\S+)(?: tls)?\s*$/.exec(line);
 				if (m) srv.listeners[m[1]] = m[2];
 			}
 			if (/^ready\s*$/m.test(out)) { clearTimeout(timer); res(); }
@@ -111,6 +112,7 @@ export async function startServe({ store, args = [], readyTimeout = 15000, env =
 		throw new Error(`obstui serve printed ready without both listeners: ${JSON.stringify(out)}`);
 	srv.otlp = `http://${srv.listeners['otlp-http']}`;
 	srv.api = `http://${srv.listeners.api}`;
+	srv.grpc = srv.listeners['otlp-grpc'];
 	return srv;
 }
 
