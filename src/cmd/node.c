@@ -1,0 +1,182 @@
+/* node.c - the store, receivers and API that serve, the UI and demo share (see node.h). */
+#include "cmd/node.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/util.h"
+#include "ingest/net.h"
+#include "ingest/otlp_http.h"
+#include "ingest/zipkin.h"
+
+static const char *const listener_names[NODE__COUNT] = {
+	[NODE_OTLP_GRPC] = "otlp-grpc", [NODE_OTLP_HTTP] = "otlp-http",
+	[NODE_ZIPKIN] = "zipkin", [NODE_API] = "api",
+};
+
+void
+node_options_init(struct node_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->addr[NODE_OTLP_GRPC] = "127.0.0.1:4317";
+	o->addr[NODE_OTLP_HTTP] = "127.0.0.1:4318";
+	o->addr[NODE_ZIPKIN] = "127.0.0.1:9411";
+	o->addr[NODE_API] = "127.0.0.1:3200";
+	store_options_init(&o->sopt);
+	ingest_limits_init(&o->lim);
+	otlp_grpc_options_init(&o->gopt);
+}
+
+static int
+bad(char *errbuf, const char *what, const char *arg)
+{
+	ob_errf(errbuf, OB_EINVAL, "bad %s '%s'", what, arg);
+	return -1;
+}
+
+int
+node_option(struct node_options *o, int c, const char *arg, char *errbuf)
+{
+	uint64_t v;
+
+	switch (c) {
+	case NODE_OPT_STORE: o->store_flag = arg; return 1;
+	case NODE_OPT_OTLP_HTTP: o->addr[NODE_OTLP_HTTP] = arg; return 1;
+	case NODE_OPT_OTLP_GRPC: o->addr[NODE_OTLP_GRPC] = arg; return 1;
+	case NODE_OPT_ZIPKIN: o->addr[NODE_ZIPKIN] = arg; return 1;
+	case NODE_OPT_API: o->addr[NODE_API] = arg; return 1;
+	case NODE_OPT_ORIGIN: o->sopt.origin = arg; return 1;
+	case NODE_OPT_FSYNC: o->sopt.fsync = true; return 1;
+	case NODE_OPT_CONFIG: return 1; /* see README: config files are not read yet */
+	case NODE_OPT_TLS_CERT: o->gopt.tls_cert = arg; return 1;
+	case NODE_OPT_TLS_KEY: o->gopt.tls_key = arg; return 1;
+	case NODE_OPT_GRPC_KEEPALIVE:
+		if (strcmp(arg, "off") == 0)
+			o->gopt.keepalive_ns = 0;
+		else if (ob_duration_parse(arg, &v) || v < 1000000)
+			return bad(errbuf, "duration", arg);
+		else
+			o->gopt.keepalive_ns = v;
+		return 1;
+	case NODE_OPT_SEAL_IDLE:
+	case NODE_OPT_RETENTION:
+	case NODE_OPT_QUEUE_WAIT:
+		if (ob_duration_parse(arg, &v) || (c == NODE_OPT_QUEUE_WAIT && v > 600e9))
+			return bad(errbuf, "duration", arg);
+		if (c == NODE_OPT_QUEUE_WAIT)
+			o->sopt.submit_timeout_ms = (int)(v / 1000000);
+		else
+			*(c == NODE_OPT_SEAL_IDLE ? &o->sopt.idle_ns : &o->sopt.retention_ns) = v;
+		return 1;
+	case NODE_OPT_QUEUE_BYTES:
+	case NODE_OPT_MAX_STORE:
+	case NODE_OPT_MAX_BODY:
+	case NODE_OPT_MAX_DECODED:
+		if (ob_size_parse(arg, &v) || v == 0)
+			return bad(errbuf, "size", arg);
+		if (c == NODE_OPT_QUEUE_BYTES)
+			o->sopt.queue_bytes = (size_t)v;
+		else if (c == NODE_OPT_MAX_STORE)
+			o->sopt.max_bytes = v;
+		else if (c == NODE_OPT_MAX_BODY)
+			o->lim.max_body = (size_t)v;
+		else
+			o->lim.max_decoded = (size_t)v;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static bool
+is_off(const char *a)
+{
+	return a == NULL || strcmp(a, "off") == 0;
+}
+
+enum ob_err
+node_options_check(struct node_options *o, char *errbuf)
+{
+	char why[OB_ERRLEN];
+	int i;
+
+	if (!o->gopt.tls_cert != !o->gopt.tls_key)
+		return ob_errf(errbuf, OB_EINVAL, "--tls-cert and --tls-key go together");
+	for (i = 0; i < NODE__COUNT; i++)
+		if (!is_off(o->addr[i]) && net_addr_check(o->addr[i], why))
+			return ob_errf(errbuf, OB_EINVAL, "--%s: %s", listener_names[i], why);
+	o->sopt.dir = cmd_store_dir(o->store_flag);
+	return OB_OK;
+}
+
+static enum ob_err
+start_one(struct node *n, struct node_options *o, int i, char *errbuf)
+{
+	const char *addr = o->addr[i];
+	char *bound = n->listeners[i].bound;
+
+	switch (i) {
+	case NODE_OTLP_GRPC:
+		return otlp_grpc_start(n->store, addr, &o->lim, &o->gopt, &n->stats, &n->grpc, bound,
+				       errbuf);
+	case NODE_OTLP_HTTP:
+		return otlp_http_start(n->store, addr, &o->lim, &n->stats, &n->http, bound, errbuf);
+	case NODE_ZIPKIN:
+		return zipkin_http_start(n->store, addr, &o->lim, &n->stats, &n->zipkin, bound,
+					 errbuf);
+	default:
+		return api_start(n->store, &n->stats, addr, &n->api, bound, errbuf);
+	}
+}
+
+enum ob_err
+node_start(struct node_options *o, bool all_or_nothing, struct node **out, char *errbuf)
+{
+	struct node *n = ob_xcalloc(1, sizeof *n);
+	enum ob_err err;
+	int i;
+
+	if ((err = store_open(&o->sopt, &n->store, errbuf))) {
+		free(n);
+		return err;
+	}
+	ob_info("store %s open (%s)", o->sopt.dir,
+		store_is_owner(n->store) ? "sealing here" : "another process seals it");
+	for (i = 0; i < NODE__COUNT; i++) {
+		struct node_listener *l = &n->listeners[i];
+
+		l->name = listener_names[i];
+		l->addr = is_off(o->addr[i]) ? NULL : o->addr[i];
+		if (l->addr == NULL)
+			continue;
+		if ((err = start_one(n, o, i, l->error)) == OB_OK) {
+			l->running = true;
+			continue;
+		}
+		if (all_or_nothing) {
+			ob_errf(errbuf, err, "%s: %s", l->name, l->error);
+			node_stop(n);
+			return err;
+		}
+		ob_warn("%s: %s", l->name, l->error);
+	}
+	*out = n;
+	return OB_OK;
+}
+
+void
+node_stop(struct node *n)
+{
+	if (n == NULL)
+		return;
+	otlp_grpc_stop(n->grpc);
+	receiver_stop(n->http);
+	receiver_stop(n->zipkin);
+	store_close(n->store);
+	api_stop(n->api);
+	free(n);
+}

@@ -1,0 +1,118 @@
+/*
+ * node.h - what `obstui serve`, the UI and `obstui demo` share: a store,
+ * the receivers and the query API, configured by the same flags.
+ *
+ * A command puts NODE_OPTIONS in its getopt_long table and passes every
+ * option it does not know itself to node_option().  node_start() opens
+ * the store (failure is fatal) and starts each listener that is not
+ * "off"; a listener that cannot start (the port is taken) is recorded
+ * with its reason in n->listeners, and is fatal only when the caller asks
+ * (serve does; the UI shows the reason and runs on the store).
+ */
+#ifndef OB_CMD_NODE_H
+#define OB_CMD_NODE_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "api/api.h"
+#include "ingest/ingest.h"
+#include "ingest/otlp_grpc.h"
+#include "store/store.h"
+
+enum node_listener_id { NODE_OTLP_GRPC, NODE_OTLP_HTTP, NODE_ZIPKIN, NODE_API, NODE__COUNT };
+
+struct node_listener {
+	const char *name;           /* "otlp-grpc", as printed in "listening ..." */
+	const char *addr;           /* asked for; NULL when off */
+	char bound[64];             /* the address it got */
+	char error[OB_ERRLEN];      /* why it is not running, or "" */
+	bool running;
+};
+
+struct node_options {
+	const char *store_flag;
+	const char *addr[NODE__COUNT];
+	struct store_options sopt;
+	struct ingest_limits lim;
+	struct otlp_grpc_options gopt;
+};
+
+enum {
+	NODE_OPT_STORE = 1000, NODE_OPT_OTLP_HTTP, NODE_OPT_OTLP_GRPC, NODE_OPT_ZIPKIN,
+	NODE_OPT_API, NODE_OPT_SEAL_IDLE, NODE_OPT_RETENTION, NODE_OPT_MAX_STORE,
+	NODE_OPT_MAX_BODY, NODE_OPT_MAX_DECODED, NODE_OPT_ORIGIN, NODE_OPT_FSYNC,
+	NODE_OPT_CONFIG, NODE_OPT_QUEUE_BYTES, NODE_OPT_QUEUE_WAIT, NODE_OPT_TLS_CERT,
+	NODE_OPT_TLS_KEY, NODE_OPT_GRPC_KEEPALIVE,
+	NODE_OPT__END               /* commands number their own options from here */
+};
+
+#define NODE_OPTIONS \
+	{ "store", required_argument, NULL, NODE_OPT_STORE }, \
+	{ "otlp-http", required_argument, NULL, NODE_OPT_OTLP_HTTP }, \
+	{ "otlp-grpc", required_argument, NULL, NODE_OPT_OTLP_GRPC }, \
+	{ "zipkin", required_argument, NULL, NODE_OPT_ZIPKIN }, \
+	{ "api", required_argument, NULL, NODE_OPT_API }, \
+	{ "seal-idle", required_argument, NULL, NODE_OPT_SEAL_IDLE }, \
+	{ "retention", required_argument, NULL, NODE_OPT_RETENTION }, \
+	{ "max-store", required_argument, NULL, NODE_OPT_MAX_STORE }, \
+	{ "max-body", required_argument, NULL, NODE_OPT_MAX_BODY }, \
+	{ "max-decoded", required_argument, NULL, NODE_OPT_MAX_DECODED }, \
+	{ "origin", required_argument, NULL, NODE_OPT_ORIGIN }, \
+	{ "fsync", no_argument, NULL, NODE_OPT_FSYNC }, \
+	{ "config", required_argument, NULL, NODE_OPT_CONFIG }, \
+	{ "queue-bytes", required_argument, NULL, NODE_OPT_QUEUE_BYTES }, \
+	{ "queue-wait", required_argument, NULL, NODE_OPT_QUEUE_WAIT }, \
+	{ "tls-cert", required_argument, NULL, NODE_OPT_TLS_CERT }, \
+	{ "tls-key", required_argument, NULL, NODE_OPT_TLS_KEY }, \
+	{ "grpc-keepalive", required_argument, NULL, NODE_OPT_GRPC_KEEPALIVE }
+
+/* The help lines of NODE_OPTIONS, for a command's help text. */
+#define NODE_HELP \
+	"  --store DIR          the store (env OBSTUI_STORE)\n" \
+	"  --otlp-grpc ADDR     OTLP/gRPC receiver (127.0.0.1:4317; 'off'; port 0 picks one)\n" \
+	"  --otlp-http ADDR     OTLP/HTTP receiver (127.0.0.1:4318)\n" \
+	"  --zipkin ADDR        Zipkin v2 receiver, POST /api/v2/spans (127.0.0.1:9411)\n" \
+	"  --api ADDR           query API, Tempo-compatible (127.0.0.1:3200)\n" \
+	"  --tls-cert FILE      PEM certificate (chain): the gRPC port speaks TLS, ALPN h2\n" \
+	"  --tls-key FILE       its PEM private key\n" \
+	"  --grpc-keepalive DUR ping gRPC clients idle this long; close if no answer (60s; 'off')\n" \
+	"  --seal-idle DUR      keep spans in the head this long before sealing (10s)\n" \
+	"  --retention DUR      drop blocks older than this (keep all)\n" \
+	"  --max-store SIZE     drop the oldest blocks past this size (no cap)\n" \
+	"  --max-body SIZE      largest request body or gRPC message as received (16MiB)\n" \
+	"  --max-decoded SIZE   largest body after decompression (64MiB)\n" \
+	"  --queue-bytes SIZE   requests waiting for the store, at most (256MiB)\n" \
+	"  --queue-wait DUR     how long a request may wait for room, then 503 (2s)\n" \
+	"  --origin NAME        who captured the data (the host name)\n" \
+	"  --fsync              fsync every commit: survive power loss, not just a crash\n"
+
+struct node {
+	struct store *store;
+	struct ingest_stats stats;
+	struct node_listener listeners[NODE__COUNT];
+	struct otlp_grpc *grpc;
+	struct receiver *http, *zipkin;
+	struct api *api;
+};
+
+void node_options_init(struct node_options *o);
+/*
+ * Take option c (a NODE_OPT_*) with its argument: 1 when taken, 0 when c
+ * is not a node option, -1 for a bad value (errbuf says why).
+ */
+int node_option(struct node_options *o, int c, const char *arg, char *errbuf);
+/* After parsing: the checks that span options (addresses, TLS pairs). */
+enum ob_err node_options_check(struct node_options *o, char *errbuf);
+
+/*
+ * Open the store and start the listeners.  With all_or_nothing, a
+ * listener that cannot start stops everything (OB_EIO, errbuf says
+ * which).  *out is the caller's, for node_stop.
+ */
+enum ob_err node_start(struct node_options *o, bool all_or_nothing, struct node **out,
+		       char *errbuf);
+/* Stop the receivers (answering what is in flight), seal and close the store, stop the API. */
+void node_stop(struct node *n);
+
+#endif
