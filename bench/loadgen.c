@@ -1,6 +1,7 @@
 /*
  * loadgen.c - OTLP/HTTP protobuf load generator for obstui (and anything
- * else that speaks POST /v1/traces).
+ * else that speaks POST /v1/traces); with --grpc, OTLP/gRPC
+ * (TraceService/Export, see loadgen_grpc.c) with the same requests.
  *
  * The design is simple: the generator must not be the bottleneck, so all
  * protobuf work happens once, before the clock starts.  It builds a set of
@@ -31,6 +32,13 @@
  * Retry-After (capped at 1 s), up to 20 times.  The run stops at --spans or
  * after --seconds, whichever comes first.
  *
+ * --grpc sends the same bodies (same variants, same patching, same
+ * sequence numbers) as gRPC unary calls over HTTP/2; each connection keeps
+ * --streams calls in flight, so --conns C --streams M has C*M requests
+ * outstanding.  grpc-status 0 counts as HTTP 200 does, 14 and 8 as 503;
+ * loadgen_grpc.c says how.  Both modes count through the loadgen_count_*
+ * functions below, so the summary means the same in both.
+ *
  * Output: key=value lines on stdout (see print_summary), a progress line
  * per --report-every seconds on stderr.
  */
@@ -46,7 +54,6 @@
 
 #define NSERVICES 6
 #define MAX_SLOTS 1024
-#define MAX_RETRIES 20
 #define SPAN_GAP_NS 20000  /* between sibling calls */
 
 enum { SVC_FRONTEND, SVC_CART, SVC_CHECKOUT, SVC_PAYMENT, SVC_CATALOG, SVC_DB };
@@ -580,9 +587,30 @@ variant_patch(const struct variant *v, uint8_t *body, uint64_t seed, uint64_t se
 
 /* --- sending ----------------------------------------------------------------- */
 
+/* --- the interface with loadgen_grpc.c (its twin is there) ------------------- */
+struct sender;
+struct grpc_conn;
+bool loadgen_claim_seq(uint64_t *seq);
+size_t loadgen_build_body(uint64_t seq, size_t reserve, uint8_t **buf, size_t *cap);
+void loadgen_count_ack(struct sender *s, size_t bytes, uint64_t latency_ns);
+void loadgen_count_busy(struct sender *s);
+void loadgen_count_error(struct sender *s, const char *what);
+void loadgen_count_conn_error(struct sender *s);
+void loadgen_count_failed(struct sender *s);
+struct grpc_conn *loadgen_grpc_connect(const char *host, const char *port, int streams);
+void loadgen_grpc_run(struct grpc_conn *c, struct sender *s, uint64_t hard_stop_ns);
+void loadgen_grpc_free(struct grpc_conn *c);
+#define LOADGEN_MAX_ATTEMPTS 20     /* tries of one request, both modes */
+/* ----------------------------------------------------------------------------- */
+
+/* how long gRPC calls in flight at the deadline may take to finish */
+#define GRPC_GRACE_NS 60000000000ull
+
 struct options {
 	const char *host, *port;
 	int conns;
+	bool grpc;
+	int streams;               /* gRPC calls in flight per connection */
 	double seconds;
 	uint64_t spans;
 	uint64_t seed, seq_start;
@@ -594,6 +622,7 @@ struct options {
 struct sender {
 	pthread_t thread;
 	struct bench_conn conn;
+	struct grpc_conn *grpc;    /* --grpc: this thread's connection */
 	uint64_t ok, busy, http_errors, conn_errors, failed, bytes;
 	uint64_t *lat;             /* ack latency per acknowledged request, ns */
 	size_t nlat, caplat;
@@ -601,7 +630,7 @@ struct sender {
 };
 
 static struct options opt = {
-	.host = "127.0.0.1", .port = "4318", .conns = 8, .seconds = 45, .spans = 0,
+	.host = "127.0.0.1", .port = "4318", .conns = 8, .streams = 8, .seconds = 45, .spans = 0,
 	.seed = 1, .seq_start = 0, .nvariants = 256, .report_every = 5,
 };
 static struct variant *variants;
@@ -630,6 +659,75 @@ sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* The next sequence to send, unless the load is over. */
+bool
+loadgen_claim_seq(uint64_t *seq)
+{
+	if (atomic_load(&stop) || bench_now_ns(CLOCK_MONOTONIC) >= deadline_ns)
+		return false;
+	*seq = atomic_fetch_add(&next_seq, 1);
+	return *seq < seq_end;
+}
+
+/*
+ * Request seq's body, patched, at *buf + reserve (the caller's room for a
+ * prefix); grows *buf as needed.  Returns reserve + the body's length.
+ */
+size_t
+loadgen_build_body(uint64_t seq, size_t reserve, uint8_t **buf, size_t *cap)
+{
+	const struct variant *v = &variants[seq % opt.nvariants];
+
+	if (reserve + v->len > *cap) {
+		*cap = reserve + v->len;
+		*buf = realloc(*buf, *cap);
+		if (*buf == NULL)
+			abort();
+	}
+	memcpy(*buf + reserve, v->body, v->len);
+	variant_patch(v, *buf + reserve, opt.seed, seq, bench_now_ns(CLOCK_REALTIME));
+	return reserve + v->len;
+}
+
+void
+loadgen_count_ack(struct sender *s, size_t bytes, uint64_t latency_ns)
+{
+	s->ok++;
+	s->bytes += bytes;
+	lat_add(s, latency_ns);
+	s->last_done_ns = bench_now_ns(CLOCK_MONOTONIC);
+	atomic_fetch_add(&acked_spans, BENCH_SPANS_PER_REQ);
+}
+
+void
+loadgen_count_busy(struct sender *s)
+{
+	s->busy++;
+}
+
+/* An answer that is neither success nor "busy": not retried. */
+void
+loadgen_count_error(struct sender *s, const char *what)
+{
+	s->http_errors++;
+	if (s->http_errors <= 3)
+		fprintf(stderr, "loadgen: %s\n", what);
+}
+
+void
+loadgen_count_conn_error(struct sender *s)
+{
+	s->conn_errors++;
+	if (s->conn_errors > 1000 && !atomic_exchange(&stop, true))
+		fprintf(stderr, "loadgen: too many connection errors, stopping\n");
+}
+
+void
+loadgen_count_failed(struct sender *s)
+{
+	s->failed++;
+}
+
 static void *
 sender_main(void *arg)
 {
@@ -637,66 +735,52 @@ sender_main(void *arg)
 	size_t cap = 0;
 	uint8_t *body = NULL;
 	char hdr[512];
+	uint64_t seq;
 
-	for (;;) {
-		const struct variant *v;
-		uint64_t seq;
+	while (loadgen_claim_seq(&seq)) {
+		size_t len = loadgen_build_body(seq, 0, &body, &cap);
 		int hlen, attempt;
 		bool acked = false;
 
-		if (atomic_load(&stop) || bench_now_ns(CLOCK_MONOTONIC) >= deadline_ns)
-			break;
-		seq = atomic_fetch_add(&next_seq, 1);
-		if (seq >= seq_end)
-			break;
-		v = &variants[seq % opt.nvariants];
-		if (v->len > cap) {
-			cap = v->len;
-			body = realloc(body, cap);
-			if (body == NULL)
-				abort();
-		}
-		memcpy(body, v->body, v->len);
-		variant_patch(v, body, opt.seed, seq, bench_now_ns(CLOCK_REALTIME));
-		hlen = snprintf(hdr, sizeof hdr, "%sContent-Length: %zu\r\n\r\n", head, v->len);
-		for (attempt = 0; attempt < MAX_RETRIES; attempt++) {
+		hlen = snprintf(hdr, sizeof hdr, "%sContent-Length: %zu\r\n\r\n", head, len);
+		for (attempt = 0; attempt < LOADGEN_MAX_ATTEMPTS; attempt++) {
 			struct bench_resp r;
-			uint64_t t0 = bench_now_ns(CLOCK_MONOTONIC), t1;
+			uint64_t t0 = bench_now_ns(CLOCK_MONOTONIC);
+			char what[400];
 
-			if (bench_http_do(&s->conn, hdr, (size_t)hlen, body, v->len, &r) != 0) {
-				s->conn_errors++;
+			if (bench_http_do(&s->conn, hdr, (size_t)hlen, body, len, &r) != 0) {
+				loadgen_count_conn_error(s);
 				sleep_ms(100);
 				continue;
 			}
-			t1 = bench_now_ns(CLOCK_MONOTONIC);
 			if (r.status == 200) {
-				s->ok++;
-				s->bytes += v->len;
-				lat_add(s, t1 - t0);
-				s->last_done_ns = t1;
-				atomic_fetch_add(&acked_spans, BENCH_SPANS_PER_REQ);
+				loadgen_count_ack(s, len, bench_now_ns(CLOCK_MONOTONIC) - t0);
 				acked = true;
 				break;
 			}
 			if (r.status == 503 || r.status == 429) {
-				s->busy++;
+				loadgen_count_busy(s);
 				sleep_ms(r.retry_after > 0 ? 1000 : 50);
 				continue;
 			}
-			s->http_errors++;
-			if (s->http_errors <= 3)
-				fprintf(stderr, "loadgen: HTTP %d: %.*s\n", r.status,
-					(int)(r.body_len > 300 ? 300 : r.body_len), r.body);
+			snprintf(what, sizeof what, "HTTP %d: %.*s", r.status,
+				 (int)(r.body_len > 300 ? 300 : r.body_len), r.body);
+			loadgen_count_error(s, what);
 			break;
 		}
 		if (!acked)
-			s->failed++;
-		if (s->conn_errors > 1000) {
-			fprintf(stderr, "loadgen: too many connection errors, stopping\n");
-			atomic_store(&stop, true);
-		}
+			loadgen_count_failed(s);
 	}
 	free(body);
+	return NULL;
+}
+
+static void *
+sender_grpc_main(void *arg)
+{
+	struct sender *s = arg;
+
+	loadgen_grpc_run(s->grpc, s, deadline_ns + GRPC_GRACE_NS);
 	return NULL;
 }
 
@@ -734,8 +818,10 @@ usage(void)
 	fprintf(stderr,
 		"usage: loadgen [--host H] [--port P] [--conns N] [--seconds S] [--spans N]\n"
 		"               [--seed N] [--seq-start N] [--variants N] [--report-every S]\n"
-		"               [--dump FILE]\n"
+		"               [--grpc [--streams M]] [--dump FILE]\n"
 		"  --spans 0 (the default) sends until --seconds is up\n"
+		"  --grpc sends OTLP/gRPC (HTTP/2 cleartext) to --port, M calls in flight\n"
+		"  per connection (8)\n"
 		"  --dump writes the bodies of --spans spans to FILE, each preceded by its\n"
 		"  length as 4 bytes little-endian, and sends nothing\n");
 	exit(2);
@@ -755,6 +841,8 @@ parse_args(int argc, char **argv)
 		{ "variants", required_argument, NULL, 'v' },
 		{ "report-every", required_argument, NULL, 'r' },
 		{ "dump", required_argument, NULL, 'd' },
+		{ "grpc", no_argument, NULL, 'g' },
+		{ "streams", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -771,10 +859,13 @@ parse_args(int argc, char **argv)
 		case 'v': opt.nvariants = (unsigned)atoi(optarg); break;
 		case 'r': opt.report_every = atof(optarg); break;
 		case 'd': opt.dump = optarg; break;
+		case 'g': opt.grpc = true; break;
+		case 'm': opt.streams = atoi(optarg); break;
 		default: usage();
 		}
 	}
-	if (opt.conns < 1 || opt.conns > 1024 || opt.nvariants < 1 || opt.seconds <= 0)
+	if (opt.conns < 1 || opt.conns > 1024 || opt.nvariants < 1 || opt.seconds <= 0 ||
+	    opt.streams < 1 || opt.streams > 1000)
 		usage();
 }
 
@@ -797,13 +888,17 @@ print_summary(struct sender *snd, uint64_t start_ns, uint64_t end_ns)
 		cerr += snd[i].conn_errors;
 		failed += snd[i].failed;
 		bytes += snd[i].bytes;
-		memcpy(all + n, snd[i].lat, snd[i].nlat * sizeof *all);
+		if (snd[i].nlat)    /* lat is NULL for a sender without acks */
+			memcpy(all + n, snd[i].lat, snd[i].nlat * sizeof *all);
 		n += snd[i].nlat;
 	}
 	qsort(all, n, sizeof *all, bench_cmp_u64);
 	getrusage(RUSAGE_SELF, &ru);
 	cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	printf("protocol=%s\n", opt.grpc ? "grpc" : "http");
+	printf("conns=%d\n", opt.conns);
+	printf("streams=%d\n", opt.grpc ? opt.streams : 1);
 	printf("requests_ok=%llu\n", (unsigned long long)ok);
 	printf("spans_ok=%llu\n", (unsigned long long)(ok * BENCH_SPANS_PER_REQ));
 	printf("busy_answers=%llu\n", (unsigned long long)busy);
@@ -837,8 +932,11 @@ main(int argc, char **argv)
 		variant_build(&variants[i], opt.seed, i);
 		wire += variants[i].len;
 	}
-	fprintf(stderr, "loadgen: %u variants, %.0f bytes per request on average, %d connections\n",
-		opt.nvariants, (double)wire / opt.nvariants, opt.conns);
+	fprintf(stderr, "loadgen: %u variants, %.0f bytes per request on average, %d %s connections\n",
+		opt.nvariants, (double)wire / opt.nvariants, opt.conns,
+		opt.grpc ? "OTLP/gRPC" : "OTLP/HTTP");
+	if (opt.grpc)
+		fprintf(stderr, "loadgen: %d gRPC calls in flight per connection\n", opt.streams);
 	if (opt.dump)
 		return dump_bodies();
 	snprintf(head, sizeof head,
@@ -851,7 +949,13 @@ main(int argc, char **argv)
 	snd = xcalloc((size_t)opt.conns, sizeof *snd);
 	for (i = 0; i < (unsigned)opt.conns; i++) {
 		bench_conn_init(&snd[i].conn, opt.host, opt.port);
-		if (bench_connect(&snd[i].conn) != 0) {
+		if (opt.grpc) {
+			snd[i].grpc = loadgen_grpc_connect(opt.host, opt.port, opt.streams);
+			if (snd[i].grpc == NULL) {
+				fprintf(stderr, "loadgen: cannot connect to %s:%s\n", opt.host, opt.port);
+				return 1;
+			}
+		} else if (bench_connect(&snd[i].conn) != 0) {
 			fprintf(stderr, "loadgen: cannot connect to %s:%s\n", opt.host, opt.port);
 			return 1;
 		}
@@ -859,7 +963,8 @@ main(int argc, char **argv)
 	start_ns = bench_now_ns(CLOCK_MONOTONIC);
 	deadline_ns = start_ns + (uint64_t)(opt.seconds * 1e9);
 	for (i = 0; i < (unsigned)opt.conns; i++)
-		if (pthread_create(&snd[i].thread, NULL, sender_main, &snd[i]) != 0)
+		if (pthread_create(&snd[i].thread, NULL, opt.grpc ? sender_grpc_main : sender_main,
+				   &snd[i]) != 0)
 			abort();
 	last_report_ns = start_ns;
 	for (;;) {
@@ -885,6 +990,7 @@ main(int argc, char **argv)
 		if (snd[i].last_done_ns > end_ns)
 			end_ns = snd[i].last_done_ns;
 		bench_conn_release(&snd[i].conn);
+		loadgen_grpc_free(snd[i].grpc);
 	}
 	print_summary(snd, start_ns, end_ns);
 	return 0;

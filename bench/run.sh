@@ -17,12 +17,26 @@
 #   stop    SIGTERM (obstui seals what is left and exits); then the store's
 #           size on disk is read with `obstui stats --json` and du.
 #
+# That is the main run, on OTLP/HTTP.  For OTLP/gRPC there is an ingest-only
+# run: another obstui on another fresh store, the same load (same requests,
+# same length) sent as gRPC Export calls, then 200 lookups of acknowledged
+# traces, SIGTERM, and a check that the store holds every acknowledged
+# span.  The two load phases are compared side by side (spans/s, obstui
+# CPU-seconds per million spans, peak RSS).  BENCH_PROTOCOLS chooses the
+# runs and their order; without http the main run is the gRPC one.
+#
 # Prints a markdown table on stdout and writes it, with the raw figures,
 # to bench/out/results.md; logs of every phase stay in bench/out/.
 #
 # Knobs (environment):
 #   BENCH_SECONDS=45        length of the load phase
 #   BENCH_CONNS=32          concurrent connections of the load generator
+#                           (OTLP/HTTP: one request in flight on each)
+#   BENCH_PROTOCOLS="http grpc"  the runs, in this order (http, grpc or both)
+#   BENCH_GRPC_STREAMS=8    gRPC calls in flight per connection
+#   BENCH_GRPC_CONNS        gRPC connections (BENCH_CONNS / BENCH_GRPC_STREAMS,
+#                           so that as many requests are in flight as with HTTP)
+#   BENCH_GRPC_LOOKUPS=200  lookups of acknowledged traces after the gRPC load
 #   BENCH_SPANS=0           spans to have stored before querying (0: what
 #                           the load phase stored); 10000000 for the 10M run
 #   BENCH_FILL_SECONDS=1200 upper bound on the fill phase
@@ -44,6 +58,10 @@ ROOT=$PWD
 OUT=${BENCH_OUT:-bench/out}
 SECONDS_LOAD=${BENCH_SECONDS:-45}
 CONNS=${BENCH_CONNS:-32}
+PROTOCOLS=${BENCH_PROTOCOLS:-http grpc}
+GRPC_STREAMS=${BENCH_GRPC_STREAMS:-8}
+GRPC_CONNS=${BENCH_GRPC_CONNS:-$((CONNS / GRPC_STREAMS > 0 ? CONNS / GRPC_STREAMS : 1))}
+GRPC_LOOKUPS=${BENCH_GRPC_LOOKUPS:-200}
 SPANS_WANTED=${BENCH_SPANS:-0}
 FILL_SECONDS=${BENCH_FILL_SECONDS:-1200}
 LOOKUPS=${BENCH_LOOKUPS:-2000}
@@ -54,13 +72,31 @@ PERF=${BENCH_PERF:-0}
 SEED=${BENCH_SEED:-1}
 BIN=${OBSTUI_BIN:-$ROOT/obstui}
 
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# the main run (all phases) is the OTLP/HTTP one, or the first listed
+MAIN=
+protos=
+for p in $PROTOCOLS; do
+	case $p in
+	http | grpc) ;;
+	*) die "BENCH_PROTOCOLS: '$p' is neither http nor grpc" ;;
+	esac
+	case " $protos " in *" $p "*) continue ;; esac
+	protos="${protos:+$protos }$p"
+	[ -n "$MAIN" ] || MAIN=$p
+done
+PROTOCOLS=$protos
+[ -n "$MAIN" ] || die "BENCH_PROTOCOLS is empty"
+case " $PROTOCOLS " in *" http "*) MAIN=http ;; esac
+proto_name() { if [ "$1" = grpc ]; then echo OTLP/gRPC; else echo OTLP/HTTP; fi; }
+
 mkdir -p "$OUT/bin"
 OUT=$(cd "$OUT" && pwd)
 # nothing from an earlier run may end up in this one's report
-rm -f "$OUT"/*.txt "$OUT"/*.log "$OUT"/*.json "$OUT"/serve.stdout "$OUT"/results.md \
+rm -f "$OUT"/*.txt "$OUT"/*.log "$OUT"/*.json "$OUT"/serve*.stdout "$OUT"/results.md \
 	"$OUT"/perf.data "$OUT"/perf.data.old
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
 # --- build --------------------------------------------------------------------
 if [ ! -x "$BIN" ] || [ ! -f build/libobstui.a ]; then
@@ -68,8 +104,9 @@ if [ ! -x "$BIN" ] || [ ! -f build/libobstui.a ]; then
 fi
 CFLAGS_BENCH=(-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror)
 # shellcheck disable=SC2046 # pkg-config prints several words on purpose
-cc "${CFLAGS_BENCH[@]}" -Isrc -Ibuild/gen -o "$OUT/bin/loadgen" bench/loadgen.c \
-	build/libobstui.a $(pkg-config --libs libprotobuf-c) -lpthread
+cc "${CFLAGS_BENCH[@]}" -Isrc -Ibuild/gen $(pkg-config --cflags libnghttp2) \
+	-o "$OUT/bin/loadgen" bench/loadgen.c bench/loadgen_grpc.c \
+	build/libobstui.a $(pkg-config --libs libprotobuf-c libnghttp2) -lpthread
 cc "${CFLAGS_BENCH[@]}" -o "$OUT/bin/lookup" bench/lookup.c
 # a copy, so that a rebuild during the run changes nothing under test
 cp "$BIN" "$OUT/bin/obstui"
@@ -80,7 +117,7 @@ fi
 BIN=$OUT/bin/obstui
 
 # --- helpers ------------------------------------------------------------------
-STORE=$(mktemp -d "${TMPDIR:-/tmp}/obstui-bench.XXXXXX")
+STORE=
 PID=
 SAMPLER=
 cleanup() {
@@ -89,7 +126,7 @@ cleanup() {
 		kill -TERM "$PID" 2>/dev/null || true
 		wait "$PID" 2>/dev/null || true
 	fi
-	[ "${BENCH_KEEP_STORE:-0}" = 1 ] || rm -rf "$STORE"
+	[ -z "$STORE" ] || [ "${BENCH_KEEP_STORE:-0}" = 1 ] || rm -rf "$STORE"
 }
 trap cleanup EXIT
 
@@ -121,166 +158,271 @@ status_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$PID/status"; }
 machine_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
 kv() { sed -n "s/^$1=//p" "$2" | tail -1; }
 json_num() { sed -n "s/.*\"$1\":\"\{0,1\}\([0-9.]*\).*/\1/p" <<<"$2"; }
-fdiv() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN { if (b == 0) print "n/a"; else printf f, a / b }'; }
+per_million() { awk -v a="$1" -v n="$2" 'BEGIN { if (n + 0 == 0 || a == "") print "n/a"; else printf "%.2f", a * 1e6 / n }'; }
+fdiv() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN { if (b == 0 || a == "" || a == "n/a" || b == "n/a") print "n/a"; else printf f, a / b }'; }
 stats_json() { "$BIN" stats --store "$STORE" --json 2>/dev/null; }
 
-# how busy the machine is before we start (other sessions, builds, fuzzers)
-read -r ibusy0 itotal0 < <(machine_ticks)
-sleep 2
-read -r ibusy1 itotal1 < <(machine_ticks)
-idle_busy=$(fdiv $((100 * (ibusy1 - ibusy0))) $((itotal1 - itotal0)) %.0f)
-[ "${idle_busy%%.*}" -le 10 ] 2>/dev/null ||
-	log "warning: the machine is ${idle_busy}% busy before the run; results will be low"
+# how busy the machine is (other sessions, builds, fuzzers), in % over 2 s
+machine_busy_now() {
+	local b0 t0 b1 t1
+	read -r b0 t0 < <(machine_ticks)
+	sleep 2
+	read -r b1 t1 < <(machine_ticks)
+	fdiv $((100 * (b1 - b0))) $((t1 - t0)) %.0f
+}
+idle_check() {
+	idle_busy=$(machine_busy_now)
+	[ "${idle_busy%%.*}" -le 10 ] 2>/dev/null ||
+		log "warning: the machine is ${idle_busy}% busy before the $1 run; results will be low"
+}
 
-# --- start obstui -------------------------------------------------------------
-serve_args=(serve --store "$STORE" --otlp-http 127.0.0.1:0 --api 127.0.0.1:0
-	--otlp-grpc off --zipkin off --seal-idle "$SEAL_IDLE")
-[ "$FSYNC" = 1 ] && serve_args+=(--fsync)
-"$BIN" "${serve_args[@]}" >"$OUT/serve.stdout" 2>"$OUT/serve.log" &
-PID=$!
-for _ in $(seq 100); do
-	grep -q '^ready' "$OUT/serve.stdout" 2>/dev/null && break
-	kill -0 "$PID" 2>/dev/null || die "obstui exited at start: $(tail -3 "$OUT/serve.log")"
-	sleep 0.1
-done
-grep -q '^ready' "$OUT/serve.stdout" || die "obstui did not say ready"
-OTLP_PORT=$(sed -n 's/^listening otlp-http .*:\([0-9]*\)$/\1/p' "$OUT/serve.stdout")
-API_PORT=$(sed -n 's/^listening api .*:\([0-9]*\)$/\1/p' "$OUT/serve.stdout")
-log "obstui pid $PID, otlp-http :$OTLP_PORT, api :$API_PORT, store $STORE"
+# Start obstui on a fresh store with the receiver of one protocol; sets PID,
+# STORE, INGEST_PORT and API_PORT.  Returns 1 when obstui is up but did not
+# open that receiver (a build without the gRPC receiver only warns).
+serve_start() {
+	local proto=$1 args
+	STORE=$(mktemp -d "${TMPDIR:-/tmp}/obstui-bench.XXXXXX")
+	args=(serve --store "$STORE" --api 127.0.0.1:0 --zipkin off --seal-idle "$SEAL_IDLE")
+	if [ "$proto" = grpc ]; then
+		args+=(--otlp-http off --otlp-grpc 127.0.0.1:0)
+	else
+		args+=(--otlp-http 127.0.0.1:0 --otlp-grpc off)
+	fi
+	[ "$FSYNC" = 1 ] && args+=(--fsync)
+	"$BIN" "${args[@]}" >"$OUT/serve-$proto.stdout" 2>"$OUT/serve-$proto.log" &
+	PID=$!
+	for _ in $(seq 100); do
+		grep -q '^ready' "$OUT/serve-$proto.stdout" 2>/dev/null && break
+		kill -0 "$PID" 2>/dev/null || die "obstui exited at start: $(tail -3 "$OUT/serve-$proto.log")"
+		sleep 0.1
+	done
+	grep -q '^ready' "$OUT/serve-$proto.stdout" || die "obstui did not say ready"
+	INGEST_PORT=$(sed -n "s/^listening otlp-$proto .*:\([0-9]*\)$/\1/p" "$OUT/serve-$proto.stdout")
+	API_PORT=$(sed -n 's/^listening api .*:\([0-9]*\)$/\1/p' "$OUT/serve-$proto.stdout")
+	log "obstui pid $PID, otlp-$proto :${INGEST_PORT:-none}, api :$API_PORT, store $STORE"
+	# RSS over time, one sample a second, for the record
+	( while kill -0 "$PID" 2>/dev/null; do
+		printf '%s %s\n' "$(date +%s)" "$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$PID/status" 2>/dev/null)"
+		sleep 1
+	  done ) >"$OUT/rss-$proto.log" 2>/dev/null &
+	SAMPLER=$!
+	[ -n "$INGEST_PORT" ]
+}
 
-# RSS over time, one sample a second, for the record
-( while kill -0 "$PID" 2>/dev/null; do
-	printf '%s %s\n' "$(date +%s)" "$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$PID/status" 2>/dev/null)"
-	sleep 1
-  done ) >"$OUT/rss.log" 2>/dev/null &
-SAMPLER=$!
+# SIGTERM (obstui seals what is left and exits); sets stop_secs.
+serve_stop() {
+	local t0 rc=0
+	t0=$(date +%s.%N)
+	kill -TERM "$PID"
+	wait "$PID" || rc=$?
+	[ "$rc" = 0 ] || die "obstui exited with $rc at SIGTERM: $(tail -5 "$OUT/serve-$1.log")"
+	PID=
+	kill "$SAMPLER" 2>/dev/null || true
+	SAMPLER=
+	stop_secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+}
 
-# --- load ---------------------------------------------------------------------
-log "load: $SECONDS_LOAD s, $CONNS connections"
-cpu0=$(cpu_ticks)
-thread_ticks >"$OUT/threads0.txt"
-read -r mbusy0 mtotal0 < <(machine_ticks)
-wbytes0=$(io_bytes write_bytes)
-rbytes0=$(io_bytes read_bytes)
-if [ "$PERF" = 1 ]; then
-	perf record -F 499 -g -p "$PID" -o "$OUT/perf.data" -- sleep "$SECONDS_LOAD" \
-		>"$OUT/perf.log" 2>&1 &
-	PERF_PID=$!
-fi
-"$OUT/bin/loadgen" --port "$OTLP_PORT" --conns "$CONNS" --seconds "$SECONDS_LOAD" \
-	--seed "$SEED" --seq-start 0 >"$OUT/load.txt" 2>"$OUT/load.log" ||
-	die "loadgen failed: $(tail -3 "$OUT/load.log")"
-cpu1=$(cpu_ticks)
-thread_ticks >"$OUT/threads1.txt"
-read -r mbusy1 mtotal1 < <(machine_ticks)
-wbytes1=$(io_bytes write_bytes)
-rbytes1=$(io_bytes read_bytes)
-hwm_load_kb=$(status_kb VmHWM)
-if [ "$PERF" = 1 ]; then
-	wait "$PERF_PID" || true
-	perf report -i "$OUT/perf.data" --no-children --percent-limit 0.5 --stdio \
-		>"$OUT/perf-report.txt" 2>/dev/null || true
-fi
-kill -0 "$PID" 2>/dev/null || die "obstui died during the load: $(tail -5 "$OUT/serve.log")"
-curl -s "http://127.0.0.1:$API_PORT/metrics" >"$OUT/metrics-after-load.txt" 2>/dev/null || true
+store_drop() {
+	if [ "${BENCH_KEEP_STORE:-0}" = 1 ]; then log "store kept: $STORE"; else rm -rf "$STORE"; fi
+	STORE=
+}
 
-load_spans=$(kv spans_ok "$OUT/load.txt")
-load_secs=$(kv seconds "$OUT/load.txt")
-load_rate=$(kv spans_per_sec "$OUT/load.txt")
-load_cpu=$(fdiv $((cpu1 - cpu0)) "$TICKS" %.2f)
-gen_cpu=$(kv loadgen_cpu_seconds "$OUT/load.txt")
-machine_busy=$(fdiv $((100 * (mbusy1 - mbusy0))) $((mtotal1 - mtotal0)) %.0f)
-# CPU that neither obstui nor the load generator used: other processes
-other_cpu=$(awk -v m=$((mbusy1 - mbusy0)) -v o=$((cpu1 - cpu0)) -v g="$gen_cpu" -v t="$TICKS" \
-	'BEGIN { v = (m - o) / t - g; printf "%.1f", v < 0 ? 0 : v }')
-# the busiest threads that lived through the whole load phase: the writer
-# and the sealer (created first after the main thread), not the per-connection
-# threads of libmicrohttpd, which start with the load
-busiest=$(awk -v t="$TICKS" -v secs="$(kv seconds "$OUT/load.txt")" '
-	NR == FNR { a[$1] = $2; next }
-	($1 in a) { printf "%d %.0f\n", $1, 100 * ($2 - a[$1]) / t / secs }' \
-	"$OUT/threads0.txt" "$OUT/threads1.txt" | sort -k2 -n -r | head -3 |
-	awk '{ printf "%s%s%% (tid %s)", (NR > 1 ? ", " : ""), $2, $1 }')
-written_per_span=$(fdiv $((wbytes1 - wbytes0)) "$load_spans" %.0f)
-read_per_span=$(fdiv $((rbytes1 - rbytes0)) "$load_spans" %.0f)
-stored=$load_spans
-# the 5 s windows of the load, to show whether the rate holds or decays
-windows=$(grep -o 'rate=[0-9]*' "$OUT/load.log" | cut -d= -f2 |
-	awk 'NR == 1 { f = $1; m = $1 } { if ($1 < m) m = $1; l = $1 }
-	     END { if (NR) printf "first %d, lowest %d, last %d", f, m, l }')
-seq_next=$(kv seq_end "$OUT/load.txt")
-failed=$(kv failed_requests "$OUT/load.txt")
-busy=$(kv busy_answers "$OUT/load.txt")
-log "load: $load_spans spans in $load_secs s = $load_rate spans/s; obstui CPU $load_cpu s"
+# loadgen's arguments for one protocol, in LG
+loadgen_args() {
+	if [ "$1" = grpc ]; then
+		LG=(--grpc --port "$INGEST_PORT" --conns "$GRPC_CONNS" --streams "$GRPC_STREAMS")
+	else
+		LG=(--port "$INGEST_PORT" --conns "$CONNS")
+	fi
+}
 
-# --- fill ---------------------------------------------------------------------
-fill_rate=
-if [ "$SPANS_WANTED" -gt "$stored" ]; then
-	need=$((SPANS_WANTED - stored))
-	log "fill: $need more spans (at most $FILL_SECONDS s)"
-	fcpu0=$(cpu_ticks)
-	"$OUT/bin/loadgen" --port "$OTLP_PORT" --conns "$CONNS" --seconds "$FILL_SECONDS" \
-		--spans "$need" --seed "$SEED" --seq-start "$seq_next" --report-every 30 \
-		>"$OUT/fill.txt" 2>"$OUT/fill.log" || die "loadgen (fill) failed"
-	fcpu1=$(cpu_ticks)
-	kill -0 "$PID" 2>/dev/null || die "obstui died during the fill: $(tail -5 "$OUT/serve.log")"
-	stored=$((stored + $(kv spans_ok "$OUT/fill.txt")))
-	seq_next=$(kv seq_end "$OUT/fill.txt")
-	failed=$((failed + $(kv failed_requests "$OUT/fill.txt")))
-	busy=$((busy + $(kv busy_answers "$OUT/fill.txt")))
-	fill_rate=$(kv spans_per_sec "$OUT/fill.txt")
-	fill_secs=$(kv seconds "$OUT/fill.txt")
-	fill_cpu=$(fdiv $((fcpu1 - fcpu0)) "$TICKS" %.2f)
-	log "fill: now $stored spans; $fill_rate spans/s over $fill_secs s"
-fi
-hwm_kb=$(status_kb VmHWM)
+# The load phase of one protocol's run: BENCH_SECONDS of loadgen against the
+# obstui just started.  loadgen's figures go to load-PROTO.txt, obstui's
+# (from /proc) to server-PROTO.txt, both key=value.
+load_phase() {
+	local proto=$1 cpu0 cpu1 mbusy0 mtotal0 mbusy1 mtotal1 wbytes0 wbytes1 rbytes0 rbytes1
+	local gen_cpu busiest perf_pid=
+	loadgen_args "$proto"
+	log "load ($(proto_name "$proto")): $SECONDS_LOAD s, loadgen ${LG[*]}"
+	cpu0=$(cpu_ticks)
+	thread_ticks >"$OUT/threads0-$proto.txt"
+	read -r mbusy0 mtotal0 < <(machine_ticks)
+	wbytes0=$(io_bytes write_bytes)
+	rbytes0=$(io_bytes read_bytes)
+	if [ "$PERF" = 1 ] && [ "$proto" = "$MAIN" ]; then
+		perf record -F 499 -g -p "$PID" -o "$OUT/perf.data" -- sleep "$SECONDS_LOAD" \
+			>"$OUT/perf.log" 2>&1 &
+		perf_pid=$!
+	fi
+	"$OUT/bin/loadgen" "${LG[@]}" --seconds "$SECONDS_LOAD" --seed "$SEED" --seq-start 0 \
+		>"$OUT/load-$proto.txt" 2>"$OUT/load-$proto.log" ||
+		die "loadgen ($proto) failed: $(tail -3 "$OUT/load-$proto.log")"
+	cpu1=$(cpu_ticks)
+	thread_ticks >"$OUT/threads1-$proto.txt"
+	read -r mbusy1 mtotal1 < <(machine_ticks)
+	wbytes1=$(io_bytes write_bytes)
+	rbytes1=$(io_bytes read_bytes)
+	if [ -n "$perf_pid" ]; then
+		wait "$perf_pid" || true
+		perf report -i "$OUT/perf.data" --no-children --percent-limit 0.5 --stdio \
+			>"$OUT/perf-report.txt" 2>/dev/null || true
+	fi
+	kill -0 "$PID" 2>/dev/null || die "obstui died during the load: $(tail -5 "$OUT/serve-$proto.log")"
+	curl -s "http://127.0.0.1:$API_PORT/metrics" >"$OUT/metrics-after-load-$proto.txt" 2>/dev/null || true
+	gen_cpu=$(kv loadgen_cpu_seconds "$OUT/load-$proto.txt")
+	# the busiest threads that lived through the whole load phase: the writer
+	# and the sealer (created first after the main thread), not the
+	# per-connection receiver threads, which start with the load
+	busiest=$(awk -v t="$TICKS" -v secs="$(kv seconds "$OUT/load-$proto.txt")" '
+		NR == FNR { a[$1] = $2; next }
+		($1 in a) && secs > 0 { printf "%d %.0f\n", $1, 100 * ($2 - a[$1]) / t / secs }' \
+		"$OUT/threads0-$proto.txt" "$OUT/threads1-$proto.txt" | sort -k2 -n -r | head -3 |
+		awk '{ printf "%s%s%% (tid %s)", (NR > 1 ? ", " : ""), $2, $1 }')
+	{
+		echo "idle_busy_pct=$idle_busy"
+		echo "obstui_cpu_load_seconds=$(fdiv $((cpu1 - cpu0)) "$TICKS" %.2f)"
+		echo "vmhwm_load_kb=$(status_kb VmHWM)"
+		echo "load_write_bytes=$((wbytes1 - wbytes0))"
+		echo "load_read_bytes=$((rbytes1 - rbytes0))"
+		echo "machine_busy_pct=$(fdiv $((100 * (mbusy1 - mbusy0))) $((mtotal1 - mtotal0)) %.0f)"
+		# CPU that neither obstui nor the load generator used: other processes
+		echo "other_cpu_seconds=$(awk -v m=$((mbusy1 - mbusy0)) -v o=$((cpu1 - cpu0)) -v g="$gen_cpu" \
+			-v t="$TICKS" 'BEGIN { v = (m - o) / t - g; printf "%.1f", v < 0 ? 0 : v }')"
+		echo "busiest_threads=$busiest"
+		# the 5 s windows of the load, to show whether the rate holds or decays
+		echo "windows=$(grep -o 'rate=[0-9]*' "$OUT/load-$proto.log" | cut -d= -f2 |
+			awk 'NR == 1 { f = $1; m = $1 } { if ($1 < m) m = $1; l = $1 }
+			     END { if (NR) printf "first %d, lowest %d, last %d", f, m, l }')"
+	} >"$OUT/server-$proto.txt"
+	log "load ($proto): $(kv spans_ok "$OUT/load-$proto.txt") spans in" \
+		"$(kv seconds "$OUT/load-$proto.txt") s = $(kv spans_per_sec "$OUT/load-$proto.txt") spans/s;" \
+		"obstui CPU $(kv obstui_cpu_load_seconds "$OUT/server-$proto.txt") s"
+}
 
-# --- seal ---------------------------------------------------------------------
-log "seal: waiting for the head to empty"
-seal_t0=$(date +%s.%N)
-for _ in $(seq 600); do
-	head_spans=$(json_num headSpans "$(stats_json)")
-	[ "${head_spans:-1}" = 0 ] && break
-	sleep 1
-done
-seal_wait=$(awk -v a="$seal_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-st=$(stats_json)
-log "seal: head has ${head_spans:-?} spans after $seal_wait s; stats: $st"
+# --- the main run: load, fill, seal, query, stop --------------------------------
+main_run() {
+	local proto=$1 need fcpu0 fcpu1
+	idle_check "$(proto_name "$proto")"
+	serve_start "$proto" || die "obstui did not open its $(proto_name "$proto") receiver:" \
+		"$(grep -i grpc "$OUT/serve-$proto.log" | tail -1)"
+	load_phase "$proto"
+	load_spans=$(kv spans_ok "$OUT/load-$proto.txt")
+	stored=$load_spans
+	seq_next=$(kv seq_end "$OUT/load-$proto.txt")
+	failed=$(kv failed_requests "$OUT/load-$proto.txt")
+	busy=$(kv busy_answers "$OUT/load-$proto.txt")
 
-# --- query --------------------------------------------------------------------
-log "query: $LOOKUPS trace lookups per format, $SEARCHES runs per search"
-"$OUT/bin/lookup" trace --port "$API_PORT" --seed "$SEED" --seqs "0:$seq_next" \
-	--n "$LOOKUPS" --warmup 20 --prefix json_ >"$OUT/lookup-json.txt" 2>>"$OUT/query.log"
-"$OUT/bin/lookup" trace --port "$API_PORT" --seed "$SEED" --seqs "0:$seq_next" \
-	--n "$LOOKUPS" --warmup 20 --protobuf --prefix pb_ >"$OUT/lookup-pb.txt" 2>>"$OUT/query.log"
+	# --- fill
+	fill_rate=
+	if [ "$SPANS_WANTED" -gt "$stored" ]; then
+		need=$((SPANS_WANTED - stored))
+		log "fill: $need more spans (at most $FILL_SECONDS s)"
+		fcpu0=$(cpu_ticks)
+		"$OUT/bin/loadgen" "${LG[@]}" --seconds "$FILL_SECONDS" \
+			--spans "$need" --seed "$SEED" --seq-start "$seq_next" --report-every 30 \
+			>"$OUT/fill.txt" 2>"$OUT/fill.log" || die "loadgen (fill) failed"
+		fcpu1=$(cpu_ticks)
+		kill -0 "$PID" 2>/dev/null || die "obstui died during the fill: $(tail -5 "$OUT/serve-$proto.log")"
+		stored=$((stored + $(kv spans_ok "$OUT/fill.txt")))
+		seq_next=$(kv seq_end "$OUT/fill.txt")
+		failed=$((failed + $(kv failed_requests "$OUT/fill.txt")))
+		busy=$((busy + $(kv busy_answers "$OUT/fill.txt")))
+		fill_rate=$(kv spans_per_sec "$OUT/fill.txt")
+		fill_secs=$(kv seconds "$OUT/fill.txt")
+		fill_cpu=$(fdiv $((fcpu1 - fcpu0)) "$TICKS" %.2f)
+		log "fill: now $stored spans; $fill_rate spans/s over $fill_secs s"
+	fi
+	hwm_kb=$(status_kb VmHWM)
+
+	# --- seal
+	log "seal: waiting for the head to empty"
+	local seal_t0 head_spans st
+	seal_t0=$(date +%s.%N)
+	for _ in $(seq 600); do
+		head_spans=$(json_num headSpans "$(stats_json)")
+		[ "${head_spans:-1}" = 0 ] && break
+		sleep 1
+	done
+	seal_wait=$(awk -v a="$seal_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	st=$(stats_json)
+	log "seal: head has ${head_spans:-?} spans after $seal_wait s; stats: $st"
+
+	# --- query
+	log "query: $LOOKUPS trace lookups per format, $SEARCHES runs per search"
+	"$OUT/bin/lookup" trace --port "$API_PORT" --seed "$SEED" --seqs "0:$seq_next" \
+		--n "$LOOKUPS" --warmup 20 --prefix json_ >"$OUT/lookup-json.txt" 2>>"$OUT/query.log"
+	"$OUT/bin/lookup" trace --port "$API_PORT" --seed "$SEED" --seqs "0:$seq_next" \
+		--n "$LOOKUPS" --warmup 20 --protobuf --prefix pb_ >"$OUT/lookup-pb.txt" 2>>"$OUT/query.log"
+	local i=0 q
+	for q in "${SEARCH_QUERIES[@]}"; do
+		"$OUT/bin/lookup" search --port "$API_PORT" --q "$q" --n "$SEARCHES" --warmup 2 \
+			--prefix "s${i}_" >"$OUT/search-$i.txt" 2>>"$OUT/query.log"
+		i=$((i + 1))
+	done
+	hwm_kb=$(status_kb VmHWM)
+
+	# --- stop
+	serve_stop "$proto"
+	main_stop_secs=$stop_secs
+	st=$(stats_json)
+	echo "$st" >"$OUT/stats.json"
+	main_stats=$st
+	spans_db=$(json_num spans "$st")
+	block_bytes=$(json_num blockBytes "$st")
+	db_bytes=$(json_num databaseBytes "$st")
+	dir_bytes=$(du -sb "$STORE" | cut -f1)
+	store_drop
+}
+
+# --- the ingest-only run of another protocol: load, a few lookups, stop -----------
+# Writes its verdicts to check-PROTO.txt, or why it was skipped to skip-PROTO.txt.
+side_run() {
+	local proto=$1 seqs st spans
+	idle_check "$(proto_name "$proto")"
+	if ! serve_start "$proto"; then
+		echo "this obstui has no $(proto_name "$proto") receiver ($(grep -i -m1 "$proto" \
+			"$OUT/serve-$proto.log" | cut -c1-160))" >"$OUT/skip-$proto.txt"
+		log "$proto: skipped: $(cat "$OUT/skip-$proto.txt")"
+		serve_stop "$proto"
+		store_drop
+		return 0
+	fi
+	load_phase "$proto"
+	seqs=$(kv seq_end "$OUT/load-$proto.txt")
+	"$OUT/bin/lookup" trace --port "$API_PORT" --seed "$SEED" --seqs "0:$seqs" \
+		--n "$GRPC_LOOKUPS" --warmup 0 --protobuf --prefix check_ \
+		>"$OUT/lookup-$proto.txt" 2>>"$OUT/query.log" || true
+	serve_stop "$proto"
+	st=$(stats_json)
+	echo "$st" >"$OUT/stats-$proto.json"
+	spans=$(json_num spans "$st")
+	{
+		echo "stop_seconds=$stop_secs"
+		echo "spans_stored=$spans"
+		echo "lookups=$GRPC_LOOKUPS"
+		echo "lookups_notfound=$(kv check_notfound "$OUT/lookup-$proto.txt")"
+		echo "lookups_wrong=$(kv check_wrong "$OUT/lookup-$proto.txt")"
+	} >"$OUT/check-$proto.txt"
+	store_drop
+}
+
 SEARCH_QUERIES=(
 	'{ resource.service.name = "checkout" && duration > 500ms }'
 	'{ resource.service.name = "payment" && status = error }'
 	'{ span.http.status_code = 500 }'
 )
-i=0
-for q in "${SEARCH_QUERIES[@]}"; do
-	"$OUT/bin/lookup" search --port "$API_PORT" --q "$q" --n "$SEARCHES" --warmup 2 \
-		--prefix "s${i}_" >"$OUT/search-$i.txt" 2>>"$OUT/query.log"
-	i=$((i + 1))
+for p in $PROTOCOLS; do
+	if [ "$p" = "$MAIN" ]; then main_run "$p"; else side_run "$p"; fi
 done
-hwm_kb=$(status_kb VmHWM)
-
-# --- stop ---------------------------------------------------------------------
-stop_t0=$(date +%s.%N)
-kill -TERM "$PID"
-wait "$PID" || die "obstui exited with $? at SIGTERM: $(tail -5 "$OUT/serve.log")"
-PID=
-stop_secs=$(awk -v a="$stop_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-st=$(stats_json)
-echo "$st" >"$OUT/stats.json"
-spans_db=$(json_num spans "$st")
-block_bytes=$(json_num blockBytes "$st")
-db_bytes=$(json_num databaseBytes "$st")
-dir_bytes=$(du -sb "$STORE" | cut -f1)
-wire_bps=$(kv wire_bytes_per_span "$OUT/load.txt")
 
 # --- report -------------------------------------------------------------------
+L=$OUT/load-$MAIN.txt
+S=$OUT/server-$MAIN.txt
+load_secs=$(kv seconds "$L")
+load_rate=$(kv spans_per_sec "$L")
+load_cpu=$(kv obstui_cpu_load_seconds "$S")
+hwm_load_kb=$(kv vmhwm_load_kb "$S")
+wire_bps=$(kv wire_bytes_per_span "$L")
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mem_gb=$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 verdict() { awk -v v="$1" -v t="$2" -v d="$3" 'BEGIN {
@@ -296,32 +438,70 @@ spcpu=$(fdiv "$load_spans" "$load_cpu" %.0f)
 j99=$(kv json_p99_ms "$OUT/lookup-json.txt")
 p99=$(kv pb_p99_ms "$OUT/lookup-pb.txt")
 s0_p99=$(kv s0_p99_ms "$OUT/search-0.txt")
+if [ "$MAIN" = grpc ]; then
+	main_conns="$GRPC_CONNS connections x $GRPC_STREAMS gRPC calls in flight"
+else
+	main_conns="$CONNS connections"
+fi
+
+# One row of the protocol comparison.
+compare_row() {
+	local p=$1 f="$OUT/load-$1.txt" g="$OUT/server-$1.txt" spans found
+	if [ ! -f "$g" ]; then
+		echo "| $(proto_name "$p") | not measured: $(cat "$OUT/skip-$p.txt" 2>/dev/null) | | | | | | | | |"
+		return
+	fi
+	spans=$(kv spans_ok "$f")
+	# the main run's store also holds the fill's spans
+	if [ "$p" = "$MAIN" ]; then
+		found="$spans_db of $stored; $(( $(kv pb_notfound "$OUT/lookup-pb.txt") + $(kv json_notfound "$OUT/lookup-json.txt") )) (wrong $(( $(kv pb_wrong "$OUT/lookup-pb.txt") + $(kv json_wrong "$OUT/lookup-json.txt") ))) of $((2 * LOOKUPS))"
+	else
+		found="$(kv spans_stored "$OUT/check-$p.txt") of $spans; $(kv lookups_notfound "$OUT/check-$p.txt") (wrong $(kv lookups_wrong "$OUT/check-$p.txt")) of $(kv lookups "$OUT/check-$p.txt")"
+	fi
+	echo "| $(proto_name "$p") | $(kv conns "$f") x $(kv streams "$f") | $(kv spans_per_sec "$f") |" \
+		"$(per_million "$(kv obstui_cpu_load_seconds "$g")" "$spans") |" \
+		"$(fdiv "$(kv vmhwm_load_kb "$g")" 1024 %.0f) MB |" \
+		"$(kv ack_p50_ms "$f") / $(kv ack_p99_ms "$f") ms | $(kv busy_answers "$f") / $(kv failed_requests "$f") |" \
+		"$(per_million "$(kv loadgen_cpu_seconds "$f")" "$spans") |" \
+		"$(kv idle_busy_pct "$g")% / $(kv machine_busy_pct "$g")% | $found |"
+}
+# gRPC / HTTP of figure $1 of load or server file $2 ("load" or "server"), per span if $3
+ratio() {
+	local h g
+	h=$(kv "$1" "$OUT/$2-http.txt")
+	g=$(kv "$1" "$OUT/$2-grpc.txt")
+	if [ -n "${3:-}" ]; then
+		h=$(per_million "$h" "$(kv spans_ok "$OUT/load-http.txt")")
+		g=$(per_million "$g" "$(kv spans_ok "$OUT/load-grpc.txt")")
+	fi
+	fdiv "$g" "$h" %.2f
+}
 
 {
 echo "## obstui benchmark, $(date -u +%Y-%m-%d)"
 echo
 echo "Machine: $(nproc) cores ($cpu_model), ${mem_gb} GB RAM, Linux $(uname -r); load generator"
 echo "on the same cores. obstui $BENCH_LABEL,"
-echo "\`--seal-idle $SEAL_IDLE\`$([ "$FSYNC" = 1 ] && echo ' `--fsync`'), $CONNS connections, requests of 100 spans"
+echo "\`--seal-idle $SEAL_IDLE\`$([ "$FSYNC" = 1 ] && echo ' `--fsync`'), $(proto_name "$MAIN"), $main_conns, requests of 100 spans"
 echo "(10 traces x 10 spans, 10 attributes each, $wire_bps B/span on the wire)."
 echo
 echo "| figure | result | target | |"
 echo "|---|---|---|---|"
-echo "| sustained ingest, durable acks ($load_secs s) | $load_rate spans/s | 200,000 spans/s | $(verdict "$load_rate" 200000 ge) |"
-echo "| ingest in 5 s windows of the load, spans/s | ${windows:-n/a} | | |"
+echo "| sustained ingest, $(proto_name "$MAIN"), durable acks ($load_secs s) | $load_rate spans/s | 200,000 spans/s | $(verdict "$load_rate" 200000 ge) |"
+echo "| ingest in 5 s windows of the load, spans/s | $(kv windows "$S") | | |"
 [ -n "$fill_rate" ] && echo "| ingest while filling to $stored spans ($fill_secs s) | $fill_rate spans/s | | |"
 echo "| spans per obstui CPU-second (load phase) | $spcpu | (Tempo: ~37,000) | |"
 echo "| obstui CPU during load | $load_cpu s of $load_secs s | | |"
-echo "| busiest obstui threads during load, % of one core | $busiest | | |"
-echo "| load generator CPU during load | $gen_cpu s | | |"
-echo "| machine CPU busy just before the run | ${idle_busy}% | | |"
-echo "| machine CPU busy during load | ${machine_busy}% of $(nproc) cores ($other_cpu CPU-s by other processes) | | |"
-echo "| disk writes by obstui during load (/proc/PID/io) | $written_per_span B/span ($(fdiv $((wbytes1 - wbytes0)) $((1048576)) %.0f) MB) | | |"
-echo "| disk reads by obstui during load | $read_per_span B/span | | |"
+echo "| busiest obstui threads during load, % of one core | $(kv busiest_threads "$S") | | |"
+echo "| load generator CPU during load | $(kv loadgen_cpu_seconds "$L") s | | |"
+echo "| machine CPU busy just before the run | $(kv idle_busy_pct "$S")% | | |"
+echo "| machine CPU busy during load | $(kv machine_busy_pct "$S")% of $(nproc) cores ($(kv other_cpu_seconds "$S") CPU-s by other processes) | | |"
+echo "| disk writes by obstui during load (/proc/PID/io) | $(fdiv "$(kv load_write_bytes "$S")" "$load_spans" %.0f) B/span ($(fdiv "$(kv load_write_bytes "$S")" 1048576 %.0f) MB) | | |"
+echo "| disk reads by obstui during load | $(fdiv "$(kv load_read_bytes "$S")" "$load_spans" %.0f) B/span | | |"
 echo "| peak RSS during load (VmHWM) | $rss_load_mb MB | < 300 MB | $(verdict "$rss_load_mb" 300 le) |"
 echo "| peak RSS, whole run | $rss_mb MB | | |"
-echo "| ack latency p50 / p99 (load) | $(kv ack_p50_ms "$OUT/load.txt") / $(kv ack_p99_ms "$OUT/load.txt") ms | | |"
-echo "| 503 answers / failed requests | $busy / $failed | | |"
+echo "| ack latency p50 / p99 (load) | $(kv ack_p50_ms "$L") / $(kv ack_p99_ms "$L") ms | | |"
+echo "| busy answers (503, or gRPC UNAVAILABLE / RESOURCE_EXHAUSTED) / failed requests | $busy / $failed | | |"
 echo "| spans stored | $spans_db | 10,000,000 for the query targets | |"
 echo "| bytes per span on disk, whole store dir after sealing | $bps_dir | <= 40 | $(verdict "$bps_dir" 40 le) |"
 echo "| bytes per span, block files only | $bps_blocks | | |"
@@ -338,23 +518,40 @@ for q in "${SEARCH_QUERIES[@]}"; do
 	i=$((i + 1))
 done
 echo "| head emptied by the sealer after load | ${seal_wait} s | | |"
-echo "| shutdown (SIGTERM to exit, seals the rest) | ${stop_secs} s | | |"
+echo "| shutdown (SIGTERM to exit, seals the rest) | ${main_stop_secs} s | | |"
+echo
+echo "### OTLP/HTTP and OTLP/gRPC, the same requests"
+echo
+echo "Each protocol on its own fresh store, $SECONDS_LOAD s of load with the same requests (seed $SEED);"
+echo "$(proto_name "$MAIN") is the run above. CPU per million spans is obstui's utime + stime over the"
+echo "load phase divided by the spans acknowledged; RSS is VmHWM after the load."
+echo
+echo "| protocol | connections x requests in flight each | spans/s acknowledged | obstui CPU-s per million spans | peak RSS during load | ack latency p50 / p99 | busy answers / failed requests | load generator CPU-s per million spans | machine busy before / during | spans in the store after stop, of acknowledged; trace ids not found (or wrong), of looked up |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for p in $PROTOCOLS; do compare_row "$p"; done
+if [ -f "$OUT/server-http.txt" ] && [ -f "$OUT/server-grpc.txt" ]; then
+	echo "| gRPC / HTTP | | $(ratio spans_per_sec load) | $(ratio obstui_cpu_load_seconds server per-span) | $(ratio vmhwm_load_kb server) | | | $(ratio loadgen_cpu_seconds load per-span) | | |"
+fi
 echo
 echo "<details><summary>raw figures</summary>"
 echo
 echo '```'
-cat "$OUT/load.txt"
+cat "$L"
 [ -f "$OUT/fill.txt" ] && sed 's/^/fill_/' "$OUT/fill.txt"
 cat "$OUT/lookup-pb.txt" "$OUT/lookup-json.txt" "$OUT"/search-*.txt
-echo "obstui_cpu_load_seconds=$load_cpu"
+cat "$S"
 [ -n "$fill_rate" ] && echo "obstui_cpu_fill_seconds=$fill_cpu"
-echo "vmhwm_load_kb=$hwm_load_kb"
-echo "load_write_bytes=$((wbytes1 - wbytes0))"
-echo "load_read_bytes=$((rbytes1 - rbytes0))"
-echo "other_cpu_seconds=$other_cpu"
 echo "vmhwm_kb=$hwm_kb"
 echo "store_dir_bytes=$dir_bytes"
-echo "stats=$st"
+echo "stop_seconds=$main_stop_secs"
+echo "stats=$main_stats"
+for p in $PROTOCOLS; do
+	[ "$p" = "$MAIN" ] && continue
+	for f in "$OUT/load-$p.txt" "$OUT/server-$p.txt" "$OUT/check-$p.txt"; do
+		[ -f "$f" ] && sed "s/^/${p}_/" "$f"
+	done
+	[ -f "$OUT/stats-$p.json" ] && echo "${p}_stats=$(cat "$OUT/stats-$p.json")"
+done
 echo '```'
 echo "</details>"
 } | tee "$OUT/results.md"
