@@ -1,7 +1,7 @@
 # obstui - one non-recursive Makefile.
 #
 #   make            build ./obstui
-#   make run        install missing Debian packages, build, start obstui
+#   make run        install missing Debian packages, build, start obstui (the UI)
 #   make test       install what the tests need, build, run every test
 #   make check      the tests again under ASan + UBSan, plus the layer rules
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
@@ -13,7 +13,7 @@
 .DEFAULT_GOAL := all
 B ?= build
 CC ?= cc
-PKGS := libprotobuf-c sqlite3 libzstd libmicrohttpd jansson zlib inih libcrypto libssl libnghttp2
+PKGS := libprotobuf-c sqlite3 libzstd libmicrohttpd jansson zlib inih libcrypto libssl libnghttp2 ncursesw
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -94,9 +94,10 @@ check: deps-test
 	@$(MAKE) --no-print-directory B=build-asan SAN=1 all unit
 	@OBSTUI_BIN=$(abspath build-asan/obstui) tests/run-integration.sh
 
+# the UI on a terminal; headless (serve) when output is not a terminal
 run: deps-run
 	@$(MAKE) --no-print-directory all
-	./obstui serve $(ARGS)
+	@if [ -t 0 ] && [ -t 1 ]; then ./obstui $(ARGS); else ./obstui serve $(ARGS); fi
 
 # --- fuzzing (clang + libFuzzer) -----------------------------------------------
 FUZZ_SECONDS ?= 20

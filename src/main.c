@@ -14,6 +14,7 @@ void cmd_help_overview(FILE *f);
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_serve_entry, &cmd_trace_entry,  &cmd_search_entry, &cmd_import_entry,
 	&cmd_export_entry, &cmd_stats_entry, &cmd_help_entry,   &cmd_version_entry,
+	&cmd_demo_entry,   &cmd_ui_entry,
 };
 const unsigned cmd_count = sizeof cmd_table / sizeof cmd_table[0];
 
@@ -22,16 +23,13 @@ main(int argc, char **argv)
 {
 	unsigned i;
 
-	if (argc < 2) {
-		fprintf(stderr, "obstui: the terminal UI is not built yet; 'obstui serve' runs the"
-				" receivers and the query API\n\n");
-		cmd_help_overview(stderr);
-		return 2;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 		argv[1] = "help";
-	if (strcmp(argv[1], "--version") == 0)
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0)
 		argv[1] = "version";
+	/* no command, or options only: the UI */
+	if (argc < 2 || argv[1][0] == '-')
+		return cmd_ui_main(argc, argv);
 	for (i = 0; i < cmd_count; i++) {
 		if (strcmp(cmd_table[i]->name, argv[1]) != 0)
 			continue;

@@ -26,8 +26,12 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_serve_entry, cmd_trace_entry, cmd_search_entry,
 	cmd_import_entry, cmd_export_entry, cmd_stats_entry, cmd_help_entry, cmd_version_entry;
+extern const struct cmd_entry cmd_demo_entry, cmd_ui_entry;
 extern const struct cmd_entry *const cmd_table[];
 extern const unsigned cmd_count;
+
+/* `obstui [OPTIONS]`: the terminal UI (argv[0] is the program). */
+int cmd_ui_main(int argc, char **argv);
 
 #define OBSTUI_VERSION "0.1.0"
 

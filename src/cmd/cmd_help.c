@@ -10,12 +10,12 @@ overview(FILE *f)
 	unsigned i;
 
 	fprintf(f, "obstui - a terminal observability workstation\n\n"
-		   "usage: obstui COMMAND [OPTIONS]\n\ncommands:\n");
+		   "usage: obstui [OPTIONS]          the terminal UI, with the receivers running\n"
+		   "       obstui COMMAND [OPTIONS]\n\ncommands:\n");
 	for (i = 0; i < cmd_count; i++)
 		fprintf(f, "  %-8s %s%s\n", cmd_table[i]->name, cmd_table[i]->summary,
 			cmd_table[i]->built ? "" : " (not built yet)");
-	fprintf(f, "\nnot built yet: the terminal UI (obstui with no command), --attach, push,"
-		   " pull,\nremote, gc, doctor, demo, the gRPC and Zipkin receivers.\n"
+	fprintf(f, "\nnot built yet: --attach, push, pull, remote, gc, doctor.\n"
 		   "Common option: --store DIR (env OBSTUI_STORE, default"
 		   " $XDG_DATA_HOME/obstui).\n'obstui help COMMAND' for a command's options.\n");
 }

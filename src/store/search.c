@@ -74,6 +74,27 @@ seen_add(struct seen *s, const uint8_t id[16])
 	}
 }
 
+/* Distinct service names of a trace (spans share the resource's string). */
+static size_t
+count_services(const struct ob_trace *t)
+{
+	const char *seen[64];
+	size_t n = 0, i, j;
+
+	for (i = 0; i < t->nspans; i++) {
+		const char *s = t->spans[i].service;
+
+		for (j = 0; j < n && strcmp(seen[j], s) != 0; j++)
+			;
+		if (j == n) {
+			if (n == sizeof seen / sizeof seen[0])
+				return n;   /* "64 or more" is enough for a list */
+			seen[n++] = s;
+		}
+	}
+	return n;
+}
+
 static void
 hit_from_trace(struct store_trace_hit *h, const struct ob_trace *t, const bool *matched)
 {
@@ -104,6 +125,7 @@ hit_from_trace(struct store_trace_hit *h, const struct ob_trace *t, const bool *
 	}
 	h->nspans = t->nspans;
 	h->nerrors = t->nerrors;
+	h->nservices = count_services(t);
 	h->start_ns = t->start_ns;
 	h->duration_ns = t->end_ns - t->start_ns;
 }

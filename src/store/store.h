@@ -123,7 +123,7 @@ struct store_trace_hit {
 	char *root_service;        /* "" when the root span has not arrived */
 	char *root_name;
 	uint64_t start_ns, duration_ns;
-	size_t nspans, nerrors;
+	size_t nspans, nerrors, nservices;
 	struct store_span_hit *spans;  /* the matched spans (first 3 by time) */
 	size_t nspan_hits, matched;
 };

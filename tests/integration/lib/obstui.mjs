@@ -42,15 +42,22 @@ export function assertBinary() {
 		throw new Error(`obstui binary not found at ${BIN}: run make at the repository root or set OBSTUI_BIN`);
 }
 
-// startServe({store, args, readyTimeout}) -> server handle:
+// The listener flags startServe passes unless told otherwise.
+export const TEST_LISTENERS = ['--otlp-http', '127.0.0.1:0', '--api', '127.0.0.1:0',
+	'--otlp-grpc', 'off', '--zipkin', 'off'];
+
+// startServe({store, args, readyTimeout, command, listeners}) -> server handle:
 //   { pid, store, otlp: 'http://127.0.0.1:P', api: 'http://127.0.0.1:Q',
 //     grpc: '127.0.0.1:R' (only with args ['--otlp-grpc', '127.0.0.1:0']), stdout(), stderr(),
 //     stop(signal='SIGTERM') -> {code, signal}, kill9(), exited (promise) }
-export async function startServe({ store, args = [], readyTimeout = 15000, env = {} } = {}) {
+// command is 'serve' or another command that starts a node and prints
+// "listening ..." and "ready" as serve does ('demo'); listeners replaces
+// TEST_LISTENERS.
+export async function startServe({ store, args = [], readyTimeout = 15000, env = {}, command = 'serve',
+	listeners = TEST_LISTENERS } = {}) {
 	assertBinary();
 	store = store ?? tempDir();
-	const argv = ['serve', '--store', store, '--otlp-http', '127.0.0.1:0', '--api', '127.0.0.1:0',
-		'--otlp-grpc', 'off', '--zipkin', 'off', ...args];
+	const argv = [command, '--store', store, ...listeners, ...args];
 	const child = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
 	let out = '';
 	let err = '';
@@ -92,7 +99,7 @@ export async function startServe({ store, args = [], readyTimeout = 15000, env =
 	await new Promise((res, rej) => {
 		const timer = setTimeout(() => {
 			child.kill('SIGKILL');
-			rej(new Error(`obstui serve not ready after ${readyTimeout} ms\nargv: ${argv.join(' ')}\nstdout: ${out}\nstderr: ${err.slice(-4000)}`));
+			rej(new Error(`obstui ${command} not ready after ${readyTimeout} ms\nargv: ${argv.join(' ')}\nstdout: ${out}\nstderr: ${err.slice(-4000)}`));
 		}, readyTimeout);
 		child.stdout.on('data', (d) => {
 			out += d;
@@ -104,12 +111,12 @@ export async function startServe({ store, args = [], readyTimeout = 15000, env =
 		});
 		child.on('exit', (code, signal) => {
 			clearTimeout(timer);
-			rej(new Error(`obstui serve exited (code ${code}, signal ${signal}) before ready\nargv: ${argv.join(' ')}\nstdout: ${out}\nstderr: ${err.slice(-4000)}`));
+			rej(new Error(`obstui ${command} exited (code ${code}, signal ${signal}) before ready\nargv: ${argv.join(' ')}\nstdout: ${out}\nstderr: ${err.slice(-4000)}`));
 		});
 		child.on('error', (e) => { clearTimeout(timer); rej(e); });
 	});
 	if (!srv.listeners['otlp-http'] || !srv.listeners.api)
-		throw new Error(`obstui serve printed ready without both listeners: ${JSON.stringify(out)}`);
+		throw new Error(`obstui ${command} printed ready without both listeners: ${JSON.stringify(out)}`);
 	srv.otlp = `http://${srv.listeners['otlp-http']}`;
 	srv.api = `http://${srv.listeners.api}`;
 	srv.grpc = srv.listeners['otlp-grpc'];

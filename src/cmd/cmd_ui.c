@@ -1,0 +1,137 @@
+/*
+ * cmd_ui.c - `obstui [OPTIONS]`: the terminal UI on the local store, with
+ * the receivers running (the same listener flags as serve).
+ *
+ * A receiver that cannot start (the port is taken by a collector or
+ * another obstui) does not keep the UI from opening the store: the status
+ * line says which one failed, and the log line says why.  Logging goes to
+ * a file in the store while the UI owns the terminal.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/node.h"
+#include "cmd/ui_source.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "tui/tui.h"
+
+enum { OPT_THEME = NODE_OPT__END, OPT_NO_MOUSE, OPT_ASCII, OPT_SINCE };
+
+static const struct option options[] = {
+	NODE_OPTIONS,
+	{ "theme", required_argument, NULL, OPT_THEME },
+	{ "no-mouse", no_argument, NULL, OPT_NO_MOUSE },
+	{ "ascii", no_argument, NULL, OPT_ASCII },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The UI's own flags; false for a bad value (usage printed). */
+static bool
+ui_option(struct tui_options *t, int c, const char *arg)
+{
+	uint64_t d;
+
+	switch (c) {
+	case OPT_THEME: t->theme = arg; return true;
+	case OPT_NO_MOUSE: t->mouse = false; return true;
+	case OPT_ASCII: t->ascii = true; return true;
+	case OPT_SINCE:
+		if (ob_duration_parse(arg, &d))
+			return false;
+		t->since_ns = ob_now_ns() - d;
+		return true;
+	default:
+		return false;
+	}
+}
+
+int
+cmd_ui_main(int argc, char **argv)
+{
+	struct node_options opt;
+	struct tui_options topt = { .mouse = true };
+	struct node *node = NULL;
+	char errbuf[OB_ERRLEN];
+	int c, rc;
+
+	node_options_init(&opt);
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		int taken = node_option(&opt, c, optarg, errbuf);
+
+		if (taken < 0)
+			return cmd_usage(&cmd_ui_entry, "%s", errbuf);
+		if (taken == 0 && !ui_option(&topt, c, optarg))
+			return cmd_usage(&cmd_ui_entry, c == '?' ? "unknown option"
+								 : "bad value '%s'", optarg);
+	}
+	if (optind < argc)
+		return cmd_usage(&cmd_ui_entry, "'%s' is not a command (see 'obstui help')",
+				 argv[optind]);
+	if (node_options_check(&opt, errbuf))
+		return cmd_usage(&cmd_ui_entry, "%s", errbuf);
+	if (cmd_ui_prepare(opt.sopt.dir, errbuf))
+		return cmd_fail(OB_EIO, errbuf);
+	ob_log_init(OB_LOG_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	if (node_start(&opt, false, &node, errbuf))
+		return cmd_fail(OB_EIO, errbuf);
+	rc = cmd_ui_run(node, opt.sopt.retention_ns, &topt);
+	node_stop(node);
+	return rc;
+}
+
+enum ob_err
+cmd_ui_prepare(const char *dir, char *errbuf)
+{
+	char path[4096];
+	enum ob_err err;
+
+	if (!isatty(0) || !isatty(1))
+		return ob_errf(errbuf, OB_EUNSUPPORTED,
+			       "the UI needs a terminal (stdin and stdout); without one use"
+			       " 'obstui serve' or 'obstui demo --headless'");
+	if ((err = ob_mkdirs(dir, errbuf)))
+		return err;
+	snprintf(path, sizeof path, "%s/obstui.log", dir);
+	if (freopen(path, "a", stderr) == NULL)
+		return ob_errf(errbuf, OB_EIO, "cannot open the log file %s", path);
+	return OB_OK;
+}
+
+int
+cmd_ui_run(struct node *node, uint64_t retention_ns, const struct tui_options *topt)
+{
+	struct ui_source_ctx sctx = { .node = node, .retention_ns = retention_ns };
+	struct tui_source src;
+
+	ui_source_init(&src, &sctx);
+	return tui_run(&src, topt);
+}
+
+static int
+ui_exec(int argc, char **argv)
+{
+	return cmd_ui_main(argc, argv);
+}
+
+const struct cmd_entry cmd_ui_entry = {
+	.name = "ui",
+	.usage = "[OPTIONS]   (obstui with no command)",
+	.summary = "the terminal UI on the local store, with the receivers running",
+	.help = NODE_HELP
+		"  --theme NAME         dark, light, high-contrast, or a theme file (dark)\n"
+		"  --no-mouse           leave the mouse to the terminal\n"
+		"  --ascii              draw with ASCII only\n"
+		"  --since DUR          start with only the traces of the last DUR\n"
+		"Environment: NO_COLOR turns colours off.\n",
+	.exec = ui_exec,
+	.built = true,
+};

@@ -1,0 +1,276 @@
+/*
+ * cmdline.c - command mode (see cmdline.h).
+ *
+ * Commands are a const table: a name, what its argument is, what it does.
+ * A line is "NAME [ARGUMENT]"; the argument is the rest of the line, so
+ * TraceQL needs no quoting.  Completion completes the command name when
+ * the cursor is still in it.
+ */
+#include "tui/cmdline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/mem.h"
+#include "core/util.h"
+
+struct command {
+	const char *name;
+	const char *arg;
+	const char *what;
+	void (*fn)(struct tui *t, const char *arg);
+};
+
+static void
+cmd_traces(struct tui *t, const char *arg)
+{
+	(void)arg;
+	while (t->view->below)
+		tui_pop(t);
+}
+
+static void
+cmd_trace(struct tui *t, const char *arg)
+{
+	uint8_t id[16];
+
+	if (!ob_trace_id_parse(arg, id)) {
+		tui_message(t, true, "not a trace id: '%s' (up to 32 hex digits)", arg);
+		return;
+	}
+	tui_push(t, view_trace_new(t, id));
+}
+
+static void
+cmd_query(struct tui *t, const char *arg)
+{
+	cmd_traces(t, NULL);
+	view_traces_set_query(t, arg);
+}
+
+static void
+cmd_since(struct tui *t, const char *arg)
+{
+	uint64_t d;
+
+	if (*arg == 0 || strcmp(arg, "all") == 0) {
+		t->since_ns = 0;
+	} else if (ob_duration_parse(arg, &d) == OB_OK) {
+		t->since_ns = ob_now_ns() - d;
+	} else {
+		tui_message(t, true, "not a duration: '%s' (15m, 2h, 7d or all)", arg);
+		return;
+	}
+	cmd_traces(t, NULL);
+	view_traces_refresh(t);
+}
+
+static void
+cmd_theme(struct tui *t, const char *arg)
+{
+	tui_set_theme(t, *arg ? arg : "dark");
+}
+
+static void
+cmd_quit(struct tui *t, const char *arg)
+{
+	(void)arg;
+	t->quit = true;
+}
+
+static void
+cmd_help(struct tui *t, const char *arg)
+{
+	(void)arg;
+	t->help = true;
+	t->help_scroll = 0;
+}
+
+static const struct command commands[] = {
+	{ "traces", "", "the traces list", cmd_traces },
+	{ "trace", "ID", "open a trace by id", cmd_trace },
+	{ "q", "TRACEQL", "search: { status = error }; no argument shows all", cmd_query },
+	{ "since", "DUR", "only traces of the last DUR (15m, 2h, 7d; all)", cmd_since },
+	{ "theme", "NAME", "dark, light, high-contrast, or a theme file", cmd_theme },
+	{ "help", "", "the key bindings", cmd_help },
+	{ "quit", "", "leave obstui", cmd_quit },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+/* Help lists the commands through the same shape as key bindings. */
+static const struct tui_binding command_help[NCOMMANDS] = {
+	{ 0, 0, ":traces", "the traces list", NULL },
+	{ 0, 0, ":trace ID", "open a trace by id", NULL },
+	{ 0, 0, ":q TRACEQL", "search, e.g. :q { status = error }; :q alone shows all", NULL },
+	{ 0, 0, ":since DUR", "only traces of the last DUR (15m, 2h, 7d; all)", NULL },
+	{ 0, 0, ":theme NAME", "dark, light, high-contrast, or a theme file", NULL },
+	{ 0, 0, ":help", "the key bindings", NULL },
+	{ 0, 0, ":quit", "leave obstui", NULL },
+};
+
+const struct tui_view_ops cmdline_help_ops = {
+	.name = "Commands",
+	.bindings = command_help,
+	.nbindings = NCOMMANDS,
+};
+
+void
+cmdline_run(struct tui *t, const char *line)
+{
+	size_t n, i;
+	const char *arg;
+
+	line += strspn(line, " :");
+	n = strcspn(line, " ");
+	arg = line + n;
+	arg += strspn(arg, " ");
+	if (n == 0)
+		return;
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (strlen(commands[i].name) == n && strncmp(commands[i].name, line, n) == 0) {
+			commands[i].fn(t, arg);
+			return;
+		}
+	}
+	tui_message(t, true, "no command ':%.*s' (? lists them)", (int)n, line);
+}
+
+void
+cmdline_open(struct tui *t, const char *text)
+{
+	t->cmd_active = true;
+	snprintf(t->cmd, sizeof t->cmd, "%s", text);
+	t->cmd_len = strlen(t->cmd);
+	t->history_pos = t->nhistory;
+}
+
+static void
+remember(struct tui *t, const char *line)
+{
+	if (*line == 0 || (t->nhistory && strcmp(t->history[t->nhistory - 1], line) == 0))
+		return;
+	if (t->nhistory == (int)(sizeof t->history / sizeof t->history[0])) {
+		free(t->history[0]);
+		memmove(t->history, t->history + 1, (size_t)(t->nhistory - 1) * sizeof *t->history);
+		t->nhistory--;
+	}
+	t->history[t->nhistory++] = ob_xstrdup(line);
+}
+
+/* Tab: complete the command name as far as the matches agree. */
+static void
+complete(struct tui *t)
+{
+	const char *first = NULL;
+	size_t i, common = 0, matches = 0;
+
+	if (strchr(t->cmd, ' '))
+		return;
+	for (i = 0; i < NCOMMANDS; i++) {
+		const char *name = commands[i].name;
+
+		if (strncmp(name, t->cmd, t->cmd_len) != 0)
+			continue;
+		if (matches++ == 0) {
+			first = name;
+			common = strlen(name);
+		} else {
+			size_t k = 0;
+
+			while (k < common && name[k] == first[k])
+				k++;
+			common = k;
+		}
+	}
+	if (matches == 0)
+		return;
+	snprintf(t->cmd, sizeof t->cmd, "%.*s%s", (int)common, first, matches == 1 ? " " : "");
+	t->cmd_len = strlen(t->cmd);
+}
+
+static void
+recall(struct tui *t, int step)
+{
+	int pos = t->history_pos + step;
+
+	if (pos < 0 || pos > t->nhistory)
+		return;
+	t->history_pos = pos;
+	snprintf(t->cmd, sizeof t->cmd, "%s", pos == t->nhistory ? "" : t->history[pos]);
+	t->cmd_len = strlen(t->cmd);
+}
+
+void
+cmdline_key(struct tui *t, int key)
+{
+	char line[sizeof t->cmd];
+
+	switch (key) {
+	case TK_ESC:
+	case TK_CTRL('c'):
+		t->cmd_active = false;
+		return;
+	case TK_ENTER:
+		t->cmd_active = false;
+		snprintf(line, sizeof line, "%s", t->cmd);
+		remember(t, line);
+		cmdline_run(t, line);
+		return;
+	case TK_BACKSPACE:
+		if (t->cmd_len == 0) {
+			t->cmd_active = false;
+			return;
+		}
+		/* back over one UTF-8 character */
+		do
+			t->cmd_len--;
+		while (t->cmd_len > 0 && (t->cmd[t->cmd_len] & 0xc0) == 0x80);
+		t->cmd[t->cmd_len] = 0;
+		return;
+	case TK_CTRL('u'):
+		t->cmd_len = 0;
+		t->cmd[0] = 0;
+		return;
+	case TK_TAB:
+		complete(t);
+		return;
+	case TK_UP:
+		recall(t, -1);
+		return;
+	case TK_DOWN:
+		recall(t, 1);
+		return;
+	default:
+		break;
+	}
+	if (key < 0x20 || key >= TK_SPECIAL || t->cmd_len + 5 >= sizeof t->cmd)
+		return;
+	/* append the code point as UTF-8 */
+	if (key < 0x80) {
+		t->cmd[t->cmd_len++] = (char)key;
+	} else if (key < 0x800) {
+		t->cmd[t->cmd_len++] = (char)(0xc0 | key >> 6);
+		t->cmd[t->cmd_len++] = (char)(0x80 | (key & 0x3f));
+	} else if (key < 0x10000) {
+		t->cmd[t->cmd_len++] = (char)(0xe0 | key >> 12);
+		t->cmd[t->cmd_len++] = (char)(0x80 | ((key >> 6) & 0x3f));
+		t->cmd[t->cmd_len++] = (char)(0x80 | (key & 0x3f));
+	}
+	t->cmd[t->cmd_len] = 0;
+}
+
+void
+cmdline_draw(struct tui *t, struct tui_canvas *c, int y)
+{
+	int x, skip = 0, room = c->w - 2;
+
+	tui_canvas_fill(c, y, 0, c->w, ' ', TS_NORMAL);
+	tui_canvas_text(c, y, 0, 1, TS_KEY, ":");
+	/* keep the end of a long line in view */
+	if ((int)t->cmd_len > room)
+		skip = (int)t->cmd_len - room;
+	x = 1 + tui_canvas_text(c, y, 1, room, TS_NORMAL, t->cmd + skip);
+	tui_canvas_fill(c, y, x, 1, ' ', TS_SELECTED);   /* the cursor */
+}

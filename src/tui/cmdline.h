@@ -1,0 +1,21 @@
+/*
+ * cmdline.h - command mode (':'): a one-line editor on the status line,
+ * with completion of command names (Tab) and a history (Up/Down), and
+ * the table of commands it runs.
+ */
+#ifndef OB_TUI_CMDLINE_H
+#define OB_TUI_CMDLINE_H
+
+#include "tui/tui.h"
+
+/* The commands, as help lists them (their bindings have no keys). */
+extern const struct tui_view_ops cmdline_help_ops;
+
+/* Open the command line with text already typed (":q " for a query). */
+void cmdline_open(struct tui *t, const char *text);
+void cmdline_key(struct tui *t, int key);
+void cmdline_draw(struct tui *t, struct tui_canvas *c, int y);
+/* Run a command line without the ':' ("q { status = error }"). */
+void cmdline_run(struct tui *t, const char *line);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * fetch.h - the UI's one worker thread: it runs source calls so that the
+ * UI thread never waits on the store.
+ *
+ * The UI asks (tui_fetch_list, _trace, _status) and goes on; each kind of
+ * request has one slot, and a new request replaces one not yet started
+ * (the user typed another query: the old one is not worth running).  When
+ * a call finishes, its result is queued and a byte is written to the wake
+ * fd, which the UI polls beside stdin.  Results carry the generation the
+ * UI gave, so a view drops answers to questions it no longer asks.
+ */
+#ifndef OB_TUI_FETCH_H
+#define OB_TUI_FETCH_H
+
+#include "tui/source.h"
+
+enum tui_fetch_kind { FETCH_LIST, FETCH_TRACE, FETCH_STATUS, FETCH__COUNT };
+
+struct tui_fetch_result {
+	enum tui_fetch_kind kind;
+	uint64_t generation;
+	enum ob_err err;
+	char errbuf[OB_ERRLEN];
+	uint64_t elapsed_ns;
+	struct tui_list_query query;   /* FETCH_LIST: what was asked */
+	struct tui_trace_row *rows;    /* FETCH_LIST */
+	size_t nrows;
+	uint8_t trace_id[16];          /* FETCH_TRACE */
+	struct ob_buf trace;           /* FETCH_TRACE: TracesData bytes */
+	struct tui_status status;      /* FETCH_STATUS */
+	struct tui_fetch_result *next;
+};
+
+struct tui_fetch;
+
+struct tui_fetch *tui_fetch_new(const struct tui_source *src);
+/* Stop the thread (after the call it runs, if any) and free everything. */
+void tui_fetch_free(struct tui_fetch *f);
+/* Poll this for POLLIN; tui_fetch_take drains it. */
+int tui_fetch_fd(const struct tui_fetch *f);
+
+void tui_fetch_list(struct tui_fetch *f, const struct tui_list_query *q, uint64_t generation);
+void tui_fetch_trace(struct tui_fetch *f, const uint8_t id[16], uint64_t generation);
+void tui_fetch_status(struct tui_fetch *f);
+
+/* The oldest finished result, or NULL; the caller frees it. */
+struct tui_fetch_result *tui_fetch_take(struct tui_fetch *f);
+void tui_fetch_result_free(struct tui_fetch_result *r);
+
+/* Is a request of this kind waiting or running? */
+bool tui_fetch_busy(struct tui_fetch *f, enum tui_fetch_kind kind);
+
+#endif

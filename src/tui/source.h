@@ -1,0 +1,61 @@
+/*
+ * source.h - everything the UI reads, behind one small interface.
+ *
+ * main.c (through src/cmd/cmd_ui.c) wires a source to the store; unit
+ * tests wire a fake one.  The UI never calls a source on its own thread:
+ * fetch.c runs the calls on a worker thread and hands results back, so a
+ * slow query never freezes the screen.  A source's functions may block
+ * and must be callable from that one worker thread.
+ */
+#ifndef OB_TUI_SOURCE_H
+#define OB_TUI_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+/* One row of the traces list: a trace, summarised. */
+struct tui_trace_row {
+	uint8_t trace_id[16];
+	uint64_t start_ns, duration_ns;
+	char root_service[64];      /* "" when the root span has not arrived */
+	char root_name[128];
+	uint32_t nspans, nerrors, nservices;
+};
+
+/* Which traces to list: newest first. */
+struct tui_list_query {
+	char traceql[2048];         /* "" for every trace */
+	uint64_t since_ns;          /* traces overlapping [since, ...); 0: all */
+	uint64_t until_ns;          /* ... until this; 0: now */
+	uint64_t before_ns;         /* only traces starting at or before this; 0: newest */
+	size_t limit;
+};
+
+/* What the status line shows about the store and the receivers. */
+struct tui_status {
+	char listeners[256];        /* "grpc :4317  http :4318  api :3200" or why not */
+	uint64_t spans_total;       /* accepted since start (for spans/s) */
+	uint64_t traces, spans, bytes;
+	uint64_t oldest_ns;         /* the data retention drops next (0: none) */
+	uint64_t retention_ns;      /* 0: kept forever */
+};
+
+struct tui_source_ops {
+	/* Rows matching q, newest first; *rows is the caller's to free. */
+	enum ob_err (*list)(void *ctx, const struct tui_list_query *q,
+			    struct tui_trace_row **rows, size_t *n, char *errbuf);
+	/* The whole trace as OTLP TracesData bytes appended to out; OB_ENOTFOUND. */
+	enum ob_err (*trace)(void *ctx, const uint8_t id[16], struct ob_buf *out, char *errbuf);
+	void (*status)(void *ctx, struct tui_status *out);
+};
+
+struct tui_source {
+	const struct tui_source_ops *ops;
+	void *ctx;
+};
+
+#endif
