@@ -28,6 +28,7 @@ if [ $# -gt 0 ]; then
 	set -- "$@"
 else
 	set -- tests/integration/*.test.mjs
+	set -- "$@" tests/tui/*.test.mjs
 fi
 
 # --test-concurrency=1: one file at a time, so timings and RSS are the
