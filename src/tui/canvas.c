@@ -111,6 +111,8 @@ tui_canvas_text(struct tui_canvas *c, int y, int x, int maxw, enum tui_style sty
 	while (*text) {
 		size_t k = next_char(text, &cp);
 
+		if (c->ascii && cp == 0xb5)
+			cp = 'u';       /* "us" is how ASCII writes microseconds */
 		if (cp < 0x20 || cp == 0x7f || (c->ascii && cp > 0x7e))
 			cp = '?';
 		w = char_width(cp);

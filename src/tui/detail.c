@@ -49,6 +49,20 @@ append(char *out, size_t cap, size_t o, const char *s)
 	return o + n;
 }
 
+/* The shortest text that reads back as the same double (19.99, not 19.989999999999998). */
+static void
+format_double(double d, char *out, size_t cap)
+{
+	int precision;
+
+	for (precision = 1; precision < 17; precision++) {
+		snprintf(out, cap, "%.*g", precision, d);
+		if (strtod(out, NULL) == d)
+			return;
+	}
+	snprintf(out, cap, "%.17g", d);
+}
+
 void
 detail_any_format(const otlp_any_value *v, char *out, size_t cap)
 {
@@ -69,7 +83,7 @@ detail_any_format(const otlp_any_value *v, char *out, size_t cap)
 		snprintf(out, cap, "%" PRId64, v->int_value);
 		break;
 	case OTLP_VALUE(DOUBLE_VALUE):
-		snprintf(out, cap, "%.17g", v->double_value);
+		format_double(v->double_value, out, cap);
 		break;
 	case OTLP_VALUE(BYTES_VALUE):
 		for (i = 0; i < v->bytes_value.len && 2 * i + 3 < cap; i++)

@@ -41,6 +41,11 @@ term_open(bool mouse, char *errbuf, size_t cap)
 		return false;
 	}
 	set_escdelay(25);
+	/* Home/End as tmux, screen and PuTTY send them, which xterm's terminfo lacks */
+	define_key("\033[1~", KEY_HOME);
+	define_key("\033[7~", KEY_HOME);
+	define_key("\033[4~", KEY_END);
+	define_key("\033[8~", KEY_END);
 	raw();
 	noecho();
 	nonl();

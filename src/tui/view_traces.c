@@ -271,7 +271,7 @@ static const struct layout_column columns[NCOLS] = {
 	[COL_TIME] = { 12, 12, 5, false },
 	[COL_SERVICE] = { 10, 20, 8, false },
 	[COL_NAME] = { 12, 40, 9, true },
-	[COL_DURATION] = { 8, 8, 7, false },
+	[COL_DURATION] = { 9, 9, 7, false },
 	[COL_SPANS] = { 5, 6, 4, false },
 	[COL_SERVICES] = { 4, 8, 2, false },
 	[COL_ERRORS] = { 3, 6, 6, false },
@@ -372,13 +372,21 @@ draw(struct tui *t, struct tui_view *base, struct tui_canvas *c, int top, int he
 		height--;
 	}
 	for (i = 0, x = 0; i < NCOLS; i++) {
+		bool numeric = i == COL_DURATION || i == COL_SPANS || i == COL_SERVICES;
+		bool sorted = (i == COL_TIME && v->sort == SORT_TIME) ||
+			      (i == COL_DURATION && v->sort == SORT_DURATION);
+		const char *arrow = c->ascii ? "v" : "\xe2\x96\xbe";
+		int len = (int)strlen(headers[i]) + (sorted ? 1 : 0);
+		int hx = numeric && widths[i] > len ? x + widths[i] - len : x;
+
 		if (widths[i] == 0)
 			continue;
-		tui_canvas_text(c, top, x, widths[i], TS_HEADER, headers[i]);
-		if ((i == COL_TIME && v->sort == SORT_TIME) ||
-		    (i == COL_DURATION && v->sort == SORT_DURATION))
-			tui_canvas_text(c, top, x + (int)strlen(headers[i]), 2, TS_KEY,
-					c->ascii ? "v" : "\xe2\x96\xbe");
+		/* numbers are right-aligned, and so are their headers */
+		if (sorted && numeric)
+			hx += tui_canvas_text(c, top, hx, 1, TS_KEY, arrow);
+		hx += tui_canvas_text(c, top, hx, widths[i], TS_HEADER, headers[i]);
+		if (sorted && !numeric)
+			tui_canvas_text(c, top, hx, 1, TS_KEY, arrow);
 		x += widths[i] + 1;
 	}
 	rows = height - 1;

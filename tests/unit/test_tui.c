@@ -84,7 +84,7 @@ canvas_wide_and_ascii(void **state)
 	tui_canvas_init(&c, true);
 	tui_canvas_resize(&c, 8, 2);
 	tui_canvas_text(&c, 0, 0, -1, TS_NORMAL, "\xc2\xb5s caf\xc3\xa9!!");
-	assert_string_equal(row(&c, 0), "?s caf?~");
+	assert_string_equal(row(&c, 0), "us caf?~");
 	tui_canvas_bar(&c, 1, 2, 3, TS_SERVICE0, NULL);
 	assert_string_equal(row(&c, 1), "  ###   ");
 	tui_canvas_release(&c);
@@ -211,7 +211,7 @@ any_values_as_text(void **state)
 	v.value_case = OTLP_VALUE(ARRAY_VALUE);
 	v.array_value = &arr;
 	detail_any_format(&v, out, sizeof out);
-	assert_string_equal(out, "[-9223372036854775808, 0.10000000000000001]");
+	assert_string_equal(out, "[-9223372036854775808, 0.1]");
 	a.value_case = OTLP_VALUE(BYTES_VALUE);
 	a.bytes_value.data = (uint8_t *)"\x01\xff";
 	a.bytes_value.len = 2;

@@ -1,0 +1,170 @@
+// The Traces list, driven through tmux as a person would: the rows and
+// columns, sorting with 's', the '/' filter, ':q' queries, and a trace
+// arriving while the list is open.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hasTmux } from './lib/tmux.mjs';
+import { startLoaded, send, selectedRows, waitSelected } from './lib/ui.mjs';
+import { lateRequest } from './lib/traces.mjs';
+
+const skip = hasTmux() ? false : 'tmux is not installed';
+
+// The list's data rows (screen rows 2..), as text.
+const listRows = (screen, first = 2) => screen.split('\n').slice(first, -1).filter((l) => l.trim() !== '');
+// The ROOT SPAN column of each row (`first`: the first row under the header).
+function rootNames(screen, first = 2) {
+	const header = screen.split('\n')[first - 1];
+	const from = header.indexOf('ROOT SPAN');
+	const to = header.indexOf('DURATION');
+	return listRows(screen, first).map((l) => l.slice(from, to).trim());
+}
+
+test('the list shows one row per trace, newest first, with every column', { skip }, async (t) => {
+	const ui = await startLoaded(t);
+	// 5 traces, newest first; TIME in TZ=UTC, root service and span, the
+	// duration of the whole trace, spans, services, errors
+	await ui.expectScreen('traces-list');
+	// the first row is selected
+	assert.deepEqual(selectedRows(ui), [2], 'the newest trace (first row) is selected at start');
+});
+
+test("'s' sorts by duration and back by time, keeping the selected trace", { skip }, async (t) => {
+	const ui = await startLoaded(t);
+	await ui.keys('j');                          // attrs.demo
+	await waitSelected(ui, 'row 2 selected', (rows) => rows[0] === 3);
+	await ui.keys('s');
+	await ui.expectScreen('traces-sorted-by-duration');
+	assert.deepEqual(rootNames(ui.capture()), ['GET /report', 'GET /checkout', 'POST /orders', 'process.batch', 'attrs.demo']);
+	// the same trace stays selected: attrs.demo is now the last row
+	await waitSelected(ui, 'attrs.demo still selected after sorting', (rows, lines) =>
+		rows.length === 1 && lines[rows[0]].includes('attrs.demo'));
+	await ui.keys('s');
+	await ui.waitText(/sorted by time/);
+	assert.deepEqual(rootNames(ui.capture()), ['process.batch', 'attrs.demo', 'POST /orders', 'GET /checkout', 'GET /report']);
+	await waitSelected(ui, 'attrs.demo still selected', (rows, lines) => rows.length === 1 && lines[rows[0]].includes('attrs.demo'));
+});
+
+test("'/' narrows the list with every key typed; Backspace widens it; Esc clears it", { skip }, async (t) => {
+	const ui = await startLoaded(t);
+	await ui.keys('/');
+	await ui.waitText(/^\/$/m);
+	// 'r': every trace has a span or service with an r in it
+	await ui.type('r');
+	await ui.waitText(/^\/r$/m);
+	await ui.waitText(/ 5 traces {2}sorted/);
+	// 're': reports (GET /report) and checkout (redis GET, recommendations)
+	await ui.type('e');
+	await ui.waitText(/ 2 traces {2}sorted/);
+	await ui.expectScreen('traces-filter-re');
+	// 'rep': only the report; the filter also matches services and inner spans
+	await ui.type('p');
+	await ui.waitText(/ 1 traces {2}sorted/);
+	assert.deepEqual(rootNames(ui.capture(), 3), ['GET /report']);
+	await ui.keys('BSpace');
+	await ui.waitText(/ 2 traces {2}sorted/);
+	assert.deepEqual(rootNames(ui.capture(), 3), ['GET /checkout', 'GET /report']);
+	// Enter leaves the prompt with the filter on; Esc then clears it
+	await ui.keys('Enter');
+	await ui.waitText(/^\/re$/m);
+	await ui.keys('Escape');
+	await ui.waitText(/ 5 traces {2}sorted/);
+	await ui.expectScreen('traces-list');
+	// and Esc while typing clears it too
+	await ui.keys('/');
+	await ui.type('ord');
+	await ui.waitText(/ 1 traces {2}sorted/);
+	assert.deepEqual(rootNames(ui.capture(), 3), ['POST /orders']);
+	await ui.keys('Escape');
+	await ui.waitText(/ 5 traces {2}sorted/);
+	await ui.expectScreen('traces-list');
+});
+
+test("':q { status = error }' shows the failing traces; ':q' alone shows all again", { skip }, async (t) => {
+	const ui = await startLoaded(t);
+	await ui.keys(':');
+	await ui.type('q { status = error }');
+	await ui.waitText(/^:q \{ status = error \}$/m);
+	await ui.keys('Enter');
+	await ui.waitText(/ 1 traces {2}q: \{ status = error \}/);
+	await ui.expectScreen('traces-query-error');
+	await ui.keys(':');
+	await ui.type('q');
+	await ui.keys('Enter');
+	await ui.waitText(/ 5 traces {2}sorted/);
+	await ui.expectScreen('traces-list');
+	// 'Q' opens the command line with the query to edit
+	await ui.keys(':');
+	await ui.type('q { resource.service.name = "cart" }');
+	await ui.keys('Enter');
+	await ui.waitText(/ 1 traces {2}q: \{ resource.service.name = "cart" \}/);
+	assert.deepEqual(rootNames(ui.capture()), ['GET /checkout'], 'cart only takes part in the checkout trace');
+	await ui.keys('Q');
+	await ui.waitText(/^:q \{ resource.service.name = "cart" \}$/m);
+	await ui.keys('Escape');
+	// a bad query says why, in place of the rows
+	await ui.keys(':');
+	await ui.type('q { nonsense');
+	await ui.keys('Enter');
+	const s = await ui.waitText(/q: \{ nonsense/);
+	assert.equal(listRows(s).filter((l) => /^\d\d:\d\d/.test(l)).length, 0, `no rows for a bad query:\n${s}`);
+	await ui.waitText(/^ {2}TraceQL syntax error at column 3: unknown word 'nonsense'/m);
+});
+
+test('a trace arriving while the list is open: the selected row does not move', { skip }, async (t) => {
+	const ui = await startLoaded(t);
+	// select the third row (POST /orders)
+	await ui.keys('j', 'j');
+	const before = await waitSelected(ui, 'the third row selected', (rows, lines) =>
+		rows.length === 1 && rows[0] === 4 && lines[4].includes('POST /orders'));
+	assert.deepEqual(before, [4]);
+	const screenBefore = ui.capture();
+	// a newer trace arrives (JSON this time)
+	await send(ui, lateRequest(), { encoding: 'json' });
+	await ui.waitText(/ 6 traces {2}sorted by time/);
+	// POST /orders is still the highlighted trace, on the same screen row
+	const after = await waitSelected(ui, 'POST /orders still selected on screen row 4', (rows, lines) =>
+		rows.length === 1 && lines[rows[0]].includes('POST /orders'));
+	assert.deepEqual(after, before, `the selected row moved:\nbefore:\n${screenBefore}\nafter:\n${ui.capture()}`);
+	const lines = ui.capture().split('\n');
+	assert.match(lines[4], /POST \/orders/, `row 4 changed:\nbefore:\n${screenBefore}\nafter:\n${lines.join('\n')}`);
+	// the new trace is in the list: above the rows on screen, reached by
+	// moving up (or 'g', the newest trace)
+	await ui.keys('g');
+	await ui.waitScreen('nightly.job at the top, selected', (s) => s.split('\n')[2].includes('nightly.job'));
+	assert.deepEqual(selectedRows(ui), [2]);
+	assert.deepEqual(rootNames(ui.capture()),
+		['nightly.job', 'process.batch', 'attrs.demo', 'POST /orders', 'GET /checkout', 'GET /report']);
+	await ui.expectScreen('traces-list-after-late');
+});
+
+test('with the cursor on the newest row the list follows new traces', { skip }, async (t) => {
+	const ui = await startLoaded(t);
+	assert.deepEqual(selectedRows(ui), [2]);
+	await send(ui, lateRequest(), { encoding: 'json' });
+	await ui.waitText(/ 6 traces {2}sorted by time/);
+	await waitSelected(ui, 'the new trace on the first row, selected', (rows, lines) =>
+		rows.length === 1 && rows[0] === 2 && lines[2].includes('nightly.job'));
+});
+
+test('the numeric columns: each header sits over its values', { skip }, async (t) => {
+	// SPANS and SVCS are right-aligned numbers; a person reads a column by
+	// its header, so the values must fall under the header's letters
+	const ui = await startLoaded(t);
+	const lines = ui.capture().split('\n');
+	const header = lines[1];
+	const row = lines.find((l) => l.includes('GET /checkout')); // 9 spans, 3 services
+	const problems = [];
+	for (const [name, value] of [['DURATION', '120ms'], ['SPANS', '9'], ['SVCS', '3']]) {
+		const h0 = header.indexOf(name);
+		const h1 = h0 + name.length - 1;
+		// the value: the first occurrence at or after the header's start
+		const re = new RegExp(`(?<=\\s)${value.replace('.', '\\.')}(?=\\s|$)`, 'g');
+		re.lastIndex = Math.max(0, h0 - value.length);
+		const m = re.exec(row);
+		const v1 = m ? m.index + value.length - 1 : -1;
+		if (!(v1 >= h0 && v1 <= h1))
+			problems.push(`${name} covers columns ${h0}-${h1} but its value '${value}' ends at column ${v1}`);
+	}
+	assert.deepEqual(problems, [], `header and values misaligned:\n${header}\n${row}`);
+});
