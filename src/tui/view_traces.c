@@ -314,7 +314,9 @@ draw_row(struct tui_canvas *c, int y, const int *widths, const struct tui_trace_
 			snprintf(buf, sizeof buf, "%u", r->nservices);
 			break;
 		default:
-			snprintf(buf, sizeof buf, r->nerrors ? "!%u" : "", r->nerrors);
+			buf[0] = 0;
+			if (r->nerrors)
+				snprintf(buf, sizeof buf, "!%u", r->nerrors);
 			st = TS_ERROR;
 		}
 		if (i == COL_DURATION || i == COL_SPANS || i == COL_SERVICES) {
