@@ -50,6 +50,7 @@
 #include <sys/resource.h>
 
 #include "bench.h"
+#include "loadgen.h"
 #include "model/otlp.h"
 
 #define NSERVICES 6
@@ -587,21 +588,6 @@ variant_patch(const struct variant *v, uint8_t *body, uint64_t seed, uint64_t se
 
 /* --- sending ----------------------------------------------------------------- */
 
-/* --- the interface with loadgen_grpc.c (its twin is there) ------------------- */
-struct sender;
-struct grpc_conn;
-bool loadgen_claim_seq(uint64_t *seq);
-size_t loadgen_build_body(uint64_t seq, size_t reserve, uint8_t **buf, size_t *cap);
-void loadgen_count_ack(struct sender *s, size_t bytes, uint64_t latency_ns);
-void loadgen_count_busy(struct sender *s);
-void loadgen_count_error(struct sender *s, const char *what);
-void loadgen_count_conn_error(struct sender *s);
-void loadgen_count_failed(struct sender *s);
-struct grpc_conn *loadgen_grpc_connect(const char *host, const char *port, int streams);
-void loadgen_grpc_run(struct grpc_conn *c, struct sender *s, uint64_t hard_stop_ns);
-void loadgen_grpc_free(struct grpc_conn *c);
-#define LOADGEN_MAX_ATTEMPTS 20     /* tries of one request, both modes */
-/* ----------------------------------------------------------------------------- */
 
 /* how long gRPC calls in flight at the deadline may take to finish */
 #define GRPC_GRACE_NS 60000000000ull

@@ -13,7 +13,6 @@
  * the generator stopped first, within about a second.
  */
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,20 +135,6 @@ demo_target(const char *bound, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", bound);
 }
 
-static void
-print_listeners(const struct node *node, const struct node_options *o)
-{
-	int i;
-
-	for (i = 0; i < NODE__COUNT; i++)
-		if (node->listeners[i].running)
-			printf("listening %s %s%s\n", node->listeners[i].name,
-			       node->listeners[i].bound,
-			       i == NODE_OTLP_GRPC && o->gopt.tls_cert ? " tls" : "");
-	printf("ready\n");
-	fflush(stdout);
-}
-
 static int
 demo_run(int argc, char **argv)
 {
@@ -168,14 +153,11 @@ demo_run(int argc, char **argv)
 	if (!a.headless && (err = cmd_ui_prepare(a.node.sopt.dir, errbuf)))
 		return cmd_fail(err, errbuf);
 	ob_log_init(OB_LOG_INFO);
-	mallopt(M_ARENA_MAX, 4);
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
 	/* headless, signals stop it; the UI takes ^C as a key and quits on q */
 	if (a.headless)
-		pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+		node_signals_block(&set);
+	else
+		signal(SIGPIPE, SIG_IGN);
 
 	taken = http_move_if_taken(&a);
 	if (node_start(&a.node, false, &node, errbuf))
@@ -200,7 +182,7 @@ demo_run(int argc, char **argv)
 		node_stop(node);
 		return rc;
 	}
-	print_listeners(node, &a.node);
+	node_print_listeners(node, &a.node);
 	fprintf(stderr, "demo: sending about %g traces/s from %d services to %s\n",
 		a.demo.traces_per_second, DEMO_SERVICES, target);
 	sigwait(&set, &sig);

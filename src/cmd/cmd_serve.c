@@ -8,7 +8,6 @@
  * stop the API.
  */
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +29,7 @@ serve(int argc, char **argv)
 	struct node *node = NULL;
 	char errbuf[OB_ERRLEN];
 	sigset_t set;
-	int c, i, sig;
+	int c, sig;
 
 	node_options_init(&opt);
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -42,24 +41,10 @@ serve(int argc, char **argv)
 	if (node_options_check(&opt, errbuf))
 		return cmd_usage(&cmd_serve_entry, "%s", errbuf);
 	ob_log_init(OB_LOG_INFO);
-	/* one malloc arena per receiver thread wastes memory, not time */
-	mallopt(M_ARENA_MAX, 4);
-
-	/* Before any thread starts, so every thread inherits the mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	node_signals_block(&set);   /* before any thread starts */
 	if (node_start(&opt, true, &node, errbuf))
 		return cmd_fail(OB_EIO, errbuf);
-	for (i = 0; i < NODE__COUNT; i++)
-		if (node->listeners[i].running)
-			printf("listening %s %s%s\n", node->listeners[i].name, node->listeners[i].bound,
-			       i == NODE_OTLP_GRPC && opt.gopt.tls_cert ? " tls" : "");
-	printf("ready\n");
-	fflush(stdout);
+	node_print_listeners(node, &opt);
 	sigwait(&set, &sig);
 	ob_info("%s: stopping: finishing requests, sealing the head", sig == SIGINT ? "SIGINT"
 										 : "SIGTERM");

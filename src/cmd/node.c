@@ -1,6 +1,7 @@
 /* node.c - the store, receivers and API that serve, the UI and demo share (see node.h). */
 #include "cmd/node.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,31 @@ node_start(struct node_options *o, bool all_or_nothing, struct node **out, char 
 	}
 	*out = n;
 	return OB_OK;
+}
+
+void
+node_signals_block(sigset_t *set)
+{
+	/* one malloc arena per receiver thread wastes memory, not time */
+	mallopt(M_ARENA_MAX, 4);
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void
+node_print_listeners(const struct node *n, const struct node_options *o)
+{
+	int i;
+
+	for (i = 0; i < NODE__COUNT; i++)
+		if (n->listeners[i].running)
+			printf("listening %s %s%s\n", n->listeners[i].name, n->listeners[i].bound,
+			       i == NODE_OTLP_GRPC && o->gopt.tls_cert ? " tls" : "");
+	printf("ready\n");
+	fflush(stdout);
 }
 
 void

@@ -13,6 +13,7 @@
 #define OB_CMD_NODE_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 
 #include "api/api.h"
@@ -112,6 +113,15 @@ enum ob_err node_options_check(struct node_options *o, char *errbuf);
  */
 enum ob_err node_start(struct node_options *o, bool all_or_nothing, struct node **out,
 		       char *errbuf);
+/*
+ * For headless commands: block SIGINT and SIGTERM in every thread (call
+ * before node_start, so the threads inherit the mask; sigwait on *set
+ * then), ignore SIGPIPE, and keep malloc to a few arenas.
+ */
+void node_signals_block(sigset_t *set);
+/* "listening NAME ADDR[ tls]" per running listener, then "ready", on stdout. */
+void node_print_listeners(const struct node *n, const struct node_options *o);
+
 /* Stop the receivers (answering what is in flight), seal and close the store, stop the API. */
 void node_stop(struct node *n);
 

@@ -237,6 +237,7 @@ static bool
 tls_handshake(struct grpc_server *srv, struct gconn *g)
 {
 	int rc = SSL_do_handshake(g->ssl), e;
+	const char *why;
 	const unsigned char *proto;
 	unsigned len;
 
@@ -256,10 +257,8 @@ tls_handshake(struct grpc_server *srv, struct gconn *g)
 		conn_set_events(srv, g, EPOLLOUT);
 		return true;
 	}
-	ob_debug("otlp-grpc: TLS handshake failed: %s",
-		 ERR_reason_error_string(ERR_peek_last_error()) ? ERR_reason_error_string(
-									  ERR_get_error())
-								: "connection closed");
+	why = ERR_reason_error_string(ERR_get_error());
+	ob_debug("otlp-grpc: TLS handshake failed: %s", why ? why : "connection closed");
 	ERR_clear_error();
 	conn_drop(srv, g);
 	return false;

@@ -17,14 +17,9 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "ingest/decompress.h"
+#include "ingest/grpc.h"   /* the status codes google.rpc.Status carries */
 #include "ingest/http_server.h"
 #include "ingest/receiver.h"
-
-#define GRPC_INVALID_ARGUMENT 3
-#define GRPC_RESOURCE_EXHAUSTED 8
-#define GRPC_UNAVAILABLE 14
-#define GRPC_UNIMPLEMENTED 12
-#define GRPC_INTERNAL 13
 
 static void
 reply_status(struct http_response *resp, bool json, int http, int code, const char *msg)

@@ -91,7 +91,7 @@ cmd_help(struct tui *t, const char *arg)
 static const struct command commands[] = {
 	{ "traces", "", "the traces list", cmd_traces },
 	{ "trace", "ID", "open a trace by id", cmd_trace },
-	{ "q", "TRACEQL", "search: { status = error }; no argument shows all", cmd_query },
+	{ "q", "TRACEQL", "search, e.g. :q { status = error }; :q alone shows all", cmd_query },
 	{ "since", "DUR", "only traces of the last DUR (15m, 2h, 7d; all)", cmd_since },
 	{ "theme", "NAME", "dark, light, high-contrast, or a theme file", cmd_theme },
 	{ "help", "", "the key bindings", cmd_help },
@@ -99,22 +99,24 @@ static const struct command commands[] = {
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-/* Help lists the commands through the same shape as key bindings. */
-static const struct tui_binding command_help[NCOMMANDS] = {
-	{ 0, 0, ":traces", "the traces list", NULL },
-	{ 0, 0, ":trace ID", "open a trace by id", NULL },
-	{ 0, 0, ":q TRACEQL", "search, e.g. :q { status = error }; :q alone shows all", NULL },
-	{ 0, 0, ":since DUR", "only traces of the last DUR (15m, 2h, 7d; all)", NULL },
-	{ 0, 0, ":theme NAME", "dark, light, high-contrast, or a theme file", NULL },
-	{ 0, 0, ":help", "the key bindings", NULL },
-	{ 0, 0, ":quit", "leave obstui", NULL },
-};
+const struct tui_view_ops *
+cmdline_help_ops(void)
+{
+	/* help lists the commands in the shape of key bindings, made from the table */
+	static struct tui_binding lines[NCOMMANDS];
+	static char keys[NCOMMANDS][32];
+	static const struct tui_view_ops ops = {
+		.name = "Commands", .bindings = lines, .nbindings = NCOMMANDS,
+	};
+	size_t i;
 
-const struct tui_view_ops cmdline_help_ops = {
-	.name = "Commands",
-	.bindings = command_help,
-	.nbindings = NCOMMANDS,
-};
+	for (i = 0; i < NCOMMANDS && lines[i].keys == NULL; i++) {
+		snprintf(keys[i], sizeof keys[i], ":%s%s%s", commands[i].name,
+			 commands[i].arg[0] ? " " : "", commands[i].arg);
+		lines[i] = (struct tui_binding){ 0, 0, keys[i], commands[i].what, NULL };
+	}
+	return &ops;
+}
 
 void
 cmdline_run(struct tui *t, const char *line)

@@ -8,8 +8,8 @@
 
 #include "tui/tui.h"
 
-/* The commands, as help lists them (their bindings have no keys). */
-extern const struct tui_view_ops cmdline_help_ops;
+/* The commands, as help lists them (bindings with no key; UI thread only). */
+const struct tui_view_ops *cmdline_help_ops(void);
 
 /* Open the command line with text already typed (":q " for a query). */
 void cmdline_open(struct tui *t, const char *text);

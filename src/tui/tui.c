@@ -250,7 +250,7 @@ draw_help(struct tui *t, struct tui_canvas *c)
 	tui_canvas_text(c, 1, 4, -1, TS_HEADER, " Keys  (Esc, q or ? closes; j/k scroll) ");
 	n = help_lines(t->view->ops, c, 2, t->help_scroll, bottom);
 	n += help_lines(&global_ops, c, 2 + n, t->help_scroll, bottom);
-	n += help_lines(&cmdline_help_ops, c, 2 + n, t->help_scroll, bottom);
+	n += help_lines(cmdline_help_ops(), c, 2 + n, t->help_scroll, bottom);
 	if (t->help_scroll > n - (bottom - 2))
 		t->help_scroll = n - (bottom - 2) > 0 ? n - (bottom - 2) : 0;
 	tui_canvas_fill(c, bottom, 0, c->w, tui_glyph_hline(c), TS_BORDER);

@@ -106,7 +106,17 @@ remember_cursor(struct trace_view *v)
 		memcpy(v->cursor_span, s->span_id.data, 8);
 }
 
-/* A new version of the trace: keep cursor and collapsed spans by id. */
+static int
+cmp_span_id(const void *a, const void *b)
+{
+	return memcmp(a, b, 8);
+}
+
+/*
+ * A new version of the trace: keep the cursor and the collapsed spans by
+ * span id (the collapsed ids sorted, so a reload of a large trace with
+ * many collapsed spans stays O(n log n)).
+ */
 static void
 take_trace(struct trace_view *v, struct ob_trace *fresh)
 {
@@ -120,16 +130,20 @@ take_trace(struct trace_view *v, struct ob_trace *fresh)
 		for (i = 0; i < v->trace.nspans; i++)
 			if (v->collapsed[i] && v->trace.spans[i].span->span_id.len == 8)
 				memcpy(collapsed_ids[ncollapsed++], v->trace.spans[i].span->span_id.data, 8);
+		qsort(collapsed_ids, ncollapsed, 8, cmp_span_id);
 		ob_trace_release(&v->trace);
 	}
 	v->trace = *fresh;
 	v->have_trace = true;
 	index_trace(v);
-	for (i = 0; i < ncollapsed; i++)
-		if ((at = span_by_id(&v->trace, collapsed_ids[i])) >= 0)
-			v->collapsed[at] = true;
+	for (i = 0; ncollapsed && i < v->trace.nspans; i++) {
+		const otlp_span *s = v->trace.spans[i].span;
+
+		v->collapsed[i] = s->span_id.len == 8 &&
+				  bsearch(s->span_id.data, collapsed_ids, ncollapsed, 8, cmp_span_id);
+	}
 	free(collapsed_ids);
-	at = ncollapsed || v->loaded ? span_by_id(&v->trace, v->cursor_span) : -1;
+	at = v->loaded ? span_by_id(&v->trace, v->cursor_span) : -1;
 	v->cursor = at >= 0 ? at : (v->trace.root >= 0 ? v->trace.root : 0);
 	v->detail_built_for = -1;
 	v->loaded = true;

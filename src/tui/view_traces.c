@@ -60,17 +60,23 @@ bottom_view(struct tui *t)
 
 /* --- queries ----------------------------------------------------------------- */
 
-/* TraceQL for a substring, as a fully anchored regular expression. */
+/*
+ * A substring as the inside of a TraceQL string holding a regular
+ * expression: regex metacharacters escaped for the regex, then '\\' and
+ * '"' escaped for the string.
+ */
 static void
 regex_quote(const char *in, char *out, size_t cap)
 {
 	size_t o = 0;
 
-	for (; *in && o + 4 < cap; in++) {
-		if (strchr("\\.^$|?*+()[]{}\"", *in))
+	for (; *in && o + 5 < cap; in++) {
+		if (strchr("\\.^$|?*+()[]{}", *in)) {
+			out[o++] = '\\';      /* the regex's backslash, as the string writes it */
 			out[o++] = '\\';
+		}
 		if (*in == '\\' || *in == '"')
-			out[o++] = '\\';  /* and once more for the TraceQL string */
+			out[o++] = '\\';
 		out[o++] = *in;
 	}
 	out[o] = 0;
@@ -195,6 +201,48 @@ find_row(const struct traces_view *v, const uint8_t id[16])
 	return -1;
 }
 
+static uint64_t
+id_hash(const uint8_t id[16])
+{
+	uint64_t a, b;
+
+	memcpy(&a, id, 8);
+	memcpy(&b, id + 8, 8);
+	return (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+}
+
+/*
+ * Drop the rows of traces that rows[0..n) summarise again (a trace that
+ * grew): one pass over what is held, with the page's ids in a small hash
+ * set, so a tick costs O(held + page), not their product.
+ */
+static void
+drop_replaced(struct traces_view *v, const struct tui_trace_row *rows, size_t n)
+{
+	size_t cap = 16, i, o = 0, k;
+	uint32_t *set;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	set = ob_xcalloc(cap, sizeof *set);
+	for (i = 0; i < n; i++) {
+		for (k = id_hash(rows[i].trace_id) & (cap - 1); set[k]; k = (k + 1) & (cap - 1))
+			;
+		set[k] = (uint32_t)i + 1;
+	}
+	for (i = 0; i < v->nrows; i++) {
+		bool replaced = false;
+
+		for (k = id_hash(v->rows[i].trace_id) & (cap - 1); set[k] && !replaced;
+		     k = (k + 1) & (cap - 1))
+			replaced = memcmp(rows[set[k] - 1].trace_id, v->rows[i].trace_id, 16) == 0;
+		if (!replaced)
+			v->rows[o++] = v->rows[i];
+	}
+	v->nrows = o;
+	free(set);
+}
+
 /*
  * Put rows in, replacing rows of the same trace; keep the cursor on its
  * trace at the same screen row (or on the newest row when it was there).
@@ -204,22 +252,19 @@ merge(struct traces_view *v, const struct tui_trace_row *rows, size_t n)
 {
 	uint8_t cursor_id[16];
 	bool have_cursor = v->nrows > 0, follow = v->cursor == 0 && v->sort == SORT_TIME;
-	size_t screen_row = v->cursor - v->top, i, keep;
+	size_t screen_row = v->cursor - v->top;
 	long at;
 
 	if (have_cursor)
 		memcpy(cursor_id, v->rows[v->cursor].trace_id, 16);
+	drop_replaced(v, rows, n);
 	v->rows = ob_xrealloc(v->rows, (v->nrows + n + 1) * sizeof *v->rows);
-	for (i = 0; i < n; i++) {
-		at = find_row(v, rows[i].trace_id);
-		if (at >= 0)
-			v->rows[at] = rows[i];
-		else
-			v->rows[v->nrows++] = rows[i];
-	}
+	if (n)
+		memcpy(v->rows + v->nrows, rows, n * sizeof *rows);
+	v->nrows += n;
 	sort_rows(v);
-	keep = v->nrows > MAX_ROWS ? MAX_ROWS : v->nrows;
-	v->nrows = keep;
+	if (v->nrows > MAX_ROWS)
+		v->nrows = MAX_ROWS;
 	if (!have_cursor || follow) {
 		v->cursor = v->top = 0;
 		return;
@@ -246,10 +291,8 @@ on_result(struct tui *t, struct tui_view *base, struct tui_fetch_result *r)
 	v->error[0] = 0;
 	v->loaded = true;
 	v->elapsed_ns = r->elapsed_ns;
-	if (r->generation == v->gen_more && r->nrows < r->query.limit)
-		v->at_end = true;
-	if (r->generation == v->gen_page && r->nrows < r->query.limit)
-		v->at_end = true;
+	if (r->nrows < r->query.limit)
+		v->at_end = true;   /* the store has no more than this */
 	merge(v, r->rows, r->nrows);
 }
 
