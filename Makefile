@@ -13,7 +13,7 @@
 .DEFAULT_GOAL := all
 B ?= build
 CC ?= cc
-PKGS := libprotobuf-c sqlite3 libzstd libmicrohttpd jansson zlib inih libcrypto libssl libnghttp2 ncursesw
+PKGS := libprotobuf-c sqlite3 libzstd libmicrohttpd jansson zlib inih libcrypto libssl libnghttp2 ncursesw libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
