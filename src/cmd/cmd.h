@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/util.h"
 #include "store/store.h"
 
 struct cmd_entry {
@@ -32,8 +33,6 @@ extern const unsigned cmd_count;
 
 /* `obstui [OPTIONS]`: the terminal UI (argv[0] is the program). */
 int cmd_ui_main(int argc, char **argv);
-
-#define OBSTUI_VERSION "0.1.0"
 
 /* --store, OBSTUI_STORE, else $XDG_DATA_HOME/obstui, else ~/.local/share/obstui. */
 const char *cmd_store_dir(const char *flag);

@@ -10,6 +10,8 @@
 
 #include "core/err.h"
 
+#define OBSTUI_VERSION "0.1.0"
+
 /* The value of one hex digit, or -1. */
 int ob_hex_digit(char c);
 /* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated). */
