@@ -81,27 +81,6 @@ validate(const otlp_span *sp, size_t r, size_t s, size_t k, char *errbuf)
 			     what[0] == 's' ? sp->span_id.len : sp->parent_span_id.len);
 }
 
-static void
-chunk_service_note(struct chunk *c, const char *service, uint64_t dur, bool error)
-{
-	size_t i;
-
-	for (i = 0; i < c->nservices; i++)
-		if (strcmp(c->services[i].service, service) == 0)
-			break;
-	if (i == c->nservices) {
-		c->services = ob_xrealloc(c->services, (c->nservices + 1) * sizeof *c->services);
-		c->services[i].service = ob_xstrdup(service);
-		c->services[i].max_duration_ns = 0;
-		c->services[i].errors = 0;
-		c->nservices++;
-	}
-	if (dur > c->services[i].max_duration_ns)
-		c->services[i].max_duration_ns = dur;
-	if (error)
-		c->services[i].errors++;
-}
-
 /* Tag values: a small open-addressing set dedups within one batch. */
 struct tag_set {
 	uint64_t *slots;
@@ -357,7 +336,7 @@ summarise(struct chunk *c, otlp_resource_spans *const *rs, const struct span_pos
 			c->root_service = ob_xstrdup(service);
 			c->root_name = ob_xstrdup(sp->name ? sp->name : "");
 		}
-		chunk_service_note(c, service, ob_span_duration(sp), error);
+		service_note(&c->services, &c->nservices, service, ob_span_duration(sp), error);
 	}
 }
 

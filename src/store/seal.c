@@ -160,7 +160,6 @@ merge_part(struct seal_trace *t, const struct head_part *hp, const uint8_t *data
 	const char *name;
 	uint64_t maxd;
 	uint32_t errs;
-	size_t i;
 
 	ob_buf_add(&t->bytes, data + hp->offset, hp->len);
 	if (hp->start_ns < t->start_ns)
@@ -169,21 +168,8 @@ merge_part(struct seal_trace *t, const struct head_part *hp, const uint8_t *data
 		t->end_ns = hp->end_ns;
 	t->nspans += hp->nspans;
 	t->nerrors += hp->nerrors;
-	while (head_part_service(hp, &cur, &name, &maxd, &errs)) {
-		for (i = 0; i < t->nservices; i++)
-			if (strcmp(t->services[i].service, name) == 0)
-				break;
-		if (i == t->nservices) {
-			t->services = ob_xrealloc(t->services, (i + 1) * sizeof *t->services);
-			t->services[i].service = ob_xstrdup(name);
-			t->services[i].max_duration_ns = 0;
-			t->services[i].errors = 0;
-			t->nservices++;
-		}
-		if (maxd > t->services[i].max_duration_ns)
-			t->services[i].max_duration_ns = maxd;
-		t->services[i].errors += errs;
-	}
+	while (head_part_service(hp, &cur, &name, &maxd, &errs))
+		service_note(&t->services, &t->nservices, name, maxd, errs);
 }
 
 /* Read rows [first, last] and gather their traces into si. */

@@ -38,13 +38,19 @@ store_dir(const struct store *s)
 	return s->dir;
 }
 
+const char *
+store_origin(const struct store *s)
+{
+	return s->origin;
+}
+
 bool
 store_is_owner(const struct store *s)
 {
 	return s->owner;
 }
 
-/* Remove block files that no row of blocks names. */
+/* Remove block files that no row of blocks names; finish adopted pulls. */
 static void
 remove_orphans(struct store *s)
 {
@@ -64,12 +70,24 @@ remove_orphans(struct store *s)
 		size_t n = strlen(e->d_name);
 		char id[27];
 
-		if (n != 30 || strcmp(e->d_name + 26, ".blk") != 0)
+		bool pulled = n == 31 && strcmp(e->d_name + 26, ".pull") == 0;
+
+		if (!pulled && (n != 30 || strcmp(e->d_name + 26, ".blk") != 0))
 			continue;
 		memcpy(id, e->d_name, 26);
 		id[26] = 0;
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_ROW) {
+		if (pulled) {
+			/* adopt.c records a pulled block before it renames it */
+			char *pull = store_block_pull_path(s, id), *path = block_path(s, id);
+
+			if (sqlite3_step(st) == SQLITE_ROW)
+				rename(pull, path);
+			else
+				unlink(pull);
+			free(pull);
+			free(path);
+		} else if (sqlite3_step(st) != SQLITE_ROW) {
 			char *path = block_path(s, id);
 
 			ob_warn("store: removing unrecorded block file %s (its spans are still"

@@ -171,7 +171,46 @@ struct store_stats {
 };
 enum ob_err store_stats_get(struct store *s, struct store_stats *st, char *errbuf);
 
+/* A sealed block, as push needs to know it. */
+struct store_block_info {
+	uint64_t seq;                       /* order of recording in this store */
+	char id[27];
+	char origin[256];
+	uint64_t min_ns, max_ns, traces, spans, bytes;
+	char sha256[65];
+};
+
+/* Blocks recorded after since_seq (0: all), oldest first; *out is the caller's. */
+enum ob_err store_blocks_list(struct store *s, uint64_t since_seq, struct store_block_info **out,
+			      size_t *n, char *errbuf);
+bool store_block_exists(struct store *s, const char *id);
+/* The path of block id's file (malloc'd). */
+char *store_block_file(const struct store *s, const char *id);
+
+/*
+ * Pulling a block: write it to store_block_pull_path(s, id) (same
+ * directory, so the move is a rename), then store_block_adopt checks it
+ * against sha256 and decodes all of it before recording it with its id and
+ * origin, all or nothing (adopt.c).  The .pull file is gone afterwards,
+ * whatever the result.  OB_ECORRUPT for a block that fails a check.
+ */
+char *store_block_pull_path(const struct store *s, const char *id);
+enum ob_err store_block_adopt(struct store *s, const char *id, const char *sha256,
+			      char *errbuf);
+
+/*
+ * Write the traces q selects (all of them: q->limit is raised to cover
+ * them) into a new block file at path, with origin, without recording it:
+ * a capture to hand to someone.  out->id is the caller's; the rest is
+ * filled.  out->traces is 0 (and no file is written) when nothing matched.
+ */
+enum ob_err store_write_capture(struct store *s, const struct store_search_req *q,
+				const char *origin, const char *path,
+				struct store_block_info *out, char *errbuf);
+
 const char *store_dir(const struct store *s);
+/* Who this store's blocks say captured them (--origin, else the host name). */
+const char *store_origin(const struct store *s);
 bool store_is_owner(const struct store *s);
 
 #endif

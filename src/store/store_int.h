@@ -256,6 +256,10 @@ enum ob_err writer_submit(struct store *s, struct write_item *it, size_t weight,
 void *writer_main(void *arg);
 struct tag_memory *tag_memory_new(void);
 
+/* adopt.c: add a service's span (duration, errors) to a summary's list */
+void service_note(struct chunk_service **sv, size_t *n, const char *service, uint64_t dur,
+		  uint32_t errors);
+
 /* seal.c */
 void *sealer_main(void *arg);
 enum ob_err seal_some(struct store *s, bool everything, size_t *sealed, char *errbuf);
