@@ -153,11 +153,13 @@ demo_run(int argc, char **argv)
 	if (!a.headless && (err = cmd_ui_prepare(a.node.sopt.dir, errbuf)))
 		return cmd_fail(err, errbuf);
 	ob_log_init(OB_LOG_INFO);
-	/* headless, signals stop it; the UI takes ^C as a key and quits on q */
-	if (a.headless)
+	/* headless, signals stop it; with the UI, its thread takes them (q does the same) */
+	if (a.headless) {
 		node_signals_block(&set);
-	else
+	} else {
 		signal(SIGPIPE, SIG_IGN);
+		tui_signals_block();
+	}
 
 	taken = http_move_if_taken(&a);
 	if (node_start(&a.node, false, &node, errbuf))

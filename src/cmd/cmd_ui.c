@@ -5,7 +5,9 @@
  * A receiver that cannot start (the port is taken by a collector or
  * another obstui) does not keep the UI from opening the store: the status
  * line says which one failed, and the log line says why.  Logging goes to
- * a file in the store while the UI owns the terminal.
+ * a file in the store while the UI owns the terminal.  SIGTERM, SIGHUP and
+ * SIGINT close the UI as 'q' does (tui_run takes them), then the node
+ * stops as it does after 'q': what was acknowledged stays stored.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -81,6 +83,7 @@ cmd_ui_main(int argc, char **argv)
 		return cmd_fail(OB_EIO, errbuf);
 	ob_log_init(OB_LOG_INFO);
 	signal(SIGPIPE, SIG_IGN);
+	tui_signals_block();        /* before any thread starts: the UI's thread takes them */
 	if (node_start(&opt, false, &node, errbuf))
 		return cmd_fail(OB_EIO, errbuf);
 	rc = cmd_ui_run(node, opt.sopt.retention_ns, &topt);

@@ -20,7 +20,10 @@ list(void *ctx, const struct tui_list_query *q, struct tui_trace_row **rows, siz
 	memset(&req, 0, sizeof req);
 	req.traceql = q->traceql;
 	req.start_ns = q->since_ns;
-	req.end_ns = q->before_ns ? q->before_ns : q->until_ns;
+	/* both bound the start: the earlier one holds */
+	req.end_ns = q->until_ns;
+	if (q->before_ns && (req.end_ns == 0 || q->before_ns < req.end_ns))
+		req.end_ns = q->before_ns;
 	req.limit = q->limit;
 	req.budget_ns = 5000000000ull;
 	*rows = NULL;

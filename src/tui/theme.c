@@ -157,9 +157,15 @@ tui_theme_mono(struct tui_theme *th)
 	th->styles[TS_MATCH].underline = true;
 }
 
-/* Candidates for a theme name, in order; n of them written. */
+/*
+ * Candidates for a theme name, in order; n of them written: $OBSTUI_THEMES,
+ * assets/themes beside the program (./obstui in the source tree), and in
+ * the directory above it (a build directory there: build-asan/obstui), then
+ * share/obstui/themes of an installed one.
+ */
+#define THEME_PATHS 4
 static int
-theme_paths(const char *name, char paths[3][PATH_MAX])
+theme_paths(const char *name, char paths[THEME_PATHS][PATH_MAX])
 {
 	char exe[PATH_MAX], *slash;
 	const char *env = getenv("OBSTUI_THEMES");
@@ -174,6 +180,7 @@ theme_paths(const char *name, char paths[3][PATH_MAX])
 		if ((slash = strrchr(exe, '/')))
 			*slash = 0;
 		snprintf(paths[n++], PATH_MAX, "%.3800s/assets/themes/%.200s.theme", exe, name);
+		snprintf(paths[n++], PATH_MAX, "%.3800s/../assets/themes/%.200s.theme", exe, name);
 		snprintf(paths[n++], PATH_MAX, "%.3800s/../share/obstui/themes/%.200s.theme", exe,
 			 name);
 	}
@@ -183,7 +190,7 @@ theme_paths(const char *name, char paths[3][PATH_MAX])
 enum ob_err
 tui_theme_load(const char *name, struct tui_theme *th, char *errbuf)
 {
-	char paths[3][PATH_MAX];
+	char paths[THEME_PATHS][PATH_MAX];
 	struct load_ctx x;
 	int i, n, rc;
 

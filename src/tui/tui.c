@@ -7,19 +7,29 @@
  * one-second tick.  Keys go to the command line when it is open, to the
  * help overlay when it is open, else to the top view (its own handler,
  * then its binding table) and last to the global table below.
+ *
+ * SIGTERM, SIGHUP and SIGINT end the UI as 'q' does.  Their handler only
+ * writes the signal's number to a pipe that the loop polls with the
+ * terminal (the self-pipe trick); the loop quits, curses gives the
+ * terminal back, and tui_run's caller stops the receivers and the store.
  */
 #include "tui/tui.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <openssl/evp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "tui/cmdline.h"
 #include "tui/layout.h"
@@ -218,8 +228,20 @@ draw_status(struct tui *t, struct tui_canvas *c)
 	}
 }
 
+/* The width of UTF-8 text in cells (the keys are ASCII and arrows). */
 static int
-help_lines(const struct tui_view_ops *ops, struct tui_canvas *c, int y, int skip, int bottom)
+text_width(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += (*s & 0xc0) != 0x80;
+	return n;
+}
+
+static int
+help_lines(const struct tui_view_ops *ops, struct tui_canvas *c, int y, int skip, int bottom,
+	   int key_width)
 {
 	size_t i;
 	int n = 0;
@@ -233,8 +255,9 @@ help_lines(const struct tui_view_ops *ops, struct tui_canvas *c, int y, int skip
 			tui_canvas_text(c, row, 4, -1, TS_HEADER, ops->name);
 			continue;
 		}
-		tui_canvas_text(c, row, 6, 12, TS_KEY, ops->bindings[i - 1].keys);
-		tui_canvas_text(c, row, 20, c->w - 24, TS_NORMAL, ops->bindings[i - 1].what);
+		tui_canvas_text(c, row, 6, key_width, TS_KEY, ops->bindings[i - 1].keys);
+		tui_canvas_text(c, row, 8 + key_width, c->w - 12 - key_width, TS_NORMAL,
+				ops->bindings[i - 1].what);
 	}
 	return n + 1;
 }
@@ -242,15 +265,21 @@ help_lines(const struct tui_view_ops *ops, struct tui_canvas *c, int y, int skip
 static void
 draw_help(struct tui *t, struct tui_canvas *c)
 {
-	int y, bottom = c->h - 2, n;
+	const struct tui_view_ops *tables[] = { t->view->ops, &global_ops, cmdline_help_ops() };
+	int y, bottom = c->h - 2, n = 0, key_width = 12;
+	size_t i, k;
 
+	/* one key column for all three tables, as wide as their widest keys */
+	for (i = 0; i < sizeof tables / sizeof tables[0]; i++)
+		for (k = 0; k < tables[i]->nbindings; k++)
+			if (text_width(tables[i]->bindings[k].keys) > key_width)
+				key_width = text_width(tables[i]->bindings[k].keys);
 	for (y = 1; y <= bottom; y++)
 		tui_canvas_fill(c, y, 0, c->w, ' ', TS_NORMAL);
 	tui_canvas_fill(c, 1, 0, c->w, tui_glyph_hline(c), TS_BORDER);
 	tui_canvas_text(c, 1, 4, -1, TS_HEADER, " Keys  (Esc, q or ? closes; j/k scroll) ");
-	n = help_lines(t->view->ops, c, 2, t->help_scroll, bottom);
-	n += help_lines(&global_ops, c, 2 + n, t->help_scroll, bottom);
-	n += help_lines(cmdline_help_ops(), c, 2 + n, t->help_scroll, bottom);
+	for (i = 0; i < sizeof tables / sizeof tables[0]; i++)
+		n += help_lines(tables[i], c, 2 + n, t->help_scroll, bottom, key_width);
 	if (t->help_scroll > n - (bottom - 2))
 		t->help_scroll = n - (bottom - 2) > 0 ? n - (bottom - 2) : 0;
 	tui_canvas_fill(c, bottom, 0, c->w, tui_glyph_hline(c), TS_BORDER);
@@ -384,22 +413,136 @@ tui_set_theme(struct tui *t, const char *name)
 	return true;
 }
 
+/* --- signals ------------------------------------------------------------------ */
+
+static const struct {
+	int sig;
+	const char *name;
+} quit_signals[] = { { SIGTERM, "SIGTERM" }, { SIGHUP, "SIGHUP" }, { SIGINT, "SIGINT" } };
+#define NQUIT_SIGNALS (sizeof quit_signals / sizeof quit_signals[0])
+
+/*
+ * Made once and never closed: a handler running on another thread while
+ * tui_run returns must never write to a descriptor reused for a file.
+ */
+static int signal_pipe[2] = { -1, -1 };
+
+struct signal_state {
+	struct sigaction old[NQUIT_SIGNALS];
+	sigset_t old_mask;
+};
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+	ssize_t r = write(signal_pipe[1], &b, 1);
+
+	(void)r;        /* a full pipe already holds a signal for the loop */
+	errno = saved;
+}
+
+static void
+quit_signal_set(sigset_t *set)
+{
+	size_t i;
+
+	sigemptyset(set);
+	for (i = 0; i < NQUIT_SIGNALS; i++)
+		sigaddset(set, quit_signals[i].sig);
+}
+
+void
+tui_signals_block(void)
+{
+	sigset_t set;
+
+	quit_signal_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/*
+ * Install the handler: before curses starts, which catches SIGTERM and
+ * SIGINT itself (to exit with status 1) unless someone else already does.
+ */
+static bool
+signals_catch(struct signal_state *st, char *errbuf, size_t cap)
+{
+	struct sigaction sa;
+	unsigned char stale[16];
+	size_t i;
+
+	if (signal_pipe[0] < 0 && pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		snprintf(errbuf, cap, "cannot make a pipe for signals: %s", strerror(errno));
+		return false;
+	}
+	while (read(signal_pipe[0], stale, sizeof stale) > 0)
+		;       /* from an earlier tui_run */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < NQUIT_SIGNALS; i++)
+		sigaction(quit_signals[i].sig, &sa, &st->old[i]);
+	pthread_sigmask(SIG_SETMASK, NULL, &st->old_mask);
+	return true;
+}
+
+/* Take the signals on this thread (once the threads tui_run starts have started). */
+static void
+signals_unblock(void)
+{
+	sigset_t set;
+
+	quit_signal_set(&set);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+static void
+signals_release(struct signal_state *st)
+{
+	size_t i;
+
+	pthread_sigmask(SIG_SETMASK, &st->old_mask, NULL);
+	for (i = 0; i < NQUIT_SIGNALS; i++)
+		sigaction(quit_signals[i].sig, &st->old[i], NULL);
+}
+
+static void
+take_signal(struct tui *t)
+{
+	unsigned char b;
+
+	while (read(signal_pipe[0], &b, 1) == 1)
+		t->signal = b;
+	if (t->signal)
+		t->quit = true;
+}
+
+/* --- the loop ------------------------------------------------------------------- */
+
 static void
 loop(struct tui *t)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	struct term_mouse m;
 	uint64_t next_tick = ob_mono_ns() + TICK_NS, now;
 	int key, timeout;
 
 	pfd[0] = (struct pollfd){ .fd = 0, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = tui_fetch_fd(t->fetch), .events = POLLIN };
+	pfd[2] = (struct pollfd){ .fd = signal_pipe[0], .events = POLLIN };
 	while (!t->quit) {
 		draw(t);
 		now = ob_mono_ns();
 		timeout = now >= next_tick ? 0 : (int)((next_tick - now) / 1000000) + 1;
-		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
+		if (poll(pfd, 3, timeout) < 0 && errno != EINTR)
 			break;
+		if (pfd[2].revents & POLLIN) {
+			take_signal(t);
+			continue;
+		}
 		if (pfd[1].revents & POLLIN)
 			take_results(t);
 		while ((key = term_read_key(&m)) != TK_NONE && !t->quit)
@@ -419,6 +562,7 @@ tui_run(const struct tui_source *src, const struct tui_options *opt)
 {
 	struct tui t;
 	struct tui_theme th;
+	struct signal_state signals;
 	char errbuf[OB_ERRLEN];
 	int i;
 
@@ -430,17 +574,27 @@ tui_run(const struct tui_source *src, const struct tui_options *opt)
 		fprintf(stderr, "obstui: %s\n", errbuf);
 		return 2;
 	}
+	if (!signals_catch(&signals, errbuf, sizeof errbuf)) {
+		fprintf(stderr, "obstui: %s\n", errbuf);
+		return 1;
+	}
 	if (!term_open(opt->mouse, errbuf, sizeof errbuf)) {
+		signals_release(&signals);
 		fprintf(stderr, "obstui: %s\n", errbuf);
 		return 1;
 	}
 	term_set_theme(&th);
 	tui_canvas_init(&t.canvas, opt->ascii || !term_utf8());
 	t.fetch = tui_fetch_new(src);
+	signals_unblock();
 	tui_fetch_status(t.fetch);
 	tui_push(&t, view_traces_new(&t));
 	loop(&t);
 	term_close();
+	signals_release(&signals);
+	for (i = 0; i < (int)NQUIT_SIGNALS; i++)
+		if (quit_signals[i].sig == t.signal)
+			ob_info("%s: the UI closed; stopping", quit_signals[i].name);
 	tui_fetch_free(t.fetch);   /* before the views: no result arrives for them */
 	while (t.view) {
 		struct tui_view *v = t.view;

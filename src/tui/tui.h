@@ -103,15 +103,30 @@ struct tui {
 	size_t cmd_len;
 	char *history[64];
 	int nhistory, history_pos;
-	/* the time range every list uses */
-	uint64_t since_ns;
+	/* the time range every list uses: traces overlapping [since, until], 0 for open */
+	uint64_t since_ns, until_ns;
+	bool range;                 /* set by :range, so the title shows both ends */
+	int signal;                 /* the signal that ended the UI, or 0 */
 	/* mouse: the last click, for double clicks */
 	uint64_t last_click_ns;
 	int last_click_y;
 };
 
-/* Run the UI until the user quits.  Returns 0, or 1 when the terminal failed. */
+/*
+ * Run the UI until the user quits, or SIGTERM, SIGHUP or SIGINT arrives
+ * (the UI closes as on 'q', and the caller stops what it started).
+ * Returns 0, 1 when the terminal failed, 2 for a theme that cannot load.
+ * The signals' dispositions and the thread's signal mask are as they were
+ * when it returns.
+ */
 int tui_run(const struct tui_source *src, const struct tui_options *opt);
+/*
+ * Block the signals that end the UI, in this thread and every thread it
+ * starts from now on.  Call it before starting the threads that run beside
+ * the UI (receivers, store), so that tui_run, which unblocks them in its
+ * own thread only, is the one that takes them.
+ */
+void tui_signals_block(void);
 
 /* For views. */
 void tui_push(struct tui *t, struct tui_view *v);

@@ -11,13 +11,15 @@
  * newest row the view follows new traces instead.  At most MAX_ROWS rows
  * are held; past that the oldest are dropped.
  *
- * The '/' filter becomes TraceQL ({ name =~ ".*x.*" } || { resource.
- * service.name =~ ".*x.*" }), so it matches every span of a trace, not
- * just what the row shows; a ':q' query and the filter combine with &&.
+ * The '/' filter becomes TraceQL ({ name =~ "(?i).*x.*" } || { resource.
+ * service.name =~ "(?i).*x.*" }), so it matches every span of a trace,
+ * not just what the row shows, in any case ("CART" finds cart, as RE2's
+ * (?i) says in Tempo too); a ':q' query and the filter combine with &&.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/mem.h"
@@ -93,11 +95,21 @@ build_query(const struct traces_view *v, char *out, size_t cap)
 	}
 	regex_quote(v->filter, q, sizeof q);
 	if (v->query[0] == 0)
-		snprintf(out, cap, "{ name =~ \".*%s.*\" } || { resource.service.name =~ \".*%s.*\" }",
-			 q, q);
+		snprintf(out, cap, "{ name =~ \"(?i).*%s.*\" } ||"
+			 " { resource.service.name =~ \"(?i).*%s.*\" }", q, q);
 	else
-		snprintf(out, cap, "(%s) && ({ name =~ \".*%s.*\" } ||"
-			 " { resource.service.name =~ \".*%s.*\" })", v->query, q, q);
+		snprintf(out, cap, "(%s) && ({ name =~ \"(?i).*%s.*\" } ||"
+			 " { resource.service.name =~ \"(?i).*%s.*\" })", v->query, q, q);
+}
+
+/* A query for the view's rows in the time range every list uses. */
+static void
+list_query(struct tui *t, const struct traces_view *v, struct tui_list_query *q)
+{
+	memset(q, 0, sizeof *q);
+	build_query(v, q->traceql, sizeof q->traceql);
+	q->since_ns = t->since_ns;
+	q->until_ns = t->until_ns;
 }
 
 static void
@@ -105,9 +117,7 @@ ask_page(struct tui *t, struct traces_view *v)
 {
 	struct tui_list_query q;
 
-	memset(&q, 0, sizeof q);
-	build_query(v, q.traceql, sizeof q.traceql);
-	q.since_ns = t->since_ns;
+	list_query(t, v, &q);
 	q.limit = v->height > PAGE / 2 ? (size_t)v->height * 2 : PAGE;
 	v->gen_page = tui_next_generation(t);
 	tui_fetch_list(t->fetch, &q, v->gen_page);
@@ -125,9 +135,7 @@ ask_more(struct tui *t, struct traces_view *v)
 	for (i = 0; i < v->nrows; i++)
 		if (v->rows[i].start_ns < oldest)
 			oldest = v->rows[i].start_ns;
-	memset(&q, 0, sizeof q);
-	build_query(v, q.traceql, sizeof q.traceql);
-	q.since_ns = t->since_ns;
+	list_query(t, v, &q);
 	q.before_ns = oldest;
 	q.limit = PAGE;
 	v->gen_more = tui_next_generation(t);
@@ -451,18 +459,61 @@ draw(struct tui *t, struct tui_view *base, struct tui_canvas *c, int top, int he
 		ask_more(t, v);
 }
 
+/*
+ * A range's end in local time, as the rows show times, with milliseconds
+ * when it has them; the date first unless it is shown_date, the date of
+ * the end already shown (which it becomes).
+ */
+#define DATE_LEN 16
+static void
+range_end(uint64_t ns, char shown_date[DATE_LEN], char *out, size_t cap)
+{
+	time_t seconds = (time_t)(ns / 1000000000);
+	unsigned ms = (unsigned)(ns / 1000000 % 1000);
+	char date[DATE_LEN], clock[16];
+	struct tm tm;
+	size_t o = 0;
+
+	if (localtime_r(&seconds, &tm) == NULL) {
+		snprintf(out, cap, "?");
+		return;
+	}
+	strftime(date, sizeof date, "%Y-%m-%d", &tm);
+	strftime(clock, sizeof clock, "%H:%M:%S", &tm);
+	if (strcmp(date, shown_date) != 0)
+		o = (size_t)snprintf(out, cap, "%s ", date);
+	snprintf(out + o, cap - o, ms ? "%s.%03u" : "%s", clock, ms);
+	memcpy(shown_date, date, DATE_LEN);
+}
+
+/* "  since 15m ago", "  range 2025-03-14 09:26:45 to 09:27:15", or "". */
+static void
+time_range(const struct tui *t, char *out, size_t cap)
+{
+	char from[48], to[48] = "now", date[DATE_LEN] = "";
+
+	out[0] = 0;
+	if (t->range) {
+		range_end(t->since_ns, date, from, sizeof from);
+		if (t->until_ns)
+			range_end(t->until_ns, date, to, sizeof to);
+		snprintf(out, cap, "  range %s to %s", from, to);
+	} else if (t->since_ns) {
+		layout_ago(t->since_ns, ob_now_ns(), from, sizeof from);
+		snprintf(out, cap, "  since %s", from);
+	}
+}
+
 static void
 title(struct tui *t, struct tui_view *base, char *out, size_t cap)
 {
 	struct traces_view *v = (struct traces_view *)base;
-	char since[32] = "", took[32];
+	char range[128], took[32];
 
-	if (t->since_ns)
-		layout_ago(t->since_ns, ob_now_ns(), since, sizeof since);
+	time_range(t, range, sizeof range);
 	layout_duration(v->elapsed_ns, took, sizeof took);
-	snprintf(out, cap, "%zu%s traces%s%s%s%s  sorted by %s  (%s)", v->nrows,
-		 v->at_end ? "" : "+", v->query[0] ? "  q: " : "", v->query,
-		 t->since_ns ? "  since " : "", since,
+	snprintf(out, cap, "%zu%s traces%s%s%s  sorted by %s  (%s)", v->nrows,
+		 v->at_end ? "" : "+", v->query[0] ? "  q: " : "", v->query, range,
 		 v->sort == SORT_TIME ? "time" : "duration", took);
 }
 

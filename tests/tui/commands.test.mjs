@@ -18,12 +18,14 @@ test("'?' lists the keys of the traces list; j scrolls to the commands; '?' clos
 		'the oldest trace loaded', 'open the trace', 'filter by service or span name', 'edit the TraceQL query',
 		'sort by time / by duration', 'clear the filter', 'reload', 'copy the trace id',
 		'this help', 'command mode', 'back; quit from the traces list', 'the traces list', 'quit'])
-		assert.match(s, new RegExp(`^ {6}\\S.{13}${what.replace(/[()/.]/g, '\\$&')}`, 'm'), `help lists '${what}'`);
+		assert.match(s, new RegExp(`^ {6}\\S.{15}${what.replace(/[()/.]/g, '\\$&')}`, 'm'), `help lists '${what}'`);
 	// the trace view's keys are not listed here
 	assert.doesNotMatch(s, /critical path/);
 	for (let i = 0; i < 12; i++) await ui.keys('j');
-	await ui.waitText(/^ {6}:quit {9}leave obstui$/m);
-	await ui.waitText(/^ {6}:theme NAME {3}dark, light, high-contrast, or a theme file$/m);
+	// one key column for all: as wide as the widest, ':range FROM TO'
+	await ui.waitText(/^ {6}:quit {11}leave obstui$/m);
+	await ui.waitText(/^ {6}:theme NAME {5}dark, light, high-contrast, or a theme file$/m);
+	await ui.waitText(/^ {6}:range FROM TO {2}traces between two times: 10:00, 2026-11-21T10:00:00Z, now-1h, unix seconds; TO may be now$/m);
 	await ui.keys('?');
 	await ui.expectScreen('traces-list');
 });
@@ -37,7 +39,7 @@ test("'?' in the waterfall lists the trace view's keys; Esc and q close it witho
 		'collapse; on a leaf, go to the parent', 'expand', 'collapse all', 'expand all', 'next error span',
 		'previous error span', 'highlight the critical path', "zoom into the span's time window", 'zoom back out',
 		'move between the spans and the details'])
-		assert.match(s, new RegExp(`^ {6}\\S.{13}${what.replace(/[()/.;,']/g, '\\$&')}$`, 'm'), `help lists '${what}'`);
+		assert.match(s, new RegExp(`^ {6}\\S.{15}${what.replace(/[()/.;,']/g, '\\$&')}$`, 'm'), `help lists '${what}'`);
 	assert.match(s, /^ {4}Trace$/m);
 	assert.doesNotMatch(s, /sort by time/);
 	await ui.keys('Escape');
@@ -64,6 +66,20 @@ test("':' Tab completes a command name: ':th' → ':theme '", { skip }, async (t
 	await ui.waitScreen("':theme light'", (s) => lastLine(s) === ':theme light');
 	await ui.keys('Escape');
 	await ui.waitScreen('the status line back', (s) => /^ http :\d+/.test(lastLine(s)));
+});
+
+test("':ra' Tab completes ':range '; the range typed runs", { skip }, async (t) => {
+	const ui = await startLoaded(t);
+	await ui.keys(':');
+	await ui.type('ra');
+	await ui.keys('Tab');
+	await ui.waitScreen("':range ' on the command line", (s) => lastLine(s) === ':range');
+	await ui.type('2025-03-14T09:27:05Z 2025-03-14T09:27:15Z');
+	await ui.keys('Enter');
+	await ui.waitText(/ 1 traces {2}range 2025-03-14 09:27:05 to 09:27:15 {2}sorted/);
+	// and the history has it as typed
+	await ui.keys(':', 'Up');
+	await ui.waitScreen('recalled', (s) => lastLine(s) === ':range 2025-03-14T09:27:05Z 2025-03-14T09:27:15Z');
 });
 
 test("':tr' Tab: completes to ':trace' or shows the matches (:trace, :traces)", { skip }, async (t) => {

@@ -1,12 +1,12 @@
 // The Traces list, driven through tmux as a person would: the rows and
-// columns, sorting with 's', the '/' filter, ':q' queries, and a trace
-// arriving while the list is open.
+// columns, sorting with 's', the '/' filter (in any case), ':q' queries,
+// ':range' and ':since', and a trace arriving while the list is open.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasTmux } from './lib/tmux.mjs';
+import { hasTmux, startUi } from './lib/tmux.mjs';
 import { startLoaded, send, selectedRows, waitSelected } from './lib/ui.mjs';
-import { lateRequest } from './lib/traces.mjs';
+import { lateRequest, traceSet, BASE_NS } from './lib/traces.mjs';
 
 const skip = hasTmux() ? false : 'tmux is not installed';
 
@@ -167,4 +167,108 @@ test('the numeric columns: each header sits over its values', { skip }, async (t
 			problems.push(`${name} covers columns ${h0}-${h1} but its value '${value}' ends at column ${v1}`);
 	}
 	assert.deepEqual(problems, [], `header and values misaligned:\n${header}\n${row}`);
+});
+
+test("'/' matches in any case: 'CART' finds the cart service, 'Redis' the redis GET span", { skip }, async (t) => {
+	const ui = await startLoaded(t);
+	await ui.keys('/');
+	await ui.type('CART');
+	await ui.waitText(/^\/CART$/m);
+	await ui.waitText(/ 1 traces {2}sorted/);
+	await ui.expectScreen('traces-filter-cart-upper');
+	assert.deepEqual(rootNames(ui.capture(), 3), ['GET /checkout']);
+	for (let i = 0; i < 4; i++) await ui.keys('BSpace');
+	await ui.waitText(/ 5 traces {2}sorted/);
+	await ui.type('Redis');
+	await ui.waitText(/ 1 traces {2}sorted/);
+	assert.deepEqual(rootNames(ui.capture(), 3), ['GET /checkout']);
+	// metacharacters are taken as they are, in any case too
+	for (let i = 0; i < 5; i++) await ui.keys('BSpace');
+	await ui.type('get /C');
+	await ui.waitText(/ 1 traces {2}sorted/);
+	assert.deepEqual(rootNames(ui.capture(), 3), ['GET /checkout']);
+});
+
+// ':range FROM [TO]' with the clock pinned (OBSTUI_CLOCK_NS) a minute after
+// the first trace started, at 2025-03-14 09:27:40 UTC (TZ=UTC: local time is
+// UTC), so 'today' and 'now-55s' are fixed.  The traces start at 09:26:40
+// (GET /report, 2.5 s long), :50, 09:27:00, :10 and :20; a range holds the
+// traces that overlap it, its ends included.  (A pinned clock never seals
+// the traces: the status line shows the head's size.)
+const NOW = BASE_NS + 60n * 1000000000n;
+const title = (s) => s.split('\n')[0];
+
+async function command(ui, line) {
+	await ui.keys(':');
+	await ui.type(line);
+	await ui.keys('Enter');
+}
+
+test("':range FROM TO' lists the traces in that window, written as RFC 3339, a clock time, Grafana's words, unix seconds or now-DUR", { skip }, async (t) => {
+	const ui = await startUi({ t, env: { OBSTUI_CLOCK_NS: String(NOW) } });
+	await ui.waitText(/No traces yet/, { timeout: 10000 });
+	await send(ui, traceSet());
+	await ui.waitText(/ 5 traces {2}sorted by time/);
+	const base = Number(BASE_NS / 1000000000n);
+	let s;
+	const window = ' range 2025-03-14 09:26:45 to 09:27:05 ';
+	for (const range of ['2025-03-14T09:26:45Z 2025-03-14T09:27:05Z', '2025-03-14T10:26:45+01:00 2025-03-14T04:27:05-05:00',
+		'09:26:45 09:27:05', '2025-03-14 09:26:45 2025-03-14 09:27:05', `${base + 5} ${base + 25}`, 'now-55s now-35s']) {
+		await command(ui, 'since all');
+		await ui.waitText(/ 5 traces {2}sorted/);
+		await command(ui, `range ${range}`);
+		s = await ui.waitText(window);
+		assert.match(title(s), / 2 traces {2}range 2025-03-14 09:26:45 to 09:27:05 {2}sorted by time /, `:range ${range}`);
+		assert.deepEqual(rootNames(s), ['POST /orders', 'GET /checkout'], `:range ${range}`);
+	}
+	await ui.expectScreen('traces-range');
+	// the ends are in the window: GET /report ends at 09:26:42.5, attrs.demo starts at 09:27:10
+	await command(ui, 'range 09:26:42.5 09:27:10');
+	s = await ui.waitText(/ 4 traces {2}range 2025-03-14 09:26:42\.500 to 09:27:10 /);
+	assert.deepEqual(rootNames(s), ['attrs.demo', 'POST /orders', 'GET /checkout', 'GET /report']);
+	await command(ui, 'range 09:26:42.501 09:27:09.999');
+	s = await ui.waitText(/ 2 traces {2}range 2025-03-14 09:26:42\.501 to 09:27:09\.999 /);
+	assert.deepEqual(rootNames(s), ['POST /orders', 'GET /checkout']);
+	// no TO, or TO 'now': open at the end
+	await command(ui, 'range 09:27:15');
+	s = await ui.waitText(/ 1 traces {2}range 2025-03-14 09:27:15 to now {2}sorted/);
+	assert.deepEqual(rootNames(s), ['process.batch']);
+	await command(ui, 'range now-35s now');
+	s = await ui.waitText(/ 2 traces {2}range 2025-03-14 09:27:05 to now {2}sorted/);
+	assert.deepEqual(rootNames(s), ['process.batch', 'attrs.demo']);
+	// ':since' replaces the range, and ':range' a ':since'
+	await command(ui, 'since 25s');
+	s = await ui.waitText(/ 1 traces {2}since 25s ago {2}sorted/);
+	assert.doesNotMatch(title(s), /range/);
+	await command(ui, 'range 09:26:00 09:26:50');
+	s = await ui.waitText(/ 2 traces {2}range 2025-03-14 09:26:00 to 09:26:50 {2}sorted/);
+	assert.doesNotMatch(title(s), /since/);
+	assert.deepEqual(rootNames(s), ['GET /checkout', 'GET /report']);
+	// an empty window says how to widen it
+	await command(ui, 'range 2024-01-01 2024-01-02');
+	await ui.waitText(/No trace matches\. {2}Esc clears the filter, :q alone the query, :since all the range\./);
+	await command(ui, 'since all');
+	await ui.waitText(/ 5 traces {2}sorted/);
+	assert.doesNotMatch(title(ui.capture()), /range|since/);
+});
+
+test("':range' errors are said on the status line, and the range stays as it was", { skip }, async (t) => {
+	const ui = await startUi({ t, env: { OBSTUI_CLOCK_NS: String(NOW) } });
+	await ui.waitText(/No traces yet/, { timeout: 10000 });
+	await send(ui, traceSet());
+	await command(ui, 'range 09:26:45 09:27:05');
+	await ui.waitText(/ 2 traces {2}range 2025-03-14 09:26:45 to 09:27:05 /);
+	const examples = '(2026-11-21T10:00:00Z, 10:00, unix seconds, now-1h)';
+	for (const [arg, message] of [
+		['', 'usage: :range FROM [TO], times like 2026-11-21T10:00:00Z, 10:00, unix seconds, now-1h'],
+		['soon', `not a time: 'soon' ${examples}`],
+		['09:27 noon', `not a time: 'noon' ${examples}`],
+		['2025-02-30T10:00:00Z', `not a time: '2025-02-30T10:00:00Z' ${examples}`],
+		['09:27:05 09:26:45', 'the range ends before it starts: 09:26:45 is not after 09:27:05'],
+		['09:26 09:27 09:28', ":range takes FROM and TO; '09:28' is one too many"],
+	]) {
+		await command(ui, `range ${arg}`.trim());
+		await ui.waitScreen(`the message for ':range ${arg}'`, (s) => s.split('\n').at(-1) === ` ${message}`);
+		assert.match(title(ui.capture()), / 2 traces {2}range 2025-03-14 09:26:45 to 09:27:05 /, `after ':range ${arg}'`);
+	}
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { hasTmux } from './lib/tmux.mjs';
 import {
 	startLoaded, openTrace, selectedRows, waitSelected, rulerLabels, checkWaterfall, details,
+	assertRestored,
 } from './lib/ui.mjs';
 import { CHECKOUT_TREE, CHECKOUT_OFF_PATH } from './lib/traces.mjs';
 import { styleKey } from './lib/screen.mjs';
@@ -18,18 +19,6 @@ function fitsIn(screen, cols, rows) {
 	const ls = lines(screen);
 	const wide = ls.map((l, y) => [y, [...l].length]).filter(([, n]) => n > cols);
 	return ls.length === rows && wide.length === 0;
-}
-
-// The terminal after obstui ended: the pane shows the shell's screen (empty:
-// nothing was printed before obstui started), the alternate screen is off,
-// the cursor is visible, no mouse reporting and no application keypad left.
-async function assertRestored(ui, how) {
-	const status = await ui.waitExit();
-	assert.equal(status, 0, `${how}: exit status`);
-	const s = await ui.waitScreen(`${how}: the UI gone from the screen`, (x) => x.trim() === '');
-	assert.equal(s.trim(), '', `${how}: the pane should be empty`);
-	const flags = ui.info('alt=#{alternate_on} cursor=#{cursor_flag} mouse=#{mouse_any_flag}#{mouse_standard_flag}#{mouse_button_flag}#{mouse_sgr_flag} keypad=#{keypad_cursor_flag}');
-	assert.equal(flags, 'alt=0 cursor=1 mouse=0000 keypad=0', `${how}: terminal modes after exit`);
 }
 
 test('a resize redraws the list and the waterfall to the new size (120x32 → 80x24 → 120x32)', { skip }, async (t) => {

@@ -463,6 +463,10 @@ test_strings_and_regex(void **state)
 	assert_string_equal(match("{ name =~ \"GET \\\\/\" }"), "GET /");
 	/* RE2 spellings */
 	assert_string_equal(match("{ name =~ \"(?i)AUTH\" }"), "auth");
+	/* as the UI's '/' filter writes it: a substring, in any case */
+	assert_string_equal(match("{ name =~ \"(?i).*sel.*\" }"), "SELECT");
+	assert_string_equal(match("{ name =~ \"(?i).*Get /.*\" }"), "GET /");
+	assert_string_equal(match("{ name =~ \".*sel.*\" }"), "");
 	assert_string_equal(match("{ name =~ \"(?:au|ca).*\" }"), "auth,cache");
 	assert_string_equal(match("{ name =~ \"a.*?\" }"), "auth");
 	assert_string_equal(match("{ name =~ \"GET \\\\d*/\" }"), "GET /");

@@ -6,6 +6,8 @@
 //   await ui.waitText(/5 traces/);
 //   await ui.keys('j', 'Enter');                           // tmux key names
 //   await ui.expectScreen('checkout-waterfall');           // tests/tui/expected/*.txt
+//   await ui.click(30, 5); await ui.wheel('down', 30, 5);  // the mouse, as the terminal reports it
+//   ui.signal('SIGTERM');                                  // to obstui itself
 //   await ui.keys('q'); await ui.waitExit();               // the exit status
 //
 // Every UI gets its own tmux server (-L obstui-tui-<pid>-<n>, no config
@@ -163,6 +165,44 @@ export async function startUi({ cols = 120, rows = 32, env = {}, args = [], stor
 		async type(text) {
 			await ui.keys({ text });
 		},
+		// Bytes as the terminal would send them (send-keys -H puts them in
+		// the pane's input as they are, past tmux's key names).
+		async input(bytes) {
+			tmux('send-keys', '-t', session, '-H', ...[...Buffer.from(bytes, 'latin1')].map((b) => b.toString(16)));
+			await sleep(40);
+		},
+		// The mouse.  ncurses asks for SGR reports under TERM=xterm-256color
+		// (its terminfo: kmous=\E[<, XM sets modes 1000 and 1006), so they are
+		// sent as xterm sends them then: ESC [ < BUTTON ; X ; Y, then M for a
+		// press or m for a release; X and Y count from 1.  Here x and y count
+		// from 0, as in a capture (y is the screen row).  ncurses makes a
+		// click of a press and a release that come within its mouseinterval
+		// (300 ms), a double click of two clicks; so a click takes effect
+		// 300 ms after it is sent, which the tests' polling waits out.
+		async click(x, y) {
+			await ui.input(sgrClick(x, y));
+		},
+		async doubleClick(x, y) {
+			await ui.input(sgrClick(x, y) + sgrClick(x, y));
+		},
+		// The wheel: buttons 64 (up) and 65 (down), pressed, never released.
+		async wheel(dir, x, y) {
+			await ui.input(`\x1b[<${dir === 'up' ? 64 : 65};${x + 1};${y + 1}M`);
+		},
+		// obstui's process id: the child of the pane's shell that runs BIN
+		// (ps shows the first 15 characters of its name).
+		pid() {
+			const shell = ui.info('#{pane_pid}');
+			const r = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', shell], { encoding: 'utf8', timeout: 10000 });
+			const comm = basename(BIN).slice(0, 15);
+			const child = r.stdout.split('\n').map((l) => l.trim().split(/\s+/)).find(([, c]) => c === comm);
+			assert.ok(child, `no obstui process under the pane's shell ${shell}: ${r.stdout}`);
+			return Number(child[0]);
+		},
+		// Send a signal to obstui (not to the shell or tmux).
+		signal(name) {
+			process.kill(ui.pid(), name);
+		},
 		resize(x, y) {
 			tmux('resize-window', '-t', session, '-x', String(x), '-y', String(y));
 		},
@@ -244,6 +284,11 @@ export async function startUi({ cols = 120, rows = 32, env = {}, args = [], stor
 	};
 	if (t) t.after(() => ui.kill());
 	return ui;
+}
+
+// A left-button press and release at cell (x, y) (from 0), in SGR form.
+function sgrClick(x, y) {
+	return `\x1b[<0;${x + 1};${y + 1}M\x1b[<0;${x + 1};${y + 1}m`;
 }
 
 export function stripAnsi(s) {

@@ -3,6 +3,7 @@
 //   const ui = await startLoaded(t);         // 120x32, the five traces, sealed
 //   await openTrace(ui, 'GET /checkout');    // from the list, as a person would
 //   selectedRows(ui)                         // the highlighted screen rows
+//   await assertRestored(ui, "'q'")          // after obstui ended: status 0, terminal back
 
 import assert from 'node:assert/strict';
 import { post, get, waitFor } from '../../integration/lib/obstui.mjs';
@@ -141,4 +142,21 @@ export function checkWaterfall(screen, cols, { from = 0, to = 120, marks = {}, g
 		if (!line.trimEnd().endsWith(dur)) problems.push(`${s.name}: want the duration ${dur} at the right end: '${line}'`);
 	});
 	return problems;
+}
+
+// The pane's mouse modes as tmux keeps them: any mode on, standard (1000:
+// clicks), button (1002: drags), SGR encoding (1006); one digit each.
+const MOUSE_FLAGS = '#{mouse_any_flag}#{mouse_standard_flag}#{mouse_button_flag}#{mouse_sgr_flag}';
+export const mouseFlags = (ui) => ui.info(MOUSE_FLAGS);
+
+// The terminal after obstui ended: the pane shows the shell's screen (empty:
+// nothing was printed before obstui started), the alternate screen is off,
+// the cursor is visible, no mouse reporting and no application keypad left.
+export async function assertRestored(ui, how) {
+	const status = await ui.waitExit();
+	assert.equal(status, 0, `${how}: exit status`);
+	const s = await ui.waitScreen(`${how}: the UI gone from the screen`, (x) => x.trim() === '');
+	assert.equal(s.trim(), '', `${how}: the pane should be empty`);
+	const flags = ui.info(`alt=#{alternate_on} cursor=#{cursor_flag} mouse=${MOUSE_FLAGS} keypad=#{keypad_cursor_flag}`);
+	assert.equal(flags, 'alt=0 cursor=1 mouse=0000 keypad=0', `${how}: terminal modes after exit`);
 }
