@@ -19,7 +19,8 @@ if [ ! -x "$OBSTUI_BIN" ]; then
 	echo "run-integration: no obstui binary at $OBSTUI_BIN (run make, or set OBSTUI_BIN)" >&2
 	exit 1
 fi
-if [ ! -d tests/node_modules/@opentelemetry/exporter-trace-otlp-grpc ]; then
+if [ ! -d tests/node_modules/@opentelemetry/exporter-trace-otlp-grpc ] || [ ! -d tests/node_modules/azurite ] ||
+	[ ! -d tests/node_modules/@azure/storage-blob ]; then
 	echo "run-integration: npm packages missing; installing from tests/package-lock.json" >&2
 	(cd tests && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -2,11 +2,14 @@
 #include "cmd/node.h"
 
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "core/clock.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
@@ -27,6 +30,8 @@ node_options_init(struct node_options *o)
 	o->addr[NODE_OTLP_HTTP] = "127.0.0.1:4318";
 	o->addr[NODE_ZIPKIN] = "127.0.0.1:9411";
 	o->addr[NODE_API] = "127.0.0.1:3200";
+	o->push_interval_ns = 30ull * 1000000000ull;
+	o->push_timeout_ns = 60ull * 1000000000ull;
 	store_options_init(&o->sopt);
 	ingest_limits_init(&o->lim);
 	otlp_grpc_options_init(&o->gopt);
@@ -52,7 +57,14 @@ node_option(struct node_options *o, int c, const char *arg, char *errbuf)
 	case NODE_OPT_API: o->addr[NODE_API] = arg; return 1;
 	case NODE_OPT_ORIGIN: o->sopt.origin = arg; return 1;
 	case NODE_OPT_FSYNC: o->sopt.fsync = true; return 1;
-	case NODE_OPT_CONFIG: return 1; /* see README: config files are not read yet */
+	case NODE_OPT_CONFIG: o->config_flag = arg; return 1;
+	case NODE_OPT_PUSH: o->push = arg; return 1;
+	case NODE_OPT_PUSH_INTERVAL:
+	case NODE_OPT_PUSH_TIMEOUT:
+		if (ob_duration_parse(arg, &v) || (c == NODE_OPT_PUSH_INTERVAL && v < 100000000))
+			return bad(errbuf, "duration", arg);
+		*(c == NODE_OPT_PUSH_INTERVAL ? &o->push_interval_ns : &o->push_timeout_ns) = v;
+		return 1;
 	case NODE_OPT_TLS_CERT: o->gopt.tls_cert = arg; return 1;
 	case NODE_OPT_TLS_KEY: o->gopt.tls_key = arg; return 1;
 	case NODE_OPT_GRPC_KEEPALIVE:
@@ -134,6 +146,19 @@ start_one(struct node *n, struct node_options *o, int i, char *errbuf)
 	}
 }
 
+static enum ob_err start_push(struct node *n, const struct node_options *o, char *errbuf);
+
+/* A block was sealed: push it now rather than at the next interval. */
+static void
+on_sealed(void *arg)
+{
+	struct node *n = arg;
+	struct sync_agent *p = atomic_load(&n->pusher);
+
+	if (p)
+		sync_agent_kick(p);
+}
+
 enum ob_err
 node_start(struct node_options *o, bool all_or_nothing, struct node **out, char *errbuf)
 {
@@ -141,6 +166,8 @@ node_start(struct node_options *o, bool all_or_nothing, struct node **out, char 
 	enum ob_err err;
 	int i;
 
+	o->sopt.on_sealed = on_sealed;
+	o->sopt.on_sealed_arg = n;
 	if ((err = store_open(&o->sopt, &n->store, errbuf))) {
 		free(n);
 		return err;
@@ -164,6 +191,10 @@ node_start(struct node_options *o, bool all_or_nothing, struct node **out, char 
 			return err;
 		}
 		ob_warn("%s: %s", l->name, l->error);
+	}
+	if (o->push && (err = start_push(n, o, errbuf))) {
+		node_stop(n);
+		return err;
 	}
 	*out = n;
 	return OB_OK;
@@ -194,6 +225,35 @@ node_print_listeners(const struct node *n, const struct node_options *o)
 	fflush(stdout);
 }
 
+/* --push: resolve the remote (config names too) and start pushing. */
+static enum ob_err
+start_push(struct node *n, const struct node_options *o, char *errbuf)
+{
+	struct ob_config cfg;
+	struct remote r;
+	enum ob_err err;
+
+	if ((err = ob_config_load(ob_config_path(o->config_flag), &cfg, errbuf)))
+		return err;
+	err = remote_resolve(o->push, &cfg, &r, errbuf);
+	ob_config_release(&cfg);
+	if (err || (err = blob_open(&r, &n->push_blob, errbuf)))
+		return err;
+	n->push_timeout_ns = o->push_timeout_ns;
+	{
+		struct sync_agent *a;
+
+		if ((err = sync_agent_start(SYNC_AGENT_PUSH, n->store, n->push_blob, &r,
+					    o->push_interval_ns, &a, errbuf)))
+			return err;
+		atomic_store(&n->pusher, a);
+	}
+	ob_info("pushing sealed blocks to %s every %.0f s (credentials: %s)",
+		r.name[0] ? r.name : r.url, o->push_interval_ns / 1e9,
+		blob_auth_describe(n->push_blob));
+	return OB_OK;
+}
+
 void
 node_stop(struct node *n)
 {
@@ -202,6 +262,21 @@ node_stop(struct node *n)
 	otlp_grpc_stop(n->grpc);
 	receiver_stop(n->http);
 	receiver_stop(n->zipkin);
+	if (n->pusher) {
+		struct sync_agent *a = atomic_exchange(&n->pusher, NULL);
+		struct sync_agent_status st;
+		char errbuf[OB_ERRLEN];
+
+		if (store_is_owner(n->store) && store_seal_all(n->store, errbuf))
+			ob_warn("sealing before the last push: %s", errbuf);
+		sync_agent_stop(a, ob_mono_ns() + n->push_timeout_ns, &st);
+		if (st.last_error[0])
+			ob_warn("the last push to %s did not finish: %s (the next push sends the rest)",
+				st.remote, st.last_error);
+		else
+			ob_info("pushed everything sealed to %s", st.remote);
+		blob_close(n->push_blob);
+	}
 	store_close(n->store);
 	api_stop(n->api);
 	free(n);

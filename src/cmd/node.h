@@ -20,6 +20,7 @@
 #include "ingest/ingest.h"
 #include "ingest/otlp_grpc.h"
 #include "store/store.h"
+#include "sync/agent.h"
 
 enum node_listener_id { NODE_OTLP_GRPC, NODE_OTLP_HTTP, NODE_ZIPKIN, NODE_API, NODE__COUNT };
 
@@ -37,6 +38,10 @@ struct node_options {
 	struct store_options sopt;
 	struct ingest_limits lim;
 	struct otlp_grpc_options gopt;
+	const char *config_flag;
+	const char *push;           /* --push NAME|URL, or NULL */
+	uint64_t push_interval_ns;  /* 30 s */
+	uint64_t push_timeout_ns;   /* how long stopping may spend pushing (60 s) */
 };
 
 enum {
@@ -44,7 +49,8 @@ enum {
 	NODE_OPT_API, NODE_OPT_SEAL_IDLE, NODE_OPT_RETENTION, NODE_OPT_MAX_STORE,
 	NODE_OPT_MAX_BODY, NODE_OPT_MAX_DECODED, NODE_OPT_ORIGIN, NODE_OPT_FSYNC,
 	NODE_OPT_CONFIG, NODE_OPT_QUEUE_BYTES, NODE_OPT_QUEUE_WAIT, NODE_OPT_TLS_CERT,
-	NODE_OPT_TLS_KEY, NODE_OPT_GRPC_KEEPALIVE,
+	NODE_OPT_TLS_KEY, NODE_OPT_GRPC_KEEPALIVE, NODE_OPT_PUSH, NODE_OPT_PUSH_INTERVAL,
+	NODE_OPT_PUSH_TIMEOUT,
 	NODE_OPT__END               /* commands number their own options from here */
 };
 
@@ -66,7 +72,10 @@ enum {
 	{ "queue-wait", required_argument, NULL, NODE_OPT_QUEUE_WAIT }, \
 	{ "tls-cert", required_argument, NULL, NODE_OPT_TLS_CERT }, \
 	{ "tls-key", required_argument, NULL, NODE_OPT_TLS_KEY }, \
-	{ "grpc-keepalive", required_argument, NULL, NODE_OPT_GRPC_KEEPALIVE }
+	{ "grpc-keepalive", required_argument, NULL, NODE_OPT_GRPC_KEEPALIVE }, \
+	{ "push", required_argument, NULL, NODE_OPT_PUSH }, \
+	{ "push-interval", required_argument, NULL, NODE_OPT_PUSH_INTERVAL }, \
+	{ "push-timeout", required_argument, NULL, NODE_OPT_PUSH_TIMEOUT }
 
 /* The help lines of NODE_OPTIONS, for a command's help text. */
 #define NODE_HELP \
@@ -86,7 +95,11 @@ enum {
 	"  --queue-bytes SIZE   requests waiting for the store, at most (256MiB)\n" \
 	"  --queue-wait DUR     how long a request may wait for room, then 503 (2s)\n" \
 	"  --origin NAME        who captured the data (the host name)\n" \
-	"  --fsync              fsync every commit: survive power loss, not just a crash\n"
+	"  --fsync              fsync every commit: survive power loss, not just a crash\n" \
+	"  --push NAME|URL      push sealed blocks to this remote as they are sealed\n" \
+	"  --push-interval DUR  how often to look for new blocks to push (30s)\n" \
+	"  --push-timeout DUR   on SIGTERM, how long to spend pushing what is left (60s)\n" \
+	"  --config FILE        the config file, for remote names (env OBSTUI_CONFIG)\n"
 
 struct node {
 	struct store *store;
@@ -95,6 +108,9 @@ struct node {
 	struct otlp_grpc *grpc;
 	struct receiver *http, *zipkin;
 	struct api *api;
+	struct sync_agent *_Atomic pusher;  /* --push; the sealer kicks it */
+	struct blob_store *push_blob;
+	uint64_t push_timeout_ns;
 };
 
 void node_options_init(struct node_options *o);
@@ -122,7 +138,8 @@ void node_signals_block(sigset_t *set);
 /* "listening NAME ADDR[ tls]" per running listener, then "ready", on stdout. */
 void node_print_listeners(const struct node *n, const struct node_options *o);
 
-/* Stop the receivers (answering what is in flight), seal and close the store, stop the API. */
+/* Stop the receivers (answering what is in flight), seal the head, push what
+ * is left (--push, bounded by --push-timeout), close the store, stop the API. */
 void node_stop(struct node *n);
 
 #endif

@@ -354,6 +354,12 @@ block_index_read(const char *path, struct block_index *ix, char *errbuf)
 			err = ob_errf(errbuf, OB_ECORRUPT, "%s: frame %u out of bounds", path, i);
 			goto out;
 		}
+		/* blocks come from other machines too: never trust a size into a malloc */
+		if (f->raw_len > BLOCK_MAX_FRAME) {
+			err = ob_errf(errbuf, OB_ECORRUPT, "%s: frame %u claims %u bytes", path, i,
+				      f->raw_len);
+			goto out;
+		}
 	}
 	for (i = 0; i < ntraces; i++, p += TRACE_ENTRY) {
 		struct block_trace *t = &ix->traces[i];

@@ -51,6 +51,9 @@
 #define BLOCK_FRAME_TARGET (2u << 20)
 #define BLOCK_VERSION 1
 #define BLOCK_MAX_INDEX (256u << 20)
+/* no frame decompresses to more (sealing writes frames of ~2 MiB, or one
+ * trace part of at most the seal's 32 MiB) */
+#define BLOCK_MAX_FRAME (256u << 20)
 
 struct block_frame {
 	uint64_t file_off;

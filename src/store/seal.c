@@ -309,6 +309,8 @@ seal_some(struct store *s, bool everything, size_t *sealed, char *errbuf)
 	} else {
 		*sealed = si->nrows;
 		s->sealed_blocks++;
+		if (s->opt.on_sealed)
+			s->opt.on_sealed(s->opt.on_sealed_arg);
 		ob_info("store: sealed block %s: %zu traces, %llu spans, %llu bytes;"
 			" built in %.0f ms, recorded in %.0f ms", si->block_id, si->ix.ntraces,
 			(unsigned long long)si->ix.nspans, (unsigned long long)si->file_bytes,

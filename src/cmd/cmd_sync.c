@@ -1,0 +1,127 @@
+/*
+ * cmd_sync.c - `obstui push NAME|URL` (sealed blocks up to a remote) and
+ * `obstui pull NAME|URL` (blocks from a remote into the store).  The two
+ * differ in direction and in how they open the store (push only reads
+ * it; pull adds blocks through the writer), and in push's capture options.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "cmd/sync_cli.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+static int
+sync_main(const struct cmd_entry *cmd, bool push, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "query", required_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *store_flag = NULL, *config_flag = NULL, *query = NULL, *since = NULL;
+	const char *verb = push ? "push" : "pull";
+	struct store_options opt;
+	struct ob_config cfg;
+	struct remote r;
+	struct blob_store *b = NULL;
+	struct store *s = NULL;
+	struct sync_result res = { 0 };
+	struct sync_opts so = { .progress = sync_cli_progress, .progress_arg = (void *)verb };
+	char errbuf[OB_ERRLEN] = "";
+	uint64_t since_ns = 0;
+	enum ob_err err;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case 's': store_flag = optarg; break;
+		case 'c': config_flag = optarg; break;
+		case 'S': since = optarg; break;
+		case 'q': query = optarg; break;
+		default: return cmd_usage(cmd, "unknown option");
+		}
+	}
+	if (!push && (since || query))
+		return cmd_usage(cmd, "--since and --query are push's (a capture)");
+	if (argc - optind != 1)
+		return cmd_usage(cmd, "name one remote (a NAME from 'obstui remote list', or a URL)");
+	if (since) {
+		uint64_t d;
+
+		if (ob_duration_parse(since, &d))
+			return cmd_usage(cmd, "--since wants a duration like 15m or 2h, not '%s'", since);
+		since_ns = ob_now_ns() - d;
+	}
+	ob_log_init(OB_LOG_WARN);
+	if (!sync_cli_config(config_flag, &cfg))
+		return 1;
+	if (!sync_cli_open(argv[optind], &cfg, &r, &b)) {
+		ob_config_release(&cfg);
+		return 1;
+	}
+	store_options_init(&opt);
+	opt.dir = cmd_store_dir(store_flag);
+	opt.read_only = push;
+	opt.no_sealer = true;
+	opt.submit_timeout_ms = 60000;
+	if (store_open(&opt, &s, errbuf)) {
+		rc = cmd_fail(OB_EIO, errbuf);
+		goto out;
+	}
+	if (!push)
+		err = sync_pull(s, b, &r, &so, &res, errbuf);
+	else if (query || since)
+		err = sync_push_capture(s, b, &r, query, since_ns, store_origin(s), &so, &res, errbuf);
+	else
+		err = sync_push(s, b, &r, &so, &res, errbuf);
+	rc = sync_cli_report(verb, &r, &res, err, errbuf);
+out:
+	sync_result_release(&res);
+	if (s)
+		store_close(s);
+	blob_close(b);
+	ob_config_release(&cfg);
+	return rc;
+}
+
+static int
+push_main(int argc, char **argv)
+{
+	return sync_main(&cmd_push_entry, true, argc, argv);
+}
+
+static int
+pull_main(int argc, char **argv)
+{
+	return sync_main(&cmd_pull_entry, false, argc, argv);
+}
+
+const struct cmd_entry cmd_push_entry = {
+	.name = "push",
+	.usage = "push NAME|URL [--since DUR] [--query TRACEQL] [--store DIR]",
+	.summary = "upload the sealed blocks the remote does not have",
+	.help = "  Create-only uploads of every sealed block, then its meta; pushing again\n"
+		"  sends nothing, and an interrupted push continues where it stopped.\n"
+		"  --since DUR       a capture: the traces of the last DUR, sealed into a block of\n"
+		"                    their own (with --query: only the traces it selects)\n"
+		"  --query TRACEQL   a capture of the traces the query selects\n"
+		"  --store DIR, --config FILE\n",
+	.exec = push_main,
+	.built = true,
+};
+
+const struct cmd_entry cmd_pull_entry = {
+	.name = "pull",
+	.usage = "pull NAME|URL [--store DIR]",
+	.summary = "download the blocks the store does not have",
+	.help = "  Lists the remote, downloads each block the store lacks, checks its SHA-256\n"
+		"  and takes it in whole or not at all; a corrupt block is named and skipped.\n"
+		"  --store DIR, --config FILE\n",
+	.exec = pull_main,
+	.built = true,
+};
