@@ -20,11 +20,12 @@
 #include "cmd/node.h"
 #include "cmd/ui_source.h"
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "tui/tui.h"
 
-enum { OPT_THEME = NODE_OPT__END, OPT_NO_MOUSE, OPT_ASCII, OPT_SINCE };
+enum { OPT_THEME = NODE_OPT__END, OPT_NO_MOUSE, OPT_ASCII, OPT_SINCE, OPT_ATTACH };
 
 static const struct option options[] = {
 	NODE_OPTIONS,
@@ -32,6 +33,7 @@ static const struct option options[] = {
 	{ "no-mouse", no_argument, NULL, OPT_NO_MOUSE },
 	{ "ascii", no_argument, NULL, OPT_ASCII },
 	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "attach", required_argument, NULL, OPT_ATTACH },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -55,12 +57,65 @@ ui_option(struct tui_options *t, int c, const char *arg)
 	}
 }
 
+/*
+ * --attach NAME: the UI on a store kept for that remote (STORE/remotes/NAME
+ * unless --store says otherwise), following it in the background, with no
+ * receivers unless asked for (a local obstui may hold the standard ports).
+ */
+static enum ob_err
+attach_setup(struct node_options *opt, const char *name, const bool *addr_given,
+	     char *errbuf)
+{
+	char sub[128];
+	int i;
+
+	opt->attach = name;
+	for (i = 0; i < NODE__COUNT; i++)
+		if (!addr_given[i])
+			opt->addr[i] = NULL;
+	if (opt->store_flag)
+		return OB_OK;
+	if (ob_remote_name_valid(name)) {
+		snprintf(sub, sizeof sub, "%s", name);
+	} else {
+		/* a URL: a folder named by its hash (never its query: a SAS) */
+		uint64_t h = 0xcbf29ce484222325ull;
+		size_t n = strcspn(name, "?");
+
+		for (i = 0; i < (int)n; i++)
+			h = (h ^ (uint8_t)name[i]) * 0x100000001b3ull;
+		snprintf(sub, sizeof sub, "url-%016llx", (unsigned long long)h);
+	}
+	snprintf(opt->attach_dir, sizeof opt->attach_dir, "%s/remotes/%s", cmd_store_dir(NULL), sub);
+	opt->sopt.dir = opt->attach_dir;
+	return ob_mkdirs(opt->attach_dir, errbuf);
+}
+
+/* [ui] in the config: what the flags did not say. */
+static enum ob_err
+ui_config(const struct node_options *opt, struct tui_options *topt, bool mouse_given,
+	  struct ob_config *cfg, char *errbuf)
+{
+	enum ob_err err;
+
+	if ((err = ob_config_load(ob_config_path(opt->config_flag), cfg, errbuf)))
+		return err;
+	if (topt->theme == NULL && cfg->theme[0])
+		topt->theme = cfg->theme;
+	if (!mouse_given && cfg->mouse == 0)
+		topt->mouse = false;
+	return OB_OK;
+}
+
 int
 cmd_ui_main(int argc, char **argv)
 {
 	struct node_options opt;
 	struct tui_options topt = { .mouse = true };
+	struct ob_config cfg;
 	struct node *node = NULL;
+	const char *attach = NULL;
+	bool addr_given[NODE__COUNT] = { false }, mouse_given = false;
 	char errbuf[OB_ERRLEN];
 	int c, rc;
 
@@ -70,6 +125,16 @@ cmd_ui_main(int argc, char **argv)
 
 		if (taken < 0)
 			return cmd_usage(&cmd_ui_entry, "%s", errbuf);
+		if (c == NODE_OPT_OTLP_GRPC || c == NODE_OPT_OTLP_HTTP || c == NODE_OPT_ZIPKIN ||
+		    c == NODE_OPT_API)
+			addr_given[c == NODE_OPT_OTLP_GRPC ? NODE_OTLP_GRPC
+				   : c == NODE_OPT_OTLP_HTTP ? NODE_OTLP_HTTP
+				   : c == NODE_OPT_ZIPKIN ? NODE_ZIPKIN : NODE_API] = true;
+		mouse_given |= c == OPT_NO_MOUSE;
+		if (c == OPT_ATTACH) {
+			attach = optarg;
+			continue;
+		}
 		if (taken == 0 && !ui_option(&topt, c, optarg))
 			return cmd_usage(&cmd_ui_entry, c == '?' ? "unknown option"
 								 : "bad value '%s'", optarg);
@@ -79,17 +144,59 @@ cmd_ui_main(int argc, char **argv)
 				 argv[optind]);
 	if (node_options_check(&opt, errbuf))
 		return cmd_usage(&cmd_ui_entry, "%s", errbuf);
-	if (cmd_ui_prepare(opt.sopt.dir, errbuf))
+	if (ui_config(&opt, &topt, mouse_given, &cfg, errbuf))
+		return cmd_fail(OB_EINVAL, errbuf);
+	if (attach && attach_setup(&opt, attach, addr_given, errbuf)) {
+		ob_config_release(&cfg);
 		return cmd_fail(OB_EIO, errbuf);
+	}
+	if (cmd_ui_prepare(opt.sopt.dir, errbuf)) {
+		ob_config_release(&cfg);
+		return cmd_fail(OB_EIO, errbuf);
+	}
 	ob_log_init(OB_LOG_INFO);
 	signal(SIGPIPE, SIG_IGN);
 	tui_signals_block();        /* before any thread starts: the UI's thread takes them */
-	if (node_start(&opt, false, &node, errbuf))
+	if (node_start(&opt, false, &node, errbuf)) {
+		ob_config_release(&cfg);
 		return cmd_fail(OB_EIO, errbuf);
+	}
 	rc = cmd_ui_run(node, opt.sopt.retention_ns, &topt);
 	node_stop(node);
+	ob_config_release(&cfg);
 	return rc;
 }
+
+static int
+attach_main(int argc, char **argv)
+{
+	char *args[256];
+	int i, n = 0;
+
+	if (argc < 2 || argv[1][0] == '-')
+		return cmd_usage(&cmd_attach_entry, "name the remote to follow");
+	if (argc > 250)
+		return cmd_usage(&cmd_attach_entry, "too many arguments");
+	args[n++] = "obstui";
+	args[n++] = "--attach";
+	args[n++] = argv[1];
+	for (i = 2; i < argc; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	optind = 1;
+	return cmd_ui_main(n, args);
+}
+
+const struct cmd_entry cmd_attach_entry = {
+	.name = "attach",
+	.usage = "attach NAME|URL [OPTIONS]   (same as obstui --attach NAME)",
+	.summary = "the UI following a remote: new blocks are pulled every few seconds",
+	.help = "  The store is STORE/remotes/NAME (or --store DIR); receivers are off unless\n"
+		"  given (--otlp-http ADDR ...).  Offline, it shows what was pulled before.\n"
+		"  :remotes shows the last sync, what is in flight and errors.\n",
+	.exec = attach_main,
+	.built = true,
+};
 
 enum ob_err
 cmd_ui_prepare(const char *dir, char *errbuf)
@@ -134,6 +241,7 @@ const struct cmd_entry cmd_ui_entry = {
 		"  --no-mouse           leave the mouse to the terminal\n"
 		"  --ascii              draw with ASCII only\n"
 		"  --since DUR          start with only the traces of the last DUR\n"
+		"  --attach NAME|URL    follow a remote (see obstui help attach)\n"
 		"Environment: NO_COLOR turns colours off.\n",
 	.exec = ui_exec,
 	.built = true,

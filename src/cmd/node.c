@@ -32,6 +32,7 @@ node_options_init(struct node_options *o)
 	o->addr[NODE_API] = "127.0.0.1:3200";
 	o->push_interval_ns = 30ull * 1000000000ull;
 	o->push_timeout_ns = 60ull * 1000000000ull;
+	o->attach_interval_ns = 5ull * 1000000000ull;
 	store_options_init(&o->sopt);
 	ingest_limits_init(&o->lim);
 	otlp_grpc_options_init(&o->gopt);
@@ -146,7 +147,8 @@ start_one(struct node *n, struct node_options *o, int i, char *errbuf)
 	}
 }
 
-static enum ob_err start_push(struct node *n, const struct node_options *o, char *errbuf);
+static enum ob_err start_agent(struct node *n, const struct node_options *o,
+			       enum sync_agent_kind kind, char *errbuf);
 
 /* A block was sealed: push it now rather than at the next interval. */
 static void
@@ -192,7 +194,8 @@ node_start(struct node_options *o, bool all_or_nothing, struct node **out, char 
 		}
 		ob_warn("%s: %s", l->name, l->error);
 	}
-	if (o->push && (err = start_push(n, o, errbuf))) {
+	if ((o->push && (err = start_agent(n, o, SYNC_AGENT_PUSH, errbuf))) ||
+	    (o->attach && (err = start_agent(n, o, SYNC_AGENT_PULL, errbuf)))) {
 		node_stop(n);
 		return err;
 	}
@@ -225,32 +228,36 @@ node_print_listeners(const struct node *n, const struct node_options *o)
 	fflush(stdout);
 }
 
-/* --push: resolve the remote (config names too) and start pushing. */
+/* --push and --attach: resolve the remote (config names too), start its agent. */
 static enum ob_err
-start_push(struct node *n, const struct node_options *o, char *errbuf)
+start_agent(struct node *n, const struct node_options *o, enum sync_agent_kind kind,
+	    char *errbuf)
 {
+	bool push = kind == SYNC_AGENT_PUSH;
+	struct blob_store **b = push ? &n->push_blob : &n->pull_blob;
 	struct ob_config cfg;
 	struct remote r;
+	struct sync_agent *a;
 	enum ob_err err;
 
 	if ((err = ob_config_load(ob_config_path(o->config_flag), &cfg, errbuf)))
 		return err;
-	err = remote_resolve(o->push, &cfg, &r, errbuf);
+	err = remote_resolve(push ? o->push : o->attach, &cfg, &r, errbuf);
 	ob_config_release(&cfg);
-	if (err || (err = blob_open(&r, &n->push_blob, errbuf)))
+	if (err || (err = blob_open(&r, b, errbuf)))
 		return err;
-	n->push_timeout_ns = o->push_timeout_ns;
-	{
-		struct sync_agent *a;
-
-		if ((err = sync_agent_start(SYNC_AGENT_PUSH, n->store, n->push_blob, &r,
-					    o->push_interval_ns, &a, errbuf)))
-			return err;
+	if ((err = sync_agent_start(kind, n->store, *b, &r, push ? o->push_interval_ns
+								 : o->attach_interval_ns, &a, errbuf)))
+		return err;
+	if (push) {
+		n->push_timeout_ns = o->push_timeout_ns;
 		atomic_store(&n->pusher, a);
+	} else {
+		n->puller = a;
 	}
-	ob_info("pushing sealed blocks to %s every %.0f s (credentials: %s)",
-		r.name[0] ? r.name : r.url, o->push_interval_ns / 1e9,
-		blob_auth_describe(n->push_blob));
+	ob_info("%s %s every %.0f s (credentials: %s)", push ? "pushing sealed blocks to"
+		: "following", r.name[0] ? r.name : r.url,
+		(push ? o->push_interval_ns : o->attach_interval_ns) / 1e9, blob_auth_describe(*b));
 	return OB_OK;
 }
 
@@ -262,6 +269,10 @@ node_stop(struct node *n)
 	otlp_grpc_stop(n->grpc);
 	receiver_stop(n->http);
 	receiver_stop(n->zipkin);
+	if (n->puller) {
+		sync_agent_stop(n->puller, 0, NULL);
+		blob_close(n->pull_blob);
+	}
 	if (n->pusher) {
 		struct sync_agent *a = atomic_exchange(&n->pusher, NULL);
 		struct sync_agent_status st;

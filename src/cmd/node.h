@@ -42,6 +42,9 @@ struct node_options {
 	const char *push;           /* --push NAME|URL, or NULL */
 	uint64_t push_interval_ns;  /* 30 s */
 	uint64_t push_timeout_ns;   /* how long stopping may spend pushing (60 s) */
+	const char *attach;         /* --attach NAME|URL: pull from it in the background */
+	uint64_t attach_interval_ns;    /* 5 s */
+	char attach_dir[4096];      /* the store kept for the remote followed */
 };
 
 enum {
@@ -110,6 +113,8 @@ struct node {
 	struct api *api;
 	struct sync_agent *_Atomic pusher;  /* --push; the sealer kicks it */
 	struct blob_store *push_blob;
+	struct sync_agent *puller;  /* --attach */
+	struct blob_store *pull_blob;
 	uint64_t push_timeout_ns;
 };
 

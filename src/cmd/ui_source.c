@@ -1,6 +1,7 @@
 /* ui_source.c - the UI's reads, answered by the store (see ui_source.h). */
 #include "cmd/ui_source.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,33 @@ listeners(const struct node *node, char *out, size_t cap)
 }
 
 static void
+remote_row(struct sync_agent *a, struct blob_store *b, struct tui_status *out)
+{
+	struct tui_remote_row *row;
+	struct sync_agent_status st;
+
+	if (a == NULL || out->nremotes >= TUI_MAX_REMOTES)
+		return;
+	sync_agent_status(a, &st);
+	row = &out->remotes[out->nremotes++];
+	snprintf(row->name, sizeof row->name, "%.63s", st.remote);
+	row->push = st.kind == SYNC_AGENT_PUSH;
+	row->busy = st.running_cycle;
+	row->offline = st.offline;
+	row->last_ok_ns = st.last_ok_ns;
+	row->cycle_ns = st.cycle_ns;
+	row->cycles = st.cycles;
+	row->in_flight = st.running_cycle ? st.progress.total : 0;
+	row->in_flight_done = st.progress.done + st.progress.failed + st.progress.skipped;
+	row->moved = st.moved_total;
+	row->failed = st.failed_total;
+	row->bytes = st.bytes_total;
+	row->newest_ns = st.newest_remote_ns;
+	snprintf(row->credentials, sizeof row->credentials, "%.95s", blob_auth_describe(b));
+	snprintf(row->error, sizeof row->error, "%.255s", st.last_error);
+}
+
+static void
 status(void *ctx, struct tui_status *out)
 {
 	struct ui_source_ctx *x = ctx;
@@ -93,6 +121,8 @@ status(void *ctx, struct tui_status *out)
 	listeners(x->node, out->listeners, sizeof out->listeners);
 	out->spans_total = x->node->stats.spans_accepted;
 	out->retention_ns = x->retention_ns;
+	remote_row(x->node->puller, x->node->pull_blob, out);
+	remote_row(atomic_load(&x->node->pusher), x->node->push_blob, out);
 	if (store_stats_get(x->node->store, &st, errbuf) == OB_OK) {
 		out->traces = st.traces;
 		out->spans = st.spans;

@@ -4,6 +4,8 @@
 #include "sync/agent.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,7 @@ struct sync_agent {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop, kick;
+	_Atomic bool cancel;        /* a pull agent stopping: take no new block */
 	uint64_t deadline_ns;       /* for the last push cycle */
 	struct sync_agent_status st;
 };
@@ -44,7 +47,7 @@ cycle(struct sync_agent *a, uint64_t deadline_ns)
 {
 	struct sync_result res;
 	struct sync_opts o = { .progress = on_progress, .progress_arg = a,
-			       .deadline_ns = deadline_ns };
+			       .deadline_ns = deadline_ns, .cancel = &a->cancel };
 	char errbuf[OB_ERRLEN] = "";
 	uint64_t t0 = ob_mono_ns(), newest;
 	enum ob_err err;
@@ -189,6 +192,8 @@ sync_agent_stop(struct sync_agent *a, uint64_t deadline_ns, struct sync_agent_st
 	pthread_mutex_lock(&a->lock);
 	a->stop = true;
 	a->deadline_ns = deadline_ns;
+	if (a->kind == SYNC_AGENT_PULL)
+		atomic_store(&a->cancel, true);
 	pthread_cond_signal(&a->cond);
 	pthread_mutex_unlock(&a->lock);
 	pthread_join(a->thread, NULL);

@@ -263,7 +263,8 @@ job_worker(void *arg)
 		uint64_t bytes = 0;
 		enum ob_err err;
 
-		if (j->o && j->o->deadline_ns && ob_mono_ns() >= j->o->deadline_ns)
+		if (j->o && ((j->o->deadline_ns && ob_mono_ns() >= j->o->deadline_ns) ||
+			     (j->o->cancel && atomic_load(j->o->cancel))))
 			break; /* out of time: the next run takes the rest */
 		err = j->one(j, bi, &bytes, errbuf);
 

@@ -64,6 +64,8 @@ struct sync_opts {
 	/* take no new block after this (monotonic ns; 0: none); transfers
 	 * already started finish */
 	uint64_t deadline_ns;
+	/* take no new block once this is true (may be NULL) */
+	const _Atomic bool *cancel;
 	/* pull: the newest block time listed on the remote, for followers */
 	uint64_t *newest_ns;
 };

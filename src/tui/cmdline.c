@@ -102,6 +102,14 @@ cmd_theme(struct tui *t, const char *arg)
 }
 
 static void
+cmd_remotes(struct tui *t, const char *arg)
+{
+	(void)arg;
+	cmd_traces(t, NULL);
+	tui_push(t, view_remotes_new(t));
+}
+
+static void
 cmd_quit(struct tui *t, const char *arg)
 {
 	(void)arg;
@@ -123,6 +131,7 @@ static const struct command commands[] = {
 	{ "since", "DUR", "only traces of the last DUR (15m, 2h, 7d; all)", cmd_since },
 	{ "range", "FROM TO", "traces between two times: 10:00, 2026-11-21T10:00:00Z, now-1h,"
 			      " unix seconds; TO may be now", cmd_range },
+	{ "remotes", "", "what is pulled and pushed, and how it is going", cmd_remotes },
 	{ "theme", "NAME", "dark, light, high-contrast, or a theme file", cmd_theme },
 	{ "help", "", "the key bindings", cmd_help },
 	{ "quit", "", "leave obstui", cmd_quit },

@@ -35,6 +35,23 @@ struct tui_list_query {
 	size_t limit;
 };
 
+/* A remote this obstui follows (pull) or feeds (push): the Remotes view. */
+struct tui_remote_row {
+	char name[64];
+	bool push;                  /* else pull */
+	bool busy;                  /* a cycle is in flight */
+	bool offline;               /* the last cycle could not reach it */
+	uint64_t last_ok_ns;        /* wall clock; 0: never */
+	uint64_t cycle_ns, cycles;
+	size_t in_flight, in_flight_done;   /* blocks of the cycle in flight */
+	uint64_t moved, failed, bytes;      /* since start */
+	uint64_t newest_ns;         /* newest block time seen on the remote (pull) */
+	char credentials[96];
+	char error[256];            /* of the last cycle, or "" */
+};
+
+#define TUI_MAX_REMOTES 4
+
 /* What the status line shows about the store and the receivers. */
 struct tui_status {
 	char listeners[256];        /* "grpc :4317  http :4318  api :3200" or why not */
@@ -42,6 +59,8 @@ struct tui_status {
 	uint64_t traces, spans, bytes;
 	uint64_t oldest_ns;         /* the data retention drops next (0: none) */
 	uint64_t retention_ns;      /* 0: kept forever */
+	struct tui_remote_row remotes[TUI_MAX_REMOTES];
+	int nremotes;
 };
 
 struct tui_source_ops {

@@ -205,7 +205,7 @@ static void
 draw_status(struct tui *t, struct tui_canvas *c)
 {
 	const struct tui_status *st = &t->status;
-	int y = c->h - 1, x = 0;
+	int y = c->h - 1, x = 0, i;
 	char bytes[32], line[512], oldest[32];
 
 	tui_canvas_fill(c, y, 0, c->w, ' ', TS_STATUS);
@@ -216,6 +216,25 @@ draw_status(struct tui *t, struct tui_canvas *c)
 	}
 	ob_size_format(st->bytes, bytes, sizeof bytes);
 	x += tui_canvas_text(c, y, 1, -1, TS_STATUS, st->listeners) + 1;
+	for (i = 0; i < st->nremotes; i++) {
+		const struct tui_remote_row *r = &st->remotes[i];
+		char ago[32];
+
+		if (r->offline)
+			snprintf(line, sizeof line, "  %s %s: offline", r->push ? "push" : "pull",
+				 r->name);
+		else if (r->busy && r->in_flight)
+			snprintf(line, sizeof line, "  %s %s: %zu/%zu", r->push ? "push" : "pull",
+				 r->name, r->in_flight_done, r->in_flight);
+		else if (r->last_ok_ns) {
+			layout_ago(r->last_ok_ns, ob_now_ns(), ago, sizeof ago);
+			snprintf(line, sizeof line, "  %s %s: %s", r->push ? "push" : "pull", r->name,
+				 ago);
+		} else
+			snprintf(line, sizeof line, "  %s %s: ...", r->push ? "push" : "pull", r->name);
+		x += tui_canvas_text(c, y, x, -1, r->offline || r->error[0] ? TS_ERROR : TS_STATUS,
+				     line);
+	}
 	snprintf(line, sizeof line, "  %.0f spans/s  %llu spans stored  %s", t->spans_per_s,
 		 (unsigned long long)st->spans, bytes);
 	x += tui_canvas_text(c, y, x, -1, TS_STATUS, line);

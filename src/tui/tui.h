@@ -142,6 +142,7 @@ void tui_clipboard(struct tui *t, const char *text);
 /* The views; each file exports its constructor. */
 struct tui_view *view_traces_new(struct tui *t);
 struct tui_view *view_trace_new(struct tui *t, const uint8_t id[16]);
+struct tui_view *view_remotes_new(struct tui *t);
 /* Load and apply a theme; false (with a message shown) when it cannot. */
 bool tui_set_theme(struct tui *t, const char *name);
 
