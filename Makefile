@@ -108,8 +108,26 @@ fuzz: deps-test
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # --- benchmarks -------------------------------------------------------------------
+# bench/run.sh builds the tools below (make B=DIR bench: in DIR) and runs every phase;
+# make bench-ui runs only the UI's (bench/bench_ui.c).  See bench/README.md.
+BENCH_CFLAGS = $(CFLAGS_ALL) -Ibench
+
+$(B)/bench/loadgen: bench/loadgen.c bench/loadgen_grpc.c bench/loadgen.h bench/bench.h \
+		$(B)/libobstui.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/loadgen.c bench/loadgen_grpc.c $(B)/libobstui.a $(LDLIBS_ALL)
+BENCH_UI_SRC := bench/bench_ui.c bench/ui_session.c bench/ui_trace.c
+$(B)/bench/bench_ui: $(BENCH_UI_SRC) bench/ui_session.h bench/ui_trace.h bench/bench.h \
+		$(B)/libobstui.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $(BENCH_UI_SRC) $(B)/libobstui.a $(LDLIBS_ALL)
+
 bench: deps-test all
-	@bench/run.sh
+	@BENCH_BUILD=$(B) bench/run.sh
+
+bench-ui: all
+	@BENCH_BUILD=$(B) BENCH_UI=only bench/run.sh
+.PHONY: bench-ui
 
 # the pkg-config names, for scripts that build outside this Makefile
 print-pkgs:

@@ -30,7 +30,10 @@
  * request (HTTP 200) is durable by obstui's contract, and bench/lookup.c
  * later asks for those trace ids.  503/429 answers are retried after
  * Retry-After (capped at 1 s), up to 20 times.  The run stops at --spans or
- * after --seconds, whichever comes first.
+ * after --seconds, whichever comes first.  --rate N paces the load at N
+ * spans/s: request seq may not start before (seq - seq_start) * 100 / N
+ * seconds after the start (the connections must keep up; with --grpc the
+ * connection's event loop waits for that time).
  *
  * --grpc sends the same bodies (same variants, same patching, same
  * sequence numbers) as gRPC unary calls over HTTP/2; each connection keeps
@@ -602,6 +605,7 @@ struct options {
 	uint64_t seed, seq_start;
 	unsigned nvariants;
 	double report_every;
+	double rate;               /* spans per second; 0: as fast as answered */
 	const char *dump;          /* write the bodies here instead of sending */
 };
 
@@ -621,7 +625,7 @@ static struct options opt = {
 };
 static struct variant *variants;
 static _Atomic uint64_t next_seq, acked_spans;
-static uint64_t seq_end, deadline_ns;
+static uint64_t seq_end, load_start_ns, deadline_ns;
 static atomic_bool stop;
 static char head[256];
 
@@ -645,14 +649,27 @@ sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* The next sequence to send, unless the load is over. */
+/* The next sequence to send, unless the load is over; with --rate, when it is due. */
 bool
 loadgen_claim_seq(uint64_t *seq)
 {
+	uint64_t due;
+	struct timespec ts;
+
 	if (atomic_load(&stop) || bench_now_ns(CLOCK_MONOTONIC) >= deadline_ns)
 		return false;
 	*seq = atomic_fetch_add(&next_seq, 1);
-	return *seq < seq_end;
+	if (*seq >= seq_end)
+		return false;
+	if (opt.rate > 0) {
+		due = load_start_ns + (uint64_t)((double)(*seq - opt.seq_start) *
+					    BENCH_SPANS_PER_REQ * 1e9 / opt.rate);
+		ts.tv_sec = (time_t)(due / 1000000000u);
+		ts.tv_nsec = (long)(due % 1000000000u);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+	}
+	return true;
 }
 
 /*
@@ -804,8 +821,9 @@ usage(void)
 	fprintf(stderr,
 		"usage: loadgen [--host H] [--port P] [--conns N] [--seconds S] [--spans N]\n"
 		"               [--seed N] [--seq-start N] [--variants N] [--report-every S]\n"
-		"               [--grpc [--streams M]] [--dump FILE]\n"
+		"               [--grpc [--streams M]] [--rate N] [--dump FILE]\n"
 		"  --spans 0 (the default) sends until --seconds is up\n"
+		"  --rate N sends N spans/s at most (0, the default: as fast as answered)\n"
 		"  --grpc sends OTLP/gRPC (HTTP/2 cleartext) to --port, M calls in flight\n"
 		"  per connection (8)\n"
 		"  --dump writes the bodies of --spans spans to FILE, each preceded by its\n"
@@ -829,6 +847,7 @@ parse_args(int argc, char **argv)
 		{ "dump", required_argument, NULL, 'd' },
 		{ "grpc", no_argument, NULL, 'g' },
 		{ "streams", required_argument, NULL, 'm' },
+		{ "rate", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -847,11 +866,12 @@ parse_args(int argc, char **argv)
 		case 'd': opt.dump = optarg; break;
 		case 'g': opt.grpc = true; break;
 		case 'm': opt.streams = atoi(optarg); break;
+		case 'R': opt.rate = atof(optarg); break;
 		default: usage();
 		}
 	}
 	if (opt.conns < 1 || opt.conns > 1024 || opt.nvariants < 1 || opt.seconds <= 0 ||
-	    opt.streams < 1 || opt.streams > 1000)
+	    opt.streams < 1 || opt.streams > 1000 || opt.rate < 0)
 		usage();
 }
 
@@ -947,6 +967,7 @@ main(int argc, char **argv)
 		}
 	}
 	start_ns = bench_now_ns(CLOCK_MONOTONIC);
+	load_start_ns = start_ns;
 	deadline_ns = start_ns + (uint64_t)(opt.seconds * 1e9);
 	for (i = 0; i < (unsigned)opt.conns; i++)
 		if (pthread_create(&snd[i].thread, NULL, opt.grpc ? sender_grpc_main : sender_main,

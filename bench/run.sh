@@ -25,8 +25,15 @@
 # CPU-seconds per million spans, peak RSS).  BENCH_PROTOCOLS chooses the
 # runs and their order; without http the main run is the gRPC one.
 #
+# Last, the UI: bench/bench_ui.c runs the terminal UI in-process on a
+# pseudo-terminal and times opening a 50,000-span trace, scrolling it,
+# scrolling it while it reloads, and the traces list while a node in the
+# same process takes 50,000 spans/s from loadgen --rate.  It links the
+# library of the build it comes from (BENCH_BUILD), not OBSTUI_BIN.
+#
 # Prints a markdown table on stdout and writes it, with the raw figures,
-# to bench/out/results.md; logs of every phase stay in bench/out/.
+# to bench/out/results.md (results-ui.md with BENCH_UI=only); logs of every
+# phase stay in bench/out/.
 #
 # Knobs (environment):
 #   BENCH_SECONDS=45        length of the load phase
@@ -51,6 +58,14 @@
 #   OBSTUI_BIN=./obstui     the binary under test (copied to bench/out/bin)
 #   BENCH_LABEL             what to call it in the table (git commit)
 #   BENCH_KEEP_STORE=0      1: leave the store directory for inspection
+#   BENCH_BUILD=build       the build directory whose libobstui.a the tools
+#                           link (make B=DIR bench sets it)
+#   BENCH_UI=1              0: no UI phase; only: nothing but the UI phase
+#   BENCH_UI_RUNS=20        opens of the trace per terminal size
+#   BENCH_UI_FRAMES=2000    scroll keys per terminal size
+#   BENCH_UI_SIZES=200x50,80x24  terminal sizes (columns x rows)
+#   BENCH_UI_SECONDS=20     length of the list-under-ingest phase (0: none)
+#   BENCH_UI_RATE=50000     spans/s sent during it
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -70,7 +85,15 @@ SEAL_IDLE=${BENCH_SEAL_IDLE:-2s}
 FSYNC=${BENCH_FSYNC:-0}
 PERF=${BENCH_PERF:-0}
 SEED=${BENCH_SEED:-1}
-BIN=${OBSTUI_BIN:-$ROOT/obstui}
+BUILD=${BENCH_BUILD:-build}
+UI=${BENCH_UI:-1}
+UI_RUNS=${BENCH_UI_RUNS:-20}
+UI_FRAMES=${BENCH_UI_FRAMES:-2000}
+UI_SIZES=${BENCH_UI_SIZES:-200x50,80x24}
+UI_SECONDS=${BENCH_UI_SECONDS:-20}
+UI_RATE=${BENCH_UI_RATE:-50000}
+if [ "$BUILD" = build ]; then BUILD_BIN=$ROOT/obstui; else BUILD_BIN=$ROOT/$BUILD/obstui; fi
+BIN=${OBSTUI_BIN:-$BUILD_BIN}
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -92,22 +115,30 @@ PROTOCOLS=$protos
 case " $PROTOCOLS " in *" http "*) MAIN=http ;; esac
 proto_name() { if [ "$1" = grpc ]; then echo OTLP/gRPC; else echo OTLP/HTTP; fi; }
 
+case $UI in
+0 | 1 | only) ;;
+*) die "BENCH_UI: '$UI' is not 0, 1 or only" ;;
+esac
+
 mkdir -p "$OUT/bin"
 OUT=$(cd "$OUT" && pwd)
-# nothing from an earlier run may end up in this one's report
-rm -f "$OUT"/*.txt "$OUT"/*.log "$OUT"/*.json "$OUT"/serve*.stdout "$OUT"/results.md \
-	"$OUT"/perf.data "$OUT"/perf.data.old
+# nothing from an earlier run may end up in this one's report (a UI-only run
+# leaves the other phases' files alone)
+if [ "$UI" = only ]; then
+	rm -f "$OUT"/ui.txt "$OUT"/ui.log "$OUT"/results-ui.md
+else
+	rm -f "$OUT"/*.txt "$OUT"/*.log "$OUT"/*.json "$OUT"/serve*.stdout "$OUT"/results.md \
+		"$OUT"/results-ui.md "$OUT"/perf.data "$OUT"/perf.data.old
+fi
 
 # --- build --------------------------------------------------------------------
-if [ ! -x "$BIN" ] || [ ! -f build/libobstui.a ]; then
-	make --no-print-directory all >&2
-fi
-CFLAGS_BENCH=(-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror)
-# shellcheck disable=SC2046 # pkg-config prints several words on purpose
-cc "${CFLAGS_BENCH[@]}" -Isrc -Ibuild/gen $(pkg-config --cflags libnghttp2) \
-	-o "$OUT/bin/loadgen" bench/loadgen.c bench/loadgen_grpc.c \
-	build/libobstui.a $(pkg-config --libs libprotobuf-c libnghttp2) -lpthread
-cc "${CFLAGS_BENCH[@]}" -o "$OUT/bin/lookup" bench/lookup.c
+# loadgen and bench_ui link libobstui.a: the Makefile builds them (and the
+# library) in $BUILD; lookup stands alone
+MAKE_GOALS=("$BUILD/bench/loadgen" "$BUILD/bench/bench_ui")
+[ -n "${OBSTUI_BIN:-}" ] || MAKE_GOALS+=(all)
+make --no-print-directory B="$BUILD" "${MAKE_GOALS[@]}" >&2
+cp "$BUILD/bench/loadgen" "$BUILD/bench/bench_ui" "$OUT/bin/"
+cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -o "$OUT/bin/lookup" bench/lookup.c
 # a copy, so that a rebuild during the run changes nothing under test
 cp "$BIN" "$OUT/bin/obstui"
 if [ -z "${BENCH_LABEL:-}" ]; then
@@ -161,6 +192,12 @@ json_num() { sed -n "s/.*\"$1\":\"\{0,1\}\([0-9.]*\).*/\1/p" <<<"$2"; }
 per_million() { awk -v a="$1" -v n="$2" 'BEGIN { if (n + 0 == 0 || a == "") print "n/a"; else printf "%.2f", a * 1e6 / n }'; }
 fdiv() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN { if (b == 0 || a == "" || a == "n/a" || b == "n/a") print "n/a"; else printf f, a / b }'; }
 stats_json() { "$BIN" stats --store "$STORE" --json 2>/dev/null; }
+# "met" or "missed (...)" for value $1 against target $2, $3 ge (at least) or le (at most)
+verdict() { awk -v v="$1" -v t="$2" -v d="$3" 'BEGIN {
+	if (v == "n/a" || v == "") { print "?"; exit }
+	ok = d == "ge" ? v >= t : v <= t
+	if (ok) print "met"; else if (d == "ge") printf "missed (%.0f%% of target)", 100 * v / t
+	else printf "missed (%.1fx target)", v / t }'; }
 
 # how busy the machine is (other sessions, builds, fuzzers), in % over 2 s
 machine_busy_now() {
@@ -411,9 +448,82 @@ SEARCH_QUERIES=(
 	'{ resource.service.name = "payment" && status = error }'
 	'{ span.http.status_code = 500 }'
 )
-for p in $PROTOCOLS; do
-	if [ "$p" = "$MAIN" ]; then main_run "$p"; else side_run "$p"; fi
-done
+# --- the UI: bench_ui, with its own node and store in this process ------------------
+ui_phase() {
+	local args=(--runs "$UI_RUNS" --frames "$UI_FRAMES" --sizes "$UI_SIZES")
+	idle_check UI
+	ui_idle_busy=$idle_busy
+	[ "$UI_SECONDS" = 0 ] ||
+		args+=(--loadgen "$OUT/bin/loadgen" --seconds "$UI_SECONDS" --rate "$UI_RATE")
+	log "ui: bench_ui ${args[*]}"
+	OBSTUI_THEMES=$ROOT/assets/themes "$OUT/bin/bench_ui" "${args[@]}" >"$OUT/ui.txt" 2>"$OUT/ui.log" ||
+		log "ui: bench_ui failed: $(tail -3 "$OUT/ui.log")"
+}
+
+# The UI's section of the report, from ui.txt.
+ui_report() {
+	local f=$OUT/ui.txt s p live ing
+	echo "### Terminal UI"
+	echo
+	if [ ! -s "$f" ] || [ -z "$(kv ui_trace_spans "$f")" ]; then
+		echo "Not measured: $(tail -1 "$OUT/ui.log" 2>/dev/null)"
+		return
+	fi
+	echo "\`bench/bench_ui.c\` runs the UI on a pseudo-terminal (xterm-256color, UTF-8, curses'"
+	echo "output read and dropped) and types as a terminal does. The trace: $(kv ui_trace_spans "$f") spans,"
+	echo "$(kv ui_trace_services "$f") services, depth up to $(kv ui_trace_max_depth "$f"), $(kv ui_trace_errors "$f") errors,"
+	echo "$(kv ui_trace_bytes "$f") bytes of OTLP. *Frame*: key read to frame written by curses;"
+	echo "*key to screen*: key written on the pty to frame written (adds any wait for the UI thread)."
+	echo "Machine $ui_idle_busy% busy just before."
+	echo
+	echo "| figure | result | target | |"
+	echo "|---|---|---|---|"
+	for s in $(kv ui_sizes "$f"); do
+		p=ui_${s}_
+		echo "| open the trace from the list to its first frame, $s: median / worst of $(kv ui_runs "$f") (CPU per open, all threads) | $(kv "${p}open_p50_ms" "$f") / $(kv "${p}open_max_ms" "$f") ms ($(kv "${p}open_cpu_ms" "$f") ms) | < 200 ms | $(verdict "$(kv "${p}open_p50_ms" "$f")" 200 le) (median) |"
+	done
+	for s in $(kv ui_sizes "$f"); do
+		p=ui_${s}_
+		echo "| scroll frames, $s: p50 / p99 / max of $(kv "${p}scroll_n" "$f"); key to screen p99 / max | $(kv "${p}scroll_p50_ms" "$f") / $(kv "${p}scroll_p99_ms" "$f") / $(kv "${p}scroll_max_ms" "$f") ms; $(kv "${p}scroll_from_write_p99_ms" "$f") / $(kv "${p}scroll_from_write_max_ms" "$f") ms | < 16 ms | $(verdict "$(kv "${p}scroll_p99_ms" "$f")" 16 le) (p99) |"
+	done
+	live=ui_live_
+	[ -n "$(kv ${live}scroll_n "$f")" ] &&
+		echo "| scrolling the trace while it is live ($(kv ${live}reloads "$f") reloads in $(kv ${live}seconds "$f") s, 30 keys/s): key to screen p50 / p99 / max; frame p99 | $(kv ${live}scroll_from_write_p50_ms "$f") / $(kv ${live}scroll_from_write_p99_ms "$f") / $(kv ${live}scroll_from_write_max_ms "$f") ms; $(kv ${live}scroll_p99_ms "$f") ms | < 16 ms | $(verdict "$(kv ${live}scroll_from_write_p99_ms "$f")" 16 le) (p99) |"
+	ing=ui_ingest_
+	if [ -n "$(kv ${ing}list_n "$f")" ]; then
+		echo "| ingest during the list phase: node-accepted spans/s over $(kv ${ing}seconds "$f") s (loadgen: acknowledged/s, busy, failed) | $(kv ${ing}spans_per_s "$f") ($(kv ${ing}loadgen_spans_per_sec "$f"), $(kv ${ing}loadgen_busy_answers "$f"), $(kv ${ing}loadgen_failed_requests "$f")) | $(kv ui_ingest_rate "$f") spans/s | |"
+		echo "| list frames under ingest, $(kv ui_ingest_keys_per_s "$f") keys/s: p50 / p99 / max of $(kv ${ing}list_n "$f"); key to screen p99 / max | $(kv ${ing}list_p50_ms "$f") / $(kv ${ing}list_p99_ms "$f") / $(kv ${ing}list_max_ms "$f") ms; $(kv ${ing}list_from_write_p99_ms "$f") / $(kv ${ing}list_from_write_max_ms "$f") ms | < 16 ms | $(verdict "$(kv ${ing}list_p99_ms "$f")" 16 le) (p99) |"
+		echo "| list refreshes under ingest: per second; answer ready to frame written p50 / p99 / max | $(kv ${ing}list_refreshes_per_s "$f"); $(kv ${ing}refresh_p50_ms "$f") / $(kv ${ing}refresh_p99_ms "$f") / $(kv ${ing}refresh_max_ms "$f") ms | < 16 ms | $(verdict "$(kv ${ing}refresh_p99_ms "$f")" 16 le) (p99) |"
+		echo "| the list's store search under ingest, p50 / p99 (fetch thread) | $(kv ${ing}list_search_p50_ms "$f") / $(kv ${ing}list_search_p99_ms "$f") ms | | |"
+	fi
+	echo "| the machine's CPU used by other processes during each phase | $(sed -n 's/^ui_\(.*\)_others_busy_pct=\(.*\)/\1 \2%/p' "$f" | paste -sd, - | sed 's/,/, /g') | | |"
+	grep -q '^ui_failed=' "$f" && echo "| phases that failed (see ui.log) | $(sed -n 's/^ui_failed=//p' "$f" | paste -sd' ' -) | | |"
+	return 0
+}
+
+if [ "$UI" != only ]; then
+	for p in $PROTOCOLS; do
+		if [ "$p" = "$MAIN" ]; then main_run "$p"; else side_run "$p"; fi
+	done
+fi
+[ "$UI" = 0 ] || ui_phase
+if [ "$UI" = only ]; then
+	{
+		echo "## obstui UI benchmark, $(date -u +%Y-%m-%d)"
+		echo
+		echo "Machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r); libobstui.a of $BUILD ($BENCH_LABEL)."
+		echo
+		ui_report
+		echo
+		echo "<details><summary>raw figures</summary>"
+		echo
+		echo '```'
+		cat "$OUT/ui.txt"
+		echo '```'
+		echo "</details>"
+	} | tee "$OUT/results-ui.md"
+	exit 0
+fi
 
 # --- report -------------------------------------------------------------------
 L=$OUT/load-$MAIN.txt
@@ -425,11 +535,6 @@ hwm_load_kb=$(kv vmhwm_load_kb "$S")
 wire_bps=$(kv wire_bytes_per_span "$L")
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mem_gb=$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
-verdict() { awk -v v="$1" -v t="$2" -v d="$3" 'BEGIN {
-	if (v == "n/a" || v == "") { print "?"; exit }
-	ok = d == "ge" ? v >= t : v <= t
-	if (ok) print "met"; else if (d == "ge") printf "missed (%.0f%% of target)", 100 * v / t
-	else printf "missed (%.1fx target)", v / t }'; }
 rss_load_mb=$(fdiv "$hwm_load_kb" 1024 %.0f)
 rss_mb=$(fdiv "$hwm_kb" 1024 %.0f)
 bps_dir=$(fdiv "$dir_bytes" "$spans_db")
@@ -533,6 +638,8 @@ if [ -f "$OUT/server-http.txt" ] && [ -f "$OUT/server-grpc.txt" ]; then
 	echo "| gRPC / HTTP | | $(ratio spans_per_sec load) | $(ratio obstui_cpu_load_seconds server per-span) | $(ratio vmhwm_load_kb server) | | | $(ratio loadgen_cpu_seconds load per-span) | | |"
 fi
 echo
+[ "$UI" = 0 ] || ui_report
+echo
 echo "<details><summary>raw figures</summary>"
 echo
 echo '```'
@@ -552,6 +659,7 @@ for p in $PROTOCOLS; do
 	done
 	[ -f "$OUT/stats-$p.json" ] && echo "${p}_stats=$(cat "$OUT/stats-$p.json")"
 done
+[ -f "$OUT/ui.txt" ] && cat "$OUT/ui.txt"
 echo '```'
 echo "</details>"
 } | tee "$OUT/results.md"

@@ -11,6 +11,8 @@
 #include "core/clock.h"
 #include "core/mem.h"
 
+#define DECODE_CAP (1u << 30)   /* a trace decodes to about 7 times its bytes */
+
 struct tui_fetch {
 	struct tui_source src;
 	pthread_t thread;
@@ -43,6 +45,9 @@ run(struct tui_fetch *f, struct tui_fetch_result *r)
 		f->src.ops->status(f->src.ctx, &r->status);
 	}
 	r->elapsed_ns = ob_mono_ns() - t0;
+	if (r->kind == FETCH_TRACE && r->err == OB_OK)
+		r->have_decoded = ob_trace_decode(r->trace.data, r->trace.len, DECODE_CAP,
+						  &r->decoded, r->decode_error) == OB_OK;
 }
 
 static void *
@@ -99,6 +104,7 @@ tui_fetch_new(const struct tui_source *src)
 	if (pipe2(f->pipe, O_CLOEXEC | O_NONBLOCK) != 0 ||
 	    pthread_create(&f->thread, NULL, fetch_main, f) != 0)
 		abort();
+	pthread_setname_np(f->thread, "ui-fetch");      /* for top and perf */
 	return f;
 }
 
@@ -193,6 +199,8 @@ tui_fetch_result_free(struct tui_fetch_result *r)
 		return;
 	free(r->rows);
 	ob_buf_release(&r->trace);
+	if (r->have_decoded)
+		ob_trace_release(&r->decoded);
 	free(r);
 }
 

@@ -8,10 +8,15 @@
  * a call finishes, its result is queued and a byte is written to the wake
  * fd, which the UI polls beside stdin.  Results carry the generation the
  * UI gave, so a view drops answers to questions it no longer asks.
+ *
+ * A trace is decoded here too, on the worker: a 50,000-span trace takes
+ * about 100 ms to decode and index, which on the UI thread would freeze
+ * the screen each time the Trace view reloads a live trace.
  */
 #ifndef OB_TUI_FETCH_H
 #define OB_TUI_FETCH_H
 
+#include "model/trace.h"
 #include "tui/source.h"
 
 enum tui_fetch_kind { FETCH_LIST, FETCH_TRACE, FETCH_STATUS, FETCH__COUNT };
@@ -27,6 +32,13 @@ struct tui_fetch_result {
 	size_t nrows;
 	uint8_t trace_id[16];          /* FETCH_TRACE */
 	struct ob_buf trace;           /* FETCH_TRACE: TracesData bytes */
+	/*
+	 * FETCH_TRACE without err: the bytes decoded, when have_decoded
+	 * (a view may take it, clearing have_decoded), else why not.
+	 */
+	struct ob_trace decoded;
+	bool have_decoded;
+	char decode_error[OB_ERRLEN];
 	struct tui_status status;      /* FETCH_STATUS */
 	struct tui_fetch_result *next;
 };

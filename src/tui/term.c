@@ -4,6 +4,7 @@
  * Colour pairs: pair s + 1 is style s of the theme.  Colours 16-255 are
  * mapped to the nearest ANSI colour when the terminal has fewer than 256.
  * Input is read with wget_wch in non-blocking mode; tui.c polls stdin.
+ * The frame hook (term.h) is a few clock reads, taken only while one is set.
  */
 #include "tui/term.h"
 
@@ -16,8 +17,13 @@
 
 #include <ncursesw/curses.h>
 
+#include "core/clock.h"
+
 static struct tui_theme theme;
 static bool have_colors;
+static term_frame_fn frame_hook;
+static void *frame_hook_arg;
+static struct term_frame frame;
 
 bool
 term_utf8(void)
@@ -118,6 +124,8 @@ term_set_theme(const struct tui_theme *th)
 void
 term_size(int *w, int *h)
 {
+	if (frame_hook)
+		frame.begin_ns = ob_mono_ns();
 	getmaxyx(stdscr, *h, *w);
 }
 
@@ -144,6 +152,8 @@ term_draw(const struct tui_canvas *c)
 {
 	int y, x;
 
+	if (frame_hook)
+		frame.draw_ns = ob_mono_ns();
 	for (y = 0; y < c->h; y++) {
 		for (x = 0; x < c->w; x++) {
 			const struct tui_cell *cl = &c->cells[(size_t)y * (size_t)c->w + (size_t)x];
@@ -161,6 +171,19 @@ term_draw(const struct tui_canvas *c)
 	}
 	wnoutrefresh(stdscr);
 	doupdate();
+	if (frame_hook) {
+		frame.canvas = c;
+		frame.done_ns = ob_mono_ns();
+		frame_hook(&frame, frame_hook_arg);
+	}
+}
+
+void
+term_set_frame_hook(term_frame_fn fn, void *arg)
+{
+	memset(&frame, 0, sizeof frame);
+	frame_hook = fn;
+	frame_hook_arg = arg;
 }
 
 static int
@@ -185,8 +208,8 @@ map_key(int k)
 	}
 }
 
-int
-term_read_key(struct term_mouse *m)
+static int
+read_key(struct term_mouse *m)
 {
 	wint_t wc;
 	int rc = get_wch(&wc);
@@ -218,6 +241,18 @@ term_read_key(struct term_mouse *m)
 	if (wc == 8)
 		return TK_BACKSPACE;
 	return (int)wc;
+}
+
+int
+term_read_key(struct term_mouse *m)
+{
+	int key = read_key(m);
+
+	if (frame_hook && key != TK_NONE) {
+		frame.keys++;
+		frame.key_ns = ob_mono_ns();
+	}
+	return key;
 }
 
 void

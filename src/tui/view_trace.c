@@ -2,11 +2,12 @@
  * view_trace.c - the Trace view: a waterfall over the span tree, and the
  * selected span's details below it.
  *
- * The trace is decoded once into a struct ob_trace (spans in depth-first
- * order, children by start time), so a subtree is a contiguous run:
- * subtree_end[i] is one past span i's last descendant.  Collapsing hides
- * that run; the visible rows are recomputed per draw in O(spans), and
- * only the rows on screen are drawn, so 50,000 spans scroll like 50.
+ * The trace comes decoded (fetch.c decodes it on its thread) as a struct
+ * ob_trace (spans in depth-first order, children by start time), so a
+ * subtree is a contiguous run: subtree_end[i] is one past span i's last
+ * descendant.  Collapsing hides that run; the visible rows are recomputed
+ * per draw in O(spans), and only the rows on screen are drawn, so 50,000
+ * spans scroll like 50.
  *
  * Bars come from layout_bar over the current time window (the whole
  * trace, or a zoomed span's window; zooms stack).  While the trace is
@@ -24,7 +25,6 @@
 #include "tui/layout.h"
 #include "tui/tui.h"
 
-#define DECODE_CAP (1u << 30)
 #define LIVE_NS (120ull * 1000000000)   /* refetch while the trace ended this recently */
 #define MAX_ZOOM 16
 #define DURATION_COLS 8
@@ -149,12 +149,11 @@ take_trace(struct trace_view *v, struct ob_trace *fresh)
 	v->loaded = true;
 }
 
+/* fetch.c has decoded the trace on its thread; the view takes it. */
 static void
 on_result(struct tui *t, struct tui_view *b, struct tui_fetch_result *r)
 {
 	struct trace_view *v = VIEW(b);
-	struct ob_trace fresh;
-	char errbuf[OB_ERRLEN];
 
 	(void)t;
 	if (r->kind != FETCH_TRACE || r->generation != v->gen)
@@ -165,12 +164,14 @@ on_result(struct tui *t, struct tui_view *b, struct tui_fetch_result *r)
 		v->loaded = true;
 		return;
 	}
-	if (ob_trace_decode(r->trace.data, r->trace.len, DECODE_CAP, &fresh, errbuf)) {
-		snprintf(v->error, sizeof v->error, "cannot decode the trace: %.400s", errbuf);
+	if (!r->have_decoded) {
+		snprintf(v->error, sizeof v->error, "cannot decode the trace: %.400s",
+			 r->decode_error);
 		return;
 	}
 	v->error[0] = 0;
-	take_trace(v, &fresh);
+	take_trace(v, &r->decoded);
+	r->have_decoded = false;
 }
 
 static void
