@@ -299,8 +299,16 @@ on_result(struct tui *t, struct tui_view *base, struct tui_fetch_result *r)
 	v->error[0] = 0;
 	v->loaded = true;
 	v->elapsed_ns = r->elapsed_ns;
+	/*
+	 * Whether older traces remain past the oldest row held: an older page
+	 * that came back short says no; the newest page says no when short,
+	 * and says "maybe" when full while it is all we hold (a store that
+	 * started empty grows past a page, and End must then fetch more).
+	 */
 	if (r->nrows < r->query.limit)
-		v->at_end = true;   /* the store has no more than this */
+		v->at_end = true;
+	else if (r->generation == v->gen_page && v->nrows <= r->query.limit)
+		v->at_end = false;
 	merge(v, r->rows, r->nrows);
 }
 

@@ -272,3 +272,30 @@ test("':range' errors are said on the status line, and the range stays as it was
 		assert.match(title(ui.capture()), / 2 traces {2}range 2025-03-14 09:26:45 to 09:27:05 /, `after ':range ${arg}'`);
 	}
 });
+
+test('a list opened on an empty store pages further back once the store holds more than a page', { skip }, async (t) => {
+	const ui = await startUi({ t });
+	await ui.waitText(/No traces yet/, { timeout: 10000 });
+	// 250 traces of one span: more than the 200 rows of a page
+	const base = BigInt(Date.now() - 600000) * 1000000n;
+	const spans = [];
+	for (let i = 0; i < 250; i++) {
+		const start = base + BigInt(i) * 1000000000n;
+		spans.push({
+			traceId: (0xa000 + i).toString(16).padStart(32, '0'),
+			spanId: (0xb000 + i).toString(16).padStart(16, '0'),
+			name: `job ${i}`, kind: 1,
+			startTimeUnixNano: String(start), endTimeUnixNano: String(start + 5000000n),
+		});
+	}
+	await send(ui, { resourceSpans: [{
+		resource: { attributes: [{ key: 'service.name', value: { stringValue: 'batch' } }] },
+		scopeSpans: [{ spans }],
+	}] });
+	// the newest page, and a '+': older ones remain
+	await ui.waitText(/ 200\+ traces {2}sorted by time/, { timeout: 10000 });
+	await ui.keys('G');
+	await ui.waitText(/ 250 traces {2}sorted by time/, { timeout: 10000 });
+	await ui.keys('G');
+	await ui.waitText(/^\S+ +batch +job 0 /m);
+});
