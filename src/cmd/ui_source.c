@@ -55,7 +55,7 @@ trace(void *ctx, const uint8_t id[16], struct ob_buf *out, char *errbuf)
 {
 	struct ui_source_ctx *x = ctx;
 
-	return store_trace_get(x->node->store, id, out, errbuf);
+	return store_trace_get_origins(x->node->store, id, out, errbuf);
 }
 
 static void
@@ -121,6 +121,7 @@ status(void *ctx, struct tui_status *out)
 	listeners(x->node, out->listeners, sizeof out->listeners);
 	out->spans_total = x->node->stats.spans_accepted;
 	out->retention_ns = x->retention_ns;
+	snprintf(out->origin, sizeof out->origin, "%s", store_origin(x->node->store));
 	remote_row(x->node->puller, x->node->pull_blob, out);
 	remote_row(atomic_load(&x->node->pusher), x->node->push_blob, out);
 	if (store_stats_get(x->node->store, &st, errbuf) == OB_OK) {

@@ -198,3 +198,52 @@ otlp_wire_release(struct otlp_wire_request *req)
 	free(req->resources);
 	memset(req, 0, sizeof *req);
 }
+
+/*
+ * Protobuf merges a singular message field that occurs twice, and appends
+ * to repeated fields: so a ResourceSpans followed by one more `resource`
+ * field holding one attribute is that ResourceSpans with the attribute
+ * added to its resource.  The bytes sent stay as they were.
+ */
+enum ob_err
+otlp_wire_add_resource_attr(const uint8_t *p, size_t n, const char *key, const char *value,
+			    struct ob_buf *out, char *errbuf)
+{
+	const uint8_t *q = p, *end = p + n;
+	struct ob_buf any, kv, res, extra;
+	enum ob_err err = OB_OK;
+
+	ob_buf_init(&any, 0);
+	ob_buf_init(&kv, 0);
+	ob_buf_init(&res, 0);
+	ob_buf_init(&extra, 0);
+	otlp_wire_put_bytes(&any, 1, value, strlen(value));          /* AnyValue.string_value */
+	otlp_wire_put_bytes(&kv, 1, key, strlen(key));               /* KeyValue.key */
+	otlp_wire_put_bytes(&kv, 2, any.data, any.len);               /* KeyValue.value */
+	otlp_wire_put_bytes(&res, 1, kv.data, kv.len);                /* Resource.attributes */
+	otlp_wire_put_bytes(&extra, 1, res.data, res.len);            /* ResourceSpans.resource */
+	while (q < end) {
+		const uint8_t *start = q;
+		struct otlp_wire_slice s = { NULL, 0 };
+		uint32_t num;
+		int type;
+
+		if (!next_field(&q, end, &num, &type, &s)) {
+			err = ob_errf(errbuf, OB_EINVAL, "trace data is not well-formed protobuf");
+			break;
+		}
+		if (num == 1 && type == 2) {                           /* TracesData.resource_spans */
+			otlp_wire_put_varint(out, 1 << 3 | 2);
+			otlp_wire_put_varint(out, s.n + extra.len);
+			ob_buf_add(out, s.p, s.n);
+			ob_buf_add(out, extra.data, extra.len);
+		} else {
+			ob_buf_add(out, start, (size_t)(q - start));
+		}
+	}
+	ob_buf_release(&any);
+	ob_buf_release(&kv);
+	ob_buf_release(&res);
+	ob_buf_release(&extra);
+	return err;
+}

@@ -61,4 +61,9 @@ bool otlp_wire_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
 /* Append a varint. */
 void otlp_wire_put_varint(struct ob_buf *b, uint64_t v);
 
+/* Append the TracesData p[0..n) to out with the resource attribute key = value
+ * (a string) added to every ResourceSpans; OB_EINVAL when it is not protobuf. */
+enum ob_err otlp_wire_add_resource_attr(const uint8_t *p, size_t n, const char *key,
+					const char *value, struct ob_buf *out, char *errbuf);
+
 #endif

@@ -50,7 +50,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_COUNTER_ADD] = "INSERT INTO counters(name, value) VALUES(?1, ?2)"
 			   " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
 	[ST_HEAD_ROW] = "SELECT data, raw_len FROM head WHERE id = ?1",
-	[ST_PARTS_OF_TRACE] = "SELECT b.id, p.frame_off, p.frame_len, p.raw_len, p.off, p.len"
+	[ST_PARTS_OF_TRACE] = "SELECT b.id, p.frame_off, p.frame_len, p.raw_len, p.off, p.len,"
+			      " b.origin"
 			      " FROM trace_parts p JOIN blocks b ON b.seq = p.block"
 			      " WHERE p.block = ?2 AND p.trace_id = ?1",
 	[ST_COUNTER_GET] = "SELECT value FROM counters WHERE name = ?1",

@@ -20,6 +20,7 @@
 #include <zstd.h>
 
 #include "core/mem.h"
+#include "model/otlp_wire.h"
 #include "store/store_int.h"
 
 #define CACHE_SLOTS 16
@@ -108,9 +109,20 @@ cache_put(struct frame_cache *c, const char *block, uint64_t frame_off, struct o
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Append part to out, its resources tagged with origin when origin is not NULL. */
 static enum ob_err
-read_loc(struct store *s, sqlite3_stmt *st, struct ob_buf *out, char *errbuf)
+add_part(struct ob_buf *out, const uint8_t *p, size_t n, const char *origin, char *errbuf)
 {
+	if (origin == NULL)
+		return ob_buf_add(out, p, n);
+	return otlp_wire_add_resource_attr(p, n, STORE_ORIGIN_ATTR, origin, out, errbuf);
+}
+
+static enum ob_err
+read_loc(struct store *s, sqlite3_stmt *st, struct ob_buf *out, bool origins, char *errbuf)
+{
+	const char *origin = origins ? (const char *)sqlite3_column_text(st, 6) : NULL;
+	size_t mark = out->len;
 	const char *block = (const char *)sqlite3_column_text(st, 0);
 	struct block_frame f;
 	size_t off = (size_t)sqlite3_column_int64(st, 4);
@@ -123,8 +135,19 @@ read_loc(struct store *s, sqlite3_stmt *st, struct ob_buf *out, char *errbuf)
 	f.file_off = (uint64_t)sqlite3_column_int64(st, 1);
 	f.comp_len = (uint32_t)sqlite3_column_int64(st, 2);
 	f.raw_len = (uint32_t)sqlite3_column_int64(st, 3);
-	if (cache_get(s->cache, block, f.file_off, off, len, out))
-		return OB_OK;
+	if (cache_get(s->cache, block, f.file_off, off, len, out)) {
+		struct ob_buf part;
+
+		if (origin == NULL)
+			return OB_OK;
+		/* tag what the cache gave: take it back out and add it again */
+		ob_buf_init(&part, 0);
+		ob_buf_add(&part, out->data + mark, out->len - mark);
+		out->len = mark;
+		err = add_part(out, part.data, part.len, origin, errbuf);
+		ob_buf_release(&part);
+		return err;
+	}
 	path = block_path(s, block);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -140,7 +163,7 @@ read_loc(struct store *s, sqlite3_stmt *st, struct ob_buf *out, char *errbuf)
 	if (err == OB_OK && (off > frame.len || len > frame.len - off))
 		err = ob_errf(errbuf, OB_ECORRUPT, "block %s: trace out of frame bounds", block);
 	if (err == OB_OK)
-		err = ob_buf_add(out, frame.data + off, len);
+		err = add_part(out, frame.data + off, len, origin, errbuf);
 	if (err == OB_OK)
 		cache_put(s->cache, block, f.file_off, &frame);
 	ob_buf_release(&frame);
@@ -150,7 +173,7 @@ read_loc(struct store *s, sqlite3_stmt *st, struct ob_buf *out, char *errbuf)
 /* Append the head parts at locs[0..n) (one trace) to out. */
 static enum ob_err
 read_head_parts(struct conn *c, const struct head_loc *locs, size_t n, struct ob_buf *out,
-		bool *any, char *errbuf)
+		const char *origin, bool *any, char *errbuf)
 {
 	sqlite3_stmt *st = c->st[ST_HEAD_ROW];
 	struct ob_buf row;
@@ -192,7 +215,7 @@ read_head_parts(struct conn *c, const struct head_loc *locs, size_t n, struct ob
 				      (long long)locs[i].row);
 			break;
 		}
-		err = ob_buf_add(out, row.data + locs[i].offset, locs[i].len);
+		err = add_part(out, row.data + locs[i].offset, locs[i].len, origin, errbuf);
 		*any = true;
 	}
 	ob_buf_release(&row);
@@ -201,7 +224,7 @@ read_head_parts(struct conn *c, const struct head_loc *locs, size_t n, struct ob
 
 enum ob_err
 trace_read(struct store *s, struct conn *c, const uint8_t id[16], struct ob_buf *out,
-	   char *errbuf)
+	   bool origins, char *errbuf)
 {
 	struct head_loc *locs = NULL;
 	int64_t *seqs = NULL;
@@ -231,7 +254,7 @@ trace_read(struct store *s, struct conn *c, const uint8_t id[16], struct ob_buf 
 		sqlite3_bind_int64(st, 2, seqs[i]);
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
-			enum ob_err e = read_loc(s, st, out, errbuf);
+			enum ob_err e = read_loc(s, st, out, origins, errbuf);
 
 			if (e == OB_OK)
 				any = true;
@@ -244,7 +267,7 @@ trace_read(struct store *s, struct conn *c, const uint8_t id[16], struct ob_buf 
 	}
 	free(seqs);
 	if (err == OB_OK)
-		err = read_head_parts(c, locs, nlocs, out, &any, errbuf);
+		err = read_head_parts(c, locs, nlocs, out, origins ? s->origin : NULL, &any, errbuf);
 	db_exec(c, "COMMIT", NULL);
 	free(locs);
 	if (err) {
@@ -256,17 +279,29 @@ trace_read(struct store *s, struct conn *c, const uint8_t id[16], struct ob_buf 
 	return OB_OK;
 }
 
-enum ob_err
-store_trace_get(struct store *s, const uint8_t id[16], struct ob_buf *out, char *errbuf)
+static enum ob_err
+trace_get(struct store *s, const uint8_t id[16], struct ob_buf *out, bool origins, char *errbuf)
 {
 	struct conn *c = db_acquire(s, errbuf);
 	enum ob_err err;
 
 	if (c == NULL)
 		return OB_EIO;
-	err = trace_read(s, c, id, out, errbuf);
+	err = trace_read(s, c, id, out, origins, errbuf);
 	db_release(s, c);
 	return err;
+}
+
+enum ob_err
+store_trace_get(struct store *s, const uint8_t id[16], struct ob_buf *out, char *errbuf)
+{
+	return trace_get(s, id, out, false, errbuf);
+}
+
+enum ob_err
+store_trace_get_origins(struct store *s, const uint8_t id[16], struct ob_buf *out, char *errbuf)
+{
+	return trace_get(s, id, out, true, errbuf);
 }
 
 static int64_t

@@ -173,7 +173,7 @@ consider(struct search_ctx *x, const uint8_t id[16], char *errbuf)
 		return OB_OK;
 	x->out->inspected_traces++;
 	ob_buf_reset(&x->bytes);
-	err = trace_read(x->s, x->c, id, &x->bytes, errbuf);
+	err = trace_read(x->s, x->c, id, &x->bytes, false, errbuf);
 	if (err == OB_ENOTFOUND)
 		return OB_OK;
 	if (err)

@@ -105,6 +105,16 @@ enum ob_err store_expire(struct store *s, size_t *dropped, char *errbuf);
 enum ob_err store_trace_get(struct store *s, const uint8_t id[16], struct ob_buf *out,
 			    char *errbuf);
 
+/*
+ * The same, with every part's resources carrying the attribute
+ * obstui.origin: who captured it (the block's origin, or this store's for
+ * the head).  For the UI, where a trace stitched from several places shows
+ * each span's origin; the API and export give the data as it was sent.
+ */
+#define STORE_ORIGIN_ATTR "obstui.origin"
+enum ob_err store_trace_get_origins(struct store *s, const uint8_t id[16], struct ob_buf *out,
+				    char *errbuf);
+
 struct store_search_req {
 	const char *traceql;       /* NULL or "" or "{}" matches every trace */
 	uint64_t start_ns, end_ns; /* overlap window; 0 for open */

@@ -295,7 +295,8 @@ enum ob_err bloom_cache_find(struct store *s, struct conn *c, const uint8_t id[1
 /* read.c */
 struct frame_cache *frame_cache_new(size_t max_bytes);
 void frame_cache_free(struct frame_cache *c);
+/* origins: tag each part's resources with obstui.origin (the UI's detail pane) */
 enum ob_err trace_read(struct store *s, struct conn *c, const uint8_t id[16],
-		       struct ob_buf *out, char *errbuf);
+		       struct ob_buf *out, bool origins, char *errbuf);
 
 #endif

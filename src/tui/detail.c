@@ -121,6 +121,9 @@ add_attrs(struct detail *d, int indent, otlp_key_value *const *kv, size_t n, uin
 	size_t i;
 
 	for (i = 0; i < n; i++) {
+		/* obstui's own mark (the head line shows it), not the sender's data */
+		if (kv[i]->key && strcmp(kv[i]->key, ORIGIN_ATTR) == 0)
+			continue;
 		detail_any_format(kv[i]->value, value, sizeof value);
 		add(d, indent, TS_NORMAL, "%s = %s", kv[i]->key, value);
 	}
@@ -129,8 +132,12 @@ add_attrs(struct detail *d, int indent, otlp_key_value *const *kv, size_t n, uin
 }
 
 static void
-add_head(struct detail *d, const struct ob_trace *t, const struct ob_span_ref *r)
+add_head(struct detail *d, const struct ob_trace *t, const struct ob_span_ref *r,
+	 const char *local_origin)
 {
+	const otlp_resource *res = r->rs ? r->rs->resource : NULL;
+	const char *origin = res ? ob_attr_str(res->attributes, res->n_attributes, ORIGIN_ATTR)
+				 : NULL;
 	const otlp_span *s = r->span;
 	char dur[16], off[16], at[32], id[17], parent[17] = "none";
 	int code = s->status ? (int)s->status->code : 0;
@@ -144,6 +151,9 @@ add_head(struct detail *d, const struct ob_trace *t, const struct ob_span_ref *r
 	add(d, 0, TS_HEADER, "%s", s->name ? s->name : "");
 	add(d, 0, TS_NORMAL, "service %s   kind %s", r->service[0] ? r->service : "(none)",
 	    ob_span_kind_name((int)s->kind));
+	/* spans captured elsewhere (pulled from a remote) say where */
+	if (origin && *origin && (local_origin == NULL || strcmp(origin, local_origin) != 0))
+		add(d, 0, TS_KEY, "origin %s (captured there, pulled here)", origin);
 	add(d, 0, code == OTLP_STATUS(ERROR) ? TS_ERROR : TS_NORMAL, "status %s%s%s",
 	    ob_status_name(code), s->status && s->status->message && *s->status->message ? ": " : "",
 	    s->status && s->status->message ? s->status->message : "");
@@ -202,7 +212,7 @@ add_links(struct detail *d, const struct ob_span_ref *r)
 }
 
 void
-detail_build(struct detail *d, const struct ob_trace *t, int i)
+detail_build(struct detail *d, const struct ob_trace *t, int i, const char *local_origin)
 {
 	const struct ob_span_ref *r;
 	const otlp_scope *scope;
@@ -211,7 +221,7 @@ detail_build(struct detail *d, const struct ob_trace *t, int i)
 	if (i < 0 || (size_t)i >= t->nspans)
 		return;
 	r = &t->spans[i];
-	add_head(d, t, r);
+	add_head(d, t, r, local_origin);
 	if (r->span->n_attributes || r->span->dropped_attributes_count) {
 		add(d, 0, TS_HEADER, "Attributes (%zu)", r->span->n_attributes);
 		add_attrs(d, 1, r->span->attributes, r->span->n_attributes,

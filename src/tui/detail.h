@@ -26,8 +26,12 @@ struct detail {
 	size_t n, cap;
 };
 
-/* Lines for span i of t (replacing what d held). */
-void detail_build(struct detail *d, const struct ob_trace *t, int i);
+/* The resource attribute a source adds to say who captured a span (store.h). */
+#define ORIGIN_ATTR "obstui.origin"
+
+/* Lines for span i of t (replacing what d held); a span whose origin is not
+ * local_origin (may be NULL) gets a line saying where it was captured. */
+void detail_build(struct detail *d, const struct ob_trace *t, int i, const char *local_origin);
 void detail_release(struct detail *d);
 
 /* An attribute value as text: strings as they are, arrays [a, b], maps {k: v}. */

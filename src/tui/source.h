@@ -61,6 +61,7 @@ struct tui_status {
 	uint64_t retention_ns;      /* 0: kept forever */
 	struct tui_remote_row remotes[TUI_MAX_REMOTES];
 	int nremotes;
+	char origin[256];           /* who this store says captured its own data */
 };
 
 struct tui_source_ops {

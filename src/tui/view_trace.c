@@ -294,7 +294,7 @@ draw_span_row(struct trace_view *v, struct tui_canvas *c, int y, int span, int x
 }
 
 static void
-draw_detail(struct trace_view *v, struct tui_canvas *c, int top, int height)
+draw_detail(struct tui *t, struct trace_view *v, struct tui_canvas *c, int top, int height)
 {
 	size_t i;
 	int y;
@@ -304,7 +304,7 @@ draw_detail(struct trace_view *v, struct tui_canvas *c, int top, int height)
 			v->detail_focus ? " Details (Tab: back to the spans) "
 					: " Details (Tab: scroll, Enter on a link opens it) ");
 	if (v->detail_built_for != v->cursor) {
-		detail_build(&v->detail, &v->trace, v->cursor);
+		detail_build(&v->detail, &v->trace, v->cursor, t->status.origin);
 		v->detail_built_for = v->cursor;
 		v->detail_cursor = v->detail_top = 0;
 	}
@@ -353,7 +353,7 @@ draw(struct tui *t, struct tui_view *b, struct tui_canvas *c, int top, int heigh
 	for (i = v->top, y = top + 1; i < v->nvisible && y < top + wf_height; i++, y++)
 		draw_span_row(v, c, y, v->visible[i], x0, width);
 	if (wf_height < height)
-		draw_detail(v, c, top + wf_height, height - wf_height);
+		draw_detail(t, v, c, top + wf_height, height - wf_height);
 }
 
 static void

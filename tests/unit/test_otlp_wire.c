@@ -83,6 +83,51 @@ index_matches_decode(void **state)
 	ob_arena_release(&a);
 }
 
+/* Every ResourceSpans gains one resource attribute; nothing else changes. */
+static void
+resource_attr_is_added_by_merge(void **state)
+{
+	struct ob_arena a;
+	struct ob_buf out;
+	otlp_export_request *before, *after;
+	uint8_t *p;
+	size_t n, i, j;
+
+	(void)state;
+	ob_arena_init(&a, 0);
+	ob_buf_init(&out, 0);
+	p = pack_request(&a, &n);
+	assert_int_equal(otlp_wire_add_resource_attr(p, n, "obstui.origin", "cluster", &out, NULL),
+			 OB_OK);
+	before = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+		NULL, n, p);
+	after = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+		NULL, out.len, out.data);
+	assert_non_null(after);
+	assert_int_equal(after->n_resource_spans, before->n_resource_spans);
+	for (i = 0; i < after->n_resource_spans; i++) {
+		const otlp_resource_spans *x = before->resource_spans[i], *y = after->resource_spans[i];
+		size_t na = x->resource ? x->resource->n_attributes : 0;
+
+		assert_non_null(y->resource);
+		assert_int_equal(y->resource->n_attributes, na + 1);
+		for (j = 0; j < na; j++)
+			assert_string_equal(y->resource->attributes[j]->key, x->resource->attributes[j]->key);
+		assert_string_equal(y->resource->attributes[na]->key, "obstui.origin");
+		assert_string_equal(y->resource->attributes[na]->value->string_value, "cluster");
+		assert_int_equal(y->n_scope_spans, x->n_scope_spans);
+		assert_string_equal(y->schema_url, x->schema_url);
+	}
+	assert_int_equal(otlp_wire_add_resource_attr((const uint8_t *)"\x0a\x05" "ab", 4, "k", "v",
+						     &out, NULL), OB_EINVAL);
+	opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
+		before, NULL);
+	opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
+		after, NULL);
+	ob_buf_release(&out);
+	ob_arena_release(&a);
+}
+
 /* A field protobuf-c does not know (number 99) stays in the span's bytes. */
 static void
 unknown_fields_are_kept(void **state)
@@ -133,6 +178,7 @@ main(void)
 		cmocka_unit_test(index_matches_decode),
 		cmocka_unit_test(unknown_fields_are_kept),
 		cmocka_unit_test(malformed_is_refused),
+		cmocka_unit_test(resource_attr_is_added_by_merge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -355,6 +355,24 @@ push_pull_through_a_folder(void **state)
 	sync_result_release(&res);
 	same_trace(a, b, 1);
 	same_trace(a, b, 20);
+	/* the UI's reading says who captured each part */
+	{
+		uint8_t id[16];
+		struct ob_buf x;
+		otlp_traces_data *td;
+
+		tb_trace_id(id, 3);
+		ob_buf_init(&x, 0);
+		assert_int_equal(store_trace_get_origins(b, id, &x, errbuf), OB_OK);
+		td = (otlp_traces_data *)protobuf_c_message_unpack(&otlp_traces_data_descriptor, NULL,
+								   x.len, x.data);
+		assert_non_null(td);
+		assert_string_equal(ob_attr_str(td->resource_spans[0]->resource->attributes,
+						td->resource_spans[0]->resource->n_attributes,
+						"obstui.origin"), "cluster");
+		protobuf_c_message_free_unpacked(&td->base, NULL);
+		ob_buf_release(&x);
+	}
 	/* pulled blocks are searchable, and keep their origin */
 	assert_int_equal(store_search(b, &q, &sr, errbuf), OB_OK);
 	assert_int_equal(sr.ntraces, 12); /* 10 pulled, 2 of its own */

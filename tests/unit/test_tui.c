@@ -170,7 +170,7 @@ detail_of_a_failing_span(void **state)
 	ob_arena_init(&a, 1 << 20);
 	build_trace(&a, &t, &data);
 	child = t.spans[0].span->parent_span_id.len ? 0 : 1;
-	detail_build(&d, &t, child);
+	detail_build(&d, &t, child, NULL);
 	assert_string_equal(d.lines[0].text, "charge");
 	assert_int_equal(find_line(&d, "status error: card declined")->style, TS_ERROR);
 	find_line(&d, "service cart   kind");
@@ -183,8 +183,27 @@ detail_of_a_failing_span(void **state)
 	assert_memory_equal(l->link_trace, "\x11\x22", 2);
 	find_line(&d, "service.name = cart");
 	find_line(&d, "Scope test-scope 1.2.3");
+	/* a span captured elsewhere says where, once, and not among the resource's attributes */
+	{
+		otlp_resource *r = (otlp_resource *)t.spans[child].rs->resource;
+		otlp_key_value **kv = ob_arena_alloc(&a, (r->n_attributes + 1) * sizeof *kv);
+		size_t i, origins = 0;
+
+		memcpy(kv, r->attributes, r->n_attributes * sizeof *kv);
+		kv[r->n_attributes] = tb_attr_str(&a, "obstui.origin", "aks-node-3");
+		r->attributes = kv;
+		r->n_attributes++;
+		detail_build(&d, &t, child, "laptop");
+		assert_int_equal(find_line(&d, "origin aks-node-3 (captured there")->style, TS_KEY);
+		for (i = 0; i < d.n; i++)
+			origins += strstr(d.lines[i].text, "aks-node-3") != NULL;
+		assert_int_equal(origins, 1);
+		detail_build(&d, &t, child, "aks-node-3");
+		for (i = 0; i < d.n; i++)
+			assert_null(strstr(d.lines[i].text, "aks-node-3"));
+	}
 	/* out of range: no lines, no crash */
-	detail_build(&d, &t, 7);
+	detail_build(&d, &t, 7, NULL);
 	assert_int_equal(d.n, 0);
 	detail_release(&d);
 	ob_trace_release(&t);
