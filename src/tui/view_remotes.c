@@ -31,8 +31,8 @@ state_text(const struct tui_remote_row *r, char *out, size_t cap, enum tui_style
 {
 	*style = TS_NORMAL;
 	if (r->busy && r->in_flight)
-		snprintf(out, cap, "%s %zu/%zu blocks", r->push ? "pushing" : "pulling",
-			 r->in_flight_done, r->in_flight);
+		snprintf(out, cap, "%s %zu/%zu blocks, %zu behind", r->push ? "pushing" : "pulling",
+			 r->in_flight_done, r->in_flight, r->in_flight - r->in_flight_done);
 	else if (r->offline) {
 		snprintf(out, cap, "offline%s", r->push ? "" : ": showing what was pulled before");
 		*style = TS_ERROR;
