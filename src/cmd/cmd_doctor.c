@@ -69,6 +69,7 @@ doctor_remote(const char *name, const struct ob_config *cfg)
 		snprintf(detail, sizeof detail, "%s%s%s", errbuf, adv[0] ? "\n             -> " : "",
 			 adv);
 		line("list", false, "", detail);
+		line("read", false, "", "not tried: reading needs the listing to find a block");
 		failed++;
 	} else {
 		size_t metas = 0, i;

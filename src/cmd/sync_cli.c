@@ -70,9 +70,17 @@ sync_cli_report(const char *verb, const struct remote *r, const struct sync_resu
 	size_t i;
 	bool push = strcmp(verb, "push") == 0;
 
-	for (i = 0; i < res->nfailures; i++)
-		fprintf(stderr, "obstui: %s: block %s: %s\n", verb, res->failures[i].id,
-			res->failures[i].why);
+	for (i = 0; i < res->nfailures; i++) {
+		const struct sync_failure *f = &res->failures[i];
+		char named[40];
+
+		/* the store's messages already start "block ID: " */
+		snprintf(named, sizeof named, "block %s: ", f->id);
+		if (strncmp(f->why, named, strlen(named)) == 0)
+			fprintf(stderr, "obstui: %s: %s\n", verb, f->why);
+		else
+			fprintf(stderr, "obstui: %s: %s%s\n", verb, named, f->why);
+	}
 	if (err) {
 		ob_die_msg("%s: %s", verb, errbuf);
 		return 1;

@@ -179,7 +179,7 @@ store_block_adopt(struct store *s, const char *id, const char *sha256, char *err
 {
 	struct seal_item *si;
 	char *pull, *final = NULL;
-	char have[65];
+	char have[65], why[OB_ERRLEN];
 	enum ob_err err;
 	size_t i;
 
@@ -202,8 +202,14 @@ store_block_adopt(struct store *s, const char *id, const char *sha256, char *err
 		goto out;
 	}
 	memcpy(si->sha256, have, sizeof have);
-	if ((err = block_index_read(pull, &si->ix, errbuf)))
+	if ((err = block_index_read(pull, &si->ix, why))) {
+		/* its messages name the file, which here is only our temporary one */
+		size_t pl = strlen(pull);
+
+		ob_errf(errbuf, err, "block %s: %s", id,
+			strncmp(why, pull, pl) == 0 && why[pl] == ':' ? why + pl + 2 : why);
 		goto out;
+	}
 	if ((err = summarise_block(pull, id, si, errbuf)))
 		goto out;
 	{

@@ -189,6 +189,8 @@ sync_agent_stop(struct sync_agent *a, uint64_t deadline_ns, struct sync_agent_st
 {
 	if (a == NULL)
 		return;
+	/* nothing on the network may outlast the deadline (a pull: now) */
+	blob_abort_at(a->b, a->kind == SYNC_AGENT_PUSH && deadline_ns ? deadline_ns : ob_mono_ns());
 	pthread_mutex_lock(&a->lock);
 	a->stop = true;
 	a->deadline_ns = deadline_ns;

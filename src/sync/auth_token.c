@@ -101,11 +101,12 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	return ob_buf_add(arg, p, size * n) == OB_OK ? size * n : 0;
 }
 
-/* One GET (form == NULL) or form POST; the status and body (capped) out.
- * A transport failure is OB_EIO with curl's reason in errbuf. */
+/* One GET (form == NULL) or form POST; the status and body (capped) out,
+ * and the Retry-After the answer asked for (ms, 0 for none) when retry_ms is
+ * not NULL.  A transport failure is OB_EIO with curl's reason in errbuf. */
 static enum ob_err
 http_fetch(const char *url, const char *form, const char *header, long timeout_ms, bool direct,
-	   long *status, struct ob_buf *body, char *errbuf)
+	   long *status, struct ob_buf *body, long *retry_ms, char *errbuf)
 {
 	char cerr[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL;
@@ -143,6 +144,14 @@ http_fetch(const char *url, const char *form, const char *header, long timeout_m
 		err = ob_errf(errbuf, OB_EIO, "%s", cerr[0] ? cerr : curl_easy_strerror(rc));
 	else
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	if (retry_ms) {
+		curl_off_t after = 0;
+
+		*retry_ms = 0;
+		if (err == OB_OK && curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &after) == CURLE_OK &&
+		    after > 0)
+			*retry_ms = after > 60 ? 60000 : (long)after * 1000;
+	}
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
 	return err;
@@ -241,7 +250,7 @@ fetch_workload(struct az_tokens *t, struct provider *p, uint64_t now_ns, struct 
 	    (err = form_add(&form, "grant_type", "client_credentials")))
 		goto out;
 	if ((err = http_fetch(p->url, (const char *)form.data, NULL, 30000, false, &status, &body,
-			      why))) {
+			      NULL, why))) {
 		ob_errf(errbuf, err, "%s: cannot reach the token endpoint %s: %s", who, p->url,
 			why);
 		goto out;
@@ -284,7 +293,7 @@ fetch_managed(struct az_tokens *t, struct provider *p, uint64_t now_ns, struct a
 	char why[OB_ERRLEN], shown[256];
 	struct ob_buf body;
 	enum ob_err err = OB_OK;
-	long status = 0;
+	long status = 0, retry_ms = 0;
 	int attempt;
 
 	ob_buf_init(&body, REPLY_MAX);
@@ -294,11 +303,14 @@ fetch_managed(struct az_tokens *t, struct provider *p, uint64_t now_ns, struct a
 		 * first try 1 s so that "auto" moves on quickly */
 		long timeout = p->imds && !p->worked && attempt == 0 ? t->first_try_ms : 10000;
 
+		/* the pause MSAL takes, or longer when the answer asked (429 Retry-After) */
 		if (attempt > 0)
-			usleep((useconds_t)t->retry_pause_ms * 1000);
+			usleep((useconds_t)(retry_ms > t->retry_pause_ms ? retry_ms : t->retry_pause_ms) *
+			       1000);
 		ob_buf_reset(&body);
 		status = 0;
-		err = http_fetch(p->url, NULL, p->header, timeout, true, &status, &body, why);
+		err = http_fetch(p->url, NULL, p->header, timeout, true, &status, &body, &retry_ms,
+				 why);
 		/* in a chain, an IMDS that is not there, or has no identity
 		 * for us (400), means "try the next one" */
 		if (t->chain && p->imds && !p->worked && (err == OB_EIO || status == 400)) {

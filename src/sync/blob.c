@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
@@ -44,6 +45,9 @@ struct blob_store {
 	CURL *pool[POOL_MAX];
 	int npool;
 	_Atomic uint64_t requests, retries, bytes_up, bytes_down;
+	_Atomic uint64_t abort_ns;  /* monotonic: give up from then on (0: never) */
+	_Atomic bool denied;        /* the service refused the credentials (401/403) */
+	char denied_msg[OB_ERRLEN]; /* the first refusal, under lock */
 };
 
 enum ob_err
@@ -112,6 +116,45 @@ const char *
 blob_auth_describe(const struct blob_store *b)
 {
 	return b->describe;
+}
+
+bool
+blob_denied(struct blob_store *b, char *errbuf)
+{
+	if (!atomic_load(&b->denied))
+		return false;
+	if (errbuf) {
+		pthread_mutex_lock(&b->lock);
+		memcpy(errbuf, b->denied_msg, OB_ERRLEN);
+		pthread_mutex_unlock(&b->lock);
+	}
+	return true;
+}
+
+void
+blob_abort_at(struct blob_store *b, uint64_t mono_ns)
+{
+	atomic_store(&b->abort_ns, mono_ns ? mono_ns : 1);
+}
+
+static bool
+past_abort(const struct blob_store *b)
+{
+	uint64_t at = atomic_load(&b->abort_ns);
+
+	return at && ob_mono_ns() >= at;
+}
+
+/* curl calls this about once a second, and as data moves: stop at abort_ns */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+	    curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return past_abort(arg) ? 1 : 0;
 }
 
 void
@@ -306,12 +349,13 @@ retryable(long status)
 	       status == 503 || status == 504;
 }
 
+/* Wait before another try; cut short when the store is to stop (blob_abort_at). */
 static void
-backoff(int attempt, long retry_after_ms)
+backoff(const struct blob_store *b, int attempt, long retry_after_ms)
 {
 	uint32_t r = 0;
 	long ms;
-	struct timespec ts;
+	uint64_t until;
 
 	if (getrandom(&r, sizeof r, 0) != sizeof r)
 		r = (uint32_t)time(NULL);
@@ -322,10 +366,12 @@ backoff(int attempt, long retry_after_ms)
 	ms = ms / 2 + (long)(r % (uint32_t)(ms / 2 + 1));
 	if (retry_after_ms > ms)
 		ms = retry_after_ms > 60000 ? 60000 : retry_after_ms;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	until = ob_mono_ns() + (uint64_t)ms * 1000000;
+	while (!past_abort(b) && ob_mono_ns() < until) {
+		struct timespec ts = { 0, 50 * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 /* One attempt: sign, send, collect.  OB_EIO (with errbuf) for transport errors. */
@@ -351,6 +397,8 @@ attempt(struct blob_store *b, struct exchange *x, char *errbuf)
 	for (i = 0; i < x->nhdr; i++)
 		req.hdr[req.nhdr++] = x->hdr[i];
 	req.content_length = x->body_len;
+	if (past_abort(b))
+		return ob_errf(errbuf, OB_ESHUTDOWN, "%s: stopped: out of time", b->r.url);
 	if ((err = az_cred_sign(b->cred, &req, errbuf)))
 		return err;
 	url = ob_xasprintf("%s%s%s%s", b->r.origin, req.path, req.query[0] ? "?" : "", req.query);
@@ -379,6 +427,9 @@ attempt(struct blob_store *b, struct exchange *x, char *errbuf)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, b);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (strcmp(x->method, "HEAD") == 0)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	else if (strcmp(x->method, "GET") != 0)
@@ -402,6 +453,8 @@ attempt(struct blob_store *b, struct exchange *x, char *errbuf)
 	} else if (x->too_big)
 		err = ob_errf(errbuf, OB_ETOOBIG, "%s: the answer is larger than %llu bytes",
 			      b->r.url, (unsigned long long)x->cap);
+	else if (rc == CURLE_ABORTED_BY_CALLBACK)
+		err = ob_errf(errbuf, OB_ESHUTDOWN, "%s: stopped: out of time", b->r.url);
 	else
 		err = ob_errf(errbuf, OB_EIO, "%s: %s", b->r.origin, curl_easy_strerror(rc));
 	handle_put(b, c);
@@ -432,12 +485,12 @@ exchange(struct blob_store *b, struct exchange *x, char *errbuf)
 			continue;
 		}
 		if (err == OB_EIO || (err == OB_OK && retryable(x->status))) {
-			if (n + 1 >= MAX_TRIES)
+			if (n + 1 >= MAX_TRIES || past_abort(b))
 				break;
 			b->retries++;
 			ob_info("blob: %s %s: %s; retrying", x->method, x->path,
 				err ? "connection failed" : "busy");
-			backoff(n, x->retry_after_ms);
+			backoff(b, n, x->retry_after_ms);
 			continue;
 		}
 		break;
@@ -450,7 +503,7 @@ exchange(struct blob_store *b, struct exchange *x, char *errbuf)
 
 /* A failure answer as one line: "403 AuthorizationFailure: Server failed ...". */
 static enum ob_err
-answer_error(const struct blob_store *b, struct exchange *x, const char *what, char *errbuf)
+answer_error(struct blob_store *b, struct exchange *x, const char *what, char *errbuf)
 {
 	char code[128], msg[256], hint[400] = "";
 	enum ob_err err = OB_EIO;
@@ -466,8 +519,17 @@ answer_error(const struct blob_store *b, struct exchange *x, const char *what, c
 	} else if (x->status == 404) {
 		err = OB_ENOTFOUND;
 	}
-	return ob_errf(errbuf, err, "%s: %s answered %ld%s%s%s%s%s", what, b->r.url, x->status,
-		       code[0] ? " " : "", code, msg[0] ? ": " : "", msg, hint);
+	ob_errf(errbuf, err, "%s: %s answered %ld%s%s%s%s%s", what, b->r.url, x->status,
+		code[0] ? " " : "", code, msg[0] ? ": " : "", msg, hint);
+	if (err == OB_EINVAL && errbuf) {
+		/* refused credentials are not one blob's problem: remember the first */
+		pthread_mutex_lock(&b->lock);
+		if (!b->denied)
+			snprintf(b->denied_msg, sizeof b->denied_msg, "%s", errbuf);
+		b->denied = true;
+		pthread_mutex_unlock(&b->lock);
+	}
+	return err;
 }
 
 static void
@@ -695,7 +757,13 @@ blob_ensure_container(struct blob_store *b, char *errbuf)
 	exchange_init(&x, "PUT");
 	x_path(&x, b, NULL);
 	snprintf(x.query, sizeof x.query, "restype=container");
-	if ((err = exchange(b, &x, errbuf)) == OB_OK && x.status != 201 && x.status != 409)
+	err = exchange(b, &x, errbuf);
+	if (err == OB_OK && x.status == 403)
+		/* a SAS or role for the container may not create one: the uploads
+		 * will say whether it exists (404 ContainerNotFound) */
+		ob_info("blob: %s: may not create the container (%s); assuming it exists",
+			b->r.url, x.error_code[0] ? x.error_code : "403");
+	else if (err == OB_OK && x.status != 201 && x.status != 409)
 		err = answer_error(b, &x, "creating the container", errbuf);
 	ob_buf_release(&x.resp);
 	return err;

@@ -66,6 +66,15 @@ enum ob_err blob_put(struct blob_store *b, const char *name, const uint8_t *data
 /* Create the container if it does not exist (no-op for file://). */
 enum ob_err blob_ensure_container(struct blob_store *b, char *errbuf);
 
+/* Has the service refused these credentials (a 401 or 403 answer)?  Then
+ * errbuf (may be NULL) gets the first refusal.  Transfers stop on it: it is
+ * every blob's problem, not one's. */
+bool blob_denied(struct blob_store *b, char *errbuf);
+
+/* From mono_ns on (ob_mono_ns; 0: now) every call fails with OB_ESHUTDOWN and
+ * transfers in flight are cut: how stopping stays within its time. */
+void blob_abort_at(struct blob_store *b, uint64_t mono_ns);
+
 /* Transfer counters, for progress and the benchmark. */
 struct blob_counters {
 	uint64_t requests, retries, bytes_up, bytes_down;

@@ -37,8 +37,9 @@ sync_result_release(struct sync_result *r)
 /* --- what a store knows is on a remote ---------------------------------- */
 
 struct known {
-	char (*ids)[27];            /* sorted */
+	char (*ids)[27];            /* sorted; read at the first known_has */
 	size_t n, cap;
+	bool loaded;
 	char *path;
 	int fd;                     /* append */
 	pthread_mutex_t lock;
@@ -50,15 +51,16 @@ cmp_id(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* STORE/sync/<first 16 hex of SHA-256 of the remote's URL>.ids */
+/* STORE/sync/<first 16 hex of SHA-256 of the remote's URL>.ids, opened for
+ * appending; the ids in it are read only when asked about (known_has), so
+ * that a follow cycle, which asks nothing, does not read every id the store
+ * ever saw on that remote. */
 static enum ob_err
 known_open(struct store *s, const struct remote *r, struct known *k, char *errbuf)
 {
 	unsigned char md[32];
 	unsigned int mdlen = 0;
-	char hex[65], *dir, *line, *end;
-	uint8_t *data = NULL;
-	size_t len = 0;
+	char hex[65], *dir;
 	enum ob_err err;
 
 	memset(k, 0, sizeof *k);
@@ -73,9 +75,25 @@ known_open(struct store *s, const struct remote *r, struct known *k, char *errbu
 	}
 	k->path = ob_xasprintf("%s/%s.ids", dir, hex);
 	free(dir);
-	if (access(k->path, F_OK) == 0 &&
-	    (err = ob_file_read(k->path, 1u << 30, &data, &len, errbuf)))
-		return err;
+	if ((k->fd = open(k->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		return ob_errf(errbuf, OB_EIO, "%s: %s", k->path, strerror(errno));
+	return OB_OK;
+}
+
+/* Read and sort the ids (under k->lock).  A file that cannot be read counts
+ * as empty: what it would have saved is a request per block. */
+static void
+known_load(struct known *k)
+{
+	char errbuf[OB_ERRLEN] = "", *line, *end;
+	uint8_t *data = NULL;
+	size_t len = 0;
+
+	k->loaded = true;
+	if (ob_file_read(k->path, 1u << 30, &data, &len, errbuf)) {
+		ob_warn("sync: %s", errbuf);
+		return;
+	}
 	/* records are "\nID": a torn last one is shorter and skipped */
 	for (line = (char *)data; data && line < (char *)data + len; line = end + 1) {
 		end = memchr(line, '\n', (size_t)((char *)data + len - line));
@@ -93,9 +111,6 @@ known_open(struct store *s, const struct remote *r, struct known *k, char *errbu
 	free(data);
 	if (k->n)
 		qsort(k->ids, k->n, sizeof *k->ids, cmp_id);
-	if ((k->fd = open(k->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) < 0)
-		return ob_errf(errbuf, OB_EIO, "%s: %s", k->path, strerror(errno));
-	return OB_OK;
 }
 
 static bool
@@ -104,6 +119,8 @@ known_has(struct known *k, const char *id)
 	bool has;
 
 	pthread_mutex_lock(&k->lock);
+	if (!k->loaded)
+		known_load(k);
 	has = k->n && bsearch(id, k->ids, k->n, sizeof *k->ids, cmp_id) != NULL;
 	pthread_mutex_unlock(&k->lock);
 	return has;
@@ -266,6 +283,8 @@ job_worker(void *arg)
 		if (j->o && ((j->o->deadline_ns && ob_mono_ns() >= j->o->deadline_ns) ||
 			     (j->o->cancel && atomic_load(j->o->cancel))))
 			break; /* out of time: the next run takes the rest */
+		if (blob_denied(j->b, NULL))
+			break; /* refused credentials: every block would fail alike */
 		err = j->one(j, bi, &bytes, errbuf);
 
 		pthread_mutex_lock(&j->lock);
@@ -294,8 +313,13 @@ job_worker(void *arg)
 	return NULL;
 }
 
-static void
-job_run(struct job *j)
+/*
+ * Run the job's transfers; OB_EINVAL (errbuf says why, once) when the
+ * service refused the credentials, which is then the result rather than a
+ * failure per block.
+ */
+static enum ob_err
+job_run(struct job *j, char *errbuf)
 {
 	int nw = j->o && j->o->workers > 0 ? j->o->workers : SYNC_WORKERS, i;
 	pthread_t th[16];
@@ -318,6 +342,17 @@ job_run(struct job *j)
 	while (i-- > 0)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&j->lock);
+	if (blob_denied(j->b, errbuf)) {
+		size_t w = 0;
+
+		for (k = 0; k < j->res->nfailures; k++)
+			if (strstr(j->res->failures[k].why, " answered 401") == NULL &&
+			    strstr(j->res->failures[k].why, " answered 403") == NULL)
+				j->res->failures[w++] = j->res->failures[k];
+		j->res->nfailures = w;
+		return OB_EINVAL;
+	}
+	return OB_OK;
 }
 
 /* --- push ---------------------------------------------------------------- */
@@ -388,7 +423,7 @@ sync_push(struct store *s, struct blob_store *b, const struct remote *r,
 		goto out;
 	j.items = all;
 	j.n = w;
-	job_run(&j);
+	err = job_run(&j, errbuf);
 out:
 	free(all);
 	known_close(&k);
@@ -441,7 +476,7 @@ sync_push_capture(struct store *s, struct blob_store *b, const struct remote *r,
 	j.items = &bi;
 	j.n = 1;
 	j.dir_label = dir;
-	job_run(&j);
+	err = job_run(&j, errbuf);
 out:
 	if (path)
 		unlink(path);
@@ -569,7 +604,12 @@ sync_pull(struct store *s, struct blob_store *b, const struct remote *r,
 		    strlen(e[i - 1].name) != strlen(e[i].name) - 5)
 			continue;
 		if (store_block_exists(s, id)) {
-			if (!known_has(&k, id))
+			/* a block the store got some other way is recorded as on
+			 * the remote too, so that push skips it.  Following
+			 * leaves that to the full listings (the agent's first
+			 * cycle and every PULL_FULL_EVERY-th): checking would
+			 * read every id ever recorded, each cycle */
+			if (!(o && o->since_ns) && !known_has(&k, id))
 				known_add(&k, id);
 			res->already++;
 			continue;
@@ -580,7 +620,7 @@ sync_pull(struct store *s, struct blob_store *b, const struct remote *r,
 	}
 	j.items = want;
 	j.n = nw;
-	job_run(&j);
+	err = job_run(&j, errbuf);
 out:
 	free(want);
 	blob_entries_free(e, n);
