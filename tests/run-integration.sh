@@ -8,7 +8,7 @@
 #
 # Needs node >= 20.10, zstd, and the npm packages in tests/ (scripts/deps.sh
 # test installs them from tests/package-lock.json).  The whole run is bounded
-# by OBSTUI_IT_TIMEOUT seconds (default 300).
+# by OBSTUI_IT_TIMEOUT seconds (default 600).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -34,5 +34,5 @@ fi
 
 # --test-concurrency=1: one file at a time, so timings and RSS are the
 # binary's own; each test has its own timeout, the run has this one.
-exec timeout --kill-after=10 "${OBSTUI_IT_TIMEOUT:-300}" \
+exec timeout --kill-after=10 "${OBSTUI_IT_TIMEOUT:-600}" \
 	node --test --test-concurrency=1 --test-timeout=120000 "$@"
