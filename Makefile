@@ -109,7 +109,9 @@ fuzz: deps-test
 
 # --- benchmarks -------------------------------------------------------------------
 # bench/run.sh builds the tools below (make B=DIR bench: in DIR) and runs every phase;
-# make bench-ui runs only the UI's (bench/bench_ui.c).  See bench/README.md.
+# make bench-ui runs only the UI's (bench/bench_ui.c), make bench-sync only push,
+# pull and follow against Azurite (bench/sync_bench.mjs, bench/bench_sync.c).
+# See bench/README.md.
 BENCH_CFLAGS = $(CFLAGS_ALL) -Ibench
 
 $(B)/bench/loadgen: bench/loadgen.c bench/loadgen_grpc.c bench/loadgen.h bench/bench.h \
@@ -122,12 +124,18 @@ $(B)/bench/bench_ui: $(BENCH_UI_SRC) bench/ui_session.h bench/ui_trace.h bench/b
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $(BENCH_UI_SRC) $(B)/libobstui.a $(LDLIBS_ALL)
 
+$(B)/bench/bench_sync: bench/bench_sync.c bench/bench.h $(B)/libobstui.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/bench_sync.c $(B)/libobstui.a $(LDLIBS_ALL)
+
 bench: deps-test all
 	@BENCH_BUILD=$(B) bench/run.sh
 
 bench-ui: all
 	@BENCH_BUILD=$(B) BENCH_UI=only bench/run.sh
-.PHONY: bench-ui
+bench-sync: deps-test all
+	@BENCH_BUILD=$(B) BENCH_SYNC=only bench/run.sh
+.PHONY: bench-ui bench-sync
 
 # the pkg-config names, for scripts that build outside this Makefile
 print-pkgs:

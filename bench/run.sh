@@ -31,9 +31,16 @@
 # same process takes 50,000 spans/s from loadgen --rate.  It links the
 # library of the build it comes from (BENCH_BUILD), not OBSTUI_BIN.
 #
+# Then sync: a store is filled by obstui serve and loadgen (BENCH_SYNC_SPANS,
+# sealed at SIGTERM), and bench/sync_bench.mjs starts Azurite on 127.0.0.1
+# (tests/integration/lib/azurite.mjs) and times `obstui push` and `obstui
+# pull` of it against the Azure SDK's upload and download of the same
+# bytes, then the follow cycle of --attach with 10 and 10,000 blocks on
+# the remote (bench/bench_sync.c, which links BENCH_BUILD's library).
+#
 # Prints a markdown table on stdout and writes it, with the raw figures,
-# to bench/out/results.md (results-ui.md with BENCH_UI=only); logs of every
-# phase stay in bench/out/.
+# to bench/out/results.md (results-ui.md with BENCH_UI=only, results-sync.md
+# with BENCH_SYNC=only); logs of every phase stay in bench/out/.
 #
 # Knobs (environment):
 #   BENCH_SECONDS=45        length of the load phase
@@ -66,6 +73,14 @@
 #   BENCH_UI_SIZES=200x50,80x24  terminal sizes (columns x rows)
 #   BENCH_UI_SECONDS=20     length of the list-under-ingest phase (0: none)
 #   BENCH_UI_RATE=50000     spans/s sent during it
+#   BENCH_SYNC=1            0: no sync phase; only: nothing but the sync phase
+#   BENCH_SYNC_SPANS=3000000  spans in the store pushed and pulled (~160 MB
+#                           of blocks)
+#   BENCH_SYNC_REPS=5       timed rounds of push and pull (after a warm-up)
+#   BENCH_SYNC_FOLLOW_BLOCKS=10000  blocks on the large remote (0: no follow
+#                           measurement)
+#   BENCH_SYNC_FOLLOW_CYCLES=20  follow cycles timed with nothing new (and
+#                           BENCH_SYNC_FOLLOW_NEW=10 with one new block each)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -92,6 +107,12 @@ UI_FRAMES=${BENCH_UI_FRAMES:-2000}
 UI_SIZES=${BENCH_UI_SIZES:-200x50,80x24}
 UI_SECONDS=${BENCH_UI_SECONDS:-20}
 UI_RATE=${BENCH_UI_RATE:-50000}
+SYNC=${BENCH_SYNC:-1}
+SYNC_SPANS=${BENCH_SYNC_SPANS:-3000000}
+SYNC_REPS=${BENCH_SYNC_REPS:-5}
+SYNC_FOLLOW_BLOCKS=${BENCH_SYNC_FOLLOW_BLOCKS:-10000}
+SYNC_FOLLOW_CYCLES=${BENCH_SYNC_FOLLOW_CYCLES:-20}
+SYNC_FOLLOW_NEW=${BENCH_SYNC_FOLLOW_NEW:-10}
 if [ "$BUILD" = build ]; then BUILD_BIN=$ROOT/obstui; else BUILD_BIN=$ROOT/$BUILD/obstui; fi
 BIN=${OBSTUI_BIN:-$BUILD_BIN}
 
@@ -119,25 +140,36 @@ case $UI in
 0 | 1 | only) ;;
 *) die "BENCH_UI: '$UI' is not 0, 1 or only" ;;
 esac
+case $SYNC in
+0 | 1 | only) ;;
+*) die "BENCH_SYNC: '$SYNC' is not 0, 1 or only" ;;
+esac
+[ "$UI" != only ] || [ "$SYNC" != only ] || die "BENCH_UI=only and BENCH_SYNC=only: choose one"
+# an "only" run is that phase alone
+[ "$SYNC" != only ] || UI=0
+[ "$UI" != only ] || SYNC=0
 
 mkdir -p "$OUT/bin"
 OUT=$(cd "$OUT" && pwd)
-# nothing from an earlier run may end up in this one's report (a UI-only run
-# leaves the other phases' files alone)
+# nothing from an earlier run may end up in this one's report (a UI-only or
+# sync-only run leaves the other phases' files alone)
 if [ "$UI" = only ]; then
 	rm -f "$OUT"/ui.txt "$OUT"/ui.log "$OUT"/results-ui.md
+elif [ "$SYNC" = only ]; then
+	rm -f "$OUT"/sync*.txt "$OUT"/sync*.log "$OUT"/sync*.stdout "$OUT"/serve-sync*.* \
+		"$OUT"/rss-sync*.log "$OUT"/results-sync.md
 else
 	rm -f "$OUT"/*.txt "$OUT"/*.log "$OUT"/*.json "$OUT"/serve*.stdout "$OUT"/results.md \
-		"$OUT"/results-ui.md "$OUT"/perf.data "$OUT"/perf.data.old
+		"$OUT"/results-ui.md "$OUT"/results-sync.md "$OUT"/perf.data "$OUT"/perf.data.old
 fi
 
 # --- build --------------------------------------------------------------------
 # loadgen and bench_ui link libobstui.a: the Makefile builds them (and the
 # library) in $BUILD; lookup stands alone
-MAKE_GOALS=("$BUILD/bench/loadgen" "$BUILD/bench/bench_ui")
+MAKE_GOALS=("$BUILD/bench/loadgen" "$BUILD/bench/bench_ui" "$BUILD/bench/bench_sync")
 [ -n "${OBSTUI_BIN:-}" ] || MAKE_GOALS+=(all)
 make --no-print-directory B="$BUILD" "${MAKE_GOALS[@]}" >&2
-cp "$BUILD/bench/loadgen" "$BUILD/bench/bench_ui" "$OUT/bin/"
+cp "$BUILD/bench/loadgen" "$BUILD/bench/bench_ui" "$BUILD/bench/bench_sync" "$OUT/bin/"
 cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -o "$OUT/bin/lookup" bench/lookup.c
 # a copy, so that a rebuild during the run changes nothing under test
 cp "$BIN" "$OUT/bin/obstui"
@@ -151,6 +183,7 @@ BIN=$OUT/bin/obstui
 STORE=
 PID=
 SAMPLER=
+SYNC_DIR=
 cleanup() {
 	if [ -n "$SAMPLER" ]; then kill "$SAMPLER" 2>/dev/null || true; fi
 	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
@@ -158,6 +191,7 @@ cleanup() {
 		wait "$PID" 2>/dev/null || true
 	fi
 	[ -z "$STORE" ] || [ "${BENCH_KEEP_STORE:-0}" = 1 ] || rm -rf "$STORE"
+	[ -z "$SYNC_DIR" ] || rm -rf "$SYNC_DIR"
 }
 trap cleanup EXIT
 
@@ -215,10 +249,12 @@ idle_check() {
 
 # Start obstui on a fresh store with the receiver of one protocol; sets PID,
 # STORE, INGEST_PORT and API_PORT.  Returns 1 when obstui is up but did not
-# open that receiver (a build without the gRPC receiver only warns).
+# open that receiver (a build without the gRPC receiver only warns).  $2 names
+# its files in $OUT (default: the protocol), $3 is the store (default: a new
+# temporary directory).
 serve_start() {
-	local proto=$1 args
-	STORE=$(mktemp -d "${TMPDIR:-/tmp}/obstui-bench.XXXXXX")
+	local proto=$1 tag=${2:-$1} args
+	STORE=${3:-$(mktemp -d "${TMPDIR:-/tmp}/obstui-bench.XXXXXX")}
 	args=(serve --store "$STORE" --api 127.0.0.1:0 --zipkin off --seal-idle "$SEAL_IDLE")
 	if [ "$proto" = grpc ]; then
 		args+=(--otlp-http off --otlp-grpc 127.0.0.1:0)
@@ -226,22 +262,22 @@ serve_start() {
 		args+=(--otlp-http 127.0.0.1:0 --otlp-grpc off)
 	fi
 	[ "$FSYNC" = 1 ] && args+=(--fsync)
-	"$BIN" "${args[@]}" >"$OUT/serve-$proto.stdout" 2>"$OUT/serve-$proto.log" &
+	"$BIN" "${args[@]}" >"$OUT/serve-$tag.stdout" 2>"$OUT/serve-$tag.log" &
 	PID=$!
 	for _ in $(seq 100); do
-		grep -q '^ready' "$OUT/serve-$proto.stdout" 2>/dev/null && break
-		kill -0 "$PID" 2>/dev/null || die "obstui exited at start: $(tail -3 "$OUT/serve-$proto.log")"
+		grep -q '^ready' "$OUT/serve-$tag.stdout" 2>/dev/null && break
+		kill -0 "$PID" 2>/dev/null || die "obstui exited at start: $(tail -3 "$OUT/serve-$tag.log")"
 		sleep 0.1
 	done
-	grep -q '^ready' "$OUT/serve-$proto.stdout" || die "obstui did not say ready"
-	INGEST_PORT=$(sed -n "s/^listening otlp-$proto .*:\([0-9]*\)$/\1/p" "$OUT/serve-$proto.stdout")
-	API_PORT=$(sed -n 's/^listening api .*:\([0-9]*\)$/\1/p' "$OUT/serve-$proto.stdout")
+	grep -q '^ready' "$OUT/serve-$tag.stdout" || die "obstui did not say ready"
+	INGEST_PORT=$(sed -n "s/^listening otlp-$proto .*:\([0-9]*\)$/\1/p" "$OUT/serve-$tag.stdout")
+	API_PORT=$(sed -n 's/^listening api .*:\([0-9]*\)$/\1/p' "$OUT/serve-$tag.stdout")
 	log "obstui pid $PID, otlp-$proto :${INGEST_PORT:-none}, api :$API_PORT, store $STORE"
 	# RSS over time, one sample a second, for the record
 	( while kill -0 "$PID" 2>/dev/null; do
 		printf '%s %s\n' "$(date +%s)" "$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$PID/status" 2>/dev/null)"
 		sleep 1
-	  done ) >"$OUT/rss-$proto.log" 2>/dev/null &
+	  done ) >"$OUT/rss-$tag.log" 2>/dev/null &
 	SAMPLER=$!
 	[ -n "$INGEST_PORT" ]
 }
@@ -501,12 +537,152 @@ ui_report() {
 	return 0
 }
 
-if [ "$UI" != only ]; then
+# --- sync: push, pull and follow against Azurite -----------------------------------
+# A store of SYNC_SPANS spans made by obstui serve and loadgen at full speed
+# (sealed at SIGTERM, blocks of realistic size), a small one of ~16 blocks of
+# one request each (--seal-idle 200ms, 2 requests a second) whose blocks
+# bench_sync uploads to the follow remotes, then bench/sync_bench.mjs.  Its
+# figures go to sync.txt (key=value), its progress to sync.log.
+# sync_store DIR TAG SEAL_IDLE LOADGEN_ARGS...
+sync_store() {
+	local dir=$1 tag=$2 seal=$3
+	shift 3
+	SEAL_IDLE=$seal serve_start http "$tag" "$dir" || die "obstui did not open its OTLP/HTTP receiver"
+	"$OUT/bin/loadgen" --port "$INGEST_PORT" --seed "$SEED" "$@" \
+		>"$OUT/$tag-load.txt" 2>"$OUT/$tag-load.log" ||
+		die "loadgen (sync store) failed: $(tail -3 "$OUT/$tag-load.log")"
+	serve_stop "$tag"
+	STORE=
+}
+
+sync_phase() {
+	local nm=$ROOT/tests/node_modules
+	idle_check sync
+	sync_idle_busy=$idle_busy
+	if [ ! -f "$nm/azurite/package.json" ] || [ ! -d "$nm/@azure/storage-blob" ] ||
+	   ! command -v node >/dev/null; then
+		echo "sync_skipped=Azurite, the Azure SDK or node is missing (make deps-test installs them)" \
+			>"$OUT/sync.txt"
+		log "sync: skipped: no Azurite or SDK in tests/node_modules, or no node"
+		return 0
+	fi
+	SYNC_DIR=$(mktemp -d "${TMPDIR:-/tmp}/obstui-bench-sync.XXXXXX")
+	log "sync: a store of $SYNC_SPANS spans to push and pull"
+	sync_store "$SYNC_DIR/store" sync "$SEAL_IDLE" --conns "$CONNS" --spans "$SYNC_SPANS" --seconds 600
+	sync_store "$SYNC_DIR/tiny" sync-tiny 200ms --conns 1 --rate 200 --seconds 8
+	log "sync: bench/sync_bench.mjs: $SYNC_REPS rounds of push and pull, then follow with" \
+		"$SYNC_FOLLOW_BLOCKS blocks (see sync.log)"
+	node bench/sync_bench.mjs --obstui "$BIN" --tool "$OUT/bin/bench_sync" \
+		--store "$SYNC_DIR/store" --template "$SYNC_DIR/tiny" --work "$SYNC_DIR/work" \
+		--out "$OUT/sync.txt" --reps "$SYNC_REPS" --follow-blocks "$SYNC_FOLLOW_BLOCKS" \
+		--follow-cycles "$SYNC_FOLLOW_CYCLES" --follow-new "$SYNC_FOLLOW_NEW" \
+		>"$OUT/sync.stdout" 2>"$OUT/sync.log" ||
+		{ log "sync: sync_bench failed: $(grep -v '^    at ' "$OUT/sync.log" | tail -3)"
+		  echo "sync_failed=see sync.log" >>"$OUT/sync.txt"; }
+	rm -rf "$SYNC_DIR"
+	SYNC_DIR=
+}
+
+# A row comparing the large follow remote with the small one on the same Azurite.
+follow_row() {
+	local f=$OUT/sync.txt big b r
+	big=$(kv "follow_big_$2" "$f")
+	b=$(kv "follow_b_$2" "$f")
+	r=$(fdiv "$big" "$b" %.2f)
+	echo "| $1 | $big | $b | $r | the same (<= 1.2x) | $(awk -v r="$r" 'BEGIN {
+		if (r == "n/a") print "?"; else if (r <= 1.2) print "met"; else printf "missed (%.2fx)", r }') |"
+}
+
+# The sync section of the report, from sync.txt.
+sync_report() {
+	local f=$OUT/sync.txt k o s a g
+	echo "### Sync to blob storage (Azurite)"
+	echo
+	if [ -n "$(kv sync_skipped "$f")" ] || [ -z "$(kv sync_push_ratio "$f")" ]; then
+		echo "Not measured: $(kv sync_skipped "$f")$(grep -v '^    at ' "$OUT/sync.log" 2>/dev/null | tail -1)"
+		return 0
+	fi
+	echo "\`bench/sync_bench.mjs\`: one Azurite 3.35 (in memory) on 127.0.0.1; $(kv sync_blocks "$f") blocks,"
+	echo "$(fdiv "$(kv sync_bytes "$f")" 1000000) MB (block bytes min / median / max: $(kv sync_block_bytes_min_median_max "$f"))."
+	echo "obstui: \`obstui push\` / \`obstui pull\` (wall time of the command); SDK: @azure/storage-blob"
+	echo "uploadFile + uploadData, listBlobsFlat + downloadToBuffer (meta) + downloadToFile (block),"
+	echo "4 blobs in flight like obstui. Median of $(kv sync_reps "$f") rounds after a warm-up, the order"
+	echo "alternating; the ratio is the median of each round's obstui / SDK. Machine $sync_idle_busy% busy before."
+	echo
+	echo "| figure | obstui | Azure SDK | obstui / SDK | target | |"
+	echo "|---|---|---|---|---|---|"
+	for k in push pull fetch; do
+		case $k in
+		push) o=push_obstui s=push_sdk; a="push, MB/s" ;;
+		pull) o=pull_obstui s=pull_sdk; a="pull end to end (obstui: SHA-256, decode and record every trace), MB/s" ;;
+		fetch) o=fetch_obstui s=pull_sdk; a="pull, raw transfer (obstui's blob client: list, GET meta and block, write; \`bench_sync fetch\`), MB/s" ;;
+		esac
+		echo "| $a (each round) | $(kv sync_${o}_mbps "$f") ($(kv sync_${o}_mbps_all "$f")) | $(kv sync_${s}_mbps "$f") ($(kv sync_${s}_mbps_all "$f")) | $(kv sync_${k}_ratio "$f") | >= 1.0 | $(verdict "$(kv sync_${k}_ratio "$f")" 1.0 ge) |"
+	done
+	for k in push pull fetch; do
+		case $k in
+		push) o=push_obstui s=push_sdk ;;
+		pull) o=pull_obstui s=pull_sdk ;;
+		fetch) o=fetch_obstui s=pull_sdk ;;
+		esac
+		echo "| CPU-seconds of the $k, client / Azurite | $(kv sync_${o}_cpu_seconds "$f") / $(kv sync_${o}_azurite_cpu_seconds "$f") | $(kv sync_${s}_cpu_seconds "$f") / $(kv sync_${s}_azurite_cpu_seconds "$f") | | | |"
+	done
+	if [ -n "$(kv follow_big_idle_p50_ms "$f")" ]; then
+		echo
+		echo "Follow cycle (\`bench/bench_sync.c\`): what \`--attach\` runs every 5 s, timed after the first full"
+		echo "pull. The remotes' blocks are copies of one $(kv follow_template_bytes "$f")-byte block under new ids, the recent ones in the"
+		echo "last hour, the others 10 an hour from 3 hours back; each new block is another small block"
+		echo "(of $(kv follow_template_blocks "$f"), traces of its own). *obstui CPU*: all threads of the process, per cycle."
+		echo
+		echo "| remote | blocks | cycle, nothing new: p50 / p90 (obstui CPU p50) | cycle pulling one new block: p50 / p90 | full listing (every 60th cycle) p50 | requests per cycle: idle / new / full |"
+		echo "|---|---|---|---|---|---|"
+		for g in a big b; do
+			case $g in
+			a) a="10 blocks, on an Azurite holding nothing else" ;;
+			big) a="$(kv follow_blocks "$f") blocks" ;;
+			b) a="10 blocks, on the same Azurite after the large remote was made" ;;
+			esac
+			echo "| $a | $(kv follow_${g}_remote_blocks "$f") | $(kv follow_${g}_idle_p50_ms "$f") / $(kv follow_${g}_idle_p90_ms "$f") ms ($(kv follow_${g}_idle_cpu_p50_ms "$f") ms) | $(kv follow_${g}_new_p50_ms "$f") / $(kv follow_${g}_new_p90_ms "$f") ms | $(kv follow_${g}_full_p50_ms "$f") ms | $(kv follow_${g}_idle_requests "$f") / $(kv follow_${g}_new_requests "$f") / $(kv follow_${g}_full_requests "$f") |"
+		done
+		# the target: the same within noise.  Taken as at most 1.2x, the 10-block
+		# remote measured on the same Azurite (b) against the large one
+		echo
+		echo "| $(kv follow_blocks "$f") against 10 blocks, on the same Azurite | large | 10 | ratio | target | |"
+		echo "|---|---|---|---|---|---|"
+		follow_row "cycle with nothing new, wall p50, ms" idle_p50_ms
+		follow_row "the same, obstui CPU p50, ms" idle_cpu_p50_ms
+		follow_row "cycle pulling one new block, wall p50, ms" new_p50_ms
+		follow_row "the same, obstui CPU p50, ms" new_cpu_p50_ms
+		follow_row "requests per cycle with nothing new" idle_requests
+	fi
+	grep -q '^sync_failed=' "$f" && echo && echo "The sync benchmark failed part way: see sync.log."
+	return 0
+}
+
+if [ "$UI" != only ] && [ "$SYNC" != only ]; then
 	for p in $PROTOCOLS; do
 		if [ "$p" = "$MAIN" ]; then main_run "$p"; else side_run "$p"; fi
 	done
 fi
 [ "$UI" = 0 ] || ui_phase
+[ "$SYNC" = 0 ] || sync_phase
+if [ "$SYNC" = only ]; then
+	{
+		echo "## obstui sync benchmark, $(date -u +%Y-%m-%d)"
+		echo
+		echo "Machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), Linux $(uname -r); obstui $BENCH_LABEL; bench_sync from libobstui.a of $BUILD."
+		echo
+		sync_report
+		echo
+		echo "<details><summary>raw figures</summary>"
+		echo
+		echo '```'
+		cat "$OUT/sync.txt"
+		echo '```'
+		echo "</details>"
+	} | tee "$OUT/results-sync.md"
+	exit 0
+fi
 if [ "$UI" = only ]; then
 	{
 		echo "## obstui UI benchmark, $(date -u +%Y-%m-%d)"
@@ -640,6 +816,7 @@ fi
 echo
 [ "$UI" = 0 ] || ui_report
 echo
+[ "$SYNC" = 0 ] || { sync_report; echo; }
 echo "<details><summary>raw figures</summary>"
 echo
 echo '```'
@@ -660,6 +837,7 @@ for p in $PROTOCOLS; do
 	[ -f "$OUT/stats-$p.json" ] && echo "${p}_stats=$(cat "$OUT/stats-$p.json")"
 done
 [ -f "$OUT/ui.txt" ] && cat "$OUT/ui.txt"
+[ "$SYNC" = 0 ] || [ ! -f "$OUT/sync.txt" ] || cat "$OUT/sync.txt"
 echo '```'
 echo "</details>"
 } | tee "$OUT/results.md"

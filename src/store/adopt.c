@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/arena.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
@@ -64,8 +65,9 @@ store_block_pull_path(const struct store *s, const char *id)
  * they are not a TracesData of exactly that trace. */
 static enum ob_err
 summarise_trace(const struct block_trace *bt, const uint8_t *data, struct seal_trace *t,
-		const char *id, char *errbuf)
+		const char *id, struct ob_arena *arena, char *errbuf)
 {
+	ProtobufCAllocator alloc;
 	otlp_traces_data *td;
 	size_t i, j, k;
 	uint32_t nspans = 0;
@@ -74,7 +76,10 @@ summarise_trace(const struct block_trace *bt, const uint8_t *data, struct seal_t
 
 	memcpy(t->trace_id, bt->trace_id, 16);
 	ob_hex_encode(bt->trace_id, 16, hex);
-	td = (otlp_traces_data *)protobuf_c_message_unpack(&otlp_traces_data_descriptor, NULL,
+	/* everything the unpack allocates dies with the trace */
+	ob_arena_reset(arena);
+	ob_arena_protobuf_allocator(arena, &alloc);
+	td = (otlp_traces_data *)protobuf_c_message_unpack(&otlp_traces_data_descriptor, &alloc,
 							   bt->length, data);
 	if (td == NULL)
 		return ob_errf(errbuf, OB_ECORRUPT, "block %s: trace %s does not decode", id, hex);
@@ -108,7 +113,6 @@ summarise_trace(const struct block_trace *bt, const uint8_t *data, struct seal_t
 					     ob_span_duration(sp), error);
 			}
 	}
-	protobuf_c_message_free_unpacked(&td->base, NULL);
 	if (!err && nspans != bt->nspans)
 		err = ob_errf(errbuf, OB_ECORRUPT, "block %s: trace %s has %u spans, its index says %u",
 			      id, hex, nspans, bt->nspans);
@@ -123,6 +127,7 @@ static enum ob_err
 summarise_block(const char *path, const char *id, struct seal_item *si, char *errbuf)
 {
 	struct ob_buf frame;
+	struct ob_arena arena;
 	uint32_t cur = UINT32_MAX;
 	enum ob_err err = OB_OK;
 	size_t i;
@@ -131,6 +136,7 @@ summarise_block(const char *path, const char *id, struct seal_item *si, char *er
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return ob_errf(errbuf, OB_EIO, "%s: %s", path, strerror(errno));
 	ob_buf_init(&frame, 0);
+	ob_arena_init(&arena, 0);
 	si->traces = ob_xcalloc(si->ix.ntraces + 1, sizeof *si->traces);
 	for (i = 0; i < si->ix.ntraces && !err; i++) {
 		const struct block_trace *bt = &si->ix.traces[i];
@@ -153,10 +159,11 @@ summarise_block(const char *path, const char *id, struct seal_item *si, char *er
 			err = ob_errf(errbuf, OB_ECORRUPT, "block %s: a trace lies outside its frame", id);
 			break;
 		}
-		err = summarise_trace(bt, frame.data + bt->offset, &si->traces[i], id, errbuf);
+		err = summarise_trace(bt, frame.data + bt->offset, &si->traces[i], id, &arena, errbuf);
 		si->ntraces = i + 1;
 	}
 	ob_buf_release(&frame);
+	ob_arena_release(&arena);
 	close(fd);
 	return err;
 }
