@@ -40,6 +40,17 @@ advice(const char *why, const char *need)
 	return "";
 }
 
+/* A FAILED line: the error, then what to do about it on a line of its own. */
+static void
+failed_line(const char *what, const char *why, const char *need)
+{
+	char detail[OB_ERRLEN + 400];
+	const char *adv = advice(why, need);
+
+	snprintf(detail, sizeof detail, "%s%s%s", why, adv[0] ? "\n             -> " : "", adv);
+	line(what, false, "", detail);
+}
+
 static int
 doctor_remote(const char *name, const struct ob_config *cfg)
 {
@@ -50,7 +61,6 @@ doctor_remote(const char *name, const struct ob_config *cfg)
 	size_t n = 0;
 	char errbuf[OB_ERRLEN], detail[OB_ERRLEN + 1600], probe[1400], id[27];
 	int failed = 0;
-	const char *adv;
 
 	if (remote_resolve(name, cfg, &r, errbuf)) {
 		line("remote", false, "", errbuf);
@@ -64,11 +74,8 @@ doctor_remote(const char *name, const struct ob_config *cfg)
 	printf("%-12s %s\n", "credentials", blob_auth_describe(b));
 	snprintf(probe, sizeof probe, "%s" REMOTE_BLOCKS, r.prefix);
 	if (blob_list_some(b, probe, 1000, &e, &n, errbuf)) {
-		adv = advice(errbuf, "this identity may not list the container: give it the Storage"
-			     " Blob Data Reader role (or a SAS with l and r)");
-		snprintf(detail, sizeof detail, "%s%s%s", errbuf, adv[0] ? "\n             -> " : "",
-			 adv);
-		line("list", false, "", detail);
+		failed_line("list", errbuf, "this identity may not list the container: give it the"
+			    " Storage Blob Data Reader role (or a SAS with l and r)");
 		line("read", false, "", "not tried: reading needs the listing to find a block");
 		failed++;
 	} else {
@@ -89,11 +96,8 @@ doctor_remote(const char *name, const struct ob_config *cfg)
 			ob_buf_init(&buf, 0);
 			remote_meta_name(&r, newest, meta, sizeof meta);
 			if (blob_get(b, meta, 1u << 16, &buf, errbuf)) {
-				adv = advice(errbuf, "this identity may list but not read: give it the"
-					     " Storage Blob Data Reader role (or a SAS with r)");
-				snprintf(detail, sizeof detail, "%s%s%s", errbuf,
-					 adv[0] ? "\n             -> " : "", adv);
-				line("read", false, "", detail);
+				failed_line("read", errbuf, "this identity may list but not read: give"
+					    " it the Storage Blob Data Reader role (or a SAS with r)");
 				failed++;
 			} else {
 				snprintf(detail, sizeof detail, "read the meta of block %s", newest);
@@ -114,11 +118,8 @@ doctor_remote(const char *name, const struct ob_config *cfg)
 		snprintf(probe, sizeof probe, "%sobstui/v1/doctor/%.100s-%s", r.prefix, host, ulid);
 		if (blob_put(b, probe, (const uint8_t *)"obstui doctor\n", 14, "text/plain", &existed,
 			     errbuf)) {
-			adv = advice(errbuf, "this identity may not write: push needs the Storage Blob"
-				     " Data Contributor role (or a SAS with c and w)");
-			snprintf(detail, sizeof detail, "%s%s%s", errbuf,
-				 adv[0] ? "\n             -> " : "", adv);
-			line("write", false, "", detail);
+			failed_line("write", errbuf, "this identity may not write: push needs the"
+				    " Storage Blob Data Contributor role (or a SAS with c and w)");
 			failed++;
 		} else {
 			const char *gone = blob_delete(b, probe, errbuf) == OB_OK

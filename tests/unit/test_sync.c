@@ -324,33 +324,74 @@ same_trace(struct store *a, struct store *b, unsigned t)
 	ob_buf_release(&y);
 }
 
+/* A temporary folder holding stores and a file:// remote, opened. */
+struct folder {
+	char *root;
+	char *dirs[4];
+	int ndirs;
+	struct remote r;
+	struct blob_store *bs;
+};
+
+static void
+folder_open(struct folder *f)
+{
+	char *url, errbuf[OB_ERRLEN];
+
+	memset(f, 0, sizeof *f);
+	f->root = tmpdir();
+	url = ob_xasprintf("file://%s/remote", f->root);
+	assert_int_equal(remote_parse_url(url, &f->r, errbuf), OB_OK);
+	assert_int_equal(blob_open(&f->r, &f->bs, errbuf), OB_OK);
+	free(url);
+}
+
+/* ROOT/name, for a store (freed by folder_close). */
+static const char *
+folder_dir(struct folder *f, const char *name)
+{
+	assert_true(f->ndirs < 4);
+	return f->dirs[f->ndirs++] = ob_xasprintf("%s/%s", f->root, name);
+}
+
+static void
+folder_close(struct folder *f)
+{
+	blob_close(f->bs);
+	rmrf(f->root);
+	free(f->root);
+	while (f->ndirs > 0)
+		free(f->dirs[--f->ndirs]);
+}
+
 static void
 push_pull_through_a_folder(void **state)
 {
-	char *root = tmpdir(), *da = ob_xasprintf("%s/a", root), *db = ob_xasprintf("%s/b", root);
-	char *url = ob_xasprintf("file://%s/remote", root), errbuf[OB_ERRLEN];
-	struct store *a = filled_store(da, 1, 20, "cluster"), *b;
-	struct remote r;
-	struct blob_store *bs;
+	struct folder f;
+	const char *da, *db;
+	char errbuf[OB_ERRLEN];
+	struct store *a, *b;
 	struct sync_result res;
 	struct store_search_req q = { .traceql = "{ status = error }" };
 	struct store_search_result sr;
 
 	(void)state;
-	assert_int_equal(remote_parse_url(url, &r, errbuf), OB_OK);
-	assert_int_equal(blob_open(&r, &bs, errbuf), OB_OK);
-	assert_int_equal(sync_push(a, bs, &r, NULL, &res, errbuf), OB_OK);
+	folder_open(&f);
+	da = folder_dir(&f, "a");
+	db = folder_dir(&f, "b");
+	a = filled_store(da, 1, 20, "cluster");
+	assert_int_equal(sync_push(a, f.bs, &f.r, NULL, &res, errbuf), OB_OK);
 	assert_int_equal(res.moved, 1);
 	assert_int_equal(res.nfailures, 0);
 	sync_result_release(&res);
 	/* a second push moves nothing */
-	assert_int_equal(sync_push(a, bs, &r, NULL, &res, errbuf), OB_OK);
+	assert_int_equal(sync_push(a, f.bs, &f.r, NULL, &res, errbuf), OB_OK);
 	assert_int_equal(res.moved, 0);
 	assert_int_equal(res.already, 1);
 	sync_result_release(&res);
 
 	b = filled_store(db, 100, 5, "laptop");
-	assert_int_equal(sync_pull(b, bs, &r, NULL, &res, errbuf), OB_OK);
+	assert_int_equal(sync_pull(b, f.bs, &f.r, NULL, &res, errbuf), OB_OK);
 	assert_int_equal(res.moved, 1);
 	sync_result_release(&res);
 	same_trace(a, b, 1);
@@ -388,12 +429,12 @@ push_pull_through_a_folder(void **state)
 		assert_int_equal(cluster, 1);
 		free(bi);
 	}
-	assert_int_equal(sync_pull(b, bs, &r, NULL, &res, errbuf), OB_OK);
+	assert_int_equal(sync_pull(b, f.bs, &f.r, NULL, &res, errbuf), OB_OK);
 	assert_int_equal(res.moved, 0);
 	assert_int_equal(res.already, 1);
 	sync_result_release(&res);
 	/* b pushes its own block back; the pulled one is known to be there */
-	assert_int_equal(sync_push(b, bs, &r, NULL, &res, errbuf), OB_OK);
+	assert_int_equal(sync_push(b, f.bs, &f.r, NULL, &res, errbuf), OB_OK);
 	assert_int_equal(res.moved, 1);
 	assert_int_equal(res.already, 1);
 	sync_result_release(&res);
@@ -403,12 +444,7 @@ push_pull_through_a_folder(void **state)
 	same_trace(a, b, 7);
 	store_close(b);
 	store_close(a);
-	blob_close(bs);
-	rmrf(root);
-	free(root);
-	free(da);
-	free(db);
-	free(url);
+	folder_close(&f);
 }
 
 /* Flip a byte in the middle of a file. */
@@ -432,32 +468,30 @@ corrupt(const char *path)
 static void
 corrupt_block_is_named_and_skipped(void **state)
 {
-	char *root = tmpdir(), *da = ob_xasprintf("%s/a", root), *db = ob_xasprintf("%s/b", root);
-	char *dc = ob_xasprintf("%s/c", root), *url = ob_xasprintf("file://%s/remote", root);
+	struct folder f;
 	char errbuf[OB_ERRLEN], name[2048];
-	struct store *a = filled_store(da, 1, 10, "one"), *c = filled_store(dc, 50, 10, "two"), *b;
+	struct store *a, *c, *b;
 	struct store_block_info *bi;
-	struct remote r;
-	struct blob_store *bs;
 	struct sync_result res;
 	size_t n;
 	char *path;
 
 	(void)state;
-	assert_int_equal(remote_parse_url(url, &r, errbuf), OB_OK);
-	assert_int_equal(blob_open(&r, &bs, errbuf), OB_OK);
-	assert_int_equal(sync_push(a, bs, &r, NULL, &res, errbuf), OB_OK);
+	folder_open(&f);
+	a = filled_store(folder_dir(&f, "a"), 1, 10, "one");
+	c = filled_store(folder_dir(&f, "c"), 50, 10, "two");
+	assert_int_equal(sync_push(a, f.bs, &f.r, NULL, &res, errbuf), OB_OK);
 	sync_result_release(&res);
-	assert_int_equal(sync_push(c, bs, &r, NULL, &res, errbuf), OB_OK);
+	assert_int_equal(sync_push(c, f.bs, &f.r, NULL, &res, errbuf), OB_OK);
 	sync_result_release(&res);
 	assert_int_equal(store_blocks_list(a, 0, &bi, &n, errbuf), OB_OK);
 	assert_int_equal(n, 1);
-	remote_block_name(&r, bi[0].id, name, sizeof name);
-	path = ob_xasprintf("%s/remote/%s", root, name);
+	remote_block_name(&f.r, bi[0].id, name, sizeof name);
+	path = ob_xasprintf("%s/remote/%s", f.root, name);
 	corrupt(path);
 
-	b = filled_store(db, 0, 0, "laptop");
-	assert_int_equal(sync_pull(b, bs, &r, NULL, &res, errbuf), OB_OK);
+	b = filled_store(folder_dir(&f, "b"), 0, 0, "laptop");
+	assert_int_equal(sync_pull(b, f.bs, &f.r, NULL, &res, errbuf), OB_OK);
 	assert_int_equal(res.moved, 1);
 	assert_int_equal(res.nfailures, 1);
 	assert_string_equal(res.failures[0].id, bi[0].id);
@@ -486,36 +520,28 @@ corrupt_block_is_named_and_skipped(void **state)
 	store_close(a);
 	store_close(b);
 	store_close(c);
-	blob_close(bs);
-	rmrf(root);
-	free(root);
-	free(da);
-	free(db);
-	free(dc);
-	free(url);
+	folder_close(&f);
 	free(path);
 }
 
 static void
 capture_holds_only_what_was_asked(void **state)
 {
-	char *root = tmpdir(), *da = ob_xasprintf("%s/a", root), *db = ob_xasprintf("%s/b", root);
-	char *url = ob_xasprintf("file://%s/remote", root), errbuf[OB_ERRLEN];
-	struct store *a = filled_store(da, 1, 20, "cluster"), *b;
-	struct remote r;
-	struct blob_store *bs;
+	struct folder f;
+	char errbuf[OB_ERRLEN];
+	struct store *a, *b;
 	struct sync_result res;
 	struct store_stats st;
 
 	(void)state;
-	assert_int_equal(remote_parse_url(url, &r, errbuf), OB_OK);
-	assert_int_equal(blob_open(&r, &bs, errbuf), OB_OK);
-	assert_int_equal(sync_push_capture(a, bs, &r, "{ status = error }", 0, "me", NULL, &res,
+	folder_open(&f);
+	a = filled_store(folder_dir(&f, "a"), 1, 20, "cluster");
+	assert_int_equal(sync_push_capture(a, f.bs, &f.r, "{ status = error }", 0, "me", NULL, &res,
 					   errbuf), OB_OK);
 	assert_int_equal(res.moved, 1);
 	sync_result_release(&res);
-	b = filled_store(db, 0, 0, "laptop");
-	assert_int_equal(sync_pull(b, bs, &r, NULL, &res, errbuf), OB_OK);
+	b = filled_store(folder_dir(&f, "b"), 0, 0, "laptop");
+	assert_int_equal(sync_pull(b, f.bs, &f.r, NULL, &res, errbuf), OB_OK);
 	assert_int_equal(res.moved, 1);
 	sync_result_release(&res);
 	assert_int_equal(store_stats_get(b, &st, errbuf), OB_OK);
@@ -532,12 +558,7 @@ capture_holds_only_what_was_asked(void **state)
 	}
 	store_close(a);
 	store_close(b);
-	blob_close(bs);
-	rmrf(root);
-	free(root);
-	free(da);
-	free(db);
-	free(url);
+	folder_close(&f);
 }
 
 int
