@@ -273,8 +273,13 @@ conn_read(struct grpc_server *srv, struct gconn *g)
 	ssize_t n;
 	int rounds = 0;
 
-	if (g->handshaking && (!tls_handshake(srv, g) || g->handshaking))
-		return g->fd >= 0;
+	if (g->handshaking) {
+		/* a failed handshake drops (and may free) g: touch nothing after it */
+		if (!tls_handshake(srv, g))
+			return false;
+		if (g->handshaking)
+			return true;
+	}
 	for (;;) {
 		if (g->ssl) {
 			int rc = SSL_read(g->ssl, buf, sizeof buf);
@@ -431,7 +436,8 @@ dispatch(struct grpc_server *srv, struct epoll_event *ev)
 	}
 	if (g->fd < 0)
 		return;
-	if (ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+	/* a TLS handshake that wanted to write goes on when the socket can */
+	if ((ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP)) || g->handshaking) {
 		if (!conn_read(srv, g))
 			return;
 	}
