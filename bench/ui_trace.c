@@ -17,7 +17,6 @@
  */
 #include "ui_trace.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,21 +123,6 @@ zalloc(struct gen *g, size_t n)
 	return memset(p, 0, n);
 }
 
-static char *
-text(struct gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *
-text(struct gen *g, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	return ob_arena_memdup(&g->arena, buf, (size_t)(n < (int)sizeof buf ? n : (int)sizeof buf - 1) + 1);
-}
-
 /* Attribute key = a string (str != NULL) or an integer. */
 static otlp_key_value *
 attr(struct gen *g, const char *key, const char *str, int64_t num)
@@ -171,7 +155,7 @@ span_attrs(struct gen *g, const struct gen_span *gs, enum role role, int target,
 	size_t n = 0, stmt = rnd(g) % 5;
 
 	a[n++] = attr(g, "thread.id", NULL, (int64_t)rnd_in(g, 20, 220));
-	a[n++] = attr(g, "order.id", text(g, "ord_%07d", 4100000 + gs->order), 0);
+	a[n++] = attr(g, "order.id", ob_arena_printf(&g->arena, "ord_%07d", 4100000 + gs->order), 0);
 	switch (role) {
 	case R_SERVER:
 		if (gs->depth == 0) {
@@ -187,14 +171,14 @@ span_attrs(struct gen *g, const struct gen_span *gs, enum role role, int target,
 		a[n++] = attr(g, "rpc.service", sv->rpc_service, 0);
 		a[n++] = attr(g, "rpc.method", sv->methods[method], 0);
 		a[n++] = attr(g, "rpc.grpc.status_code", NULL, 0);
-		a[n++] = attr(g, "net.sock.peer.addr", text(g, "10.0.%u.%u", (unsigned)rnd_in(g, 0, 9),
+		a[n++] = attr(g, "net.sock.peer.addr", ob_arena_printf(&g->arena, "10.0.%u.%u", (unsigned)rnd_in(g, 0, 9),
 							      (unsigned)rnd_in(g, 2, 250)), 0);
 		break;
 	case R_CLIENT:
 		a[n++] = attr(g, "rpc.system", "grpc", 0);
 		a[n++] = attr(g, "rpc.service", sv->rpc_service, 0);
 		a[n++] = attr(g, "rpc.method", sv->methods[method], 0);
-		a[n++] = attr(g, "net.peer.name", text(g, "%s.shop.svc.cluster.local", sv->name), 0);
+		a[n++] = attr(g, "net.peer.name", ob_arena_printf(&g->arena, "%s.shop.svc.cluster.local", sv->name), 0);
 		a[n++] = attr(g, "net.peer.port", NULL, 50051);
 		a[n++] = attr(g, "rpc.grpc.status_code", NULL, 0);
 		break;
@@ -209,7 +193,7 @@ span_attrs(struct gen *g, const struct gen_span *gs, enum role role, int target,
 		break;
 	case R_CACHE:
 		a[n++] = attr(g, "db.system", "redis", 0);
-		a[n++] = attr(g, "db.statement", text(g, "%s cart:%llu", sp->name,
+		a[n++] = attr(g, "db.statement", ob_arena_printf(&g->arena, "%s cart:%llu", sp->name,
 						     (unsigned long long)rnd_in(g, 1, 99999)), 0);
 		a[n++] = attr(g, "db.redis.database_index", NULL, 0);
 		a[n++] = attr(g, "net.peer.name", "redis-0.cache.svc.cluster.local", 0);
@@ -220,11 +204,11 @@ span_attrs(struct gen *g, const struct gen_span *gs, enum role role, int target,
 		a[n++] = attr(g, "messaging.destination.name", "orders.events", 0);
 		a[n++] = attr(g, "messaging.operation", "publish", 0);
 		a[n++] = attr(g, "messaging.kafka.partition", NULL, (int64_t)rnd_in(g, 0, 11));
-		a[n++] = attr(g, "messaging.message.id", text(g, "%016llx", (unsigned long long)rnd(g)), 0);
+		a[n++] = attr(g, "messaging.message.id", ob_arena_printf(&g->arena, "%016llx", (unsigned long long)rnd(g)), 0);
 		break;
 	case R_INTERNAL:
 		a[n++] = attr(g, "code.function", sp->name, 0);
-		a[n++] = attr(g, "code.namespace", text(g, "shop.%s.internal", services[gs->service].name), 0);
+		a[n++] = attr(g, "code.namespace", ob_arena_printf(&g->arena, "shop.%s.internal", services[gs->service].name), 0);
 		a[n++] = attr(g, "code.lineno", NULL, (int64_t)rnd_in(g, 40, 900));
 		a[n++] = attr(g, "item.count", NULL, (int64_t)rnd_in(g, 1, 40));
 		break;
@@ -299,13 +283,13 @@ span_new(struct gen *g, long parent, enum role role, int target, int method, uin
 	switch (role) {
 	case R_SERVER:
 		sp->name = gs->depth == 0 ? "POST /api/v1/orders/import"
-			 : text(g, "%s/%s", services[target].rpc_service, services[target].methods[method]);
+			 : ob_arena_printf(&g->arena, "%s/%s", services[target].rpc_service, services[target].methods[method]);
 		break;
 	case R_CLIENT:
-		sp->name = text(g, "%s/%s", services[target].rpc_service, services[target].methods[method]);
+		sp->name = ob_arena_printf(&g->arena, "%s/%s", services[target].rpc_service, services[target].methods[method]);
 		break;
 	case R_DB:
-		sp->name = text(g, "%s shop.%s", rnd(g) % 2 ? "SELECT" : "UPDATE", tables[rnd(g) % 5]);
+		sp->name = ob_arena_printf(&g->arena, "%s shop.%s", rnd(g) % 2 ? "SELECT" : "UPDATE", tables[rnd(g) % 5]);
 		break;
 	case R_CACHE:
 		sp->name = (char *)cache_ops[rnd(g) % 5];
@@ -436,8 +420,8 @@ resource_new(struct gen *g, int service, int pod)
 	a[n++] = attr(g, "service.name", sv->name, 0);
 	a[n++] = attr(g, "service.namespace", "shop", 0);
 	a[n++] = attr(g, "service.version", sv->version, 0);
-	a[n++] = attr(g, "service.instance.id", text(g, "%s-%d-7f9c", sv->name, pod), 0);
-	a[n++] = attr(g, "k8s.pod.name", text(g, "%s-7d9f8c6b5-%c%c%c%c%c", sv->name, 'a' + pod,
+	a[n++] = attr(g, "service.instance.id", ob_arena_printf(&g->arena, "%s-%d-7f9c", sv->name, pod), 0);
+	a[n++] = attr(g, "k8s.pod.name", ob_arena_printf(&g->arena, "%s-7d9f8c6b5-%c%c%c%c%c", sv->name, 'a' + pod,
 					   'k' + pod, 'q', 'x' + pod % 2, 'z'), 0);
 	a[n++] = attr(g, "k8s.namespace.name", "shop-prod", 0);
 	a[n++] = attr(g, "deployment.environment", "production", 0);
@@ -485,7 +469,7 @@ group(struct gen *g, otlp_traces_data *td)
 			opentelemetry__proto__common__v1__instrumentation_scope__init(scope);
 			*ss = zalloc(g, sizeof **ss);
 			opentelemetry__proto__trace__v1__scope_spans__init(*ss);
-			scope->name = text(g, "io.opentelemetry.%s", services[gs->service].lang);
+			scope->name = ob_arena_printf(&g->arena, "io.opentelemetry.%s", services[gs->service].lang);
 			scope->version = "1.32.0";
 			(*ss)->scope = scope;
 			(*ss)->spans = zalloc(g, BATCH * sizeof *(*ss)->spans);

@@ -23,6 +23,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "sync/remote.h"
 #include "tui/tui.h"
 
 enum { OPT_THEME = NODE_OPT__END, OPT_NO_MOUSE, OPT_ASCII, OPT_SINCE, OPT_ATTACH };
@@ -63,30 +64,26 @@ ui_option(struct tui_options *t, int c, const char *arg)
  * receivers unless asked for (a local obstui may hold the standard ports).
  */
 static enum ob_err
-attach_setup(struct node_options *opt, const char *name, const bool *addr_given,
-	     char *errbuf)
+attach_setup(struct node_options *opt, const char *name, const struct ob_config *cfg,
+	     const bool *addr_given, char *errbuf)
 {
-	char sub[128];
+	struct remote r;
+	char key[17];
+	enum ob_err err;
 	int i;
 
+	/* an unknown name or a bad URL is said now, not after the UI opened */
+	if ((err = remote_resolve(name, cfg, &r, errbuf)))
+		return err;
 	opt->attach = name;
 	for (i = 0; i < NODE__COUNT; i++)
 		if (!addr_given[i])
 			opt->addr[i] = NULL;
 	if (opt->store_flag)
 		return OB_OK;
-	if (ob_remote_name_valid(name)) {
-		snprintf(sub, sizeof sub, "%s", name);
-	} else {
-		/* a URL: a folder named by its hash (never its query: a SAS) */
-		uint64_t h = 0xcbf29ce484222325ull;
-		size_t n = strcspn(name, "?");
-
-		for (i = 0; i < (int)n; i++)
-			h = (h ^ (uint8_t)name[i]) * 0x100000001b3ull;
-		snprintf(sub, sizeof sub, "url-%016llx", (unsigned long long)h);
-	}
-	snprintf(opt->attach_dir, sizeof opt->attach_dir, "%s/remotes/%s", cmd_store_dir(NULL), sub);
+	remote_key(&r, key);
+	snprintf(opt->attach_dir, sizeof opt->attach_dir, "%s/remotes/%s%s", cmd_store_dir(NULL),
+		 r.name[0] ? r.name : "url-", r.name[0] ? "" : key);
 	opt->sopt.dir = opt->attach_dir;
 	return ob_mkdirs(opt->attach_dir, errbuf);
 }
@@ -117,6 +114,7 @@ cmd_ui_main(int argc, char **argv)
 	const char *attach = NULL;
 	bool addr_given[NODE__COUNT] = { false }, mouse_given = false;
 	char errbuf[OB_ERRLEN];
+	enum ob_err err;
 	int c, rc;
 
 	node_options_init(&opt);
@@ -146,9 +144,9 @@ cmd_ui_main(int argc, char **argv)
 		return cmd_usage(&cmd_ui_entry, "%s", errbuf);
 	if (ui_config(&opt, &topt, mouse_given, &cfg, errbuf))
 		return cmd_fail(OB_EINVAL, errbuf);
-	if (attach && attach_setup(&opt, attach, addr_given, errbuf)) {
+	if (attach && (err = attach_setup(&opt, attach, &cfg, addr_given, errbuf))) {
 		ob_config_release(&cfg);
-		return cmd_fail(OB_EIO, errbuf);
+		return cmd_fail(err, errbuf);
 	}
 	if (cmd_ui_prepare(opt.sopt.dir, errbuf)) {
 		ob_config_release(&cfg);

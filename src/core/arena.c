@@ -8,6 +8,8 @@
 #include "core/arena.h"
 
 #include <stdint.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,5 +103,23 @@ ob_arena_memdup(struct ob_arena *a, const void *p, size_t n)
 		memcpy(q, p, n);
 		((char *)q)[n] = 0;
 	}
+	return q;
+}
+
+char *
+ob_arena_printf(struct ob_arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *q;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (q = ob_arena_alloc(a, (size_t)n + 1)) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(q, (size_t)n + 1, fmt, ap);
+	va_end(ap);
 	return q;
 }

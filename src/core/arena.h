@@ -32,5 +32,8 @@ void ob_arena_release(struct ob_arena *a);
 void ob_arena_reset(struct ob_arena *a);
 void *ob_arena_alloc(struct ob_arena *a, size_t n);
 void *ob_arena_memdup(struct ob_arena *a, const void *p, size_t n);
+/* A formatted string in the arena; NULL past the cap. */
+char *ob_arena_printf(struct ob_arena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

@@ -201,10 +201,11 @@ ob_time_format(uint64_t ns, char *out, size_t outlen)
 	strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+static const char ulid_b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
 void
 ob_ulid_new(uint64_t now_ns, char out[27])
 {
-	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 	uint8_t bytes[16];
 	uint64_t ms = now_ns / 1000000;
 	int i, bit;
@@ -228,9 +229,29 @@ ob_ulid_new(uint64_t now_ns, char out[27])
 			if (bit >= 0)
 				v |= (bytes[bit / 8] >> (7 - bit % 8)) & 1;
 		}
-		out[i] = b32[v];
+		out[i] = ulid_b32[v];
 	}
 	out[26] = 0;
+}
+
+uint64_t
+ob_ulid_ns(const char *id)
+{
+	uint64_t ms = 0;
+	int i;
+
+	if (strlen(id) != 26)
+		return 0;
+	for (i = 0; i < 26; i++) {
+		const char *p = strchr(ulid_b32, id[i]);
+
+		if (p == NULL)
+			return 0;
+		/* the first ten digits are the 48-bit milliseconds (two leading zero bits) */
+		if (i < 10)
+			ms = ms << 5 | (uint64_t)(p - ulid_b32);
+	}
+	return ms * 1000000;
 }
 
 enum ob_err

@@ -39,6 +39,8 @@ void ob_size_format(uint64_t bytes, char *out, size_t outlen);
  * 26 characters of Crockford base32), for blocks.
  */
 void ob_ulid_new(uint64_t now_ns, char out[27]);
+/* The time a ULID carries (unix ns, to the millisecond); 0 when id is not a ULID. */
+uint64_t ob_ulid_ns(const char *id);
 
 /* "2026-11-21 09:10:00" (UTC) for a time in unix ns; "-" for 0. */
 void ob_time_format(uint64_t ns, char *out, size_t outlen);

@@ -118,7 +118,7 @@ static const char *const card_types[] = { "visa", "mastercard", "amex" };
 static const char *
 user_key(struct shop *s, const char *prefix)
 {
-	return shop_printf(s->b->arena, "%s:u-%u", prefix, s->user);
+	return ob_arena_printf(s->b->arena, "%s:u-%u", prefix, s->user);
 }
 
 static struct shop_reply
@@ -166,7 +166,7 @@ cached_read(struct shop *s, struct shop_span *server, const char *key, unsigned 
 static struct shop_reply
 catalog_get_product(struct shop *s, struct shop_span *server, uint64_t t)
 {
-	const char *key = shop_printf(s->b->arena, "product:%s", s->product);
+	const char *key = ob_arena_printf(s->b->arena, "product:%s", s->product);
 
 	shop_attr_str(s, server, "app.product.id", s->product);
 	return cached_read(s, server, key, 250, SHOP_SQL_GET_PRODUCT, "SET", t);
@@ -194,10 +194,10 @@ payment_charge(struct shop *s, struct shop_span *server, uint64_t t)
 	if (!declined)
 		return shop_done(t);
 	s->fail = SHOP_FAIL_NONE;
-	why = shop_printf(a, "card declined: %s", decline_reasons[shop_rnd(s) % 3]);
+	why = ob_arena_printf(a, "card declined: %s", decline_reasons[shop_rnd(s) % 3]);
 	t += shop_between(s, 100 * US, 400 * US);
 	shop_span_exception(s, server, "com.shop.payment.CardDeclinedException", why,
-			    shop_printf(a, DECLINE_STACK_FMT, why), t);
+			    ob_arena_printf(a, DECLINE_STACK_FMT, why), t);
 	return (struct shop_reply){ t, 2, why };
 }
 
@@ -206,7 +206,7 @@ order_id_new(struct shop *s)
 {
 	uint64_t x = shop_rnd(s), y = shop_rnd(s);
 
-	return shop_printf(s->b->arena, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(x >> 32),
+	return ob_arena_printf(s->b->arena, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(x >> 32),
 			   (unsigned)(x >> 16) & 0xffff, (unsigned)x & 0xfff,
 			   0x8000 | ((unsigned)(y >> 48) & 0x3fff),
 			   (unsigned long long)(y & 0xffffffffffffull));
@@ -236,7 +236,7 @@ checkout_place_order(struct shop *s, struct shop_span *server, uint64_t t)
 	r = shop_call_grpc(s, server, SHOP_PAYMENT, "Charge", t, payment_charge);
 	if (r.code)
 		return (struct shop_reply){ r.end + shop_between(s, 50 * US, 200 * US), 13,
-			shop_printf(s->b->arena, "failed to charge card: %s", r.message) };
+			ob_arena_printf(s->b->arena, "failed to charge card: %s", r.message) };
 	t = shop_call_sql(s, server, SHOP_SQL_INSERT_ORDER, r.end);
 	t = shop_call_sql(s, server, SHOP_SQL_INSERT_ITEMS, t);
 	producer = shop_publish_order(s, server, order, t);
@@ -346,7 +346,7 @@ static void
 http_server_attrs(struct shop *s, struct shop_span *root, const struct endpoint *e)
 {
 	const char *path = strstr(e->route, "{id}")
-		? shop_printf(s->b->arena, "/product/%s", s->product) : e->route;
+		? ob_arena_printf(s->b->arena, "/product/%s", s->product) : e->route;
 
 	shop_attr_str(s, root, "http.request.method", e->method);
 	shop_attr_str(s, root, "url.scheme", "https");
@@ -355,11 +355,11 @@ http_server_attrs(struct shop *s, struct shop_span *root, const struct endpoint 
 	shop_attr_str(s, root, "server.address", "shop.example.com");
 	shop_attr_int(s, root, "server.port", 443);
 	shop_attr_str(s, root, "network.protocol.version", "1.1");
-	shop_attr_str(s, root, "client.address", shop_printf(s->b->arena, "%u.%u.%u.%u",
+	shop_attr_str(s, root, "client.address", ob_arena_printf(s->b->arena, "%u.%u.%u.%u",
 		(unsigned)shop_between(s, 11, 223), (unsigned)(shop_rnd(s) & 255),
 		(unsigned)(shop_rnd(s) & 255), (unsigned)shop_between(s, 1, 254)));
 	shop_attr_str(s, root, "user_agent.original", user_agents[shop_rnd(s) % 4]);
-	shop_attr_str(s, root, "app.user.id", shop_printf(s->b->arena, "u-%u", s->user));
+	shop_attr_str(s, root, "app.user.id", ob_arena_printf(s->b->arena, "u-%u", s->user));
 }
 
 /* Move the spans from first on (a trace and its email trace) so that they end at end_ns. */
@@ -447,7 +447,7 @@ shop_resource_new(struct ob_arena *a, int service, int pod)
 {
 	const struct shop_service_def *d = &shop_services[service];
 	otlp_resource *r = shop_zalloc(a, sizeof *r);
-	const char *node = shop_printf(a, "aks-shop-31415926-vmss%06d", (service + pod) % 3);
+	const char *node = ob_arena_printf(a, "aks-shop-31415926-vmss%06d", (service + pod) % 3);
 
 	opentelemetry__proto__resource__v1__resource__init(r);
 	r->attributes = shop_zalloc(a, SHOP_MAX_ATTRS * sizeof *r->attributes);

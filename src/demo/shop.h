@@ -147,8 +147,6 @@ uint64_t shop_rnd(struct shop *s);
 uint64_t shop_between(struct shop *s, uint64_t lo, uint64_t hi);
 bool shop_per_mille(struct shop *s, unsigned n);
 void *shop_zalloc(struct ob_arena *a, size_t n);
-const char *shop_printf(struct ob_arena *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 uint8_t *shop_id_new(struct shop *s, size_t n);
 int shop_pod_pick(struct shop *s, int service);
 

@@ -21,7 +21,6 @@
  */
 #include "demo/shop.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,21 +107,6 @@ shop_zalloc(struct ob_arena *a, size_t n)
 		abort();
 	memset(p, 0, n);
 	return p;
-}
-
-const char *
-shop_printf(struct ob_arena *a, const char *fmt, ...)
-{
-	char tmp[2048];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof tmp)
-		abort();    /* every format here is short */
-	return ob_arena_memdup(a, tmp, (size_t)n + 1);
 }
 
 uint8_t *
@@ -303,7 +287,7 @@ struct shop_reply
 shop_call_grpc(struct shop *s, struct shop_span *caller, int callee, const char *method,
 	       uint64_t t, shop_handler_fn handler)
 {
-	const char *name = shop_printf(s->b->arena, "%s/%s", shop_services[callee].rpc_service,
+	const char *name = ob_arena_printf(s->b->arena, "%s/%s", shop_services[callee].rpc_service,
 				       method);
 	uint64_t hop = shop_between(s, 150 * US, 700 * US);
 	struct shop_span *client, *server;
@@ -330,7 +314,7 @@ uint64_t
 shop_call_sql(struct shop *s, struct shop_span *caller, enum shop_sql_query query, uint64_t t)
 {
 	const struct sql_def *q = &sql_queries[query];
-	const char *name = shop_printf(s->b->arena, "%s shop.%s", q->operation, q->table);
+	const char *name = ob_arena_printf(s->b->arena, "%s shop.%s", q->operation, q->table);
 	struct shop_span *sp = span_child(s, caller, SHOP_LIB_SQL, OTLP_KIND(CLIENT), name, t);
 	uint64_t dur = shop_between(s, 300 * US, 3 * MS);
 
@@ -361,7 +345,7 @@ shop_call_redis(struct shop *s, struct shop_span *caller, const char *command,
 	const char *why;
 
 	shop_attr_str(s, sp, "db.system", "redis");
-	shop_attr_str(s, sp, "db.statement", shop_printf(a, "%s %s", command, key));
+	shop_attr_str(s, sp, "db.statement", ob_arena_printf(a, "%s %s", command, key));
 	shop_attr_int(s, sp, "db.redis.database_index", 0);
 	shop_attr_str(s, sp, "server.address", "redis");
 	shop_attr_int(s, sp, "server.port", 6379);
@@ -369,13 +353,13 @@ shop_call_redis(struct shop *s, struct shop_span *caller, const char *command,
 	if (s->fail == SHOP_FAIL_CART_REDIS && caller->service == SHOP_CART) {
 		s->fail = SHOP_FAIL_NONE;
 		r.end = t + 500 * MS + shop_between(s, 0, 3 * MS);
-		why = shop_printf(a, REDIS_TIMEOUT_FMT, command, command, key);
+		why = ob_arena_printf(a, REDIS_TIMEOUT_FMT, command, command, key);
 		shop_span_fail(s, sp, why);
 		shop_span_exception(s, sp, "StackExchange.Redis.RedisTimeoutException", why,
-				    shop_printf(a, REDIS_STACK_FMT, why,
+				    ob_arena_printf(a, REDIS_STACK_FMT, why,
 						strrchr(caller->span->name, '/') + 1), r.end);
 		r.code = 14;
-		r.message = shop_printf(a, "Can't access cart storage. %s", why);
+		r.message = ob_arena_printf(a, "Can't access cart storage. %s", why);
 	}
 	shop_span_end(sp, r.end);
 	return r;
@@ -389,7 +373,7 @@ shop_call_http(struct shop *s, struct shop_span *caller, const char *host, const
 					  "POST", t);
 
 	shop_attr_str(s, sp, "http.request.method", "POST");
-	shop_attr_str(s, sp, "url.full", shop_printf(s->b->arena, "https://%s%s", host, path));
+	shop_attr_str(s, sp, "url.full", ob_arena_printf(s->b->arena, "https://%s%s", host, path));
 	shop_attr_str(s, sp, "server.address", host);
 	shop_attr_int(s, sp, "server.port", 443);
 	shop_attr_str(s, sp, "network.protocol.version", "1.1");

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "core/arena.h"
+#include "core/util.h"
 #include "model/otlp.h"
 
 #define NO_SERVICE "OTLPResourceNoServiceName"   /* the Collector's sort key */
@@ -115,33 +116,12 @@ is_non_span_tag(const char *k)
 	       strcmp(k, TAG_LIBRARY_NAME) == 0 || strcmp(k, TAG_LIBRARY_VERSION) == 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Hex s (exactly 2*n digits, or n digits when pad allows a 64-bit trace id) into out[n]. */
+/* Hex s (2*n digits, or n digits for a 64-bit trace id, left-padded with zeros) into out[n]. */
 static bool
 hex_decode(const char *s, size_t slen, uint8_t *out, size_t n)
 {
-	size_t i, off = n - slen / 2;
-
 	memset(out, 0, n);
-	for (i = 0; i < slen / 2; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[off + i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
+	return ob_hex_decode(s, slen, out + n - slen / 2, slen / 2);
 }
 
 static bool

@@ -168,19 +168,6 @@ summarise_block(const char *path, const char *id, struct seal_item *si, char *er
 	return err;
 }
 
-static bool
-ulid_like(const char *id)
-{
-	size_t i;
-
-	if (strlen(id) != 26)
-		return false;
-	for (i = 0; i < 26; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'A' && id[i] <= 'Z')))
-			return false;
-	return true;
-}
-
 enum ob_err
 store_block_adopt(struct store *s, const char *id, const char *sha256, char *errbuf)
 {
@@ -190,7 +177,7 @@ store_block_adopt(struct store *s, const char *id, const char *sha256, char *err
 	enum ob_err err;
 	size_t i;
 
-	if (!ulid_like(id))
+	if (ob_ulid_ns(id) == 0)
 		return ob_errf(errbuf, OB_EINVAL, "\"%s\" is not a block id", id);
 	if (s->opt.read_only)
 		return ob_errf(errbuf, OB_EINVAL, "the store is open read-only");

@@ -118,11 +118,10 @@ add_part(struct ob_buf *out, const uint8_t *p, size_t n, const char *origin, cha
 	return otlp_wire_add_resource_attr(p, n, STORE_ORIGIN_ATTR, origin, out, errbuf);
 }
 
+/* Append the trace part a ST_PARTS_OF_TRACE row locates to out, as stored. */
 static enum ob_err
-read_loc(struct store *s, sqlite3_stmt *st, struct ob_buf *out, bool origins, char *errbuf)
+read_loc_raw(struct store *s, sqlite3_stmt *st, struct ob_buf *out, char *errbuf)
 {
-	const char *origin = origins ? (const char *)sqlite3_column_text(st, 6) : NULL;
-	size_t mark = out->len;
 	const char *block = (const char *)sqlite3_column_text(st, 0);
 	struct block_frame f;
 	size_t off = (size_t)sqlite3_column_int64(st, 4);
@@ -135,19 +134,8 @@ read_loc(struct store *s, sqlite3_stmt *st, struct ob_buf *out, bool origins, ch
 	f.file_off = (uint64_t)sqlite3_column_int64(st, 1);
 	f.comp_len = (uint32_t)sqlite3_column_int64(st, 2);
 	f.raw_len = (uint32_t)sqlite3_column_int64(st, 3);
-	if (cache_get(s->cache, block, f.file_off, off, len, out)) {
-		struct ob_buf part;
-
-		if (origin == NULL)
-			return OB_OK;
-		/* tag what the cache gave: take it back out and add it again */
-		ob_buf_init(&part, 0);
-		ob_buf_add(&part, out->data + mark, out->len - mark);
-		out->len = mark;
-		err = add_part(out, part.data, part.len, origin, errbuf);
-		ob_buf_release(&part);
-		return err;
-	}
+	if (cache_get(s->cache, block, f.file_off, off, len, out))
+		return OB_OK;
 	path = block_path(s, block);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -163,10 +151,27 @@ read_loc(struct store *s, sqlite3_stmt *st, struct ob_buf *out, bool origins, ch
 	if (err == OB_OK && (off > frame.len || len > frame.len - off))
 		err = ob_errf(errbuf, OB_ECORRUPT, "block %s: trace out of frame bounds", block);
 	if (err == OB_OK)
-		err = add_part(out, frame.data + off, len, origin, errbuf);
+		err = ob_buf_add(out, frame.data + off, len);
 	if (err == OB_OK)
 		cache_put(s->cache, block, f.file_off, &frame);
 	ob_buf_release(&frame);
+	return err;
+}
+
+/* The same, its resources tagged with the block's origin when origins is set. */
+static enum ob_err
+read_loc(struct store *s, sqlite3_stmt *st, struct ob_buf *out, bool origins, char *errbuf)
+{
+	struct ob_buf part;
+	enum ob_err err;
+
+	if (!origins)
+		return read_loc_raw(s, st, out, errbuf);
+	ob_buf_init(&part, 0);
+	if ((err = read_loc_raw(s, st, &part, errbuf)) == OB_OK)
+		err = add_part(out, part.data, part.len, (const char *)sqlite3_column_text(st, 6),
+			       errbuf);
+	ob_buf_release(&part);
 	return err;
 }
 

@@ -29,6 +29,7 @@
 #include "core/mem.h"
 #include "core/util.h"
 #include "sync/auth.h"
+#include "sync/azsign.h"
 #include "sync/blob_int.h"
 #include "sync/http.h"
 
@@ -625,7 +626,7 @@ md5_b64(const uint8_t *data, size_t len, char out[32])
 	unsigned int mdlen = 0;
 
 	EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL);
-	EVP_EncodeBlock((unsigned char *)out, md, 16);
+	az_base64_encode(md, 16, out, 32);
 }
 
 /* A create-only write found the name taken: same bytes (by HEAD's MD5 and length)? */
@@ -671,7 +672,7 @@ put_blocks(struct blob_store *b, const char *name, const uint8_t *data, size_t l
 
 		/* fixed-length ids: base64 of a 12-byte counter ("obstui" + 6 digits) */
 		snprintf(raw, sizeof raw, "obstui%06zu", i);
-		EVP_EncodeBlock((unsigned char *)id, (const unsigned char *)raw, 12);
+		az_base64_encode((const uint8_t *)raw, 12, id, sizeof id);
 		md5_b64(data + off, n, bmd5);
 		exchange_init(x, "PUT");
 		x_path(x, b, name);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "core/util.h"
 
 /* An IP address or localhost: the account is in the path (Azurite). */
@@ -166,26 +168,14 @@ remote_resolve(const char *name_or_url, const struct ob_config *cfg, struct remo
 	return OB_OK;
 }
 
-uint64_t
-remote_ulid_ns(const char *id)
+void
+remote_key(const struct remote *r, char out[17])
 {
-	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	uint64_t ms = 0;
-	int i;
+	unsigned char md[32];
+	unsigned int mdlen = 0;
 
-	if (strlen(id) != 26)
-		return 0;
-	for (i = 0; i < 10; i++) {
-		const char *p = strchr(b32, id[i]);
-
-		if (p == NULL || id[i] == '\0')
-			return 0;
-		ms = ms << 5 | (uint64_t)(p - b32);
-	}
-	for (i = 10; i < 26; i++)
-		if (id[i] == '\0' || strchr(b32, id[i]) == NULL)
-			return 0;
-	return ms * 1000000;
+	EVP_Digest(r->url, strlen(r->url), md, &mdlen, EVP_sha256(), NULL);
+	ob_hex_encode(md, 8, out);
 }
 
 void
@@ -204,7 +194,7 @@ remote_block_name(const struct remote *r, const char *id, char *out, size_t cap)
 {
 	char hour[1200];
 
-	remote_hour_prefix(r, remote_ulid_ns(id), hour, sizeof hour);
+	remote_hour_prefix(r, ob_ulid_ns(id), hour, sizeof hour);
 	snprintf(out, cap, "%s%s", hour, id);
 }
 
@@ -213,7 +203,7 @@ remote_meta_name(const struct remote *r, const char *id, char *out, size_t cap)
 {
 	char hour[1200];
 
-	remote_hour_prefix(r, remote_ulid_ns(id), hour, sizeof hour);
+	remote_hour_prefix(r, ob_ulid_ns(id), hour, sizeof hour);
 	snprintf(out, cap, "%s%s.json", hour, id);
 }
 
@@ -234,5 +224,5 @@ remote_meta_id(const struct remote *r, const char *name, char id[27])
 		return false;
 	memcpy(id, base, 26);
 	id[26] = '\0';
-	return remote_ulid_ns(id) != 0;
+	return ob_ulid_ns(id) != 0;
 }

@@ -63,6 +63,10 @@ enum ob_err remote_parse_url(const char *url, struct remote *out, char *errbuf);
 enum ob_err remote_resolve(const char *name_or_url, const struct ob_config *cfg,
 			   struct remote *out, char *errbuf);
 
+/* A short, stable name for r (16 hex digits of the SHA-256 of its URL, which
+ * holds no SAS): for what a store keeps per remote. */
+void remote_key(const struct remote *r, char out[17]);
+
 #define REMOTE_BLOCKS "obstui/v1/blocks/"
 
 /* The name of a block's file and meta under the remote's prefix. */
@@ -73,8 +77,5 @@ void remote_hour_prefix(const struct remote *r, uint64_t hour_ns, char *out, siz
 
 /* The block id of a meta name (ends in ".json" under REMOTE_BLOCKS); false otherwise. */
 bool remote_meta_id(const struct remote *r, const char *name, char id[27]);
-
-/* The unix ns a ULID's time part says; 0 when id is not a ULID. */
-uint64_t remote_ulid_ns(const char *id);
 
 #endif

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -51,29 +50,26 @@ cmp_id(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* STORE/sync/<first 16 hex of SHA-256 of the remote's URL>.ids, opened for
+/* STORE/sync/<remote_key>.ids, opened for
  * appending; the ids in it are read only when asked about (known_has), so
  * that a follow cycle, which asks nothing, does not read every id the store
  * ever saw on that remote. */
 static enum ob_err
 known_open(struct store *s, const struct remote *r, struct known *k, char *errbuf)
 {
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	char hex[65], *dir;
+	char key[17], *dir;
 	enum ob_err err;
 
 	memset(k, 0, sizeof *k);
 	k->fd = -1;
 	pthread_mutex_init(&k->lock, NULL);
-	EVP_Digest(r->url, strlen(r->url), md, &mdlen, EVP_sha256(), NULL);
-	ob_hex_encode(md, 8, hex);
+	remote_key(r, key);
 	dir = ob_xasprintf("%s/sync", store_dir(s));
 	if ((err = ob_mkdirs(dir, errbuf))) {
 		free(dir);
 		return err;
 	}
-	k->path = ob_xasprintf("%s/%s.ids", dir, hex);
+	k->path = ob_xasprintf("%s/%s.ids", dir, key);
 	free(dir);
 	if ((k->fd = open(k->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) < 0)
 		return ob_errf(errbuf, OB_EIO, "%s: %s", k->path, strerror(errno));
@@ -598,8 +594,8 @@ sync_pull(struct store *s, struct blob_store *b, const struct remote *r,
 		/* a meta, whose block is listed too (names sort: the block comes first) */
 		if (!remote_meta_id(r, e[i].name, id))
 			continue;
-		if (o && o->newest_ns && remote_ulid_ns(id) > *o->newest_ns)
-			*o->newest_ns = remote_ulid_ns(id);
+		if (o && o->newest_ns && ob_ulid_ns(id) > *o->newest_ns)
+			*o->newest_ns = ob_ulid_ns(id);
 		if (i == 0 || strncmp(e[i - 1].name, e[i].name, strlen(e[i].name) - 5) != 0 ||
 		    strlen(e[i - 1].name) != strlen(e[i].name) - 5)
 			continue;

@@ -170,7 +170,7 @@ remote_urls_parse(void **state)
 		uint64_t ns = 1795263565105000000ull; /* 2026-11-21 12:19:25 UTC */
 
 		ob_ulid_new(ns, id);
-		assert_int_equal(remote_ulid_ns(id), ns / MS * MS);
+		assert_int_equal(ob_ulid_ns(id), ns / MS * MS);
 		remote_block_name(&r, id, name, sizeof name);
 		assert_true(strncmp(name, "pre/obstui/v1/blocks/2026/11/21/12/", 35) == 0);
 		assert_string_equal(name + 35, id);
@@ -185,7 +185,7 @@ remote_urls_parse(void **state)
 			assert_false(remote_meta_id(&r, name, got));
 		}
 	}
-	assert_int_equal(remote_ulid_ns("not-a-ulid"), 0);
+	assert_int_equal(ob_ulid_ns("not-a-ulid"), 0);
 }
 
 static void
