@@ -1,0 +1,161 @@
+/*
+ * tsdb.h - the Prometheus TSDB block format: chunk encodings, and block
+ * directories written and read (Prometheus's tsdb/docs/format/{index,
+ * chunks}.md, index format 2, chunks format 1).
+ *
+ * A block is a directory named by its ULID:
+ *
+ *	ULID/meta.json        ulid, minTime, maxTime (exclusive), stats,
+ *	                      compaction {level, sources}, version 1
+ *	ULID/index            symbols, series, label indices, postings,
+ *	                      postings offset table, TOC; CRC32-Castagnoli
+ *	ULID/chunks/000001    segment files of at most 512 MiB
+ *	ULID/tombstones       empty tombstones file (Prometheus expects one)
+ *
+ * so promtool and Prometheus read obstui's blocks, and obstui reads theirs
+ * (and Thanos's).  This file is the interface; the byte tables are at the
+ * top of tsdb_chunk.c and tsdb_index_*.c.
+ *
+ * Ownership: a struct tsdb_chunk owns its bytes; a writer owns everything
+ * added to it until tsdb_block_writer_finish/_abort; a struct tsdb_block
+ * maps its files read-only and is safe to read from many threads.
+ */
+#ifndef OB_STORE_TSDB_H
+#define OB_STORE_TSDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+#include "model/promql.h"
+#include "model/series.h"
+
+/* Chunk encodings, as the chunks file numbers them. */
+enum tsdb_encoding { TSDB_ENC_XOR = 1, TSDB_ENC_HISTOGRAM = 2, TSDB_ENC_FLOAT_HISTOGRAM = 3 };
+
+#define TSDB_SAMPLES_PER_CHUNK 120
+
+/*
+ * An encoded chunk being appended to, or read.  Samples must be appended
+ * in strictly increasing time.  Histogram chunks take struct
+ * series_histogram samples; a change of schema, zero threshold or bucket
+ * layout that the encoding cannot express ends the chunk
+ * (tsdb_chunk_append_hist returns false: start a new one).
+ */
+struct tsdb_chunk {
+	uint8_t enc;                /* enum tsdb_encoding */
+	uint8_t *data;              /* encoded bytes (without len and CRC) */
+	size_t len, alloc;
+	uint16_t nsamples;
+	int64_t mint, maxt;         /* ms, inclusive */
+	void *appender;             /* encoder state; NULL once sealed */
+};
+
+void tsdb_chunk_init(struct tsdb_chunk *c, enum tsdb_encoding enc);
+void tsdb_chunk_release(struct tsdb_chunk *c);
+void tsdb_chunk_append(struct tsdb_chunk *c, int64_t t, double v);
+bool tsdb_chunk_append_hist(struct tsdb_chunk *c, const struct series_histogram *h);
+/* Drop the encoder state; the bytes stay readable. */
+void tsdb_chunk_seal(struct tsdb_chunk *c);
+
+/*
+ * Decode a chunk's samples with mint <= t <= maxt into arena:
+ * float chunks fill *f, histogram chunks fill *h.  OB_ECORRUPT for bytes
+ * that do not decode.
+ */
+enum ob_err tsdb_chunk_decode(uint8_t enc, const uint8_t *data, size_t len, int64_t mint,
+			      int64_t maxt, struct ob_arena *arena, struct series_sample **f,
+			      size_t *nf, struct series_histogram **h, size_t *nh, char *errbuf);
+
+/* --- writing a block --- */
+
+struct tsdb_block_writer;
+
+/*
+ * Start a block to be written under parent_dir (the store's metrics
+ * directory).  Files go to parent_dir/ULID.tmp and are renamed to
+ * parent_dir/ULID by finish, after fsync, so a crash never leaves half a
+ * block under its real name.  id is the block's ULID (26 chars).
+ */
+enum ob_err tsdb_block_writer_new(const char *parent_dir, const char *id,
+				  struct tsdb_block_writer **out, char *errbuf);
+
+/*
+ * Add one series with its chunks (taken: the writer releases them).  Series
+ * may come in any order; the writer sorts them by labels.  Labels are
+ * copied.
+ */
+enum ob_err tsdb_block_writer_add(struct tsdb_block_writer *w, const struct series_labels *ls,
+				  struct tsdb_chunk *chunks, size_t nchunks, char *errbuf);
+
+struct tsdb_block_meta {
+	char ulid[27];
+	int64_t min_time, max_time;     /* ms; max exclusive, as meta.json says */
+	uint64_t num_series, num_chunks, num_samples;
+	int level;                      /* compaction level, 1 for a new block */
+	char (*sources)[27];            /* ULIDs this block was compacted from */
+	size_t nsources;
+	bool out_of_order;              /* "out_of_order": holds late samples */
+	char *thanos_json;              /* the "thanos" section, verbatim, or NULL */
+};
+
+/*
+ * Write index, meta.json and tombstones, fsync, rename into place.  meta
+ * gives level, sources and time range (0/0: computed from the chunks).  The
+ * writer is freed whatever the result.
+ */
+enum ob_err tsdb_block_writer_finish(struct tsdb_block_writer *w,
+				     const struct tsdb_block_meta *meta, char *errbuf);
+void tsdb_block_writer_abort(struct tsdb_block_writer *w);
+
+/* --- reading a block --- */
+
+struct tsdb_block;
+
+/*
+ * Open the block directory dir: read meta.json, map index and chunks,
+ * check the index's TOC and CRCs.  OB_ECORRUPT naming the file and the
+ * problem when a check fails.
+ */
+enum ob_err tsdb_block_open(const char *dir, struct tsdb_block **out, char *errbuf);
+void tsdb_block_close(struct tsdb_block *b);
+const struct tsdb_block_meta *tsdb_block_meta_get(const struct tsdb_block *b);
+
+/*
+ * The series matching all nm matchers (through the postings: equality
+ * matchers intersect posting lists, regexes walk the label's values) with
+ * their samples in [mint, maxt], appended to *out (grown in arena).
+ */
+enum ob_err tsdb_block_select(struct tsdb_block *b, const struct promql_matcher *m, size_t nm,
+			      int64_t mint, int64_t maxt, struct ob_arena *arena,
+			      struct series_data **out, size_t *nout, char *errbuf);
+
+/* Every label name, and every value of one label, sorted, in arena. */
+enum ob_err tsdb_block_label_names(struct tsdb_block *b, struct ob_arena *arena,
+				   const char ***out, size_t *n, char *errbuf);
+enum ob_err tsdb_block_label_values(struct tsdb_block *b, const char *name,
+				    struct ob_arena *arena, const char ***out, size_t *n,
+				    char *errbuf);
+
+/*
+ * Walk every series of the block in index order with its raw chunks
+ * (for compaction, push and fsck).  fn returns non-zero to stop.
+ */
+struct tsdb_raw_chunk {
+	uint8_t enc;
+	const uint8_t *data;
+	size_t len;
+	int64_t mint, maxt;
+};
+typedef int (*tsdb_series_fn)(void *arg, const struct series_labels *ls,
+			      const struct tsdb_raw_chunk *chunks, size_t nchunks);
+enum ob_err tsdb_block_walk(struct tsdb_block *b, tsdb_series_fn fn, void *arg, char *errbuf);
+
+/* meta.json: parse / write (used by open and finish; exposed for sync). */
+enum ob_err tsdb_meta_parse(const char *json, size_t len, struct tsdb_block_meta *out,
+			    char *errbuf);
+void tsdb_meta_release(struct tsdb_block_meta *m);
+
+#endif
