@@ -11,7 +11,7 @@
 
 #include "api/api_int.h"
 #include "core/mem.h"
-#include "ingest/http_server.h"
+#include "net/http_server.h"
 
 static void
 handle_ready(void *ctx, struct http_request *req, struct http_response *resp)

@@ -5,7 +5,7 @@
 #include "api/api.h"
 #include <jansson.h>
 
-#include "ingest/http_server.h"
+#include "net/http_server.h"
 
 struct api {
 	struct http_server *srv;

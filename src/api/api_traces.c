@@ -11,7 +11,7 @@
 #include "api/api_int.h"
 #include "core/mem.h"
 #include "core/util.h"
-#include "ingest/otlp_json.h"
+#include "codec/otlp_json.h"
 #include "model/otlp.h"
 
 #define TRACE_MAX_BYTES (1024u << 20)

@@ -25,7 +25,7 @@
 #include "core/log.h"
 #include "demo/demo.h"
 #include "tui/tui.h"
-#include "ingest/net.h"
+#include "net/net.h"
 
 enum { OPT_RATE = NODE_OPT__END, OPT_SEED, OPT_HEADLESS };
 

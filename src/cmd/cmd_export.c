@@ -11,7 +11,7 @@
 
 #include "cmd/cmd.h"
 #include "core/util.h"
-#include "ingest/otlp_json.h"
+#include "codec/otlp_json.h"
 
 static enum ob_err
 export_one(struct store *s, const uint8_t id[16], bool proto, FILE *out, char *errbuf)

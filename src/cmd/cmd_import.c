@@ -19,9 +19,9 @@
 #include "cmd/cmd.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "ingest/decompress.h"
+#include "codec/decompress.h"
 #include "ingest/ingest.h"
-#include "ingest/zipkin.h"
+#include "codec/zipkin.h"
 
 #define IMPORT_MAX_FILE (4ull << 30)
 #define IMPORT_MAX_DOC (256u << 20)

@@ -15,7 +15,7 @@
 
 #include "cmd/cmd.h"
 #include "core/util.h"
-#include "ingest/otlp_json.h"
+#include "codec/otlp_json.h"
 #include "model/trace.h"
 
 static void

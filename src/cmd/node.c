@@ -13,9 +13,9 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
-#include "ingest/net.h"
+#include "net/net.h"
 #include "ingest/otlp_http.h"
-#include "ingest/zipkin.h"
+#include "ingest/zipkin_http.h"
 
 static const char *const listener_names[NODE__COUNT] = {
 	[NODE_OTLP_GRPC] = "otlp-grpc", [NODE_OTLP_HTTP] = "otlp-http",

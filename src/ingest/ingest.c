@@ -6,8 +6,8 @@
 #include <jansson.h>
 
 #include "core/arena.h"
-#include "ingest/otlp_json.h"
-#include "ingest/otlp_pb.h"
+#include "codec/otlp_json.h"
+#include "codec/otlp_pb.h"
 #include "model/otlp_wire.h"
 
 const char *const ingest_reject_names[REJECT__COUNT] = {

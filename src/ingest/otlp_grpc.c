@@ -14,8 +14,8 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "google/rpc/retry_info.pb-c.h"
-#include "ingest/decompress.h"
-#include "ingest/grpc_server.h"
+#include "codec/decompress.h"
+#include "net/grpc_server.h"
 #include "model/otlp.h"
 
 #define WORKERS 32                  /* calls decoded or waiting for a commit at once */

@@ -16,9 +16,9 @@
 
 #include "core/log.h"
 #include "core/mem.h"
-#include "ingest/decompress.h"
-#include "ingest/grpc.h"   /* the status codes google.rpc.Status carries */
-#include "ingest/http_server.h"
+#include "codec/decompress.h"
+#include "net/grpc.h"   /* the status codes google.rpc.Status carries */
+#include "net/http_server.h"
 #include "ingest/receiver.h"
 
 static void

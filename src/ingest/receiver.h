@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "ingest/http_server.h"
+#include "net/http_server.h"
 #include "ingest/ingest.h"
 
 struct receiver {

@@ -7,7 +7,8 @@
  * store committed.  Answers are what a Zipkin server gives: 202 and an
  * empty body on success, a plain-text message otherwise.
  */
-#include "ingest/zipkin.h"
+#include "codec/zipkin.h"
+#include "ingest/zipkin_http.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,8 +18,8 @@
 
 #include "core/log.h"
 #include "core/mem.h"
-#include "ingest/decompress.h"
-#include "ingest/http_server.h"
+#include "codec/decompress.h"
+#include "net/http_server.h"
 #include "ingest/receiver.h"
 
 static void

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "ingest/otlp_json.h"
+#include "codec/otlp_json.h"
 #include "model/otlp.h"
 
 #define CAP (64u << 20)

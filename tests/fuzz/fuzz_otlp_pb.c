@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
-#include "ingest/otlp_pb.h"
+#include "codec/otlp_pb.h"
 #include "store/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "ingest/zipkin.h"
+#include "codec/zipkin.h"
 #include "model/otlp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

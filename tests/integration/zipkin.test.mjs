@@ -1,7 +1,7 @@
 // The Zipkin v2 receiver (--zipkin, POST /api/v2/spans): spans from the real
 // @opentelemetry/exporter-zipkin and hand-written Zipkin JSON come back from
 // /api/v2/traces/<id> mapped as the OpenTelemetry Collector's Zipkin receiver
-// maps them (src/ingest/zipkin.h), field by field; bad input gets a 400 and
+// maps them (src/codec/zipkin.h), field by field; bad input gets a 400 and
 // the server keeps serving; `obstui import` reads Zipkin JSON files.
 
 import { test, before } from 'node:test';

@@ -1,5 +1,5 @@
 /*
- * test_grpc.c - unary gRPC over HTTP/2 (src/ingest/grpc.c), with a real
+ * test_grpc.c - unary gRPC over HTTP/2 (src/net/grpc.c), with a real
  * nghttp2 client session on the other side and no sockets: the bytes of
  * each side are fed to the other until both are quiet.
  *
@@ -24,7 +24,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "core/endian.h"
-#include "ingest/grpc.h"
+#include "net/grpc.h"
 
 #define TRACES "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define MAX_MESSAGE 1000

@@ -1,5 +1,5 @@
 /*
- * test_otlp_json.c - the OTLP/JSON transcoder (src/ingest/otlp_json*.c).
+ * test_otlp_json.c - the OTLP/JSON transcoder (src/codec/otlp_json*.c).
  *
  * The main check is a round trip: a request holding every kind of value
  * OTLP can carry is built in C and packed by protobuf-c; wire -> JSON ->
@@ -27,7 +27,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
-#include "ingest/otlp_json.h"
+#include "codec/otlp_json.h"
 #include "model/otlp.h"
 #include "model/otlp_wire.h"
 

@@ -18,7 +18,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "core/util.h"
-#include "ingest/decompress.h"
+#include "codec/decompress.h"
 #include "model/trace.h"
 #include "otlp_build.h"
 #include "store/block.h"

@@ -1,5 +1,5 @@
 /*
- * test_zipkin.c - the Zipkin v2 JSON to OTLP mapping (src/ingest/zipkin.c):
+ * test_zipkin.c - the Zipkin v2 JSON to OTLP mapping (src/codec/zipkin.c):
  * the exact OTLP fields of a rich span, grouping into resources and
  * scopes, 64-bit ids, the error and status tags, annotations, endpoints,
  * links, and bad input refused with a message naming span and field.
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/zipkin.h"
+#include "codec/zipkin.h"
 #include "model/otlp.h"
 
 static otlp_export_request *

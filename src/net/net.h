@@ -3,8 +3,8 @@
  * servers and the gRPC receiver alike).  obstui binds the socket itself, so
  * "port taken" is a clear error and port 0 reports the port it got.
  */
-#ifndef OB_INGEST_NET_H
-#define OB_INGEST_NET_H
+#ifndef OB_NET_NET_H
+#define OB_NET_NET_H
 
 #include "core/err.h"
 

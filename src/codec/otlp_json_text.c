@@ -19,7 +19,7 @@
  * bounded; numbers read and print in the C locale, which the callers put
  * in force (uselocale) for the whole call.
  */
-#include "ingest/otlp_json_int.h"
+#include "codec/otlp_json_int.h"
 
 #include <float.h>
 #include <math.h>

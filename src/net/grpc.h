@@ -32,8 +32,8 @@
  * server's event loop).  A struct grpc_call may travel to a worker thread
  * and back; while away, only the worker touches it.
  */
-#ifndef OB_INGEST_GRPC_H
-#define OB_INGEST_GRPC_H
+#ifndef OB_NET_GRPC_H
+#define OB_NET_GRPC_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -19,7 +19,7 @@
  * Output is copied out of nghttp2 into c->out, so a partial socket write
  * never holds nghttp2's internal buffer across other calls.
  */
-#include "ingest/grpc.h"
+#include "net/grpc.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -6,8 +6,8 @@
  * is capped: a body that inflates past cap is OB_ETOOBIG (a gzip bomb is
  * refused after cap bytes, never held whole).
  */
-#ifndef OB_INGEST_DECOMPRESS_H
-#define OB_INGEST_DECOMPRESS_H
+#ifndef OB_CODEC_DECOMPRESS_H
+#define OB_CODEC_DECOMPRESS_H
 
 #include <stddef.h>
 #include <stdint.h>

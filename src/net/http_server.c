@@ -7,7 +7,7 @@
  * append, capped), then once more with no data, when the route runs.  The
  * route fills a struct http_response, which becomes the MHD response.
  */
-#include "ingest/http_server.h"
+#include "net/http_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,7 +25,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
-#include "ingest/net.h"
+#include "net/net.h"
 
 struct http_server {
 	struct MHD_Daemon *daemon;

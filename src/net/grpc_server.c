@@ -15,7 +15,7 @@
  * for EPOLLOUT instead while it has output the socket would not take, so
  * a client that does not read its answers is not read from either.
  */
-#include "ingest/grpc_server.h"
+#include "net/grpc_server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +37,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "ingest/net.h"
+#include "net/net.h"
 
 #define TICK_MS 100
 #define PING_TIMEOUT_MAX_NS (20ull * 1000000000)

@@ -23,12 +23,12 @@
  * GOAWAY; calls already started are finished and answered (bounded in
  * time), then the sockets close.
  */
-#ifndef OB_INGEST_GRPC_SERVER_H
-#define OB_INGEST_GRPC_SERVER_H
+#ifndef OB_NET_GRPC_SERVER_H
+#define OB_NET_GRPC_SERVER_H
 
 #include <stdint.h>
 
-#include "ingest/grpc.h"
+#include "net/grpc.h"
 
 #define GRPC_MAX_CONNS 1024
 

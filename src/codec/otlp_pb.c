@@ -8,7 +8,7 @@
  * on the way down: an attribute's value is level 1, a value inside its
  * array or key-value list level 2, and so on.
  */
-#include "ingest/otlp_pb.h"
+#include "codec/otlp_pb.h"
 
 #include <string.h>
 

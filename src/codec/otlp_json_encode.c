@@ -29,13 +29,13 @@
  * bounded by OTLP_JSON_MAX_DEPTH; every string written is valid UTF-8;
  * on error the caller's out is rolled back to where it was.
  */
-#include "ingest/otlp_json_int.h"
+#include "codec/otlp_json_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/mem.h"
-#include "ingest/otlp_pb.h"
+#include "codec/otlp_pb.h"
 
 struct slice {
 	const uint8_t *p;

@@ -9,7 +9,7 @@
  * lives in one capped arena and points into jansson's strings, which stay
  * alive until the request is packed; nothing is copied.
  */
-#include "ingest/zipkin.h"
+#include "codec/zipkin.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /* decompress.c - capped gzip and zstd decompression, and gzip (see decompress.h). */
-#include "ingest/decompress.h"
+#include "codec/decompress.h"
 
 #include <string.h>
 

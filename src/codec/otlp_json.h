@@ -65,15 +65,15 @@
  * Ids are not checked for length: a 3-byte trace id is 3 bytes, and the
  * store decides.
  *
- * Source locations: src/ingest/otlp_json_decode.c (JSON -> wire),
- * src/ingest/otlp_json_encode.c (wire -> JSON), src/ingest/otlp_json_text.c
- * (reading and writing JSON text), src/ingest/otlp_json.c (paths, field
- * rules, the struct-based wrappers), src/ingest/otlp_json_int.h (what they
+ * Source locations: src/codec/otlp_json_decode.c (JSON -> wire),
+ * src/codec/otlp_json_encode.c (wire -> JSON), src/codec/otlp_json_text.c
+ * (reading and writing JSON text), src/codec/otlp_json.c (paths, field
+ * rules, the struct-based wrappers), src/codec/otlp_json_int.h (what they
  * share); tests in tests/unit/test_otlp_json.c and
  * tests/fuzz/fuzz_otlp_json.c (seeds in tests/fuzz/seeds/fuzz_otlp_json/).
  */
-#ifndef OB_INGEST_OTLP_JSON_H
-#define OB_INGEST_OTLP_JSON_H
+#ifndef OB_CODEC_OTLP_JSON_H
+#define OB_CODEC_OTLP_JSON_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -7,8 +7,8 @@
  * attribute limit allows, so hostile nesting is a clear 400, never a deep
  * recursion.
  */
-#ifndef OB_INGEST_OTLP_PB_H
-#define OB_INGEST_OTLP_PB_H
+#ifndef OB_CODEC_OTLP_PB_H
+#define OB_CODEC_OTLP_PB_H
 
 #include <stddef.h>
 #include <stdint.h>

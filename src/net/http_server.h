@@ -9,8 +9,8 @@
  * bodies are read into memory up to max_body bytes; a larger one is
  * answered 413 before the handler runs.
  */
-#ifndef OB_INGEST_HTTP_SERVER_H
-#define OB_INGEST_HTTP_SERVER_H
+#ifndef OB_NET_HTTP_SERVER_H
+#define OB_NET_HTTP_SERVER_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -9,7 +9,7 @@
  * there is one set of mapping rules, in otlp_json_decode.c and
  * otlp_json_encode.c.
  */
-#include "ingest/otlp_json_int.h"
+#include "codec/otlp_json_int.h"
 
 #include <ctype.h>
 #include <pthread.h>

@@ -1,5 +1,5 @@
 /* net.c - listening sockets for the receivers and the API (see net.h). */
-#include "ingest/net.h"
+#include "net/net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -44,18 +44,17 @@
  *     ipv4/ipv6, port              net.peer.port (int)
  *   shared, debug                  ignored, as the Collector does
  *
- * Source locations: src/ingest/zipkin.c (the decoder), src/ingest/
+ * Source locations: src/codec/zipkin.c (the decoder), src/ingest/
  * zipkin_http.c (the receiver); tests in tests/unit/test_zipkin.c,
  * tests/fuzz/fuzz_zipkin.c and tests/integration/zipkin.test.mjs.
  */
-#ifndef OB_INGEST_ZIPKIN_H
-#define OB_INGEST_ZIPKIN_H
+#ifndef OB_CODEC_ZIPKIN_H
+#define OB_CODEC_ZIPKIN_H
 
 #include <stddef.h>
 
 #include "core/buf.h"
 #include "core/err.h"
-#include "ingest/ingest.h"
 
 /*
  * Map the Zipkin v2 JSON text json[0..len) (an array of spans; need not
@@ -70,22 +69,5 @@
  * or 32 hex digits, got 15 characters".  On error wire_out is as it was.
  */
 enum ob_err zipkin_to_otlp(const char *json, size_t len, struct ob_buf *wire_out, char *errbuf);
-
-/*
- * The receiver: POST /api/v2/spans on addr (Content-Encoding gzip or none;
- * as a Zipkin server does, any Content-Type but Thrift's and protobuf's is
- * read as JSON).  202 once the spans are durable;
- * 400 with a text message for bad input, 413 over a limit, 415 for Zipkin
- * v1 or other media types, 503 with Retry-After when the store cannot keep
- * up.  stats is shared with the other receivers and must outlive the
- * receiver; bound gets the real address.
- */
-struct receiver;
-
-enum ob_err zipkin_http_start(struct store *s, const char *addr, const struct ingest_limits *lim,
-			      struct ingest_stats *stats, struct receiver **out, char bound[64],
-			      char *errbuf);
-/* Stop it with receiver_stop() (receiver.h). */
-
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * otlp_json_int.h - what the two halves of the OTLP/JSON transcoder share
  * (otlp_json_decode.c: JSON to wire; otlp_json_encode.c: wire to JSON).
- * Not an API: nothing outside src/ingest/otlp_json*.c includes it.
+ * Not an API: nothing outside src/codec/otlp_json*.c includes it.
  *
  * Both halves keep a path of the fields they are inside, so that an error
  * says where it happened ("resourceSpans[0].scopeSpans[1].spans[3].kind:
@@ -10,8 +10,8 @@
  * whether a zero value is left out.  The JSON reader and writers they use
  * are in otlp_json_text.c.
  */
-#ifndef OB_INGEST_OTLP_JSON_INT_H
-#define OB_INGEST_OTLP_JSON_INT_H
+#ifndef OB_CODEC_OTLP_JSON_INT_H
+#define OB_CODEC_OTLP_JSON_INT_H
 
 #include <locale.h>
 #include <stdbool.h>
@@ -22,7 +22,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
-#include "ingest/otlp_json.h"
+#include "codec/otlp_json.h"
 
 /* Protobuf wire types. */
 enum {

@@ -23,7 +23,7 @@
  * JSON -> wire gives the same bytes twice; on error the caller's out is
  * rolled back to where it was.
  */
-#include "ingest/otlp_json_int.h"
+#include "codec/otlp_json_int.h"
 
 #include <float.h>
 #include <math.h>
@@ -31,7 +31,7 @@
 #include <string.h>
 
 #include "core/mem.h"
-#include "ingest/otlp_pb.h"
+#include "codec/otlp_pb.h"
 
 /* The bytes one field of the message being read wrote: out[start..end). */
 struct segment {
