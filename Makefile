@@ -4,6 +4,7 @@
 #   make run        install missing Debian packages, build, start obstui (the UI)
 #   make test       install what the tests need, build, run every test
 #   make check      the tests again under ASan + UBSan, plus the layer rules
+#   make test-fresh make test in a fresh Debian bookworm root (mmdebstrap)
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make bench      the benchmarks (see bench/README.md)
 #
@@ -89,6 +90,12 @@ test: deps-test
 
 TEST_FUZZ_SECONDS ?= 5
 
+# make test-fresh: make test in a fresh Debian bookworm root built with
+# mmdebstrap, on a clone of the committed HEAD (scripts/test-fresh.sh; 15-25
+# minutes, so not part of make test).
+test-fresh:
+	@scripts/test-fresh.sh
+
 check: deps-test
 	@scripts/check-layers.sh
 	@$(MAKE) --no-print-directory B=build-asan SAN=1 all unit
@@ -144,4 +151,4 @@ print-pkgs:
 clean:
 	rm -rf build build-asan build-fuzz obstui
 
-.PHONY: all unit test check run fuzz bench clean deps-run deps-test print-pkgs
+.PHONY: all unit test test-fresh check run fuzz bench clean deps-run deps-test print-pkgs

@@ -6,8 +6,9 @@
 #   tests/run-integration.sh                       every test file
 #   tests/run-integration.sh tests/integration/cli.test.mjs   some of them
 #
-# Needs node >= 20.10, zstd, and the npm packages in tests/ (scripts/deps.sh
-# test installs them from tests/package-lock.json).  The whole run is bounded
+# Needs Node.js >= 20.11 (scripts/deps.sh test puts one in tests/.node when
+# the system's is older; it is used first), zstd, and the npm packages in
+# tests/ (scripts/deps.sh test installs them from tests/package-lock.json).  The whole run is bounded
 # by OBSTUI_IT_TIMEOUT seconds (default 600).
 set -eu
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 OBSTUI_BIN=${OBSTUI_BIN:-./obstui}
 case $OBSTUI_BIN in /*) ;; *) OBSTUI_BIN=$(pwd)/$OBSTUI_BIN ;; esac
 export OBSTUI_BIN
+[ -x tests/.node/bin/node ] && PATH=$(pwd)/tests/.node/bin:$PATH && export PATH
 if [ ! -x "$OBSTUI_BIN" ]; then
 	echo "run-integration: no obstui binary at $OBSTUI_BIN (run make, or set OBSTUI_BIN)" >&2
 	exit 1

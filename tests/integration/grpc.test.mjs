@@ -143,7 +143,7 @@ test('OTLP/gRPC over TLS: the exporter with a CA stores its trace; ALPN is h2 on
 
 	const exportOverTls = async (service) => {
 		const exporter = new OTLPTraceExporter({
-			url: `https://localhost:${port}`, timeoutMillis: 10000, credentials: grpc.credentials.createSsl(certPem),
+			url: `https://127.0.0.1:${port}`, timeoutMillis: 10000, credentials: grpc.credentials.createSsl(certPem),
 		});
 		const { traceId, spanCount, flushError } = await richTrace(exporter, { service });
 		assert.equal(flushError, null, `forceFlush over TLS failed: ${flushError?.message}; obstui stderr: ${ts.stderr().slice(-1500)}`);
@@ -154,7 +154,7 @@ test('OTLP/gRPC over TLS: the exporter with a CA stores its trace; ALPN is h2 on
 	await exportOverTls('grpc-tls');
 
 	// a raw HTTP/2 client over TLS gets the same answers
-	const s = connect(`localhost:${port}`, { ca: certPem });
+	const s = connect(`127.0.0.1:${port}`, { ca: certPem });
 	const r = await unary(s, '/no.such.Service/Export', Buffer.alloc(0));
 	await closeSession(s);
 	assert.equal(r.grpcStatus, GRPC.UNIMPLEMENTED, `unknown service over TLS: ${describe(r)}`);
