@@ -212,7 +212,7 @@ const struct cmd_entry cmd_demo_entry = {
 		"deployment.environment=demo).\n\n"
 		"  --rate N             user requests per second (5; at most 10000)\n"
 		"  --seed N             the same seed, the same traffic (default: from the clock)\n"
-		"  --headless           no terminal UI (until the UI is built, always so)\n"
+		"  --headless           no terminal UI: only the receivers and the traffic\n"
 		NODE_HELP
 		"\nIf --otlp-http is not given and 127.0.0.1:4318 is taken, the demo's receiver\n"
 		"listens on a free loopback port instead.\n",
