@@ -1,4 +1,5 @@
 /* test_core.c - buffers, arenas, the queue, and the small parsers. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/jsonw.h"
 #include "core/queue.h"
 #include "core/util.h"
 
@@ -148,6 +150,51 @@ ulids_sort_by_time(void **state)
 	assert_memory_equal(b, c, 10); /* same millisecond, same time prefix */
 }
 
+/* Numbers as Go's FormatFloat(v, 'f', -1, 64) prints them, as Prometheus answers. */
+static void
+floats_as_go_prints_them(void **state)
+{
+	static const struct { double v; const char *text; } cases[] = {
+		{ 0, "0" }, { 1, "1" }, { -2.5, "-2.5" }, { 0.1, "0.1" }, { 1.0 / 3, "0.3333333333333333" },
+		{ 1e21, "1000000000000000000000" }, { 1.5e-7, "0.00000015" },
+		{ 123456.789, "123456.789" }, { 1e-10, "0.0000000001" },
+		{ 100, "100" }, { 1e15 + 0.5, "1000000000000000.5" }, { 0.30000000000000004, "0.30000000000000004" },
+	};
+	char out[OB_FLOAT_TEXT];
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		ob_float_text(cases[i].v, out);
+		assert_string_equal(out, cases[i].text);
+	}
+	ob_float_text(NAN, out);
+	assert_string_equal(out, "NaN");
+	ob_float_text(INFINITY, out);
+	assert_string_equal(out, "+Inf");
+	ob_float_text(-INFINITY, out);
+	assert_string_equal(out, "-Inf");
+}
+
+static void
+timestamps_and_strings(void **state)
+{
+	char t[32];
+	struct ob_buf b;
+
+	ob_ms_text(1435781451781LL, t);
+	assert_string_equal(t, "1435781451.781");
+	ob_ms_text(1000, t);
+	assert_string_equal(t, "1");
+	ob_ms_text(5, t);
+	assert_string_equal(t, "0.005");
+	ob_ms_text(-1500, t);
+	assert_string_equal(t, "-1.500");
+	ob_buf_init(&b, 0);
+	assert_int_equal(ob_json_string(&b, "a\"\\\n\x01\xff\xc3\xa9", 8), OB_OK);
+	assert_string_equal((char *)b.data, "\"a\\\"\\\\\\n\\u0001\xef\xbf\xbd\xc3\xa9\"");
+	ob_buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -158,6 +205,8 @@ main(void)
 		cmocka_unit_test(queue_full_is_busy),
 		cmocka_unit_test(parsers),
 		cmocka_unit_test(ulids_sort_by_time),
+		cmocka_unit_test(floats_as_go_prints_them),
+		cmocka_unit_test(timestamps_and_strings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /*
- * test_timeparse.c - the times ':range' takes (cmdline_time_parse and
+ * test_timeparse.c - the times ':range' takes (ob_time_parse and
  * cmdline_range_parse in src/tui/cmdline.c): RFC 3339 with and without a
  * zone, a date alone, a clock time today, unix time in four units, now
  * and now-DUR; and what is refused.  "Now" is passed in, and local time
@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "core/timeparse.h"
 #include "tui/cmdline.h"
 
 #define S 1000000000ull
@@ -37,7 +38,7 @@ when(const char *s)
 {
 	uint64_t out = 0;
 
-	return cmdline_time_parse(s, NOW, &out) ? out : UINT64_MAX;
+	return ob_time_parse(s, NOW, &out) ? out : UINT64_MAX;
 }
 
 static void

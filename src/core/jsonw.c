@@ -1,0 +1,179 @@
+/*
+ * jsonw.c - JSON strings and Prometheus-style numbers (see jsonw.h).
+ *
+ * ob_float_text finds the shortest round-tripping digits by asking printf
+ * for 1, 2, ... 17 significant digits in %e form until strtod gives v
+ * back, then lays the digits out without an exponent.  Slow next to Ryu,
+ * but a handful of tries per value, and only for answers.
+ */
+#include "core/jsonw.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Length of the UTF-8 sequence at s (at most n bytes), or 0 when invalid. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+enum ob_err
+ob_json_string(struct ob_buf *b, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	enum ob_err err;
+	size_t i = 0, run = 0;
+
+	if ((err = ob_buf_add(b, "\"", 1)))
+		return err;
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t len;
+		char esc[8];
+
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0x80 && (len = utf8_len(s + i, n - i)) != 0) {
+			i += len;
+			continue;
+		}
+		if ((err = ob_buf_add(b, s + run, i - run)))
+			return err;
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			err = ob_buf_add(b, esc, 2);
+		} else if (c == '\n') {
+			err = ob_buf_add(b, "\\n", 2);
+		} else if (c == '\t') {
+			err = ob_buf_add(b, "\\t", 2);
+		} else if (c == '\r') {
+			err = ob_buf_add(b, "\\r", 2);
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			err = ob_buf_add(b, esc, 6);
+		} else {
+			err = ob_buf_add(b, "\xef\xbf\xbd", 3);   /* invalid UTF-8 */
+		}
+		if (err)
+			return err;
+		i++;
+		run = i;
+	}
+	if ((err = ob_buf_add(b, s + run, n - run)))
+		return err;
+	return ob_buf_add(b, "\"", 1);
+}
+
+enum ob_err
+ob_json_cstring(struct ob_buf *b, const char *s)
+{
+	return ob_json_string(b, s, strlen(s));
+}
+
+void
+ob_float_text(double v, char *out)
+{
+	char e[40], digits[24];
+	int prec, exp10, nd = 0, i, pos = 0;
+	bool neg;
+	char *p;
+
+	if (isnan(v)) {
+		strcpy(out, "NaN");
+		return;
+	}
+	if (isinf(v)) {
+		strcpy(out, v > 0 ? "+Inf" : "-Inf");
+		return;
+	}
+	if (v == 0) {
+		strcpy(out, signbit(v) ? "-0" : "0");
+		return;
+	}
+	for (prec = 0; prec < 17; prec++) {
+		snprintf(e, sizeof e, "%.*e", prec, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	/* e is [-]d[.ddd]e[+-]xx */
+	p = e;
+	neg = *p == '-';
+	if (neg)
+		p++;
+	for (; *p && *p != 'e'; p++)
+		if (*p != '.')
+			digits[nd++] = *p;
+	exp10 = atoi(p + 1);
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	if (neg)
+		out[pos++] = '-';
+	if (exp10 < 0) {
+		out[pos++] = '0';
+		out[pos++] = '.';
+		for (i = -1; i > exp10; i--)
+			out[pos++] = '0';
+		for (i = 0; i < nd; i++)
+			out[pos++] = digits[i];
+	} else {
+		for (i = 0; i <= exp10 || i < nd; i++) {
+			if (i == exp10 + 1)
+				out[pos++] = '.';
+			out[pos++] = i < nd ? digits[i] : '0';
+		}
+	}
+	out[pos] = '\0';
+}
+
+void
+ob_ms_text(long long ms, char out[32])
+{
+	unsigned long long a;
+	int n = 0;
+
+	if (ms < 0) {
+		out[n++] = '-';
+		a = (unsigned long long)(-(ms + 1)) + 1;
+	} else {
+		a = (unsigned long long)ms;
+	}
+	if (a % 1000)
+		snprintf(out + n, 32 - n, "%llu.%03llu", a / 1000, a % 1000);
+	else
+		snprintf(out + n, 32 - n, "%llu", a / 1000);
+}
