@@ -40,7 +40,6 @@ handle_metrics(void *ctx, struct http_request *req, struct http_response *resp)
 	struct store_stats st;
 	char errbuf[OB_ERRLEN];
 	struct ob_buf *b = &resp->body;
-	int i;
 
 	if (store_stats_get(a->store, &st, errbuf)) {
 		http_reply(resp, 500, "text/plain", "%s\n", errbuf);
@@ -48,26 +47,8 @@ handle_metrics(void *ctx, struct http_request *req, struct http_response *resp)
 	}
 	resp->status = 200;
 	resp->content_type = "text/plain; version=0.0.4";
-	metric(b, "obstui_ingest_requests_total", "counter", "Export requests received.", NULL,
-	       (double)a->stats->requests);
-	metric(b, "obstui_ingest_requests_ok_total", "counter",
-	       "Export requests stored and acknowledged.", NULL, (double)a->stats->requests_ok);
-	metric(b, "obstui_ingest_spans_accepted_total", "counter",
-	       "Spans stored and acknowledged.", NULL, (double)a->stats->spans_accepted);
-	metric(b, "obstui_ingest_received_bytes_total", "counter",
-	       "Request body bytes received (after decompression).", NULL,
-	       (double)a->stats->bytes_received);
-	ob_buf_addf(b, "# HELP obstui_ingest_rejected_requests_total Export requests rejected,"
-		       " by reason.\n# TYPE obstui_ingest_rejected_requests_total counter\n");
-	for (i = 0; i < REJECT__COUNT; i++)
-		ob_buf_addf(b, "obstui_ingest_rejected_requests_total{reason=\"%s\"} %llu\n",
-			    ingest_reject_names[i],
-			    (unsigned long long)a->stats->rejected_requests[i]);
-	ob_buf_addf(b, "# HELP obstui_ingest_rejected_spans_total Spans rejected, by reason.\n"
-		       "# TYPE obstui_ingest_rejected_spans_total counter\n");
-	for (i = 0; i < REJECT__COUNT; i++)
-		ob_buf_addf(b, "obstui_ingest_rejected_spans_total{reason=\"%s\"} %llu\n",
-			    ingest_reject_names[i], (unsigned long long)a->stats->rejected_spans[i]);
+	if (a->metrics_text)
+		a->metrics_text(a->metrics_text_arg, b);
 	metric(b, "obstui_store_queue_depth", "gauge", "Batches waiting for the store writer.",
 	       NULL, (double)st.queue_count);
 	metric(b, "obstui_store_queue_bytes", "gauge", "Bytes waiting for the store writer.", NULL,
@@ -94,30 +75,40 @@ handle_metrics(void *ctx, struct http_request *req, struct http_response *resp)
 }
 
 static const struct http_route routes[] = {
-	{ "GET", "/ready", false, handle_ready },
-	{ "GET", "/api/echo", false, handle_echo },
-	{ "GET", "/metrics", false, handle_metrics },
-	{ "GET", "/api/traces/", true, api_handle_trace },
-	{ "GET", "/api/v2/traces/", true, api_handle_trace_v2 },
-	{ "GET", "/api/search", false, api_handle_search },
-	{ "GET", "/api/search/tags", false, api_handle_tags },
-	{ "GET", "/api/v2/search/tags", false, api_handle_tags_v2 },
-	{ "GET", "/api/search/tag/", true, api_handle_tag_values },
-	{ "GET", "/api/v2/search/tag/", true, api_handle_tag_values_v2 },
+	{ "GET", "/ready", false, handle_ready, NULL },
+	{ "GET", "/api/echo", false, handle_echo, NULL },
+	{ "GET", "/metrics", false, handle_metrics, NULL },
+	{ "GET", "/api/traces/", true, api_handle_trace, NULL },
+	{ "GET", "/api/v2/traces/", true, api_handle_trace_v2, NULL },
+	{ "GET", "/api/search", false, api_handle_search, NULL },
+	{ "GET", "/api/search/tags", false, api_handle_tags, NULL },
+	{ "GET", "/api/v2/search/tags", false, api_handle_tags_v2, NULL },
+	{ "GET", "/api/search/tag/", true, api_handle_tag_values, NULL },
+	{ "GET", "/api/v2/search/tag/", true, api_handle_tag_values_v2, NULL },
 };
 
 enum ob_err
-api_start(struct store *s, struct ingest_stats *stats, const char *addr, struct api **out,
-	  char bound[64], char *errbuf)
+api_start(const struct api_options *opt, const char *addr, struct api **out, char bound[64],
+	  char *errbuf)
 {
 	struct api *a = ob_xcalloc(1, sizeof *a);
+	size_t nfixed = sizeof routes / sizeof routes[0];
+	size_t n = nfixed + opt->nextra_routes;
 	enum ob_err err;
 
-	a->store = s;
-	a->stats = stats;
-	err = http_server_start(addr, routes, sizeof routes / sizeof routes[0], a, 1 << 20,
+	a->store = opt->store;
+	a->metrics = opt->metrics;
+	a->metrics_text = opt->metrics_text;
+	a->metrics_text_arg = opt->metrics_text_arg;
+	a->routes = ob_xmalloc(n * sizeof *a->routes);
+	memcpy(a->routes, routes, sizeof routes);
+	if (opt->nextra_routes)
+		memcpy(a->routes + nfixed, opt->extra_routes,
+		       opt->nextra_routes * sizeof *a->routes);
+	err = http_server_start(addr, a->routes, n, a, opt->max_body ? opt->max_body : 1 << 20,
 				&a->srv, bound, errbuf);
 	if (err) {
+		free(a->routes);
 		free(a);
 		return err;
 	}
@@ -131,5 +122,6 @@ api_stop(struct api *a)
 	if (a == NULL)
 		return;
 	http_server_stop(a->srv);
+	free(a->routes);
 	free(a);
 }

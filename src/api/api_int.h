@@ -5,13 +5,48 @@
 #include "api/api.h"
 #include <jansson.h>
 
+#include "core/arena.h"
+#include "model/promql.h"
 #include "net/http_server.h"
 
 struct api {
 	struct http_server *srv;
 	struct store *store;
-	struct ingest_stats *stats;
+	const struct api_metrics *metrics;   /* NULL: the store has no metrics */
+	void (*metrics_text)(void *arg, struct ob_buf *out);
+	void *metrics_text_arg;
+	struct http_route *routes;          /* the fixed ones, then the caller's */
 };
+
+/* A request's parameters: URL, then an urlencoded POST body. */
+struct api_param {
+	const char *name, *value;
+};
+struct api_params {
+	struct http_request *req;
+	struct api_param *form;
+	size_t n;
+};
+void api_params_init(struct api_params *p, struct http_request *req, struct ob_arena *arena);
+const char *api_param(const struct api_params *p, const char *name);
+size_t api_param_all(const struct api_params *p, const char *name, const char **out, size_t max);
+/* Prometheus's time (unix seconds with a fraction, or RFC 3339) in ms. */
+enum ob_err api_parse_time(const char *s, int64_t *ms, char *errbuf);
+/* Prometheus's duration (seconds with a fraction, or "5m", "1h30m") in ms. */
+enum ob_err api_parse_duration(const char *s, int64_t *ms, char *errbuf);
+
+/* The Prometheus API (api_prom.c). */
+void api_handle_prom_query(void *ctx, struct http_request *req, struct http_response *resp);
+void api_handle_prom_query_range(void *ctx, struct http_request *req,
+				 struct http_response *resp);
+void api_handle_prom_series(void *ctx, struct http_request *req, struct http_response *resp);
+void api_handle_prom_labels(void *ctx, struct http_request *req, struct http_response *resp);
+void api_handle_prom_label_values(void *ctx, struct http_request *req,
+				  struct http_response *resp);
+void api_handle_prom_metadata(void *ctx, struct http_request *req, struct http_response *resp);
+void api_handle_prom_buildinfo(void *ctx, struct http_request *req, struct http_response *resp);
+/* The result of a query as the "data" of Prometheus's answer. */
+enum ob_err api_prom_result_json(struct ob_buf *b, const struct promql_result *r);
 
 void api_handle_trace(void *ctx, struct http_request *req, struct http_response *resp);
 void api_handle_trace_v2(void *ctx, struct http_request *req, struct http_response *resp);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "codec/otlp_pb.h"
 #include "core/util.h"
 #include "codec/otlp_json.h"
 #include "model/trace.h"
@@ -125,7 +126,7 @@ trace_main(int argc, char **argv)
 		ob_buf_release(&out);
 		goto out;
 	}
-	if ((err = ob_trace_decode(bytes.data, bytes.len, 0, &t, errbuf))) {
+	if ((err = otlp_pb_decode_trace(bytes.data, bytes.len, 0, &t, errbuf))) {
 		status = cmd_fail(err, errbuf);
 		goto out;
 	}

@@ -143,7 +143,15 @@ start_one(struct node *n, struct node_options *o, int i, char *errbuf)
 		return zipkin_http_start(n->store, addr, &o->lim, &n->stats, &n->zipkin, bound,
 					 errbuf);
 	default:
-		return api_start(n->store, &n->stats, addr, &n->api, bound, errbuf);
+	{
+		struct api_options ao = {
+			.store = n->store,
+			.metrics_text = ingest_stats_write,
+			.metrics_text_arg = &n->stats,
+		};
+
+		return api_start(&ao, addr, &n->api, bound, errbuf);
+	}
 	}
 }
 

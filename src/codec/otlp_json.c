@@ -10,6 +10,7 @@
  * otlp_json_encode.c.
  */
 #include "codec/otlp_json_int.h"
+#include "codec/otlp_pb.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -263,7 +264,6 @@ enum ob_err
 otlp_json_decode(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
 		 struct ob_arena *arena, ProtobufCMessage **out, char *errbuf)
 {
-	ProtobufCAllocator alloc;
 	struct ob_buf wire;
 	enum ob_err err;
 
@@ -271,15 +271,9 @@ otlp_json_decode(const ProtobufCMessageDescriptor *desc, const char *json, size_
 	ob_buf_init(&wire, arena->cap);
 	if ((err = otlp_json_transcode(desc, json, len, true, &wire, errbuf)))
 		goto out;
-	ob_arena_protobuf_allocator(arena, &alloc);
-	if (!(*out = protobuf_c_message_unpack(desc, &alloc, wire.len, wire.data))) {
-		if (arena->over)
-			err = ob_errf(errbuf, OB_ETOOBIG, "the decoded data passes the memory "
-				      "cap of %zu bytes", arena->cap);
-		else
-			err = ob_errf(errbuf, OB_EINTERNAL, "protobuf-c refused the transcoded %s",
-				      desc->name);
-	}
+	/* the one guarded decode: the transcoder checked nesting too */
+	err = otlp_pb_decode(desc, wire.data ? wire.data : (const uint8_t *)"", wire.len, arena,
+			     out, errbuf);
 out:
 	ob_buf_release(&wire);
 	return err;

@@ -10,6 +10,7 @@
  */
 #include "codec/otlp_pb.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "model/otlp_wire.h"
@@ -107,5 +108,31 @@ otlp_pb_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t 
 			       "the body is not a valid protobuf %s (truncated or malformed)",
 			       desc->name);
 	}
+	return OB_OK;
+}
+
+enum ob_err
+otlp_pb_decode_trace(const uint8_t *p, size_t n, size_t cap, struct ob_trace *t, char *errbuf)
+{
+	ProtobufCMessage *msg;
+	enum ob_err err;
+
+	memset(t, 0, sizeof *t);
+	ob_arena_init(&t->arena, cap);
+	if ((err = otlp_pb_decode(&otlp_traces_data_descriptor, p, n, &t->arena, &msg, errbuf))) {
+		if (err != OB_ETOOBIG && errbuf) {
+			char why[OB_ERRLEN];
+
+			snprintf(why, sizeof why, "%s", errbuf);
+			err = ob_errf(errbuf, OB_ECORRUPT,
+				      "trace data does not decode as OTLP TracesData: %s", why);
+		} else if (err != OB_ETOOBIG) {
+			err = OB_ECORRUPT;
+		}
+		ob_arena_release(&t->arena);
+		return err;
+	}
+	t->data = (otlp_traces_data *)msg;
+	ob_trace_index(t, t->data);
 	return OB_OK;
 }

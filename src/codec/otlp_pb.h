@@ -31,4 +31,14 @@ enum ob_err otlp_pb_check_depth(const ProtobufCMessageDescriptor *desc, const ui
 enum ob_err otlp_pb_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t n,
 			   struct ob_arena *arena, ProtobufCMessage **out, char *errbuf);
 
+/*
+ * Stored TracesData bytes (a trace read back from the store) into the
+ * trace view t, through the same guarded decode; t->arena (capped at cap,
+ * 0 for none) owns everything.  OB_ECORRUPT when the bytes do not decode.
+ */
+struct ob_trace;
+/* Decode TracesData bytes (capped by an arena of cap bytes) and index them. */
+enum ob_err otlp_pb_decode_trace(const uint8_t *p, size_t n, size_t cap, struct ob_trace *t,
+			    char *errbuf);
+
 #endif

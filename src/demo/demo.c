@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codec/otlp_pb.h"
+#include "core/arena.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -383,10 +385,17 @@ report_status(struct demo *d, const struct answer *a)
 		return;
 	d->reported_status = a->status;
 	header_get(head, (size_t)(body - head), "Content-Type", type, sizeof type);
-	if (strstr(type, "protobuf") &&
-	    (st = google__rpc__status__unpack(NULL, len, (const uint8_t *)body)) != NULL) {
-		snprintf(why, sizeof why, "%s", st->message ? st->message : "");
-		google__rpc__status__free_unpacked(st, NULL);
+	if (strstr(type, "protobuf")) {
+		struct ob_arena arena;
+		ProtobufCMessage *msg;
+
+		ob_arena_init(&arena, 1 << 20);
+		if (otlp_pb_decode(&google__rpc__status__descriptor, (const uint8_t *)body, len,
+				   &arena, &msg, NULL) == OB_OK) {
+			st = (rpc_status *)msg;
+			snprintf(why, sizeof why, "%s", st->message ? st->message : "");
+		}
+		ob_arena_release(&arena);
 	} else if (strncmp(type, "text/", 5) == 0) {
 		snprintf(why, sizeof why, "%.*s", (int)strcspn(body, "\r\n"), body);
 	}

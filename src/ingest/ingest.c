@@ -37,8 +37,8 @@ count_spans(const otlp_export_request *req)
 }
 
 enum ob_err
-ingest_traces(struct store *s, const uint8_t *body, size_t len, enum ingest_format fmt,
-	      size_t max_decoded, size_t *nspans, char *errbuf)
+ingest_traces_batch(struct store *s, const uint8_t *body, size_t len, enum ingest_format fmt,
+		    size_t max_decoded, struct store_batch **out, size_t *nspans, char *errbuf)
 {
 	struct ob_arena arena;
 	ProtobufCMessage *msg = NULL;
@@ -71,14 +71,25 @@ ingest_traces(struct store *s, const uint8_t *body, size_t len, enum ingest_form
 		goto out;
 	err = store_batch_build(s, req->resource_spans, req->n_resource_spans, &wire, &batch,
 				errbuf);
-	if (err)
-		goto out;
-	err = store_submit(s, batch, errbuf);
+	if (!err)
+		*out = batch;
 out:
 	otlp_wire_release(&wire);
 	ob_buf_release(&json_wire);
 	ob_arena_release(&arena);
 	return err;
+}
+
+enum ob_err
+ingest_traces(struct store *s, const uint8_t *body, size_t len, enum ingest_format fmt,
+	      size_t max_decoded, size_t *nspans, char *errbuf)
+{
+	struct store_batch *batch;
+	enum ob_err err;
+
+	if ((err = ingest_traces_batch(s, body, len, fmt, max_decoded, &batch, nspans, errbuf)))
+		return err;
+	return store_submit(s, batch, errbuf);
 }
 
 void
@@ -112,4 +123,36 @@ ingest_count(struct ingest_stats *st, enum ob_err err, size_t nspans, size_t byt
 	}
 	st->rejected_requests[why]++;
 	st->rejected_spans[why] += nspans;
+}
+
+static void
+counter(struct ob_buf *b, const char *name, const char *help, double v)
+{
+	ob_buf_addf(b, "# HELP %s %s\n# TYPE %s counter\n%s %.17g\n", name, help, name, name, v);
+}
+
+void
+ingest_stats_write(void *arg, struct ob_buf *b)
+{
+	const struct ingest_stats *st = arg;
+	int i;
+
+	counter(b, "obstui_ingest_requests_total", "Export requests received.",
+		(double)st->requests);
+	counter(b, "obstui_ingest_requests_ok_total", "Export requests stored and acknowledged.",
+		(double)st->requests_ok);
+	counter(b, "obstui_ingest_spans_accepted_total", "Spans stored and acknowledged.",
+		(double)st->spans_accepted);
+	counter(b, "obstui_ingest_received_bytes_total",
+		"Request body bytes received (after decompression).", (double)st->bytes_received);
+	ob_buf_addf(b, "# HELP obstui_ingest_rejected_requests_total Export requests rejected,"
+		       " by reason.\n# TYPE obstui_ingest_rejected_requests_total counter\n");
+	for (i = 0; i < REJECT__COUNT; i++)
+		ob_buf_addf(b, "obstui_ingest_rejected_requests_total{reason=\"%s\"} %llu\n",
+			    ingest_reject_names[i], (unsigned long long)st->rejected_requests[i]);
+	ob_buf_addf(b, "# HELP obstui_ingest_rejected_spans_total Spans rejected, by reason.\n"
+		       "# TYPE obstui_ingest_rejected_spans_total counter\n");
+	for (i = 0; i < REJECT__COUNT; i++)
+		ob_buf_addf(b, "obstui_ingest_rejected_spans_total{reason=\"%s\"} %llu\n",
+			    ingest_reject_names[i], (unsigned long long)st->rejected_spans[i]);
 }

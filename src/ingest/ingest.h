@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "store/store.h"
 
@@ -52,11 +53,25 @@ extern const char *const ingest_reject_names[REJECT__COUNT];
  * OB_EINVAL (bad input, 400), OB_ETOOBIG (413), OB_EBUSY (retry later),
  * anything else (500).
  */
+/*
+ * Everything ingest_traces does before the store: decode, validate,
+ * regroup into a batch (*out, the caller's).  s may be NULL (the fuzzer
+ * runs the whole path of a real request this way).
+ */
+enum ob_err ingest_traces_batch(struct store *s, const uint8_t *body, size_t len,
+				enum ingest_format fmt, size_t max_decoded,
+				struct store_batch **out, size_t *nspans, char *errbuf);
 enum ob_err ingest_traces(struct store *s, const uint8_t *body, size_t len,
 			  enum ingest_format fmt, size_t max_decoded, size_t *nspans,
 			  char *errbuf);
 
 /* Count one request's outcome in stats. */
+/*
+ * The counters in Prometheus text format, appended to out (the API's
+ * /metrics calls it; the signature fits api_options.metrics_text).
+ */
+void ingest_stats_write(void *stats, struct ob_buf *out);
+
 void ingest_count(struct ingest_stats *st, enum ob_err err, size_t nspans, size_t bytes);
 
 #endif

@@ -50,12 +50,52 @@ reply_status(struct http_response *resp, bool json, int http, int code, const ch
 	}
 }
 
+/*
+ * The media type and encoding of an OTLP request: *json, and the body with
+ * any gzip undone (into plain).  false when answered (415, 400, 413).
+ */
+static bool
+otlp_body(struct receiver *h, struct http_request *req, struct http_response *resp, bool *json,
+	  const unsigned char **body, size_t *len, struct ob_buf *plain)
+{
+	const char *ct = http_header(req, "Content-Type");
+	const char *ce = http_header(req, "Content-Encoding");
+	char errbuf[OB_ERRLEN];
+	enum ob_err err;
+
+	*body = http_body(req, len);
+	*json = http_media_is(ct, "application/json");
+	if (!*json && !http_media_is(ct, "application/x-protobuf") &&
+	    !http_media_is(ct, "application/protobuf")) {
+		ingest_count(h->stats, OB_EUNSUPPORTED, 0, *len);
+		reply_status(resp, false, 415, GRPC_INVALID_ARGUMENT,
+			     "unsupported Content-Type; send application/x-protobuf or"
+			     " application/json");
+		return false;
+	}
+	if (ce && strcasecmp(ce, "gzip") == 0) {
+		if ((err = ob_gunzip(*body, *len, h->lim.max_decoded, plain, errbuf))) {
+			ingest_count(h->stats, err, 0, *len);
+			reply_status(resp, *json, err == OB_ETOOBIG ? 413 : 400,
+				     err == OB_ETOOBIG ? GRPC_RESOURCE_EXHAUSTED : GRPC_INVALID_ARGUMENT,
+				     errbuf);
+			return false;
+		}
+		*body = plain->data ? plain->data : (const unsigned char *)"";
+		*len = plain->len;
+	} else if (ce && *ce && strcasecmp(ce, "identity") != 0) {
+		ingest_count(h->stats, OB_EUNSUPPORTED, 0, *len);
+		reply_status(resp, *json, 415, GRPC_INVALID_ARGUMENT,
+			     "unsupported Content-Encoding; send gzip or none");
+		return false;
+	}
+	return true;
+}
+
 static void
 handle_traces(void *ctx, struct http_request *req, struct http_response *resp)
 {
 	struct receiver *h = ctx;
-	const char *ct = http_header(req, "Content-Type");
-	const char *ce = http_header(req, "Content-Encoding");
 	const unsigned char *body;
 	size_t len, nspans = 0;
 	bool json;
@@ -63,26 +103,8 @@ handle_traces(void *ctx, struct http_request *req, struct http_response *resp)
 	char errbuf[OB_ERRLEN];
 	enum ob_err err;
 
-	body = http_body(req, &len);
 	ob_buf_init(&plain, 0);
-	json = http_media_is(ct, "application/json");
-	if (!json && !http_media_is(ct, "application/x-protobuf") &&
-	    !http_media_is(ct, "application/protobuf")) {
-		ingest_count(h->stats, OB_EUNSUPPORTED, 0, len);
-		reply_status(resp, false, 415, GRPC_INVALID_ARGUMENT,
-			     "unsupported Content-Type; send application/x-protobuf or"
-			     " application/json");
-		return;
-	}
-	if (ce && strcasecmp(ce, "gzip") == 0) {
-		if ((err = ob_gunzip(body, len, h->lim.max_decoded, &plain, errbuf)))
-			goto fail;
-		body = plain.data;
-		len = plain.len;
-	} else if (ce && *ce && strcasecmp(ce, "identity") != 0) {
-		ingest_count(h->stats, OB_EUNSUPPORTED, 0, len);
-		reply_status(resp, json, 415, GRPC_INVALID_ARGUMENT,
-			     "unsupported Content-Encoding; send gzip or none");
+	if (!otlp_body(h, req, resp, &json, &body, &len, &plain)) {
 		ob_buf_release(&plain);
 		return;
 	}
@@ -133,9 +155,9 @@ handle_not_yet(void *ctx, struct http_request *req, struct http_response *resp)
 }
 
 static const struct http_route routes[] = {
-	{ "POST", "/v1/traces", false, handle_traces },
-	{ "POST", "/v1/metrics", false, handle_not_yet },
-	{ "POST", "/v1/logs", false, handle_not_yet },
+	{ "POST", "/v1/traces", false, handle_traces, NULL },
+	{ "POST", "/v1/metrics", false, handle_not_yet, NULL },
+	{ "POST", "/v1/logs", false, handle_not_yet, NULL },
 };
 
 enum ob_err

@@ -35,11 +35,3 @@ receiver_stop(struct receiver *r)
 	http_server_stop(r->srv);
 	free(r);
 }
-
-bool
-http_media_is(const char *ct, const char *want)
-{
-	size_t n = strlen(want);
-
-	return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
-}

@@ -32,7 +32,5 @@ enum ob_err receiver_start(const struct http_route *routes, size_t nroutes, stru
 /* Stop listening, finish requests in flight, free.  NULL is fine. */
 void receiver_stop(struct receiver *r);
 
-/* Is the Content-Type ct (parameters allowed) the media type want? */
-bool http_media_is(const char *ct, const char *want);
 
 #endif

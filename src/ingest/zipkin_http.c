@@ -107,8 +107,8 @@ handle_v1(void *ctx, struct http_request *req, struct http_response *resp)
 }
 
 static const struct http_route routes[] = {
-	{ "POST", "/api/v2/spans", false, handle_spans },
-	{ "POST", "/api/v1/spans", false, handle_v1 },
+	{ "POST", "/api/v2/spans", false, handle_spans, NULL },
+	{ "POST", "/api/v1/spans", false, handle_v1, NULL },
 };
 
 enum ob_err

@@ -339,25 +339,6 @@ ob_trace_index(struct ob_trace *t, const otlp_traces_data *data)
 	free(by_id);
 }
 
-enum ob_err
-ob_trace_decode(const uint8_t *p, size_t n, size_t cap, struct ob_trace *t, char *errbuf)
-{
-	ProtobufCAllocator alloc;
-
-	memset(t, 0, sizeof *t);
-	ob_arena_init(&t->arena, cap);
-	ob_arena_protobuf_allocator(&t->arena, &alloc);
-	t->data = opentelemetry__proto__trace__v1__traces_data__unpack(&alloc, n, p);
-	if (t->data == NULL) {
-		enum ob_err err = t->arena.over ? OB_ETOOBIG : OB_ECORRUPT;
-
-		ob_arena_release(&t->arena);
-		return ob_errf(errbuf, err, "trace data does not decode as OTLP TracesData");
-	}
-	ob_trace_index(t, t->data);
-	return OB_OK;
-}
-
 void
 ob_trace_release(struct ob_trace *t)
 {

@@ -6,7 +6,7 @@
  * its parent, depth and the resource and scope it came with.  The OTLP
  * messages stay where they are; the view only points at them.
  *
- * Ownership: ob_trace_decode() decodes TracesData bytes into t->arena and
+ * Ownership: otlp_pb_decode_trace() (codec/otlp_pb.h) decodes TracesData bytes into t->arena and
  * the view owns everything; ob_trace_index() indexes messages the caller
  * owns and must keep alive.  ob_trace_release() frees what the trace owns.
  *
@@ -43,13 +43,10 @@ struct ob_trace {
 	int root;
 	uint64_t start_ns, end_ns;      /* over all spans */
 	size_t nerrors;                 /* spans with status ERROR */
-	otlp_traces_data *data;         /* when decoded by ob_trace_decode */
+	otlp_traces_data *data;         /* when decoded by otlp_pb_decode_trace */
 	struct ob_arena arena;
 };
 
-/* Decode TracesData bytes (capped by an arena of cap bytes) and index them. */
-enum ob_err ob_trace_decode(const uint8_t *p, size_t n, size_t cap, struct ob_trace *t,
-			    char *errbuf);
 /* Index spans of every ResourceSpans of data, which the caller keeps alive. */
 void ob_trace_index(struct ob_trace *t, const otlp_traces_data *data);
 void ob_trace_release(struct ob_trace *t);

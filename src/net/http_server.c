@@ -61,6 +61,35 @@ http_arg(const struct http_request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+struct arg_walk {
+	const char *name;
+	const char **out;
+	size_t max, n;
+};
+
+static enum MHD_Result
+arg_walk_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct arg_walk *w = cls;
+
+	(void)kind;
+	if (key && strcmp(key, w->name) == 0) {
+		if (w->n < w->max)
+			w->out[w->n] = value ? value : "";
+		w->n++;
+	}
+	return MHD_YES;
+}
+
+size_t
+http_arg_all(const struct http_request *req, const char *name, const char **out, size_t max)
+{
+	struct arg_walk w = { name, out, max, 0 };
+
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, arg_walk_one, &w);
+	return w.n;
+}
+
 const char *
 http_header(const struct http_request *req, const char *name)
 {
@@ -179,7 +208,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		http_reply(&resp, 413, "text/plain",
 			   "request body is larger than the %zu byte limit\n", srv->max_body);
 	else if (route)
-		route->fn(srv->ctx, req, &resp);
+		route->fn(route->ctx ? route->ctx : srv->ctx, req, &resp);
 	else if (known)
 		http_reply(&resp, 405, "text/plain", "method %s is not allowed on %s\n", method, url);
 	else
@@ -243,4 +272,12 @@ http_server_stop(struct http_server *srv)
 	MHD_stop_daemon(srv->daemon);
 	close(srv->fd);
 	free(srv);
+}
+
+bool
+http_media_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
 }

@@ -37,12 +37,20 @@ struct http_route {
 	const char *path;           /* exact path, or a prefix ending in '/' when prefix */
 	bool prefix;
 	http_handler_fn fn;
+	void *ctx;                  /* passed to fn instead of the server's, when set */
 };
 
 const char *http_method(const struct http_request *req);
 const char *http_path(const struct http_request *req);
 /* A query argument (decoded), or NULL. */
 const char *http_arg(const struct http_request *req, const char *name);
+/*
+ * Every value of a repeated query argument ("match[]=a&match[]=b"), in
+ * order: up to max pointers into out (valid for the request); returns how
+ * many there are, which may be more than max.
+ */
+size_t http_arg_all(const struct http_request *req, const char *name, const char **out,
+		    size_t max);
 /* A request header (case-insensitive), or NULL. */
 const char *http_header(const struct http_request *req, const char *name);
 const unsigned char *http_body(const struct http_request *req, size_t *len);
@@ -61,6 +69,9 @@ enum ob_err http_server_start(const char *addr, const struct http_route *routes,
 			      char bound[64], char *errbuf);
 /* Stop accepting, finish requests in flight, close; frees the server. */
 void http_server_stop(struct http_server *srv);
+
+/* Is the Content-Type ct (parameters allowed) the media type want? */
+bool http_media_is(const char *ct, const char *want);
 
 /* Percent-decoding for path segments, in place. */
 void http_unescape(char *s);

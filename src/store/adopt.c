@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "codec/otlp_pb.h"
 #include "core/arena.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -67,7 +68,7 @@ static enum ob_err
 summarise_trace(const struct block_trace *bt, const uint8_t *data, struct seal_trace *t,
 		const char *id, struct ob_arena *arena, char *errbuf)
 {
-	ProtobufCAllocator alloc;
+	ProtobufCMessage *msg;
 	otlp_traces_data *td;
 	size_t i, j, k;
 	uint32_t nspans = 0;
@@ -78,11 +79,9 @@ summarise_trace(const struct block_trace *bt, const uint8_t *data, struct seal_t
 	ob_hex_encode(bt->trace_id, 16, hex);
 	/* everything the unpack allocates dies with the trace */
 	ob_arena_reset(arena);
-	ob_arena_protobuf_allocator(arena, &alloc);
-	td = (otlp_traces_data *)protobuf_c_message_unpack(&otlp_traces_data_descriptor, &alloc,
-							   bt->length, data);
-	if (td == NULL)
+	if (otlp_pb_decode(&otlp_traces_data_descriptor, data, bt->length, arena, &msg, NULL))
 		return ob_errf(errbuf, OB_ECORRUPT, "block %s: trace %s does not decode", id, hex);
+	td = (otlp_traces_data *)msg;
 	t->start_ns = UINT64_MAX;
 	for (i = 0; i < td->n_resource_spans && !err; i++) {
 		const otlp_resource_spans *rs = td->resource_spans[i];

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/otlp_pb.h"
 #include "core/clock.h"
 #include "core/endian.h"
 #include "core/mem.h"
@@ -179,7 +180,7 @@ consider(struct search_ctx *x, const uint8_t id[16], char *errbuf)
 	if (err)
 		return err;
 	x->out->inspected_bytes += x->bytes.len;
-	if (ob_trace_decode(x->bytes.data, x->bytes.len, TRACE_DECODE_CAP, &t, errbuf) != OB_OK)
+	if (otlp_pb_decode_trace(x->bytes.data, x->bytes.len, TRACE_DECODE_CAP, &t, errbuf) != OB_OK)
 		return OB_OK; /* a trace that does not decode is skipped, not fatal */
 	dur = t.end_ns - t.start_ns;
 	ok = t.nspans > 0 && (!req->start_ns || t.end_ns >= req->start_ns) &&

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec/otlp_pb.h"
 #include "core/clock.h"
 #include "core/mem.h"
 
@@ -46,7 +47,7 @@ run(struct tui_fetch *f, struct tui_fetch_result *r)
 	}
 	r->elapsed_ns = ob_mono_ns() - t0;
 	if (r->kind == FETCH_TRACE && r->err == OB_OK)
-		r->have_decoded = ob_trace_decode(r->trace.data, r->trace.len, DECODE_CAP,
+		r->have_decoded = otlp_pb_decode_trace(r->trace.data, r->trace.len, DECODE_CAP,
 						  &r->decoded, r->decode_error) == OB_OK;
 }
 

@@ -15,6 +15,7 @@
 
 #include <zstd.h>
 
+#include "codec/otlp_pb.h"
 #include "core/clock.h"
 #include "core/mem.h"
 #include "core/util.h"
@@ -116,7 +117,7 @@ get_trace(struct store *s, unsigned t, struct ob_trace *out)
 		ob_buf_release(&b);
 		return 0;
 	}
-	assert_int_equal(ob_trace_decode(b.data, b.len, 0, out, errbuf), OB_OK);
+	assert_int_equal(otlp_pb_decode_trace(b.data, b.len, 0, out, errbuf), OB_OK);
 	ob_buf_release(&b);
 	return out->nspans;
 }
