@@ -22,7 +22,7 @@ NODE_PIN=20.20.2
 RUN_PKGS="build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libsqlite3-dev
 libzstd-dev libmicrohttpd-dev libjansson-dev zlib1g-dev libinih-dev libncurses-dev
 libcurl4-openssl-dev libnghttp2-dev libssl-dev libsnappy-dev ca-certificates curl"
-TEST_PKGS="libcmocka-dev tmux clang libclang-rt-14-dev zstd curl sqlite3 wrk procps openssl
+TEST_PKGS="libcmocka-dev tmux clang libclang-rt-14-dev zstd sqlite3 wrk procps openssl
 git prometheus"
 
 mode=${1:-run}
@@ -91,8 +91,12 @@ if [ $node_ok = 0 ]; then
 	echo "deps: Node.js $NODE_PIN from npm (node-linux-$arch) into tests/.node"
 	rm -rf tests/.node
 	mkdir -p tests/.node/bin
-	(cd tests/.node && npm install --no-save --no-package-lock --no-audit --no-fund \
-		--loglevel=error "node-linux-$arch@$NODE_PIN" >/dev/null)
+	# its own package.json, or npm would walk up to tests/ and install there;
+	# ipv4first: an old Node tries IPv6 only and hangs where there is no route
+	echo '{"private":true}' >tests/.node/package.json
+	(cd tests/.node && NODE_OPTIONS=--dns-result-order=ipv4first npm install --no-save \
+		--no-package-lock --no-audit --no-fund --loglevel=error \
+		"node-linux-$arch@$NODE_PIN" >/dev/null)
 	ln -sf "../node_modules/node-linux-$arch/bin/node" tests/.node/bin/node
 	tests/.node/bin/node --version >/dev/null
 fi
@@ -101,7 +105,8 @@ fi
 if [ -f tests/package.json ]; then
 	if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules/.stamp ]; then
 		echo "deps: npm packages for the tests"
-		(cd tests && npm ci --no-audit --no-fund --loglevel=error) &&
+		(cd tests && NODE_OPTIONS=--dns-result-order=ipv4first npm ci --no-audit --no-fund \
+			--loglevel=error) &&
 			touch tests/node_modules/.stamp
 	fi
 fi
