@@ -137,11 +137,4 @@ enum ob_err remote_write_decode(const uint8_t *p, size_t n, const struct rw_limi
 				struct ob_arena *arena, struct series_write *out,
 				struct rw_report *rep, char *errbuf);
 
-/*
- * Write ls as {a="b",c="d"} into buf (size bytes, NUL-terminated; cut
- * with "..." when it does not fit), escaping \ " and newline as PromQL
- * does.  Returns buf.
- */
-char *remote_write_format_labels(const struct series_labels *ls, char *buf, size_t size);
-
 #endif
