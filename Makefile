@@ -26,7 +26,7 @@ OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize
 LDSAN := -fsanitize=address,undefined
 endif
 CFLAGS_ALL = $(CFLAGS_BASE) $(OPT) $(CFLAGS)
-LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(LDSAN) $(LDFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lsnappy -lpthread -lm $(LDSAN) $(LDFLAGS)
 
 # --- generated protobuf code ----------------------------------------------
 PROTOS := $(shell find proto -name '*.proto' | sort)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-20}
 pkgs=$(make -s --no-print-directory print-pkgs)
 flags=$(pkg-config --cflags $pkgs)
-libs=$(pkg-config --libs $pkgs)
+libs="$(pkg-config --libs $pkgs) -lsnappy"
 mkdir -p build-fuzz/bin
 ran=0
 for f in tests/fuzz/fuzz_*.c; do

@@ -1,0 +1,54 @@
+/*
+ * remote_write_int.h - what the parts of the remote write decoder share
+ * (remote_write.c: requests, series, labels, samples, exemplars;
+ * remote_write_hist.c: native histograms).  Not an API.
+ */
+#ifndef OB_CODEC_REMOTE_WRITE_INT_H
+#define OB_CODEC_REMOTE_WRITE_INT_H
+
+#include "codec/remote_write.h"
+
+#define RW_WHY_LEN 200
+
+struct raw_label {
+	const char *name;
+	size_t nlen;
+	const char *value;
+	size_t vlen;
+};
+
+/* One decode call. */
+struct rw_ctx {
+	struct rw_limits lim;
+	struct ob_arena *arena;
+	struct rw_report *rep;
+	char *errbuf;
+	struct raw_label *raw;          /* scratch: the labels of one series (heap) */
+	size_t nraw_alloc;
+	size_t series;                  /* index of the series being decoded */
+	char why[RW_WHY_LEN];           /* why that series is invalid; "" if it is not */
+};
+
+/* OB_EINVAL "... timeseries[i].part[index]: what" in c->errbuf. */
+enum ob_err rw_malformed(struct rw_ctx *c, const char *part, size_t index, const char *what);
+/* OB_ETOOBIG naming the arena's cap. */
+enum ob_err rw_toobig(struct rw_ctx *c);
+/* count * size bytes from the arena; NULL for 0, or past the cap (arena->over). */
+void *rw_alloc(struct rw_ctx *c, size_t count, size_t size);
+/* Mark the current series invalid (the first reason wins). */
+void rw_invalid(struct rw_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Allocate count elements into ptr; false only when the arena refused. */
+#define RW_ALLOC(c, ptr, count) \
+	((ptr) = rw_alloc((c), (count), sizeof *(ptr)), (count) == 0 || (ptr) != NULL)
+
+/*
+ * Decode the Histogram payload p[0..n) (histograms[index] of the current
+ * series) into *h, bucket counts made absolute.  OB_EINVAL when
+ * malformed, OB_ETOOBIG at the arena cap; a histogram that is well-formed
+ * but not valid marks the series invalid (c->why) and returns OB_OK.
+ */
+enum ob_err rw_read_histogram(struct rw_ctx *c, const uint8_t *p, size_t n, size_t index,
+			      struct series_histogram *h);
+
+#endif
