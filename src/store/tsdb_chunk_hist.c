@@ -1,0 +1,644 @@
+/*
+ * tsdb_chunk_hist.c - Prometheus's native histogram chunks, integer
+ * (TSDB_ENC_HISTOGRAM) and float (TSDB_ENC_FLOAT_HISTOGRAM).  Facts from
+ * tsdb/docs/format/chunks.md and tsdb/chunkenc/{histogram,float_histogram,
+ * histogram_meta,varbit}.go; the code is ours.
+ *
+ *	num_samples     <uint16 BE>
+ *	flags           <1 byte>  top two bits: 10 counter reset before this
+ *	                chunk, 01 no reset, 00 unknown, 11 gauge histogram
+ *	zero_threshold  <1 byte>  0: zero; 1..254: 2^(b-243-1), i.e. a power
+ *	                of two 2^-243..2^10; 255: then <64 bits> the float
+ *	schema          <varbit_int>
+ *	pos spans       <varbit_uint n> then n x (length <varbit_uint>,
+ *	                offset <varbit_int>)
+ *	neg spans       the same
+ *	custom values   schema -53 only: <varbit_uint n>, then n bounds: x*1000
+ *	                integral and in 0..33554430 -> <varbit_uint x*1000+1>,
+ *	                else '0' + <64 bits> of x
+ *	samples:
+ *	 integer   #0   t <varbit_int>, count <varbit_uint>, zero_count
+ *	                <varbit_uint>, sum <64 bits>, each bucket <varbit_int>
+ *	           #1   deltas (t, count, zero_count <varbit_int>), sum
+ *	                <varbit_xor>, bucket deltas <varbit_int>
+ *	           #2.. delta-of-deltas of the same, sum <varbit_xor>
+ *	           (buckets are neighbour deltas: b[0] absolute, b[i] = abs[i] -
+ *	            abs[i-1]; their deltas and dods are per bucket over time)
+ *	 float     #0   t <varbit_int>, count, zero_count, sum, buckets as
+ *	                <64 bits> each (absolute counts)
+ *	           #1.. t delta (#1) or dod <varbit_int>; every other value
+ *	                <varbit_xor> against its own previous value and window
+ *	varbit_int:  '0' = 0; '10'+3, '110'+6, '1110'+9, '11110'+12,
+ *	             '111110'+18, '1111110'+25, '11111110'+56, '11111111'+64 bits
+ *	             (n-bit range -(2^(n-1)-1) .. 2^(n-1)); varbit_uint alike,
+ *	             0 .. 2^n-1.
+ *	A stale marker (sum is the stale NaN) is written with no buckets and,
+ *	in integer chunks, count and zero_count dods of 0.
+ *
+ * Appending: a chunk holds one bucket layout (schema, zero threshold,
+ * spans, custom bounds).  A histogram with another layout, a counter reset
+ * (a count going down, or reset_hint YES), a change between gauge and
+ * counter, or anything but a stale marker after a stale marker ends the
+ * chunk: tsdb_chunk_append_hist returns false.  The
+ * appender mirrors the decoder's state exactly, including after stale
+ * markers, so what it writes decodes to what was appended.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "store/tsdb.h"
+#include "store/tsdb_bits.h"
+#include "store/tsdb_int.h"
+
+#define HFLAG_RESET 0x80
+#define HFLAG_NORESET 0x40
+#define HFLAG_GAUGE 0xC0
+#define HFLAG_MASK 0xC0
+#define SCHEMA_CUSTOM (-53)
+
+struct xv {
+	double v;
+	uint8_t leading, trailing;
+};
+
+struct hist_app {
+	unsigned free;
+	bool is_float, gauge, last_stale;
+	int64_t t, tdelta;
+	int32_t schema;
+	double zt;
+	struct series_span *pspans, *nspans;
+	size_t npspans, nnspans;
+	double *custom;
+	size_t ncustom;
+	size_t npos, nneg;
+	/* integer chunks */
+	uint64_t cnt, zcnt;
+	int64_t cnt_delta, zcnt_delta;
+	int64_t *b, *bd;        /* npos + nneg neighbour deltas, and their deltas */
+	struct xv sum;
+	/* float chunks */
+	struct xv fcnt, fzcnt, *fb;
+	/* previous absolute values, for counter reset checks */
+	double prev_cnt, prev_zcnt, *prev;
+};
+
+void tsdb_hist_app_free(struct tsdb_chunk *c)
+{
+	struct hist_app *a = c->appender;
+	if (!a)
+		return;
+	free(a->pspans);
+	free(a->nspans);
+	free(a->custom);
+	free(a->b);
+	free(a->bd);
+	free(a->fb);
+	free(a->prev);
+	free(a);
+}
+
+static size_t span_buckets(const struct series_span *s, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += s[i].length;
+	return k;
+}
+
+static bool is_count_int(double v)
+{
+	return v >= 0 && v <= 9007199254740992.0 && v == floor(v);
+}
+
+static bool hist_is_int(const struct series_histogram *h)
+{
+	if (!is_count_int(h->count) || !is_count_int(h->zero_count))
+		return false;
+	for (size_t i = 0; i < h->npos; i++)
+		if (!is_count_int(h->pos[i]))
+			return false;
+	for (size_t i = 0; i < h->nneg; i++)
+		if (!is_count_int(h->neg[i]))
+			return false;
+	return true;
+}
+
+static bool same_spans(const struct series_span *a, size_t na, const struct series_span *b,
+		       size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (a[i].offset != b[i].offset || a[i].length != b[i].length)
+			return false;
+	return true;
+}
+
+static bool same_layout(const struct hist_app *a, const struct series_histogram *h)
+{
+	if (a->schema != h->schema || a->zt != h->zero_threshold)
+		return false;
+	if (!same_spans(a->pspans, a->npspans, h->pos_spans, h->npos_spans) ||
+	    !same_spans(a->nspans, a->nnspans, h->neg_spans, h->nneg_spans))
+		return false;
+	if (h->schema == SCHEMA_CUSTOM) {
+		if (a->ncustom != h->ncustom)
+			return false;
+		for (size_t i = 0; i < a->ncustom; i++)
+			if (a->custom[i] != h->custom_values[i])
+				return false;
+	}
+	return true;
+}
+
+static void *dup_array(const void *p, size_t n, size_t size)
+{
+	if (!n)
+		return NULL;
+	void *q = ob_xmalloc(n * size);
+	memcpy(q, p, n * size);
+	return q;
+}
+
+static void put_zero_threshold(struct tsdb_bw *w, double zt)
+{
+	int exp;
+	if (zt == 0) {
+		tsdb_bw_bits(w, 0, 8);
+		return;
+	}
+	double frac = frexp(zt, &exp);
+	if (frac != 0.5 || exp < -242 || exp > 11) {
+		uint64_t bits;
+		memcpy(&bits, &zt, 8);
+		tsdb_bw_bits(w, 255, 8);
+		tsdb_bw_bits(w, bits, 64);
+		return;
+	}
+	tsdb_bw_bits(w, (uint64_t)(exp + 243), 8);
+}
+
+static void put_spans(struct tsdb_bw *w, const struct series_span *s, size_t n)
+{
+	tsdb_bw_varbit_uint(w, n);
+	for (size_t i = 0; i < n; i++) {
+		tsdb_bw_varbit_uint(w, s[i].length);
+		tsdb_bw_varbit_int(w, s[i].offset);
+	}
+}
+
+static void put_custom_bound(struct tsdb_bw *w, double f)
+{
+	double tf = f * 1000;
+	double r = round(tf);
+	/* integral in thousandths: x*1000 rounds to a whole that gives x back */
+	if (tf < 0 || tf > 33554430 || r / 1000 != f) {
+		uint64_t bits;
+		memcpy(&bits, &f, 8);
+		tsdb_bw_bits(w, 0, 1);
+		tsdb_bw_bits(w, bits, 64);
+		return;
+	}
+	tsdb_bw_varbit_uint(w, (uint64_t)r + 1);
+}
+
+/* The first histogram: the layout, then sample 0. */
+static void hist_first(struct tsdb_chunk *c, struct hist_app *a, struct tsdb_bw *w,
+		       const struct series_histogram *h, bool stale)
+{
+	static const struct series_histogram empty;
+	const struct series_histogram *l = stale ? &empty : h;
+	a->schema = l->schema;
+	a->zt = l->zero_threshold;
+	a->pspans = dup_array(l->pos_spans, l->npos_spans, sizeof *l->pos_spans);
+	a->npspans = l->npos_spans;
+	a->nspans = dup_array(l->neg_spans, l->nneg_spans, sizeof *l->neg_spans);
+	a->nnspans = l->nneg_spans;
+	if (l->schema == SCHEMA_CUSTOM) {
+		a->custom = dup_array(l->custom_values, l->ncustom, sizeof(double));
+		a->ncustom = l->ncustom;
+	}
+	a->npos = l->npos;
+	a->nneg = l->nneg;
+	size_t nb = a->npos + a->nneg;
+	a->prev = ob_xcalloc(nb + 1, sizeof(double));
+	put_zero_threshold(w, a->zt);
+	tsdb_bw_varbit_int(w, a->schema);
+	put_spans(w, a->pspans, a->npspans);
+	put_spans(w, a->nspans, a->nnspans);
+	if (a->schema == SCHEMA_CUSTOM) {
+		tsdb_bw_varbit_uint(w, a->ncustom);
+		for (size_t i = 0; i < a->ncustom; i++)
+			put_custom_bound(w, a->custom[i]);
+	}
+	tsdb_bw_varbit_int(w, h->t);
+	uint64_t sb;
+	double sum = h->sum;
+	memcpy(&sb, &sum, 8);
+	if (!a->is_float) {
+		a->b = ob_xcalloc(nb + 1, sizeof(int64_t));
+		a->bd = ob_xcalloc(nb + 1, sizeof(int64_t));
+		a->cnt = stale ? 0 : (uint64_t)h->count;
+		a->zcnt = stale ? 0 : (uint64_t)h->zero_count;
+		tsdb_bw_varbit_uint(w, a->cnt);
+		tsdb_bw_varbit_uint(w, a->zcnt);
+		tsdb_bw_bits(w, sb, 64);
+		a->sum.v = sum;
+		a->sum.leading = 0xff;
+		int64_t prev = 0;
+		for (size_t i = 0; i < nb; i++) {
+			if (i == a->npos)
+				prev = 0;
+			int64_t abs = (int64_t)(i < a->npos ? h->pos[i] : h->neg[i - a->npos]);
+			a->b[i] = abs - prev;
+			prev = abs;
+			tsdb_bw_varbit_int(w, a->b[i]);
+		}
+	} else {
+		a->fb = ob_xcalloc(nb + 1, sizeof *a->fb);
+		double cnt = stale ? 0 : h->count, zcnt = stale ? 0 : h->zero_count;
+		uint64_t bits;
+		memcpy(&bits, &cnt, 8);
+		tsdb_bw_bits(w, bits, 64);
+		memcpy(&bits, &zcnt, 8);
+		tsdb_bw_bits(w, bits, 64);
+		tsdb_bw_bits(w, sb, 64);
+		a->fcnt = (struct xv){cnt, 0xff, 0};
+		a->fzcnt = (struct xv){zcnt, 0xff, 0};
+		a->sum = (struct xv){sum, 0xff, 0};
+		for (size_t i = 0; i < nb; i++) {
+			double v = i < a->npos ? h->pos[i] : h->neg[i - a->npos];
+			memcpy(&bits, &v, 8);
+			tsdb_bw_bits(w, bits, 64);
+			a->fb[i] = (struct xv){v, 0xff, 0};
+		}
+	}
+	(void)c;
+}
+
+/* Did a counter go down since the previous (non-stale) histogram? */
+static bool hist_reset(const struct hist_app *a, const struct series_histogram *h)
+{
+	if (a->gauge)
+		return false;
+	if (h->count < a->prev_cnt || h->zero_count < a->prev_zcnt)
+		return true;
+	for (size_t i = 0; i < a->npos; i++)
+		if (h->pos[i] < a->prev[i])
+			return true;
+	for (size_t i = 0; i < a->nneg; i++)
+		if (h->neg[i] < a->prev[a->npos + i])
+			return true;
+	return false;
+}
+
+static void hist_next(struct hist_app *a, struct tsdb_bw *w, const struct series_histogram *h,
+		      bool stale)
+{
+	/* after sample 0 the previous delta is 0, so #1 writes the delta itself */
+	int64_t tdelta = (int64_t)((uint64_t)h->t - (uint64_t)a->t);
+	tsdb_bw_varbit_int(w, (int64_t)((uint64_t)tdelta - (uint64_t)a->tdelta));
+	a->tdelta = tdelta;
+	a->t = h->t;
+	size_t nb = a->npos + a->nneg;
+	if (!a->is_float) {
+		if (stale) {
+			/* the reader keeps its deltas and adds them once more */
+			tsdb_bw_varbit_int(w, 0);
+			tsdb_bw_varbit_int(w, 0);
+			a->cnt = (uint64_t)((int64_t)a->cnt + a->cnt_delta);
+			a->zcnt = (uint64_t)((int64_t)a->zcnt + a->zcnt_delta);
+			tsdb_bw_xor(w, h->sum, a->sum.v, &a->sum.leading, &a->sum.trailing);
+			a->sum.v = h->sum;
+			return;
+		}
+		int64_t cd = (int64_t)((uint64_t)h->count - a->cnt);
+		int64_t zd = (int64_t)((uint64_t)h->zero_count - a->zcnt);
+		tsdb_bw_varbit_int(w, cd - a->cnt_delta);
+		tsdb_bw_varbit_int(w, zd - a->zcnt_delta);
+		a->cnt = (uint64_t)h->count;
+		a->zcnt = (uint64_t)h->zero_count;
+		a->cnt_delta = cd;
+		a->zcnt_delta = zd;
+		tsdb_bw_xor(w, h->sum, a->sum.v, &a->sum.leading, &a->sum.trailing);
+		a->sum.v = h->sum;
+		int64_t prev = 0;
+		for (size_t i = 0; i < nb; i++) {
+			if (i == a->npos)
+				prev = 0;
+			int64_t abs = (int64_t)(i < a->npos ? h->pos[i] : h->neg[i - a->npos]);
+			int64_t b = abs - prev;
+			prev = abs;
+			int64_t delta = b - a->b[i];
+			tsdb_bw_varbit_int(w, delta - a->bd[i]);
+			a->bd[i] = delta;
+			a->b[i] = b;
+		}
+		return;
+	}
+	double cnt = stale ? 0 : h->count, zcnt = stale ? 0 : h->zero_count;
+	tsdb_bw_xor(w, cnt, a->fcnt.v, &a->fcnt.leading, &a->fcnt.trailing);
+	a->fcnt.v = cnt;
+	tsdb_bw_xor(w, zcnt, a->fzcnt.v, &a->fzcnt.leading, &a->fzcnt.trailing);
+	a->fzcnt.v = zcnt;
+	tsdb_bw_xor(w, h->sum, a->sum.v, &a->sum.leading, &a->sum.trailing);
+	a->sum.v = h->sum;
+	if (stale)
+		return;
+	for (size_t i = 0; i < nb; i++) {
+		double v = i < a->npos ? h->pos[i] : h->neg[i - a->npos];
+		tsdb_bw_xor(w, v, a->fb[i].v, &a->fb[i].leading, &a->fb[i].trailing);
+		a->fb[i].v = v;
+	}
+}
+
+bool tsdb_hist_append(struct tsdb_chunk *c, const struct series_histogram *h)
+{
+	bool stale = series_is_stale(h->sum);
+	bool is_float = c->enc == TSDB_ENC_FLOAT_HISTOGRAM;
+	if (!stale) {
+		if (h->npos != span_buckets(h->pos_spans, h->npos_spans) ||
+		    h->nneg != span_buckets(h->neg_spans, h->nneg_spans) ||
+		    (h->schema == SCHEMA_CUSTOM && h->ncustom && !h->custom_values))
+			return false;
+		if (!is_float && !hist_is_int(h))
+			return false;
+	}
+	bool gauge = h->reset_hint == SERIES_RESET_GAUGE;
+	struct hist_app *a = c->appender;
+	if (c->nsamples == 0) {
+		if (!a) {
+			a = ob_xcalloc(1, sizeof *a);
+			c->appender = a;
+		}
+		a->is_float = is_float;
+		a->gauge = gauge;
+		struct tsdb_bw w = {&c->data, &c->len, &c->alloc, 0};
+		c->len = TSDB_HIST_HEADER;
+		memset(c->data, 0, TSDB_HIST_HEADER);
+		c->data[2] = gauge ? HFLAG_GAUGE
+			   : h->reset_hint == SERIES_RESET_YES ? HFLAG_RESET
+			   : h->reset_hint == SERIES_RESET_NO ? HFLAG_NORESET : 0;
+		hist_first(c, a, &w, h, stale);
+		a->free = w.free;
+		a->t = h->t;
+		a->tdelta = 0;
+		c->mint = h->t;
+	} else {
+		if (!stale) {
+			/* as Prometheus: after a stale marker only stale markers */
+			if (a->last_stale)
+				return false;
+			if (gauge != a->gauge || (!gauge && h->reset_hint == SERIES_RESET_YES))
+				return false;
+			if (!same_layout(a, h) || hist_reset(a, h))
+				return false;
+		}
+		struct tsdb_bw w = {&c->data, &c->len, &c->alloc, a->free};
+		hist_next(a, &w, h, stale);
+		a->free = w.free;
+	}
+	a->last_stale = stale;
+	if (!stale) {
+		a->prev_cnt = h->count;
+		a->prev_zcnt = h->zero_count;
+		for (size_t i = 0; i < a->npos; i++)
+			a->prev[i] = h->pos[i];
+		for (size_t i = 0; i < a->nneg; i++)
+			a->prev[a->npos + i] = h->neg[i];
+	}
+	c->nsamples++;
+	c->maxt = h->t;
+	c->data[0] = (uint8_t)(c->nsamples >> 8);
+	c->data[1] = (uint8_t)c->nsamples;
+	return true;
+}
+
+/* --- decoding --- */
+
+struct hist_layout {
+	int32_t schema;
+	double zt;
+	struct series_span *ps, *ns;
+	size_t nps, nns, npos, nneg;
+	double *custom;
+	size_t ncustom;
+};
+
+static bool read_spans(struct tsdb_br *r, size_t budget, struct ob_arena *arena,
+		       struct series_span **out, size_t *n, size_t *nbuckets)
+{
+	uint64_t k, len;
+	int64_t off;
+	if (!tsdb_br_varbit_uint(r, &k) || k > budget)
+		return false;
+	struct series_span *s = k ? ob_arena_alloc(arena, k * sizeof *s) : NULL;
+	if (k && !s)
+		return false;
+	size_t total = 0;
+	for (uint64_t i = 0; i < k; i++) {
+		if (!tsdb_br_varbit_uint(r, &len) || !tsdb_br_varbit_int(r, &off))
+			return false;
+		if (len > budget || off < INT32_MIN || off > INT32_MAX)
+			return false;
+		total += len;
+		if (total > budget)
+			return false;
+		s[i].length = (uint32_t)len;
+		s[i].offset = (int32_t)off;
+	}
+	*out = s;
+	*n = k;
+	*nbuckets = total;
+	return true;
+}
+
+static bool read_layout(struct tsdb_br *r, size_t budget, struct ob_arena *arena,
+			struct hist_layout *l)
+{
+	uint64_t b, k;
+	int64_t schema;
+	if (!tsdb_br_small(r, 8, &b))
+		return false;
+	if (b == 0) {
+		l->zt = 0;
+	} else if (b == 255) {
+		if (!tsdb_br_bits(r, 64, &k))
+			return false;
+		memcpy(&l->zt, &k, 8);
+	} else {
+		l->zt = ldexp(0.5, (int)b - 243);
+	}
+	if (!tsdb_br_varbit_int(r, &schema))
+		return false;
+	if (schema != SCHEMA_CUSTOM && (schema < -4 || schema > 8))
+		return false;
+	l->schema = (int32_t)schema;
+	if (!read_spans(r, budget, arena, &l->ps, &l->nps, &l->npos) ||
+	    !read_spans(r, budget, arena, &l->ns, &l->nns, &l->nneg))
+		return false;
+	l->custom = NULL;
+	l->ncustom = 0;
+	if (schema == SCHEMA_CUSTOM) {
+		if (!tsdb_br_varbit_uint(r, &k) || k > budget)
+			return false;
+		l->custom = k ? ob_arena_alloc(arena, k * sizeof(double)) : NULL;
+		if (k && !l->custom)
+			return false;
+		for (uint64_t i = 0; i < k; i++) {
+			uint64_t v;
+			if (!tsdb_br_varbit_uint(r, &v))
+				return false;
+			if (v == 0) {
+				if (!tsdb_br_bits(r, 64, &v))
+					return false;
+				memcpy(&l->custom[i], &v, 8);
+			} else {
+				l->custom[i] = (double)(v - 1) / 1000;
+			}
+		}
+		l->ncustom = k;
+	}
+	return true;
+}
+
+enum ob_err tsdb_hist_decode_into(uint8_t enc, const uint8_t *data, size_t len, int64_t mint,
+				  int64_t maxt, struct ob_arena *arena,
+				  struct series_histogram *out, size_t cap, size_t *n,
+				  char *errbuf)
+{
+	if (len < TSDB_HIST_HEADER)
+		return ob_errf(errbuf, OB_ECORRUPT, "histogram chunk of %zu bytes", len);
+	unsigned total = tsdb_chunk_count(data, len);
+	uint8_t flags = data[2] & HFLAG_MASK;
+	bool is_float = enc == TSDB_ENC_FLOAT_HISTOGRAM;
+	struct tsdb_br r;
+	tsdb_br_init(&r, data + TSDB_HIST_HEADER, len - TSDB_HIST_HEADER);
+	size_t budget = (len - TSDB_HIST_HEADER) * 8;
+	struct hist_layout l;
+	if (total == 0)
+		return OB_OK;
+	if (!read_layout(&r, budget, arena, &l))
+		return ob_errf(errbuf, OB_ECORRUPT, "histogram chunk layout does not decode");
+	size_t nb = l.npos + l.nneg;
+	int64_t *b = ob_arena_alloc(arena, (nb + 1) * sizeof *b);
+	int64_t *bd = ob_arena_alloc(arena, (nb + 1) * sizeof *bd);
+	struct xv *fb = ob_arena_alloc(arena, (nb + 1) * sizeof *fb);
+	if (!b || !bd || !fb)
+		return ob_errf(errbuf, OB_ETOOBIG, "decoding a chunk: query memory cap");
+	memset(bd, 0, (nb + 1) * sizeof *bd);
+	memset(fb, 0, (nb + 1) * sizeof *fb);
+	int64_t t = 0, tdelta = 0, cnt_delta = 0, zcnt_delta = 0;
+	uint64_t cnt = 0, zcnt = 0;
+	struct xv fcnt = {0, 0, 0}, fzcnt = {0, 0, 0}, sum = {0, 0, 0};
+	size_t k = *n;
+	bool have_last = k > 0;
+	int64_t last = have_last ? out[k - 1].t : 0;
+	for (unsigned i = 0; i < total; i++) {
+		bool ok = true, stale;
+		uint64_t u;
+		if (i == 0) {
+			ok = tsdb_br_varbit_int(&r, &t);
+			if (!is_float) {
+				ok = ok && tsdb_br_varbit_uint(&r, &cnt) &&
+				     tsdb_br_varbit_uint(&r, &zcnt) && tsdb_br_bits(&r, 64, &u);
+				memcpy(&sum.v, &u, 8);
+				for (size_t j = 0; ok && j < nb; j++)
+					ok = tsdb_br_varbit_int(&r, &b[j]);
+			} else {
+				ok = ok && tsdb_br_bits(&r, 64, &u);
+				memcpy(&fcnt.v, &u, 8);
+				ok = ok && tsdb_br_bits(&r, 64, &u);
+				memcpy(&fzcnt.v, &u, 8);
+				ok = ok && tsdb_br_bits(&r, 64, &u);
+				memcpy(&sum.v, &u, 8);
+				for (size_t j = 0; ok && j < nb; j++) {
+					ok = tsdb_br_bits(&r, 64, &u);
+					memcpy(&fb[j].v, &u, 8);
+				}
+			}
+			stale = series_is_stale(sum.v);
+		} else {
+			int64_t dod;
+			ok = tsdb_br_varbit_int(&r, &dod);
+			tdelta = (int64_t)((uint64_t)tdelta + (uint64_t)dod);
+			t = (int64_t)((uint64_t)t + (uint64_t)tdelta);
+			if (!is_float) {
+				int64_t cd, zd;
+				ok = ok && tsdb_br_varbit_int(&r, &cd) && tsdb_br_varbit_int(&r, &zd);
+				cnt_delta = (int64_t)((uint64_t)cnt_delta + (uint64_t)cd);
+				zcnt_delta = (int64_t)((uint64_t)zcnt_delta + (uint64_t)zd);
+				cnt = (uint64_t)cnt + (uint64_t)cnt_delta;
+				zcnt = (uint64_t)zcnt + (uint64_t)zcnt_delta;
+				ok = ok && tsdb_br_xor(&r, &sum.v, &sum.leading, &sum.trailing);
+				stale = series_is_stale(sum.v);
+				for (size_t j = 0; ok && !stale && j < nb; j++) {
+					ok = tsdb_br_varbit_int(&r, &dod);
+					bd[j] = (int64_t)((uint64_t)bd[j] + (uint64_t)dod);
+					b[j] = (int64_t)((uint64_t)b[j] + (uint64_t)bd[j]);
+				}
+			} else {
+				ok = ok && tsdb_br_xor(&r, &fcnt.v, &fcnt.leading, &fcnt.trailing) &&
+				     tsdb_br_xor(&r, &fzcnt.v, &fzcnt.leading, &fzcnt.trailing) &&
+				     tsdb_br_xor(&r, &sum.v, &sum.leading, &sum.trailing);
+				stale = series_is_stale(sum.v);
+				for (size_t j = 0; ok && !stale && j < nb; j++)
+					ok = tsdb_br_xor(&r, &fb[j].v, &fb[j].leading, &fb[j].trailing);
+			}
+		}
+		if (!ok)
+			return ob_errf(errbuf, OB_ECORRUPT,
+				       "histogram chunk ends at sample %u of %u", i, total);
+		if (t > maxt)
+			break;
+		if (t < mint || (have_last && t <= last))
+			continue;
+		if (k == cap)
+			return ob_errf(errbuf, OB_ECORRUPT,
+				       "histogram chunk holds more samples than it says");
+		struct series_histogram *h = &out[k];
+		memset(h, 0, sizeof *h);
+		h->t = t;
+		h->schema = l.schema;
+		h->zero_threshold = l.zt;
+		h->is_int = !is_float;
+		h->reset_hint = flags == HFLAG_GAUGE ? SERIES_RESET_GAUGE
+				: i == 0 ? SERIES_RESET_UNKNOWN : SERIES_RESET_NO;
+		h->sum = sum.v;
+		if (!stale) {
+			h->count = is_float ? fcnt.v : (double)cnt;
+			h->zero_count = is_float ? fzcnt.v : (double)zcnt;
+			h->pos_spans = l.ps;
+			h->npos_spans = l.nps;
+			h->neg_spans = l.ns;
+			h->nneg_spans = l.nns;
+			h->custom_values = l.custom;
+			h->ncustom = l.ncustom;
+			double *v = nb ? ob_arena_alloc(arena, nb * sizeof *v) : NULL;
+			if (nb && !v)
+				return ob_errf(errbuf, OB_ETOOBIG, "decoding a chunk: query memory cap");
+			int64_t run = 0;
+			for (size_t j = 0; j < nb; j++) {
+				if (j == l.npos)
+					run = 0;
+				run = (int64_t)((uint64_t)run + (uint64_t)b[j]);
+				v[j] = is_float ? fb[j].v : (double)run;
+			}
+			h->pos = l.npos ? v : NULL;
+			h->npos = l.npos;
+			h->neg = l.nneg ? v + l.npos : NULL;
+			h->nneg = l.nneg;
+		} else if (l.schema == SCHEMA_CUSTOM) {
+			h->custom_values = l.custom;
+			h->ncustom = l.ncustom;
+		}
+		k++;
+		last = t;
+		have_last = true;
+	}
+	*n = k;
+	return OB_OK;
+}
