@@ -117,6 +117,12 @@ run_peer() {
 	mkdir -p "$dir"
 	echo "== $peer" >&2
 	case $peer in
+	prometheus) [ -x "$PROMETHEUS" ] || { R[$peer.note]="not installed ($PROMETHEUS)"; return; } ;;
+	victoria) [ -x "$VM" ] || { R[$peer.note]="not installed ($VM)"; return; } ;;
+	obstui) ;;
+	*) echo "metrics_bench: unknown peer $peer (prometheus, victoria, obstui)" >&2; exit 2 ;;
+	esac
+	case $peer in
 	prometheus)
 		port=$(free_port)
 		printf 'global:\n  scrape_interval: 15s\n' > "$dir/prometheus.yml"
@@ -131,7 +137,7 @@ run_peer() {
 	victoria)
 		port=$(free_port)
 		"$VM" -storageDataPath="$dir/data" -retentionPeriod=100y -httpListenAddr="127.0.0.1:$port" \
-			-search.latencyOffset=0s -loggerLevel=ERROR >"$dir/log" 2>&1 &
+			-search.latencyOffset=0s -search.disableCache -loggerLevel=ERROR >"$dir/log" 2>&1 &
 		PID=$!
 		api=http://127.0.0.1:$port; write=$api/api/v1/write
 		wait_http "$api/health" 60 || { R[$peer.note]="did not start (see its log)"; stop_pid; return; }
