@@ -144,6 +144,16 @@ bench-sync: deps-test all
 	@BENCH_BUILD=$(B) BENCH_SYNC=only bench/run.sh
 .PHONY: bench-ui bench-sync
 
+# make bench-metrics: Prometheus remote write ingest and PromQL range queries, obstui
+# side by side with Prometheus 2.42 and VictoriaMetrics on one stream (bench/rwgen.c,
+# bench/metrics_bench.sh); BENCH_METRICS_ARGS="--series N --duration S" scales it.
+$(B)/bench/rwgen: bench/rwgen.c bench/bench.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/rwgen.c -lsnappy -lpthread -lm $(LDSAN)
+bench-metrics: all $(B)/bench/rwgen
+	@BENCH_BUILD=$(B) bench/metrics_bench.sh $(BENCH_METRICS_ARGS)
+.PHONY: bench-metrics
+
 # the pkg-config names, for scripts that build outside this Makefile
 print-pkgs:
 	@echo $(PKGS)
