@@ -58,6 +58,14 @@ for m in proc sys dev dev/pts dev/shm; do
 done
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# Certificate authorities this machine adds to Debian's (a proxy's, on
+# machines whose egress goes through one): a fresh machine here would have
+# them too, or it could not reach the registries at all.
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+	mkdir -p "$root/usr/local/share/ca-certificates"
+	cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+	chroot "$root" update-ca-certificates >/dev/null 2>&1 || true
+fi
 
 head=$(git rev-parse --short HEAD)
 echo "test-fresh: cloning HEAD ($head) into the root"
@@ -65,8 +73,12 @@ git clone -q "$repo" "$root/root/obstui"
 
 echo "test-fresh: make test (log: $log)"
 set +e
+# A clean environment, but for where this machine says its CA bundle is
+# (Node reads NODE_EXTRA_CA_CERTS; CI runs with the machine's environment).
 chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=xterm CI=true \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS} \
+	${SSL_CERT_FILE:+SSL_CERT_FILE=$SSL_CERT_FILE} \
 	sh -c 'cd /root/obstui && make test' >"$log" 2>&1
 rc=$?
 set -e
