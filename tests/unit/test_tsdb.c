@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -393,7 +394,7 @@ static int cmp_gseries(const void *a, const void *b)
 	for (size_t i = 0; i < n; i++) {
 		int c = strcmp(x->lab[i].name, y->lab[i].name);
 		if (!c)
-			c = strcmp(x->lab[i].value, y->lab[i].value);
+			c = strcmp(x->val[i], y->val[i]); /* not lab[].value: qsort moves the structs */
 		if (c)
 			return c;
 	}
@@ -490,6 +491,11 @@ static struct gseries *write_gen_block(const char *dir, const char *id)
 	assert_int_equal(tsdb_block_writer_finish(w, &meta, errbuf), OB_OK);
 	free(order);
 	qsort(g, NSERIES, sizeof *g, cmp_gseries);
+	for (int i = 0; i < NSERIES; i++) { /* the structs moved: point into them again */
+		g[i].ls.v = g[i].lab;
+		for (size_t k = 0; k < g[i].ls.n; k++)
+			g[i].lab[k].value = g[i].val[k];
+	}
 	return g;
 }
 
@@ -607,6 +613,191 @@ static void promtool_reads_ours(void **state)
 	rm_rf(dir);
 }
 
+/* --- reading blocks back --- */
+
+/* Brute force: does g match every matcher (regexes anchored, POSIX ERE)? */
+static bool gen_matches(const struct gseries *g, const struct promql_matcher *m, size_t nm)
+{
+	for (size_t i = 0; i < nm; i++) {
+		const char *v = series_label_get(&g->ls, m[i].name);
+		if (!v)
+			v = "";
+		bool ok;
+		if (m[i].op == PROMQL_MATCH_EQ || m[i].op == PROMQL_MATCH_NEQ) {
+			ok = strcmp(v, m[i].value) == 0;
+		} else {
+			char pat[256];
+			regex_t re;
+			snprintf(pat, sizeof pat, "^(%s)$", m[i].value);
+			assert_int_equal(regcomp(&re, pat, REG_EXTENDED | REG_NOSUB), 0);
+			ok = regexec(&re, v, 0, NULL, 0) == 0;
+			regfree(&re);
+		}
+		if (m[i].op == PROMQL_MATCH_NEQ || m[i].op == PROMQL_MATCH_NRE)
+			ok = !ok;
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static void check_select(struct tsdb_block *b, struct gseries *g,
+			 const struct promql_matcher *m, size_t nm, int64_t mint, int64_t maxt)
+{
+	char errbuf[OB_ERRLEN];
+	struct ob_arena a;
+	ob_arena_init(&a, 0);
+	struct series_data *out = NULL;
+	size_t nout = 0;
+	assert_int_equal(tsdb_block_select(b, m, nm, mint, maxt, &a, &out, &nout, errbuf), OB_OK);
+	size_t k = 0;
+	for (size_t i = 0; i < NSERIES; i++) {
+		if (!gen_matches(&g[i], m, nm))
+			continue;
+		size_t lo = 0, n = 0;
+		while (lo < g[i].n && g[i].s[lo].t < mint)
+			lo++;
+		while (lo + n < g[i].n && g[i].s[lo + n].t <= maxt)
+			n++;
+		if (!n)
+			continue;
+		assert_true(k < nout);
+		struct series_data *d = &out[k++];
+		assert_int_equal(d->labels.n, g[i].ls.n);
+		for (size_t l = 0; l < d->labels.n; l++) {
+			assert_string_equal(d->labels.v[l].name, g[i].lab[l].name);
+			assert_string_equal(d->labels.v[l].value, g[i].lab[l].value);
+		}
+		assert_int_equal(d->nf, n);
+		assert_int_equal(d->nh, 0);
+		for (size_t j = 0; j < n; j++) {
+			assert_true(d->f[j].t == g[i].s[lo + j].t);
+			assert_true(same_bits(d->f[j].v, g[i].s[lo + j].v));
+		}
+	}
+	assert_int_equal(k, nout);
+	ob_arena_release(&a);
+}
+
+static int count_walk(void *arg, const struct series_labels *ls,
+		      const struct tsdb_raw_chunk *chunks, size_t nchunks)
+{
+	size_t *c = arg;
+	c[0]++;
+	for (size_t i = 0; i < nchunks; i++)
+		c[1] += tsdb_chunk_count(chunks[i].data, chunks[i].len);
+	return 0;
+}
+
+static void read_ours(void **state)
+{
+	char dir[160], errbuf[OB_ERRLEN];
+	make_tmp_root();
+	snprintf(dir, sizeof dir, "%s/read", tmp_root);
+	const char *id = "01HGZ3Q5JX0000000000000002";
+	struct gseries *g = write_gen_block(dir, id);
+	char bdir[200];
+	snprintf(bdir, sizeof bdir, "%s/%s", dir, id);
+	struct tsdb_block *b;
+	assert_int_equal(tsdb_block_open(bdir, &b, errbuf), OB_OK);
+	const struct tsdb_block_meta *meta = tsdb_block_meta_get(b);
+	assert_string_equal(meta->ulid, id);
+	assert_int_equal(meta->num_series, NSERIES);
+	assert_int_equal(meta->level, 1);
+	assert_int_equal(meta->nsources, 1);
+
+	struct promql_matcher m[3];
+	const int64_t all0 = INT64_MIN, all1 = INT64_MAX;
+	m[0] = (struct promql_matcher){PROMQL_MATCH_EQ, "__name__", "metric_3", NULL};
+	check_select(b, g, m, 1, all0, all1);
+	m[1] = (struct promql_matcher){PROMQL_MATCH_EQ, "job", "job2", NULL};
+	check_select(b, g, m, 2, all0, all1);
+	check_select(b, g, m, 2, T0 + 300000, T0 + 900000);
+	m[1] = (struct promql_matcher){PROMQL_MATCH_NEQ, "job", "job2", NULL};
+	check_select(b, g, m, 2, all0, all1);
+	m[1] = (struct promql_matcher){PROMQL_MATCH_RE, "instance", "host-1[0-9]*:9100", NULL};
+	check_select(b, g, m, 2, all0, all1);
+	m[1] = (struct promql_matcher){PROMQL_MATCH_NRE, "job", "job[12]", NULL};
+	m[2] = (struct promql_matcher){PROMQL_MATCH_RE, "a_zone", "zone [0-2]", NULL};
+	check_select(b, g, m, 3, all0, all1);
+	/* matchers on absent labels: = "" and != "" and =~ "" */
+	m[1] = (struct promql_matcher){PROMQL_MATCH_EQ, "method", "", NULL};
+	check_select(b, g, m, 2, all0, all1);
+	m[1] = (struct promql_matcher){PROMQL_MATCH_NEQ, "method", "", NULL};
+	check_select(b, g, m, 2, all0, all1);
+	m[1] = (struct promql_matcher){PROMQL_MATCH_RE, "z", "|x=1.*", NULL};
+	check_select(b, g, m, 2, all0, all1);
+	m[0] = (struct promql_matcher){PROMQL_MATCH_RE, "__name__", ".+", NULL};
+	check_select(b, g, m, 1, T0 + 2000000, T0 + 2100000);
+	m[0] = (struct promql_matcher){PROMQL_MATCH_EQ, "nosuch", "x", NULL};
+	check_select(b, g, m, 1, all0, all1);
+	m[0] = (struct promql_matcher){PROMQL_MATCH_EQ, "job", "nosuch", NULL};
+	check_select(b, g, m, 1, all0, all1);
+
+	struct ob_arena a;
+	ob_arena_init(&a, 0);
+	const char **v;
+	size_t n;
+	assert_int_equal(tsdb_block_label_names(b, &a, &v, &n, errbuf), OB_OK);
+	assert_int_equal(n, 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_string_equal(v[i], names_pool[i]);
+	assert_int_equal(tsdb_block_label_values(b, "job", &a, &v, &n, errbuf), OB_OK);
+	assert_int_equal(n, 5);
+	assert_string_equal(v[0], "job0");
+	assert_string_equal(v[4], "job4");
+	assert_int_equal(tsdb_block_label_values(b, "instance", &a, &v, &n, errbuf), OB_OK);
+	assert_int_equal(n, NSERIES);
+	assert_int_equal(tsdb_block_label_values(b, "nosuch", &a, &v, &n, errbuf), OB_OK);
+	assert_int_equal(n, 0);
+	ob_arena_release(&a);
+
+	size_t counts[2] = {0, 0}, samples = 0;
+	assert_int_equal(tsdb_block_walk(b, count_walk, counts, errbuf), OB_OK);
+	for (size_t i = 0; i < NSERIES; i++)
+		samples += g[i].n;
+	assert_int_equal(counts[0], NSERIES);
+	assert_int_equal(counts[1], samples);
+	assert_int_equal(meta->num_samples, samples);
+	tsdb_block_close(b);
+
+	/* a flipped byte in the index is found at open; in a chunk, at select */
+	char path[300];
+	snprintf(path, sizeof path, "%s/index", bdir);
+	FILE *f = fopen(path, "r+");
+	assert_non_null(f);
+	fseek(f, 20, SEEK_SET);
+	int c = fgetc(f);
+	fseek(f, 20, SEEK_SET);
+	fputc(c ^ 0x40, f);
+	fclose(f);
+	assert_int_equal(tsdb_block_open(bdir, &b, errbuf), OB_ECORRUPT);
+	assert_non_null(strstr(errbuf, "index"));
+	f = fopen(path, "r+");
+	fseek(f, 20, SEEK_SET);
+	fputc(c, f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/chunks/000001", bdir);
+	f = fopen(path, "r+");
+	assert_non_null(f);
+	fseek(f, 40, SEEK_SET);
+	c = fgetc(f);
+	fseek(f, 40, SEEK_SET);
+	fputc(c ^ 0x01, f);
+	fclose(f);
+	assert_int_equal(tsdb_block_open(bdir, &b, errbuf), OB_OK);
+	m[0] = (struct promql_matcher){PROMQL_MATCH_RE, "__name__", ".+", NULL};
+	ob_arena_init(&a, 0);
+	struct series_data *out = NULL;
+	size_t nout = 0;
+	assert_int_equal(tsdb_block_select(b, m, 1, all0, all1, &a, &out, &nout, errbuf),
+			 OB_ECORRUPT);
+	ob_arena_release(&a);
+	tsdb_block_close(b);
+	free_gen(g);
+	rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -614,9 +805,10 @@ int main(void)
 		cmocka_unit_test(xor_patterns),
 		cmocka_unit_test(hist_chunks),
 		cmocka_unit_test(promtool_reads_ours),
+		cmocka_unit_test(read_ours),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	if (tmp_root[0])
+	if (tmp_root[0] && !getenv("KEEP"))
 		rm_rf(tmp_root);
 	return rc;
 }
