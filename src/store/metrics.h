@@ -123,9 +123,10 @@ enum mstore_reject {
 	MSTORE_REJECT_LABELS,       /* invalid label set */
 	MSTORE_REJECT_TOO_OLD,      /* older than the newest and outside the OOO window */
 	MSTORE_REJECT_DUPLICATE,    /* same timestamp, another value */
+	MSTORE_REJECT_HISTOGRAM,    /* a histogram late, or one no chunk can hold */
 };
 
-/* "invalid labels", "out of bounds", "duplicate sample for timestamp" */
+/* "invalid labels", "out of bounds", "duplicate sample for timestamp", ... */
 const char *mstore_reject_str(enum mstore_reject r);
 
 #define MSTORE_APPEND_HISTORICAL 1u  /* any age accepted (import): old ones go OOO */

@@ -1,0 +1,669 @@
+/*
+ * tsdb_block_read.c - reading a block directory (ours, Prometheus's,
+ * Thanos's): meta.json parsed, index and chunk segments mapped read-only,
+ * the index's TOC and tables checked at open (tsdb_index_read.c), and
+ * each chunk's CRC when it is read.
+ *
+ * tsdb_block_select: every matcher gives a sorted list of series ids from
+ * the postings - the union of the lists of the label's values it accepts,
+ * or, when it accepts the empty value (an absent label), everything but
+ * the union of the values it rejects.  Accepting lists are intersected
+ * and rejecting ones subtracted by linear merges; a union of many lists
+ * goes through a bitmap of series ids.  Then each series' chunks that
+ * overlap [mint, maxt] are decoded into one array per series in the
+ * caller's arena.
+ *
+ * A block is immutable once open; readers share it from many threads.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/crc32c.h"
+#include "core/endian.h"
+#include "core/mem.h"
+#include "core/util.h"
+#include "core/varint.h"
+#include "store/tsdb.h"
+#include "store/tsdb_int.h"
+
+struct tsdb_block {
+	char dir[PATH_MAX];
+	struct tsdb_block_meta meta;
+	uint8_t *imap;
+	size_t ilen;
+	struct tsdb_index ix;
+	uint8_t **seg;
+	size_t *seglen;
+	uint32_t nseg;
+};
+
+static enum ob_err map_file(const char *path, uint8_t **out, size_t *len, char *errbuf)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return ob_errf(errbuf, e == ENOENT ? OB_ENOTFOUND : OB_EIO, "open %s: %s", path,
+			       strerror(e));
+	}
+	*len = (size_t)st.st_size;
+	*out = NULL;
+	if (*len) {
+		void *m = mmap(NULL, *len, PROT_READ, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED) {
+			close(fd);
+			return ob_errf(errbuf, OB_EIO, "mmap %s: %s", path, strerror(errno));
+		}
+		*out = m;
+	}
+	close(fd);
+	return OB_OK;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The chunk segment files: names that are numbers, in order. */
+static enum ob_err map_segments(struct tsdb_block *b, char *errbuf)
+{
+	char dir[PATH_MAX + 16];
+	snprintf(dir, sizeof dir, "%s/chunks", b->dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return ob_errf(errbuf, OB_ECORRUPT, "block %s: no chunks directory", b->dir);
+	uint32_t *nums = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *endp;
+		unsigned long v = strtoul(e->d_name, &endp, 10);
+		if (!e->d_name[0] || *endp || v == 0 || v > UINT32_MAX)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			nums = ob_xrealloc(nums, cap * sizeof *nums);
+		}
+		nums[n++] = (uint32_t)v;
+	}
+	closedir(d);
+	qsort(nums, n, sizeof *nums, cmp_u32);
+	b->seg = ob_xcalloc(n + 1, sizeof *b->seg);
+	b->seglen = ob_xcalloc(n + 1, sizeof *b->seglen);
+	enum ob_err err = OB_OK;
+	for (size_t i = 0; i < n && !err; i++) {
+		char path[PATH_MAX + 64];
+		snprintf(path, sizeof path, "%s/%06u", dir, nums[i]);
+		if ((err = map_file(path, &b->seg[i], &b->seglen[i], errbuf)))
+			break;
+		b->nseg++;
+		if (b->seglen[i] < TSDB_CHUNKS_HEADER ||
+		    ob_get_be32(b->seg[i]) != TSDB_CHUNKS_MAGIC || b->seg[i][4] != TSDB_CHUNKS_V1)
+			err = ob_errf(errbuf, OB_ECORRUPT, "%s: not a chunks file (magic or version)",
+				      path);
+	}
+	free(nums);
+	return err;
+}
+
+/* A tombstones file with entries means deleted samples, which we cannot honour yet. */
+static enum ob_err check_tombstones(struct tsdb_block *b, char *errbuf)
+{
+	char path[PATH_MAX + 16];
+	uint8_t *data;
+	size_t len;
+	snprintf(path, sizeof path, "%s/tombstones", b->dir);
+	enum ob_err err = ob_file_read(path, 64 << 20, &data, &len, NULL);
+	if (err)
+		return OB_OK; /* absent: no deletions */
+	if (len < 9 || ob_get_be32(data) != TSDB_TOMBSTONES_MAGIC || data[4] != 1)
+		err = ob_errf(errbuf, OB_ECORRUPT, "%s: not a tombstones file", path);
+	else if (len > 9)
+		err = ob_errf(errbuf, OB_EUNSUPPORTED,
+			      "%s: the block has deleted series (tombstones), which obstui does not "
+			      "read yet; compact it with Prometheus first",
+			      path);
+	free(data);
+	return err;
+}
+
+enum ob_err tsdb_block_open(const char *dir, struct tsdb_block **out, char *errbuf)
+{
+	enum ob_err err;
+	char path[PATH_MAX + 16];
+	uint8_t *json = NULL;
+	size_t jlen;
+	*out = NULL;
+	struct tsdb_block *b = ob_xcalloc(1, sizeof *b);
+	snprintf(b->dir, sizeof b->dir, "%s", dir);
+	snprintf(path, sizeof path, "%s/meta.json", dir);
+	if ((err = ob_file_read(path, 1 << 20, &json, &jlen, errbuf)) ||
+	    (err = tsdb_meta_parse((const char *)json, jlen, &b->meta, errbuf)))
+		goto out;
+	snprintf(path, sizeof path, "%s/index", dir);
+	if ((err = map_file(path, &b->imap, &b->ilen, errbuf)))
+		goto out;
+	if ((err = tsdb_index_parse(b->imap, b->ilen, &b->ix, errbuf))) {
+		char inner[OB_ERRLEN];
+		snprintf(inner, sizeof inner, "%s", errbuf ? errbuf : "");
+		err = ob_errf(errbuf, err, "%s: %s", path, inner);
+		goto out;
+	}
+	if ((err = map_segments(b, errbuf)) || (err = check_tombstones(b, errbuf)))
+		goto out;
+out:
+	free(json);
+	if (err) {
+		tsdb_block_close(b);
+		return err;
+	}
+	*out = b;
+	return OB_OK;
+}
+
+void tsdb_block_close(struct tsdb_block *b)
+{
+	if (!b)
+		return;
+	tsdb_index_release(&b->ix);
+	if (b->imap)
+		munmap(b->imap, b->ilen);
+	for (uint32_t i = 0; i < b->nseg; i++)
+		if (b->seg[i])
+			munmap(b->seg[i], b->seglen[i]);
+	free(b->seg);
+	free(b->seglen);
+	tsdb_meta_release(&b->meta);
+	free(b);
+}
+
+const struct tsdb_block_meta *tsdb_block_meta_get(const struct tsdb_block *b)
+{
+	return &b->meta;
+}
+
+/* The chunk at ref: encoding and data, CRC checked. */
+static enum ob_err chunk_at(const struct tsdb_block *b, uint64_t ref, uint8_t *enc,
+			    const uint8_t **data, size_t *len, char *errbuf)
+{
+	uint32_t seq = (uint32_t)(ref >> 32);
+	uint64_t off = (uint32_t)ref, l;
+	if (seq >= b->nseg || off < TSDB_CHUNKS_HEADER || off >= b->seglen[seq])
+		goto bad;
+	const uint8_t *p = b->seg[seq] + off, *end = b->seg[seq] + b->seglen[seq];
+	size_t k = ob_get_uvarint(p, end, &l);
+	if (!k || l > (uint64_t)(end - p) || (uint64_t)(end - p) - k < l + 5)
+		goto bad;
+	p += k;
+	if (ob_crc32c(0, p, l + 1) != ob_get_be32(p + 1 + l))
+		return ob_errf(errbuf, OB_ECORRUPT, "%s: chunk %llx fails its CRC", b->dir,
+			       (unsigned long long)ref);
+	*enc = p[0];
+	*data = p + 1;
+	*len = l;
+	return OB_OK;
+bad:
+	return ob_errf(errbuf, OB_ECORRUPT, "%s: chunk reference %llx out of range", b->dir,
+		       (unsigned long long)ref);
+}
+
+/* --- posting lists --- */
+
+struct plist {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static void pl_push(struct plist *l, uint32_t x)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = ob_xrealloc(l->v, l->cap * sizeof *l->v);
+	}
+	l->v[l->n++] = x;
+}
+
+static enum ob_err pl_load(const struct tsdb_block *b, uint64_t off, struct plist *l,
+			   char *errbuf)
+{
+	const uint8_t *refs;
+	uint32_t n;
+	if (!tsdb_index_postings(&b->ix, off, &refs, &n))
+		return ob_errf(errbuf, OB_ECORRUPT, "%s: postings list at %llu does not decode",
+			       b->dir, (unsigned long long)off);
+	l->n = 0;
+	if (n > l->cap) {
+		l->cap = n;
+		l->v = ob_xrealloc(l->v, n * sizeof *l->v);
+	}
+	for (uint32_t i = 0; i < n; i++)
+		l->v[i] = ob_get_be32(refs + 4 * i);
+	l->n = n;
+	return OB_OK;
+}
+
+/* a = a AND b (keep), or a AND NOT b (!keep): one linear merge. */
+static void pl_merge(struct plist *a, const struct plist *b, bool keep)
+{
+	size_t i = 0, j = 0, k = 0;
+	while (i < a->n) {
+		while (j < b->n && b->v[j] < a->v[i])
+			j++;
+		bool in = j < b->n && b->v[j] == a->v[i];
+		if (in == keep)
+			a->v[k++] = a->v[i];
+		i++;
+	}
+	a->n = k;
+}
+
+/* Does m accept value (NUL-terminated; "" for an absent label)? */
+extern bool promql_matcher_matches(const struct promql_matcher *m, const char *value)
+	__attribute__((weak));
+
+struct matcher {
+	const struct promql_matcher *m;
+	regex_t re;
+	bool own_re;
+};
+
+static enum ob_err matcher_init(struct matcher *x, const struct promql_matcher *m, char *errbuf)
+{
+	x->m = m;
+	x->own_re = false;
+	if ((m->op == PROMQL_MATCH_RE || m->op == PROMQL_MATCH_NRE) &&
+	    !(m->re && promql_matcher_matches)) {
+		size_t n = strlen(m->value);
+		char *pat = ob_xmalloc(n + 5);
+		snprintf(pat, n + 5, "^(%s)$", m->value);
+		int rc = regcomp(&x->re, pat, REG_EXTENDED | REG_NOSUB);
+		free(pat);
+		if (rc)
+			return ob_errf(errbuf, OB_EINVAL, "bad regex %s", m->value);
+		x->own_re = true;
+	}
+	return OB_OK;
+}
+
+static bool matcher_ok(const struct matcher *x, const char *v)
+{
+	const struct promql_matcher *m = x->m;
+	switch (m->op) {
+	case PROMQL_MATCH_EQ:
+		return strcmp(v, m->value) == 0;
+	case PROMQL_MATCH_NEQ:
+		return strcmp(v, m->value) != 0;
+	case PROMQL_MATCH_RE:
+		return x->own_re ? regexec(&x->re, v, 0, NULL, 0) == 0 : promql_matcher_matches(m, v);
+	case PROMQL_MATCH_NRE:
+		return x->own_re ? regexec(&x->re, v, 0, NULL, 0) != 0 : promql_matcher_matches(m, v);
+	}
+	return false;
+}
+
+/*
+ * The ids of the series whose value of m's label is a value that m
+ * accepts (want) or rejects (!want), sorted.
+ */
+static enum ob_err values_union(const struct tsdb_block *b, const struct matcher *x, bool want,
+				struct plist *out, char *errbuf)
+{
+	enum ob_err err = OB_OK;
+	const struct promql_matcher *m = x->m;
+	out->n = 0;
+	const struct tsdb_pname *pn = tsdb_index_name(&b->ix, m->name, strlen(m->name));
+	if (!pn)
+		return OB_OK;
+	if (m->op == PROMQL_MATCH_EQ && want) {
+		/* binary search for the one value */
+		size_t lo = pn->first, hi = (size_t)pn->first + pn->n, vl = strlen(m->value);
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			const struct tsdb_pentry *e = &b->ix.ent[mid];
+			int c = memcmp(e->value, m->value, e->vlen < vl ? e->vlen : vl);
+			if (!c)
+				c = (e->vlen > vl) - (e->vlen < vl);
+			if (!c)
+				return pl_load(b, e->off, out, errbuf);
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return OB_OK;
+	}
+	char *val = NULL;
+	size_t vcap = 0;
+	uint64_t *bits = NULL;
+	size_t nwords = (size_t)(b->ilen / 16 / 64 + 1), hits = 0;
+	struct plist one = {0};
+	for (uint32_t i = 0; i < pn->n && !err; i++) {
+		const struct tsdb_pentry *e = &b->ix.ent[pn->first + i];
+		if (e->vlen + 1 > vcap) {
+			vcap = e->vlen + 64;
+			val = ob_xrealloc(val, vcap);
+		}
+		memcpy(val, e->value, e->vlen);
+		val[e->vlen] = 0;
+		if (matcher_ok(x, val) != want)
+			continue;
+		if ((err = pl_load(b, e->off, &one, errbuf)))
+			break;
+		if (hits++ == 0) {
+			struct plist t = *out;
+			*out = one;
+			one = t;
+			continue;
+		}
+		if (!bits) {
+			bits = ob_xcalloc(nwords, sizeof *bits);
+			for (size_t k = 0; k < out->n; k++)
+				bits[out->v[k] / 64] |= 1ull << (out->v[k] % 64);
+		}
+		for (size_t k = 0; k < one.n; k++)
+			if (one.v[k] / 64 < nwords)
+				bits[one.v[k] / 64] |= 1ull << (one.v[k] % 64);
+	}
+	if (bits && !err) {
+		out->n = 0;
+		for (size_t wi = 0; wi < nwords; wi++)
+			for (uint64_t word = bits[wi]; word; word &= word - 1)
+				pl_push(out, (uint32_t)(wi * 64 + (unsigned)__builtin_ctzll(word)));
+	}
+	free(bits);
+	free(one.v);
+	free(val);
+	return err;
+}
+
+/* The sorted ids of the series matching every matcher. */
+static enum ob_err select_ids(const struct tsdb_block *b, const struct promql_matcher *ms,
+			      size_t nm, struct plist *res, char *errbuf)
+{
+	enum ob_err err = OB_OK;
+	struct matcher *x = ob_xcalloc(nm + 1, sizeof *x);
+	struct plist l = {0};
+	bool have = false;
+	size_t ninit = 0;
+	for (size_t i = 0; i < nm && !err; i++, ninit++)
+		err = matcher_init(&x[i], &ms[i], errbuf);
+	/* accepting lists first (they shrink the result), then rejecting ones */
+	for (int pass = 0; pass < 2 && !err; pass++) {
+		for (size_t i = 0; i < nm && !err; i++) {
+			bool empty_ok = matcher_ok(&x[i], "");
+			if (empty_ok != (pass == 1))
+				continue;
+			if (!have && pass == 1) {
+				if (b->ix.all_off && (err = pl_load(b, b->ix.all_off, res, errbuf)))
+					break;
+				have = true;
+			}
+			if ((err = values_union(b, &x[i], !empty_ok, &l, errbuf)))
+				break;
+			if (!have) {
+				struct plist t = *res;
+				*res = l;
+				l = t;
+				have = true;
+			} else {
+				pl_merge(res, &l, !empty_ok);
+			}
+		}
+	}
+	if (!err && !have && b->ix.all_off)
+		err = pl_load(b, b->ix.all_off, res, errbuf);
+	for (size_t i = 0; i < ninit; i++)
+		if (x[i].own_re)
+			regfree(&x[i].re);
+	free(x);
+	free(l.v);
+	return err;
+}
+
+/* --- select --- */
+
+/* Symbol i copied into the arena with a NUL. */
+static const char *sym_str(const struct tsdb_block *b, uint32_t i, struct ob_arena *arena)
+{
+	const uint8_t *s;
+	uint32_t n;
+	if (!tsdb_index_symbol(&b->ix, i, &s, &n))
+		return NULL;
+	char *c = ob_arena_alloc(arena, (size_t)n + 1);
+	if (c) {
+		memcpy(c, s, n);
+		c[n] = 0;
+	}
+	return c;
+}
+
+static enum ob_err series_labels(const struct tsdb_block *b, const struct tsdb_rseries *rs,
+				 struct ob_arena *arena, struct series_labels *ls, char *errbuf)
+{
+	ls->n = rs->nlab;
+	ls->v = ob_arena_alloc(arena, (rs->nlab + 1) * sizeof *ls->v);
+	if (!ls->v)
+		return ob_errf(errbuf, OB_ETOOBIG, "select: query memory cap");
+	for (uint32_t i = 0; i < rs->nlab; i++) {
+		ls->v[i].name = sym_str(b, rs->lab[2 * i], arena);
+		ls->v[i].value = sym_str(b, rs->lab[2 * i + 1], arena);
+		if (!ls->v[i].name || !ls->v[i].value)
+			return arena->over ? ob_errf(errbuf, OB_ETOOBIG, "select: query memory cap")
+					   : ob_errf(errbuf, OB_ECORRUPT, "%s: bad symbol", b->dir);
+	}
+	return OB_OK;
+}
+
+/* Decode the chunks of rs overlapping [mint, maxt] into d. */
+static enum ob_err series_samples(const struct tsdb_block *b, const struct tsdb_rseries *rs,
+				  int64_t mint, int64_t maxt, struct ob_arena *arena,
+				  struct series_data *d, char *errbuf)
+{
+	enum ob_err err;
+	size_t nf = 0, nh = 0;
+	/* first pass: how many samples at most, by encoding */
+	for (uint32_t c = 0; c < rs->nchunks; c++) {
+		const struct tsdb_rchunk *ch = &rs->chunks[c];
+		if (ch->maxt < mint || ch->mint > maxt)
+			continue;
+		uint8_t enc;
+		const uint8_t *data;
+		size_t len;
+		if ((err = chunk_at(b, ch->ref, &enc, &data, &len, errbuf)))
+			return err;
+		size_t n = tsdb_chunk_count(data, len);
+		if (enc == TSDB_ENC_XOR)
+			nf += n < len * 4 + 2 ? n : len * 4 + 2;
+		else
+			nh += n < len * 2 + 2 ? n : len * 2 + 2;
+	}
+	d->f = nf ? ob_arena_alloc(arena, nf * sizeof *d->f) : NULL;
+	d->h = nh ? ob_arena_alloc(arena, nh * sizeof *d->h) : NULL;
+	if ((nf && !d->f) || (nh && !d->h))
+		return ob_errf(errbuf, OB_ETOOBIG, "select: query memory cap");
+	d->nf = d->nh = 0;
+	for (uint32_t c = 0; c < rs->nchunks; c++) {
+		const struct tsdb_rchunk *ch = &rs->chunks[c];
+		if (ch->maxt < mint || ch->mint > maxt)
+			continue;
+		uint8_t enc;
+		const uint8_t *data;
+		size_t len;
+		if ((err = chunk_at(b, ch->ref, &enc, &data, &len, errbuf)))
+			return err;
+		if (enc == TSDB_ENC_XOR)
+			err = tsdb_xor_decode_into(data, len, mint, maxt, d->f, nf, &d->nf, errbuf);
+		else if (enc == TSDB_ENC_HISTOGRAM || enc == TSDB_ENC_FLOAT_HISTOGRAM)
+			err = tsdb_hist_decode_into(enc, data, len, mint, maxt, arena, d->h, nh,
+						    &d->nh, errbuf);
+		else
+			err = ob_errf(errbuf, OB_EUNSUPPORTED, "%s: chunk encoding %u", b->dir, enc);
+		if (err)
+			return err;
+	}
+	return OB_OK;
+}
+
+struct scratch {
+	uint32_t *lab;
+	size_t labcap;
+	struct tsdb_rchunk *chk;
+	size_t chkcap;
+};
+
+enum ob_err tsdb_block_select(struct tsdb_block *b, const struct promql_matcher *m, size_t nm,
+			      int64_t mint, int64_t maxt, struct ob_arena *arena,
+			      struct series_data **out, size_t *nout, char *errbuf)
+{
+	enum ob_err err;
+	struct plist ids = {0};
+	struct scratch sc = {0};
+	struct series_data *res = NULL;
+	size_t nres = 0, cap = 0;
+	if (maxt < b->meta.min_time || mint >= b->meta.max_time)
+		return OB_OK;
+	if ((err = select_ids(b, m, nm, &ids, errbuf)))
+		goto out;
+	for (size_t i = 0; i < ids.n; i++) {
+		struct tsdb_rseries rs;
+		if ((err = tsdb_index_series(&b->ix, ids.v[i], &rs, &sc.lab, &sc.labcap, &sc.chk,
+					     &sc.chkcap, errbuf)))
+			goto out;
+		bool any = false;
+		for (uint32_t c = 0; c < rs.nchunks && !any; c++)
+			any = rs.chunks[c].maxt >= mint && rs.chunks[c].mint <= maxt;
+		if (!any)
+			continue;
+		struct series_data d = {0};
+		if ((err = series_samples(b, &rs, mint, maxt, arena, &d, errbuf)))
+			goto out;
+		if (!d.nf && !d.nh)
+			continue;
+		if ((err = series_labels(b, &rs, arena, &d.labels, errbuf)))
+			goto out;
+		if (nres == cap) {
+			cap = cap ? cap * 2 : 64;
+			res = ob_xrealloc(res, cap * sizeof *res);
+		}
+		res[nres++] = d;
+	}
+	if (nres) {
+		struct series_data *all = ob_arena_alloc(arena, (*nout + nres) * sizeof *all);
+		if (!all) {
+			err = ob_errf(errbuf, OB_ETOOBIG, "select: query memory cap");
+			goto out;
+		}
+		if (*nout)
+			memcpy(all, *out, *nout * sizeof *all);
+		memcpy(all + *nout, res, nres * sizeof *res);
+		*out = all;
+		*nout += nres;
+	}
+out:
+	free(ids.v);
+	free(sc.lab);
+	free(sc.chk);
+	free(res);
+	return err;
+}
+
+static const char *bytes_str(const uint8_t *p, uint32_t n, struct ob_arena *arena)
+{
+	char *c = ob_arena_alloc(arena, (size_t)n + 1);
+	if (c) {
+		memcpy(c, p, n);
+		c[n] = 0;
+	}
+	return c;
+}
+
+enum ob_err tsdb_block_label_names(struct tsdb_block *b, struct ob_arena *arena,
+				   const char ***out, size_t *n, char *errbuf)
+{
+	const char **v = ob_arena_alloc(arena, (b->ix.nnames + 1) * sizeof *v);
+	if (!v)
+		return ob_errf(errbuf, OB_ETOOBIG, "label names: query memory cap");
+	for (size_t i = 0; i < b->ix.nnames; i++)
+		if (!(v[i] = bytes_str(b->ix.names[i].name, b->ix.names[i].nlen, arena)))
+			return ob_errf(errbuf, OB_ETOOBIG, "label names: query memory cap");
+	*out = v;
+	*n = b->ix.nnames;
+	return OB_OK;
+}
+
+enum ob_err tsdb_block_label_values(struct tsdb_block *b, const char *name,
+				    struct ob_arena *arena, const char ***out, size_t *n,
+				    char *errbuf)
+{
+	const struct tsdb_pname *pn = tsdb_index_name(&b->ix, name, strlen(name));
+	*out = NULL;
+	*n = 0;
+	if (!pn)
+		return OB_OK;
+	const char **v = ob_arena_alloc(arena, ((size_t)pn->n + 1) * sizeof *v);
+	if (!v)
+		return ob_errf(errbuf, OB_ETOOBIG, "label values: query memory cap");
+	for (uint32_t i = 0; i < pn->n; i++) {
+		const struct tsdb_pentry *e = &b->ix.ent[pn->first + i];
+		if (!(v[i] = bytes_str(e->value, e->vlen, arena)))
+			return ob_errf(errbuf, OB_ETOOBIG, "label values: query memory cap");
+	}
+	*out = v;
+	*n = pn->n;
+	return OB_OK;
+}
+
+enum ob_err tsdb_block_walk(struct tsdb_block *b, tsdb_series_fn fn, void *arg, char *errbuf)
+{
+	enum ob_err err = OB_OK;
+	struct plist ids = {0};
+	struct scratch sc = {0};
+	struct tsdb_raw_chunk *raw = NULL;
+	size_t rawcap = 0;
+	struct ob_arena arena;
+	ob_arena_init(&arena, 0);
+	if (b->ix.all_off && (err = pl_load(b, b->ix.all_off, &ids, errbuf)))
+		goto out;
+	for (size_t i = 0; i < ids.n; i++) {
+		struct tsdb_rseries rs;
+		struct series_labels ls;
+		ob_arena_reset(&arena);
+		if ((err = tsdb_index_series(&b->ix, ids.v[i], &rs, &sc.lab, &sc.labcap, &sc.chk,
+					     &sc.chkcap, errbuf)) ||
+		    (err = series_labels(b, &rs, &arena, &ls, errbuf)))
+			goto out;
+		if (rs.nchunks + 1 > rawcap) {
+			rawcap = rs.nchunks + 16;
+			raw = ob_xrealloc(raw, rawcap * sizeof *raw);
+		}
+		for (uint32_t c = 0; c < rs.nchunks; c++) {
+			raw[c].mint = rs.chunks[c].mint;
+			raw[c].maxt = rs.chunks[c].maxt;
+			if ((err = chunk_at(b, rs.chunks[c].ref, &raw[c].enc, &raw[c].data,
+					    &raw[c].len, errbuf)))
+				goto out;
+		}
+		if (fn(arg, &ls, raw, rs.nchunks))
+			break;
+	}
+out:
+	ob_arena_release(&arena);
+	free(ids.v);
+	free(sc.lab);
+	free(sc.chk);
+	free(raw);
+	return err;
+}
