@@ -420,7 +420,10 @@ mwal_truncate(struct mstore *m, uint32_t upto, int64_t floor, char *errbuf)
 		for (size_t i = 0; i < st->nbuckets; i++)
 			for (struct mseries *s = st->buckets[i]; s; s = s->next)
 				mwal_encode_series(&b, s);
-		mwal_end(&b, start);
+		if (b.len > start + 9)
+			mwal_end(&b, start);
+		else
+			b.len = start;  /* no series in this stripe */
 		pthread_mutex_unlock(&st->lock);
 	}
 	path = ob_xasprintf("%s/checkpoint.%08u", w->dir, upto);

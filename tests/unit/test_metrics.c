@@ -417,7 +417,7 @@ seal_then_query_has_no_gap_or_duplicate(void **state)
 		if (w == 1 || w == 2)
 			assert_int_equal(mstore_seal_all(f->m, errbuf), OB_OK);
 		for (int s = 0; s < 3; s++) {
-			char job[8];
+			char job[16];
 			snprintf(job, sizeof job, "j%d", s);
 			struct series_data *d = get(f->m, &f->a, "c", job, 0, INT64_MAX, &n);
 			assert_int_equal(n, 1);
@@ -504,7 +504,7 @@ wal_replay_after_kill_9(void **state)
 		for (int w = 0; w < 20; w++) {
 			memset(b, 0, sizeof *b);
 			for (int s = 0; s < 10; s++) {
-				char job[8];
+				char job[16];
 				snprintf(job, sizeof job, "k%d", s);
 				struct series_in *in = wb_series(b, "killed", ob_xstrdup(job), NULL);
 				for (int i = 0; i < 10; i++)
@@ -549,7 +549,7 @@ wal_replay_after_kill_9(void **state)
 	for (int ro = 1; ro >= 0; ro--) {
 		struct mstore *m = open_m(f->dir, ro, 0, 3600 * 1000);
 		for (int s = 0; s < 10; s++) {
-			char job[8];
+			char job[16];
 			size_t n;
 			snprintf(job, sizeof job, "k%d", s);
 			struct series_data *sd = get(m, &f->a, "killed", job, 0, INT64_MAX, &n);
