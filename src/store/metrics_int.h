@@ -204,6 +204,14 @@ enum ob_err mwal_write_file(const char *path, const uint8_t *p, size_t n, char *
 enum { MWAL_SERIES = 1, MWAL_SAMPLES = 2, MWAL_HISTS = 3, MWAL_META = 4, MWAL_SEAL = 5 };
 
 /* metrics_seal.c */
+
+/*
+ * Fault injection for crash tests: when mstore_fault equals a step, the
+ * seal kills its own process (SIGKILL) right after that step.
+ */
+enum { MSTORE_FAULT_NONE, MSTORE_FAULT_AFTER_MARKER, MSTORE_FAULT_AFTER_BLOCKS };
+extern int mstore_fault;
+
 enum ob_err mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf);
 void mseal_replay_marker(struct mstore *m, int64_t floor, const char (*ulids)[27],
 			 const int64_t *mint, const int64_t *maxt, const uint8_t *ooo, size_t n);

@@ -30,6 +30,7 @@
  * puts the moved samples back and keeps the head as it was.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,6 +41,15 @@
 #include "core/mem.h"
 #include "core/util.h"
 #include "store/metrics_int.h"
+
+int mstore_fault;
+
+static void
+fault_point(int step)
+{
+	if (mstore_fault == step)
+		kill(getpid(), SIGKILL);
+}
 
 struct seal_block {
 	char ulid[27];
@@ -383,6 +393,7 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 	pthread_rwlock_unlock(&m->rw);
 	if (err)
 		goto undo;
+	fault_point(MSTORE_FAULT_AFTER_MARKER);
 
 	/* step 2 */
 	loaded = ob_xcalloc(nsb + 1, sizeof *loaded);
@@ -412,6 +423,7 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 	}
 	if (err)
 		goto undo;
+	fault_point(MSTORE_FAULT_AFTER_BLOCKS);
 
 	/* step 3 */
 	pthread_rwlock_wrlock(&m->rw);
