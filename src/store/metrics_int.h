@@ -90,6 +90,9 @@ struct mwal {
 	bool flushing, broken, fsync;
 	size_t seg_max;
 	uint64_t writes, syncs;
+	/* replay: the segment being read; the last SEAL record whose blocks all exist */
+	uint32_t replay_seg, marker_seg;
+	int64_t marker_floor;
 };
 
 struct mmeta {

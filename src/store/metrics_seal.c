@@ -162,13 +162,16 @@ mseal_replay_marker(struct mstore *m, int64_t floor, const char (*ulids)[27],
 	if (floor > m->floor)
 		m->floor = floor;
 	v = all_series(m, &ns);
+	bool all = true;
 	for (size_t k = 0; k < n; k++) {
 		char *path = ob_xasprintf("%s/%s/meta.json", m->dir, ulids[k]);
 		struct stat st;
 		bool exists = stat(path, &st) == 0;
 		free(path);
-		if (!exists)
+		if (!exists) {
+			all = false;
 			continue;       /* never finished: its samples stay in the head */
+		}
 		for (size_t i = 0; i < ns; i++) {
 			struct mseries *s = v[i];
 			if (ooo[k] & 1) {
@@ -178,6 +181,11 @@ mseal_replay_marker(struct mstore *m, int64_t floor, const char (*ulids)[27],
 				mhead_free_chunks_before(m, s, maxt[k]);
 			}
 		}
+	}
+	if (all && n && m->wal.replay_seg) {
+		/* the older segments hold nothing the blocks and the head do not */
+		m->wal.marker_seg = m->wal.replay_seg;
+		m->wal.marker_floor = floor;
 	}
 	free(v);
 }

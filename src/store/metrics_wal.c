@@ -297,11 +297,12 @@ flush_locked(struct mwal *w)
 	}
 	pthread_mutex_lock(&w->lock);
 	w->writes++;
+	if (ok)
+		w->seg_bytes += b.len;
 	ob_buf_reset(&b);
 	w->spare = b;
 	if (ok) {
 		w->written = target;
-		w->seg_bytes += b.len;
 		if (maxt > w->seg_maxt)
 			w->seg_maxt = maxt;
 		if (w->seg_bytes >= w->seg_max)
@@ -877,6 +878,7 @@ mwal_open(struct mstore *m, char *errbuf)
 			free(path);
 			continue;
 		}
+		w->replay_seg = segs[i];
 		err = replay_file(m, path, segs[i] < ckpt ? ckpt_floor : INT64_MIN, &torn, &good,
 				  &corrupt, &mx, &size, errbuf);
 		if (err) {
@@ -910,8 +912,14 @@ mwal_open(struct mstore *m, char *errbuf)
 	}
 	/* writers always start a fresh segment */
 	w->seg = nsegs ? segs[nsegs - 1] : (ckpt ? ckpt - 1 : 0);
-	if (!m->opt.read_only && !cut_locked(w))
+	if (!m->opt.read_only && !cut_locked(w)) {
 		err = ob_errf(errbuf, OB_EIO, "cannot start a metrics WAL segment in %s", w->dir);
+		goto out;
+	}
+	/* a seal that wrote its blocks but not its checkpoint: finish it */
+	if (!m->opt.read_only && w->marker_seg > ckpt &&
+	    mwal_truncate(m, w->marker_seg, w->marker_floor, errbuf) != OB_OK)
+		ob_error("metrics wal: checkpoint after replay failed: %s", errbuf);
 out:
 	free(segs);
 	return err;
