@@ -207,7 +207,7 @@ enum ob_err tsdb_xor_decode_into(const uint8_t *data, size_t len, int64_t mint, 
 			     tsdb_br_xor(&r, &v, &leading, &trailing);
 			t = (int64_t)((uint64_t)t + tdelta);
 		} else {
-			int64_t dod;
+			int64_t dod = 0;
 			ok = xor_read_dod(&r, &dod);
 			tdelta += (uint64_t)dod;
 			t = (int64_t)((uint64_t)t + tdelta);
