@@ -270,15 +270,18 @@ mhead_stripe(struct mstore *m, const struct mseries *s)
 struct mseries *
 mhead_by_ref(struct mstore *m, uint32_t ref)
 {
-	struct mseries **page = atomic_load(&m->ref_pages[(ref >> MREF_PAGE_BITS) % MREF_PAGES]);
+	struct mseries **page;
 
+	if (ref >= MREF_MAX)
+		return NULL;
+	page = atomic_load(&m->ref_pages[ref >> MREF_PAGE_BITS]);
 	return page ? page[ref & ((1u << MREF_PAGE_BITS) - 1)] : NULL;
 }
 
 static void
 set_ref_locked(struct mstore *m, uint32_t ref, struct mseries *s)
 {
-	size_t pi = (ref >> MREF_PAGE_BITS) % MREF_PAGES;
+	size_t pi = ref >> MREF_PAGE_BITS;
 	struct mseries **page = atomic_load(&m->ref_pages[pi]);
 
 	if (!page) {
@@ -429,6 +432,10 @@ mhead_create_locked(struct mstore *m, struct mstripe *st, const struct series_la
 
 	if ((*why = labels_invalid(ls)))
 		return NULL;
+	if (atomic_load(&m->next_ref) >= MREF_MAX - 1) {
+		*why = "too many series created since the store was opened (restart obstui)";
+		return NULL;
+	}
 	s = series_new_locked(m, st, ls, hash, atomic_fetch_add(&m->next_ref, 1));
 	if (!m->opt.read_only) {
 		/* logged before any sample that names it can be queued */
@@ -449,7 +456,7 @@ mhead_create_ref(struct mstore *m, uint32_t ref, const struct series_labels *ls)
 	struct mstripe *st = &m->stripes[hash >> 58];
 	struct mseries *s;
 
-	if (ref == 0 || labels_invalid(ls))
+	if (ref == 0 || ref >= MREF_MAX || labels_invalid(ls))
 		return NULL;
 	if ((s = mhead_by_ref(m, ref)))
 		return s;

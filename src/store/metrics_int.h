@@ -24,7 +24,8 @@
 
 #define MSTRIPES 64
 #define MREF_PAGE_BITS 12
-#define MREF_PAGES 65536            /* 2^28 series refs */
+#define MREF_PAGES 65536
+#define MREF_MAX ((uint32_t)MREF_PAGES << MREF_PAGE_BITS)  /* refs are below 2^28 */
 #define MSERIES_COST 160            /* accounted bytes per series beside labels */
 
 struct mseries {

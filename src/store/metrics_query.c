@@ -475,6 +475,11 @@ head_collect(struct mstore *m, const struct promql_matcher *mt, const struct qm 
 
 	for (size_t i = 0; !err && !set->oom && (all ? i < top : i < n); i++) {
 		uint32_t ref = all ? (uint32_t)i : refs[i];
+		if (all && (ref & ((1u << MREF_PAGE_BITS) - 1)) == 0 &&
+		    !atomic_load(&m->ref_pages[ref >> MREF_PAGE_BITS])) {
+			i += (1u << MREF_PAGE_BITS) - 1;        /* a page never used */
+			continue;
+		}
 		struct mseries *s = ref ? mhead_by_ref(m, ref) : NULL;
 		if (!s || s->ref != ref || !qm_matches(q, nm, &s->labels))
 			continue;

@@ -605,7 +605,7 @@ replay_record(struct mstore *m, uint8_t type, struct rd *r, int64_t skip_below, 
 		while (r->p < r->end && !r->bad) {
 			uint64_t ref = rd_uvarint(r), n = rd_uvarint(r);
 			struct series_labels ls;
-			if (r->bad || n > (uint64_t)(r->end - r->p) / 2 || ref > UINT32_MAX)
+			if (r->bad || n > (uint64_t)(r->end - r->p) / 2 || ref >= MREF_MAX)
 				return false;
 			ob_arena_reset(a);
 			ls.n = n;
@@ -628,7 +628,7 @@ replay_record(struct mstore *m, uint8_t type, struct rd *r, int64_t skip_below, 
 			ref += rd_varint(r);
 			t = base + rd_varint(r);
 			v = rd_f64(r);
-			if (r->bad || ref <= 0 || ref > UINT32_MAX)
+			if (r->bad || ref <= 0 || ref >= MREF_MAX)
 				return false;
 			if (t > *maxt)
 				*maxt = t;
@@ -656,7 +656,7 @@ replay_record(struct mstore *m, uint8_t type, struct rd *r, int64_t skip_below, 
 			h.neg_spans = rd_spans(r, a, &h.nneg_spans);
 			h.neg = rd_f64s(r, a, &h.nneg);
 			h.custom_values = rd_f64s(r, a, &h.ncustom);
-			if (r->bad || ref == 0 || ref > UINT32_MAX)
+			if (r->bad || ref == 0 || ref >= MREF_MAX)
 				return false;
 			if (h.t > *maxt)
 				*maxt = h.t;
