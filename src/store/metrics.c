@@ -38,6 +38,7 @@ mstore_options_init(struct mstore_options *opt)
 	opt->ooo_window_ms = 3600 * 1000;
 	opt->head_max_bytes = 1ull << 30;
 	opt->wal_segment_bytes = 64u << 20;
+	opt->max_exemplars = 100000;
 }
 
 const char *
@@ -285,6 +286,7 @@ mstore_free(struct mstore *m)
 	if (m->wal.dir)
 		mwal_close(&m->wal);
 	mhead_release(m);
+	mex_release(m);
 	if (m->lock_fd >= 0)
 		close(m->lock_fd);
 	pthread_rwlock_destroy(&m->rw);
@@ -327,6 +329,7 @@ mstore_open(const struct mstore_options *opt, struct mstore **out, char *errbuf)
 	atomic_store(&m->head_maxt, INT64_MIN);
 	atomic_store(&m->head_mint, INT64_MAX);
 	mhead_init(m);
+	mex_init(m);
 
 	if (!m->opt.read_only) {
 		char *lock;
@@ -454,6 +457,9 @@ mstore_stats_get(struct mstore *m, struct mstore_stats *st)
 	for (size_t i = 0; i < m->wal.nclosed; i++)
 		st->wal_bytes += m->wal.closed[i].bytes;
 	st->wal_writes = m->wal.writes;
+	pthread_mutex_lock(&m->ex_lock);
+	st->exemplars = m->ex_count;
+	pthread_mutex_unlock(&m->ex_lock);
 	st->wal_syncs = m->wal.syncs;
 	pthread_mutex_unlock(&m->wal.lock);
 	st->appended = atomic_load(&m->appended);

@@ -394,6 +394,7 @@ series_new_locked(struct mstore *m, struct mstripe *st, const struct series_labe
 	s->ref = ref;
 	s->hash = hash;
 	s->maxt = INT64_MIN;
+	s->last_ex_t = INT64_MIN;
 	s->labels.n = ls->n;
 	s->labels.v = ob_xmalloc(ls->n * sizeof *s->labels.v);
 	pthread_mutex_lock(&m->intern_lock);
@@ -695,7 +696,10 @@ mhead_gc(struct mstore *m, int64_t before)
 		for (size_t b = 0; b < st->nbuckets; b++) {
 			struct mseries **pp = &st->buckets[b], *s;
 			while ((s = *pp)) {
-				if (s->nfc || s->nhc || s->nooo || s->nsealing || s->maxt >= before) {
+				/* a series with recent exemplars stays, so checkpoints keep them */
+				if (s->nfc || s->nhc || s->nooo || s->nsealing || s->maxt >= before ||
+				    (s->last_ex_t != INT64_MIN &&
+				     s->last_ex_t >= before - m->opt.block_ms)) {
 					pp = &s->next;
 					continue;
 				}

@@ -34,6 +34,7 @@ struct mseries {
 	struct mseries *next;           /* stripe chain */
 	struct series_labels labels;    /* interned strings; v owned */
 	int64_t maxt;                   /* newest sample (float or histogram); INT64_MIN none */
+	int64_t last_ex_t;              /* newest exemplar kept; INT64_MIN none */
 	double last_v;                  /* value at maxt (float) */
 	double last_hcount, last_hsum;  /* at maxt (histogram) */
 	uint8_t last_kind;              /* 0 none, 1 float, 2 histogram */
@@ -123,6 +124,10 @@ struct mstore {
 	pthread_mutex_t meta_lock;
 	struct mmeta *meta;
 
+	pthread_mutex_t ex_lock;        /* the exemplar ring (metrics_exemplar.c) */
+	struct mex *ex;
+	size_t ex_cap, ex_next, ex_count;
+
 	struct mblock **blocks;         /* under rw */
 	size_t nblocks, ablocks;
 
@@ -205,7 +210,30 @@ size_t mwal_replay_buf(struct mstore *m, const uint8_t *p, size_t len, int64_t s
 void mwal_start_file(struct ob_buf *b);
 enum ob_err mwal_write_file(const char *path, const uint8_t *p, size_t n, char *errbuf);
 
-enum { MWAL_SERIES = 1, MWAL_SAMPLES = 2, MWAL_HISTS = 3, MWAL_META = 4, MWAL_SEAL = 5 };
+enum {
+	MWAL_SERIES = 1,
+	MWAL_SAMPLES = 2,
+	MWAL_HISTS = 3,
+	MWAL_META = 4,
+	MWAL_SEAL = 5,
+	MWAL_EXEMPLARS = 6,
+};
+
+/* metrics_query.c: matchers as the store tests them */
+struct qm;
+enum ob_err mq_compile(const struct promql_matcher *mt, size_t nm, struct qm **out,
+		       char *errbuf);
+bool mq_matches(const struct qm *q, size_t nm, const struct series_labels *ls);
+void mq_free(struct qm *q, size_t nm);
+bool mq_labels_copy(struct ob_arena *a, const struct series_labels *ls,
+		    struct series_labels *out);
+
+/* metrics_exemplar.c */
+void mex_init(struct mstore *m);
+void mex_release(struct mstore *m);
+bool mex_add(struct mstore *m, struct mseries *s, const struct series_exemplar *e, int64_t t);
+void mex_encode(struct ob_buf *b, uint32_t ref, const struct series_exemplar *e, int64_t t);
+void mex_checkpoint(struct mstore *m, struct ob_buf *b);
 
 /* metrics_seal.c */
 

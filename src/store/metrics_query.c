@@ -34,8 +34,8 @@ struct qm {
 	bool own_re;
 };
 
-static enum ob_err
-qm_compile(const struct promql_matcher *mt, size_t nm, struct qm **out, char *errbuf)
+enum ob_err
+mq_compile(const struct promql_matcher *mt, size_t nm, struct qm **out, char *errbuf)
 {
 	struct qm *q = ob_xcalloc(nm + 1, sizeof *q);
 
@@ -61,8 +61,8 @@ qm_compile(const struct promql_matcher *mt, size_t nm, struct qm **out, char *er
 	return OB_OK;
 }
 
-static void
-qm_free(struct qm *q, size_t nm)
+void
+mq_free(struct qm *q, size_t nm)
 {
 	for (size_t i = 0; q && i < nm; i++)
 		if (q[i].own_re)
@@ -70,8 +70,8 @@ qm_free(struct qm *q, size_t nm)
 	free(q);
 }
 
-static bool
-qm_matches(const struct qm *q, size_t nm, const struct series_labels *ls)
+bool
+mq_matches(const struct qm *q, size_t nm, const struct series_labels *ls)
 {
 	for (size_t i = 0; i < nm; i++) {
 		const char *v = series_label_get(ls, q[i].m->name);
@@ -88,7 +88,7 @@ qm_matches(const struct qm *q, size_t nm, const struct series_labels *ls)
 		default:
 			if (!q[i].own_re)
 				return promql_matcher_matches(q[i].m, v) &&
-				       qm_matches(q + i + 1, nm - i - 1, ls);
+				       mq_matches(q + i + 1, nm - i - 1, ls);
 			ok = regexec(&q[i].re, v, 0, NULL, 0) == 0;
 			if (q[i].m->op == PROMQL_MATCH_NRE)
 				ok = !ok;
@@ -159,6 +159,15 @@ labels_copy(struct ob_arena *a, const struct series_labels *ls, bool *oom)
 			*oom = true;
 	}
 	return out;
+}
+
+bool
+mq_labels_copy(struct ob_arena *a, const struct series_labels *ls, struct series_labels *out)
+{
+	bool oom = false;
+
+	*out = labels_copy(a, ls, &oom);
+	return !oom;
 }
 
 /* The entry of labels ls (copied in when copy is set) and a new piece on it. */
@@ -481,7 +490,7 @@ head_collect(struct mstore *m, const struct promql_matcher *mt, const struct qm 
 			continue;
 		}
 		struct mseries *s = ref ? mhead_by_ref(m, ref) : NULL;
-		if (!s || s->ref != ref || !qm_matches(q, nm, &s->labels))
+		if (!s || s->ref != ref || !mq_matches(q, nm, &s->labels))
 			continue;
 		err = head_series(m, s, mint, maxt, samples, set, errbuf);
 	}
@@ -505,13 +514,13 @@ collect(struct mstore *m, const struct promql_matcher *mt, size_t nm, int64_t mi
 	size_t nb;
 	enum ob_err err;
 
-	if ((err = qm_compile(mt, nm, &q, errbuf)))
+	if ((err = mq_compile(mt, nm, &q, errbuf)))
 		return err;
 	pthread_rwlock_rdlock(&m->rw);
 	err = head_collect(m, mt, q, nm, mint, maxt, samples, set, errbuf);
 	blocks = mstore_blocks_get(m, &nb);
 	pthread_rwlock_unlock(&m->rw);
-	qm_free(q, nm);
+	mq_free(q, nm);
 	/* newest block first: its samples win a tie after the head's */
 	for (size_t i = nb; i-- > 0;) {
 		struct series_data *sd = NULL;

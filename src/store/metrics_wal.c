@@ -31,6 +31,8 @@
  *	4 META     family str, type u8, help str, unit str
  *	5 SEAL     floor varint, nblocks uvarint, { ulid 26 bytes, mint varint,
  *	           maxt varint (exclusive), flags u8 (1 out of order) }*
+ *	6 EXEMPLARS { ref uvarint, t varint, v f64, nlabels uvarint,
+ *	             { name str, value str }* }*
  *
  * A float sample costs about 11 bytes (1 ref delta, 1-2 time delta, 8
  * value); a series is logged once (when created, and in each checkpoint).
@@ -427,6 +429,7 @@ mwal_truncate(struct mstore *m, uint32_t upto, int64_t floor, char *errbuf)
 			b.len = start;  /* no series in this stripe */
 		pthread_mutex_unlock(&st->lock);
 	}
+	mex_checkpoint(m, &b);
 	path = ob_xasprintf("%s/checkpoint.%08u", w->dir, upto);
 	err = mwal_write_file(path, b.data, b.len, errbuf);
 	free(path);
@@ -668,6 +671,34 @@ replay_record(struct mstore *m, uint8_t type, struct rd *r, int64_t skip_below, 
 			if (h.t > s->maxt && h.t >= m->floor && mhead_append_hist(m, s, &h) &&
 			    h.t > atomic_load(&m->head_maxt))
 				atomic_store(&m->head_maxt, h.t);
+			pthread_mutex_unlock(&st->lock);
+		}
+		return !r->bad;
+	case MWAL_EXEMPLARS:
+		while (r->p < r->end && !r->bad) {
+			struct series_exemplar e = {0};
+			uint64_t ref = rd_uvarint(r);
+			int64_t t = rd_varint(r);
+			uint64_t n;
+			ob_arena_reset(a);
+			e.v = rd_f64(r);
+			n = rd_uvarint(r);
+			if (r->bad || ref == 0 || ref >= MREF_MAX || n > (uint64_t)(r->end - r->p) / 2)
+				return false;
+			e.labels.n = n;
+			e.labels.v = ob_arena_alloc(a, n * sizeof *e.labels.v + 1);
+			for (size_t i = 0; e.labels.v && i < n; i++) {
+				e.labels.v[i].name = rd_str(r, a);
+				e.labels.v[i].value = rd_str(r, a);
+			}
+			if (r->bad || !e.labels.v)
+				return false;
+			struct mseries *s = mhead_by_ref(m, (uint32_t)ref);
+			if (!s)
+				continue;
+			struct mstripe *st = mhead_stripe(m, s);
+			pthread_mutex_lock(&st->lock);
+			mex_add(m, s, &e, t);
 			pthread_mutex_unlock(&st->lock);
 		}
 		return !r->bad;

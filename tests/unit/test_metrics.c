@@ -853,6 +853,67 @@ labels_series_and_metadata(void **state)
 }
 
 static void
+exemplars_are_kept_and_replayed(void **state)
+{
+	struct fx *f = *state;
+	struct wb *b = ob_xcalloc(1, sizeof *b);
+	struct mstore_append_result res;
+	char errbuf[OB_ERRLEN];
+	struct series_label el[3][2] = {
+		{{"span_id", "00f067aa0ba902b7"}, {"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}},
+		{{"trace_id", "aaaa"}},
+		{{"trace_id", "bbbb"}},
+	};
+	struct series_exemplar ex[3] = {{{el[0], 2}, 0.25, T0 + 1000},
+					{{el[1], 1}, 0.5, 0},       /* no time: the sample's */
+					{{el[2], 1}, 0.75, T0}};    /* older than the last: dropped */
+	struct promql_matcher mt = {PROMQL_MATCH_EQ, "__name__", "lat_bucket", NULL};
+
+	struct series_in *in = wb_series(b, "lat_bucket", "a", NULL);
+	wb_sample(in, T0 + 2000, 5);
+	in->exemplars = ex;
+	in->nexemplars = 3;
+	wb_sample(wb_series(b, "other", "a", NULL), T0 + 2000, 1);
+	append_ok(f->m, b, &res);
+	assert_int_equal(res.exemplars, 2);
+	assert_int_equal(res.exemplars_dropped, 1);
+	for (int round = 0; round < 3; round++) {
+		struct mstore_exemplar_series *es;
+		size_t n;
+		assert_int_equal(mstore_exemplars(f->m, &mt, 1, T0, T0 + 5000, &f->a, &es, &n, errbuf),
+				 OB_OK);
+		assert_int_equal(n, 1);
+		assert_string_equal(series_label_get(&es[0].labels, "job"), "a");
+		assert_int_equal(es[0].n, 2);
+		assert_int_equal(es[0].ex[0].t, T0 + 1000);
+		assert_true(es[0].ex[0].v == 0.25);
+		assert_string_equal(series_label_get(&es[0].ex[0].labels, "trace_id"),
+				    "4bf92f3577b34da6a3ce929d0e0e4736");
+		assert_int_equal(es[0].ex[1].t, T0 + 2000);
+		assert_string_equal(series_label_get(&es[0].ex[1].labels, "trace_id"), "aaaa");
+		/* a window without them */
+		assert_int_equal(mstore_exemplars(f->m, &mt, 1, T0 + 3000, T0 + 5000, &f->a, &es, &n,
+						  errbuf),
+				 OB_OK);
+		assert_int_equal(n, 0);
+		/* round 0 -> 1: from the WAL (a read-only open); 1 -> 2: after close's seal */
+		if (round == 0) {
+			struct mstore *ro = open_m(f->dir, true, 0, 3600 * 1000);
+			assert_int_equal(mstore_exemplars(ro, &mt, 1, T0, T0 + 5000, &f->a, &es, &n,
+							  errbuf),
+					 OB_OK);
+			assert_int_equal(n, 1);
+			assert_int_equal(es[0].n, 2);
+			mstore_close(ro);
+		} else {
+			mstore_close(f->m);
+			f->m = open_m(f->dir, false, 0, 3600 * 1000);
+		}
+	}
+	free(b);
+}
+
+static void
 head_memory_bound_answers_busy(void **state)
 {
 	struct fx *f = *state;
@@ -989,6 +1050,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(retention_by_age_and_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(adopt_makes_a_block_visible, setup, teardown),
 		cmocka_unit_test_setup_teardown(labels_series_and_metadata, setup, teardown),
+		cmocka_unit_test_setup_teardown(exemplars_are_kept_and_replayed, setup, teardown),
 		cmocka_unit_test_setup_teardown(head_memory_bound_answers_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_appends_and_queries, setup, teardown),
 	};
