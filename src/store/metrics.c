@@ -149,6 +149,16 @@ is_ulid(const char *s)
 	return strlen(s) == 26 && ob_ulid_ns(s) != 0;
 }
 
+static bool
+have_block(const struct mstore *m, const char *ulid)
+{
+	for (size_t i = 0; i < m->nblocks; i++)
+		if (strcmp(m->blocks[i]->meta.ulid, ulid) == 0)
+			return true;
+	return false;
+}
+
+/* Load the blocks not loaded yet (a read-only open rescans after replay). */
 static void
 load_blocks(struct mstore *m)
 {
@@ -166,7 +176,7 @@ load_blocks(struct mstore *m)
 		    !m->opt.read_only) {
 			/* a block never finished, or one retention was removing */
 			mstore_rm_rf(path);
-		} else if (is_ulid(de->d_name)) {
+		} else if (is_ulid(de->d_name) && !have_block(m, de->d_name)) {
 			if (mblock_load(m, path, &b, errbuf) == OB_OK)
 				mstore_add_block(m, b);
 			else
@@ -297,8 +307,24 @@ mstore_free(struct mstore *m)
 	free(m);
 }
 
+static enum ob_err open_once(const struct mstore_options *opt, struct mstore **out,
+			     char *errbuf);
+
 enum ob_err
 mstore_open(const struct mstore_options *opt, struct mstore **out, char *errbuf)
+{
+	enum ob_err err;
+
+	/* a read-only open may race a seal deleting the WAL files it listed */
+	for (int attempt = 0;; attempt++) {
+		err = open_once(opt, out, errbuf);
+		if (err != OB_ENOTFOUND || !opt->read_only || attempt == 4)
+			return err;
+	}
+}
+
+static enum ob_err
+open_once(const struct mstore_options *opt, struct mstore **out, char *errbuf)
 {
 	struct mstore *m;
 	pthread_rwlockattr_t ra;
@@ -354,6 +380,9 @@ mstore_open(const struct mstore_options *opt, struct mstore **out, char *errbuf)
 	metadata_load(m);
 	if ((err = mwal_open(m, errbuf)))
 		goto fail;
+	/* blocks a seal wrote while we replayed (the query dedups the overlap) */
+	if (m->opt.read_only)
+		load_blocks(m);
 	if (!m->opt.read_only && !m->opt.no_sealer) {
 		if (pthread_create(&m->sealer, NULL, sealer_main, m) != 0) {
 			err = ob_errf(errbuf, OB_EIO, "cannot start the metrics sealer thread");

@@ -811,9 +811,12 @@ replay_file(struct mstore *m, const char *path, int64_t skip_below, bool *torn, 
 	*size = 0;
 	*corrupt = false;
 	if (fd < 0 || fstat(fd, &stt) != 0) {
+		int e = errno;
 		if (fd >= 0)
 			close(fd);
-		return ob_errf(errbuf, OB_EIO, "%s: %s", path, strerror(errno));
+		/* a read-only open racing the writer's truncation: mstore_open retries */
+		return ob_errf(errbuf, e == ENOENT ? OB_ENOTFOUND : OB_EIO, "%s: %s", path,
+			       strerror(e));
 	}
 	*size = (uint64_t)stt.st_size;
 	if (stt.st_size > 0) {
@@ -891,6 +894,8 @@ mwal_open(struct mstore *m, char *errbuf)
 			ob_error("metrics wal: checkpoint %s is damaged at byte %zu; series may be "
 				 "missing", path, good);
 		free(path);
+		if (err == OB_ENOTFOUND)
+			goto out;
 		err = OB_OK;
 		ckpt_floor = m->floor;
 	}

@@ -1028,6 +1028,16 @@ concurrent_appends_and_queries(void **state)
 	assert_int_equal(n, 128);
 	for (size_t i = 0; i < n; i++)
 		expect_run(&d[i], T0, 1000, 200, 0);
+	/* a read-only open beside the writer sees the block and the WAL as one */
+	struct mstore *ro = open_m(f->dir, true, 0, 3600 * 1000);
+	d = get(ro, &f->a, "conc", NULL, 0, INT64_MAX, &n);
+	assert_int_equal(n, 128);
+	for (size_t i = 0; i < n; i++)
+		expect_run(&d[i], T0, 1000, 200, 0);
+	struct mstore_append_result res;
+	struct series_write w = {0};
+	assert_int_equal(mstore_append(ro, &w, 0, &res, errbuf), OB_EINVAL);
+	mstore_close(ro);
 }
 
 int
