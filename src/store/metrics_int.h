@@ -149,7 +149,15 @@ struct mstore {
 	atomic_bool closing;
 };
 
+/* metrics_index.c: interning (m->intern_lock held) and postings (m->post_lock held) */
+const char *mindex_intern_locked(struct mstore *m, const char *s, bool take);
+void mindex_intern_put_locked(struct mstore *m, const char *s);
+struct mposting *mindex_post_find_locked(struct mstore *m, const char *name, const char *value,
+					 bool create);
+void mindex_post_add_locked(struct mstore *m, const char *name, const char *value, uint32_t ref);
+
 /* metrics_head.c */
+uint64_t mhead_hash_bytes(const void *p, size_t n, uint64_t h);
 void mhead_init(struct mstore *m);
 void mhead_release(struct mstore *m);
 uint64_t mhead_labels_hash(const struct series_labels *ls);
@@ -181,7 +189,15 @@ void mhead_meta_set(struct mstore *m, const struct series_meta *sm, bool log);
 char *mhead_labels_string(const struct series_labels *ls, char *out, size_t outlen);
 int mhead_labels_cmp(const struct series_labels *a, const struct series_labels *b);
 
-/* metrics_wal.c */
+/* metrics_wal.c: framing constants (the byte table is there) */
+#define WAL_MAGIC "OBMWAL1\n"
+#define WAL_HDR 8
+#define REC_HDR 8
+#define REC_MAX (64u << 20)
+char *mwal_seg_path(const struct mwal *w, uint32_t n);
+/* Close the current segment, start the next (w->lock held, no write in flight). */
+bool mwal_cut_locked(struct mwal *w);
+
 enum ob_err mwal_open(struct mstore *m, char *errbuf);
 void mwal_close(struct mwal *w);
 /* Queue one or more framed records (maxt: newest sample in them). */
