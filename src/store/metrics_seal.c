@@ -316,7 +316,8 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 	*did = false;
 	ob_buf_init(&rec, 0);
 	pthread_mutex_lock(&m->seal_mutex);
-	pthread_rwlock_wrlock(&m->rw);
+	/* decide under the shared lock: the sealer asks every second */
+	pthread_rwlock_rdlock(&m->rw);
 	head_span(m, &mint, &maxt, &nooo);
 	pressure = m->opt.head_max_bytes &&
 		   (uint64_t)atomic_load(&m->head_bytes) > m->opt.head_max_bytes / 4 * 3;
@@ -337,7 +338,11 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 		goto out;
 	}
 
-	/* step 1 */
+	pthread_rwlock_unlock(&m->rw);
+
+	/* step 1 (samples that came meanwhile are above end, or below it and
+	 * in chunks this step closes) */
+	pthread_rwlock_wrlock(&m->rw);
 	if (end > m->floor)
 		m->floor = end;
 	v = all_series(m, &ns);
