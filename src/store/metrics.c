@@ -401,7 +401,6 @@ void
 mstore_close(struct mstore *m)
 {
 	char errbuf[OB_ERRLEN];
-	bool did;
 
 	if (!m)
 		return;
@@ -414,7 +413,7 @@ mstore_close(struct mstore *m)
 		pthread_join(m->sealer, NULL);
 	}
 	if (!m->opt.read_only) {
-		if (mseal_run(m, true, &did, errbuf))
+		if (mstore_seal_all(m, errbuf))
 			ob_error("metrics: sealing the head at close failed: %s (the WAL keeps it)",
 				 errbuf);
 		mstore_metadata_write(m);
@@ -427,9 +426,15 @@ mstore_seal_all(struct mstore *m, char *errbuf)
 {
 	bool did;
 
+	enum ob_err err = OB_OK;
+
 	if (m->opt.read_only)
 		return ob_errf(errbuf, OB_EINVAL, "the metrics store is open read-only");
-	return mseal_run(m, true, &did, errbuf);
+	/* one block per range the head spans, the last one ending at its newest sample */
+	did = true;
+	for (int i = 0; i < 100000 && did && !err; i++)
+		err = mseal_run(m, true, &did, errbuf);
+	return err;
 }
 
 /* --- stats and listing --- */

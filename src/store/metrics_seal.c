@@ -311,7 +311,7 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 	enum ob_err err = OB_OK;
 	struct ob_buf rec;
 	uint32_t seg = 0;
-	bool pressure;
+	bool pressure, cut_all = false;
 
 	*did = false;
 	ob_buf_init(&rec, 0);
@@ -327,13 +327,14 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 	}
 	if (mint == INT64_MAX)
 		mint = maxt;
-	if (!everything && maxt - range_start(m, mint) > m->opt.block_ms * 3 / 2)
-		end = range_start(m, mint) + m->opt.block_ms;
-	else if (!everything && pressure && range_start(m, mint) != range_start(m, maxt))
-		end = range_start(m, mint) + m->opt.block_ms;
-	else if (everything || pressure)
+	int64_t rs = range_start(m, mint);
+	if (rs != range_start(m, maxt) &&
+	    (everything || pressure || maxt - rs > m->opt.block_ms * 3 / 2)) {
+		end = rs + m->opt.block_ms;     /* the oldest range: callers loop */
+	} else if (everything || pressure) {
 		end = maxt + 1;
-	else {
+		cut_all = true;
+	} else {
 		pthread_rwlock_unlock(&m->rw);
 		goto out;
 	}
@@ -389,7 +390,7 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 	sb = ob_xcalloc(nranges + 1, sizeof *sb);
 	if (any_inorder) {
 		new_ulid(sb[nsb].ulid);
-		sb[nsb].mint = everything ? range_start(m, mint) : end - m->opt.block_ms;
+		sb[nsb].mint = cut_all ? range_start(m, mint) : end - m->opt.block_ms;
 		sb[nsb].maxt = end;
 		nsb++;
 	}
@@ -428,6 +429,12 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 		memcpy(meta.ulid, sb[k].ulid, 27);
 		meta.level = 1;
 		meta.out_of_order = sb[k].ooo;
+		/* a range seal (and every OOO block) covers its aligned range, as
+		 * Prometheus's blocks do; a cut of everything ends at the newest sample */
+		if (sb[k].ooo || !cut_all) {
+			meta.min_time = sb[k].mint;
+			meta.max_time = sb[k].maxt;
+		}
 		if ((err = tsdb_block_writer_finish(sb[k].w, &meta, errbuf)))
 			break;
 		char *dir = mstore_block_dir(m, sb[k].ulid);

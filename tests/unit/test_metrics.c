@@ -480,12 +480,46 @@ sealer_thread_cuts_aligned_ranges(void **state)
 	struct mstore_block_info *v;
 	assert_int_equal(mstore_blocks_list(m, &v, &n, errbuf), OB_OK);
 	assert_int_equal(v[0].min_time, base);
-	assert_int_equal(v[0].max_time, base + 59000 + 1);
+	assert_int_equal(v[0].max_time, base + block);
 	assert_int_equal(v[1].min_time, base + block);
 	free(v);
 	struct series_data *d = get(m, &f->a, "s", "a", 0, INT64_MAX, &n);
 	assert_int_equal(n, 1);
 	expect_run(d, base, 1000, 210, 0);
+	free(b);
+}
+
+static void
+seal_all_cuts_one_block_per_range(void **state)
+{
+	struct fx *f = *state;
+	struct wb *b = ob_xcalloc(1, sizeof *b);
+	char errbuf[OB_ERRLEN];
+	int64_t block = 60000, base = 2000 * block;
+	struct mstore_block_info *v;
+	size_t n;
+
+	mstore_close(f->m);
+	f->m = open_m(f->dir, false, block, 3600 * 1000);
+	struct series_in *in = wb_series(b, "r", "a", NULL);
+	for (int i = 0; i < 150; i++)         /* 2.5 ranges, one sample a second */
+		wb_sample(in, base + i * 1000, i);
+	append_ok(f->m, b, NULL);
+	assert_int_equal(mstore_seal_all(f->m, errbuf), OB_OK);
+	assert_int_equal(mstore_blocks_list(f->m, &v, &n, errbuf), OB_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].min_time, base);
+	assert_int_equal(v[0].max_time, base + block);
+	assert_int_equal(v[0].num_samples, 60);
+	assert_int_equal(v[1].min_time, base + block);
+	assert_int_equal(v[1].max_time, base + 2 * block);
+	assert_int_equal(v[2].min_time, base + 2 * block);
+	assert_int_equal(v[2].max_time, base + 149000 + 1);
+	assert_int_equal(v[2].num_samples, 30);
+	free(v);
+	struct series_data *d = get(f->m, &f->a, "r", "a", 0, INT64_MAX, &n);
+	assert_int_equal(n, 1);
+	expect_run(d, base, 1000, 150, 0);
 	free(b);
 }
 
@@ -1052,6 +1086,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(seal_then_query_has_no_gap_or_duplicate, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(sealer_thread_cuts_aligned_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(seal_all_cuts_one_block_per_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(wal_replay_after_kill_9, setup, teardown),
 		cmocka_unit_test_setup_teardown(crash_during_seal_loses_and_doubles_nothing, setup,
 						teardown),
