@@ -67,6 +67,8 @@ struct tsdb_block_writer {
 
 #define SEG_BUF (1u << 20)
 
+uint64_t tsdb_segment_max = TSDB_SEGMENT_MAX;
+
 static enum ob_err seg_flush(struct segw *s, char *errbuf)
 {
 	size_t off = 0;
@@ -133,7 +135,7 @@ static enum ob_err seg_put(struct segw *s, uint8_t enc, const uint8_t *data, siz
 	size_t np = ob_put_uvarint(pre, len);
 	pre[np++] = enc;
 	uint64_t need = np + len + 4;
-	if (s->fd >= 0 && s->pos > TSDB_CHUNKS_HEADER && s->pos + need > TSDB_SEGMENT_MAX &&
+	if (s->fd >= 0 && s->pos > TSDB_CHUNKS_HEADER && s->pos + need > tsdb_segment_max &&
 	    (err = seg_close(s, errbuf)))
 		return err;
 	if (s->fd < 0 && (err = seg_open(s, errbuf)))

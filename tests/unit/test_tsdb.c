@@ -440,7 +440,7 @@ static void gen_series(struct gseries *g, int i, int64_t t0)
 	for (size_t k = 0; k < g->n; k++) {
 		t += 15000 + (k % 17 == 3 ? (int64_t)(rnd() % 5000) : 0);
 		switch ((i + (int)k) % 23) {
-		case 0: v = NAN; break;
+		case 0: v = k % 2 ? NAN : series_stale_nan(); break;
 		case 1: v = INFINITY; break;
 		case 2: v = -INFINITY; break;
 		case 3: v = -1.5e-7 * (double)k; break;
@@ -1172,6 +1172,151 @@ static void hist_block(void **state)
 	rm_rf(dir);
 }
 
+/* Segments cut small: chunk references across several files, read by promtool and us. */
+static void small_segments(void **state)
+{
+	char dir[160], bdir[220], errbuf[OB_ERRLEN];
+	make_tmp_root();
+	snprintf(dir, sizeof dir, "%s/segs", tmp_root);
+	tsdb_segment_max = 64 << 10;
+	struct gseries *g = write_gen_block(dir, "01HGZ3Q5JX0000000000000004");
+	tsdb_segment_max = TSDB_SEGMENT_MAX;
+	snprintf(bdir, sizeof bdir, "%s/01HGZ3Q5JX0000000000000004/chunks/000005", dir);
+	struct stat st;
+	assert_int_equal(stat(bdir, &st), 0);
+	assert_true(st.st_size <= 64 << 10);
+	check_dump(dir, g, INT64_MIN, INT64_MAX);
+	snprintf(bdir, sizeof bdir, "%s/01HGZ3Q5JX0000000000000004", dir);
+	struct tsdb_block *b;
+	assert_int_equal(tsdb_block_open(bdir, &b, errbuf), OB_OK);
+	struct promql_matcher m = {PROMQL_MATCH_NEQ, "job", "job1", NULL};
+	check_select(b, g, &m, 1, INT64_MIN, INT64_MAX);
+	tsdb_block_close(b);
+	free_gen(g);
+	rm_rf(dir);
+}
+
+/* meta.json: what we write parses back; Thanos's section and compaction survive. */
+static void meta_json(void **state)
+{
+	char errbuf[OB_ERRLEN];
+	const char *text =
+		"{\"ulid\":\"01HGZ3Q5JX0000000000000005\",\"minTime\":-5,\"maxTime\":7200000,"
+		"\"stats\":{\"numSamples\":10,\"numSeries\":2,\"numChunks\":3},"
+		"\"compaction\":{\"level\":3,\"sources\":[\"01HGZ3Q5JX0000000000000001\","
+		"\"01HGZ3Q5JX0000000000000002\"],\"hints\":[\"from-out-of-order\"]},"
+		"\"version\":1,\"thanos\":{\"labels\":{\"replica\":\"a\"},\"downsample\":"
+		"{\"resolution\":0},\"source\":\"sidecar\"}}";
+	struct tsdb_block_meta m, back;
+	assert_int_equal(tsdb_meta_parse(text, strlen(text), &m, errbuf), OB_OK);
+	assert_string_equal(m.ulid, "01HGZ3Q5JX0000000000000005");
+	assert_true(m.min_time == -5 && m.max_time == 7200000);
+	assert_int_equal(m.num_samples, 10);
+	assert_int_equal(m.num_series, 2);
+	assert_int_equal(m.num_chunks, 3);
+	assert_int_equal(m.level, 3);
+	assert_int_equal(m.nsources, 2);
+	assert_string_equal(m.sources[1], "01HGZ3Q5JX0000000000000002");
+	assert_true(m.out_of_order);
+	assert_non_null(strstr(m.thanos_json, "\"replica\":\"a\""));
+	char *out = tsdb_meta_format(&m, errbuf);
+	assert_non_null(out);
+	assert_int_equal(tsdb_meta_parse(out, strlen(out), &back, errbuf), OB_OK);
+	assert_string_equal(back.thanos_json, m.thanos_json);
+	assert_int_equal(back.level, 3);
+	assert_int_equal(back.nsources, 2);
+	assert_true(back.out_of_order);
+	free(out);
+	tsdb_meta_release(&back);
+	tsdb_meta_release(&m);
+	const char *bad[] = {"", "[]", "{\"ulid\":\"x\",\"minTime\":1,\"maxTime\":2,\"version\":1}",
+			     "{\"ulid\":\"01HGZ3Q5JX0000000000000005\",\"minTime\":1,\"maxTime\":2,"
+			     "\"version\":2}"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		assert_int_not_equal(tsdb_meta_parse(bad[i], strlen(bad[i]), &m, errbuf), OB_OK);
+}
+
+/* A series added twice is one series; an empty block opens; a bad id is refused. */
+static void writer_edges(void **state)
+{
+	char dir[160], bdir[220], errbuf[OB_ERRLEN];
+	make_tmp_root();
+	snprintf(dir, sizeof dir, "%s/edges", tmp_root);
+	struct tsdb_block_writer *w;
+	assert_int_equal(tsdb_block_writer_new(dir, "not-a-ulid", &w, errbuf), OB_EINVAL);
+	struct series_label l[2] = {{"job", "x"}, {"__name__", "up"}}; /* unsorted on purpose */
+	struct series_labels ls = {l, 2};
+	struct tsdb_chunk c[2];
+	assert_int_equal(tsdb_block_writer_new(dir, "01HGZ3Q5JX0000000000000006", &w, errbuf),
+			 OB_OK);
+	for (int k = 1; k >= 0; k--) {
+		tsdb_chunk_init(&c[0], TSDB_ENC_XOR);
+		for (int i = 0; i < 10; i++)
+			tsdb_chunk_append(&c[0], k * 100000 + i * 1000, k * 10 + i);
+		assert_int_equal(tsdb_block_writer_add(w, &ls, c, 1, errbuf), OB_OK);
+	}
+	struct tsdb_block_meta meta = {.level = 2, .min_time = 0, .max_time = 7200000};
+	char src[2][27] = {"01HGZ3Q5JX0000000000000001", "01HGZ3Q5JX0000000000000002"};
+	meta.sources = src;
+	meta.nsources = 2;
+	assert_int_equal(tsdb_block_writer_finish(w, &meta, errbuf), OB_OK);
+	snprintf(bdir, sizeof bdir, "%s/01HGZ3Q5JX0000000000000006", dir);
+	struct tsdb_block *b;
+	assert_int_equal(tsdb_block_open(bdir, &b, errbuf), OB_OK);
+	const struct tsdb_block_meta *mm = tsdb_block_meta_get(b);
+	assert_int_equal(mm->num_series, 1);
+	assert_int_equal(mm->num_chunks, 2);
+	assert_int_equal(mm->level, 2);
+	assert_int_equal(mm->nsources, 2);
+	assert_true(mm->max_time == 7200000);
+	struct promql_matcher m = {PROMQL_MATCH_EQ, "__name__", "up", NULL};
+	struct ob_arena a;
+	ob_arena_init(&a, 0);
+	struct series_data *out = NULL;
+	size_t nout = 0;
+	assert_int_equal(tsdb_block_select(b, &m, 1, INT64_MIN, INT64_MAX, &a, &out, &nout, errbuf),
+			 OB_OK);
+	assert_int_equal(nout, 1);
+	assert_int_equal(out[0].nf, 20);
+	assert_string_equal(out[0].labels.v[0].name, "__name__");
+	for (int i = 0; i < 20; i++)
+		assert_true(out[0].f[i].t == (i / 10) * 100000 + (i % 10) * 1000);
+	/* the same block again is refused; overlapping chunks of one series are too */
+	assert_int_equal(tsdb_block_writer_new(dir, "01HGZ3Q5JX0000000000000006", &w, errbuf),
+			 OB_EINVAL);
+	tsdb_block_close(b);
+
+	assert_int_equal(tsdb_block_writer_new(dir, "01HGZ3Q5JX0000000000000008", &w, errbuf),
+			 OB_OK);
+	for (int k = 0; k < 2; k++) {
+		tsdb_chunk_init(&c[k], TSDB_ENC_XOR);
+		tsdb_chunk_append(&c[k], 5000, 1);
+	}
+	assert_int_equal(tsdb_block_writer_add(w, &ls, c, 2, errbuf), OB_EINVAL);
+	tsdb_block_writer_abort(w);
+	snprintf(bdir, sizeof bdir, "%s/01HGZ3Q5JX0000000000000008.tmp", dir);
+	struct stat st;
+	assert_int_not_equal(stat(bdir, &st), 0); /* abort leaves nothing */
+
+	/* an empty block */
+	assert_int_equal(tsdb_block_writer_new(dir, "01HGZ3Q5JX0000000000000009", &w, errbuf),
+			 OB_OK);
+	assert_int_equal(tsdb_block_writer_finish(w, NULL, errbuf), OB_OK);
+	snprintf(bdir, sizeof bdir, "%s/01HGZ3Q5JX0000000000000009", dir);
+	assert_int_equal(tsdb_block_open(bdir, &b, errbuf), OB_OK);
+	nout = 0;
+	assert_int_equal(tsdb_block_select(b, &m, 1, INT64_MIN, INT64_MAX, &a, &out, &nout, errbuf),
+			 OB_OK);
+	assert_int_equal(nout, 0);
+	const char **v;
+	size_t n;
+	assert_int_equal(tsdb_block_label_names(b, &a, &v, &n, errbuf), OB_OK);
+	assert_int_equal(n, 0);
+	tsdb_block_close(b);
+	ob_arena_release(&a);
+	rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1182,6 +1327,9 @@ int main(void)
 		cmocka_unit_test(read_ours),
 		cmocka_unit_test(ours_reads_promtool),
 		cmocka_unit_test(hist_block),
+		cmocka_unit_test(small_segments),
+		cmocka_unit_test(meta_json),
+		cmocka_unit_test(writer_edges),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (tmp_root[0] && !getenv("KEEP"))
