@@ -359,7 +359,11 @@ open_once(const struct mstore_options *opt, struct mstore **out, char *errbuf)
 
 	if (!m->opt.read_only) {
 		char *lock;
-		if ((err = ob_mkdirs(m->dir, errbuf)))
+		char *pwal = ob_xasprintf("%s/wal", m->dir);
+		/* an empty Prometheus WAL: promtool tsdb dump wants one */
+		err = ob_mkdirs(pwal, errbuf);
+		free(pwal);
+		if (err)
 			goto fail;
 		lock = ob_xasprintf("%s/lock", m->dir);
 		m->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);

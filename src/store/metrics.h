@@ -4,12 +4,16 @@
  *
  * A metrics store is a directory (STORE/metrics):
  *
- *	metrics/wal/00000001 ...      WAL segments (byte table in metrics_wal.c)
- *	metrics/wal/checkpoint.N      live series + seal floor at the last seal
+ *	metrics/obwal/00000001 ...    WAL segments (byte table in metrics_wal.c)
+ *	metrics/obwal/checkpoint.N    live series + seal floor at the last seal
  *	metrics/ULID/                 TSDB blocks (meta.json, index, chunks/)
  *	metrics/ULID.tmp/             a block being written (removed on open)
  *	metrics/metadata              metric metadata (family -> type/help/unit)
  *	metrics/lock                  flock'd by the one writable opener
+ *
+ * The WAL is not Prometheus's, so it is not named wal/; an empty wal/ is
+ * kept instead, so promtool tsdb (list, analyze, dump) and Prometheus read
+ * the directory as a TSDB with an empty head.
  *
  * Write path.  mstore_append() validates a decoded write, puts every
  * accepted sample into the head (visible to queries at once) and into the

@@ -412,7 +412,7 @@ mwal_open(struct mstore *m, char *errbuf)
 	struct dirent *de;
 	bool stop = false;
 
-	w->dir = ob_xasprintf("%s/wal", m->dir);
+	w->dir = ob_xasprintf("%s/obwal", m->dir);
 	w->fd = -1;
 	w->fsync = m->opt.fsync;
 	w->seg_max = m->opt.wal_segment_bytes;

@@ -2,7 +2,7 @@
  * metrics_wal.c - the metrics write-ahead log: segments, group commit,
  * checkpoints, replay.
  *
- * Files (metrics/wal/):
+ * Files (metrics/obwal/):
  *	00000001, 00000002 ...   segments, appended to, cut past wal_segment_bytes
  *	                         and at every seal
  *	checkpoint.N             series and seal floor written after a seal;

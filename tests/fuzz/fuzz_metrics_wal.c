@@ -30,7 +30,7 @@ setup(void)
 	if (mkdtemp(dir) == NULL)
 		abort();
 	ob_log_init(OB_LOG_ERROR);
-	wal = ob_xasprintf("%s/wal", dir);
+	wal = ob_xasprintf("%s/obwal", dir);
 	if (mkdir(wal, 0755) != 0)
 		abort();
 	seg = ob_xasprintf("%s/00000001", wal);

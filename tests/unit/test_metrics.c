@@ -431,6 +431,15 @@ seal_then_query_has_no_gap_or_duplicate(void **state)
 		}
 	}
 	assert_int_equal(count_blocks(f->m, false), 2);
+	/* promtool reads the store as a TSDB: the two blocks (300 samples a series),
+	 * and an empty Prometheus WAL */
+	if (system("promtool --version >/dev/null 2>&1") == 0) {
+		char cmd[256];
+		snprintf(cmd, sizeof cmd,
+			 "promtool tsdb dump %s 2>/dev/null | grep -c '^{__name__=\"c\"' | "
+			 "grep -qx 900", f->dir);
+		assert_int_equal(system(cmd), 0);
+	}
 	/* close seals the rest; reopen reads it all from blocks */
 	mstore_close(f->m);
 	f->m = open_m(f->dir, false, 0, 3600 * 1000);
@@ -572,7 +581,7 @@ wal_replay_after_kill_9(void **state)
 
 	/* a torn record at the end of the newest segment: cut, not fatal */
 	char path[512];
-	DIR *d = opendir(ob_arena_printf(&f->a, "%s/wal", f->dir));
+	DIR *d = opendir(ob_arena_printf(&f->a, "%s/obwal", f->dir));
 	unsigned last = 0;
 	struct dirent *de;
 	while ((de = readdir(d)))
@@ -580,7 +589,7 @@ wal_replay_after_kill_9(void **state)
 			last = (unsigned)atoi(de->d_name);
 	closedir(d);
 	assert_true(last >= 5);
-	snprintf(path, sizeof path, "%s/wal/%08u", f->dir, last);
+	snprintf(path, sizeof path, "%s/obwal/%08u", f->dir, last);
 	int fd = open(path, O_WRONLY | O_APPEND);
 	assert_true(fd >= 0);
 	uint8_t torn[12] = {200, 0, 0, 0, 1, 2, 3, 4, 2, 9, 9, 9};
@@ -676,7 +685,7 @@ crash_during_seal_loses_and_doubles_nothing(void **state)
 		/* the segments of samples now in blocks are gone: the one with the
 		 * SEAL record (and, after a replay, the one open() started) stay */
 		assert_true(st.wal_segments <= 2);
-		assert_true(access(ob_arena_printf(&f->a, "%s/wal/00000001", f->dir), F_OK) != 0);
+		assert_true(access(ob_arena_printf(&f->a, "%s/obwal/00000001", f->dir), F_OK) != 0);
 		mstore_close(m);
 	}
 	f->m = open_m(f->dir, false, 0, 3600 * 1000);
@@ -698,14 +707,14 @@ corrupt_wal_record_stops_replay_there(void **state)
 		append_ok(f->m, b, NULL);
 	}
 	/* kill -9 is simulated by not closing: copy the WAL aside before close seals it */
-	snprintf(path, sizeof path, "cp -r %s/wal %s/wal.copy", f->dir, f->dir);
+	snprintf(path, sizeof path, "cp -r %s/obwal %s/wal.copy", f->dir, f->dir);
 	assert_int_equal(system(path), 0);
 	mstore_close(f->m);
-	snprintf(path, sizeof path, "rm -rf %s/wal %s/0* %s/metadata && mv %s/wal.copy %s/wal",
+	snprintf(path, sizeof path, "rm -rf %s/obwal %s/0* %s/metadata && mv %s/wal.copy %s/obwal",
 		 f->dir, f->dir, f->dir, f->dir, f->dir);
 	assert_int_equal(system(path), 0);
 	/* flip one byte inside the last samples record: replay keeps the first two writes */
-	snprintf(path, sizeof path, "%s/wal/00000001", f->dir);
+	snprintf(path, sizeof path, "%s/obwal/00000001", f->dir);
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
 	int fd = open(path, O_RDWR);
