@@ -100,7 +100,8 @@ static enum ob_err map_segments(struct tsdb_block *b, char *errbuf)
 		nums[n++] = (uint32_t)v;
 	}
 	closedir(d);
-	qsort(nums, n, sizeof *nums, cmp_u32);
+	if (n)
+		qsort(nums, n, sizeof *nums, cmp_u32);
 	b->seg = ob_xcalloc(n + 1, sizeof *b->seg);
 	b->seglen = ob_xcalloc(n + 1, sizeof *b->seglen);
 	enum ob_err err = OB_OK;

@@ -873,7 +873,7 @@ static void ours_reads_promtool(void **state)
 	while ((e = readdir(d))) {
 		if (strlen(e->d_name) != 26)
 			continue;
-		char bdir[300];
+		char bdir[512];
 		snprintf(bdir, sizeof bdir, "%s/%s", dir, e->d_name);
 		struct tsdb_block *b;
 		if (tsdb_block_open(bdir, &b, errbuf) != OB_OK)
