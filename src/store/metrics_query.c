@@ -248,14 +248,49 @@ cmp_ref(const void *a, const void *b)
 	return x->piece < y->piece ? -1 : x->piece > y->piece;
 }
 
-/* Merge q's pieces into out (samples sorted, equal times once). */
+static int
+cmp_piece_first(const void *a, const void *b)
+{
+	const struct piece *x = *(struct piece *const *)a, *y = *(struct piece *const *)b;
+	return x->f[0].t < y->f[0].t ? -1 : x->f[0].t > y->f[0].t;
+}
+
+/*
+ * Float pieces that do not overlap in time (blocks of distinct ranges and
+ * the head, the usual case) are concatenated in time order; returns false
+ * when some overlap.
+ */
+static bool
+concat_disjoint(struct piece **pv, size_t np, struct series_sample *out, size_t *nout)
+{
+	struct piece **v = ob_xmalloc((np + 1) * sizeof *v);
+	size_t k = 0, n = 0;
+
+	for (size_t i = 0; i < np; i++)
+		if (pv[i]->nf)
+			v[k++] = pv[i];
+	qsort(v, k, sizeof *v, cmp_piece_first);
+	for (size_t i = 1; i < k; i++)
+		if (v[i]->f[0].t <= v[i - 1]->f[v[i - 1]->nf - 1].t) {
+			free(v);
+			return false;
+		}
+	for (size_t i = 0; i < k; i++) {
+		memcpy(out + n, v[i]->f, v[i]->nf * sizeof *out);
+		n += v[i]->nf;
+	}
+	*nout = n;
+	free(v);
+	return true;
+}
+
+/* Merge q's pieces into out (samples sorted, equal times once, first piece wins). */
 static bool
 qseries_merge(struct qset *s, struct qseries *q, struct series_data *out)
 {
-	struct piece *p;
+	struct piece *p, **pv;
 	struct ref *r;
-	size_t k, n;
-	uint32_t pi;
+	size_t k, n, np = 0;
 
 	out->labels = q->labels;
 	out->f = NULL;
@@ -268,44 +303,45 @@ qseries_merge(struct qset *s, struct qseries *q, struct series_data *out)
 		out->nh = q->first->nh;
 		return true;
 	}
+	pv = ob_xmalloc(q->npieces * sizeof *pv);
+	for (p = q->first; p; p = p->next)
+		pv[np++] = p;
 	n = q->nf > q->nh ? q->nf : q->nh;
 	r = ob_xmalloc((n + 1) * sizeof *r);
 	if (q->nf) {
 		out->f = ob_arena_alloc(s->a, q->nf * sizeof *out->f);
 		if (!out->f)
 			goto oom;
-		for (k = 0, pi = 0, p = q->first; p; p = p->next, pi++)
-			for (uint32_t i = 0; i < p->nf; i++)
-				r[k++] = (struct ref){p->f[i].t, pi, i};
-		qsort(r, k, sizeof *r, cmp_ref);
-		for (size_t i = 0; i < k; i++) {
-			if (out->nf && out->f[out->nf - 1].t == r[i].t)
-				continue;
-			for (pi = 0, p = q->first; pi < r[i].piece; pi++)
-				p = p->next;
-			out->f[out->nf++] = p->f[r[i].idx];
+		if (!concat_disjoint(pv, np, out->f, &out->nf)) {
+			k = 0;
+			for (uint32_t pi = 0; pi < np; pi++)
+				for (uint32_t i = 0; i < pv[pi]->nf; i++)
+					r[k++] = (struct ref){pv[pi]->f[i].t, pi, i};
+			qsort(r, k, sizeof *r, cmp_ref);
+			for (size_t i = 0; i < k; i++)
+				if (!out->nf || out->f[out->nf - 1].t != r[i].t)
+					out->f[out->nf++] = pv[r[i].piece]->f[r[i].idx];
 		}
 	}
 	if (q->nh) {
 		out->h = ob_arena_alloc(s->a, q->nh * sizeof *out->h);
 		if (!out->h)
 			goto oom;
-		for (k = 0, pi = 0, p = q->first; p; p = p->next, pi++)
-			for (uint32_t i = 0; i < p->nh; i++)
-				r[k++] = (struct ref){p->h[i].t, pi, i};
+		k = 0;
+		for (uint32_t pi = 0; pi < np; pi++)
+			for (uint32_t i = 0; i < pv[pi]->nh; i++)
+				r[k++] = (struct ref){pv[pi]->h[i].t, pi, i};
 		qsort(r, k, sizeof *r, cmp_ref);
-		for (size_t i = 0; i < k; i++) {
-			if (out->nh && out->h[out->nh - 1].t == r[i].t)
-				continue;
-			for (pi = 0, p = q->first; pi < r[i].piece; pi++)
-				p = p->next;
-			out->h[out->nh++] = p->h[r[i].idx];
-		}
+		for (size_t i = 0; i < k; i++)
+			if (!out->nh || out->h[out->nh - 1].t != r[i].t)
+				out->h[out->nh++] = pv[r[i].piece]->h[r[i].idx];
 	}
 	free(r);
+	free(pv);
 	return true;
 oom:
 	free(r);
+	free(pv);
 	return false;
 }
 

@@ -826,6 +826,19 @@ adopt_makes_a_block_visible(void **state)
 	assert_int_equal(count_blocks(f->m, false), 1);
 	struct stat st;
 	assert_true(stat(dir, &st) != 0);   /* moved, not copied */
+	/* the head overlapping the block: one sample per timestamp, the head's wins */
+	memset(b, 0, sizeof *b);
+	in = wb_series(b, "adopted", "a", NULL);
+	for (int i = 10; i < 30; i++)
+		wb_sample(in, T0 + i * 1000, 100 + i);
+	append_ok(f->m, b, NULL);
+	d = get(f->m, &f->a, "adopted", "a", 0, INT64_MAX, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(d->nf, 30);
+	for (int i = 0; i < 30; i++) {
+		assert_int_equal(d->f[i].t, T0 + i * 1000);
+		assert_true(d->f[i].v == (i < 10 ? i : 100 + i));
+	}
 	/* a directory that is no block changes nothing */
 	assert_int_not_equal(mstore_block_adopt(f->m, other, errbuf), OB_OK);
 	assert_int_equal(count_blocks(f->m, false), 1);
