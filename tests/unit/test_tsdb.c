@@ -1298,6 +1298,34 @@ static void writer_edges(void **state)
 	struct stat st;
 	assert_int_not_equal(stat(bdir, &st), 0); /* abort leaves nothing */
 
+	/* a series that switched between floats and histograms: chunks of the
+	 * two kinds overlap in time, and both come back */
+	assert_int_equal(tsdb_block_writer_new(dir, "01HGZ3Q5JX000000000000000A", &w, errbuf),
+			 OB_OK);
+	struct tsdb_chunk mix[3];
+	tsdb_chunk_init(&mix[0], TSDB_ENC_XOR);
+	tsdb_chunk_append(&mix[0], 1000, 1);
+	tsdb_chunk_append(&mix[0], 9000, 2);
+	tsdb_chunk_init(&mix[1], TSDB_ENC_FLOAT_HISTOGRAM);
+	struct htest hx;
+	make_hist(&hx, 0, 3, false);
+	hx.h.t = 5000;
+	assert_true(tsdb_chunk_append_hist(&mix[1], &hx.h));
+	tsdb_chunk_init(&mix[2], TSDB_ENC_XOR);
+	tsdb_chunk_append(&mix[2], 10000, 3);
+	assert_int_equal(tsdb_block_writer_add(w, &ls, mix, 3, errbuf), OB_OK);
+	assert_int_equal(tsdb_block_writer_finish(w, NULL, errbuf), OB_OK);
+	snprintf(bdir, sizeof bdir, "%s/01HGZ3Q5JX000000000000000A", dir);
+	assert_int_equal(tsdb_block_open(bdir, &b, errbuf), OB_OK);
+	nout = 0;
+	assert_int_equal(tsdb_block_select(b, &m, 1, INT64_MIN, INT64_MAX, &a, &out, &nout, errbuf),
+			 OB_OK);
+	assert_int_equal(nout, 1);
+	assert_int_equal(out[0].nf, 3);
+	assert_int_equal(out[0].nh, 1);
+	assert_true(out[0].f[1].t == 9000 && out[0].f[2].t == 10000 && out[0].h[0].t == 5000);
+	tsdb_block_close(b);
+
 	/* an empty block */
 	assert_int_equal(tsdb_block_writer_new(dir, "01HGZ3Q5JX0000000000000009", &w, errbuf),
 			 OB_OK);
