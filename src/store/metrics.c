@@ -339,7 +339,7 @@ open_once(const struct mstore_options *opt, struct mstore **out, char *errbuf)
 		m->opt.block_ms = 2 * 3600 * 1000;
 	if (m->opt.ooo_window_ms < 0)
 		m->opt.ooo_window_ms = 0;
-	if (m->opt.wal_segment_bytes < 4096)
+	if (m->opt.wal_segment_bytes < 256)
 		m->opt.wal_segment_bytes = 64u << 20;
 	m->dir = ob_xstrdup(opt->dir);
 	m->opt.dir = m->dir;

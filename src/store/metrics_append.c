@@ -69,8 +69,9 @@ reject(struct app *a, const struct series_labels *ls, int64_t t, enum mstore_rej
 static void
 log_float(struct app *a, uint32_t ref, int64_t t, double v)
 {
-	if (a->rec_open && a->rec.len > REC_SPLIT) {
+	if (a->rec_open && a->rec.len - a->rec_start > REC_SPLIT) {
 		mwal_end(&a->rec, a->rec_start);
+		mwal_compress(&a->rec, a->rec_start);
 		a->rec_open = false;
 	}
 	if (!a->rec_open) {
@@ -277,8 +278,10 @@ mstore_append(struct mstore *m, const struct series_write *w, unsigned flags,
 			}
 		}
 	}
-	if (a.rec_open)
+	if (a.rec_open) {
 		mwal_end(&a.rec, a.rec_start);
+		mwal_compress(&a.rec, a.rec_start);
+	}
 	if (a.hrec_open)
 		mwal_end(&a.hrec, a.hrec_start);
 	if (a.erec_open)

@@ -233,7 +233,10 @@ enum {
 	MWAL_META = 4,
 	MWAL_SEAL = 5,
 	MWAL_EXEMPLARS = 6,
+	MWAL_ZSTD = 0x80,       /* flag: the payload is compressed */
 };
+/* Compress the record at start in b (in place) when that pays. */
+void mwal_compress(struct ob_buf *b, size_t start);
 
 /* metrics_query.c: matchers as the store tests them */
 struct qm;

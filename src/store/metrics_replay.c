@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zstd.h>
+
 #include "core/crc32c.h"
 #include "core/endian.h"
 #include "core/log.h"
@@ -139,6 +141,26 @@ rd_spans(struct rd *r, struct ob_arena *a, size_t *n)
 		v[i].length = (uint32_t)rd_uvarint(r);
 	}
 	return v;
+}
+
+/* A compressed payload (raw length uvarint, zstd frame) into raw; r reads it. */
+static bool
+unzstd(struct rd *r, struct ob_buf *raw)
+{
+	uint64_t n = rd_uvarint(r);
+	uint8_t *dst;
+
+	if (r->bad || n == 0 || n > REC_MAX)
+		return false;
+	ob_buf_reset(raw);
+	if (ob_buf_reserve(raw, n, &dst) != OB_OK)
+		return false;
+	size_t got = ZSTD_decompress(dst, n, r->p, (size_t)(r->end - r->p));
+	if (ZSTD_isError(got) || got != n)
+		return false;
+	r->p = dst;
+	r->end = dst + n;
+	return true;
 }
 
 /* Apply one replayed float sample: never rejected. */
@@ -317,6 +339,7 @@ mwal_replay_buf(struct mstore *m, const uint8_t *p, size_t len, int64_t skip_bel
 		bool *corrupt, int64_t *maxt)
 {
 	struct ob_arena a;
+	struct ob_buf raw;
 	size_t off = WAL_HDR;
 
 	*corrupt = false;
@@ -325,6 +348,7 @@ mwal_replay_buf(struct mstore *m, const uint8_t *p, size_t len, int64_t skip_bel
 		return 0;
 	}
 	ob_arena_init(&a, 64u << 20);
+	ob_buf_init(&raw, REC_MAX);
 	while (off + REC_HDR + 1 <= len) {
 		uint32_t n = ob_get_le32(p + off);
 		struct rd r;
@@ -341,13 +365,22 @@ mwal_replay_buf(struct mstore *m, const uint8_t *p, size_t len, int64_t skip_bel
 		r.p = p + off + REC_HDR + 1;
 		r.end = p + off + REC_HDR + n;
 		r.bad = false;
-		if (!replay_record(m, p[off + REC_HDR], &r, skip_below, maxt, &a)) {
+		uint8_t type = p[off + REC_HDR];
+		if (type & MWAL_ZSTD) {
+			if (!unzstd(&r, &raw)) {
+				*corrupt = true;
+				break;
+			}
+			type &= (uint8_t)~MWAL_ZSTD;
+		}
+		if (!replay_record(m, type, &r, skip_below, maxt, &a)) {
 			*corrupt = true;
 			break;
 		}
 		off += REC_HDR + n;
 	}
 	ob_arena_release(&a);
+	ob_buf_release(&raw);
 	return off;
 }
 

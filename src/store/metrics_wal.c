@@ -34,8 +34,14 @@
  *	6 EXEMPLARS { ref uvarint, t varint, v f64, nlabels uvarint,
  *	             { name str, value str }* }*
  *
- * A float sample costs about 11 bytes (1 ref delta, 1-2 time delta, 8
- * value); a series is logged once (when created, and in each checkpoint).
+ * A type with the bit 0x80 set has a compressed payload: raw length
+ * uvarint, then one zstd frame (level 1) of the payload above.  Samples
+ * records of 512 bytes or more are compressed.
+ *
+ * A float sample costs about 11 bytes before compression (1 ref delta, 1-2
+ * time delta, 8 value), 1-3 after (zstd finds the repeated times, refs
+ * and values of a scrape); a series is logged once (when created, and in
+ * each checkpoint).
  *
  * Group commit: callers queue framed records (mwal_enqueue, a memcpy under
  * the lock) and wait (mwal_wait); the first waiter finding no write in
@@ -55,6 +61,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <zstd.h>
 
 #include "core/crc32c.h"
 #include "core/endian.h"
@@ -124,6 +132,39 @@ mwal_end(struct ob_buf *b, size_t start)
 
 	ob_put_le32(p, (uint32_t)n);
 	ob_put_le32(p + 4, ob_crc32c(0, p + REC_HDR, n));
+}
+
+#define COMPRESS_MIN 512
+
+void
+mwal_compress(struct ob_buf *b, size_t start)
+{
+	static _Thread_local ZSTD_CCtx *cctx;
+	size_t raw = b->len - start - REC_HDR - 1, bound, got;
+	uint8_t *tmp, *p;
+	struct ob_buf out;
+
+	if (raw < COMPRESS_MIN)
+		return;
+	if (!cctx && !(cctx = ZSTD_createCCtx()))
+		return;
+	bound = ZSTD_compressBound(raw);
+	tmp = ob_xmalloc(bound);
+	got = ZSTD_compressCCtx(cctx, tmp, bound, b->data + start + REC_HDR + 1, raw, 1);
+	if (ZSTD_isError(got) || got + OB_VARINT_MAX >= raw) {
+		free(tmp);
+		return;
+	}
+	ob_buf_init(&out, 0);
+	ob_buf_reserve(&out, OB_VARINT_MAX, &p);
+	out.len = ob_put_uvarint(p, raw);
+	ob_buf_add(&out, tmp, got);
+	free(tmp);
+	b->data[start + REC_HDR] |= MWAL_ZSTD;
+	b->len = start + REC_HDR + 1;
+	ob_buf_add(b, out.data, out.len);
+	ob_buf_release(&out);
+	mwal_end(b, start);
 }
 
 void

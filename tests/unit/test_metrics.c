@@ -546,7 +546,7 @@ wal_replay_after_kill_9(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		wal_segment_bytes = 4096;       /* many segments to replay */
+		wal_segment_bytes = 512;        /* many segments to replay */
 		struct mstore *m = open_m(f->dir, false, 0, 3600 * 1000);
 		struct wb *b = ob_xcalloc(1, sizeof *b);
 		char errbuf[OB_ERRLEN];
