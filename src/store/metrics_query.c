@@ -739,6 +739,53 @@ strv_add(struct strv *s, const char *x)
 	s->v[s->n++] = x;
 }
 
+/*
+ * Every label name (name NULL) or every value of name, from the head's
+ * postings (when the head has data in the window) and the label indexes of
+ * the blocks overlapping it.
+ */
+static enum ob_err
+index_labels(struct mstore *m, const char *name, int64_t mint, int64_t maxt,
+	     struct ob_arena *arena, struct strv *sv, char *errbuf)
+{
+	struct mblock **blocks;
+	size_t nb;
+	enum ob_err err = OB_OK;
+
+	pthread_rwlock_rdlock(&m->rw);
+	if (atomic_load(&m->head_maxt) >= mint && atomic_load(&m->head_mint) <= maxt) {
+		pthread_mutex_lock(&m->post_lock);
+		for (size_t b = 0; b < m->npost_buckets && !err; b++)
+			for (struct mposting *p = m->post[b]; p && !err; p = p->next) {
+				const char *x = name ? (strcmp(p->name, name) == 0 ? p->value : NULL)
+						     : p->name;
+				if (!x || !p->n)
+					continue;
+				if (!(x = ob_arena_memdup(arena, x, strlen(x) + 1)))
+					err = ob_errf(errbuf, OB_ETOOBIG,
+						      "too many labels for the query's memory limit");
+				else
+					strv_add(sv, x);
+			}
+		pthread_mutex_unlock(&m->post_lock);
+	}
+	blocks = mstore_blocks_get(m, &nb);
+	pthread_rwlock_unlock(&m->rw);
+	for (size_t i = 0; i < nb; i++) {
+		const char **v = NULL;
+		size_t n = 0;
+		if (!err && overlaps(blocks[i], mint, maxt)) {
+			err = name ? tsdb_block_label_values(blocks[i]->b, name, arena, &v, &n, errbuf)
+				   : tsdb_block_label_names(blocks[i]->b, arena, &v, &n, errbuf);
+			for (size_t k = 0; !err && k < n; k++)
+				strv_add(sv, v[k]);
+		}
+		mblock_put(blocks[i]);
+	}
+	free(blocks);
+	return err;
+}
+
 /* Names (name NULL) or the values of name, over sel's series, into arena. */
 static enum ob_err
 label_list(struct mstore *m, const char *name, const struct mstore_selector *sel, size_t nsel,
@@ -752,8 +799,13 @@ label_list(struct mstore *m, const char *name, const struct mstore_selector *sel
 	*out = NULL;
 	*nout = 0;
 	qset_init(&set, arena);
-	if ((err = collect_all(m, sel, nsel, mint, maxt, &set, errbuf)))
+	if (nsel == 0) {
+		/* no selector: the indexes, not the series (Grafana asks often) */
+		if ((err = index_labels(m, name, mint, maxt, arena, &sv, errbuf)))
+			goto out;
+	} else if ((err = collect_all(m, sel, nsel, mint, maxt, &set, errbuf))) {
 		goto out;
+	}
 	for (size_t i = 0; i < set.n; i++) {
 		const struct series_labels *ls = &set.order[i]->labels;
 		if (!name) {

@@ -875,6 +875,16 @@ labels_series_and_metadata(void **state)
 		assert_int_equal(n, 3);
 		assert_string_equal(v[0], "__name__");
 		assert_string_equal(v[2], "job");
+		assert_int_equal(mstore_label_values(f->m, "job", NULL, 0, INT64_MIN, INT64_MAX, &f->a,
+						     &v, &n, errbuf),
+				 OB_OK);
+		assert_int_equal(n, 2);
+		assert_string_equal(v[0], "api");
+		assert_string_equal(v[1], "db");
+		assert_int_equal(mstore_label_values(f->m, "job", NULL, 0, INT64_MIN, T0 - 1, &f->a,
+						     &v, &n, errbuf),
+				 OB_OK);
+		assert_int_equal(n, 0);
 		struct promql_matcher mt = {PROMQL_MATCH_RE, "job", "a.*", NULL};
 		struct mstore_selector sel = {&mt, 1};
 		assert_int_equal(mstore_label_values(f->m, "instance", &sel, 1, INT64_MIN, INT64_MAX,
