@@ -38,6 +38,7 @@ mstore_options_init(struct mstore_options *opt)
 	opt->ooo_window_ms = 3600 * 1000;
 	opt->head_max_bytes = 1ull << 30;
 	opt->wal_segment_bytes = 64u << 20;
+	opt->max_exemplars = 100000;
 }
 
 const char *
@@ -148,6 +149,16 @@ is_ulid(const char *s)
 	return strlen(s) == 26 && ob_ulid_ns(s) != 0;
 }
 
+static bool
+have_block(const struct mstore *m, const char *ulid)
+{
+	for (size_t i = 0; i < m->nblocks; i++)
+		if (strcmp(m->blocks[i]->meta.ulid, ulid) == 0)
+			return true;
+	return false;
+}
+
+/* Load the blocks not loaded yet (a read-only open rescans after replay). */
 static void
 load_blocks(struct mstore *m)
 {
@@ -165,7 +176,7 @@ load_blocks(struct mstore *m)
 		    !m->opt.read_only) {
 			/* a block never finished, or one retention was removing */
 			mstore_rm_rf(path);
-		} else if (is_ulid(de->d_name)) {
+		} else if (is_ulid(de->d_name) && !have_block(m, de->d_name)) {
 			if (mblock_load(m, path, &b, errbuf) == OB_OK)
 				mstore_add_block(m, b);
 			else
@@ -285,6 +296,7 @@ mstore_free(struct mstore *m)
 	if (m->wal.dir)
 		mwal_close(&m->wal);
 	mhead_release(m);
+	mex_release(m);
 	if (m->lock_fd >= 0)
 		close(m->lock_fd);
 	pthread_rwlock_destroy(&m->rw);
@@ -295,8 +307,24 @@ mstore_free(struct mstore *m)
 	free(m);
 }
 
+static enum ob_err open_once(const struct mstore_options *opt, struct mstore **out,
+			     char *errbuf);
+
 enum ob_err
 mstore_open(const struct mstore_options *opt, struct mstore **out, char *errbuf)
+{
+	enum ob_err err;
+
+	/* a read-only open may race a seal deleting the WAL files it listed */
+	for (int attempt = 0;; attempt++) {
+		err = open_once(opt, out, errbuf);
+		if (err != OB_ENOTFOUND || !opt->read_only || attempt == 4)
+			return err;
+	}
+}
+
+static enum ob_err
+open_once(const struct mstore_options *opt, struct mstore **out, char *errbuf)
 {
 	struct mstore *m;
 	pthread_rwlockattr_t ra;
@@ -311,7 +339,7 @@ mstore_open(const struct mstore_options *opt, struct mstore **out, char *errbuf)
 		m->opt.block_ms = 2 * 3600 * 1000;
 	if (m->opt.ooo_window_ms < 0)
 		m->opt.ooo_window_ms = 0;
-	if (m->opt.wal_segment_bytes < 4096)
+	if (m->opt.wal_segment_bytes < 256)
 		m->opt.wal_segment_bytes = 64u << 20;
 	m->dir = ob_xstrdup(opt->dir);
 	m->opt.dir = m->dir;
@@ -327,10 +355,15 @@ mstore_open(const struct mstore_options *opt, struct mstore **out, char *errbuf)
 	atomic_store(&m->head_maxt, INT64_MIN);
 	atomic_store(&m->head_mint, INT64_MAX);
 	mhead_init(m);
+	mex_init(m);
 
 	if (!m->opt.read_only) {
 		char *lock;
-		if ((err = ob_mkdirs(m->dir, errbuf)))
+		char *pwal = ob_xasprintf("%s/wal", m->dir);
+		/* an empty Prometheus WAL: promtool tsdb dump wants one */
+		err = ob_mkdirs(pwal, errbuf);
+		free(pwal);
+		if (err)
 			goto fail;
 		lock = ob_xasprintf("%s/lock", m->dir);
 		m->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -351,6 +384,9 @@ mstore_open(const struct mstore_options *opt, struct mstore **out, char *errbuf)
 	metadata_load(m);
 	if ((err = mwal_open(m, errbuf)))
 		goto fail;
+	/* blocks a seal wrote while we replayed (the query dedups the overlap) */
+	if (m->opt.read_only)
+		load_blocks(m);
 	if (!m->opt.read_only && !m->opt.no_sealer) {
 		if (pthread_create(&m->sealer, NULL, sealer_main, m) != 0) {
 			err = ob_errf(errbuf, OB_EIO, "cannot start the metrics sealer thread");
@@ -369,7 +405,6 @@ void
 mstore_close(struct mstore *m)
 {
 	char errbuf[OB_ERRLEN];
-	bool did;
 
 	if (!m)
 		return;
@@ -382,7 +417,7 @@ mstore_close(struct mstore *m)
 		pthread_join(m->sealer, NULL);
 	}
 	if (!m->opt.read_only) {
-		if (mseal_run(m, true, &did, errbuf))
+		if (mstore_seal_all(m, errbuf))
 			ob_error("metrics: sealing the head at close failed: %s (the WAL keeps it)",
 				 errbuf);
 		mstore_metadata_write(m);
@@ -395,9 +430,15 @@ mstore_seal_all(struct mstore *m, char *errbuf)
 {
 	bool did;
 
+	enum ob_err err = OB_OK;
+
 	if (m->opt.read_only)
 		return ob_errf(errbuf, OB_EINVAL, "the metrics store is open read-only");
-	return mseal_run(m, true, &did, errbuf);
+	/* one block per range the head spans, the last one ending at its newest sample */
+	did = true;
+	for (int i = 0; i < 100000 && did && !err; i++)
+		err = mseal_run(m, true, &did, errbuf);
+	return err;
 }
 
 /* --- stats and listing --- */
@@ -454,6 +495,9 @@ mstore_stats_get(struct mstore *m, struct mstore_stats *st)
 	for (size_t i = 0; i < m->wal.nclosed; i++)
 		st->wal_bytes += m->wal.closed[i].bytes;
 	st->wal_writes = m->wal.writes;
+	pthread_mutex_lock(&m->ex_lock);
+	st->exemplars = m->ex_count;
+	pthread_mutex_unlock(&m->ex_lock);
 	st->wal_syncs = m->wal.syncs;
 	pthread_mutex_unlock(&m->wal.lock);
 	st->appended = atomic_load(&m->appended);

@@ -4,12 +4,16 @@
  *
  * A metrics store is a directory (STORE/metrics):
  *
- *	metrics/wal/00000001 ...      WAL segments (byte table in metrics_wal.c)
- *	metrics/wal/checkpoint.N      live series + seal floor at the last seal
+ *	metrics/obwal/00000001 ...    WAL segments (byte table in metrics_wal.c)
+ *	metrics/obwal/checkpoint.N    live series + seal floor at the last seal
  *	metrics/ULID/                 TSDB blocks (meta.json, index, chunks/)
  *	metrics/ULID.tmp/             a block being written (removed on open)
  *	metrics/metadata              metric metadata (family -> type/help/unit)
  *	metrics/lock                  flock'd by the one writable opener
+ *
+ * The WAL is not Prometheus's, so it is not named wal/; an empty wal/ is
+ * kept instead, so promtool tsdb (list, analyze, dump) and Prometheus read
+ * the directory as a TSDB with an empty head.
  *
  * Write path.  mstore_append() validates a decoded write, puts every
  * accepted sample into the head (visible to queries at once) and into the
@@ -42,7 +46,9 @@
  * Rejections do not fail the call: the valid samples are kept and res
  * counts both and names the first rejected series, so the receiver can
  * answer 400 naming it while the rest is stored, as Prometheus does.
- * Exemplars are not stored (counted in res->exemplars_dropped).
+ * Exemplars are kept in memory, the last opt.max_exemplars of them (as
+ * Prometheus does: blocks hold none), logged in the WAL; an exemplar not
+ * newer than its series' last one is dropped (res->exemplars_dropped).
  *
  * Memory bound.  The head counts the bytes it holds (chunks, series,
  * labels, out-of-order samples).  Past 3/4 of head_max_bytes the sealer
@@ -100,6 +106,7 @@ struct mstore_options {
 	bool read_only;             /* see above */
 	bool no_sealer;             /* writable, but seal only when asked (tests, import) */
 	size_t wal_segment_bytes;   /* cut a new WAL segment past this (64 MiB) */
+	size_t max_exemplars;       /* exemplars kept (100,000); 0 keeps none */
 };
 
 /* The defaults above. */
@@ -137,7 +144,8 @@ struct mstore_append_result {
 	size_t duplicates;          /* same timestamp and value: dropped */
 	size_t rejected;            /* samples not stored, see first_* */
 	size_t rejected_series;     /* series with at least one rejected sample */
-	size_t exemplars_dropped;
+	size_t exemplars;           /* exemplars kept */
+	size_t exemplars_dropped;   /* not newer than their series' last one, or none kept */
 	enum mstore_reject first_reason;
 	int64_t first_t;            /* the first rejected sample's time (ms) */
 	char first_series[256];     /* {__name__="x", a="b"}, cut with "..." */
@@ -202,6 +210,20 @@ enum ob_err mstore_label_values(struct mstore *m, const char *name,
 enum ob_err mstore_metadata(struct mstore *m, const char *family, struct ob_arena *arena,
 			    struct series_meta **out, size_t *nout, char *errbuf);
 
+/*
+ * Exemplars of the series matching mt with a time in [mint, maxt], per
+ * series (labels, exemplars time-ordered), in arena; for
+ * /api/v1/query_exemplars and the UI's "open the trace".
+ */
+struct mstore_exemplar_series {
+	struct series_labels labels;
+	struct series_exemplar *ex;
+	size_t n;
+};
+enum ob_err mstore_exemplars(struct mstore *m, const struct promql_matcher *mt, size_t nm,
+			     int64_t mint, int64_t maxt, struct ob_arena *arena,
+			     struct mstore_exemplar_series **out, size_t *nout, char *errbuf);
+
 /* --- lifecycle --- */
 
 struct mstore_stats {
@@ -214,6 +236,7 @@ struct mstore_stats {
 	uint64_t blocks, block_bytes, block_samples, block_series;
 	int64_t blocks_mint, blocks_maxt;   /* ms; 0/0 when none */
 	uint64_t wal_bytes, wal_segments;
+	uint64_t exemplars;         /* in the ring */
 	/* since open, this process */
 	uint64_t appended, rejected, duplicates, out_of_order;
 	uint64_t wal_writes, wal_syncs;

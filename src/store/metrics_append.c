@@ -40,9 +40,9 @@ mstore_reject_str(enum mstore_reject r)
 
 struct app {
 	struct mstore *m;
-	struct ob_buf rec, hrec;
-	size_t rec_start, hrec_start;
-	bool rec_open, hrec_open;
+	struct ob_buf rec, hrec, erec;
+	size_t rec_start, hrec_start, erec_start;
+	bool rec_open, hrec_open, erec_open;
 	int64_t base, prev_ref, maxt;
 	struct mstore_append_result *res;
 	bool series_rejected;
@@ -69,8 +69,9 @@ reject(struct app *a, const struct series_labels *ls, int64_t t, enum mstore_rej
 static void
 log_float(struct app *a, uint32_t ref, int64_t t, double v)
 {
-	if (a->rec_open && a->rec.len > REC_SPLIT) {
+	if (a->rec_open && a->rec.len - a->rec_start > REC_SPLIT) {
 		mwal_end(&a->rec, a->rec_start);
+		mwal_compress(&a->rec, a->rec_start);
 		a->rec_open = false;
 	}
 	if (!a->rec_open) {
@@ -189,6 +190,24 @@ append_series(struct app *a, struct mseries *s, const struct series_in *in, int6
 		res->accepted++;
 		log_hist(a, s->ref, h);
 	}
+	for (size_t i = 0; i < in->nexemplars; i++) {
+		const struct series_exemplar *e = &in->exemplars[i];
+		int64_t t = e->t;
+		/* no time given: the series' newest sample of this write */
+		for (size_t k = 0; t == 0 && k < in->nsamples; k++)
+			if (in->samples[k].t > t)
+				t = in->samples[k].t;
+		if (t == 0 || !mex_add(m, s, e, t)) {
+			res->exemplars_dropped++;
+			continue;
+		}
+		res->exemplars++;
+		if (!a->erec_open) {
+			a->erec_start = mwal_begin(&a->erec, MWAL_EXEMPLARS);
+			a->erec_open = true;
+		}
+		mex_encode(&a->erec, s->ref, e, t);
+	}
 }
 
 enum ob_err
@@ -215,6 +234,7 @@ mstore_append(struct mstore *m, const struct series_write *w, unsigned flags,
 			       bytes, (unsigned long long)m->opt.head_max_bytes);
 	ob_buf_init(&a.rec, 0);
 	ob_buf_init(&a.hrec, 0);
+	ob_buf_init(&a.erec, 0);
 	for (size_t i = 0; i < w->nmeta; i++)
 		mhead_meta_set(m, &w->meta[i], true);
 
@@ -233,8 +253,7 @@ mstore_append(struct mstore *m, const struct series_write *w, unsigned flags,
 		struct mseries *s;
 		const char *why = NULL;
 
-		res->exemplars_dropped += in->nexemplars;
-		if (in->nsamples == 0 && in->nhists == 0)
+		if (in->nsamples == 0 && in->nhists == 0 && in->nexemplars == 0)
 			continue;
 		a.series_rejected = false;
 		hash = mhead_labels_hash(&in->labels);
@@ -247,7 +266,9 @@ mstore_append(struct mstore *m, const struct series_write *w, unsigned flags,
 			append_series(&a, s, in, floor, ooo_min, flags);
 		pthread_mutex_unlock(&st->lock);
 		if (!s) {
-			reject(&a, &in->labels, in->nsamples ? in->samples[0].t : in->hists[0].t,
+			res->exemplars_dropped += in->nexemplars;
+			reject(&a, &in->labels,
+			       in->nsamples ? in->samples[0].t : in->nhists ? in->hists[0].t : 0,
 			       MSTORE_REJECT_LABELS, in->nsamples + in->nhists);
 			if (res->first_reason == MSTORE_REJECT_LABELS &&
 			    res->rejected == in->nsamples + in->nhists) {
@@ -257,17 +278,24 @@ mstore_append(struct mstore *m, const struct series_write *w, unsigned flags,
 			}
 		}
 	}
-	if (a.rec_open)
+	if (a.rec_open) {
 		mwal_end(&a.rec, a.rec_start);
+		mwal_compress(&a.rec, a.rec_start);
+	}
 	if (a.hrec_open)
 		mwal_end(&a.hrec, a.hrec_start);
+	if (a.erec_open)
+		mwal_end(&a.erec, a.erec_start);
 	if (a.rec.len)
 		mwal_enqueue(&m->wal, a.rec.data, a.rec.len, a.maxt, &seq);
 	if (a.hrec.len)
 		mwal_enqueue(&m->wal, a.hrec.data, a.hrec.len, a.maxt, &seq);
+	if (a.erec.len)
+		mwal_enqueue(&m->wal, a.erec.data, a.erec.len, INT64_MIN, &seq);
 	pthread_rwlock_unlock(&m->rw);
 	ob_buf_release(&a.rec);
 	ob_buf_release(&a.hrec);
+	ob_buf_release(&a.erec);
 
 	/* series and metadata records are queued too: wait for everything queued */
 	if (seq == 0 && (w->nmeta || w->nseries))

@@ -1,6 +1,6 @@
 /*
- * metrics_head.c - the metrics head in memory: series, interned label
- * strings, postings, chunks and out-of-order samples.
+ * metrics_head.c - the metrics head in memory: series, their chunks and
+ * out-of-order samples, series removal, metadata.
  *
  * Series live in MSTRIPES stripes chosen by the top bits of their label
  * hash; each stripe has a mutex, a chained hash table and owns the samples
@@ -14,9 +14,7 @@
  * in a sorted array (16 bytes a sample) until they are sealed.  A full
  * chunk is sealed (its encoder freed, its bytes trimmed).
  *
- * Label strings are interned with a reference count (one copy per distinct
- * string, freed with its last series).  Postings map an interned
- * (name, value) pair to the increasing refs of the series that have it.
+ * Label strings are interned and indexed by postings (metrics_index.c).
  *
  * Memory accounting (m->head_bytes): chunk bytes allocated, a fixed cost
  * per series, per chunk and per label, interned strings, OOO arrays.
@@ -29,18 +27,10 @@
 #include "core/mem.h"
 #include "store/metrics_int.h"
 
-struct istr {
-	struct istr *next;
-	uint64_t hash;
-	uint32_t refs, len;
-	char s[];
-};
-
-#define ISTR(p) ((struct istr *)(void *)((char *)(p) - offsetof(struct istr, s)))
 #define CHUNK_COST 64               /* struct + encoder state, accounted per chunk */
 
-static uint64_t
-hash_bytes(const void *p, size_t n, uint64_t h)
+uint64_t
+mhead_hash_bytes(const void *p, size_t n, uint64_t h)
 {
 	const uint8_t *b = p;
 	uint64_t x;
@@ -64,8 +54,8 @@ mhead_labels_hash(const struct series_labels *ls)
 	uint64_t h = 0x243f6a8885a308d3ull;
 
 	for (size_t i = 0; i < ls->n; i++) {
-		h = hash_bytes(ls->v[i].name, strlen(ls->v[i].name), h);
-		h = hash_bytes(ls->v[i].value, strlen(ls->v[i].value), h + 1);
+		h = mhead_hash_bytes(ls->v[i].name, strlen(ls->v[i].name), h);
+		h = mhead_hash_bytes(ls->v[i].value, strlen(ls->v[i].value), h + 1);
 	}
 	return h ? h : 1;
 }
@@ -110,155 +100,6 @@ mhead_account(struct mstore *m, int64_t delta)
 	atomic_fetch_add(&m->head_bytes, delta);
 }
 
-/* --- interning (m->intern_lock) --- */
-
-static const char *
-intern_locked(struct mstore *m, const char *s, bool take)
-{
-	size_t len = strlen(s);
-	uint64_t h = hash_bytes(s, len, 7);
-	size_t b = h & (m->nintern_buckets - 1);
-	struct istr *e;
-
-	for (e = m->intern[b]; e; e = e->next)
-		if (e->hash == h && e->len == len && memcmp(e->s, s, len) == 0) {
-			if (take)
-				e->refs++;
-			return e->s;
-		}
-	if (!take)
-		return NULL;
-	if (m->nintern >= m->nintern_buckets) {
-		size_t nb = m->nintern_buckets * 2;
-		struct istr **nt = ob_xcalloc(nb, sizeof *nt);
-		for (size_t i = 0; i < m->nintern_buckets; i++)
-			while ((e = m->intern[i])) {
-				m->intern[i] = e->next;
-				e->next = nt[e->hash & (nb - 1)];
-				nt[e->hash & (nb - 1)] = e;
-			}
-		free(m->intern);
-		m->intern = nt;
-		m->nintern_buckets = nb;
-		b = h & (nb - 1);
-	}
-	e = ob_xmalloc(sizeof *e + len + 1);
-	e->hash = h;
-	e->len = (uint32_t)len;
-	e->refs = 1;
-	memcpy(e->s, s, len + 1);
-	e->next = m->intern[b];
-	m->intern[b] = e;
-	m->nintern++;
-	mhead_account(m, (int64_t)(sizeof *e + len + 1));
-	return e->s;
-}
-
-static void
-intern_put_locked(struct mstore *m, const char *s)
-{
-	struct istr *e = ISTR(s), **pp;
-
-	if (--e->refs)
-		return;
-	for (pp = &m->intern[e->hash & (m->nintern_buckets - 1)]; *pp; pp = &(*pp)->next)
-		if (*pp == e) {
-			*pp = e->next;
-			break;
-		}
-	m->nintern--;
-	mhead_account(m, -(int64_t)(sizeof *e + e->len + 1));
-	free(e);
-}
-
-/* --- postings (m->post_lock) --- */
-
-static uint64_t
-post_hash(const char *name, const char *value)
-{
-	uintptr_t a = (uintptr_t)name, b = (uintptr_t)value;
-	uint64_t h = (a * 0x9e3779b97f4a7c15ull) ^ (b * 0xc2b2ae3d27d4eb4full);
-	return h ^ (h >> 31);
-}
-
-static struct mposting *
-post_find_locked(struct mstore *m, const char *name, const char *value, bool create)
-{
-	size_t b = post_hash(name, value) & (m->npost_buckets - 1);
-	struct mposting *p;
-
-	for (p = m->post[b]; p; p = p->next)
-		if (p->name == name && p->value == value)
-			return p;
-	if (!create)
-		return NULL;
-	if (m->npost >= m->npost_buckets) {
-		size_t nb = m->npost_buckets * 2;
-		struct mposting **nt = ob_xcalloc(nb, sizeof *nt);
-		for (size_t i = 0; i < m->npost_buckets; i++)
-			while ((p = m->post[i])) {
-				size_t j = post_hash(p->name, p->value) & (nb - 1);
-				m->post[i] = p->next;
-				p->next = nt[j];
-				nt[j] = p;
-			}
-		free(m->post);
-		m->post = nt;
-		m->npost_buckets = nb;
-		b = post_hash(name, value) & (nb - 1);
-	}
-	p = ob_xcalloc(1, sizeof *p);
-	p->name = name;
-	p->value = value;
-	p->next = m->post[b];
-	m->post[b] = p;
-	m->npost++;
-	return p;
-}
-
-static void
-post_add_locked(struct mstore *m, const char *name, const char *value, uint32_t ref)
-{
-	struct mposting *p = post_find_locked(m, name, value, true);
-	uint32_t i;
-
-	if (p->n == p->alloc) {
-		p->alloc = p->alloc ? p->alloc * 2 : 4;
-		p->refs = ob_xrealloc(p->refs, p->alloc * sizeof *p->refs);
-		mhead_account(m, (int64_t)(p->alloc / 2 * sizeof *p->refs));
-	}
-	/* refs are handed out in increasing order; a racing creator may be late */
-	for (i = p->n; i > 0 && p->refs[i - 1] > ref; i--)
-		p->refs[i] = p->refs[i - 1];
-	p->refs[i] = ref;
-	p->n++;
-}
-
-void
-mhead_postings(struct mstore *m, const char *name, const char *value, uint32_t **out,
-	       size_t *n)
-{
-	const char *in, *iv;
-	struct mposting *p = NULL;
-
-	*out = NULL;
-	*n = 0;
-	pthread_mutex_lock(&m->intern_lock);
-	in = intern_locked(m, name, false);
-	iv = intern_locked(m, value, false);
-	pthread_mutex_unlock(&m->intern_lock);
-	if (!in || !iv)
-		return;
-	pthread_mutex_lock(&m->post_lock);
-	p = post_find_locked(m, in, iv, false);
-	if (p && p->n) {
-		*out = ob_xmalloc(p->n * sizeof **out);
-		memcpy(*out, p->refs, p->n * sizeof **out);
-		*n = p->n;
-	}
-	pthread_mutex_unlock(&m->post_lock);
-}
-
 /* --- series --- */
 
 struct mstripe *
@@ -270,15 +111,18 @@ mhead_stripe(struct mstore *m, const struct mseries *s)
 struct mseries *
 mhead_by_ref(struct mstore *m, uint32_t ref)
 {
-	struct mseries **page = atomic_load(&m->ref_pages[(ref >> MREF_PAGE_BITS) % MREF_PAGES]);
+	struct mseries **page;
 
+	if (ref >= MREF_MAX)
+		return NULL;
+	page = atomic_load(&m->ref_pages[ref >> MREF_PAGE_BITS]);
 	return page ? page[ref & ((1u << MREF_PAGE_BITS) - 1)] : NULL;
 }
 
 static void
 set_ref_locked(struct mstore *m, uint32_t ref, struct mseries *s)
 {
-	size_t pi = (ref >> MREF_PAGE_BITS) % MREF_PAGES;
+	size_t pi = ref >> MREF_PAGE_BITS;
 	struct mseries **page = atomic_load(&m->ref_pages[pi]);
 
 	if (!page) {
@@ -391,19 +235,20 @@ series_new_locked(struct mstore *m, struct mstripe *st, const struct series_labe
 	s->ref = ref;
 	s->hash = hash;
 	s->maxt = INT64_MIN;
+	s->last_ex_t = INT64_MIN;
 	s->labels.n = ls->n;
 	s->labels.v = ob_xmalloc(ls->n * sizeof *s->labels.v);
 	pthread_mutex_lock(&m->intern_lock);
 	for (size_t i = 0; i < ls->n; i++) {
-		s->labels.v[i].name = intern_locked(m, ls->v[i].name, true);
-		s->labels.v[i].value = intern_locked(m, ls->v[i].value, true);
+		s->labels.v[i].name = mindex_intern_locked(m, ls->v[i].name, true);
+		s->labels.v[i].value = mindex_intern_locked(m, ls->v[i].value, true);
 	}
 	pthread_mutex_unlock(&m->intern_lock);
 	mhead_account(m, (int64_t)(MSERIES_COST + ls->n * sizeof *s->labels.v));
 	pthread_mutex_lock(&m->post_lock);
 	set_ref_locked(m, ref, s);
 	for (size_t i = 0; i < ls->n; i++)
-		post_add_locked(m, s->labels.v[i].name, s->labels.v[i].value, ref);
+		mindex_post_add_locked(m, s->labels.v[i].name, s->labels.v[i].value, ref);
 	pthread_mutex_unlock(&m->post_lock);
 	stripe_insert(st, s);
 	atomic_fetch_add(&m->nseries, 1);
@@ -429,6 +274,10 @@ mhead_create_locked(struct mstore *m, struct mstripe *st, const struct series_la
 
 	if ((*why = labels_invalid(ls)))
 		return NULL;
+	if (atomic_load(&m->next_ref) >= MREF_MAX - 1) {
+		*why = "too many series created since the store was opened (restart obstui)";
+		return NULL;
+	}
 	s = series_new_locked(m, st, ls, hash, atomic_fetch_add(&m->next_ref, 1));
 	if (!m->opt.read_only) {
 		/* logged before any sample that names it can be queued */
@@ -449,7 +298,7 @@ mhead_create_ref(struct mstore *m, uint32_t ref, const struct series_labels *ls)
 	struct mstripe *st = &m->stripes[hash >> 58];
 	struct mseries *s;
 
-	if (ref == 0 || labels_invalid(ls))
+	if (ref == 0 || ref >= MREF_MAX || labels_invalid(ls))
 		return NULL;
 	if ((s = mhead_by_ref(m, ref)))
 		return s;
@@ -663,8 +512,8 @@ series_free(struct mstore *m, struct mseries *s)
 	free(s->sealing);
 	pthread_mutex_lock(&m->intern_lock);
 	for (size_t i = 0; i < s->labels.n; i++) {
-		intern_put_locked(m, s->labels.v[i].name);
-		intern_put_locked(m, s->labels.v[i].value);
+		mindex_intern_put_locked(m, s->labels.v[i].name);
+		mindex_intern_put_locked(m, s->labels.v[i].value);
 	}
 	pthread_mutex_unlock(&m->intern_lock);
 	mhead_account(m, -(int64_t)(MSERIES_COST + s->labels.n * sizeof *s->labels.v));
@@ -688,7 +537,10 @@ mhead_gc(struct mstore *m, int64_t before)
 		for (size_t b = 0; b < st->nbuckets; b++) {
 			struct mseries **pp = &st->buckets[b], *s;
 			while ((s = *pp)) {
-				if (s->nfc || s->nhc || s->nooo || s->nsealing || s->maxt >= before) {
+				/* a series with recent exemplars stays, so checkpoints keep them */
+				if (s->nfc || s->nhc || s->nooo || s->nsealing || s->maxt >= before ||
+				    (s->last_ex_t != INT64_MIN &&
+				     s->last_ex_t >= before - m->opt.block_ms)) {
 					pp = &s->next;
 					continue;
 				}

@@ -24,7 +24,8 @@
 
 #define MSTRIPES 64
 #define MREF_PAGE_BITS 12
-#define MREF_PAGES 65536            /* 2^28 series refs */
+#define MREF_PAGES 65536
+#define MREF_MAX ((uint32_t)MREF_PAGES << MREF_PAGE_BITS)  /* refs are below 2^28 */
 #define MSERIES_COST 160            /* accounted bytes per series beside labels */
 
 struct mseries {
@@ -33,6 +34,7 @@ struct mseries {
 	struct mseries *next;           /* stripe chain */
 	struct series_labels labels;    /* interned strings; v owned */
 	int64_t maxt;                   /* newest sample (float or histogram); INT64_MIN none */
+	int64_t last_ex_t;              /* newest exemplar kept; INT64_MIN none */
 	double last_v;                  /* value at maxt (float) */
 	double last_hcount, last_hsum;  /* at maxt (histogram) */
 	uint8_t last_kind;              /* 0 none, 1 float, 2 histogram */
@@ -90,6 +92,9 @@ struct mwal {
 	bool flushing, broken, fsync;
 	size_t seg_max;
 	uint64_t writes, syncs;
+	/* replay: the segment being read; the last SEAL record whose blocks all exist */
+	uint32_t replay_seg, marker_seg;
+	int64_t marker_floor;
 };
 
 struct mmeta {
@@ -119,6 +124,10 @@ struct mstore {
 	pthread_mutex_t meta_lock;
 	struct mmeta *meta;
 
+	pthread_mutex_t ex_lock;        /* the exemplar ring (metrics_exemplar.c) */
+	struct mex *ex;
+	size_t ex_cap, ex_next, ex_count;
+
 	struct mblock **blocks;         /* under rw */
 	size_t nblocks, ablocks;
 
@@ -140,7 +149,15 @@ struct mstore {
 	atomic_bool closing;
 };
 
+/* metrics_index.c: interning (m->intern_lock held) and postings (m->post_lock held) */
+const char *mindex_intern_locked(struct mstore *m, const char *s, bool take);
+void mindex_intern_put_locked(struct mstore *m, const char *s);
+struct mposting *mindex_post_find_locked(struct mstore *m, const char *name, const char *value,
+					 bool create);
+void mindex_post_add_locked(struct mstore *m, const char *name, const char *value, uint32_t ref);
+
 /* metrics_head.c */
+uint64_t mhead_hash_bytes(const void *p, size_t n, uint64_t h);
 void mhead_init(struct mstore *m);
 void mhead_release(struct mstore *m);
 uint64_t mhead_labels_hash(const struct series_labels *ls);
@@ -172,7 +189,15 @@ void mhead_meta_set(struct mstore *m, const struct series_meta *sm, bool log);
 char *mhead_labels_string(const struct series_labels *ls, char *out, size_t outlen);
 int mhead_labels_cmp(const struct series_labels *a, const struct series_labels *b);
 
-/* metrics_wal.c */
+/* metrics_wal.c: framing constants (the byte table is there) */
+#define WAL_MAGIC "OBMWAL1\n"
+#define WAL_HDR 8
+#define REC_HDR 8
+#define REC_MAX (64u << 20)
+char *mwal_seg_path(const struct mwal *w, uint32_t n);
+/* Close the current segment, start the next (w->lock held, no write in flight). */
+bool mwal_cut_locked(struct mwal *w);
+
 enum ob_err mwal_open(struct mstore *m, char *errbuf);
 void mwal_close(struct mwal *w);
 /* Queue one or more framed records (maxt: newest sample in them). */
@@ -201,9 +226,43 @@ size_t mwal_replay_buf(struct mstore *m, const uint8_t *p, size_t len, int64_t s
 void mwal_start_file(struct ob_buf *b);
 enum ob_err mwal_write_file(const char *path, const uint8_t *p, size_t n, char *errbuf);
 
-enum { MWAL_SERIES = 1, MWAL_SAMPLES = 2, MWAL_HISTS = 3, MWAL_META = 4, MWAL_SEAL = 5 };
+enum {
+	MWAL_SERIES = 1,
+	MWAL_SAMPLES = 2,
+	MWAL_HISTS = 3,
+	MWAL_META = 4,
+	MWAL_SEAL = 5,
+	MWAL_EXEMPLARS = 6,
+	MWAL_ZSTD = 0x80,       /* flag: the payload is compressed */
+};
+/* Compress the record at start in b (in place) when that pays. */
+void mwal_compress(struct ob_buf *b, size_t start);
+
+/* metrics_query.c: matchers as the store tests them */
+struct qm;
+enum ob_err mq_compile(const struct promql_matcher *mt, size_t nm, struct qm **out,
+		       char *errbuf);
+bool mq_matches(const struct qm *q, size_t nm, const struct series_labels *ls);
+void mq_free(struct qm *q, size_t nm);
+bool mq_labels_copy(struct ob_arena *a, const struct series_labels *ls,
+		    struct series_labels *out);
+
+/* metrics_exemplar.c */
+void mex_init(struct mstore *m);
+void mex_release(struct mstore *m);
+bool mex_add(struct mstore *m, struct mseries *s, const struct series_exemplar *e, int64_t t);
+void mex_encode(struct ob_buf *b, uint32_t ref, const struct series_exemplar *e, int64_t t);
+void mex_checkpoint(struct mstore *m, struct ob_buf *b);
 
 /* metrics_seal.c */
+
+/*
+ * Fault injection for crash tests: when mstore_fault equals a step, the
+ * seal kills its own process (SIGKILL) right after that step.
+ */
+enum { MSTORE_FAULT_NONE, MSTORE_FAULT_AFTER_MARKER, MSTORE_FAULT_AFTER_BLOCKS };
+extern int mstore_fault;
+
 enum ob_err mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf);
 void mseal_replay_marker(struct mstore *m, int64_t floor, const char (*ulids)[27],
 			 const int64_t *mint, const int64_t *maxt, const uint8_t *ooo, size_t n);

@@ -34,8 +34,8 @@ struct qm {
 	bool own_re;
 };
 
-static enum ob_err
-qm_compile(const struct promql_matcher *mt, size_t nm, struct qm **out, char *errbuf)
+enum ob_err
+mq_compile(const struct promql_matcher *mt, size_t nm, struct qm **out, char *errbuf)
 {
 	struct qm *q = ob_xcalloc(nm + 1, sizeof *q);
 
@@ -61,8 +61,8 @@ qm_compile(const struct promql_matcher *mt, size_t nm, struct qm **out, char *er
 	return OB_OK;
 }
 
-static void
-qm_free(struct qm *q, size_t nm)
+void
+mq_free(struct qm *q, size_t nm)
 {
 	for (size_t i = 0; q && i < nm; i++)
 		if (q[i].own_re)
@@ -70,8 +70,8 @@ qm_free(struct qm *q, size_t nm)
 	free(q);
 }
 
-static bool
-qm_matches(const struct qm *q, size_t nm, const struct series_labels *ls)
+bool
+mq_matches(const struct qm *q, size_t nm, const struct series_labels *ls)
 {
 	for (size_t i = 0; i < nm; i++) {
 		const char *v = series_label_get(ls, q[i].m->name);
@@ -88,7 +88,7 @@ qm_matches(const struct qm *q, size_t nm, const struct series_labels *ls)
 		default:
 			if (!q[i].own_re)
 				return promql_matcher_matches(q[i].m, v) &&
-				       qm_matches(q + i + 1, nm - i - 1, ls);
+				       mq_matches(q + i + 1, nm - i - 1, ls);
 			ok = regexec(&q[i].re, v, 0, NULL, 0) == 0;
 			if (q[i].m->op == PROMQL_MATCH_NRE)
 				ok = !ok;
@@ -159,6 +159,15 @@ labels_copy(struct ob_arena *a, const struct series_labels *ls, bool *oom)
 			*oom = true;
 	}
 	return out;
+}
+
+bool
+mq_labels_copy(struct ob_arena *a, const struct series_labels *ls, struct series_labels *out)
+{
+	bool oom = false;
+
+	*out = labels_copy(a, ls, &oom);
+	return !oom;
 }
 
 /* The entry of labels ls (copied in when copy is set) and a new piece on it. */
@@ -239,14 +248,49 @@ cmp_ref(const void *a, const void *b)
 	return x->piece < y->piece ? -1 : x->piece > y->piece;
 }
 
-/* Merge q's pieces into out (samples sorted, equal times once). */
+static int
+cmp_piece_first(const void *a, const void *b)
+{
+	const struct piece *x = *(struct piece *const *)a, *y = *(struct piece *const *)b;
+	return x->f[0].t < y->f[0].t ? -1 : x->f[0].t > y->f[0].t;
+}
+
+/*
+ * Float pieces that do not overlap in time (blocks of distinct ranges and
+ * the head, the usual case) are concatenated in time order; returns false
+ * when some overlap.
+ */
+static bool
+concat_disjoint(struct piece **pv, size_t np, struct series_sample *out, size_t *nout)
+{
+	struct piece **v = ob_xmalloc((np + 1) * sizeof *v);
+	size_t k = 0, n = 0;
+
+	for (size_t i = 0; i < np; i++)
+		if (pv[i]->nf)
+			v[k++] = pv[i];
+	qsort(v, k, sizeof *v, cmp_piece_first);
+	for (size_t i = 1; i < k; i++)
+		if (v[i]->f[0].t <= v[i - 1]->f[v[i - 1]->nf - 1].t) {
+			free(v);
+			return false;
+		}
+	for (size_t i = 0; i < k; i++) {
+		memcpy(out + n, v[i]->f, v[i]->nf * sizeof *out);
+		n += v[i]->nf;
+	}
+	*nout = n;
+	free(v);
+	return true;
+}
+
+/* Merge q's pieces into out (samples sorted, equal times once, first piece wins). */
 static bool
 qseries_merge(struct qset *s, struct qseries *q, struct series_data *out)
 {
-	struct piece *p;
+	struct piece *p, **pv;
 	struct ref *r;
-	size_t k, n;
-	uint32_t pi;
+	size_t k, n, np = 0;
 
 	out->labels = q->labels;
 	out->f = NULL;
@@ -259,44 +303,45 @@ qseries_merge(struct qset *s, struct qseries *q, struct series_data *out)
 		out->nh = q->first->nh;
 		return true;
 	}
+	pv = ob_xmalloc(q->npieces * sizeof *pv);
+	for (p = q->first; p; p = p->next)
+		pv[np++] = p;
 	n = q->nf > q->nh ? q->nf : q->nh;
 	r = ob_xmalloc((n + 1) * sizeof *r);
 	if (q->nf) {
 		out->f = ob_arena_alloc(s->a, q->nf * sizeof *out->f);
 		if (!out->f)
 			goto oom;
-		for (k = 0, pi = 0, p = q->first; p; p = p->next, pi++)
-			for (uint32_t i = 0; i < p->nf; i++)
-				r[k++] = (struct ref){p->f[i].t, pi, i};
-		qsort(r, k, sizeof *r, cmp_ref);
-		for (size_t i = 0; i < k; i++) {
-			if (out->nf && out->f[out->nf - 1].t == r[i].t)
-				continue;
-			for (pi = 0, p = q->first; pi < r[i].piece; pi++)
-				p = p->next;
-			out->f[out->nf++] = p->f[r[i].idx];
+		if (!concat_disjoint(pv, np, out->f, &out->nf)) {
+			k = 0;
+			for (uint32_t pi = 0; pi < np; pi++)
+				for (uint32_t i = 0; i < pv[pi]->nf; i++)
+					r[k++] = (struct ref){pv[pi]->f[i].t, pi, i};
+			qsort(r, k, sizeof *r, cmp_ref);
+			for (size_t i = 0; i < k; i++)
+				if (!out->nf || out->f[out->nf - 1].t != r[i].t)
+					out->f[out->nf++] = pv[r[i].piece]->f[r[i].idx];
 		}
 	}
 	if (q->nh) {
 		out->h = ob_arena_alloc(s->a, q->nh * sizeof *out->h);
 		if (!out->h)
 			goto oom;
-		for (k = 0, pi = 0, p = q->first; p; p = p->next, pi++)
-			for (uint32_t i = 0; i < p->nh; i++)
-				r[k++] = (struct ref){p->h[i].t, pi, i};
+		k = 0;
+		for (uint32_t pi = 0; pi < np; pi++)
+			for (uint32_t i = 0; i < pv[pi]->nh; i++)
+				r[k++] = (struct ref){pv[pi]->h[i].t, pi, i};
 		qsort(r, k, sizeof *r, cmp_ref);
-		for (size_t i = 0; i < k; i++) {
-			if (out->nh && out->h[out->nh - 1].t == r[i].t)
-				continue;
-			for (pi = 0, p = q->first; pi < r[i].piece; pi++)
-				p = p->next;
-			out->h[out->nh++] = p->h[r[i].idx];
-		}
+		for (size_t i = 0; i < k; i++)
+			if (!out->nh || out->h[out->nh - 1].t != r[i].t)
+				out->h[out->nh++] = pv[r[i].piece]->h[r[i].idx];
 	}
 	free(r);
+	free(pv);
 	return true;
 oom:
 	free(r);
+	free(pv);
 	return false;
 }
 
@@ -475,8 +520,13 @@ head_collect(struct mstore *m, const struct promql_matcher *mt, const struct qm 
 
 	for (size_t i = 0; !err && !set->oom && (all ? i < top : i < n); i++) {
 		uint32_t ref = all ? (uint32_t)i : refs[i];
+		if (all && (ref & ((1u << MREF_PAGE_BITS) - 1)) == 0 &&
+		    !atomic_load(&m->ref_pages[ref >> MREF_PAGE_BITS])) {
+			i += (1u << MREF_PAGE_BITS) - 1;        /* a page never used */
+			continue;
+		}
 		struct mseries *s = ref ? mhead_by_ref(m, ref) : NULL;
-		if (!s || s->ref != ref || !qm_matches(q, nm, &s->labels))
+		if (!s || s->ref != ref || !mq_matches(q, nm, &s->labels))
 			continue;
 		err = head_series(m, s, mint, maxt, samples, set, errbuf);
 	}
@@ -500,13 +550,13 @@ collect(struct mstore *m, const struct promql_matcher *mt, size_t nm, int64_t mi
 	size_t nb;
 	enum ob_err err;
 
-	if ((err = qm_compile(mt, nm, &q, errbuf)))
+	if ((err = mq_compile(mt, nm, &q, errbuf)))
 		return err;
 	pthread_rwlock_rdlock(&m->rw);
 	err = head_collect(m, mt, q, nm, mint, maxt, samples, set, errbuf);
 	blocks = mstore_blocks_get(m, &nb);
 	pthread_rwlock_unlock(&m->rw);
-	qm_free(q, nm);
+	mq_free(q, nm);
 	/* newest block first: its samples win a tie after the head's */
 	for (size_t i = nb; i-- > 0;) {
 		struct series_data *sd = NULL;
@@ -689,6 +739,53 @@ strv_add(struct strv *s, const char *x)
 	s->v[s->n++] = x;
 }
 
+/*
+ * Every label name (name NULL) or every value of name, from the head's
+ * postings (when the head has data in the window) and the label indexes of
+ * the blocks overlapping it.
+ */
+static enum ob_err
+index_labels(struct mstore *m, const char *name, int64_t mint, int64_t maxt,
+	     struct ob_arena *arena, struct strv *sv, char *errbuf)
+{
+	struct mblock **blocks;
+	size_t nb;
+	enum ob_err err = OB_OK;
+
+	pthread_rwlock_rdlock(&m->rw);
+	if (atomic_load(&m->head_maxt) >= mint && atomic_load(&m->head_mint) <= maxt) {
+		pthread_mutex_lock(&m->post_lock);
+		for (size_t b = 0; b < m->npost_buckets && !err; b++)
+			for (struct mposting *p = m->post[b]; p && !err; p = p->next) {
+				const char *x = name ? (strcmp(p->name, name) == 0 ? p->value : NULL)
+						     : p->name;
+				if (!x || !p->n)
+					continue;
+				if (!(x = ob_arena_memdup(arena, x, strlen(x) + 1)))
+					err = ob_errf(errbuf, OB_ETOOBIG,
+						      "too many labels for the query's memory limit");
+				else
+					strv_add(sv, x);
+			}
+		pthread_mutex_unlock(&m->post_lock);
+	}
+	blocks = mstore_blocks_get(m, &nb);
+	pthread_rwlock_unlock(&m->rw);
+	for (size_t i = 0; i < nb; i++) {
+		const char **v = NULL;
+		size_t n = 0;
+		if (!err && overlaps(blocks[i], mint, maxt)) {
+			err = name ? tsdb_block_label_values(blocks[i]->b, name, arena, &v, &n, errbuf)
+				   : tsdb_block_label_names(blocks[i]->b, arena, &v, &n, errbuf);
+			for (size_t k = 0; !err && k < n; k++)
+				strv_add(sv, v[k]);
+		}
+		mblock_put(blocks[i]);
+	}
+	free(blocks);
+	return err;
+}
+
 /* Names (name NULL) or the values of name, over sel's series, into arena. */
 static enum ob_err
 label_list(struct mstore *m, const char *name, const struct mstore_selector *sel, size_t nsel,
@@ -702,8 +799,13 @@ label_list(struct mstore *m, const char *name, const struct mstore_selector *sel
 	*out = NULL;
 	*nout = 0;
 	qset_init(&set, arena);
-	if ((err = collect_all(m, sel, nsel, mint, maxt, &set, errbuf)))
+	if (nsel == 0) {
+		/* no selector: the indexes, not the series (Grafana asks often) */
+		if ((err = index_labels(m, name, mint, maxt, arena, &sv, errbuf)))
+			goto out;
+	} else if ((err = collect_all(m, sel, nsel, mint, maxt, &set, errbuf))) {
 		goto out;
+	}
 	for (size_t i = 0; i < set.n; i++) {
 		const struct series_labels *ls = &set.order[i]->labels;
 		if (!name) {

@@ -30,6 +30,7 @@
  * puts the moved samples back and keeps the head as it was.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,6 +41,15 @@
 #include "core/mem.h"
 #include "core/util.h"
 #include "store/metrics_int.h"
+
+int mstore_fault;
+
+static void
+fault_point(int step)
+{
+	if (mstore_fault == step)
+		kill(getpid(), SIGKILL);
+}
 
 struct seal_block {
 	char ulid[27];
@@ -152,13 +162,16 @@ mseal_replay_marker(struct mstore *m, int64_t floor, const char (*ulids)[27],
 	if (floor > m->floor)
 		m->floor = floor;
 	v = all_series(m, &ns);
+	bool all = true;
 	for (size_t k = 0; k < n; k++) {
 		char *path = ob_xasprintf("%s/%s/meta.json", m->dir, ulids[k]);
 		struct stat st;
 		bool exists = stat(path, &st) == 0;
 		free(path);
-		if (!exists)
+		if (!exists) {
+			all = false;
 			continue;       /* never finished: its samples stay in the head */
+		}
 		for (size_t i = 0; i < ns; i++) {
 			struct mseries *s = v[i];
 			if (ooo[k] & 1) {
@@ -168,6 +181,11 @@ mseal_replay_marker(struct mstore *m, int64_t floor, const char (*ulids)[27],
 				mhead_free_chunks_before(m, s, maxt[k]);
 			}
 		}
+	}
+	if (all && n && m->wal.replay_seg) {
+		/* the older segments hold nothing the blocks and the head do not */
+		m->wal.marker_seg = m->wal.replay_seg;
+		m->wal.marker_floor = floor;
 	}
 	free(v);
 }
@@ -293,12 +311,13 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 	enum ob_err err = OB_OK;
 	struct ob_buf rec;
 	uint32_t seg = 0;
-	bool pressure;
+	bool pressure, cut_all = false;
 
 	*did = false;
 	ob_buf_init(&rec, 0);
 	pthread_mutex_lock(&m->seal_mutex);
-	pthread_rwlock_wrlock(&m->rw);
+	/* decide under the shared lock: the sealer asks every second */
+	pthread_rwlock_rdlock(&m->rw);
 	head_span(m, &mint, &maxt, &nooo);
 	pressure = m->opt.head_max_bytes &&
 		   (uint64_t)atomic_load(&m->head_bytes) > m->opt.head_max_bytes / 4 * 3;
@@ -308,18 +327,23 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 	}
 	if (mint == INT64_MAX)
 		mint = maxt;
-	if (!everything && maxt - range_start(m, mint) > m->opt.block_ms * 3 / 2)
-		end = range_start(m, mint) + m->opt.block_ms;
-	else if (!everything && pressure && range_start(m, mint) != range_start(m, maxt))
-		end = range_start(m, mint) + m->opt.block_ms;
-	else if (everything || pressure)
+	int64_t rs = range_start(m, mint);
+	if (rs != range_start(m, maxt) &&
+	    (everything || pressure || maxt - rs > m->opt.block_ms * 3 / 2)) {
+		end = rs + m->opt.block_ms;     /* the oldest range: callers loop */
+	} else if (everything || pressure) {
 		end = maxt + 1;
-	else {
+		cut_all = true;
+	} else {
 		pthread_rwlock_unlock(&m->rw);
 		goto out;
 	}
 
-	/* step 1 */
+	pthread_rwlock_unlock(&m->rw);
+
+	/* step 1 (samples that came meanwhile are above end, or below it and
+	 * in chunks this step closes) */
+	pthread_rwlock_wrlock(&m->rw);
 	if (end > m->floor)
 		m->floor = end;
 	v = all_series(m, &ns);
@@ -366,7 +390,7 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 	sb = ob_xcalloc(nranges + 1, sizeof *sb);
 	if (any_inorder) {
 		new_ulid(sb[nsb].ulid);
-		sb[nsb].mint = everything ? range_start(m, mint) : end - m->opt.block_ms;
+		sb[nsb].mint = cut_all ? range_start(m, mint) : end - m->opt.block_ms;
 		sb[nsb].maxt = end;
 		nsb++;
 	}
@@ -383,6 +407,7 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 	pthread_rwlock_unlock(&m->rw);
 	if (err)
 		goto undo;
+	fault_point(MSTORE_FAULT_AFTER_MARKER);
 
 	/* step 2 */
 	loaded = ob_xcalloc(nsb + 1, sizeof *loaded);
@@ -404,6 +429,12 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 		memcpy(meta.ulid, sb[k].ulid, 27);
 		meta.level = 1;
 		meta.out_of_order = sb[k].ooo;
+		/* a range seal (and every OOO block) covers its aligned range, as
+		 * Prometheus's blocks do; a cut of everything ends at the newest sample */
+		if (sb[k].ooo || !cut_all) {
+			meta.min_time = sb[k].mint;
+			meta.max_time = sb[k].maxt;
+		}
 		if ((err = tsdb_block_writer_finish(sb[k].w, &meta, errbuf)))
 			break;
 		char *dir = mstore_block_dir(m, sb[k].ulid);
@@ -412,6 +443,7 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 	}
 	if (err)
 		goto undo;
+	fault_point(MSTORE_FAULT_AFTER_BLOCKS);
 
 	/* step 3 */
 	pthread_rwlock_wrlock(&m->rw);

@@ -163,15 +163,21 @@ static inline void tsdb_br_init(struct tsdb_br *r, const uint8_t *p, size_t n)
 	r->valid = 0;
 }
 
+/*
+ * Top up the window to at least 56 bits where the input allows.  With 8
+ * bytes left this is one load: the bits past `valid` that come along are
+ * the input's own next bits, so OR-ing them in again later changes nothing.
+ */
 static inline void tsdb_br_fill(struct tsdb_br *r)
 {
-	if (r->valid <= 0 && r->end - r->p >= 8) {
-		uint64_t v = 0;
-		for (int i = 0; i < 8; i++)
-			v = v << 8 | r->p[i];
-		r->buf = v;
-		r->valid = 64;
-		r->p += 8;
+	if (r->end - r->p >= 8) {
+		uint64_t w;
+		memcpy(&w, r->p, 8);
+		w = __builtin_bswap64(w);
+		r->buf |= r->valid ? w >> r->valid : w;
+		unsigned k = (63 - r->valid) >> 3;
+		r->p += k;
+		r->valid += 8 * k;
 		return;
 	}
 	while (r->valid <= 56 && r->p < r->end) {
@@ -180,8 +186,14 @@ static inline void tsdb_br_fill(struct tsdb_br *r)
 	}
 }
 
-/* Read n <= 32 bits. */
-static inline bool tsdb_br_small(struct tsdb_br *r, unsigned n, uint64_t *out)
+static inline void tsdb_br_skip(struct tsdb_br *r, unsigned n)
+{
+	r->buf = n >= 64 ? 0 : r->buf << n;
+	r->valid -= n;
+}
+
+/* Read n <= 64 bits. */
+static inline bool tsdb_br_bits(struct tsdb_br *r, unsigned n, uint64_t *out)
 {
 	if (n == 0) {
 		*out = 0;
@@ -189,39 +201,50 @@ static inline bool tsdb_br_small(struct tsdb_br *r, unsigned n, uint64_t *out)
 	}
 	if (r->valid < n) {
 		tsdb_br_fill(r);
-		if (r->valid < n)
-			return false;
+		if (r->valid < n) {
+			if (n <= 32 || r->p >= r->end)
+				return false;
+			/* the window holds 56..63 bits: take the rest in two goes */
+			uint64_t hi, lo;
+			if (!tsdb_br_bits(r, n - 32, &hi) || !tsdb_br_bits(r, 32, &lo))
+				return false;
+			*out = hi << 32 | lo;
+			return true;
+		}
 	}
 	*out = r->buf >> (64 - n);
-	r->buf = n == 64 ? 0 : r->buf << n;
-	r->valid -= n;
+	tsdb_br_skip(r, n);
 	return true;
 }
 
-/* Read n <= 64 bits. */
-static inline bool tsdb_br_bits(struct tsdb_br *r, unsigned n, uint64_t *out)
+static inline bool tsdb_br_small(struct tsdb_br *r, unsigned n, uint64_t *out)
 {
-	if (n <= 32)
-		return tsdb_br_small(r, n, out);
-	uint64_t hi, lo;
-	if (!tsdb_br_small(r, n - 32, &hi) || !tsdb_br_small(r, 32, &lo))
-		return false;
-	*out = hi << 32 | lo;
-	return true;
+	return tsdb_br_bits(r, n, out);
 }
 
 static inline bool tsdb_br_bit(struct tsdb_br *r, unsigned *b)
 {
-	uint64_t v;
-	if (!tsdb_br_small(r, 1, &v))
-		return false;
-	*b = (unsigned)v;
+	if (!r->valid) {
+		tsdb_br_fill(r);
+		if (!r->valid)
+			return false;
+	}
+	*b = (unsigned)(r->buf >> 63);
+	tsdb_br_skip(r, 1);
 	return true;
 }
 
-/* The unary prefix of a varbit number: how many 1s before a 0 (at most max). */
+/* The unary prefix of a varbit number: how many 1s before a 0 (at most max <= 8). */
 static inline bool tsdb_br_ones(struct tsdb_br *r, unsigned max, unsigned *ones)
 {
+	if (r->valid <= max)
+		tsdb_br_fill(r);
+	if (r->valid > max) {
+		unsigned n = (unsigned)__builtin_clzll(~r->buf | ((uint64_t)1 << (63 - max)));
+		*ones = n;
+		tsdb_br_skip(r, n < max ? n + 1 : max);
+		return true;
+	}
 	unsigned n = 0, b;
 	while (n < max) {
 		if (!tsdb_br_bit(r, &b))

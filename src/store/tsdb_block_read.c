@@ -100,7 +100,8 @@ static enum ob_err map_segments(struct tsdb_block *b, char *errbuf)
 		nums[n++] = (uint32_t)v;
 	}
 	closedir(d);
-	qsort(nums, n, sizeof *nums, cmp_u32);
+	if (n)
+		qsort(nums, n, sizeof *nums, cmp_u32);
 	b->seg = ob_xcalloc(n + 1, sizeof *b->seg);
 	b->seglen = ob_xcalloc(n + 1, sizeof *b->seglen);
 	enum ob_err err = OB_OK;
@@ -195,8 +196,8 @@ const struct tsdb_block_meta *tsdb_block_meta_get(const struct tsdb_block *b)
 	return &b->meta;
 }
 
-/* The chunk at ref: encoding and data, CRC checked. */
-static enum ob_err chunk_at(const struct tsdb_block *b, uint64_t ref, uint8_t *enc,
+/* The chunk at ref: encoding and data, CRC checked when verify. */
+static enum ob_err chunk_at(const struct tsdb_block *b, uint64_t ref, bool verify, uint8_t *enc,
 			    const uint8_t **data, size_t *len, char *errbuf)
 {
 	uint32_t seq = (uint32_t)(ref >> 32);
@@ -208,7 +209,7 @@ static enum ob_err chunk_at(const struct tsdb_block *b, uint64_t ref, uint8_t *e
 	if (!k || l > (uint64_t)(end - p) || (uint64_t)(end - p) - k < l + 5)
 		goto bad;
 	p += k;
-	if (ob_crc32c(0, p, l + 1) != ob_get_be32(p + 1 + l))
+	if (verify && ob_crc32c(0, p, l + 1) != ob_get_be32(p + 1 + l))
 		return ob_errf(errbuf, OB_ECORRUPT, "%s: chunk %llx fails its CRC", b->dir,
 			       (unsigned long long)ref);
 	*enc = p[0];
@@ -482,7 +483,7 @@ static enum ob_err series_samples(const struct tsdb_block *b, const struct tsdb_
 		uint8_t enc;
 		const uint8_t *data;
 		size_t len;
-		if ((err = chunk_at(b, ch->ref, &enc, &data, &len, errbuf)))
+		if ((err = chunk_at(b, ch->ref, false, &enc, &data, &len, errbuf)))
 			return err;
 		size_t n = tsdb_chunk_count(data, len);
 		if (enc == TSDB_ENC_XOR)
@@ -502,7 +503,7 @@ static enum ob_err series_samples(const struct tsdb_block *b, const struct tsdb_
 		uint8_t enc;
 		const uint8_t *data;
 		size_t len;
-		if ((err = chunk_at(b, ch->ref, &enc, &data, &len, errbuf)))
+		if ((err = chunk_at(b, ch->ref, true, &enc, &data, &len, errbuf)))
 			return err;
 		if (enc == TSDB_ENC_XOR)
 			err = tsdb_xor_decode_into(data, len, mint, maxt, d->f, nf, &d->nf, errbuf);
@@ -652,7 +653,7 @@ enum ob_err tsdb_block_walk(struct tsdb_block *b, tsdb_series_fn fn, void *arg, 
 		for (uint32_t c = 0; c < rs.nchunks; c++) {
 			raw[c].mint = rs.chunks[c].mint;
 			raw[c].maxt = rs.chunks[c].maxt;
-			if ((err = chunk_at(b, rs.chunks[c].ref, &raw[c].enc, &raw[c].data,
+			if ((err = chunk_at(b, rs.chunks[c].ref, true, &raw[c].enc, &raw[c].data,
 					    &raw[c].len, errbuf)))
 				goto out;
 		}

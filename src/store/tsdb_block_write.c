@@ -18,7 +18,12 @@
  * entries, CRC-32C of the (empty) entries <4> - nine bytes.
  *
  * Chunks go to disk as they are added, so memory holds labels and chunk
- * metadata only.  The index wants series sorted by labels and chunk
+ * metadata only.  A series' chunks come in order of mint; chunks of one
+ * kind (float, histogram) must not overlap in time.  A float chunk may
+ * overlap a histogram chunk (a series that switched kinds back and forth
+ * in obstui's head, which keeps the two apart): the index then holds a
+ * negative mint delta, which wraps as a uvarint and decodes right in Go's
+ * reader and ours, though the format asks for no overlap at all.  The index wants series sorted by labels and chunk
  * references increasing with them; when series were added out of order
  * (or one series twice) finish copies the chunks into new segments in
  * label order first.
@@ -66,6 +71,8 @@ struct tsdb_block_writer {
 };
 
 #define SEG_BUF (1u << 20)
+
+uint64_t tsdb_segment_max = TSDB_SEGMENT_MAX;
 
 static enum ob_err seg_flush(struct segw *s, char *errbuf)
 {
@@ -133,7 +140,7 @@ static enum ob_err seg_put(struct segw *s, uint8_t enc, const uint8_t *data, siz
 	size_t np = ob_put_uvarint(pre, len);
 	pre[np++] = enc;
 	uint64_t need = np + len + 4;
-	if (s->fd >= 0 && s->pos > TSDB_CHUNKS_HEADER && s->pos + need > TSDB_SEGMENT_MAX &&
+	if (s->fd >= 0 && s->pos > TSDB_CHUNKS_HEADER && s->pos + need > tsdb_segment_max &&
 	    (err = seg_close(s, errbuf)))
 		return err;
 	if (s->fd < 0 && (err = seg_open(s, errbuf)))
@@ -287,16 +294,19 @@ enum ob_err tsdb_block_writer_add(struct tsdb_block_writer *w, const struct seri
 	s->nlab = n;
 	s->chunks = wc;
 	s->nchunks = 0;
+	int64_t last[2] = {INT64_MIN, INT64_MIN}; /* float, histogram */
 	for (size_t i = 0; i < nchunks; i++) {
 		struct tsdb_chunk *c = &chunks[i];
 		if (c->nsamples == 0)
 			continue;
-		if (s->nchunks && c->mint <= wc[s->nchunks - 1].maxt) {
+		int kind = c->enc != TSDB_ENC_XOR;
+		if (c->mint <= last[kind] || (s->nchunks && c->mint < wc[s->nchunks - 1].mint)) {
 			err = ob_errf(errbuf, OB_EINVAL,
-				      "series chunks overlap or are out of order (%lld <= %lld)",
-				      (long long)c->mint, (long long)wc[s->nchunks - 1].maxt);
+				      "series chunks overlap or are out of order (%lld after %lld)",
+				      (long long)c->mint, (long long)last[kind]);
 			break;
 		}
+		last[kind] = c->maxt;
 		struct tsdb_wchunk *m = &wc[s->nchunks];
 		if ((err = seg_put(&w->seg, c->enc, c->data, c->len, &m->ref, errbuf)))
 			break;
@@ -352,10 +362,14 @@ static enum ob_err sort_series(struct tsdb_block_writer *w, char *errbuf)
 			d->nchunks += s->nchunks;
 			d->chunks = m;
 			qsort(m, d->nchunks, sizeof *m, cmp_wchunk);
-			for (uint32_t c = 1; c < d->nchunks; c++)
-				if (m[c].mint <= m[c - 1].maxt)
+			int64_t last[2] = {INT64_MIN, INT64_MIN};
+			for (uint32_t c = 0; c < d->nchunks; c++) {
+				int kind = m[c].enc != TSDB_ENC_XOR;
+				if (m[c].mint <= last[kind])
 					return ob_errf(errbuf, OB_EINVAL,
 						       "a series added twice with overlapping chunks");
+				last[kind] = m[c].maxt;
+			}
 			continue;
 		}
 		w->series[k++] = s;

@@ -207,11 +207,38 @@ enum ob_err tsdb_xor_decode_into(const uint8_t *data, size_t len, int64_t mint, 
 			     tsdb_br_xor(&r, &v, &leading, &trailing);
 			t = (int64_t)((uint64_t)t + tdelta);
 		} else {
-			int64_t dod;
-			ok = xor_read_dod(&r, &dod);
-			tdelta += (uint64_t)dod;
+			/* fast paths: an unchanged delta, an unchanged value, a value
+			 * in the previous window; the rest through the general readers */
+			if (r.valid < 16)
+				tsdb_br_fill(&r);
+			ok = true;
+			if (r.valid && !(r.buf >> 63)) {
+				tsdb_br_skip(&r, 1);
+			} else {
+				int64_t dod = 0;
+				ok = xor_read_dod(&r, &dod);
+				tdelta += (uint64_t)dod;
+			}
 			t = (int64_t)((uint64_t)t + tdelta);
-			ok = ok && tsdb_br_xor(&r, &v, &leading, &trailing);
+			if (r.valid < 16)
+				tsdb_br_fill(&r);
+			if (ok && r.valid && !(r.buf >> 63)) {
+				tsdb_br_skip(&r, 1);
+			} else if (ok && r.valid >= 2 && (r.buf >> 62) == 2) {
+				unsigned sig = 64 - leading - trailing;
+				uint64_t bits;
+				tsdb_br_skip(&r, 2);
+				if (leading + trailing >= 64 || !tsdb_br_bits(&r, sig, &bits)) {
+					ok = false;
+				} else {
+					uint64_t vb;
+					memcpy(&vb, &v, 8);
+					vb ^= sig == 64 ? bits : bits << trailing;
+					memcpy(&v, &vb, 8);
+				}
+			} else {
+				ok = ok && tsdb_br_xor(&r, &v, &leading, &trailing);
+			}
 		}
 		if (!ok)
 			return ob_errf(errbuf, OB_ECORRUPT,

@@ -562,12 +562,12 @@ enum ob_err tsdb_hist_decode_into(uint8_t enc, const uint8_t *data, size_t len, 
 			}
 			stale = series_is_stale(sum.v);
 		} else {
-			int64_t dod;
+			int64_t dod = 0;
 			ok = tsdb_br_varbit_int(&r, &dod);
 			tdelta = (int64_t)((uint64_t)tdelta + (uint64_t)dod);
 			t = (int64_t)((uint64_t)t + (uint64_t)tdelta);
 			if (!is_float) {
-				int64_t cd, zd;
+				int64_t cd = 0, zd = 0;
 				ok = ok && tsdb_br_varbit_int(&r, &cd) && tsdb_br_varbit_int(&r, &zd);
 				cnt_delta = (int64_t)((uint64_t)cnt_delta + (uint64_t)cd);
 				zcnt_delta = (int64_t)((uint64_t)zcnt_delta + (uint64_t)zd);

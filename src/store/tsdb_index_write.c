@@ -367,7 +367,8 @@ enum ob_err tsdb_index_write(const char *path, const struct tsdb_strtab *tab,
 		}
 	}
 	/* pass 2: sort the pairs, lay out their lists, fill in series order */
-	qsort(pairs, npairs, sizeof *pairs, cmp_pairs);
+	if (npairs)
+		qsort(pairs, npairs, sizeof *pairs, cmp_pairs);
 	memset(pslot, 0, nslots * sizeof *pslot);
 	uint64_t total = 0;
 	for (size_t p = 0; p < npairs; p++) {

@@ -21,6 +21,8 @@
 #define TSDB_CHUNKS_V1 1
 #define TSDB_CHUNKS_HEADER 8                    /* magic, version, 3 zero bytes */
 #define TSDB_SEGMENT_MAX ((uint64_t)512 << 20)  /* bytes per chunks segment file */
+/* The segment cap the writer uses: TSDB_SEGMENT_MAX; tests lower it. */
+extern uint64_t tsdb_segment_max;
 #define TSDB_TOMBSTONES_MAGIC 0x0130BA30u
 #define TSDB_TOC_LEN (6 * 8 + 4)
 #define TSDB_HIST_HEADER 3                      /* num_samples <2>, flags <1> */

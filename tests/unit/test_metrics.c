@@ -29,6 +29,8 @@
 #include "core/mem.h"
 #include "store/metrics.h"
 
+extern int mstore_fault;        /* metrics_int.h: 1 after the seal record, 2 after the blocks */
+
 #define MIN_MS 60000
 #define T0 1700000000000ll      /* ms, a multiple of 2h? no: tests use their own ranges */
 
@@ -37,6 +39,8 @@ struct fx {
 	struct mstore *m;
 	struct ob_arena a;
 };
+
+static size_t wal_segment_bytes;      /* 0: the default */
 
 static struct mstore *
 open_m(const char *dir, bool ro, int64_t block_ms, int64_t ooo_ms)
@@ -53,6 +57,8 @@ open_m(const char *dir, bool ro, int64_t block_ms, int64_t ooo_ms)
 	if (block_ms)
 		o.block_ms = block_ms;
 	o.ooo_window_ms = ooo_ms;
+	if (wal_segment_bytes)
+		o.wal_segment_bytes = wal_segment_bytes;
 	err = mstore_open(&o, &m, errbuf);
 	if (err)
 		fprintf(stderr, "open: %s\n", errbuf);
@@ -417,7 +423,7 @@ seal_then_query_has_no_gap_or_duplicate(void **state)
 		if (w == 1 || w == 2)
 			assert_int_equal(mstore_seal_all(f->m, errbuf), OB_OK);
 		for (int s = 0; s < 3; s++) {
-			char job[8];
+			char job[16];
 			snprintf(job, sizeof job, "j%d", s);
 			struct series_data *d = get(f->m, &f->a, "c", job, 0, INT64_MAX, &n);
 			assert_int_equal(n, 1);
@@ -425,6 +431,15 @@ seal_then_query_has_no_gap_or_duplicate(void **state)
 		}
 	}
 	assert_int_equal(count_blocks(f->m, false), 2);
+	/* promtool reads the store as a TSDB: the two blocks (300 samples a series),
+	 * and an empty Prometheus WAL */
+	if (system("promtool --version >/dev/null 2>&1") == 0) {
+		char cmd[256];
+		snprintf(cmd, sizeof cmd,
+			 "promtool tsdb dump %s 2>/dev/null | grep -c '^{__name__=\"c\"' | "
+			 "grep -qx 900", f->dir);
+		assert_int_equal(system(cmd), 0);
+	}
 	/* close seals the rest; reopen reads it all from blocks */
 	mstore_close(f->m);
 	f->m = open_m(f->dir, false, 0, 3600 * 1000);
@@ -474,12 +489,46 @@ sealer_thread_cuts_aligned_ranges(void **state)
 	struct mstore_block_info *v;
 	assert_int_equal(mstore_blocks_list(m, &v, &n, errbuf), OB_OK);
 	assert_int_equal(v[0].min_time, base);
-	assert_int_equal(v[0].max_time, base + 59000 + 1);
+	assert_int_equal(v[0].max_time, base + block);
 	assert_int_equal(v[1].min_time, base + block);
 	free(v);
 	struct series_data *d = get(m, &f->a, "s", "a", 0, INT64_MAX, &n);
 	assert_int_equal(n, 1);
 	expect_run(d, base, 1000, 210, 0);
+	free(b);
+}
+
+static void
+seal_all_cuts_one_block_per_range(void **state)
+{
+	struct fx *f = *state;
+	struct wb *b = ob_xcalloc(1, sizeof *b);
+	char errbuf[OB_ERRLEN];
+	int64_t block = 60000, base = 2000 * block;
+	struct mstore_block_info *v;
+	size_t n;
+
+	mstore_close(f->m);
+	f->m = open_m(f->dir, false, block, 3600 * 1000);
+	struct series_in *in = wb_series(b, "r", "a", NULL);
+	for (int i = 0; i < 150; i++)         /* 2.5 ranges, one sample a second */
+		wb_sample(in, base + i * 1000, i);
+	append_ok(f->m, b, NULL);
+	assert_int_equal(mstore_seal_all(f->m, errbuf), OB_OK);
+	assert_int_equal(mstore_blocks_list(f->m, &v, &n, errbuf), OB_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].min_time, base);
+	assert_int_equal(v[0].max_time, base + block);
+	assert_int_equal(v[0].num_samples, 60);
+	assert_int_equal(v[1].min_time, base + block);
+	assert_int_equal(v[1].max_time, base + 2 * block);
+	assert_int_equal(v[2].min_time, base + 2 * block);
+	assert_int_equal(v[2].max_time, base + 149000 + 1);
+	assert_int_equal(v[2].num_samples, 30);
+	free(v);
+	struct series_data *d = get(f->m, &f->a, "r", "a", 0, INT64_MAX, &n);
+	assert_int_equal(n, 1);
+	expect_run(d, base, 1000, 150, 0);
 	free(b);
 }
 
@@ -497,6 +546,7 @@ wal_replay_after_kill_9(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		wal_segment_bytes = 512;        /* many segments to replay */
 		struct mstore *m = open_m(f->dir, false, 0, 3600 * 1000);
 		struct wb *b = ob_xcalloc(1, sizeof *b);
 		char errbuf[OB_ERRLEN];
@@ -504,7 +554,7 @@ wal_replay_after_kill_9(void **state)
 		for (int w = 0; w < 20; w++) {
 			memset(b, 0, sizeof *b);
 			for (int s = 0; s < 10; s++) {
-				char job[8];
+				char job[16];
 				snprintf(job, sizeof job, "k%d", s);
 				struct series_in *in = wb_series(b, "killed", ob_xstrdup(job), NULL);
 				for (int i = 0; i < 10; i++)
@@ -531,14 +581,15 @@ wal_replay_after_kill_9(void **state)
 
 	/* a torn record at the end of the newest segment: cut, not fatal */
 	char path[512];
-	DIR *d = opendir(ob_arena_printf(&f->a, "%s/wal", f->dir));
+	DIR *d = opendir(ob_arena_printf(&f->a, "%s/obwal", f->dir));
 	unsigned last = 0;
 	struct dirent *de;
 	while ((de = readdir(d)))
 		if (strlen(de->d_name) == 8 && (unsigned)atoi(de->d_name) > last)
 			last = (unsigned)atoi(de->d_name);
 	closedir(d);
-	snprintf(path, sizeof path, "%s/wal/%08u", f->dir, last);
+	assert_true(last >= 5);
+	snprintf(path, sizeof path, "%s/obwal/%08u", f->dir, last);
 	int fd = open(path, O_WRONLY | O_APPEND);
 	assert_true(fd >= 0);
 	uint8_t torn[12] = {200, 0, 0, 0, 1, 2, 3, 4, 2, 9, 9, 9};
@@ -549,7 +600,7 @@ wal_replay_after_kill_9(void **state)
 	for (int ro = 1; ro >= 0; ro--) {
 		struct mstore *m = open_m(f->dir, ro, 0, 3600 * 1000);
 		for (int s = 0; s < 10; s++) {
-			char job[8];
+			char job[16];
 			size_t n;
 			snprintf(job, sizeof job, "k%d", s);
 			struct series_data *sd = get(m, &f->a, "killed", job, 0, INT64_MAX, &n);
@@ -564,6 +615,80 @@ wal_replay_after_kill_9(void **state)
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(st.st_size > 0);
+}
+
+/*
+ * A crash at each step of a seal (and after it) loses nothing and doubles
+ * nothing: head + block samples add up to what was acknowledged.
+ */
+static void
+crash_during_seal_loses_and_doubles_nothing(void **state)
+{
+	struct fx *f = *state;
+
+	mstore_close(f->m);
+	f->m = NULL;
+	for (int fault = 0; fault <= 2; fault++) {
+		char cmd[128];
+		pid_t pid;
+		int status;
+		snprintf(cmd, sizeof cmd, "rm -rf %s/*", f->dir);
+		assert_int_equal(system(cmd), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			wal_segment_bytes = 1024;
+			struct mstore *m = open_m(f->dir, false, 0, 3600 * 1000);
+			struct wb *b = ob_xcalloc(1, sizeof *b);
+			char errbuf[OB_ERRLEN];
+			struct mstore_append_result res;
+			struct series_in *in = wb_series(b, "sc", "a", NULL);
+			for (int i = 0; i < 100; i++)
+				wb_sample(in, T0 + i * 1000, i);
+			if (mstore_append(m, &b->w, 0, &res, errbuf) || res.accepted != 100)
+				_exit(3);
+			mstore_fault = fault;
+			if (mstore_seal_all(m, errbuf))
+				_exit(4);
+			/* only without a fault do we get here: more, and one sample below the seal */
+			memset(b, 0, sizeof *b);
+			in = wb_series(b, "sc", "a", NULL);
+			for (int i = 100; i < 200; i++)
+				wb_sample(in, T0 + i * 1000, i);
+			if (mstore_append(m, &b->w, 0, &res, errbuf) || res.accepted != 100)
+				_exit(5);
+			memset(b, 0, sizeof *b);
+			in = wb_series(b, "sc", "a", NULL);
+			wb_sample(in, T0 + 500, 0.5);
+			if (mstore_append(m, &b->w, 0, &res, errbuf) || res.out_of_order != 1)
+				_exit(6);
+			kill(getpid(), SIGKILL);
+			_exit(9);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		struct mstore *m = open_m(f->dir, false, 0, 3600 * 1000);
+		struct mstore_stats st;
+		size_t n, want = fault ? 100 : 201;
+		mstore_stats_get(m, &st);
+		assert_int_equal(st.head_samples + st.block_samples, want);
+		assert_int_equal(st.block_samples, fault == 1 ? 0 : 100);
+		struct series_data *d = get(m, &f->a, "sc", "a", 0, INT64_MAX, &n);
+		assert_int_equal(n, 1);
+		assert_int_equal(d->nf, want);
+		/* and the next seal takes the rest */
+		char errbuf[OB_ERRLEN];
+		assert_int_equal(mstore_seal_all(m, errbuf), OB_OK);
+		mstore_stats_get(m, &st);
+		assert_int_equal(st.head_samples, 0);
+		assert_int_equal(st.block_samples, want);
+		/* the segments of samples now in blocks are gone: the one with the
+		 * SEAL record (and, after a replay, the one open() started) stay */
+		assert_true(st.wal_segments <= 2);
+		assert_true(access(ob_arena_printf(&f->a, "%s/obwal/00000001", f->dir), F_OK) != 0);
+		mstore_close(m);
+	}
+	f->m = open_m(f->dir, false, 0, 3600 * 1000);
 }
 
 static void
@@ -582,14 +707,14 @@ corrupt_wal_record_stops_replay_there(void **state)
 		append_ok(f->m, b, NULL);
 	}
 	/* kill -9 is simulated by not closing: copy the WAL aside before close seals it */
-	snprintf(path, sizeof path, "cp -r %s/wal %s/wal.copy", f->dir, f->dir);
+	snprintf(path, sizeof path, "cp -r %s/obwal %s/wal.copy", f->dir, f->dir);
 	assert_int_equal(system(path), 0);
 	mstore_close(f->m);
-	snprintf(path, sizeof path, "rm -rf %s/wal %s/0* %s/metadata && mv %s/wal.copy %s/wal",
+	snprintf(path, sizeof path, "rm -rf %s/obwal %s/0* %s/metadata && mv %s/wal.copy %s/obwal",
 		 f->dir, f->dir, f->dir, f->dir, f->dir);
 	assert_int_equal(system(path), 0);
 	/* flip one byte inside the last samples record: replay keeps the first two writes */
-	snprintf(path, sizeof path, "%s/wal/00000001", f->dir);
+	snprintf(path, sizeof path, "%s/obwal/00000001", f->dir);
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
 	int fd = open(path, O_RDWR);
@@ -701,6 +826,19 @@ adopt_makes_a_block_visible(void **state)
 	assert_int_equal(count_blocks(f->m, false), 1);
 	struct stat st;
 	assert_true(stat(dir, &st) != 0);   /* moved, not copied */
+	/* the head overlapping the block: one sample per timestamp, the head's wins */
+	memset(b, 0, sizeof *b);
+	in = wb_series(b, "adopted", "a", NULL);
+	for (int i = 10; i < 30; i++)
+		wb_sample(in, T0 + i * 1000, 100 + i);
+	append_ok(f->m, b, NULL);
+	d = get(f->m, &f->a, "adopted", "a", 0, INT64_MAX, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(d->nf, 30);
+	for (int i = 0; i < 30; i++) {
+		assert_int_equal(d->f[i].t, T0 + i * 1000);
+		assert_true(d->f[i].v == (i < 10 ? i : 100 + i));
+	}
 	/* a directory that is no block changes nothing */
 	assert_int_not_equal(mstore_block_adopt(f->m, other, errbuf), OB_OK);
 	assert_int_equal(count_blocks(f->m, false), 1);
@@ -737,6 +875,16 @@ labels_series_and_metadata(void **state)
 		assert_int_equal(n, 3);
 		assert_string_equal(v[0], "__name__");
 		assert_string_equal(v[2], "job");
+		assert_int_equal(mstore_label_values(f->m, "job", NULL, 0, INT64_MIN, INT64_MAX, &f->a,
+						     &v, &n, errbuf),
+				 OB_OK);
+		assert_int_equal(n, 2);
+		assert_string_equal(v[0], "api");
+		assert_string_equal(v[1], "db");
+		assert_int_equal(mstore_label_values(f->m, "job", NULL, 0, INT64_MIN, T0 - 1, &f->a,
+						     &v, &n, errbuf),
+				 OB_OK);
+		assert_int_equal(n, 0);
 		struct promql_matcher mt = {PROMQL_MATCH_RE, "job", "a.*", NULL};
 		struct mstore_selector sel = {&mt, 1};
 		assert_int_equal(mstore_label_values(f->m, "instance", &sel, 1, INT64_MIN, INT64_MAX,
@@ -766,6 +914,67 @@ labels_series_and_metadata(void **state)
 		/* then from blocks and the metadata file */
 		mstore_close(f->m);
 		f->m = open_m(f->dir, false, 0, 3600 * 1000);
+	}
+	free(b);
+}
+
+static void
+exemplars_are_kept_and_replayed(void **state)
+{
+	struct fx *f = *state;
+	struct wb *b = ob_xcalloc(1, sizeof *b);
+	struct mstore_append_result res;
+	char errbuf[OB_ERRLEN];
+	struct series_label el[3][2] = {
+		{{"span_id", "00f067aa0ba902b7"}, {"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}},
+		{{"trace_id", "aaaa"}},
+		{{"trace_id", "bbbb"}},
+	};
+	struct series_exemplar ex[3] = {{{el[0], 2}, 0.25, T0 + 1000},
+					{{el[1], 1}, 0.5, 0},       /* no time: the sample's */
+					{{el[2], 1}, 0.75, T0}};    /* older than the last: dropped */
+	struct promql_matcher mt = {PROMQL_MATCH_EQ, "__name__", "lat_bucket", NULL};
+
+	struct series_in *in = wb_series(b, "lat_bucket", "a", NULL);
+	wb_sample(in, T0 + 2000, 5);
+	in->exemplars = ex;
+	in->nexemplars = 3;
+	wb_sample(wb_series(b, "other", "a", NULL), T0 + 2000, 1);
+	append_ok(f->m, b, &res);
+	assert_int_equal(res.exemplars, 2);
+	assert_int_equal(res.exemplars_dropped, 1);
+	for (int round = 0; round < 3; round++) {
+		struct mstore_exemplar_series *es;
+		size_t n;
+		assert_int_equal(mstore_exemplars(f->m, &mt, 1, T0, T0 + 5000, &f->a, &es, &n, errbuf),
+				 OB_OK);
+		assert_int_equal(n, 1);
+		assert_string_equal(series_label_get(&es[0].labels, "job"), "a");
+		assert_int_equal(es[0].n, 2);
+		assert_int_equal(es[0].ex[0].t, T0 + 1000);
+		assert_true(es[0].ex[0].v == 0.25);
+		assert_string_equal(series_label_get(&es[0].ex[0].labels, "trace_id"),
+				    "4bf92f3577b34da6a3ce929d0e0e4736");
+		assert_int_equal(es[0].ex[1].t, T0 + 2000);
+		assert_string_equal(series_label_get(&es[0].ex[1].labels, "trace_id"), "aaaa");
+		/* a window without them */
+		assert_int_equal(mstore_exemplars(f->m, &mt, 1, T0 + 3000, T0 + 5000, &f->a, &es, &n,
+						  errbuf),
+				 OB_OK);
+		assert_int_equal(n, 0);
+		/* round 0 -> 1: from the WAL (a read-only open); 1 -> 2: after close's seal */
+		if (round == 0) {
+			struct mstore *ro = open_m(f->dir, true, 0, 3600 * 1000);
+			assert_int_equal(mstore_exemplars(ro, &mt, 1, T0, T0 + 5000, &f->a, &es, &n,
+							  errbuf),
+					 OB_OK);
+			assert_int_equal(n, 1);
+			assert_int_equal(es[0].n, 2);
+			mstore_close(ro);
+		} else {
+			mstore_close(f->m);
+			f->m = open_m(f->dir, false, 0, 3600 * 1000);
+		}
 	}
 	free(b);
 }
@@ -885,6 +1094,16 @@ concurrent_appends_and_queries(void **state)
 	assert_int_equal(n, 128);
 	for (size_t i = 0; i < n; i++)
 		expect_run(&d[i], T0, 1000, 200, 0);
+	/* a read-only open beside the writer sees the block and the WAL as one */
+	struct mstore *ro = open_m(f->dir, true, 0, 3600 * 1000);
+	d = get(ro, &f->a, "conc", NULL, 0, INT64_MAX, &n);
+	assert_int_equal(n, 128);
+	for (size_t i = 0; i < n; i++)
+		expect_run(&d[i], T0, 1000, 200, 0);
+	struct mstore_append_result res;
+	struct series_write w = {0};
+	assert_int_equal(mstore_append(ro, &w, 0, &res, errbuf), OB_EINVAL);
+	mstore_close(ro);
 }
 
 int
@@ -899,12 +1118,16 @@ main(void)
 		cmocka_unit_test_setup_teardown(seal_then_query_has_no_gap_or_duplicate, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(sealer_thread_cuts_aligned_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(seal_all_cuts_one_block_per_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(wal_replay_after_kill_9, setup, teardown),
+		cmocka_unit_test_setup_teardown(crash_during_seal_loses_and_doubles_nothing, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(corrupt_wal_record_stops_replay_there, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(retention_by_age_and_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(adopt_makes_a_block_visible, setup, teardown),
 		cmocka_unit_test_setup_teardown(labels_series_and_metadata, setup, teardown),
+		cmocka_unit_test_setup_teardown(exemplars_are_kept_and_replayed, setup, teardown),
 		cmocka_unit_test_setup_teardown(head_memory_bound_answers_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_appends_and_queries, setup, teardown),
 	};

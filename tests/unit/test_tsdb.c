@@ -14,6 +14,10 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <math.h>
 #include <regex.h>
 #include <stdio.h>
@@ -436,7 +440,7 @@ static void gen_series(struct gseries *g, int i, int64_t t0)
 	for (size_t k = 0; k < g->n; k++) {
 		t += 15000 + (k % 17 == 3 ? (int64_t)(rnd() % 5000) : 0);
 		switch ((i + (int)k) % 23) {
-		case 0: v = NAN; break;
+		case 0: v = k % 2 ? NAN : series_stale_nan(); break;
 		case 1: v = INFINITY; break;
 		case 2: v = -INFINITY; break;
 		case 3: v = -1.5e-7 * (double)k; break;
@@ -869,7 +873,7 @@ static void ours_reads_promtool(void **state)
 	while ((e = readdir(d))) {
 		if (strlen(e->d_name) != 26)
 			continue;
-		char bdir[300];
+		char bdir[512];
 		snprintf(bdir, sizeof bdir, "%s/%s", dir, e->d_name);
 		struct tsdb_block *b;
 		if (tsdb_block_open(bdir, &b, errbuf) != OB_OK)
@@ -925,6 +929,144 @@ static void ours_reads_promtool(void **state)
 	assert_int_equal(total, OM_FAMILIES * OM_SERIES * OM_SAMPLES);
 	free(sv);
 	rm_rf(dir);
+}
+
+
+/*
+ * Prometheus 2.42 itself as the oracle for histogram chunks (promtool 2.42
+ * cannot dump them): serve the block from a private Prometheus on
+ * 127.0.0.1 and compare what its query API says, bucket by bucket.
+ */
+static pid_t prom_pid;
+
+static void prom_stop(void)
+{
+	if (prom_pid > 0) {
+		kill(prom_pid, SIGTERM);
+		waitpid(prom_pid, NULL, 0);
+		prom_pid = 0;
+	}
+}
+
+/* Run curl on url with the query parameters; the body as JSON, or NULL. */
+static json_t *prom_get(int port, const char *query, const char *time)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd,
+		 "curl -s -m 20 -G 'http://127.0.0.1:%d/api/v1/query' --data-urlencode 'query=%s' "
+		 "--data-urlencode 'time=%s'",
+		 port, query, time);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	json_error_t je;
+	json_t *j = json_loadf(p, 0, &je);
+	pclose(p);
+	return j;
+}
+
+static int prom_start(const char *datadir)
+{
+	char cfg[200], log[200], flag_cfg[256], flag_data[300], flag_addr[64];
+	snprintf(cfg, sizeof cfg, "%s/prom.yml", tmp_root);
+	snprintf(log, sizeof log, "%s/prom.log", tmp_root);
+	FILE *f = fopen(cfg, "w");
+	assert_non_null(f);
+	fputs("global:\n  scrape_interval: 1h\n", f);
+	fclose(f);
+	int port = 20000 + (int)(getpid() % 20000);
+	snprintf(flag_cfg, sizeof flag_cfg, "--config.file=%s", cfg);
+	snprintf(flag_data, sizeof flag_data, "--storage.tsdb.path=%s", datadir);
+	snprintf(flag_addr, sizeof flag_addr, "--web.listen-address=127.0.0.1:%d", port);
+	prom_pid = fork();
+	assert_true(prom_pid >= 0);
+	if (prom_pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("prometheus", "prometheus", flag_cfg, flag_data, flag_addr,
+		       "--enable-feature=native-histograms", "--storage.tsdb.retention.time=36500d",
+		       (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 150; i++) {
+		char cmd[256];
+		snprintf(cmd, sizeof cmd,
+			 "curl -sf -m 2 -o /dev/null http://127.0.0.1:%d/-/ready 2>/dev/null", port);
+		if (system(cmd) == 0)
+			return port;
+		if (waitpid(prom_pid, NULL, WNOHANG) == prom_pid) {
+			prom_pid = 0;
+			snprintf(cmd, sizeof cmd, "cat %s >&2", log);
+			(void)system(cmd);
+			fail_msg("prometheus exited (is it installed?)");
+		}
+		usleep(100000);
+	}
+	prom_stop();
+	fail_msg("prometheus did not get ready in 15 s");
+	return -1;
+}
+
+static double jnum(json_t *s)
+{
+	assert_true(json_is_string(s));
+	const char *t = json_string_value(s);
+	if (!strcmp(t, "NaN"))
+		return NAN;
+	return strtod(t, NULL);
+}
+
+static void near(double got, double want)
+{
+	if (!(fabs(got - want) <= 1e-12 * fabs(want)))
+		fail_msg("bucket bound %.17g, expected %.17g", got, want);
+}
+
+/* One histogram as the API prints it: count, sum, buckets [rule, lo, hi, count]. */
+static void prom_check_hist(json_t *j, const struct series_histogram *h)
+{
+	assert_true(json_is_object(j));
+	assert_true(jnum(json_object_get(j, "count")) == h->count);
+	assert_true(same_bits(jnum(json_object_get(j, "sum")), h->sum));
+	json_t *bk = json_object_get(j, "buckets");
+	size_t k = 0;
+	double base = pow(2, pow(2, -h->schema));
+	/* negative buckets from the most negative, the zero bucket, positive ones */
+	for (int side = 0; side < 3; side++) {
+		const struct series_span *sp = side == 0 ? h->neg_spans : h->pos_spans;
+		size_t nsp = side == 0 ? h->nneg_spans : h->npos_spans;
+		const double *cnt = side == 0 ? h->neg : h->pos;
+		if (side == 1) {
+			if (h->zero_count > 0) {
+				json_t *b = json_array_get(bk, k++);
+				near(jnum(json_array_get(b, 1)), -h->zero_threshold);
+				near(jnum(json_array_get(b, 2)), h->zero_threshold);
+				assert_true(jnum(json_array_get(b, 3)) == h->zero_count);
+			}
+			continue;
+		}
+		size_t nb = side == 0 ? h->nneg : h->npos;
+		int32_t *idx = ob_xmalloc((nb + 1) * sizeof *idx);
+		int32_t at = 0;
+		size_t n = 0;
+		for (size_t s = 0; s < nsp; s++) {
+			at += sp[s].offset;
+			for (uint32_t l = 0; l < sp[s].length; l++)
+				idx[n++] = at++;
+		}
+		for (size_t q = 0; q < nb; q++) {
+			size_t b_i = side == 0 ? nb - 1 - q : q;
+			if (cnt[b_i] == 0)
+				continue;
+			json_t *b = json_array_get(bk, k++);
+			double up = pow(base, idx[b_i]), lo = pow(base, idx[b_i] - 1);
+			near(jnum(json_array_get(b, 1)), side == 0 ? -up : lo);
+			near(jnum(json_array_get(b, 2)), side == 0 ? -lo : up);
+			assert_true(jnum(json_array_get(b, 3)) == cnt[b_i]);
+		}
+		free(idx);
+	}
+	assert_int_equal(k, json_array_size(bk));
 }
 
 /* Histogram series (integer and float chunks, custom buckets) through a block. */
@@ -1001,7 +1143,205 @@ static void hist_block(void **state)
 		 id);
 	assert_int_equal(system(cmd), 0);
 	tsdb_block_close(b);
+
+	/* Prometheus 2.42 decodes the same histograms (schemas 0 and 3; it
+	 * predates custom buckets, so series that have them are left out) */
+	int port = prom_start(dir);
+	char query[600], when[40];
+	snprintf(when, sizeof when, "%lld.5", (long long)((T0 + NH * 10000) / 1000));
+	for (int s = 0; s < NS; s += 3) {
+		snprintf(query, sizeof query, "req_seconds{shard=\"%s\"}[%ds]", names[s],
+			 NH * 10 + 5);
+		json_t *r = prom_get(port, query, when);
+		if (!r)
+			fail_msg("no answer from prometheus for %s", query);
+		json_t *res = json_object_get(json_object_get(r, "data"), "result");
+		assert_int_equal(json_array_size(res), 1);
+		json_t *hs = json_object_get(json_array_get(res, 0), "histograms");
+		assert_int_equal(json_array_size(hs), NH);
+		for (int i = 0; i < NH; i++) {
+			json_t *pt = json_array_get(hs, (size_t)i);
+			double ts = json_number_value(json_array_get(pt, 0));
+			assert_true(llround(ts * 1000) == want[s * NH + i].h.t);
+			prom_check_hist(json_array_get(pt, 1), &want[s * NH + i].h);
+		}
+		json_decref(r);
+	}
+	prom_stop();
 	free(want);
+	rm_rf(dir);
+}
+
+/* Segments cut small: chunk references across several files, read by promtool and us. */
+static void small_segments(void **state)
+{
+	char dir[160], bdir[220], errbuf[OB_ERRLEN];
+	make_tmp_root();
+	snprintf(dir, sizeof dir, "%s/segs", tmp_root);
+	tsdb_segment_max = 64 << 10;
+	struct gseries *g = write_gen_block(dir, "01HGZ3Q5JX0000000000000004");
+	tsdb_segment_max = TSDB_SEGMENT_MAX;
+	snprintf(bdir, sizeof bdir, "%s/01HGZ3Q5JX0000000000000004/chunks/000005", dir);
+	struct stat st;
+	assert_int_equal(stat(bdir, &st), 0);
+	assert_true(st.st_size <= 64 << 10);
+	check_dump(dir, g, INT64_MIN, INT64_MAX);
+	snprintf(bdir, sizeof bdir, "%s/01HGZ3Q5JX0000000000000004", dir);
+	struct tsdb_block *b;
+	assert_int_equal(tsdb_block_open(bdir, &b, errbuf), OB_OK);
+	struct promql_matcher m = {PROMQL_MATCH_NEQ, "job", "job1", NULL};
+	check_select(b, g, &m, 1, INT64_MIN, INT64_MAX);
+	tsdb_block_close(b);
+	free_gen(g);
+	rm_rf(dir);
+}
+
+/* meta.json: what we write parses back; Thanos's section and compaction survive. */
+static void meta_json(void **state)
+{
+	char errbuf[OB_ERRLEN];
+	const char *text =
+		"{\"ulid\":\"01HGZ3Q5JX0000000000000005\",\"minTime\":-5,\"maxTime\":7200000,"
+		"\"stats\":{\"numSamples\":10,\"numSeries\":2,\"numChunks\":3},"
+		"\"compaction\":{\"level\":3,\"sources\":[\"01HGZ3Q5JX0000000000000001\","
+		"\"01HGZ3Q5JX0000000000000002\"],\"hints\":[\"from-out-of-order\"]},"
+		"\"version\":1,\"thanos\":{\"labels\":{\"replica\":\"a\"},\"downsample\":"
+		"{\"resolution\":0},\"source\":\"sidecar\"}}";
+	struct tsdb_block_meta m, back;
+	assert_int_equal(tsdb_meta_parse(text, strlen(text), &m, errbuf), OB_OK);
+	assert_string_equal(m.ulid, "01HGZ3Q5JX0000000000000005");
+	assert_true(m.min_time == -5 && m.max_time == 7200000);
+	assert_int_equal(m.num_samples, 10);
+	assert_int_equal(m.num_series, 2);
+	assert_int_equal(m.num_chunks, 3);
+	assert_int_equal(m.level, 3);
+	assert_int_equal(m.nsources, 2);
+	assert_string_equal(m.sources[1], "01HGZ3Q5JX0000000000000002");
+	assert_true(m.out_of_order);
+	assert_non_null(strstr(m.thanos_json, "\"replica\":\"a\""));
+	char *out = tsdb_meta_format(&m, errbuf);
+	assert_non_null(out);
+	assert_int_equal(tsdb_meta_parse(out, strlen(out), &back, errbuf), OB_OK);
+	assert_string_equal(back.thanos_json, m.thanos_json);
+	assert_int_equal(back.level, 3);
+	assert_int_equal(back.nsources, 2);
+	assert_true(back.out_of_order);
+	free(out);
+	tsdb_meta_release(&back);
+	tsdb_meta_release(&m);
+	const char *bad[] = {"", "[]", "{\"ulid\":\"x\",\"minTime\":1,\"maxTime\":2,\"version\":1}",
+			     "{\"ulid\":\"01HGZ3Q5JX0000000000000005\",\"minTime\":1,\"maxTime\":2,"
+			     "\"version\":2}"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		assert_int_not_equal(tsdb_meta_parse(bad[i], strlen(bad[i]), &m, errbuf), OB_OK);
+}
+
+/* A series added twice is one series; an empty block opens; a bad id is refused. */
+static void writer_edges(void **state)
+{
+	char dir[160], bdir[220], errbuf[OB_ERRLEN];
+	make_tmp_root();
+	snprintf(dir, sizeof dir, "%s/edges", tmp_root);
+	struct tsdb_block_writer *w;
+	assert_int_equal(tsdb_block_writer_new(dir, "not-a-ulid", &w, errbuf), OB_EINVAL);
+	struct series_label l[2] = {{"job", "x"}, {"__name__", "up"}}; /* unsorted on purpose */
+	struct series_labels ls = {l, 2};
+	struct tsdb_chunk c[2];
+	assert_int_equal(tsdb_block_writer_new(dir, "01HGZ3Q5JX0000000000000006", &w, errbuf),
+			 OB_OK);
+	for (int k = 1; k >= 0; k--) {
+		tsdb_chunk_init(&c[0], TSDB_ENC_XOR);
+		for (int i = 0; i < 10; i++)
+			tsdb_chunk_append(&c[0], k * 100000 + i * 1000, k * 10 + i);
+		assert_int_equal(tsdb_block_writer_add(w, &ls, c, 1, errbuf), OB_OK);
+	}
+	struct tsdb_block_meta meta = {.level = 2, .min_time = 0, .max_time = 7200000};
+	char src[2][27] = {"01HGZ3Q5JX0000000000000001", "01HGZ3Q5JX0000000000000002"};
+	meta.sources = src;
+	meta.nsources = 2;
+	assert_int_equal(tsdb_block_writer_finish(w, &meta, errbuf), OB_OK);
+	snprintf(bdir, sizeof bdir, "%s/01HGZ3Q5JX0000000000000006", dir);
+	struct tsdb_block *b;
+	assert_int_equal(tsdb_block_open(bdir, &b, errbuf), OB_OK);
+	const struct tsdb_block_meta *mm = tsdb_block_meta_get(b);
+	assert_int_equal(mm->num_series, 1);
+	assert_int_equal(mm->num_chunks, 2);
+	assert_int_equal(mm->level, 2);
+	assert_int_equal(mm->nsources, 2);
+	assert_true(mm->max_time == 7200000);
+	struct promql_matcher m = {PROMQL_MATCH_EQ, "__name__", "up", NULL};
+	struct ob_arena a;
+	ob_arena_init(&a, 0);
+	struct series_data *out = NULL;
+	size_t nout = 0;
+	assert_int_equal(tsdb_block_select(b, &m, 1, INT64_MIN, INT64_MAX, &a, &out, &nout, errbuf),
+			 OB_OK);
+	assert_int_equal(nout, 1);
+	assert_int_equal(out[0].nf, 20);
+	assert_string_equal(out[0].labels.v[0].name, "__name__");
+	for (int i = 0; i < 20; i++)
+		assert_true(out[0].f[i].t == (i / 10) * 100000 + (i % 10) * 1000);
+	/* the same block again is refused; overlapping chunks of one series are too */
+	assert_int_equal(tsdb_block_writer_new(dir, "01HGZ3Q5JX0000000000000006", &w, errbuf),
+			 OB_EINVAL);
+	tsdb_block_close(b);
+
+	assert_int_equal(tsdb_block_writer_new(dir, "01HGZ3Q5JX0000000000000008", &w, errbuf),
+			 OB_OK);
+	for (int k = 0; k < 2; k++) {
+		tsdb_chunk_init(&c[k], TSDB_ENC_XOR);
+		tsdb_chunk_append(&c[k], 5000, 1);
+	}
+	assert_int_equal(tsdb_block_writer_add(w, &ls, c, 2, errbuf), OB_EINVAL);
+	tsdb_block_writer_abort(w);
+	snprintf(bdir, sizeof bdir, "%s/01HGZ3Q5JX0000000000000008.tmp", dir);
+	struct stat st;
+	assert_int_not_equal(stat(bdir, &st), 0); /* abort leaves nothing */
+
+	/* a series that switched between floats and histograms: chunks of the
+	 * two kinds overlap in time, and both come back */
+	assert_int_equal(tsdb_block_writer_new(dir, "01HGZ3Q5JX000000000000000A", &w, errbuf),
+			 OB_OK);
+	struct tsdb_chunk mix[3];
+	tsdb_chunk_init(&mix[0], TSDB_ENC_XOR);
+	tsdb_chunk_append(&mix[0], 1000, 1);
+	tsdb_chunk_append(&mix[0], 9000, 2);
+	tsdb_chunk_init(&mix[1], TSDB_ENC_FLOAT_HISTOGRAM);
+	struct htest hx;
+	make_hist(&hx, 0, 3, false);
+	hx.h.t = 5000;
+	assert_true(tsdb_chunk_append_hist(&mix[1], &hx.h));
+	tsdb_chunk_init(&mix[2], TSDB_ENC_XOR);
+	tsdb_chunk_append(&mix[2], 10000, 3);
+	assert_int_equal(tsdb_block_writer_add(w, &ls, mix, 3, errbuf), OB_OK);
+	assert_int_equal(tsdb_block_writer_finish(w, NULL, errbuf), OB_OK);
+	snprintf(bdir, sizeof bdir, "%s/01HGZ3Q5JX000000000000000A", dir);
+	assert_int_equal(tsdb_block_open(bdir, &b, errbuf), OB_OK);
+	nout = 0;
+	assert_int_equal(tsdb_block_select(b, &m, 1, INT64_MIN, INT64_MAX, &a, &out, &nout, errbuf),
+			 OB_OK);
+	assert_int_equal(nout, 1);
+	assert_int_equal(out[0].nf, 3);
+	assert_int_equal(out[0].nh, 1);
+	assert_true(out[0].f[1].t == 9000 && out[0].f[2].t == 10000 && out[0].h[0].t == 5000);
+	tsdb_block_close(b);
+
+	/* an empty block */
+	assert_int_equal(tsdb_block_writer_new(dir, "01HGZ3Q5JX0000000000000009", &w, errbuf),
+			 OB_OK);
+	assert_int_equal(tsdb_block_writer_finish(w, NULL, errbuf), OB_OK);
+	snprintf(bdir, sizeof bdir, "%s/01HGZ3Q5JX0000000000000009", dir);
+	assert_int_equal(tsdb_block_open(bdir, &b, errbuf), OB_OK);
+	nout = 0;
+	assert_int_equal(tsdb_block_select(b, &m, 1, INT64_MIN, INT64_MAX, &a, &out, &nout, errbuf),
+			 OB_OK);
+	assert_int_equal(nout, 0);
+	const char **v;
+	size_t n;
+	assert_int_equal(tsdb_block_label_names(b, &a, &v, &n, errbuf), OB_OK);
+	assert_int_equal(n, 0);
+	tsdb_block_close(b);
+	ob_arena_release(&a);
 	rm_rf(dir);
 }
 
@@ -1015,6 +1355,9 @@ int main(void)
 		cmocka_unit_test(read_ours),
 		cmocka_unit_test(ours_reads_promtool),
 		cmocka_unit_test(hist_block),
+		cmocka_unit_test(small_segments),
+		cmocka_unit_test(meta_json),
+		cmocka_unit_test(writer_edges),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (tmp_root[0] && !getenv("KEEP"))

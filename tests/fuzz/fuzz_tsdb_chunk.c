@@ -1,0 +1,58 @@
+/*
+ * fuzz_tsdb_chunk.c - Prometheus chunk bytes from arbitrary input: the
+ * first byte picks the encoding (XOR, histogram, float histogram), the
+ * rest is the chunk.  Decoding must fail cleanly or give samples; decoded
+ * float samples, encoded again, must decode to the same bits.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "store/tsdb.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char errbuf[OB_ERRLEN];
+	struct ob_arena a;
+	struct series_sample *f;
+	struct series_histogram *h;
+	size_t nf = 0, nh = 0;
+	if (size < 1)
+		return 0;
+	uint8_t enc = (uint8_t)(data[0] % 3 + 1);
+	ob_arena_init(&a, 64u << 20);
+	enum ob_err err = tsdb_chunk_decode(enc, data + 1, size - 1, INT64_MIN, INT64_MAX, &a, &f,
+					    &nf, &h, &nh, errbuf);
+	if (err == OB_OK && enc == TSDB_ENC_XOR && nf) {
+		struct tsdb_chunk c;
+		tsdb_chunk_init(&c, TSDB_ENC_XOR);
+		for (size_t i = 0; i < nf; i++)
+			tsdb_chunk_append(&c, f[i].t, f[i].v);
+		struct series_sample *g;
+		size_t ng;
+		if (tsdb_chunk_decode(c.enc, c.data, c.len, INT64_MIN, INT64_MAX, &a, &g, &ng, NULL,
+				      NULL, errbuf) != OB_OK ||
+		    ng != nf)
+			abort();
+		for (size_t i = 0; i < nf; i++)
+			if (g[i].t != f[i].t || memcmp(&g[i].v, &f[i].v, sizeof(double)) != 0)
+				abort();
+		tsdb_chunk_release(&c);
+	}
+	if (err == OB_OK && nh) {
+		/* the decoded histograms are whole: spans and buckets agree */
+		for (size_t i = 0; i < nh; i++) {
+			size_t k = 0;
+			for (size_t s = 0; s < h[i].npos_spans; s++)
+				k += h[i].pos_spans[s].length;
+			if (h[i].pos && k != h[i].npos)
+				abort();
+		}
+	}
+	ob_arena_release(&a);
+	return 0;
+}
