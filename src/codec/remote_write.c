@@ -341,10 +341,10 @@ read_exemplar(struct rw_ctx *c, const uint8_t *p, size_t n, size_t index,
 static void
 report_first(struct rw_ctx *c, const struct raw_label *l, size_t n)
 {
-	char labels[OB_ERRLEN];
-	size_t size = sizeof c->rep->message - strlen(c->why) - 12, len = 0;
+	/* "series {" + labels + "}: " + why fits OB_ERRLEN: why < RW_WHY_LEN */
+	char labels[OB_ERRLEN - RW_WHY_LEN - 12];
+	size_t size = sizeof labels, len = 0;
 
-	/* why is at most RW_WHY_LEN, so size keeps room for the labels. */
 	labels[0] = 0;
 	for (size_t i = 0; i < n && len < size; i++) {
 		if (i > 0 && len + 5 < size) {
