@@ -250,8 +250,10 @@ om_meta(struct om *m, const char *family, enum series_type type, const char *uni
 	md->type = (uint8_t)type;
 	md->help = m->metric ? m->metric->description : "Target metadata";
 	md->unit = unit ? unit : "";
-	if (md->help && !prom_utf8_valid(md->help, strlen(md->help)))
+	if (!prom_utf8_valid(md->help, strlen(md->help)))
 		md->help = "";
+	else if (!(md->help = ob_arena_memdup(m->a, md->help, strlen(md->help))))
+		om_full(m);
 }
 
 static char *

@@ -240,7 +240,6 @@ om_state_add_hist(struct otlp_metrics_state *st, const void *key, size_t keylen,
 		/* a new bucket layout: start again from this point */
 		created = true;
 		e->count = e->sum = 0;
-		memset(e->buckets, 0, e->nb * sizeof *e->buckets);
 	}
 	if (created || e->nb != nb) {
 		e->buckets = resize(st, e, e->buckets, e->nb, nb);
@@ -256,7 +255,8 @@ om_state_add_hist(struct otlp_metrics_state *st, const void *key, size_t keylen,
 		mark(e, start_ns, time_ns);
 	}
 	if (r != OM_DELTA_OLD) {
-		memcpy(buckets, e->buckets, nb * sizeof *buckets);
+		if (nb)
+			memcpy(buckets, e->buckets, nb * sizeof *buckets);
 		*count = e->count;
 		*sum = e->sum;
 	}

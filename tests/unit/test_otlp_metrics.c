@@ -555,6 +555,19 @@ delta_histograms(void **state)
 	assert_true(value(&m.w, "h_count{}") == 6);
 	assert_true(value(&m.w, "h_sum{}") == 4);
 	ob_arena_release(&m.arena);
+	/* no buckets at all (a fuzzer found the empty layout): count and sum still add up */
+	for (int i = 0; i < 2; i++) {
+		char json[512];
+
+		snprintf(json, sizeof json, RES("", "", "{\"name\":\"nb\",\"histogram\":{"
+			 "\"aggregationTemporality\":1,\"dataPoints\":[{\"timeUnixNano\":"
+			 "\"17000000000000000%d0\",\"count\":\"3\",\"sum\":1}]}}"), i + 1);
+		map(json, &m, st);
+		assert_true(value(&m.w, "nb_count{}") == 3 * (i + 1));
+		assert_true(value(&m.w, "nb_sum{}") == i + 1);
+		assert_true(value(&m.w, "nb_bucket{le=\"+Inf\"}") == 3 * (i + 1));
+		ob_arena_release(&m.arena);
+	}
 	otlp_metrics_state_free(st);
 }
 
