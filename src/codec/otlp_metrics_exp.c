@@ -27,12 +27,21 @@
 /* OTLP dense bucket arrays from the wire can be long; past this a point is refused. */
 #define MAX_DENSE (1u << 20)
 
+/* Bucket index i at a scale lower by d (d may pass 63 for absurd scales). */
+static int64_t
+down(int64_t i, int d)
+{
+	if (d >= 63)
+		return i < 0 ? -1 : 0;
+	return i >> d;      /* arithmetic shift: floor for negatives too */
+}
+
 /* counts[0..n) from offset, as doubles lowered by d scales, into the arena. */
 static bool
 lower(struct om *m, const uint64_t *counts, size_t n, int32_t offset, int d, double **out,
       size_t *nout, int32_t *oout)
 {
-	int64_t lo = (int64_t)offset >> d, hi;
+	int64_t lo = down(offset, d), hi;
 
 	if (n == 0) {
 		*out = NULL;
@@ -40,13 +49,13 @@ lower(struct om *m, const uint64_t *counts, size_t n, int32_t offset, int d, dou
 		*oout = 0;
 		return true;
 	}
-	hi = ((int64_t)offset + (int64_t)n - 1) >> d;
+	hi = down((int64_t)offset + (int64_t)n - 1, d);
 	*nout = (size_t)(hi - lo + 1);
 	if (!(*out = ob_arena_alloc(m->a, *nout * sizeof **out)))
 		return om_full(m);
 	memset(*out, 0, *nout * sizeof **out);
 	for (size_t i = 0; i < n; i++)
-		(*out)[(((int64_t)offset + (int64_t)i) >> d) - lo] += (double)counts[i];
+		(*out)[down((int64_t)offset + (int64_t)i, d) - lo] += (double)counts[i];
 	*oout = (int32_t)lo;
 	return true;
 }
@@ -54,8 +63,7 @@ lower(struct om *m, const uint64_t *counts, size_t n, int32_t offset, int d, dou
 static size_t
 width(size_t n, int32_t offset, int d)
 {
-	return n ? (size_t)((((int64_t)offset + (int64_t)n - 1) >> d) - ((int64_t)offset >> d) + 1)
-		 : 0;
+	return n ? (size_t)(down((int64_t)offset + (int64_t)n - 1, d) - down(offset, d) + 1) : 0;
 }
 
 /* One side as one span of absolute counts, empty ends left out. */

@@ -413,6 +413,11 @@ exponential_histograms(void **state)
 		"{\"timeUnixNano\":" T1 ",\"count\":\"8\",\"scale\":10,\"zeroThreshold\":0.001,"
 		"\"positive\":{\"offset\":5,\"bucketCounts\":[\"1\",\"1\",\"1\",\"1\",\"1\",\"1\",\"1\",\"1\"]},"
 		"\"attributes\":[" SATTR("k", "b") "]},"
+		/* scale 20: lowered by 12, indices 0 and 1 merge; scale 90: shifts past 63 bits */
+		"{\"timeUnixNano\":" T1 ",\"count\":\"2\",\"scale\":20,"
+		"\"positive\":{\"offset\":0,\"bucketCounts\":[\"1\",\"1\"]},\"attributes\":[" SATTR("k", "d") "]},"
+		"{\"timeUnixNano\":" T1 ",\"count\":\"2\",\"scale\":90,"
+		"\"positive\":{\"offset\":-3,\"bucketCounts\":[\"1\",\"0\",\"0\",\"1\"]},\"attributes\":[" SATTR("k", "e") "]},"
 		/* scale -5: below -4, rejected */
 		"{\"timeUnixNano\":" T1 ",\"count\":\"1\",\"scale\":-5,\"attributes\":[" SATTR("k", "c") "]}"
 		"]}}"),
@@ -443,6 +448,14 @@ exponential_histograms(void **state)
 	assert_int_equal(b->pos_spans[0].offset, 2);
 	assert_int_equal(b->npos, 3);
 	assert_true(b->pos[0] == 3 && b->pos[1] == 4 && b->pos[2] == 1);
+	const struct series_histogram *d = &find(&m.w, "latency_milliseconds{k=\"d\"}")->hists[0];
+	assert_int_equal(d->schema, 8);
+	assert_int_equal(d->pos_spans[0].offset, 1);
+	assert_true(d->npos == 1 && d->pos[0] == 2);
+	const struct series_histogram *e = &find(&m.w, "latency_milliseconds{k=\"e\"}")->hists[0];
+	assert_int_equal(e->schema, 8);
+	assert_int_equal(e->pos_spans[0].offset, 0);            /* -3..0 >> 82: -1 and 0 */
+	assert_true(e->npos == 2 && e->pos[0] == 1 && e->pos[1] == 1);
 	assert_null(find(&m.w, "latency_milliseconds{k=\"c\"}"));
 	assert_int_equal(m.res.rejected_points, 1);
 	assert_non_null(strstr(m.res.message, "scale -5"));
