@@ -73,6 +73,24 @@ om_full(struct om *m)
 	return false;
 }
 
+/*
+ * The label name of an attribute key: points of one metric repeat the
+ * same few keys, so a small direct-mapped cache (per request) saves
+ * sanitizing and copying each one again.
+ */
+static const char *
+label_name(struct om *m, const char *key)
+{
+	uint64_t h = om_hash(OM_HASH_INIT, key, strlen(key));
+	struct om_name_cache *e = &m->names[h & (OM_NAME_CACHE - 1)];
+
+	if (e->key && strcmp(e->key, key) == 0)
+		return e->name;
+	e->name = om_label_name(m->a, "", key);
+	e->key = e->name ? ob_arena_memdup(m->a, key, strlen(key)) : NULL;
+	return e->key ? e->name : NULL;
+}
+
 static void
 tmp_reserve(struct om *m, size_t n)
 {
@@ -104,7 +122,21 @@ merge_labels(struct om *m, struct om_label *l, size_t n, struct series_labels *o
 {
 	size_t k = 0;
 
-	qsort(l, n, sizeof *l, label_order);
+	if (n > 16) {
+		qsort(l, n, sizeof *l, label_order);
+	} else {
+		/* short sets: insertion sort, no allocation */
+		for (size_t i = 1; i < n; i++) {
+			struct om_label x = l[i];
+			size_t j = i;
+
+			while (j > 0 && label_order(&l[j - 1], &x) > 0) {
+				l[j] = l[j - 1];
+				j--;
+			}
+			l[j] = x;
+		}
+	}
 	out->v = n ? ob_arena_alloc(m->a, n * sizeof *out->v) : NULL;
 	if (n && !out->v)
 		return om_full(m);
@@ -156,7 +188,7 @@ om_base_labels(struct om *m, otlp_key_value *const *attrs, size_t nattrs,
 		struct om_label *l = &m->tmp[n];
 
 		l->key = attrs[i]->key;
-		l->name = om_label_name(m->a, "", attrs[i]->key);
+		l->name = label_name(m, attrs[i]->key);
 		l->value = om_value_string(m->a, attrs[i]->value);
 		l->prio = 0;
 		if (!l->name || !l->value)
@@ -300,7 +332,7 @@ om_exemplars(struct om *m, struct series_in *s, otlp_exemplar *const *ex, size_t
 		}
 		for (size_t j = 0; j < x->n_filtered_attributes; j++) {
 			const otlp_key_value *kv = x->filtered_attributes[j];
-			struct om_label a = { om_label_name(m->a, "", kv->key),
+			struct om_label a = { label_name(m, kv->key),
 					      om_value_string(m->a, kv->value), kv->key, 0 };
 
 			if (!a.name || !a.value)
@@ -518,8 +550,12 @@ count_request(const otlp_metrics_export_request *req, size_t *series, size_t *sa
 				else if (mt->data_case == OTLP_METRIC_DATA(SUM) && mt->sum)
 					n = mt->sum->n_data_points;
 				else if (mt->data_case == OTLP_METRIC_DATA(HISTOGRAM) && mt->histogram)
-					for (size_t p = 0; p < mt->histogram->n_data_points; p++)
-						n += mt->histogram->data_points[p]->n_explicit_bounds + 4;
+					for (size_t p = 0; p < mt->histogram->n_data_points; p++) {
+						size_t ne = mt->histogram->data_points[p]->n_explicit_bounds;
+
+						/* a point past the bucket limit is rejected, makes nothing */
+						n += (ne > OTLP_METRICS_MAX_BUCKETS ? 0 : ne) + 4;
+					}
 				else if (mt->data_case == OTLP_METRIC_DATA(EXPONENTIAL_HISTOGRAM) &&
 					 mt->exponential_histogram)
 					hs = mt->exponential_histogram->n_data_points;
@@ -565,6 +601,7 @@ otlp_metrics_map(const otlp_metrics_export_request *req, const struct otlp_metri
 		goto out;
 	}
 	ob_buf_init(&m.key, 0);
+	m.names = ob_xcalloc(OM_NAME_CACHE, sizeof *m.names);
 	for (size_t i = 0; i < req->n_resource_metrics && !m.err; i++) {
 		const otlp_resource_metrics *rm = req->resource_metrics[i];
 		size_t first = out->nseries;
@@ -587,6 +624,7 @@ otlp_metrics_map(const otlp_metrics_export_request *req, const struct otlp_metri
 out:
 	free(m.tmp);
 	free(m.targets);
+	free(m.names);
 	if (m.err) {
 		memset(out, 0, sizeof *out);
 		return m.err;

@@ -28,6 +28,12 @@ struct om_label {
 	int prio;               /* 0 point attribute, 1 scope, 2 job/instance */
 };
 
+/* A sanitized label name per attribute key (otlp_metrics.c). */
+#define OM_NAME_CACHE 256
+struct om_name_cache {
+	const char *key, *name;
+};
+
 /* One mapping call. */
 struct om {
 	struct otlp_metrics_options opt;
@@ -51,6 +57,7 @@ struct om {
 	struct om_label *tmp;
 	size_t tmp_alloc;
 	struct ob_buf key;                      /* series identity for the state */
+	struct om_name_cache *names;            /* OM_NAME_CACHE entries (heap) */
 	const char **targets;                   /* job, instance pairs with a target_info */
 	size_t ntargets, targets_alloc;
 };

@@ -82,25 +82,37 @@ take(struct ob_arena *a, struct ob_buf *b)
 	return s;
 }
 
+/* Write s[0..n) sanitized at out (collapsing '_' with out[-1] when k > 0); new length. */
+static size_t
+sanitize_into(char *out, size_t k, const char *s, size_t n, bool colon)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = valid_char((unsigned char)s[i], colon) ? s[i] : '_';
+
+		if (c == '_' && k && out[k - 1] == '_')
+			continue;
+		out[k++] = c;
+	}
+	return k;
+}
+
 char *
 om_label_name(struct ob_arena *a, const char *prefix, const char *key)
 {
-	struct ob_buf b;
+	size_t pn = strlen(prefix), kn = strlen(key), k = 0;
+	char *out = ob_arena_alloc(a, pn + kn + 5);
 
-	ob_buf_init(&b, 0);
-	put_sanitized(&b, prefix, strlen(prefix), false);
-	put_sanitized(&b, key, strlen(key), false);
-	if (b.len == 0 || (b.data[0] >= '0' && b.data[0] <= '9')) {
-		struct ob_buf c;
-
-		ob_buf_init(&c, 0);
-		ob_buf_addstr(&c, "key_");
-		if (b.len)
-			put_sanitized(&c, (const char *)b.data, b.len, false);
-		ob_buf_release(&b);
-		return take(a, &c);
+	if (!out)
+		return NULL;
+	/* "key_" goes first when the name would start with a digit or be empty */
+	if (pn == 0 && (kn == 0 || (key[0] >= '0' && key[0] <= '9'))) {
+		memcpy(out, "key_", 4);
+		k = 4;
 	}
-	return take(a, &b);
+	k = sanitize_into(out, k, prefix, pn, false);
+	k = sanitize_into(out, k, key, kn, false);
+	out[k] = 0;
+	return out;
 }
 
 static const char *
