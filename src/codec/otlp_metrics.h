@@ -15,8 +15,9 @@
  *   gauge                                 gauge
  *   sum, cumulative, monotonic            counter (name_total)
  *   sum, delta, monotonic                 counter, accumulated (state)
- *   sum, non-monotonic (either)           gauge (delta non-monotonic: each
- *                                         delta accumulated too)
+ *   sum, cumulative, non-monotonic        gauge (info, stateset when the
+ *                                         metadata prometheus.type says so)
+ *   sum, delta, non-monotonic             rejected (the spec: dropped)
  *   histogram (cumulative or delta)       name_bucket{le} (cumulative, +Inf
  *                                         last), name_sum (when sent),
  *                                         name_count
@@ -42,7 +43,8 @@
  * result, for OTLP's partial_success: a histogram whose bucket_counts
  * does not have one more element than explicit_bounds (or none), or
  * whose bounds do not increase; an exponential histogram whose scale is
- * below -4; a delta point that goes back in time; a point without a time
+ * below -4; a delta point that goes back in time; a non-monotonic delta
+ * sum; a point without a time
  * or a value; the points of a metric without a name or with an
  * unspecified temporality.  The rest of the request is mapped.  A metric
  * with no data has no points and is skipped.

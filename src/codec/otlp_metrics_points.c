@@ -145,6 +145,12 @@ om_sum(struct om *m, const otlp_sum *s)
 
 	if (!name || !om_temporality_ok(m, s->aggregation_temporality, s->n_data_points))
 		return;
+	if (delta && !mono) {
+		/* the spec: delta sums that are not monotonic MUST be dropped */
+		om_reject(m, s->n_data_points, "a non-monotonic sum with delta temporality cannot "
+			  "be mapped to Prometheus (send it cumulative)");
+		return;
+	}
 	if (!mono && !delta && hint && strcmp(hint, "info") == 0)
 		type = SERIES_TYPE_INFO;
 	else if (!mono && !delta && hint && strcmp(hint, "stateset") == 0)

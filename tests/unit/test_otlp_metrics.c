@@ -311,7 +311,9 @@ gauges_and_sums(void **state)
 		"{\"name\":\"queue\",\"sum\":{\"aggregationTemporality\":2,\"isMonotonic\":false,\"dataPoints\":["
 		"{\"timeUnixNano\":" T2 ",\"asDouble\":-3,\"exemplars\":[{\"asDouble\":1}]}]}},"
 		"{\"name\":\"legacy\",\"metadata\":[" SATTR("prometheus.type", "unknown") "],\"gauge\":{\"dataPoints\":["
-		"{\"timeUnixNano\":" T1 ",\"asDouble\":1}]}}"),
+		"{\"timeUnixNano\":" T1 ",\"asDouble\":1}]}},"
+		"{\"name\":\"build_info\",\"metadata\":[" SATTR("prometheus.type", "info") "],\"sum\":{"
+		"\"aggregationTemporality\":2,\"dataPoints\":[{\"timeUnixNano\":" T1 ",\"asInt\":\"1\"}]}}"),
 	    &m, NULL);
 	const struct series_in *g = find(&m.w, "temp_celsius{}");
 	assert_non_null(g);
@@ -334,7 +336,9 @@ gauges_and_sums(void **state)
 	assert_int_equal(q->nexemplars, 0);
 	assert_int_equal(m.w.nexemplars, 1);
 	/* metadata */
-	assert_int_equal(m.w.nmeta, 4);
+	assert_int_equal(m.w.nmeta, 5);
+	assert_int_equal(m.w.meta[4].type, SERIES_TYPE_INFO);
+	assert_true(value(&m.w, "build_info{}") == 1);
 	assert_string_equal(m.w.meta[0].family, "temp_celsius");
 	assert_int_equal(m.w.meta[0].type, SERIES_TYPE_GAUGE);
 	assert_string_equal(m.w.meta[0].help, "Room temperature.");
@@ -539,6 +543,14 @@ delta_sums(void **state)
 	assert_non_null(strstr(m.res.message, "metric \"hits\": a delta point ends no later"));
 	ob_arena_release(&m.arena);
 	assert_int_equal(otlp_metrics_state_count(st), 1);
+	/* a non-monotonic delta sum is dropped, as the spec says */
+	map(RES("", "", "{\"name\":\"q\",\"sum\":{\"aggregationTemporality\":1,\"isMonotonic\":false,"
+		"\"dataPoints\":[{\"timeUnixNano\":" T1 ",\"asInt\":\"1\"},{\"timeUnixNano\":" T2 ",\"asInt\":\"1\"}]}}"),
+	    &m, st);
+	assert_int_equal(m.w.nseries, 0);
+	assert_int_equal(m.res.rejected_points, 2);
+	assert_non_null(strstr(m.res.message, "metric \"q\": a non-monotonic sum with delta temporality"));
+	ob_arena_release(&m.arena);
 	/* without state, delta points cannot be mapped */
 	map(DSUM(T1, T2, "5"), &m, NULL);
 	assert_int_equal(m.w.nseries, 0);
