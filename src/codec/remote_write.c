@@ -328,8 +328,10 @@ read_exemplar(struct rw_ctx *c, const uint8_t *p, size_t n, size_t index,
 		}
 	}
 	e->labels.n = k;
-	if (*keep)
+	if (*keep) {
 		prom_labels_sort(&e->labels);
+		*keep = prom_labels_unique(&e->labels);
+	}
 	return OB_OK;
 }
 

@@ -193,8 +193,10 @@ read_exemplar(struct rw_ctx *c, const struct symbols *sym, const uint8_t *p, siz
 		    !(l->value = ob_arena_memdup(c->arena, val, vl)))
 			return rw_toobig(c);
 	}
-	if (*keep)
+	if (*keep) {
 		prom_labels_sort(&e->labels);
+		*keep = prom_labels_unique(&e->labels);
+	}
 	return OB_OK;
 }
 

@@ -471,12 +471,18 @@ exemplar_limits(void **state)
 	pb_put_msg(&r.tmp, 1, &r.tmp2);
 	pb_put_double(&r.tmp, 2, 2);
 	pb_put_msg(&r.ts, 3, &r.tmp);
+	for (int i = 0; i < 2; i++) {                  /* a name twice */
+		pb_put_str(&r.tmp2, 1, "span_id");
+		pb_put_str(&r.tmp2, 2, i ? "a" : "b");
+		pb_put_msg(&r.tmp, 1, &r.tmp2);
+	}
+	pb_put_msg(&r.ts, 3, &r.tmp);
 	end_series(&r);
 	decode(&r, &d);
 	assert_int_equal(d.err, OB_OK);
 	assert_int_equal(d.w.nseries, 1);
 	assert_int_equal(d.rep.nseries_invalid, 0);
-	assert_int_equal(d.rep.nexemplars_dropped, 2);
+	assert_int_equal(d.rep.nexemplars_dropped, 3);
 	assert_int_equal(d.w.series[0].nexemplars, 1);
 	assert_true(d.w.series[0].exemplars[0].v == 2);
 	ob_arena_release(&d.arena);
