@@ -20,6 +20,7 @@
 #include "codec/prom_labels.h"
 #include "codec/remote_write.h"
 #include "codec/snappy.h"
+#include "core/util.h"
 #include "pb_build.h"
 
 /* ---- building requests ---- */
@@ -662,6 +663,55 @@ label_rules(void **state)
 	assert_int_equal(prom_utf8_runes("h\xc3\xa9", 3), 2);
 }
 
+/*
+ * Two bodies that Prometheus 2.42 (the Debian package) sent to a capture
+ * server while scraping itself: a batch of samples, and a batch of
+ * metadata (it sends metadata in requests of their own).
+ */
+static void
+real_prometheus_requests(void **state)
+{
+	static const char *const files[] = {
+		"tests/fuzz/seeds/fuzz_remote_write/prometheus-2.42-samples.snappy",
+		"tests/fuzz/seeds/fuzz_remote_write/prometheus-2.42-metadata.snappy",
+	};
+	struct decoded d[2];
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		uint8_t *body;
+		size_t n;
+		struct ob_buf raw;
+
+		if (ob_file_read(files[i], 1 << 20, &body, &n, d[i].errbuf) != OB_OK)
+			fail_msg("%s (run the tests from the top of the tree)", d[i].errbuf);
+		ob_buf_init(&raw, RW_MAX_DECOMPRESSED);
+		assert_int_equal(ob_unsnappy(body, n, RW_MAX_DECOMPRESSED, &raw, d[i].errbuf), OB_OK);
+		ob_arena_init(&d[i].arena, 64 << 20);
+		d[i].err = remote_write_decode(raw.data, raw.len, NULL, &d[i].arena, &d[i].w, &d[i].rep,
+					       d[i].errbuf);
+		assert_int_equal(d[i].err, OB_OK);
+		assert_int_equal(d[i].rep.nseries_invalid, 0);
+		free(body);
+		ob_buf_release(&raw);
+	}
+	assert_int_equal(d[0].w.nseries, 353);
+	assert_int_equal(d[0].w.nsamples, 353);
+	const struct series_in *s = &d[0].w.series[0];
+	assert_int_equal(s->labels.n, 3);
+	assert_string_equal(label(s, "__name__"), "go_gc_duration_seconds_count");
+	assert_string_equal(label(s, "instance"), "127.0.0.1:19391");
+	assert_string_equal(label(s, "job"), "self");
+	assert_true(s->samples[0].t > 1700000000000);
+	assert_int_equal(d[1].w.nseries, 0);
+	assert_int_equal(d[1].w.nmeta, 201);
+	assert_string_equal(d[1].w.meta[0].family, "go_goroutines");
+	assert_int_equal(d[1].w.meta[0].type, SERIES_TYPE_GAUGE);
+	assert_string_equal(d[1].w.meta[0].help, "Number of goroutines that currently exist.");
+	ob_arena_release(&d[0].arena);
+	ob_arena_release(&d[1].arena);
+}
+
 /* ---- remote write 2.0 ---- */
 
 static void
@@ -833,6 +883,7 @@ main(void)
 		cmocka_unit_test(headers),
 		cmocka_unit_test(snappy_blocks),
 		cmocka_unit_test(label_rules),
+		cmocka_unit_test(real_prometheus_requests),
 		cmocka_unit_test(v2_request),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
