@@ -15,8 +15,9 @@
  *   gauge                                 gauge
  *   sum, cumulative, monotonic            counter (name_total)
  *   sum, delta, monotonic                 counter, accumulated (state)
- *   sum, non-monotonic (either)           gauge (delta non-monotonic: each
- *                                         delta accumulated too)
+ *   sum, cumulative, non-monotonic        gauge (info, stateset when the
+ *                                         metadata prometheus.type says so)
+ *   sum, delta, non-monotonic             rejected (the spec: dropped)
  *   histogram (cumulative or delta)       name_bucket{le} (cumulative, +Inf
  *                                         last), name_sum (when sent),
  *                                         name_count
@@ -40,10 +41,21 @@
  *
  * Points that cannot be mapped are rejected, counted and named in the
  * result, for OTLP's partial_success: a histogram whose bucket_counts
- * does not have one more element than explicit_bounds (or none), an
- * exponential histogram whose scale is below -4, a delta point that goes
- * back in time, a metric with no name or no data.  The rest of the
- * request is mapped.
+ * does not have one more element than explicit_bounds (or none), or
+ * whose bounds do not increase; an exponential histogram whose scale is
+ * below -4; a delta point that goes back in time; a non-monotonic delta
+ * sum; a point without a time
+ * or a value; the points of a metric without a name or with an
+ * unspecified temporality.  The rest of the request is mapped.  A metric
+ * with no data has no points and is skipped.
+ *
+ * What comes out: every series_in holds one sample (or one native
+ * histogram) and a sorted label set; two series_in may have the same
+ * label set (two points of one series in one request), as in remote
+ * write.  All strings are copied into the arena: *out does not point
+ * into the request.  Metadata: one entry per metric (family = the name
+ * of its value series, or the histogram/summary base name), plus
+ * target_info.
  *
  * Delta temporality needs state across requests: struct
  * otlp_metrics_state keeps, per output series, the running total and the

@@ -140,6 +140,15 @@ prom_labels_sort(struct series_labels *ls)
 	}
 }
 
+bool
+prom_labels_unique(const struct series_labels *ls)
+{
+	for (size_t i = 1; i < ls->n; i++)
+		if (strcmp(ls->v[i - 1].name, ls->v[i].name) == 0)
+			return false;
+	return true;
+}
+
 /* Append s[0..n) escaped; false when it did not fit. */
 static bool
 put_escaped(char *buf, size_t size, size_t *len, const char *s, size_t n, bool escape)

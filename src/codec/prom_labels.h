@@ -27,6 +27,8 @@ size_t prom_utf8_runes(const char *s, size_t n);
 
 /* Sort ls by name (byte order), in place. */
 void prom_labels_sort(struct series_labels *ls);
+/* Whether the sorted ls has no name twice. */
+bool prom_labels_unique(const struct series_labels *ls);
 
 /*
  * Append name="value" to buf (size bytes, always NUL-terminated), with \

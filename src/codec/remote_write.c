@@ -151,9 +151,8 @@ name_cmp(const char *a, size_t an, const char *b, size_t bn)
 	return r ? r : (an > bn) - (an < bn);
 }
 
-/* Check the raw labels of a series; *nkept: labels with a value. */
-static void
-check_labels(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t *nkept)
+void
+rw_check_labels(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t *nkept)
 {
 	bool have_name = false;
 
@@ -209,9 +208,8 @@ check_labels(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t *nkep
 			c->lim.max_labels);
 }
 
-/* Copy the labels with a value into s->labels (one arena block for the strings). */
-static enum ob_err
-copy_labels(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t nkept,
+enum ob_err
+rw_copy_labels(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t nkept,
 	    struct series_labels *out)
 {
 	size_t bytes = 0, k = 0;
@@ -241,8 +239,8 @@ copy_labels(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t nkept,
 
 /* ---- samples, exemplars ---------------------------------------------------- */
 
-static enum ob_err
-read_sample(struct rw_ctx *c, const uint8_t *p, size_t n, size_t index, struct series_sample *s)
+enum ob_err
+rw_read_sample(struct rw_ctx *c, const uint8_t *p, size_t n, size_t index, struct series_sample *s)
 {
 	const uint8_t *end = p + n;
 	uint32_t f;
@@ -330,8 +328,10 @@ read_exemplar(struct rw_ctx *c, const uint8_t *p, size_t n, size_t index,
 		}
 	}
 	e->labels.n = k;
-	if (*keep)
+	if (*keep) {
 		prom_labels_sort(&e->labels);
+		*keep = prom_labels_unique(&e->labels);
+	}
 	return OB_OK;
 }
 
@@ -341,10 +341,10 @@ read_exemplar(struct rw_ctx *c, const uint8_t *p, size_t n, size_t index,
 static void
 report_first(struct rw_ctx *c, const struct raw_label *l, size_t n)
 {
-	char labels[OB_ERRLEN];
-	size_t size = sizeof c->rep->message - strlen(c->why) - 12, len = 0;
+	/* "series {" + labels + "}: " + why fits OB_ERRLEN: why < RW_WHY_LEN */
+	char labels[OB_ERRLEN - RW_WHY_LEN - 12];
+	size_t size = sizeof labels, len = 0;
 
-	/* why is at most RW_WHY_LEN, so size keeps room for the labels. */
 	labels[0] = 0;
 	for (size_t i = 0; i < n && len < size; i++) {
 		if (i > 0 && len + 5 < size) {
@@ -354,6 +354,14 @@ report_first(struct rw_ctx *c, const struct raw_label *l, size_t n)
 		prom_label_format(labels, size, &len, l[i].name, l[i].nlen, l[i].value, l[i].vlen);
 	}
 	snprintf(c->rep->message, sizeof c->rep->message, "series {%s}: %s", labels, c->why);
+}
+
+void
+rw_series_invalid(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t nsamples)
+{
+	c->rep->nsamples_invalid += nsamples;
+	if (c->rep->nseries_invalid++ == 0)
+		report_first(c, l, n);
 }
 
 /*
@@ -402,14 +410,12 @@ read_series(struct rw_ctx *c, const uint8_t *p, size_t n, struct series_in *s, b
 			pb_skip(&q, end, wt);
 		}
 	}
-	check_labels(c, c->raw, nl, &nkept);
+	rw_check_labels(c, c->raw, nl, &nkept);
 	if (c->why[0]) {
-		c->rep->nsamples_invalid += ns + nh;
-		if (c->rep->nseries_invalid++ == 0)
-			report_first(c, c->raw, nl);
+		rw_series_invalid(c, c->raw, nl, ns + nh);
 		return OB_OK;
 	}
-	if ((err = copy_labels(c, c->raw, nl, nkept, &s->labels)))
+	if ((err = rw_copy_labels(c, c->raw, nl, nkept, &s->labels)))
 		return err;
 	if (!RW_ALLOC(c, s->samples, ns) || !RW_ALLOC(c, s->exemplars, ne) ||
 	    !RW_ALLOC(c, s->hists, nh))
@@ -422,7 +428,7 @@ read_series(struct rw_ctx *c, const uint8_t *p, size_t n, struct series_in *s, b
 		}
 		pb_bytes(&q, end, &fp, &len);
 		if (f == 2) {
-			if ((err = read_sample(c, fp, len, is, &s->samples[is])))
+			if ((err = rw_read_sample(c, fp, len, is, &s->samples[is])))
 				return err;
 			is++;
 		} else if (f == 3) {
@@ -441,9 +447,7 @@ read_series(struct rw_ctx *c, const uint8_t *p, size_t n, struct series_in *s, b
 		}
 	}
 	if (c->why[0]) {
-		c->rep->nsamples_invalid += ns + nh;
-		if (c->rep->nseries_invalid++ == 0)
-			report_first(c, c->raw, nl);
+		rw_series_invalid(c, c->raw, nl, ns + nh);
 		memset(s, 0, sizeof *s);
 		return OB_OK;
 	}
@@ -628,15 +632,19 @@ remote_write_check_headers(const char *content_type, const char *content_encodin
 			}
 			if (vn == 23 && memcmp(val, "prometheus.WriteRequest", 23) == 0) {
 				got = RW_PROTO_V1;
+			} else if (vn == 30 && memcmp(val, "io.prometheus.write.v2.Request", 30) == 0 &&
+				   proto) {
+				got = RW_PROTO_V2;
 			} else if (vn == 30 && memcmp(val, "io.prometheus.write.v2.Request", 30) == 0) {
 				return ob_errf(errbuf, OB_EUNSUPPORTED,
 					       "remote write 2.0 (proto=io.prometheus.write.v2.Request) "
-					       "is not supported yet; send remote write 1.0 "
+					       "is not supported here; send remote write 1.0 "
 					       "(proto=prometheus.WriteRequest)");
 			} else {
 				return ob_errf(errbuf, OB_EUNSUPPORTED,
 					       "remote write: proto=%.*s is not supported; send "
-					       "prometheus.WriteRequest (remote write 1.0)",
+					       "prometheus.WriteRequest (remote write 1.0) or "
+					       "io.prometheus.write.v2.Request (2.0)",
 					       (int)(vn > 100 ? 100 : vn), val);
 			}
 		}

@@ -1,16 +1,18 @@
 /*
- * remote_write.h - Prometheus remote write 1.0: request headers, and the
- * protobuf WriteRequest (after snappy, see codec/snappy.h) decoded into a
- * struct series_write (model/series.h).  Bytes in, model out, no I/O.
+ * remote_write.h - Prometheus remote write 1.0 (and 2.0): request
+ * headers, and the protobuf WriteRequest (after snappy, see
+ * codec/snappy.h) decoded into a struct series_write (model/series.h).
+ * Bytes in, model out, no I/O.
  *
  * The receiver does, in order:
  *
- *	if ((err = remote_write_check_headers(ctype, cenc, version, NULL, errbuf)))
+ *	if ((err = remote_write_check_headers(ctype, cenc, version, &proto, errbuf)))
  *		answer 415 (OB_EUNSUPPORTED) with errbuf;
  *	if ((err = ob_unsnappy(body, n, RW_MAX_DECOMPRESSED, &raw, errbuf)))
  *		answer 413 (OB_ETOOBIG) or 400 (OB_EINVAL) with errbuf;
  *	rw_limits_default(&lim);         (or from the configuration)
  *	err = remote_write_decode(raw.data, raw.len, &lim, &arena, &w, &rep, errbuf);
+ *	      (remote_write_decode_v2 when proto is RW_PROTO_V2)
  *	OB_EINVAL: 400 with errbuf (nothing in the request is usable);
  *	OB_ETOOBIG: 413 with errbuf (too many series, or the arena's cap);
  *	OB_OK: store w (it may be empty); then 204 when rep.nseries_invalid
@@ -108,13 +110,15 @@ enum rw_proto {
 /*
  * Check the headers of a remote write request.  Any of the three may be
  * NULL (not sent).  Accepted: Content-Type application/x-protobuf (any
- * case, optional parameters) with no proto= or proto=prometheus.WriteRequest,
- * or no Content-Type at all; Content-Encoding snappy, or none (Prometheus
- * 2.42 assumes snappy too).  The version header is informative and not
- * checked.  *proto (may be NULL) is set to what the type names.
+ * case, optional parameters) with no proto=, proto=prometheus.WriteRequest
+ * (1.0) or proto=io.prometheus.write.v2.Request (2.0), or no Content-Type
+ * at all (1.0); Content-Encoding snappy, or none (Prometheus 2.42 assumes
+ * snappy too).  The version header is informative and not checked.
+ * *proto is set to the message the type names: decode RW_PROTO_V1 with
+ * remote_write_decode and RW_PROTO_V2 with remote_write_decode_v2.  With
+ * proto NULL the caller cannot tell them apart, so 2.0 is then refused.
  * Returns OB_OK, or OB_EUNSUPPORTED (answer 415) with errbuf naming what
- * was sent and what is accepted: another type or encoding, and
- * proto=io.prometheus.write.v2.Request, which obstui does not decode yet.
+ * was sent and what is accepted.
  */
 enum ob_err remote_write_check_headers(const char *content_type, const char *content_encoding,
 				       const char *version_header, enum rw_proto *proto,
@@ -136,5 +140,17 @@ enum ob_err remote_write_check_headers(const char *content_type, const char *con
 enum ob_err remote_write_decode(const uint8_t *p, size_t n, const struct rw_limits *lim,
 				struct ob_arena *arena, struct series_write *out,
 				struct rw_report *rep, char *errbuf);
+
+/*
+ * The same for a remote write 2.0 Request (symbols table + labels_refs),
+ * with the same rules, limits, policy and errors; each series' metadata
+ * becomes a series_meta whose family is the series' __name__.  2.0
+ * receivers answer with X-Prometheus-Remote-Write-Samples-Written,
+ * -Histograms-Written and -Exemplars-Written: rep->nsamples, nhistograms
+ * and nexemplars.
+ */
+enum ob_err remote_write_decode_v2(const uint8_t *p, size_t n, const struct rw_limits *lim,
+				   struct ob_arena *arena, struct series_write *out,
+				   struct rw_report *rep, char *errbuf);
 
 #endif

@@ -42,6 +42,17 @@ void rw_invalid(struct rw_ctx *c, const char *fmt, ...) __attribute__((format(pr
 #define RW_ALLOC(c, ptr, count) \
 	((ptr) = rw_alloc((c), (count), sizeof *(ptr)), (count) == 0 || (ptr) != NULL)
 
+/* Check the raw labels of a series (c->why says what is wrong); *nkept: labels with a value. */
+void rw_check_labels(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t *nkept);
+/* Copy the nkept labels with a value into *out (one arena block for the strings). */
+enum ob_err rw_copy_labels(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t nkept,
+			   struct series_labels *out);
+/* Decode the Sample payload p[0..n) (samples[index] of the current series). */
+enum ob_err rw_read_sample(struct rw_ctx *c, const uint8_t *p, size_t n, size_t index,
+			   struct series_sample *s);
+/* Count the current series (labels l, n of them, holding nsamples) as invalid (c->why). */
+void rw_series_invalid(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t nsamples);
+
 /*
  * Decode the Histogram payload p[0..n) (histograms[index] of the current
  * series) into *h, bucket counts made absolute.  OB_EINVAL when

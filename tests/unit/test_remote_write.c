@@ -20,6 +20,7 @@
 #include "codec/prom_labels.h"
 #include "codec/remote_write.h"
 #include "codec/snappy.h"
+#include "core/util.h"
 #include "pb_build.h"
 
 /* ---- building requests ---- */
@@ -471,12 +472,18 @@ exemplar_limits(void **state)
 	pb_put_msg(&r.tmp, 1, &r.tmp2);
 	pb_put_double(&r.tmp, 2, 2);
 	pb_put_msg(&r.ts, 3, &r.tmp);
+	for (int i = 0; i < 2; i++) {                  /* a name twice */
+		pb_put_str(&r.tmp2, 1, "span_id");
+		pb_put_str(&r.tmp2, 2, i ? "a" : "b");
+		pb_put_msg(&r.tmp, 1, &r.tmp2);
+	}
+	pb_put_msg(&r.ts, 3, &r.tmp);
 	end_series(&r);
 	decode(&r, &d);
 	assert_int_equal(d.err, OB_OK);
 	assert_int_equal(d.w.nseries, 1);
 	assert_int_equal(d.rep.nseries_invalid, 0);
-	assert_int_equal(d.rep.nexemplars_dropped, 2);
+	assert_int_equal(d.rep.nexemplars_dropped, 3);
 	assert_int_equal(d.w.series[0].nexemplars, 1);
 	assert_true(d.w.series[0].exemplars[0].v == 2);
 	ob_arena_release(&d.arena);
@@ -586,6 +593,11 @@ headers(void **state)
 	assert_non_null(strstr(errbuf, "Content-Encoding \"gzip\""));
 	assert_int_equal(remote_write_check_headers(
 				 "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+				 "snappy", "2.0.0", &proto, errbuf), OB_OK);
+	assert_int_equal(proto, RW_PROTO_V2);
+	/* a caller that cannot dispatch on proto must not get 2.0 bodies */
+	assert_int_equal(remote_write_check_headers(
+				 "application/x-protobuf;proto=io.prometheus.write.v2.Request",
 				 "snappy", "2.0.0", NULL, errbuf), OB_EUNSUPPORTED);
 	assert_non_null(strstr(errbuf, "remote write 2.0"));
 	assert_int_equal(remote_write_check_headers("application/x-protobuf;proto=foo.Bar",
@@ -651,6 +663,210 @@ label_rules(void **state)
 	assert_int_equal(prom_utf8_runes("h\xc3\xa9", 3), 2);
 }
 
+/*
+ * Two bodies that Prometheus 2.42 (the Debian package) sent to a capture
+ * server while scraping itself: a batch of samples, and a batch of
+ * metadata (it sends metadata in requests of their own).
+ */
+static void
+real_prometheus_requests(void **state)
+{
+	static const char *const files[] = {
+		"tests/fuzz/seeds/fuzz_remote_write/prometheus-2.42-samples.snappy",
+		"tests/fuzz/seeds/fuzz_remote_write/prometheus-2.42-metadata.snappy",
+	};
+	struct decoded d[2];
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		uint8_t *body;
+		size_t n;
+		struct ob_buf raw;
+
+		if (ob_file_read(files[i], 1 << 20, &body, &n, d[i].errbuf) != OB_OK)
+			fail_msg("%s (run the tests from the top of the tree)", d[i].errbuf);
+		ob_buf_init(&raw, RW_MAX_DECOMPRESSED);
+		assert_int_equal(ob_unsnappy(body, n, RW_MAX_DECOMPRESSED, &raw, d[i].errbuf), OB_OK);
+		ob_arena_init(&d[i].arena, 64 << 20);
+		d[i].err = remote_write_decode(raw.data, raw.len, NULL, &d[i].arena, &d[i].w, &d[i].rep,
+					       d[i].errbuf);
+		assert_int_equal(d[i].err, OB_OK);
+		assert_int_equal(d[i].rep.nseries_invalid, 0);
+		free(body);
+		ob_buf_release(&raw);
+	}
+	assert_int_equal(d[0].w.nseries, 353);
+	assert_int_equal(d[0].w.nsamples, 353);
+	const struct series_in *s = &d[0].w.series[0];
+	assert_int_equal(s->labels.n, 3);
+	assert_string_equal(label(s, "__name__"), "go_gc_duration_seconds_count");
+	assert_string_equal(label(s, "instance"), "127.0.0.1:19391");
+	assert_string_equal(label(s, "job"), "self");
+	assert_true(s->samples[0].t > 1700000000000);
+	assert_int_equal(d[1].w.nseries, 0);
+	assert_int_equal(d[1].w.nmeta, 201);
+	assert_string_equal(d[1].w.meta[0].family, "go_goroutines");
+	assert_int_equal(d[1].w.meta[0].type, SERIES_TYPE_GAUGE);
+	assert_string_equal(d[1].w.meta[0].help, "Number of goroutines that currently exist.");
+	ob_arena_release(&d[0].arena);
+	ob_arena_release(&d[1].arena);
+}
+
+/* ---- remote write 2.0 ---- */
+
+static void
+put_refs(struct ob_buf *b, uint32_t field, const uint32_t *refs, size_t n)
+{
+	struct ob_buf packed;
+
+	ob_buf_init(&packed, 0);
+	for (size_t i = 0; i < n; i++)
+		otlp_wire_put_varint(&packed, refs[i]);
+	pb_put_msg(b, field, &packed);
+	ob_buf_release(&packed);
+}
+
+static void
+v2_request(void **state)
+{
+	struct ob_buf body, ts, tmp, h;
+	struct decoded d;
+	static const char *const symbols[] = {
+		"", "__name__", "http_requests_total", "job", "api", "trace_id", "abc",
+		"Requests.", "requests", "rpc_seconds", "9bad",
+	};
+	static const uint32_t labels1[] = { 1, 2, 3, 4 };
+	static const uint32_t labels2[] = { 1, 9 };
+	static const uint32_t ex[] = { 5, 6 };
+
+	(void)state;
+	ob_buf_init(&body, 0);
+	ob_buf_init(&ts, 0);
+	ob_buf_init(&tmp, 0);
+	ob_buf_init(&h, 0);
+	for (size_t i = 0; i < sizeof symbols / sizeof *symbols; i++)
+		pb_put_str(&body, 4, symbols[i]);
+	pb_put_uint(&body, 2, 7);                       /* reserved number: skipped */
+	/* series 1: samples, an exemplar, metadata */
+	put_refs(&ts, 1, labels1, 4);
+	pb_put_double(&tmp, 1, 3);
+	pb_put_uint(&tmp, 2, 1000);
+	pb_put_uint(&tmp, 3, 500);                      /* start_timestamp: skipped */
+	pb_put_msg(&ts, 2, &tmp);
+	put_refs(&tmp, 1, ex, 2);
+	pb_put_double(&tmp, 2, 1.5);
+	pb_put_uint(&tmp, 3, 999);
+	pb_put_msg(&ts, 4, &tmp);
+	pb_put_uint(&tmp, 1, 1);
+	pb_put_uint(&tmp, 3, 7);
+	pb_put_uint(&tmp, 4, 8);
+	pb_put_msg(&ts, 5, &tmp);
+	pb_put_uint(&ts, 6, 123);                       /* created_timestamp: skipped */
+	pb_put_msg(&body, 5, &ts);
+	/* series 2: a histogram, refs unpacked */
+	pb_put_uint(&ts, 1, 1);
+	pb_put_uint(&ts, 1, 9);
+	pb_put_uint(&h, 1, 2);
+	pb_put_sint(&h, 4, 0);
+	pb_put_sint(&tmp, 1, 0);
+	pb_put_uint(&tmp, 2, 2);
+	pb_put_msg(&h, 11, &tmp);
+	pb_put_sint(&h, 12, 1);
+	pb_put_sint(&h, 12, 0);
+	pb_put_uint(&h, 15, 2000);
+	pb_put_msg(&ts, 3, &h);
+	pb_put_msg(&body, 5, &ts);
+	/* series 3: a ref past the symbols; 4: odd refs; 5: bad name; 6: samples + histograms */
+	static const uint32_t past[] = { 1, 99 }, odd[] = { 1, 2, 3 }, bad[] = { 1, 2, 10, 4 };
+	put_refs(&ts, 1, past, 2);
+	pb_put_double(&tmp, 1, 1);
+	pb_put_msg(&ts, 2, &tmp);
+	pb_put_msg(&body, 5, &ts);
+	put_refs(&ts, 1, odd, 3);
+	pb_put_double(&tmp, 1, 1);
+	pb_put_msg(&ts, 2, &tmp);
+	pb_put_msg(&body, 5, &ts);
+	put_refs(&ts, 1, bad, 4);
+	pb_put_double(&tmp, 1, 1);
+	pb_put_msg(&ts, 2, &tmp);
+	pb_put_msg(&body, 5, &ts);
+	put_refs(&ts, 1, labels2, 2);
+	pb_put_double(&tmp, 1, 1);
+	pb_put_msg(&ts, 2, &tmp);
+	pb_put_uint(&h, 1, 0);
+	pb_put_msg(&ts, 3, &h);
+	pb_put_msg(&body, 5, &ts);
+
+	ob_arena_init(&d.arena, 1 << 20);
+	d.err = remote_write_decode_v2(body.data, body.len, NULL, &d.arena, &d.w, &d.rep, d.errbuf);
+	assert_int_equal(d.err, OB_OK);
+	assert_int_equal(d.w.nseries, 2);
+	const struct series_in *a = &d.w.series[0], *b = &d.w.series[1];
+	assert_string_equal(label(a, "__name__"), "http_requests_total");
+	assert_string_equal(label(a, "job"), "api");
+	assert_true(a->nsamples == 1 && a->samples[0].v == 3 && a->samples[0].t == 1000);
+	assert_int_equal(a->nexemplars, 1);
+	assert_string_equal(series_label_get(&a->exemplars[0].labels, "trace_id"), "abc");
+	assert_true(a->exemplars[0].v == 1.5 && a->exemplars[0].t == 999);
+	assert_int_equal(d.w.nmeta, 1);
+	assert_string_equal(d.w.meta[0].family, "http_requests_total");
+	assert_int_equal(d.w.meta[0].type, SERIES_TYPE_COUNTER);
+	assert_string_equal(d.w.meta[0].help, "Requests.");
+	assert_string_equal(d.w.meta[0].unit, "requests");
+	assert_string_equal(label(b, "__name__"), "rpc_seconds");
+	assert_int_equal(b->nhists, 1);
+	assert_true(b->hists[0].npos == 2 && b->hists[0].pos[0] == 1 && b->hists[0].pos[1] == 1);
+	assert_int_equal(d.rep.nseries_invalid, 4);
+	assert_int_equal(d.rep.nsamples, 1);
+	assert_int_equal(d.rep.nhistograms, 1);
+	assert_int_equal(d.rep.nexemplars, 1);
+	assert_string_equal(d.rep.message, "series {}: labels_refs[1] = 99 is past the 11 symbols");
+	ob_arena_release(&d.arena);
+	/* the reasons of the other three, one at a time */
+	static const struct {
+		const uint32_t *refs;
+		size_t n;
+		bool both;
+		const char *want;
+	} cases[] = {
+		{ odd, 3, false, "labels_refs has an odd number (3) of entries" },
+		{ bad, 4, false, "series {__name__=\"http_requests_total\",9bad=\"api\"}: labels are not sorted" },
+		{ labels2, 2, true, "series {__name__=\"rpc_seconds\"}: the series has both samples and histograms" },
+	};
+	for (size_t i = 0; i < 3; i++) {
+		ob_buf_reset(&body);
+		for (size_t k = 0; k < sizeof symbols / sizeof *symbols; k++)
+			pb_put_str(&body, 4, symbols[k]);
+		put_refs(&ts, 1, cases[i].refs, cases[i].n);
+		pb_put_double(&tmp, 1, 1);
+		pb_put_msg(&ts, 2, &tmp);
+		if (cases[i].both) {
+			pb_put_uint(&h, 1, 0);
+			pb_put_msg(&ts, 3, &h);
+		}
+		pb_put_msg(&body, 5, &ts);
+		ob_arena_init(&d.arena, 1 << 20);
+		assert_int_equal(remote_write_decode_v2(body.data, body.len, NULL, &d.arena, &d.w,
+							&d.rep, d.errbuf), OB_OK);
+		if (!strstr(d.rep.message, cases[i].want))
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, d.rep.message, cases[i].want);
+		assert_int_equal(d.w.nseries, 0);
+		ob_arena_release(&d.arena);
+	}
+	/* symbols[0] must be "" */
+	ob_buf_reset(&body);
+	pb_put_str(&body, 4, "x");
+	ob_arena_init(&d.arena, 1 << 20);
+	assert_int_equal(remote_write_decode_v2(body.data, body.len, NULL, &d.arena, &d.w, &d.rep,
+						d.errbuf), OB_EINVAL);
+	assert_non_null(strstr(d.errbuf, "symbols[0] must be the empty string"));
+	ob_arena_release(&d.arena);
+	ob_buf_release(&body);
+	ob_buf_release(&ts);
+	ob_buf_release(&tmp);
+	ob_buf_release(&h);
+}
+
 int
 main(void)
 {
@@ -667,6 +883,8 @@ main(void)
 		cmocka_unit_test(headers),
 		cmocka_unit_test(snappy_blocks),
 		cmocka_unit_test(label_rules),
+		cmocka_unit_test(real_prometheus_requests),
+		cmocka_unit_test(v2_request),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
