@@ -82,16 +82,58 @@ pq_parse_errf(char *errbuf, const char *text, size_t pos, const char *fmt, ...)
 	return ob_errf(errbuf, OB_EINVAL, "%zu:%zu: parse error: %s", line, col, what);
 }
 
+/* Go's %q of s, shortened to 10 characters as Prometheus's Item.String() does */
+static void
+go_quote(const char *s, bool shorten, char *buf, size_t len)
+{
+	size_t o = 0, n = 0;
+
+	buf[o++] = '"';
+	for (; *s && o + 6 < len; s++, n++) {
+		if (shorten && n == 10)
+			break;
+		if (*s == '"' || *s == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = *s;
+		} else {
+			buf[o++] = *s;
+		}
+	}
+	buf[o++] = '"';
+	if (shorten && *s && o + 4 < len) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = 0;
+}
+
 const char *
 pq_tok_desc(const struct pq_token *t, char *buf, size_t len)
 {
+	char q[128];
+
 	switch (t->type) {
 	case PQ_T_EOF: return "end of input";
-	case PQ_T_IDENT: snprintf(buf, len, "identifier \"%s\"", t->text); return buf;
-	case PQ_T_METRIC_IDENT: snprintf(buf, len, "metric identifier \"%s\"", t->text); return buf;
-	case PQ_T_STRING: snprintf(buf, len, "string %s", t->text); return buf;
-	case PQ_T_NUMBER: snprintf(buf, len, "number \"%s\"", t->text); return buf;
-	case PQ_T_DURATION: snprintf(buf, len, "duration \"%s\"", t->text); return buf;
+	case PQ_T_IDENT:
+		go_quote(t->text, false, q, sizeof q);
+		snprintf(buf, len, "identifier %s", q);
+		return buf;
+	case PQ_T_METRIC_IDENT:
+		go_quote(t->text, false, q, sizeof q);
+		snprintf(buf, len, "metric identifier %s", q);
+		return buf;
+	case PQ_T_STRING:
+		go_quote(t->text, true, q, sizeof q);
+		snprintf(buf, len, "string %s", q);
+		return buf;
+	case PQ_T_NUMBER:
+		go_quote(t->text, true, q, sizeof q);
+		snprintf(buf, len, "number %s", q);
+		return buf;
+	case PQ_T_DURATION:
+		go_quote(t->text, true, q, sizeof q);
+		snprintf(buf, len, "duration %s", q);
+		return buf;
 	case PQ_T_LPAREN: return "\"(\"";
 	case PQ_T_RPAREN: return "\")\"";
 	case PQ_T_LBRACE: return "\"{\"";
@@ -102,19 +144,18 @@ pq_tok_desc(const struct pq_token *t, char *buf, size_t len)
 	case PQ_T_COLON: return "\":\"";
 	case PQ_T_AT: return "\"@\"";
 	case PQ_T_EQL: return "\"=\"";
-	case PQ_T_EQL_RE: return "\"=~\"";
-	case PQ_T_NEQ_RE: return "\"!~\"";
-	case PQ_T_AGG: case PQ_T_OFFSET: case PQ_T_BY: case PQ_T_WITHOUT: case PQ_T_ON:
+	case PQ_T_AGG:
+		snprintf(buf, len, "<aggr:%s>", t->text);
+		return buf;
+	case PQ_T_OFFSET: case PQ_T_BY: case PQ_T_WITHOUT: case PQ_T_ON:
 	case PQ_T_IGNORING: case PQ_T_GROUP_LEFT: case PQ_T_GROUP_RIGHT: case PQ_T_BOOL:
 	case PQ_T_START: case PQ_T_END:
-		snprintf(buf, len, "%s", t->text);
+		snprintf(buf, len, "<%s>", t->text);
 		return buf;
 	default:
-		if (t->type >= PQ_T_ADD && t->type <= PQ_T_LUNLESS) {
-			snprintf(buf, len, "\"%s\"", op_names[t->type - PQ_T_ADD]);
-			return buf;
-		}
-		return "token";
+		/* operators, =~ and !~ among them */
+		snprintf(buf, len, "<op:%s>", t->text);
+		return buf;
 	}
 }
 

@@ -531,9 +531,16 @@ parse_at(struct parser *p, struct promql_expr *e)
 		double ts = sign * TOK(p)->num;
 
 		if (isinf(ts) || isnan(ts) || ts >= 9.2233720368547758e18 / 1000 ||
-		    ts <= -9.2233720368547758e18 / 1000)
+		    ts <= -9.2233720368547758e18 / 1000) {
+			char f[64];
+
+			if (isnan(ts) || isinf(ts))     /* Go's %f */
+				snprintf(f, sizeof f, "%s", isnan(ts) ? "NaN" : ts > 0 ? "+Inf" : "-Inf");
+			else
+				snprintf(f, sizeof f, "%f", ts);
 			return pq_parse_errf(p->errbuf, p->text, e->pos,
-					     "timestamp out of bounds for @ modifier: %f", ts);
+					     "timestamp out of bounds for @ modifier: %s", f);
+		}
 		target->at = PQ_AT_TS;
 		target->at_ms = (int64_t)llround(ts * 1000);
 	}
