@@ -12,15 +12,19 @@
 #include "model/regex.h"
 
 /*
- * RE2 spellings that Tempo users write, as POSIX: a leading (?i) becomes
- * REG_ICASE, (?: a plain group, \d and \D classes; a lazy "?" after a
- * quantifier is dropped (a full match does not care).  out has room for
- * 3 * strlen(in) + 1 bytes.
+ * RE2 spellings that Tempo and Prometheus users write, as POSIX: a leading
+ * (?i) becomes REG_ICASE; (?i) later and (?i:...) make the letters of their
+ * group match either case (each letter becomes a class: "a" -> "[aA]");
+ * (?: is a plain group, \d and \D classes; a lazy "?" after a quantifier
+ * is dropped (a full match does not care).  out has room for
+ * 4 * strlen(in) + 1 bytes.
  */
 static void
 regex_translate(const char *in, char *out, int *cflags)
 {
 	bool after_quantifier = false, in_bracket = false, in_bound = false;
+	bool ci[OB_REGEX_MAX_DEPTH + 1] = { false };
+	int depth = 0;
 
 	if (strncmp(in, "(?i)", 4) == 0) {
 		*cflags |= REG_ICASE;
@@ -28,36 +32,73 @@ regex_translate(const char *in, char *out, int *cflags)
 	}
 	for (; *in; in++) {
 		bool quantifier = !in_bracket && (strchr("*+?", *in) || (*in == '}' && in_bound));
+		char c = *in;
 
-		if (!in_bracket && (*in == '{' || *in == '}'))
-			in_bound = *in == '{';
+		if (!in_bracket && (c == '{' || c == '}'))
+			in_bound = c == '{';
 		if (in_bracket) {
-			in_bracket = *in != ']';
-			*out++ = *in;
-		} else if (*in == '?' && after_quantifier) {
+			bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+
+			in_bracket = c != ']';
+			*out++ = c;
+			if (ci[depth] && letter) {
+				char other = (char)(c ^ 0x20), hi = in[2];
+
+				if (in[1] == '-' && ((hi >= 'a' && hi <= 'z') || (hi >= 'A' && hi <= 'Z'))) {
+					*out++ = '-';
+					*out++ = hi;
+					*out++ = other;
+					*out++ = '-';
+					*out++ = (char)(hi ^ 0x20);
+					in += 2;
+				} else {
+					*out++ = other;
+				}
+			}
+		} else if (c == '?' && after_quantifier) {
 			quantifier = false;     /* lazy: drop */
-		} else if (*in == '\\' && (in[1] == 'd' || in[1] == 'D')) {
+		} else if (c == '\\' && (in[1] == 'd' || in[1] == 'D')) {
 			out = stpcpy(out, in[1] == 'd' ? "[0-9]" : "[^0-9]");
 			in++;
-		} else if (*in == '\\' && in[1]) {
+		} else if (c == '\\' && in[1]) {
 			*out++ = *in++;
 			*out++ = *in;
-		} else if (strncmp(in, "(?:", 3) == 0) {
+		} else if (strncmp(in, "(?i)", 4) == 0) {
+			ci[depth] = true;
+			in += 3;
+		} else if (strncmp(in, "(?:", 3) == 0 || strncmp(in, "(?i:", 4) == 0) {
+			bool fold = in[2] == 'i' || ci[depth];
+
 			*out++ = '(';
-			in += 2;
-		} else {
-			if (*in == '[') {
-				in_bracket = true;
-				/* a ']' first in the class is a member, not its end */
-				*out++ = *in++;
-				if (*in == '^')
-					*out++ = *in++;
-				if (*in == ']')
-					*out++ = *in++;
-				in--;
-			} else {
-				*out++ = *in;
+			in += in[2] == 'i' ? 3 : 2;
+			if (depth < OB_REGEX_MAX_DEPTH)
+				ci[++depth] = fold;
+		} else if (c == '(') {
+			*out++ = c;
+			if (depth < OB_REGEX_MAX_DEPTH) {
+				ci[depth + 1] = ci[depth];
+				depth++;
 			}
+		} else if (c == ')') {
+			*out++ = c;
+			if (depth > 0)
+				depth--;
+		} else if (c == '[') {
+			in_bracket = true;
+			/* a ']' first in the class is a member, not its end */
+			*out++ = *in++;
+			if (*in == '^')
+				*out++ = *in++;
+			if (*in == ']')
+				*out++ = *in++;
+			in--;
+		} else if (ci[depth] && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
+			*out++ = '[';
+			*out++ = c;
+			*out++ = (char)(c ^ 0x20);
+			*out++ = ']';
+		} else {
+			*out++ = c;
 		}
 		after_quantifier = quantifier;
 	}
@@ -141,7 +182,7 @@ regex_sane(const char *s)
 enum ob_regex_status
 ob_regex_compile(const char *re, int cflags, regex_t *out, char *why, size_t whylen)
 {
-	char *posix = ob_xmalloc(3 * strlen(re) + 1), *pattern = NULL;
+	char *posix = ob_xmalloc(4 * strlen(re) + 16), *pattern = NULL;
 	enum ob_regex_status st = OB_REGEX_OK;
 	int rc;
 
