@@ -24,6 +24,9 @@ struct agg {
 	const char *value_label;                /* count_values */
 	const char **grouping;                  /* count_values by: plus the value label */
 	size_t ngrouping;
+	struct group *groups;                   /* reused from step to step */
+	size_t groups_cap;
+	struct pq_map map;
 };
 
 struct group {
@@ -155,7 +158,7 @@ step_aggregate(struct pq_eval *ev, void *ctx, struct pq_vector *args, int64_t ts
 	const struct promql_expr *e = a->e;
 	struct pq_vector *vec = &args[1];
 	struct group *groups;
-	struct pq_map map;
+	struct pq_map *map = &a->map;
 	size_t ngroups = 0, i;
 	int64_t k = 0;
 	double q = 0;
@@ -173,8 +176,14 @@ step_aggregate(struct pq_eval *ev, void *ctx, struct pq_vector *args, int64_t ts
 	}
 	if (e->agg == PQ_QUANTILE)
 		q = args[0].s[0].v;
-	groups = pq_alloc(ev, vec->n * sizeof *groups);
-	pq_map_init(ev, &map, vec->n);
+	if (a->groups_cap < vec->n) {
+		a->groups_cap = vec->n;
+		a->groups = pq_alloc(ev, vec->n * sizeof *a->groups);
+	} else {
+		memset(a->groups, 0, vec->n * sizeof *a->groups);
+	}
+	groups = a->groups;
+	pq_map_prepare(ev, map, vec->n);
 	for (i = 0; i < vec->n; i++) {
 		const struct pq_sample *s = &vec->s[i];
 		const struct series_labels *metric = s->labels, *gl;
@@ -200,10 +209,10 @@ step_aggregate(struct pq_eval *ev, void *ctx, struct pq_vector *args, int64_t ts
 			key = a->key[s->si];
 			gl = a->glabels[s->si];
 		}
-		gi = pq_map_get(ev, &map, key, false, 0);
+		gi = pq_map_get(ev, map, key, false, 0);
 		if (gi < 0) {
 			g = &groups[ngroups];
-			pq_map_get(ev, &map, key, true, (uint32_t)ngroups++);
+			pq_map_get(ev, map, key, true, (uint32_t)ngroups++);
 			g->labels = gl ? gl : group_labels(ev, a, metric);
 			g->value = s->v;
 			g->mean = s->v;

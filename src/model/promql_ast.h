@@ -272,6 +272,8 @@ uint64_t pq_labels_sig(const struct series_labels *l, const char *const *names, 
 bool pq_names_has(const char *const *names, size_t n, const char *name);
 
 void pq_map_init(struct pq_eval *ev, struct pq_map *m, size_t hint);
+/* Empty m for reuse, growing it if it is too small for hint keys. */
+void pq_map_prepare(struct pq_eval *ev, struct pq_map *m, size_t hint);
 /* The value stored for key, or -1; with insert, store val when absent. */
 long pq_map_get(struct pq_eval *ev, struct pq_map *m, uint64_t key, bool insert, uint32_t val);
 

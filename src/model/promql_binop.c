@@ -201,8 +201,8 @@ step_vector_vector(struct pq_eval *ev, void *ctx, struct pq_vector *a, int64_t t
 
 	if (lhs->n == 0 || rhs->n == 0)
 		return OB_OK;
-	pq_map_init(ev, &b->rsigs, rhs->n);
-	pq_map_init(ev, &b->matched, lhs->n);
+	pq_map_prepare(ev, &b->rsigs, rhs->n);
+	pq_map_prepare(ev, &b->matched, lhs->n);
 	for (i = 0; i < rhs->n; i++) {
 		uint64_t sig = b->sig[rside][rhs->s[i].si];
 		long prev = pq_map_get(ev, &b->rsigs, sig, false, 0);
@@ -276,7 +276,7 @@ step_set(struct pq_eval *ev, void *ctx, struct pq_vector *a, int64_t ts, struct 
 	case PQ_LAND:
 		if (lhs->n == 0 || rhs->n == 0)
 			return OB_OK;
-		pq_map_init(ev, &b->rsigs, rhs->n);
+		pq_map_prepare(ev, &b->rsigs, rhs->n);
 		for (i = 0; i < rhs->n; i++)
 			pq_map_get(ev, &b->rsigs, b->sig[1][rhs->s[i].si], true, 0);
 		for (i = 0; i < lhs->n; i++)
@@ -284,7 +284,7 @@ step_set(struct pq_eval *ev, void *ctx, struct pq_vector *a, int64_t ts, struct 
 				pq_vec_add(ev, out, &lhs->s[i]);
 		return OB_OK;
 	case PQ_LOR:
-		pq_map_init(ev, &b->rsigs, lhs->n);
+		pq_map_prepare(ev, &b->rsigs, lhs->n);
 		for (i = 0; i < lhs->n; i++) {
 			pq_map_get(ev, &b->rsigs, b->sig[0][lhs->s[i].si], true, 0);
 			pq_vec_add(ev, out, &lhs->s[i]);
@@ -294,7 +294,7 @@ step_set(struct pq_eval *ev, void *ctx, struct pq_vector *a, int64_t ts, struct 
 				pq_vec_add(ev, out, &rhs->s[i]);
 		return OB_OK;
 	default:        /* unless */
-		pq_map_init(ev, &b->rsigs, rhs->n);
+		pq_map_prepare(ev, &b->rsigs, rhs->n);
 		for (i = 0; i < rhs->n; i++)
 			pq_map_get(ev, &b->rsigs, b->sig[1][rhs->s[i].si], true, 0);
 		for (i = 0; i < lhs->n; i++)

@@ -237,6 +237,17 @@ pq_map_init(struct pq_eval *ev, struct pq_map *m, size_t hint)
 	m->n = 0;
 }
 
+void
+pq_map_prepare(struct pq_eval *ev, struct pq_map *m, size_t hint)
+{
+	if (m->cap && m->cap >= 2 * hint) {
+		memset(m->vals, 0, m->cap * sizeof *m->vals);
+		m->n = 0;
+		return;
+	}
+	pq_map_init(ev, m, hint);
+}
+
 long
 pq_map_get(struct pq_eval *ev, struct pq_map *m, uint64_t key, bool insert, uint32_t val)
 {

@@ -196,40 +196,6 @@ pq_ref_time(const struct pq_eval *ev, enum pq_at at, int64_t at_ms, int64_t ts)
 	}
 }
 
-static int
-cmp_labels(const struct series_labels *a, const struct series_labels *b)
-{
-	size_t i;
-
-	for (i = 0; i < a->n && i < b->n; i++) {
-		int c = strcmp(a->v[i].name, b->v[i].name);
-
-		if (c)
-			return c;
-		if ((c = strcmp(a->v[i].value, b->v[i].value)))
-			return c;
-	}
-	return a->n < b->n ? -1 : a->n > b->n;
-}
-
-static int
-cmp_series(const void *a, const void *b)
-{
-	return cmp_labels(&((const struct series_data *)a)->labels,
-			  &((const struct series_data *)b)->labels);
-}
-
-/* Series in label order, as Prometheus's storage hands them out. */
-static void
-sort_series(struct series_data *s, size_t n)
-{
-	for (size_t i = 1; i < n; i++)
-		if (cmp_labels(&s[i - 1].labels, &s[i].labels) > 0) {
-			qsort(s, n, sizeof *s, cmp_series);
-			return;
-		}
-}
-
 static enum ob_err
 do_select(struct pq_eval *ev, const struct promql_expr *vs, int64_t mint, int64_t maxt,
 	  struct pq_matrix *out)
@@ -248,7 +214,6 @@ do_select(struct pq_eval *ev, const struct promql_expr *vs, int64_t mint, int64_
 	if (ev->arena->over)
 		return ob_errf(ev->errbuf, OB_ETOOBIG, "query processing would load too many "
 			       "samples into memory in query execution");
-	sort_series(out->s, out->n);
 	for (size_t i = 0; i < out->n; i++)
 		total += out->s[i].nf + out->s[i].nh;
 	if (total > ev->max_samples)

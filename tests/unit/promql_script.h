@@ -49,6 +49,23 @@ struct mem_db {
 	struct ob_arena arena;          /* labels */
 };
 
+/* the first sample at or after t */
+static size_t
+lower_bound(const struct series_sample *f, size_t n, int64_t t)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (f[mid].t < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static enum ob_err
 mem_select(void *ctx, const struct promql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
 	   struct ob_arena *arena, struct series_data **out, size_t *nout, char *errbuf)
@@ -71,10 +88,8 @@ mem_select(void *ctx, const struct promql_matcher *m, size_t nm, int64_t mint, i
 			continue;
 		memset(&res[n], 0, sizeof res[n]);
 		res[n].labels = s->labels;
-		for (a = 0; a < s->nf && s->f[a].t < mint; a++)
-			;
-		for (b = a; b < s->nf && s->f[b].t <= maxt; b++)
-			;
+		a = lower_bound(s->f, s->nf, mint);
+		b = lower_bound(s->f, s->nf, maxt + 1);
 		res[n].f = s->f + a;
 		res[n].nf = b - a;
 		for (a = 0; a < s->nh && s->h[a].t < mint; a++)
