@@ -340,7 +340,8 @@ pq_eval_aggregate(struct pq_eval *ev, const struct promql_expr *e, struct pq_mat
 				       a->value_label);
 		if (!e->without) {
 			a->grouping = pq_alloc(ev, (e->ngrouping + 1) * sizeof *a->grouping);
-			memcpy(a->grouping, e->grouping, e->ngrouping * sizeof *a->grouping);
+			if (e->ngrouping)
+				memcpy(a->grouping, e->grouping, e->ngrouping * sizeof *a->grouping);
 			a->grouping[a->ngrouping++] = a->value_label;
 			qsort(a->grouping, a->ngrouping, sizeof *a->grouping, cmp_str);
 		}

@@ -379,6 +379,9 @@ prepare_label_fn(struct pq_eval *ev, struct call *c)
 	if (e->func->id == PQ_FN_LABEL_REPLACE) {
 		const char *re = string_arg(e, 4), *dst = string_arg(e, 1);
 
+		if (!valid_label_name(dst))
+			return ob_errf(ev->errbuf, OB_EINVAL, "invalid destination label name in "
+				       "label_replace(): %s", dst);
 		if (ob_regex_compile(re, 0, &c->re, why, sizeof why) != OB_REGEX_OK)
 			return ob_errf(ev->errbuf, OB_EINVAL, "invalid regular expression in "
 				       "label_replace(): %s", re);
@@ -386,9 +389,6 @@ prepare_label_fn(struct pq_eval *ev, struct call *c)
 		c->ngroups = c->re.re_nsub ? c->re.re_nsub - 1 : 0;
 		if (c->ngroups > 30)
 			c->ngroups = 30;
-		if (!valid_label_name(dst))
-			return ob_errf(ev->errbuf, OB_EINVAL, "invalid destination label name in "
-				       "label_replace(): %s", dst);
 	} else if (e->func->id == PQ_FN_LABEL_JOIN) {
 		for (size_t k = 3; k < e->nargs; k++)
 			if (!valid_label_name(string_arg(e, k)))

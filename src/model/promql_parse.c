@@ -390,7 +390,8 @@ parse_aggregate(struct parser *p, struct promql_expr **out)
 		if ((err = parse_label_list(p, &e->grouping, &e->ngrouping)))
 			return err;
 	}
-	qsort(e->grouping, e->ngrouping, sizeof *e->grouping, cmp_str);
+	if (e->ngrouping > 1)
+		qsort(e->grouping, e->ngrouping, sizeof *e->grouping, cmp_str);
 	if (nargs == 0)
 		return pq_parse_errf(p->errbuf, p->text, e->pos,
 				     "no arguments for aggregate expression provided");

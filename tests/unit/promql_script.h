@@ -35,6 +35,9 @@
 #include "core/util.h"
 #include "model/promql.h"
 
+/* not every user of this header calls every helper */
+#pragma GCC diagnostic ignored "-Wunused-function"
+
 struct mem_series {
 	struct series_labels labels;
 	struct series_sample *f;

@@ -651,6 +651,138 @@ static void test_functions(void **s) { (void)s; run("functions", functions); }
 static void test_histograms(void **s) { (void)s; run("histograms", histograms); }
 static void test_eval_errors(void **s) { (void)s; run("eval_errors", eval_errors); }
 
+/* A source of n series "big{i="..."}" with a sample every 15s for an hour. */
+static void
+load_big(struct mem_db *db, int n)
+{
+	ob_arena_init(&db->arena, 0);
+	for (int i = 0; i < n; i++) {
+		struct series_labels l;
+		struct mem_series *s;
+
+		l.n = 2;
+		l.v = ob_arena_alloc(&db->arena, 2 * sizeof *l.v);
+		l.v[0] = (struct series_label){ "__name__", "big" };
+		l.v[1] = (struct series_label){ "i", ob_arena_printf(&db->arena, "%d", i) };
+		s = mem_db_series(db, &l);
+		for (int j = 0; j < 240; j++)
+			mem_add(s, j * 15000LL, j);
+	}
+}
+
+static void
+test_limits(void **state)
+{
+	struct mem_db db = { 0 };
+	struct promql_source src = { .ctx = &db, .select = mem_select };
+	struct promql_opts opts = { .max_samples = 1000 };
+	struct ob_arena arena;
+	struct promql_expr *e;
+	struct promql_result r;
+	char errbuf[OB_ERRLEN];
+
+	(void)state;
+	load_big(&db, 200);
+	ob_arena_init(&arena, 0);
+	/* 200 series of 21 samples in 5m: over 1000 samples */
+	assert_int_equal(promql_parse("big[5m]", &arena, &e, errbuf), OB_OK);
+	assert_int_equal(promql_eval_instant(e, 3000000, &opts, &src, &arena, &r, errbuf),
+			 OB_ETOOBIG);
+	assert_non_null(strstr(errbuf, "too many samples"));
+	/* rate holds one series' window at a time, as Prometheus counts */
+	assert_int_equal(promql_parse("sum(rate(big[5m]))", &arena, &e, errbuf), OB_OK);
+	assert_int_equal(promql_eval_instant(e, 3000000, &opts, &src, &arena, &r, errbuf), OB_OK);
+	/* 200 instant samples fit */
+	assert_int_equal(promql_parse("sum(big)", &arena, &e, errbuf), OB_OK);
+	assert_int_equal(promql_eval_instant(e, 3000000, &opts, &src, &arena, &r, errbuf), OB_OK);
+	assert_int_equal(r.nseries, 1);
+	assert_true(close_enough(r.series[0].f[0].v, 200 * 200.0));
+	/* but not over 60 steps */
+	assert_int_equal(promql_eval_range(e, 0, 3540000, 60000, &opts, &src, &arena, &r, errbuf),
+			 OB_ETOOBIG);
+	/* a deadline already past */
+	opts.max_samples = 0;
+	opts.timeout_ns = 1;
+	assert_int_equal(promql_parse("sum by (i) (rate(big[10m]))", &arena, &e, errbuf), OB_OK);
+	assert_int_equal(promql_eval_range(e, 0, 3540000, 15000, &opts, &src, &arena, &r, errbuf),
+			 OB_EBUSY);
+	assert_non_null(strstr(errbuf, "timed out"));
+	ob_arena_release(&arena);
+	/* an arena cap stops a query that would use too much memory */
+	ob_arena_init(&arena, 1 << 20);
+	opts.timeout_ns = 0;
+	assert_int_equal(promql_parse("big * on(i) group_left big", &arena, &e, errbuf), OB_OK);
+	assert_int_equal(promql_eval_range(e, 0, 3540000, 15000, &opts, &src, &arena, &r, errbuf),
+			 OB_ETOOBIG);
+	ob_arena_release(&arena);
+	mem_db_clear(&db);
+	ob_arena_release(&db.arena);
+}
+
+static void
+test_range_queries(void **state)
+{
+	struct mem_db db = { 0 };
+	struct promql_source src = { .ctx = &db, .select = mem_select };
+	struct ob_arena arena;
+	struct promql_expr *e;
+	struct promql_result r;
+	char errbuf[OB_ERRLEN];
+
+	(void)state;
+	load_big(&db, 3);
+	ob_arena_init(&arena, 0);
+	/* steps at start + k*step; series sorted by labels; points where present */
+	assert_int_equal(promql_parse("big{i!=\"0\"} > 100", &arena, &e, errbuf), OB_OK);
+	assert_int_equal(promql_eval_range(e, 1200000, 1800000, 300000, NULL, &src, &arena, &r,
+					   errbuf), OB_OK);
+	assert_int_equal(r.type, PROMQL_MATRIX);
+	assert_int_equal(r.nseries, 2);
+	assert_string_equal(series_label_get(&r.series[0].labels, "i"), "1");
+	assert_string_equal(series_label_get(&r.series[1].labels, "i"), "2");
+	assert_int_equal(r.series[0].nf, 1);     /* 80 at 1200s, 100 at 1500s: not > 100 */
+	assert_int_equal(r.series[0].f[0].t, 1800000);
+	assert_true(close_enough(r.series[0].f[0].v, 120));
+	/* a scalar gives one series without labels */
+	assert_int_equal(promql_parse("time() * 2", &arena, &e, errbuf), OB_OK);
+	assert_int_equal(promql_eval_range(e, 0, 60000, 30000, NULL, &src, &arena, &r, errbuf),
+			 OB_OK);
+	assert_int_equal(r.nseries, 1);
+	assert_int_equal(r.series[0].labels.n, 0);
+	assert_int_equal(r.series[0].nf, 3);
+	assert_true(close_enough(r.series[0].f[2].v, 120));
+	/* a range vector is no answer for a range query */
+	assert_int_equal(promql_parse("big[5m]", &arena, &e, errbuf), OB_OK);
+	assert_int_equal(promql_eval_range(e, 0, 60000, 30000, NULL, &src, &arena, &r, errbuf),
+			 OB_EINVAL);
+	assert_non_null(strstr(errbuf, "invalid expression type \"range vector\""));
+	/* but an instant query gives its raw samples */
+	assert_int_equal(promql_eval_instant(e, 60000, NULL, &src, &arena, &r, errbuf), OB_OK);
+	assert_int_equal(r.type, PROMQL_MATRIX);
+	assert_int_equal(r.nseries, 3);
+	assert_int_equal(r.series[0].nf, 5);     /* 0, 15, 30, 45, 60 s: both ends in */
+	assert_int_equal(r.series[0].f[4].t, 60000);
+	/* strings and scalars of instant queries */
+	assert_int_equal(promql_parse("\"hello\"", &arena, &e, errbuf), OB_OK);
+	assert_int_equal(promql_eval_instant(e, 60000, NULL, &src, &arena, &r, errbuf), OB_OK);
+	assert_int_equal(r.type, PROMQL_STRING);
+	assert_string_equal(r.string, "hello");
+	assert_int_equal(promql_parse("scalar(big{i=\"2\"}) / 3", &arena, &e, errbuf), OB_OK);
+	assert_int_equal(promql_eval_instant(e, 60000, NULL, &src, &arena, &r, errbuf), OB_OK);
+	assert_int_equal(r.type, PROMQL_SCALAR);
+	assert_true(close_enough(r.scalar, 4.0 / 3));
+	assert_int_equal(r.scalar_t, 60000);
+	/* bad steps */
+	assert_int_equal(promql_parse("big", &arena, &e, errbuf), OB_OK);
+	assert_int_equal(promql_eval_range(e, 0, 60000, 0, NULL, &src, &arena, &r, errbuf),
+			 OB_EINVAL);
+	assert_int_equal(promql_eval_range(e, 60000, 0, 1000, NULL, &src, &arena, &r, errbuf),
+			 OB_EINVAL);
+	ob_arena_release(&arena);
+	mem_db_clear(&db);
+	ob_arena_release(&db.arena);
+}
+
 /* The whole of a local Prometheus promql/testdata, when PROMQL_TESTDATA names it. */
 static void
 test_prometheus_testdata(void **state)
@@ -696,6 +828,8 @@ main(void)
 		cmocka_unit_test(test_functions),
 		cmocka_unit_test(test_histograms),
 		cmocka_unit_test(test_eval_errors),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_range_queries),
 		cmocka_unit_test(test_prometheus_testdata),
 	};
 
