@@ -194,9 +194,6 @@ step_aggregate(struct pq_eval *ev, void *ctx, struct pq_vector *args, int64_t ts
 		if (s->h && e->agg != PQ_SUM && e->agg != PQ_COUNT && e->agg != PQ_GROUP)
 			return ob_errf(ev->errbuf, OB_EUNSUPPORTED, "not implemented: %s of native "
 				       "histograms", pq_agg_name(e->agg));
-		if (s->h && e->agg == PQ_SUM)
-			return ob_errf(ev->errbuf, OB_EUNSUPPORTED,
-				       "not implemented: sum of native histograms");
 		if (e->agg == PQ_COUNT_VALUES) {
 			char buf[64];
 
@@ -217,7 +214,11 @@ step_aggregate(struct pq_eval *ev, void *ctx, struct pq_vector *args, int64_t ts
 			g->value = s->v;
 			g->mean = s->v;
 			g->count = 1;
-			g->has_float = true;
+			g->has_float = s->h == NULL;
+			if (s->h && e->agg == PQ_SUM) {
+				g->has_hist = true;
+				member_add(ev, g, s);
+			}
 			switch (e->agg) {
 			case PQ_STDVAR: case PQ_STDDEV: g->value = 0; break;
 			case PQ_TOPK: case PQ_BOTTOMK: case PQ_QUANTILE: member_add(ev, g, s); break;
@@ -229,7 +230,13 @@ step_aggregate(struct pq_eval *ev, void *ctx, struct pq_vector *args, int64_t ts
 		g = &groups[gi];
 		switch (e->agg) {
 		case PQ_SUM:
-			g->value += s->v;
+			if (s->h) {
+				g->has_hist = true;
+				member_add(ev, g, s);
+			} else {
+				g->has_float = true;
+				g->value += s->v;
+			}
 			break;
 		case PQ_AVG:
 			g->count++;
@@ -294,6 +301,23 @@ step_aggregate(struct pq_eval *ev, void *ctx, struct pq_vector *args, int64_t ts
 			v = pq_quantile(q, vals, g->nmembers);
 			break;
 		}
+		case PQ_SUM:
+			if (g->has_hist) {
+				const struct series_histogram **hs;
+				struct series_histogram *sum;
+				enum ob_err err;
+
+				if (g->has_float)
+					continue;       /* floats and histograms: no answer */
+				hs = pq_alloc(ev, g->nmembers * sizeof *hs);
+				for (size_t j = 0; j < g->nmembers; j++)
+					hs[j] = g->members[j].h;
+				if ((err = pq_hist_sum(ev, hs, g->nmembers, &sum)))
+					return err;
+				pq_vec_push(ev, out, g->labels, 0, sum);
+				continue;
+			}
+			break;
 		default: break;
 		}
 		pq_vec_push(ev, out, g->labels, v, NULL);
@@ -389,7 +413,7 @@ pq_quantile(double q, double *v, size_t n)
 	double rank, lower, upper, weight;
 	size_t i, j;
 
-	if (n == 0)
+	if (n == 0 || isnan(q))
 		return NAN;
 	if (q < 0)
 		return -INFINITY;

@@ -315,6 +315,13 @@ double pq_hist_fraction(double lower, double upper, const struct series_histogra
 enum ob_err pq_fn_histogram_quantile(struct pq_eval *ev, void *ctx, struct pq_vector *args,
 				     int64_t ts, struct pq_vector *out);
 
+/* promql_hist_ops.c: native histogram arithmetic (results in the query's arena) */
+enum ob_err pq_hist_rate(struct pq_eval *ev, const struct series_histogram *h, size_t n,
+			 bool counter, struct series_histogram **out);
+enum ob_err pq_hist_sum(struct pq_eval *ev, const struct series_histogram *const *h, size_t n,
+			struct series_histogram **out);
+void pq_hist_scale(struct series_histogram *h, double factor);
+
 /* Sorting helpers */
 double pq_quantile(double q, double *v, size_t n);     /* sorts v */
 

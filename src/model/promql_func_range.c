@@ -77,6 +77,37 @@ extrapolated_rate(const struct window *w, bool counter, bool rate, double *out)
 	return true;
 }
 
+/* extrapolatedRate for native histograms: no zero-point clamp, as in 2.42 */
+static enum ob_err
+histogram_rate(struct pq_eval *ev, const struct window *w, bool counter, bool rate,
+	       const struct series_histogram **out)
+{
+	const struct series_histogram *s = w->h;
+	size_t n = w->nh;
+	double to_start, to_end, sampled, avg, threshold, interval, factor;
+	struct series_histogram *res;
+	enum ob_err err;
+
+	if (n < 2)
+		return OB_ENOTFOUND;
+	if ((err = pq_hist_rate(ev, s, n, counter, &res)))
+		return err;
+	to_start = (double)(s[0].t - w->start) / 1000;
+	to_end = (double)(w->end - s[n - 1].t) / 1000;
+	sampled = (double)(s[n - 1].t - s[0].t) / 1000;
+	avg = sampled / (double)(n - 1);
+	threshold = avg * 1.1;
+	interval = sampled;
+	interval += to_start < threshold ? to_start : avg / 2;
+	interval += to_end < threshold ? to_end : avg / 2;
+	factor = interval / sampled;
+	if (rate)
+		factor /= (double)w->range / 1000;
+	pq_hist_scale(res, factor);
+	*out = res;
+	return OB_OK;
+}
+
 static void
 linear_regression(const struct series_sample *s, size_t n, int64_t intercept_time,
 		  double *slope, double *intercept)
@@ -158,8 +189,11 @@ apply(struct pq_eval *ev, enum pq_fn fn, const struct window *w, const double *p
 		break;
 	}
 	if (w->nh) {
-		if (n && (fn == PQ_FN_RATE || fn == PQ_FN_INCREASE || fn == PQ_FN_DELTA))
-			return OB_ENOTFOUND;     /* a mix of floats and histograms: no result */
+		if (fn == PQ_FN_RATE || fn == PQ_FN_INCREASE || fn == PQ_FN_DELTA) {
+			if (n)
+				return OB_ENOTFOUND;    /* a mix of floats and histograms: no result */
+			return histogram_rate(ev, w, fn != PQ_FN_DELTA, fn == PQ_FN_RATE, h);
+		}
 		return ob_errf(ev->errbuf, OB_EUNSUPPORTED, "not implemented: native histograms "
 			       "in range functions other than count_over_time, last_over_time and "
 			       "present_over_time");
@@ -357,8 +391,7 @@ pq_eval_range_call(struct pq_eval *ev, const struct promql_expr *e, size_t argi,
 			const struct series_histogram *h;
 			double v = 0;
 
-			if (ra.at != PQ_AT_NONE && k > 0)
-				f0 = f1 = h0 = h1 = 0;
+			/* with @ the window stays put and so do the cursors */
 			while (f1 < s->nf && s->f[f1].t <= maxt)
 				f1++;
 			while (f0 < f1 && s->f[f0].t < mint)

@@ -269,7 +269,10 @@ pq_eval_vector_sel(struct pq_eval *ev, const struct promql_expr *e, struct pq_ma
 		const struct series_data *s = &in.s[i];
 		struct series_data *o = &out->s[nout];
 		size_t fi = 0, hi = 0, cap = nsteps;
-		int64_t ts;
+		int64_t ts, ft = 0;
+		double fv = 0;
+		const struct series_histogram *fh = NULL;
+		bool found = false;
 
 		if ((err = pq_check_time(ev)))
 			return err;
@@ -291,13 +294,18 @@ pq_eval_vector_sel(struct pq_eval *ev, const struct promql_expr *e, struct pq_ma
 		}
 		o->labels = s->labels;
 		for (k = 0, ts = ev->start; k < nsteps; k++, ts += ev->interval) {
-			int64_t ref = pq_ref_time(ev, e->at, e->at_ms, ts) - e->offset_ms, t;
-			const struct series_histogram *h;
-			double v;
+			int64_t ref = pq_ref_time(ev, e->at, e->at_ms, ts) - e->offset_ms, t = 0;
+			const struct series_histogram *h = NULL;
+			double v = 0;
 
-			if (e->at != PQ_AT_NONE)
-				fi = hi = 0;
-			if (!sample_at(s, &fi, &hi, ref, ev->lookback, &t, &v, &h))
+			/* with @ every step reads the same sample: look it up once */
+			if (e->at == PQ_AT_NONE || k == 0) {
+				found = sample_at(s, &fi, &hi, ref, ev->lookback, &t, &v, &h);
+				ft = t, fv = v, fh = h;
+			} else {
+				t = ft, v = fv, h = fh;
+			}
+			if (!found)
 				continue;
 			if (h && !sample_time) {
 				struct series_histogram *c;
