@@ -460,6 +460,11 @@ run_script(const char *name, const char *script)
 					ex[nex].scalar = true;
 					memset(&ex[nex].l, 0, sizeof ex[nex].l);
 					ex[nex++].v = parse_num(p, &end);
+					if (*end && !isspace((unsigned char)*end)) {
+						fprintf(stderr, "%s:%d: bad expected value\n", name,
+							lineno);
+						failures++;
+					}
 					continue;
 				}
 				if ((p = (char *)parse_labels(&arena, p, &ex[nex].l)) == NULL) {
@@ -467,6 +472,10 @@ run_script(const char *name, const char *script)
 					continue;
 				}
 				ex[nex++].v = parse_num(p + strspn(p, " \t"), &end);
+				if (*end && !isspace((unsigned char)*end)) {
+					fprintf(stderr, "%s:%d: bad expected value\n", name, lineno);
+					failures++;
+				}
 			}
 			err = promql_parse(pending, &arena, &e, errbuf);
 			parsed = !err;
