@@ -53,6 +53,90 @@ member_add(struct pq_eval *ev, struct group *g, const struct pq_sample *s)
 	g->members[g->nmembers++] = *s;
 }
 
+/*
+ * topk and bottomk keep at most k members in a heap, exactly as Go's
+ * container/heap does in Prometheus, so that ties keep the same members:
+ * the root is the weakest (NaN first), and a newcomer replaces it only when
+ * strictly better.
+ */
+static bool
+heap_less(bool top, const struct pq_sample *a, const struct pq_sample *b)
+{
+	if (isnan(a->v))
+		return true;
+	return top ? a->v < b->v : a->v > b->v;
+}
+
+static void
+heap_swap(struct pq_sample *h, size_t i, size_t j)
+{
+	struct pq_sample t = h[i];
+
+	h[i] = h[j];
+	h[j] = t;
+}
+
+static void
+heap_up(bool top, struct pq_sample *h, size_t j)
+{
+	while (j > 0) {
+		size_t i = (j - 1) / 2;
+
+		if (!heap_less(top, &h[j], &h[i]))
+			break;
+		heap_swap(h, i, j);
+		j = i;
+	}
+}
+
+static void
+heap_down(bool top, struct pq_sample *h, size_t i, size_t n)
+{
+	for (;;) {
+		size_t j1 = 2 * i + 1, j;
+
+		if (j1 >= n)
+			break;
+		j = j1;
+		if (j1 + 1 < n && heap_less(top, &h[j1 + 1], &h[j1]))
+			j = j1 + 1;
+		if (!heap_less(top, &h[j], &h[i]))
+			break;
+		heap_swap(h, i, j);
+		i = j;
+	}
+}
+
+static void
+heap_offer(struct pq_eval *ev, bool top, struct group *g, const struct pq_sample *s, size_t k)
+{
+	struct pq_sample *root = &g->members[0];
+
+	if (!(g->nmembers < k || (top ? root->v < s->v : root->v > s->v) || isnan(root->v)))
+		return;
+	if (g->nmembers == k) {
+		if (k == 1) {
+			g->members[0] = *s;
+			return;
+		}
+		/* heap.Pop: the root to the end, sift down, drop it */
+		heap_swap(g->members, 0, g->nmembers - 1);
+		heap_down(top, g->members, 0, g->nmembers - 1);
+		g->nmembers--;
+	}
+	member_add(ev, g, s);
+	heap_up(top, g->members, g->nmembers - 1);
+}
+
+/* sort.Sort(sort.Reverse(heap)) for the sizes Go sorts by insertion (stable) */
+static void
+heap_sort_reverse(bool top, struct pq_sample *h, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && heap_less(top, &h[j - 1], &h[j]); j--)
+			heap_swap(h, j, j - 1);
+}
+
 /* descending, NaN last */
 static int
 cmp_top(const void *a, const void *b)
@@ -268,7 +352,10 @@ step_aggregate(struct pq_eval *ev, void *ctx, struct pq_vector *args, int64_t ts
 			g->value += delta * (s->v - g->mean);
 			break;
 		}
-		case PQ_TOPK: case PQ_BOTTOMK: case PQ_QUANTILE:
+		case PQ_TOPK: case PQ_BOTTOMK:
+			heap_offer(ev, e->agg == PQ_TOPK, g, s, (size_t)k);
+			break;
+		case PQ_QUANTILE:
 			member_add(ev, g, s);
 			break;
 		case PQ_GROUP:
@@ -285,10 +372,13 @@ step_aggregate(struct pq_eval *ev, void *ctx, struct pq_vector *args, int64_t ts
 		case PQ_STDVAR: v = g->value / (double)g->count; break;
 		case PQ_STDDEV: v = sqrt(g->value / (double)g->count); break;
 		case PQ_TOPK: case PQ_BOTTOMK: {
-			size_t n = g->nmembers < (size_t)k ? g->nmembers : (size_t)k;
+			size_t n = g->nmembers;
 
-			qsort(g->members, g->nmembers, sizeof *g->members,
-			      e->agg == PQ_TOPK ? cmp_top : cmp_bottom);
+			if (n <= 12)
+				heap_sort_reverse(e->agg == PQ_TOPK, g->members, n);
+			else
+				qsort(g->members, n, sizeof *g->members,
+				      e->agg == PQ_TOPK ? cmp_top : cmp_bottom);
 			for (size_t j = 0; j < n; j++)
 				pq_vec_push(ev, out, g->members[j].labels, g->members[j].v, NULL);
 			continue;
