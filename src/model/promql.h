@@ -89,6 +89,13 @@ enum ob_err promql_parse(const char *text, struct ob_arena *arena, struct promql
 
 enum promql_value_type promql_expr_type(const struct promql_expr *e);
 
+/*
+ * Free what a parsed expression holds outside its arena (the compiled
+ * regexes of its matchers).  Call it before the arena is released; the
+ * expression may not be evaluated afterwards.
+ */
+void promql_expr_release(struct promql_expr *e);
+
 /* Print an expression back as PromQL (for errors and tests). */
 char *promql_expr_string(const struct promql_expr *e, struct ob_arena *arena);
 
@@ -144,6 +151,9 @@ enum ob_err promql_eval_range(const struct promql_expr *e, int64_t start, int64_
  */
 enum ob_err promql_parse_selector(const char *text, struct ob_arena *arena,
 				  struct promql_matcher **out, size_t *n, char *errbuf);
+
+/* Free the compiled regexes of n matchers from promql_parse_selector. */
+void promql_matchers_release(struct promql_matcher *m, size_t n);
 
 /* Prometheus's duration syntax ("1h30m", "5m", "100ms") in ms. */
 enum ob_err promql_parse_duration(const char *s, int64_t *ms);

@@ -7,12 +7,8 @@
  * (intrinsics and values); an attribute (TQ_ANY) goes with anything and
  * is typed per span by the evaluator.
  *
- * A regular expression becomes "^(re)$", compiled with REG_EXTENDED, after
- * a few RE2 spellings (Tempo's dialect) are rewritten.  Before that it is
- * scanned: an unbalanced ')' would undo the anchoring ("a)|(b"),
- * back-references can take exponential time, and stacked or nested
- * repetitions ("a**", "((a{100}){100}){100}") make glibc's regcomp build
- * huge automata, so all of these are refused.
+ * Regular expressions are compiled by model/regex.c (RE2 spellings,
+ * anchoring, and the patterns it refuses).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +16,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "model/regex.h"
 #include "model/traceql.h"
 #include "model/traceql_ast.h"
 
@@ -94,162 +91,27 @@ tq_check_types(const char *text, const struct tq_cond *c, size_t op_pos, const c
 			  type_names[r], advice);
 }
 
-/*
- * RE2 spellings that Tempo users write, as POSIX: a leading (?i) becomes
- * REG_ICASE, (?: a plain group, \d and \D classes; a lazy "?" after a
- * quantifier is dropped (a full match does not care).  out has room for
- * 3 * strlen(in) + 1 bytes.
- */
-static void
-regex_translate(const char *in, char *out, int *cflags)
-{
-	bool after_quantifier = false, in_bracket = false, in_bound = false;
-
-	if (strncmp(in, "(?i)", 4) == 0) {
-		*cflags |= REG_ICASE;
-		in += 4;
-	}
-	for (; *in; in++) {
-		bool quantifier = !in_bracket && (strchr("*+?", *in) || (*in == '}' && in_bound));
-
-		if (!in_bracket && (*in == '{' || *in == '}'))
-			in_bound = *in == '{';
-		if (in_bracket) {
-			in_bracket = *in != ']';
-			*out++ = *in;
-		} else if (*in == '?' && after_quantifier) {
-			quantifier = false;     /* lazy: drop */
-		} else if (*in == '\\' && (in[1] == 'd' || in[1] == 'D')) {
-			out = stpcpy(out, in[1] == 'd' ? "[0-9]" : "[^0-9]");
-			in++;
-		} else if (*in == '\\' && in[1]) {
-			*out++ = *in++;
-			*out++ = *in;
-		} else if (strncmp(in, "(?:", 3) == 0) {
-			*out++ = '(';
-			in += 2;
-		} else {
-			if (*in == '[') {
-				in_bracket = true;
-				/* a ']' first in the class is a member, not its end */
-				*out++ = *in++;
-				if (*in == '^')
-					*out++ = *in++;
-				if (*in == ']')
-					*out++ = *in++;
-				in--;
-			} else {
-				*out++ = *in;
-			}
-		}
-		after_quantifier = quantifier;
-	}
-	*out = 0;
-}
-
-/*
- * Refuse patterns that make regcomp blow up or regexec crawl: estimate the
- * size of the automaton glibc builds (a{m,n} and a+ copy a), and refuse
- * stacked quantifiers ("a**"), back-references and unbalanced groups.
- */
-static bool
-regex_sane(const char *s)
-{
-	size_t stack[TQ_MAX_DEPTH], sp = 0, cur = 0, last = 0;
-	const size_t limit = 4000;
-	bool quantified = false;
-
-	for (; *s; s++) {
-		bool quantifier = *s == '*' || *s == '+' || *s == '?' || *s == '{';
-
-		if (quantifier && quantified)
-			return false;
-		quantified = quantifier;
-		if (*s == '\\') {
-			if (s[1] >= '1' && s[1] <= '9')
-				return false;
-			if (s[1])
-				s++;
-			last = 1;
-		} else if (*s == '[') {
-			s += s[1] == '^' ? 2 : 1;
-			if (*s == ']')
-				s++;
-			while (*s && *s != ']')
-				s++;
-			if (*s == 0)
-				return true;    /* regcomp reports it */
-			last = 1;
-		} else if (*s == '(') {
-			if (sp == TQ_MAX_DEPTH)
-				return false;
-			stack[sp++] = cur;
-			cur = 0;
-			continue;
-		} else if (*s == ')') {
-			if (sp == 0)
-				return false;   /* would undo the anchoring */
-			last = cur;
-			cur = stack[--sp] + last;
-		} else if (*s == '{') {
-			unsigned long m = strtoul(s + 1, NULL, 10), n;
-			const char *comma = strchr(s, ','), *end = strchr(s, '}');
-
-			if (end == NULL)
-				return true;    /* regcomp reports it */
-			if (comma && comma < end && comma[1] != '}') {
-				n = strtoul(comma + 1, NULL, 10);
-				m = n > m ? n : m;
-			}
-			if (m > limit)
-				return false;
-			cur += last * (m ? m - 1 : 0);
-			last *= m ? m : 1;
-			s = end;
-		} else if (*s == '+') {
-			cur += last;
-			last *= 2;
-		} else if (*s == '|' || *s == '*' || *s == '?') {
-			continue;
-		} else {
-			last = 1;
-			cur += last;
-		}
-		if (cur > limit || last > limit)
-			return false;
-	}
-	return sp == 0;
-}
-
 enum ob_err
 tq_compile_regex(struct traceql_query *q, const char *text, struct tq_cond *c, char *errbuf)
 {
-	const char *re = c->rhs.lit.s;
-	char *posix = ob_xmalloc(3 * strlen(re) + 1), *pattern = NULL, where[64], msg[160];
-	int rc, cflags = REG_EXTENDED | REG_NOSUB;
-	enum ob_err err = OB_OK;
+	char where[64], msg[160];
+	regex_t *re = ob_xcalloc(1, sizeof *re);
 
 	tq_where(text, c->rhs.pos, where, sizeof where);
-	regex_translate(re, posix, &cflags);
-	if (!regex_sane(posix)) {
-		err = ob_errf(errbuf, OB_EINVAL, "TraceQL: regular expression at %s is unbalanced, "
-			      "uses back-references or repeats too much", where);
-		goto out;
+	switch (ob_regex_compile(c->rhs.lit.s, REG_NOSUB, re, msg, sizeof msg)) {
+	case OB_REGEX_OK:
+		break;
+	case OB_REGEX_INSANE:
+		free(re);
+		return ob_errf(errbuf, OB_EINVAL, "TraceQL: regular expression at %s is unbalanced, "
+			       "uses back-references or repeats too much", where);
+	case OB_REGEX_BAD:
+		free(re);
+		return ob_errf(errbuf, OB_EINVAL, "TraceQL: bad regular expression at %s: %s",
+			       where, msg);
 	}
-	c->re = ob_xcalloc(1, sizeof *c->re);
-	pattern = ob_xasprintf("^(%s)$", posix);
-	if ((rc = regcomp(c->re, pattern, cflags))) {
-		regerror(rc, c->re, msg, sizeof msg);
-		free(c->re);
-		c->re = NULL;
-		err = ob_errf(errbuf, OB_EINVAL, "TraceQL: bad regular expression at %s: %s",
-			      where, msg);
-		goto out;
-	}
+	c->re = re;
 	q->regexes = ob_xrealloc(q->regexes, (q->nregexes + 1) * sizeof *q->regexes);
 	q->regexes[q->nregexes++] = c->re;
-out:
-	free(pattern);
-	free(posix);
-	return err;
+	return OB_OK;
 }
