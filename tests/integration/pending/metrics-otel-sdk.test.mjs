@@ -22,6 +22,13 @@
 // Exemplars: the JS metrics SDK 2.12 does not attach exemplars to what it
 // exports (its exemplar code is not wired to the aggregators), so there is
 // nothing of them to check through this SDK.
+//
+// Pending: tests/run-integration.sh runs tests/integration/*.test.mjs only, so
+// this file waits here until obstui can pass it.  Run it by hand with
+//   tests/run-integration.sh tests/integration/pending/metrics-otel-sdk.test.mjs
+// and switch it on for good with
+//   git mv tests/integration/pending/metrics-otel-sdk.test.mjs tests/integration/ &&
+//   sed -i "s#'../lib/#'./lib/#" tests/integration/metrics-otel-sdk.test.mjs
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';

@@ -18,6 +18,13 @@
 // comparison must agree, which proves the harness) or `victoria` (VictoriaMetrics:
 // differs where MetricsQL documents it; for looking at the table only).
 // The test fails listing every query that differs, in a table.
+//
+// Pending: tests/run-integration.sh runs tests/integration/*.test.mjs only, so
+// this file waits here until obstui can pass it.  Run it by hand with
+//   tests/run-integration.sh tests/integration/pending/promql-oracle.test.mjs
+// and switch it on for good with
+//   git mv tests/integration/pending/promql-oracle.test.mjs tests/integration/ &&
+//   sed -i "s#'../lib/#'./lib/#" tests/integration/promql-oracle.test.mjs
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
