@@ -30,7 +30,8 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServe, waitFor } from '../lib/obstui.mjs';
 import { startPrometheus, startVictoriaMetrics, promApi, compareAnswers, pv, close, labelKey } from '../lib/prom.mjs';
-import { generate, sendAll } from '../lib/promrw.mjs';
+import { generate, sendAll, sendWrite, encodeWriteRequest, snappyEncode, RW_HEADERS } from '../lib/promrw.mjs';
+import { request } from '../lib/obstui.mjs';
 
 const KIND = process.env.OBSTUI_ORACLE_TARGET || 'obstui';
 
@@ -255,6 +256,7 @@ test('(b) every PromQL family answers as Prometheus 2.42 does', { timeout: 30000
 	const diffs = [];
 	const unimplemented = new Map();
 	let agreedErrors = 0;
+	let nonEmpty = 0;
 	await pool(asks, 4, async (a) => {
 		const [x, y] = await Promise.all([promApi(target.api, a.path, a.params), promApi(oracle.url, a.path, a.params)]);
 		const why = compareAnswers(x, y, { ordered: a.path === '/api/v1/query' && orderedQuery(a.expr) });
@@ -262,15 +264,17 @@ test('(b) every PromQL family answers as Prometheus 2.42 does', { timeout: 30000
 		if (u) unimplemented.set(u, (unimplemented.get(u) ?? 0) + 1);
 		if (why) diffs.push({ ...a, why: u ? `501 unimplemented: ${u}` : why });
 		else if (x.status !== 200) agreedErrors++;
+		else if (!Array.isArray(y.json.data.result) || y.json.data.result.length) nonEmpty++;
 	});
 	const byExpr = new Map();
 	for (const d of diffs) if (!byExpr.has(d.expr)) byExpr.set(d.expr, d);
 	const summary = `${asks.length} asks of ${exprs.length} expressions against ${KIND} and Prometheus 2.42: ` +
-		`${asks.length - diffs.length} agree (${agreedErrors} of them as errors), ${diffs.length} differ over ${byExpr.size} expressions`;
+		`${asks.length - diffs.length} agree (${nonEmpty} with a non-empty result, ${agreedErrors} as errors), ${diffs.length} differ over ${byExpr.size} expressions`;
 	console.log(`# ${summary}`);
 	if (unimplemented.size) console.log(`# unimplemented (501) in the target: ${[...unimplemented].map(([k, v]) => `${k} (${v})`).join(', ')}`);
 	if (diffs.length) console.log(`${table([...byExpr.values()])}\n`);
 	assert.ok(agreedErrors < asks.length / 4, 'most asks must succeed: the harness is asking wrong');
+	assert.ok(nonEmpty > asks.length / 2, `most answers must hold data (${nonEmpty} of ${asks.length}): the harness is asking wrong`);
 	assert.equal(diffs.length, 0, `${summary}; first differences:\n${table([...byExpr.values()].slice(0, 40))}`);
 });
 
@@ -363,6 +367,15 @@ test('(c) POST form answers as GET; errors carry Prometheus status codes and err
 	assert.deepEqual(bad, []);
 });
 
+test('(c) the oracle kept the generator\'s exemplars (a check of the encoder)', { timeout: 30000 }, async () => {
+	const r = await promApi(oracle.url, '/api/v1/query_exemplars', { query: C, start: sec(data.start), end: sec(data.end) });
+	assert.equal(r.status, 200, r.text.slice(0, 300));
+	const sent = data.series.filter((x) => x.labels.__name__ === C).reduce((n, x) => n + x.exemplars.length, 0);
+	const got = r.json.data.reduce((n, x) => n + x.exemplars.length, 0);
+	assert.equal(got, sent, 'every exemplar sent is kept');
+	assert.ok(r.json.data.every((x) => x.exemplars.every((e) => /^[0-9a-f]{32}$/.test(e.labels.trace_id) && /^[0-9a-f]{16}$/.test(e.labels.span_id))));
+});
+
 test('(c) metadata and buildinfo', { timeout: 30000 }, async () => {
 	const bi = await promApi(target.api, '/api/v1/status/buildinfo');
 	assert.equal(bi.status, 200, bi.text);
@@ -379,4 +392,39 @@ test('(c) metadata and buildinfo', { timeout: 30000 }, async () => {
 	assert.deepEqual(Object.keys(one.json.data), [C], 'metric= narrows to one family');
 	const lim = await promApi(target.api, '/api/v1/metadata', { limit: '2' });
 	assert.equal(Object.keys(lim.json.data).length, 2, 'limit= caps the number of families');
+});
+
+test('(c) remote write answers: 204, 400 for a corrupt body, 415 for another encoding; a bad request stores nothing', { timeout: 30000 }, async (t) => {
+	if (KIND !== 'obstui') { t.skip(`${KIND} is not held to obstui's remote-write contract (DESIGN.md §2)`); return; }
+	const now = Date.now();
+	const good = { labels: { __name__: 'rw_contract_ok', case: 'a' }, samples: [[now - 1000, 1]] };
+	const bad = []; // [what, url, status]
+	for (const url of target.writeUrls) {
+		const r = await sendWrite(url, { series: [good] });
+		if (r.status !== 204) bad.push(`${url}: a valid request: ${r.status} ${r.body.toString().slice(0, 200)}`);
+		const raw = encodeWriteRequest({ series: [good] });
+		const post = (body, headers) => request(url, { method: 'POST', body, headers: { ...RW_HEADERS, 'content-length': body.length, ...headers } });
+		for (const [what, body, headers, want] of [
+			['snappy that does not decode', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]), {}, 400],
+			['a body that is not snappy at all', raw, {}, 400],
+			['snappy of bytes that are not a WriteRequest', snappyEncode(Buffer.from([0x0a, 0xff, 0x01, 0x02])), {}, 400],
+			['Content-Encoding: gzip', snappyEncode(raw), { 'content-encoding': 'gzip' }, 415],
+			['Content-Type: application/json', snappyEncode(raw), { 'content-type': 'application/json' }, 415],
+		]) {
+			const r2 = await post(body, headers);
+			if (r2.status !== want) bad.push(`${url}: ${what}: want ${want}, got ${r2.status} ${r2.body.toString().slice(0, 200)}`);
+		}
+	}
+	// one valid series and one with an invalid label name: 400, and neither is stored
+	const r = await sendWrite(target.writeUrls[0], { series: [
+		{ labels: { __name__: 'rw_contract_partial', case: 'good' }, samples: [[now - 1000, 1]] },
+		{ labels: { __name__: 'rw_contract_partial', '0bad-name': 'x' }, samples: [[now - 1000, 2]] },
+	] });
+	if (r.status !== 400) bad.push(`a request with an invalid label name: want 400, got ${r.status}`);
+	else if (!/0bad-name|rw_contract_partial/.test(r.body.toString())) bad.push(`the 400 does not name the bad series: ${r.body.toString().slice(0, 200)}`);
+	const q = await promApi(target.api, '/api/v1/query', { query: 'rw_contract_partial', time: sec(now) });
+	if (q.json?.data?.result?.length !== 0) bad.push(`a refused request was partly stored: ${q.text.slice(0, 200)}`);
+	const ok = await promApi(target.api, '/api/v1/query', { query: 'count(rw_contract_ok)', time: sec(now) });
+	if (ok.json?.data?.result?.[0]?.value?.[1] !== '1') bad.push(`the valid requests were not stored: ${ok.text.slice(0, 200)}`);
+	assert.deepEqual(bad, []);
 });
