@@ -325,8 +325,12 @@ test('(c) series, labels and label values agree with Prometheus, with match[] an
 			const what = `${method} ${path}?${new URLSearchParams(params)}`;
 			if (x.status !== y.status) { bad.push(`${what}: status ${x.status} vs ${y.status}: ${x.text.slice(0, 160)}`); continue; }
 			if (x.json?.status !== 'success') { bad.push(`${what}: ${x.text.slice(0, 160)}`); continue; }
-			const norm = (d) => JSON.stringify((d ?? []).map((v) => (typeof v === 'string' ? v : labelKey(v))).sort());
-			if (norm(x.json.data) !== norm(y.json.data)) bad.push(`${what}: ${norm(x.json.data).slice(0, 200)} vs ${norm(y.json.data).slice(0, 200)}`);
+			const norm = (d) => new Set((d ?? []).map((v) => (typeof v === 'string' ? v : labelKey(v))));
+			const [sx, sy] = [norm(x.json.data), norm(y.json.data)];
+			const onlyX = [...sx].filter((v) => !sy.has(v));
+			const onlyY = [...sy].filter((v) => !sx.has(v));
+			if (onlyX.length || onlyY.length || sx.size !== x.json.data.length)
+				bad.push(`${what}: ${sx.size} vs ${sy.size}; only in target ${onlyX.slice(0, 3).join(' ') || '-'}; only in oracle ${onlyY.slice(0, 3).join(' ') || '-'}${sx.size !== x.json.data.length ? '; duplicates in the target' : ''}`);
 		}
 	}
 	// no match[] for series is a bad request on both
