@@ -28,7 +28,7 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServe, waitFor } from '../lib/obstui.mjs';
+import { startServe, waitFor, cli, describeCli } from '../lib/obstui.mjs';
 import { startPrometheus, startVictoriaMetrics, promApi, compareAnswers, pv, close, labelKey } from '../lib/prom.mjs';
 import { generate, sendAll, sendWrite, encodeWriteRequest, snappyEncode, RW_HEADERS } from '../lib/promrw.mjs';
 import { request } from '../lib/obstui.mjs';
@@ -39,7 +39,7 @@ const KIND = process.env.OBSTUI_ORACLE_TARGET || 'obstui';
 async function startTarget() {
 	if (KIND === 'obstui') {
 		const s = await startServe();
-		return { kind: KIND, api: s.api, writeUrls: [`${s.otlp}/api/v1/write`, `${s.api}/api/v1/write`], metricsHost: s.listeners.api, stop: () => s.stop() };
+		return { kind: KIND, api: s.api, store: s.store, writeUrls: [`${s.otlp}/api/v1/write`, `${s.api}/api/v1/write`], metricsHost: s.listeners.api, stop: () => s.stop() };
 	}
 	if (KIND === 'prometheus') {
 		const p = await startPrometheus();
@@ -430,5 +430,51 @@ test('(c) remote write answers: 204, 400 for a corrupt body, 415 for another enc
 	if (q.json?.data?.result?.length !== 0) bad.push(`a refused request was partly stored: ${q.text.slice(0, 200)}`);
 	const ok = await promApi(target.api, '/api/v1/query', { query: 'count(rw_contract_ok)', time: sec(now) });
 	if (ok.json?.data?.result?.[0]?.value?.[1] !== '1') bad.push(`the valid requests were not stored: ${ok.text.slice(0, 200)}`);
+	assert.deepEqual(bad, []);
+});
+
+// `obstui query`: --json prints the API's answer (the whole {"status","data"}
+// object or just its data); the text form prints the values.
+test('(c) obstui query: --time and --since/--step answer as the API and the oracle do', { timeout: 60000 }, async (t) => {
+	if (KIND !== 'obstui') { t.skip(`the obstui command line needs the obstui target, not ${KIND}`); return; }
+	const bad = [];
+	const asJson = (r, args) => {
+		let j;
+		try { j = JSON.parse(r.stdout); } catch (e) { bad.push(`${describeCli(args, r)}: not JSON (${e.message})`); return null; }
+		return { status: 200, json: { status: 'success', data: j.data ?? j }, text: r.stdout };
+	};
+	for (const expr of [`sum by (job) (rate(${C}[5m]))`, `histogram_quantile(0.9, sum by (le) (rate(${H}[5m])))`, 'oracle_shapes', N, 'scalar(sum(oracle_hand_gauge))']) {
+		const args = ['query', expr, '--store', target.store, '--time', String(T.mid / 1000), '--json'];
+		const r = cli(args);
+		if (r.code !== 0) { bad.push(describeCli(args, r)); continue; }
+		const mine = asJson(r, args);
+		const want = await promApi(oracle.url, '/api/v1/query', { query: expr, time: String(T.mid / 1000) });
+		const why = mine && compareAnswers(mine, want);
+		if (why) bad.push(`obstui query ${expr} --time: ${why}`);
+	}
+	// the text form shows the value
+	const hand = ['query', 'sum(oracle_hand_gauge)', '--store', target.store, '--time', String((data.start + 300000) / 1000)];
+	const h = cli(hand);
+	if (h.code !== 0 || !/(^|[^\d.])6([^\d.]|$)/.test(h.stdout)) bad.push(`text form of sum(oracle_hand_gauge) should show 6: ${describeCli(hand, h)}`);
+	// a range relative to now: the step spacing holds, and the values equal the
+	// oracle's at the same timestamps
+	const rargs = ['query', `sum by (job) (${G})`, '--store', target.store, '--since', '4h', '--step', '5m', '--json'];
+	const rr = cli(rargs);
+	const mine = rr.code === 0 ? asJson(rr, rargs) : (bad.push(describeCli(rargs, rr)), null);
+	if (mine) {
+		const d = mine.json.data;
+		const ts = (d.result?.[0]?.values ?? []).map((v) => v[0]);
+		if (d.resultType !== 'matrix' || ts.length < 10) bad.push(`--since 4h --step 5m: want a matrix of >= 10 points: ${rr.stdout.slice(0, 300)}`);
+		else if (ts.some((x, i) => i > 0 && Math.abs(x - ts[i - 1] - 300) > 1e-6)) bad.push(`--step 5m: timestamps not 300 s apart: ${ts.slice(0, 5)}`);
+		else {
+			const first = Math.min(...d.result.map((x) => x.values[0][0]));
+			const last = Math.max(...d.result.map((x) => x.values[x.values.length - 1][0]));
+			const want = await promApi(oracle.url, '/api/v1/query_range', { query: `sum by (job) (${G})`, start: String(first), end: String(last), step: '300' });
+			const why = compareAnswers(mine, want);
+			if (why) bad.push(`obstui query --since 4h --step 5m: ${why}`);
+		}
+	}
+	const e = cli(['query', 'sum(', '--store', target.store]);
+	if (![1, 2].includes(e.code) || !/obstui: /.test(e.stderr)) bad.push(`a bad query: want exit 1 or 2 and an "obstui: ..." line: ${describeCli(['query', 'sum('], e)}`);
 	assert.deepEqual(bad, []);
 });
