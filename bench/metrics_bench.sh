@@ -31,8 +31,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SERIES=100000
-POINTS=240
-DURATION=90
+POINTS=80
+DURATION=150
 CONNS=4
 PEERS=prometheus,victoria,obstui
 while [ $# -gt 0 ]; do
@@ -71,6 +71,7 @@ START_MS=$(( (NOW_MS - POINTS * 15000 - 300000) / 60000 * 60000 ))
 END_S=$(( (START_MS + (POINTS - 1) * 15000) / 1000 + 1 ))
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+stat_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat; } # total idle
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 vmhwm_mib() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 wait_http() { # url seconds
@@ -154,11 +155,18 @@ run_peer() {
 		api=http://$(sed -n 's/^listening api \([^ ]*\).*$/\1/p' "$stdout")
 		;;
 	esac
-	local c0 c1
+	local c0 c1 m0 m1 secs
 	c0=$(cpu_ticks "$PID")
+	m0=$(stat_ticks)
 	"$RWGEN" --url "$write" --series "$SERIES" --points "$POINTS" --start-ms "$START_MS" \
 		--conns "$CONNS" --duration "$DURATION" >"$dir/rwgen.out" 2>"$dir/rwgen.err" || true
 	c1=$(cpu_ticks "$PID")
+	m1=$(stat_ticks)
+	secs=$(sed -n 's/^seconds=//p' "$dir/rwgen.out")
+	# cores busy with anything but the server during the ingest (rwgen included)
+	R[$peer.others]=$(awk -v a="$m0" -v b="$m1" -v d=$((c1 - c0)) -v t="$TICK" -v s="${secs:-0}" 'BEGIN {
+		split(a, x, " "); split(b, y, " ");
+		if (s > 0) printf "%.2f", ((y[1] - x[1]) - (y[2] - x[2]) - d) / t / s; else print "n/a" }')
 	local acked rate complete
 	acked=$(sed -n 's/^samples_acked=//p' "$dir/rwgen.out"); acked=${acked:-0}
 	rate=$(sed -n 's/^samples_per_s=//p' "$dir/rwgen.out")
@@ -168,7 +176,8 @@ run_peer() {
 	R[$peer.complete]=$([ "${complete:-0}" = 1 ] && echo yes || echo no)
 	R[$peer.cpu]=$(awk -v d=$((c1 - c0)) -v t="$TICK" -v n="$acked" 'BEGIN { if (n > 0) printf "%.2f", d / t / (n / 1e6); else print "n/a" }')
 	if [ "$acked" = 0 ]; then
-		R[$peer.note]="ingest failed: $(head -c 200 "$dir/rwgen.err" | tr '\n|' '  ')"
+		R[$peer.note]="ingest failed: $(head -n 1 "$dir/rwgen.err" | head -c 200 | tr '|' ' ')"
+		R[$peer.rate]=n/a
 	fi
 	local qi w win step
 	for qi in "${!QUERIES[@]}"; do
@@ -208,7 +217,8 @@ IFS=, read -r -a PEER_LIST <<<"$PEERS"
 for p in "${PEER_LIST[@]}"; do run_peer "$p"; done
 
 # --- the table ---------------------------------------------------------------------------
-ratio() { # obstui peer better(high|low)
+ratio() { # obstui-value peer-value; no ratio when obstui's ingest failed
+	[ -z "${R[obstui.note]:-}" ] || { echo -; return; }
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'
 }
 has() { case ",$PEERS," in *",$1,"*) return 0 ;; esac; return 1; }
@@ -230,9 +240,10 @@ has() { case ",$PEERS," in *",$1,"*) return 0 ;; esac; return 1; }
 		echo "$line"
 	}
 	row "samples acknowledged" acked
-	row "all sent (within the bound)" complete
+	row "every sample acknowledged" complete
 	row "samples/s acknowledged" rate
 	row "CPU-s per million samples" cpu
+	row "other processes' CPU during the ingest (cores, rwgen included)" others
 	row "peak RSS MiB (VmHWM)" rss
 	row "bytes/sample on disk after seal" bps
 	for qi in "${!QUERIES[@]}"; do

@@ -14,7 +14,9 @@
 //
 // Prometheus 2.42 rejects native histograms (remote write or scrape) unless
 // started with --enable-feature=native-histograms; startPrometheus passes it
-// by default (nativeHistograms: false leaves it off).
+// by default (nativeHistograms: false leaves it off).  It also turns on
+// exemplar-storage, so remote-written exemplars are kept and can be asked
+// for at /api/v1/query_exemplars.
 
 import { spawn } from 'node:child_process';
 import { writeFileSync, existsSync } from 'node:fs';
@@ -124,7 +126,7 @@ export async function startPrometheus({ config = {}, retention = '30d', nativeHi
 			'--web.enable-remote-write-receiver',
 			'--web.enable-lifecycle',
 			'--log.level=warn',
-			...(nativeHistograms ? ['--enable-feature=native-histograms'] : []),
+			`--enable-feature=exemplar-storage${nativeHistograms ? ',native-histograms' : ''}`,
 			...args,
 		];
 		try {

@@ -284,6 +284,12 @@ export function prng(seed) {
 	};
 }
 
+function hex(rnd, bytes) {
+	let out = '';
+	for (let i = 0; i < bytes; i++) out += Math.floor(rnd() * 256).toString(16).padStart(2, '0');
+	return out;
+}
+
 export const CLASSIC_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 // generate({start, points, intervalMs, seed}) -> {start, end, series, metadata, hand}
@@ -308,7 +314,11 @@ export function generate({ start, points = 240, intervalMs = 15000, seed = 42 } 
 			else v += Math.floor(rnd() * speed * 2);
 			samples.push([ts(i), v]);
 		}
-		series.push({ labels: { __name__: 'oracle_requests_total', job, instance, method, code }, samples });
+		// an exemplar now and then, with a trace and span id as Prometheus keeps them
+		const exemplars = samples.filter((_, i) => i % 17 === 3).map(([t, v]) => ({
+			labels: { trace_id: hex(rnd, 16), span_id: hex(rnd, 8) }, value: v, ts: t,
+		}));
+		series.push({ labels: { __name__: 'oracle_requests_total', job, instance, method, code }, samples, exemplars });
 	}
 	// gauges, negative and fractional values, one with a gap of 12 minutes
 	// (longer than the 5m lookback), one that ends with a stale marker, one

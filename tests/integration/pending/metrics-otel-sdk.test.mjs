@@ -22,6 +22,13 @@
 // Exemplars: the JS metrics SDK 2.12 does not attach exemplars to what it
 // exports (its exemplar code is not wired to the aggregators), so there is
 // nothing of them to check through this SDK.
+//
+// Pending: tests/run-integration.sh runs tests/integration/*.test.mjs only, so
+// this file waits here until obstui can pass it.  Run it by hand with
+//   tests/run-integration.sh tests/integration/pending/metrics-otel-sdk.test.mjs
+// and switch it on for good with
+//   git mv tests/integration/pending/metrics-otel-sdk.test.mjs tests/integration/ &&
+//   sed -i "s#'../lib/#'./lib/#" tests/integration/metrics-otel-sdk.test.mjs
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -208,16 +215,23 @@ for (const kind of Object.keys(EXPORTERS)) {
 	}
 }
 
+// The family name is the series name less the histogram's suffixes (as
+// the Collector's remote-write exporter names it); the unit is the spec's
+// Prometheus word (a SHOULD) or the OTLP unit as sent.
 test('metadata of SDK metrics: type, unit and description', { timeout: 30000 }, async () => {
-	for (const [metric, type, unit, help] of [
-		['http_server_requests_total', 'counter', '', 'Requests served.'],
-		['bytes_sent_bytes_total', 'counter', 'bytes', 'Bytes sent.'],
-		['queue_length', 'gauge', '', 'Items queued.'],
-		['cpu_temperature_celsius', 'gauge', 'celsius', 'CPU temperature.'],
-		['http_server_duration_seconds', 'histogram', 'seconds', 'Request latency.'],
+	for (const [metric, type, units, help] of [
+		['http_server_requests_total', 'counter', ['', '{request}'], 'Requests served.'],
+		['bytes_sent_bytes_total', 'counter', ['bytes', 'By'], 'Bytes sent.'],
+		['queue_length', 'gauge', ['', '{item}'], 'Items queued.'],
+		['cpu_temperature_celsius', 'gauge', ['celsius', 'Cel'], 'CPU temperature.'],
+		['http_server_duration_seconds', 'histogram', ['seconds', 's'], 'Request latency.'],
 	]) {
 		const r = await promApi(srv.api, '/api/v1/metadata', { metric });
 		assert.equal(r.status, 200, r.text);
-		assert.deepEqual(r.json.data[metric], [{ type, unit, help }], `metadata of ${metric}`);
+		const md = r.json.data[metric];
+		assert.ok(Array.isArray(md) && md.length === 1, `one metadata entry for ${metric}: ${r.text.slice(0, 300)}`);
+		assert.equal(md[0].type, type, `type of ${metric}`);
+		assert.equal(md[0].help, help, `help of ${metric}`);
+		assert.ok(units.includes(md[0].unit), `unit of ${metric}: ${JSON.stringify(md[0].unit)}, want one of ${JSON.stringify(units)}`);
 	}
 });

@@ -18,12 +18,20 @@
 // comparison must agree, which proves the harness) or `victoria` (VictoriaMetrics:
 // differs where MetricsQL documents it; for looking at the table only).
 // The test fails listing every query that differs, in a table.
+//
+// Pending: tests/run-integration.sh runs tests/integration/*.test.mjs only, so
+// this file waits here until obstui can pass it.  Run it by hand with
+//   tests/run-integration.sh tests/integration/pending/promql-oracle.test.mjs
+// and switch it on for good with
+//   git mv tests/integration/pending/promql-oracle.test.mjs tests/integration/ &&
+//   sed -i "s#'../lib/#'./lib/#" tests/integration/promql-oracle.test.mjs
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServe, waitFor } from '../lib/obstui.mjs';
+import { startServe, waitFor, cli, describeCli } from '../lib/obstui.mjs';
 import { startPrometheus, startVictoriaMetrics, promApi, compareAnswers, pv, close, labelKey } from '../lib/prom.mjs';
-import { generate, sendAll } from '../lib/promrw.mjs';
+import { generate, sendAll, sendWrite, encodeWriteRequest, snappyEncode, RW_HEADERS } from '../lib/promrw.mjs';
+import { request } from '../lib/obstui.mjs';
 
 const KIND = process.env.OBSTUI_ORACLE_TARGET || 'obstui';
 
@@ -31,7 +39,7 @@ const KIND = process.env.OBSTUI_ORACLE_TARGET || 'obstui';
 async function startTarget() {
 	if (KIND === 'obstui') {
 		const s = await startServe();
-		return { kind: KIND, api: s.api, writeUrls: [`${s.otlp}/api/v1/write`, `${s.api}/api/v1/write`], metricsHost: s.listeners.api, stop: () => s.stop() };
+		return { kind: KIND, api: s.api, store: s.store, writeUrls: [`${s.otlp}/api/v1/write`, `${s.api}/api/v1/write`], metricsHost: s.listeners.api, stop: () => s.stop() };
 	}
 	if (KIND === 'prometheus') {
 		const p = await startPrometheus();
@@ -248,6 +256,7 @@ test('(b) every PromQL family answers as Prometheus 2.42 does', { timeout: 30000
 	const diffs = [];
 	const unimplemented = new Map();
 	let agreedErrors = 0;
+	let nonEmpty = 0;
 	await pool(asks, 4, async (a) => {
 		const [x, y] = await Promise.all([promApi(target.api, a.path, a.params), promApi(oracle.url, a.path, a.params)]);
 		const why = compareAnswers(x, y, { ordered: a.path === '/api/v1/query' && orderedQuery(a.expr) });
@@ -255,15 +264,17 @@ test('(b) every PromQL family answers as Prometheus 2.42 does', { timeout: 30000
 		if (u) unimplemented.set(u, (unimplemented.get(u) ?? 0) + 1);
 		if (why) diffs.push({ ...a, why: u ? `501 unimplemented: ${u}` : why });
 		else if (x.status !== 200) agreedErrors++;
+		else if (!Array.isArray(y.json.data.result) || y.json.data.result.length) nonEmpty++;
 	});
 	const byExpr = new Map();
 	for (const d of diffs) if (!byExpr.has(d.expr)) byExpr.set(d.expr, d);
 	const summary = `${asks.length} asks of ${exprs.length} expressions against ${KIND} and Prometheus 2.42: ` +
-		`${asks.length - diffs.length} agree (${agreedErrors} of them as errors), ${diffs.length} differ over ${byExpr.size} expressions`;
+		`${asks.length - diffs.length} agree (${nonEmpty} with a non-empty result, ${agreedErrors} as errors), ${diffs.length} differ over ${byExpr.size} expressions`;
 	console.log(`# ${summary}`);
 	if (unimplemented.size) console.log(`# unimplemented (501) in the target: ${[...unimplemented].map(([k, v]) => `${k} (${v})`).join(', ')}`);
 	if (diffs.length) console.log(`${table([...byExpr.values()])}\n`);
 	assert.ok(agreedErrors < asks.length / 4, 'most asks must succeed: the harness is asking wrong');
+	assert.ok(nonEmpty > asks.length / 2, `most answers must hold data (${nonEmpty} of ${asks.length}): the harness is asking wrong`);
 	assert.equal(diffs.length, 0, `${summary}; first differences:\n${table([...byExpr.values()].slice(0, 40))}`);
 });
 
@@ -314,8 +325,12 @@ test('(c) series, labels and label values agree with Prometheus, with match[] an
 			const what = `${method} ${path}?${new URLSearchParams(params)}`;
 			if (x.status !== y.status) { bad.push(`${what}: status ${x.status} vs ${y.status}: ${x.text.slice(0, 160)}`); continue; }
 			if (x.json?.status !== 'success') { bad.push(`${what}: ${x.text.slice(0, 160)}`); continue; }
-			const norm = (d) => JSON.stringify((d ?? []).map((v) => (typeof v === 'string' ? v : labelKey(v))).sort());
-			if (norm(x.json.data) !== norm(y.json.data)) bad.push(`${what}: ${norm(x.json.data).slice(0, 200)} vs ${norm(y.json.data).slice(0, 200)}`);
+			const norm = (d) => new Set((d ?? []).map((v) => (typeof v === 'string' ? v : labelKey(v))));
+			const [sx, sy] = [norm(x.json.data), norm(y.json.data)];
+			const onlyX = [...sx].filter((v) => !sy.has(v));
+			const onlyY = [...sy].filter((v) => !sx.has(v));
+			if (onlyX.length || onlyY.length || sx.size !== x.json.data.length)
+				bad.push(`${what}: ${sx.size} vs ${sy.size}; only in target ${onlyX.slice(0, 3).join(' ') || '-'}; only in oracle ${onlyY.slice(0, 3).join(' ') || '-'}${sx.size !== x.json.data.length ? '; duplicates in the target' : ''}`);
 		}
 	}
 	// no match[] for series is a bad request on both
@@ -356,6 +371,15 @@ test('(c) POST form answers as GET; errors carry Prometheus status codes and err
 	assert.deepEqual(bad, []);
 });
 
+test('(c) the oracle kept the generator\'s exemplars (a check of the encoder)', { timeout: 30000 }, async () => {
+	const r = await promApi(oracle.url, '/api/v1/query_exemplars', { query: C, start: sec(data.start), end: sec(data.end) });
+	assert.equal(r.status, 200, r.text.slice(0, 300));
+	const sent = data.series.filter((x) => x.labels.__name__ === C).reduce((n, x) => n + x.exemplars.length, 0);
+	const got = r.json.data.reduce((n, x) => n + x.exemplars.length, 0);
+	assert.equal(got, sent, 'every exemplar sent is kept');
+	assert.ok(r.json.data.every((x) => x.exemplars.every((e) => /^[0-9a-f]{32}$/.test(e.labels.trace_id) && /^[0-9a-f]{16}$/.test(e.labels.span_id))));
+});
+
 test('(c) metadata and buildinfo', { timeout: 30000 }, async () => {
 	const bi = await promApi(target.api, '/api/v1/status/buildinfo');
 	assert.equal(bi.status, 200, bi.text);
@@ -372,4 +396,85 @@ test('(c) metadata and buildinfo', { timeout: 30000 }, async () => {
 	assert.deepEqual(Object.keys(one.json.data), [C], 'metric= narrows to one family');
 	const lim = await promApi(target.api, '/api/v1/metadata', { limit: '2' });
 	assert.equal(Object.keys(lim.json.data).length, 2, 'limit= caps the number of families');
+});
+
+test('(c) remote write answers: 204, 400 for a corrupt body, 415 for another encoding; a bad request stores nothing', { timeout: 30000 }, async (t) => {
+	if (KIND !== 'obstui') { t.skip(`${KIND} is not held to obstui's remote-write contract (DESIGN.md §2)`); return; }
+	const now = Date.now();
+	const good = { labels: { __name__: 'rw_contract_ok', case: 'a' }, samples: [[now - 1000, 1]] };
+	const bad = []; // [what, url, status]
+	for (const url of target.writeUrls) {
+		const r = await sendWrite(url, { series: [good] });
+		if (r.status !== 204) bad.push(`${url}: a valid request: ${r.status} ${r.body.toString().slice(0, 200)}`);
+		const raw = encodeWriteRequest({ series: [good] });
+		const post = (body, headers) => request(url, { method: 'POST', body, headers: { ...RW_HEADERS, 'content-length': body.length, ...headers } });
+		for (const [what, body, headers, want] of [
+			['snappy that does not decode', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]), {}, 400],
+			['a body that is not snappy at all', raw, {}, 400],
+			['snappy of bytes that are not a WriteRequest', snappyEncode(Buffer.from([0x0a, 0xff, 0x01, 0x02])), {}, 400],
+			['Content-Encoding: gzip', snappyEncode(raw), { 'content-encoding': 'gzip' }, 415],
+			['Content-Type: application/json', snappyEncode(raw), { 'content-type': 'application/json' }, 415],
+		]) {
+			const r2 = await post(body, headers);
+			if (r2.status !== want) bad.push(`${url}: ${what}: want ${want}, got ${r2.status} ${r2.body.toString().slice(0, 200)}`);
+		}
+	}
+	// one valid series and one with an invalid label name: 400, and neither is stored
+	const r = await sendWrite(target.writeUrls[0], { series: [
+		{ labels: { __name__: 'rw_contract_partial', case: 'good' }, samples: [[now - 1000, 1]] },
+		{ labels: { __name__: 'rw_contract_partial', '0bad-name': 'x' }, samples: [[now - 1000, 2]] },
+	] });
+	if (r.status !== 400) bad.push(`a request with an invalid label name: want 400, got ${r.status}`);
+	else if (!/0bad-name|rw_contract_partial/.test(r.body.toString())) bad.push(`the 400 does not name the bad series: ${r.body.toString().slice(0, 200)}`);
+	const q = await promApi(target.api, '/api/v1/query', { query: 'rw_contract_partial', time: sec(now) });
+	if (q.json?.data?.result?.length !== 0) bad.push(`a refused request was partly stored: ${q.text.slice(0, 200)}`);
+	const ok = await promApi(target.api, '/api/v1/query', { query: 'count(rw_contract_ok)', time: sec(now) });
+	if (ok.json?.data?.result?.[0]?.value?.[1] !== '1') bad.push(`the valid requests were not stored: ${ok.text.slice(0, 200)}`);
+	assert.deepEqual(bad, []);
+});
+
+// `obstui query`: --json prints the API's answer (the whole {"status","data"}
+// object or just its data); the text form prints the values.
+test('(c) obstui query: --time and --since/--step answer as the API and the oracle do', { timeout: 60000 }, async (t) => {
+	if (KIND !== 'obstui') { t.skip(`the obstui command line needs the obstui target, not ${KIND}`); return; }
+	const bad = [];
+	const asJson = (r, args) => {
+		let j;
+		try { j = JSON.parse(r.stdout); } catch (e) { bad.push(`${describeCli(args, r)}: not JSON (${e.message})`); return null; }
+		return { status: 200, json: { status: 'success', data: j.data ?? j }, text: r.stdout };
+	};
+	for (const expr of [`sum by (job) (rate(${C}[5m]))`, `histogram_quantile(0.9, sum by (le) (rate(${H}[5m])))`, 'oracle_shapes', N, 'scalar(sum(oracle_hand_gauge))']) {
+		const args = ['query', expr, '--store', target.store, '--time', String(T.mid / 1000), '--json'];
+		const r = cli(args);
+		if (r.code !== 0) { bad.push(describeCli(args, r)); continue; }
+		const mine = asJson(r, args);
+		const want = await promApi(oracle.url, '/api/v1/query', { query: expr, time: String(T.mid / 1000) });
+		const why = mine && compareAnswers(mine, want);
+		if (why) bad.push(`obstui query ${expr} --time: ${why}`);
+	}
+	// the text form shows the value
+	const hand = ['query', 'sum(oracle_hand_gauge)', '--store', target.store, '--time', String((data.start + 300000) / 1000)];
+	const h = cli(hand);
+	if (h.code !== 0 || !/(^|[^\d.])6([^\d.]|$)/.test(h.stdout)) bad.push(`text form of sum(oracle_hand_gauge) should show 6: ${describeCli(hand, h)}`);
+	// a range relative to now: the step spacing holds, and the values equal the
+	// oracle's at the same timestamps
+	const rargs = ['query', `sum by (job) (${G})`, '--store', target.store, '--since', '4h', '--step', '5m', '--json'];
+	const rr = cli(rargs);
+	const mine = rr.code === 0 ? asJson(rr, rargs) : (bad.push(describeCli(rargs, rr)), null);
+	if (mine) {
+		const d = mine.json.data;
+		const ts = (d.result?.[0]?.values ?? []).map((v) => v[0]);
+		if (d.resultType !== 'matrix' || ts.length < 10) bad.push(`--since 4h --step 5m: want a matrix of >= 10 points: ${rr.stdout.slice(0, 300)}`);
+		else if (ts.some((x, i) => i > 0 && Math.abs(x - ts[i - 1] - 300) > 1e-6)) bad.push(`--step 5m: timestamps not 300 s apart: ${ts.slice(0, 5)}`);
+		else {
+			const first = Math.min(...d.result.map((x) => x.values[0][0]));
+			const last = Math.max(...d.result.map((x) => x.values[x.values.length - 1][0]));
+			const want = await promApi(oracle.url, '/api/v1/query_range', { query: `sum by (job) (${G})`, start: String(first), end: String(last), step: '300' });
+			const why = compareAnswers(mine, want);
+			if (why) bad.push(`obstui query --since 4h --step 5m: ${why}`);
+		}
+	}
+	const e = cli(['query', 'sum(', '--store', target.store]);
+	if (![1, 2].includes(e.code) || !/obstui: /.test(e.stderr)) bad.push(`a bad query: want exit 1 or 2 and an "obstui: ..." line: ${describeCli(['query', 'sum('], e)}`);
+	assert.deepEqual(bad, []);
 });
