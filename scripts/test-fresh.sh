@@ -86,8 +86,9 @@ set -e
 unit=$(grep -a -c '^\[  PASSED  \]' "$log" || true)
 unit_tests=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 unit_failed=$(grep -a -c '^\[  FAILED  \]' "$log" || true)
-node_pass=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$log" | tail -n1)
-node_fail=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$log" | tail -n1)
+# node --test prints TAP ("# pass N") when its output is not a terminal
+node_pass=$(sed -n 's/^\(# \|ℹ \)pass \([0-9]*\)$/\2/p' "$log" | tail -n1)
+node_fail=$(sed -n 's/^\(# \|ℹ \)fail \([0-9]*\)$/\2/p' "$log" | tail -n1)
 fuzz=$(sed -n 's/^fuzz: \(.*\)$/\1/p' "$log" | tail -n1)
 echo "test-fresh: HEAD $head, make test exit $rc"
 echo "  unit:        $unit files, $unit_tests tests passed, $unit_failed files with failures"

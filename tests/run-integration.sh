@@ -22,6 +22,7 @@ if [ ! -x "$OBSTUI_BIN" ]; then
 	exit 1
 fi
 if [ ! -d tests/node_modules/@opentelemetry/exporter-trace-otlp-grpc ] || [ ! -d tests/node_modules/azurite ] ||
+	[ ! -d tests/node_modules/@opentelemetry/sdk-metrics ] ||
 	[ ! -d tests/node_modules/@azure/storage-blob ]; then
 	echo "run-integration: npm packages missing; installing from tests/package-lock.json" >&2
 	(cd tests && npm ci --no-audit --no-fund --loglevel=error)
