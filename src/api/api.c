@@ -2,7 +2,8 @@
  * api.c - routes of the query API and the small endpoints (see api.h).
  *
  * Source locations: trace by id in api_traces.c, search and tags in
- * api_search.c, /metrics here.
+ * api_search.c, the Prometheus API in api_prom.c (parameters in
+ * api_params.c, answers as JSON in api_prom_json.c), /metrics here.
  */
 #include "api/api.h"
 
@@ -85,6 +86,18 @@ static const struct http_route routes[] = {
 	{ "GET", "/api/v2/search/tags", false, api_handle_tags_v2, NULL },
 	{ "GET", "/api/search/tag/", true, api_handle_tag_values, NULL },
 	{ "GET", "/api/v2/search/tag/", true, api_handle_tag_values_v2, NULL },
+	/* Prometheus: GET, and POST with a form body, as Grafana sends long queries */
+	{ "GET", "/api/v1/query", false, api_handle_prom_query, NULL },
+	{ "POST", "/api/v1/query", false, api_handle_prom_query, NULL },
+	{ "GET", "/api/v1/query_range", false, api_handle_prom_query_range, NULL },
+	{ "POST", "/api/v1/query_range", false, api_handle_prom_query_range, NULL },
+	{ "GET", "/api/v1/series", false, api_handle_prom_series, NULL },
+	{ "POST", "/api/v1/series", false, api_handle_prom_series, NULL },
+	{ "GET", "/api/v1/labels", false, api_handle_prom_labels, NULL },
+	{ "POST", "/api/v1/labels", false, api_handle_prom_labels, NULL },
+	{ "GET", "/api/v1/label/", true, api_handle_prom_label_values, NULL },
+	{ "GET", "/api/v1/metadata", false, api_handle_prom_metadata, NULL },
+	{ "GET", "/api/v1/status/buildinfo", false, api_handle_prom_buildinfo, NULL },
 };
 
 enum ob_err

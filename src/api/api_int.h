@@ -45,8 +45,6 @@ void api_handle_prom_label_values(void *ctx, struct http_request *req,
 				  struct http_response *resp);
 void api_handle_prom_metadata(void *ctx, struct http_request *req, struct http_response *resp);
 void api_handle_prom_buildinfo(void *ctx, struct http_request *req, struct http_response *resp);
-/* The result of a query as the "data" of Prometheus's answer. */
-enum ob_err api_prom_result_json(struct ob_buf *b, const struct promql_result *r);
 
 void api_handle_trace(void *ctx, struct http_request *req, struct http_response *resp);
 void api_handle_trace_v2(void *ctx, struct http_request *req, struct http_response *resp);
