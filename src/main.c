@@ -12,7 +12,7 @@
 void cmd_help_overview(FILE *f);
 
 const struct cmd_entry *const cmd_table[] = {
-	&cmd_serve_entry, &cmd_trace_entry,  &cmd_search_entry, &cmd_import_entry,
+	&cmd_serve_entry, &cmd_trace_entry,  &cmd_search_entry, &cmd_query_entry, &cmd_import_entry,
 	&cmd_export_entry, &cmd_stats_entry, &cmd_help_entry,   &cmd_version_entry,
 	&cmd_demo_entry,   &cmd_ui_entry,     &cmd_remote_entry, &cmd_push_entry,
 	&cmd_pull_entry,   &cmd_doctor_entry, &cmd_attach_entry,

@@ -17,6 +17,100 @@
 #include "ingest/otlp_http.h"
 #include "ingest/zipkin_http.h"
 
+/* --- the metrics store and what serves it ------------------------------------------ */
+
+/* The trace store's bytes, counted with the metrics' against --max-store. */
+static uint64_t
+trace_bytes(void *arg)
+{
+	struct store_stats st;
+
+	if (store_stats_get(arg, &st, NULL))
+		return 0;
+	return st.block_bytes + st.db_bytes;
+}
+
+static enum ob_err
+api_series(void *ctx, const struct promql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
+	   struct ob_arena *arena, struct series_labels **out, size_t *n, char *errbuf)
+{
+	struct mstore_selector sel = { m, nm };
+	bool truncated;
+
+	return mstore_series(ctx, &sel, 1, mint, maxt, 0, arena, out, n, &truncated, errbuf);
+}
+
+static enum ob_err
+api_label_names(void *ctx, const struct promql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
+		struct ob_arena *arena, const char ***out, size_t *n, char *errbuf)
+{
+	struct mstore_selector sel = { m, nm };
+
+	return mstore_label_names(ctx, &sel, 1, mint, maxt, arena, out, n, errbuf);
+}
+
+static enum ob_err
+api_label_values(void *ctx, const char *name, const struct promql_matcher *m, size_t nm,
+		 int64_t mint, int64_t maxt, struct ob_arena *arena, const char ***out, size_t *n,
+		 char *errbuf)
+{
+	struct mstore_selector sel = { m, nm };
+
+	return mstore_label_values(ctx, name, &sel, 1, mint, maxt, arena, out, n, errbuf);
+}
+
+static enum ob_err
+api_metadata(void *ctx, struct ob_arena *arena, struct series_meta **out, size_t *n,
+	     char *errbuf)
+{
+	return mstore_metadata(ctx, NULL, arena, out, n, errbuf);
+}
+
+/*
+ * Open STORE/metrics (writable; read-only when another obstui holds it,
+ * then this one answers metric queries but refuses metric writes with 503)
+ * and set up what the receivers and the API use.  A store that does not
+ * open is logged and leaves the node without metrics, traces unaffected.
+ */
+static void
+metrics_open(struct node *n, struct node_options *o)
+{
+	char errbuf[OB_ERRLEN];
+	enum ob_err err;
+
+	o->mopt.retention_ns = o->sopt.retention_ns;
+	o->mopt.max_bytes = o->sopt.max_bytes;
+	o->mopt.fsync = o->sopt.fsync;
+	o->mopt.shared_bytes = trace_bytes;
+	o->mopt.shared_bytes_arg = n->store;
+	err = mstore_open(&o->mopt, &n->metrics, errbuf);
+	if (err == OB_EBUSY) {
+		struct mstore_options ro = o->mopt;
+
+		ob_warn("metrics: %s; serving metric queries read-only", errbuf);
+		ro.read_only = true;
+		err = mstore_open(&ro, &n->metrics, errbuf);
+	}
+	if (err) {
+		ob_error("metrics: %s (metrics are off)", errbuf);
+		n->metrics = NULL;
+		return;
+	}
+	n->im.store = n->metrics;
+	n->im.state = otlp_metrics_state_new(0);
+	rw_limits_default(&n->im.rw);
+	n->im.rw.allow_no_name = false;
+	n->im.lim = o->lim;
+	n->im.stats = &n->stats;
+	mstore_source(n->metrics, &n->api_metrics.src);
+	n->api_metrics.series = api_series;
+	n->api_metrics.label_names = api_label_names;
+	n->api_metrics.label_values = api_label_values;
+	n->api_metrics.metadata = api_metadata;
+	n->rw_route = (struct http_route){ "POST", "/api/v1/write", false,
+					   ingest_remote_write_handler, &n->im };
+}
+
 static const char *const listener_names[NODE__COUNT] = {
 	[NODE_OTLP_GRPC] = "otlp-grpc", [NODE_OTLP_HTTP] = "otlp-http",
 	[NODE_ZIPKIN] = "zipkin", [NODE_API] = "api",
@@ -34,6 +128,7 @@ node_options_init(struct node_options *o)
 	o->push_timeout_ns = 60ull * 1000000000ull;
 	o->attach_interval_ns = 5ull * 1000000000ull;
 	store_options_init(&o->sopt);
+	mstore_options_init(&o->mopt);
 	ingest_limits_init(&o->lim);
 	otlp_grpc_options_init(&o->gopt);
 }
@@ -65,6 +160,16 @@ node_option(struct node_options *o, int c, const char *arg, char *errbuf)
 		if (ob_duration_parse(arg, &v) || (c == NODE_OPT_PUSH_INTERVAL && v < 100000000))
 			return bad(errbuf, "duration", arg);
 		*(c == NODE_OPT_PUSH_INTERVAL ? &o->push_interval_ns : &o->push_timeout_ns) = v;
+		return 1;
+	case NODE_OPT_METRICS_BLOCK:
+		if (ob_duration_parse(arg, &v) || v < 60000000000ull || v % 1000000)
+			return bad(errbuf, "duration (1m or more)", arg);
+		o->mopt.block_ms = (int64_t)(v / 1000000);
+		return 1;
+	case NODE_OPT_OOO_WINDOW:
+		if (ob_duration_parse(arg, &v))
+			return bad(errbuf, "duration", arg);
+		o->mopt.ooo_window_ms = (int64_t)(v / 1000000);
 		return 1;
 	case NODE_OPT_TLS_CERT: o->gopt.tls_cert = arg; return 1;
 	case NODE_OPT_TLS_KEY: o->gopt.tls_key = arg; return 1;
@@ -124,6 +229,8 @@ node_options_check(struct node_options *o, char *errbuf)
 		if (!is_off(o->addr[i]) && net_addr_check(o->addr[i], why))
 			return ob_errf(errbuf, OB_EINVAL, "--%s: %s", listener_names[i], why);
 	o->sopt.dir = cmd_store_dir(o->store_flag);
+	snprintf(o->metrics_dir, sizeof o->metrics_dir, "%s/metrics", o->sopt.dir);
+	o->mopt.dir = o->metrics_dir;
 	return OB_OK;
 }
 
@@ -134,11 +241,16 @@ start_one(struct node *n, struct node_options *o, int i, char *errbuf)
 	char *bound = n->listeners[i].bound;
 
 	switch (i) {
-	case NODE_OTLP_GRPC:
-		return otlp_grpc_start(n->store, addr, &o->lim, &o->gopt, &n->stats, &n->grpc, bound,
+	case NODE_OTLP_GRPC: {
+		struct otlp_grpc_options g = o->gopt;
+
+		g.metrics = n->metrics ? &n->im : NULL;
+		return otlp_grpc_start(n->store, addr, &o->lim, &g, &n->stats, &n->grpc, bound,
 				       errbuf);
+	}
 	case NODE_OTLP_HTTP:
-		return otlp_http_start(n->store, addr, &o->lim, &n->stats, &n->http, bound, errbuf);
+		return otlp_http_start(n->store, n->metrics ? &n->im : NULL, addr, &o->lim, &n->stats,
+				       &n->http, bound, errbuf);
 	case NODE_ZIPKIN:
 		return zipkin_http_start(n->store, addr, &o->lim, &n->stats, &n->zipkin, bound,
 					 errbuf);
@@ -146,8 +258,12 @@ start_one(struct node *n, struct node_options *o, int i, char *errbuf)
 	{
 		struct api_options ao = {
 			.store = n->store,
+			.metrics = n->metrics ? &n->api_metrics : NULL,
 			.metrics_text = ingest_stats_write,
 			.metrics_text_arg = &n->stats,
+			.extra_routes = n->metrics ? &n->rw_route : NULL,
+			.nextra_routes = n->metrics ? 1 : 0,
+			.max_body = o->lim.max_body,
 		};
 
 		return api_start(&ao, addr, &n->api, bound, errbuf);
@@ -184,6 +300,7 @@ node_start(struct node_options *o, bool all_or_nothing, struct node **out, char 
 	}
 	ob_info("store %s open (%s)", o->sopt.dir,
 		store_is_owner(n->store) ? "sealing here" : "another process seals it");
+	metrics_open(n, o);
 	for (i = 0; i < NODE__COUNT; i++) {
 		struct node_listener *l = &n->listeners[i];
 
@@ -274,9 +391,11 @@ node_stop(struct node *n)
 {
 	if (n == NULL)
 		return;
+	/* 1: nothing new arrives, nothing reads (the order is in node.h) */
 	otlp_grpc_stop(n->grpc);
 	receiver_stop(n->http);
 	receiver_stop(n->zipkin);
+	api_stop(n->api);
 	if (n->puller) {
 		sync_agent_stop(n->puller, 0, NULL);
 		blob_close(n->pull_blob);
@@ -296,7 +415,8 @@ node_stop(struct node *n)
 			ob_info("pushed everything sealed to %s", st.remote);
 		blob_close(n->push_blob);
 	}
+	mstore_close(n->metrics);
+	otlp_metrics_state_free(n->im.state);
 	store_close(n->store);
-	api_stop(n->api);
 	free(n);
 }

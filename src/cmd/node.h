@@ -18,7 +18,9 @@
 
 #include "api/api.h"
 #include "ingest/ingest.h"
+#include "ingest/metrics_ingest.h"
 #include "ingest/otlp_grpc.h"
+#include "store/metrics.h"
 #include "store/store.h"
 #include "sync/agent.h"
 
@@ -36,6 +38,8 @@ struct node_options {
 	const char *store_flag;
 	const char *addr[NODE__COUNT];
 	struct store_options sopt;
+	struct mstore_options mopt;     /* dir set by node_options_check: STORE/metrics */
+	char metrics_dir[4096];
 	struct ingest_limits lim;
 	struct otlp_grpc_options gopt;
 	const char *config_flag;
@@ -53,7 +57,7 @@ enum {
 	NODE_OPT_MAX_BODY, NODE_OPT_MAX_DECODED, NODE_OPT_ORIGIN, NODE_OPT_FSYNC,
 	NODE_OPT_CONFIG, NODE_OPT_QUEUE_BYTES, NODE_OPT_QUEUE_WAIT, NODE_OPT_TLS_CERT,
 	NODE_OPT_TLS_KEY, NODE_OPT_GRPC_KEEPALIVE, NODE_OPT_PUSH, NODE_OPT_PUSH_INTERVAL,
-	NODE_OPT_PUSH_TIMEOUT,
+	NODE_OPT_PUSH_TIMEOUT, NODE_OPT_METRICS_BLOCK, NODE_OPT_OOO_WINDOW,
 	NODE_OPT__END               /* commands number their own options from here */
 };
 
@@ -78,7 +82,9 @@ enum {
 	{ "grpc-keepalive", required_argument, NULL, NODE_OPT_GRPC_KEEPALIVE }, \
 	{ "push", required_argument, NULL, NODE_OPT_PUSH }, \
 	{ "push-interval", required_argument, NULL, NODE_OPT_PUSH_INTERVAL }, \
-	{ "push-timeout", required_argument, NULL, NODE_OPT_PUSH_TIMEOUT }
+	{ "push-timeout", required_argument, NULL, NODE_OPT_PUSH_TIMEOUT }, \
+	{ "metrics-block", required_argument, NULL, NODE_OPT_METRICS_BLOCK }, \
+	{ "ooo-window", required_argument, NULL, NODE_OPT_OOO_WINDOW }
 
 /* The help lines of NODE_OPTIONS, for a command's help text. */
 #define NODE_HELP \
@@ -91,8 +97,10 @@ enum {
 	"  --tls-key FILE       its PEM private key\n" \
 	"  --grpc-keepalive DUR ping gRPC clients idle this long; close if no answer (60s; 'off')\n" \
 	"  --seal-idle DUR      keep spans in the head this long before sealing (10s)\n" \
-	"  --retention DUR      drop blocks older than this (keep all)\n" \
-	"  --max-store SIZE     drop the oldest blocks past this size (no cap)\n" \
+	"  --retention DUR      drop trace and metric blocks older than this (keep all)\n" \
+	"  --max-store SIZE     drop the oldest blocks past this size, traces and metrics (no cap)\n" \
+	"  --metrics-block DUR  the time range of a metric block (2h)\n" \
+	"  --ooo-window DUR     accept samples this far behind a series' newest (1h; 0: none)\n" \
 	"  --max-body SIZE      largest request body or gRPC message as received (16MiB)\n" \
 	"  --max-decoded SIZE   largest body after decompression (64MiB)\n" \
 	"  --queue-bytes SIZE   requests waiting for the store, at most (256MiB)\n" \
@@ -111,6 +119,10 @@ struct node {
 	struct otlp_grpc *grpc;
 	struct receiver *http, *zipkin;
 	struct api *api;
+	struct mstore *metrics;         /* STORE/metrics; NULL if it could not open */
+	struct ingest_metrics im;       /* what the metric receivers share */
+	struct api_metrics api_metrics;
+	struct http_route rw_route;     /* POST /api/v1/write on the API port */
 	struct sync_agent *_Atomic pusher;  /* --push; the sealer kicks it */
 	struct blob_store *push_blob;
 	struct sync_agent *puller;  /* --attach */
@@ -143,8 +155,21 @@ void node_signals_block(sigset_t *set);
 /* "listening NAME ADDR[ tls]" per running listener, then "ready", on stdout. */
 void node_print_listeners(const struct node *n, const struct node_options *o);
 
-/* Stop the receivers (answering what is in flight), seal the head, push what
- * is left (--push, bounded by --push-timeout), close the store, stop the API. */
+/*
+ * Stop in this order (each step may use only what is still running):
+ *
+ *	what                      owns / uses                      stopped
+ *	receivers (gRPC, HTTP,    their threads; write to the      1: answer what is in
+ *	Zipkin), API              stores, read them                flight, then close
+ *	--attach puller           its thread; adopts blocks         2
+ *	--push pusher             its thread; reads blocks          3: after sealing the
+ *	                                                             head, bounded by
+ *	                                                             --push-timeout
+ *	metrics store             head, WAL, sealer thread          4: seals its head
+ *	trace store               writer, sealer, SQLite            5
+ *
+ * so no query or request ever runs on a closed store.
+ */
 void node_stop(struct node *n);
 
 #endif

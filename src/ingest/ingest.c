@@ -145,6 +145,15 @@ ingest_stats_write(void *arg, struct ob_buf *b)
 		(double)st->spans_accepted);
 	counter(b, "obstui_ingest_received_bytes_total",
 		"Request body bytes received (after decompression).", (double)st->bytes_received);
+	counter(b, "obstui_ingest_metric_requests_total",
+		"Remote write and OTLP metrics requests received.", (double)st->metric_requests);
+	counter(b, "obstui_ingest_metric_requests_failed_total",
+		"Metrics requests answered with an error (some samples may have been kept).",
+		(double)st->metric_requests_failed);
+	counter(b, "obstui_ingest_samples_accepted_total", "Samples stored and acknowledged.",
+		(double)st->samples_accepted);
+	counter(b, "obstui_ingest_samples_rejected_total", "Samples refused.",
+		(double)st->samples_rejected);
 	ob_buf_addf(b, "# HELP obstui_ingest_rejected_requests_total Export requests rejected,"
 		       " by reason.\n# TYPE obstui_ingest_rejected_requests_total counter\n");
 	for (i = 0; i < REJECT__COUNT; i++)

@@ -43,6 +43,11 @@ struct ingest_stats {
 	_Atomic uint64_t bytes_received;
 	_Atomic uint64_t rejected_requests[REJECT__COUNT];
 	_Atomic uint64_t rejected_spans[REJECT__COUNT];
+	/* metrics: remote write and OTLP metrics requests (metrics_ingest.c) */
+	_Atomic uint64_t metric_requests;
+	_Atomic uint64_t metric_requests_failed;
+	_Atomic uint64_t samples_accepted;
+	_Atomic uint64_t samples_rejected;
 };
 
 extern const char *const ingest_reject_names[REJECT__COUNT];

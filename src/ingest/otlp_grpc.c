@@ -16,7 +16,9 @@
 #include "google/rpc/retry_info.pb-c.h"
 #include "codec/decompress.h"
 #include "net/grpc_server.h"
+#include "ingest/metrics_ingest.h"
 #include "model/otlp.h"
+#include "model/otlp_metrics.h"
 
 #define WORKERS 32                  /* calls decoded or waiting for a commit at once */
 #define MAX_STREAMS 256
@@ -28,16 +30,17 @@ struct otlp_grpc {
 	struct store *store;
 	struct ingest_limits lim;
 	struct ingest_stats *stats;
+	struct ingest_metrics *metrics;
 };
 
-enum { METHOD_TRACES };
+enum { METHOD_TRACES, METHOD_METRICS };
 
 static const struct grpc_method methods[] = {
 	[METHOD_TRACES] = { "/opentelemetry.proto.collector.trace.v1.TraceService/Export", NULL },
-	{ "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
-	  "obstui does not accept OTLP metrics yet; only traces" },
+	[METHOD_METRICS] = { "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+			     NULL },
 	{ "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
-	  "obstui does not accept OTLP logs yet; only traces" },
+	  "obstui does not accept OTLP logs yet; only traces and metrics" },
 };
 
 void
@@ -118,6 +121,78 @@ out:
 	}
 }
 
+/* MetricsService/Export: the response carries partial_success when points were refused. */
+static void
+handle_metrics(struct otlp_grpc *g, struct grpc_call *call)
+{
+	struct grpc_reply *r = &call->reply;
+	const uint8_t *msg = call->message.data ? call->message.data : (const uint8_t *)"";
+	size_t len = call->message.len;
+	struct ingest_metrics_answer ans;
+	struct ob_buf plain;
+	char errbuf[OB_ERRLEN];
+	enum ob_err err;
+
+	if (g->metrics == NULL) {
+		grpc_reply_error(r, GRPC_UNAVAILABLE, "this obstui has no metrics store open");
+		return;
+	}
+	ob_buf_init(&plain, 0);
+	if (call->gzip) {
+		if ((err = ob_gunzip(msg, len, g->lim.max_decoded, &plain, errbuf))) {
+			grpc_reply_error(r, err == OB_ETOOBIG ? GRPC_RESOURCE_EXHAUSTED
+							      : GRPC_INVALID_ARGUMENT, "%s", errbuf);
+			ob_buf_release(&plain);
+			return;
+		}
+		msg = plain.data ? plain.data : (const uint8_t *)"";
+		len = plain.len;
+	}
+	ingest_otlp_metrics(g->metrics, msg, len, INGEST_PROTOBUF, &ans);
+	ob_buf_release(&plain);
+	switch (ans.http) {
+	case 200: {
+		otlp_metrics_export_response resp =
+			OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_RESPONSE__INIT;
+		otlp_metrics_partial_success ps =
+			OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_PARTIAL_SUCCESS__INIT;
+		struct ob_buf packed;
+		uint8_t *dst;
+		size_t n;
+
+		r->status = GRPC_OK;
+		if (ans.partial) {
+			ps.rejected_data_points = ans.rejected;
+			ps.error_message = ans.message;
+			resp.partial_success = &ps;
+		}
+		ob_buf_init(&packed, 0);
+		n = protobuf_c_message_get_packed_size(&resp.base);
+		if (n && ob_buf_reserve(&packed, n, &dst) == OB_OK)
+			packed.len = protobuf_c_message_pack(&resp.base, dst);
+		if (call->gzip && call->accept_gzip)
+			r->body_gzip = ob_gzip(packed.data ? packed.data : (const uint8_t *)"",
+					       packed.len, &r->body, errbuf) == OB_OK;
+		else if (packed.len)
+			ob_buf_add(&r->body, packed.data, packed.len);
+		ob_buf_release(&packed);
+		break;
+	}
+	case 413:
+		grpc_reply_error(r, GRPC_RESOURCE_EXHAUSTED, "%s", ans.message);
+		break;
+	case 503:
+		grpc_reply_error(r, GRPC_UNAVAILABLE, "%s", ans.message);
+		retry_details(r);
+		break;
+	case 500:
+		grpc_reply_error(r, GRPC_INTERNAL, "%s", ans.message);
+		break;
+	default:
+		grpc_reply_error(r, GRPC_INVALID_ARGUMENT, "%s", ans.message);
+	}
+}
+
 static void
 handle(void *ctx, struct grpc_call *call)
 {
@@ -125,6 +200,8 @@ handle(void *ctx, struct grpc_call *call)
 
 	if (call->method == METHOD_TRACES)
 		handle_export(g, call);
+	else if (call->method == METHOD_METRICS)
+		handle_metrics(g, call);
 	else
 		grpc_reply_error(&call->reply, GRPC_UNIMPLEMENTED, "no handler for this method");
 }
@@ -153,6 +230,7 @@ otlp_grpc_start(struct store *s, const char *addr, const struct ingest_limits *l
 	g->store = s;
 	g->lim = *lim;
 	g->stats = stats;
+	g->metrics = opt->metrics;
 	if ((err = grpc_server_start(addr, &cfg, &g->srv, bound, errbuf))) {
 		free(g);
 		return err;

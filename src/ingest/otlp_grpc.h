@@ -17,11 +17,13 @@
 #include "ingest/ingest.h"
 
 struct otlp_grpc;
+struct ingest_metrics;
 
 struct otlp_grpc_options {
 	const char *tls_cert;       /* PEM; with tls_key, the port speaks TLS (ALPN h2) */
 	const char *tls_key;
 	uint64_t keepalive_ns;      /* ping idle clients after this (60 s); 0: never */
+	struct ingest_metrics *metrics;   /* MetricsService/Export; NULL: UNAVAILABLE */
 };
 
 void otlp_grpc_options_init(struct otlp_grpc_options *opt);

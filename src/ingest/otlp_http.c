@@ -19,7 +19,9 @@
 #include "codec/decompress.h"
 #include "net/grpc.h"   /* the status codes google.rpc.Status carries */
 #include "net/http_server.h"
+#include "ingest/metrics_ingest.h"
 #include "ingest/receiver.h"
+#include "model/otlp_metrics.h"
 
 static void
 reply_status(struct http_response *resp, bool json, int http, int code, const char *msg)
@@ -145,25 +147,111 @@ fail:
 }
 
 static void
+handle_metrics(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	struct receiver *h = ctx;
+	struct ingest_metrics_answer ans;
+	const unsigned char *body;
+	size_t len;
+	bool json;
+	struct ob_buf plain;
+
+	if (h->metrics == NULL) {
+		reply_status(resp, http_media_is(http_header(req, "Content-Type"), "application/json"),
+			     503, GRPC_UNAVAILABLE, "this obstui has no metrics store open");
+		return;
+	}
+	ob_buf_init(&plain, 0);
+	if (!otlp_body(h, req, resp, &json, &body, &len, &plain)) {
+		ob_buf_release(&plain);
+		return;
+	}
+	ingest_otlp_metrics(h->metrics, body, len, json ? INGEST_JSON : INGEST_PROTOBUF, &ans);
+	ob_buf_release(&plain);
+	if (ans.http != 200) {
+		int code = ans.http == 413 ? GRPC_RESOURCE_EXHAUSTED :
+			   ans.http == 503 ? GRPC_UNAVAILABLE :
+			   ans.http == 500 ? GRPC_INTERNAL : GRPC_INVALID_ARGUMENT;
+
+		reply_status(resp, json, ans.http, code, ans.message);
+		if (ans.http == 503) {
+			snprintf(resp->extra_name, sizeof resp->extra_name, "Retry-After");
+			snprintf(resp->extra_value, sizeof resp->extra_value, "1");
+		}
+		return;
+	}
+	resp->status = 200;
+	if (json) {
+		resp->content_type = "application/json";
+		if (ans.partial) {
+			json_t *o = json_pack("{s:{s:s, s:s}}", "partialSuccess", "rejectedDataPoints",
+					      "", "errorMessage", ans.message);
+			char n[32], *text;
+
+			snprintf(n, sizeof n, "%lld", (long long)ans.rejected);
+			json_object_set_new(json_object_get(o, "partialSuccess"),
+					    "rejectedDataPoints", json_string(n));
+			text = json_dumps(o, JSON_COMPACT);
+			ob_buf_addstr(&resp->body, text);
+			free(text);
+			json_decref(o);
+		} else {
+			ob_buf_addstr(&resp->body, "{}");
+		}
+	} else {
+		otlp_metrics_export_response r = OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_RESPONSE__INIT;
+		otlp_metrics_partial_success ps = OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_PARTIAL_SUCCESS__INIT;
+		uint8_t *dst;
+		size_t n;
+
+		resp->content_type = "application/x-protobuf";
+		if (ans.partial) {
+			ps.rejected_data_points = ans.rejected;
+			ps.error_message = ans.message;
+			r.partial_success = &ps;
+		}
+		n = protobuf_c_message_get_packed_size(&r.base);
+		if (n && ob_buf_reserve(&resp->body, n, &dst) == OB_OK) {
+			protobuf_c_message_pack(&r.base, dst);
+			resp->body.len = n;
+		}
+	}
+}
+
+static void
+handle_remote_write(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	struct receiver *h = ctx;
+
+	if (h->metrics == NULL) {
+		http_reply(resp, 503, "text/plain", "this obstui has no metrics store open\n");
+		return;
+	}
+	ingest_remote_write_handler(h->metrics, req, resp);
+}
+
+static void
 handle_not_yet(void *ctx, struct http_request *req, struct http_response *resp)
 {
 	const char *ct = http_header(req, "Content-Type");
 
 	(void)ctx;
 	reply_status(resp, http_media_is(ct, "application/json"), 404, GRPC_UNIMPLEMENTED,
-		     "obstui does not accept OTLP metrics or logs yet; only /v1/traces");
+		     "obstui does not accept OTLP logs yet; only /v1/traces and /v1/metrics");
 }
 
 static const struct http_route routes[] = {
 	{ "POST", "/v1/traces", false, handle_traces, NULL },
-	{ "POST", "/v1/metrics", false, handle_not_yet, NULL },
+	{ "POST", "/v1/metrics", false, handle_metrics, NULL },
 	{ "POST", "/v1/logs", false, handle_not_yet, NULL },
+	{ "POST", "/api/v1/write", false, handle_remote_write, NULL },
 };
 
 enum ob_err
-otlp_http_start(struct store *s, const char *addr, const struct ingest_limits *lim,
-		struct ingest_stats *stats, struct receiver **out, char bound[64], char *errbuf)
+otlp_http_start(struct store *s, struct ingest_metrics *metrics, const char *addr,
+		const struct ingest_limits *lim, struct ingest_stats *stats, struct receiver **out,
+		char bound[64], char *errbuf)
 {
-	return receiver_start(routes, sizeof routes / sizeof routes[0], s, addr, lim, stats, out,
-			      bound, errbuf);
+	return receiver_start(routes, sizeof routes / sizeof routes[0], s, metrics, addr, lim,
+			      stats, out, bound, errbuf);
 }

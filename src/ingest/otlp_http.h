@@ -1,6 +1,7 @@
 /*
- * otlp_http.h - the OTLP/HTTP receiver: POST /v1/traces (and, answered
- * with a clear "not yet", /v1/metrics and /v1/logs).
+ * otlp_http.h - the OTLP/HTTP receiver: POST /v1/traces, POST /v1/metrics,
+ * and Prometheus remote write at POST /api/v1/write (metrics_ingest.h);
+ * /v1/logs is answered with a clear "not yet".
  *
  * Responses follow the OTLP/HTTP specification: 200 with an
  * ExportTraceServiceResponse in the request's encoding once the data is
@@ -14,8 +15,10 @@
 #include "ingest/receiver.h"
 
 /* Start the receiver on addr; stop it with receiver_stop(). */
-enum ob_err otlp_http_start(struct store *s, const char *addr, const struct ingest_limits *lim,
-			    struct ingest_stats *stats, struct receiver **out, char bound[64],
-			    char *errbuf);
+struct ingest_metrics;
+/* metrics (may be NULL: the metric routes answer 503) outlives the receiver. */
+enum ob_err otlp_http_start(struct store *s, struct ingest_metrics *metrics, const char *addr,
+			    const struct ingest_limits *lim, struct ingest_stats *stats,
+			    struct receiver **out, char bound[64], char *errbuf);
 
 #endif

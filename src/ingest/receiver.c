@@ -9,13 +9,14 @@
 
 enum ob_err
 receiver_start(const struct http_route *routes, size_t nroutes, struct store *s,
-	       const char *addr, const struct ingest_limits *lim, struct ingest_stats *stats,
+	       struct ingest_metrics *metrics, const char *addr, const struct ingest_limits *lim, struct ingest_stats *stats,
 	       struct receiver **out, char bound[64], char *errbuf)
 {
 	struct receiver *r = ob_xcalloc(1, sizeof *r);
 	enum ob_err err;
 
 	r->store = s;
+	r->metrics = metrics;
 	r->lim = *lim;
 	r->stats = stats;
 	err = http_server_start(addr, routes, nroutes, r, lim->max_body, &r->srv, bound, errbuf);

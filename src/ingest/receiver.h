@@ -13,9 +13,12 @@
 #include "net/http_server.h"
 #include "ingest/ingest.h"
 
+struct ingest_metrics;
+
 struct receiver {
 	struct http_server *srv;
 	struct store *store;
+	struct ingest_metrics *metrics;     /* NULL when the receiver takes no metrics */
 	struct ingest_limits lim;
 	struct ingest_stats *stats;
 };
@@ -26,6 +29,7 @@ struct receiver {
  * for receiver_stop.
  */
 enum ob_err receiver_start(const struct http_route *routes, size_t nroutes, struct store *s,
+			   struct ingest_metrics *metrics,
 			   const char *addr, const struct ingest_limits *lim,
 			   struct ingest_stats *stats, struct receiver **out, char bound[64],
 			   char *errbuf);
