@@ -136,18 +136,38 @@ mwal_end(struct ob_buf *b, size_t start)
 
 #define COMPRESS_MIN 512
 
+/* One compression context per appending thread, freed when the thread ends. */
+static pthread_key_t cctx_key;
+static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
+
+static void
+cctx_free(void *p)
+{
+	ZSTD_freeCCtx(p);
+}
+
+static void
+cctx_key_init(void)
+{
+	pthread_key_create(&cctx_key, cctx_free);
+}
+
 void
 mwal_compress(struct ob_buf *b, size_t start)
 {
-	static _Thread_local ZSTD_CCtx *cctx;
+	ZSTD_CCtx *cctx;
 	size_t raw = b->len - start - REC_HDR - 1, bound, got;
 	uint8_t *tmp, *p;
 	struct ob_buf out;
 
 	if (raw < COMPRESS_MIN)
 		return;
-	if (!cctx && !(cctx = ZSTD_createCCtx()))
-		return;
+	pthread_once(&cctx_once, cctx_key_init);
+	if (!(cctx = pthread_getspecific(cctx_key))) {
+		if (!(cctx = ZSTD_createCCtx()))
+			return;
+		pthread_setspecific(cctx_key, cctx);
+	}
 	bound = ZSTD_compressBound(raw);
 	tmp = ob_xmalloc(bound);
 	got = ZSTD_compressCCtx(cctx, tmp, bound, b->data + start + REC_HDR + 1, raw, 1);
