@@ -2,7 +2,8 @@
  * fuzz_tsdb_chunk.c - Prometheus chunk bytes from arbitrary input: the
  * first byte picks the encoding (XOR, histogram, float histogram), the
  * rest is the chunk.  Decoding must fail cleanly or give samples; decoded
- * float samples, encoded again, must decode to the same bits.
+ * float samples, encoded again, must decode to the same bits; decoded
+ * histograms appended again must make chunks that decode.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +53,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (h[i].pos && k != h[i].npos)
 				abort();
 		}
+		/* and appending them again (layout merges, resets, new chunks) gives
+		 * chunks that decode */
+		struct tsdb_chunk c;
+		tsdb_chunk_init(&c, enc);
+		for (size_t i = 0; i < nh; i++) {
+			if (tsdb_chunk_append_hist(&c, &h[i]))
+				continue;
+			struct series_histogram *g;
+			size_t ng;
+			if (c.nsamples && tsdb_chunk_decode(c.enc, c.data, c.len, INT64_MIN, INT64_MAX,
+							    &a, NULL, NULL, &g, &ng, errbuf) != OB_OK)
+				abort();
+			tsdb_chunk_release(&c);
+			tsdb_chunk_init(&c, enc);
+			tsdb_chunk_append_hist(&c, &h[i]);
+		}
+		struct series_histogram *g;
+		size_t ng;
+		if (c.nsamples && tsdb_chunk_decode(c.enc, c.data, c.len, INT64_MIN, INT64_MAX, &a,
+						    NULL, NULL, &g, &ng, errbuf) != OB_OK)
+			abort();
+		tsdb_chunk_release(&c);
 	}
 	ob_arena_release(&a);
 	return 0;
