@@ -46,9 +46,11 @@
  * Group commit: callers queue framed records (mwal_enqueue, a memcpy under
  * the lock) and wait (mwal_wait); the first waiter finding no write in
  * progress takes everything queued, writes it with one write(2) (plus
- * fdatasync with opt.fsync) and wakes the others.  A failed write breaks
- * the log: every later wait fails with OB_EIO (nothing is appended after a
- * torn record).
+ * fdatasync with opt.fsync) and wakes the others.  A failed write (disk
+ * full) is cut off the segment, its waiters fail with OB_EIO, and its
+ * bytes stay queued for the next write, so the log never has a hole or a
+ * torn record in the middle; only when the cut fails too is the log
+ * broken (every later wait fails).
  *
  * Replay is in metrics_replay.c.
  */
@@ -300,7 +302,8 @@ mwal_cut_locked(struct mwal *w)
 	}
 	w->seg++;
 	path = mwal_seg_path(w, w->seg);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* O_APPEND: after a failed write is cut off, the next one follows on */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0 || !write_all(fd, (const uint8_t *)WAL_MAGIC, WAL_HDR)) {
 		ob_error("metrics wal: cannot start %s: %s", path, strerror(errno));
 		if (fd >= 0)
@@ -349,21 +352,39 @@ flush_locked(struct mwal *w)
 		ok = fdatasync(w->fd) == 0;
 		w->syncs++;
 	}
+	int e = errno;
 	pthread_mutex_lock(&w->lock);
 	w->writes++;
-	if (ok)
-		w->seg_bytes += b.len;
-	ob_buf_reset(&b);
-	w->spare = b;
 	if (ok) {
+		w->seg_bytes += b.len;
 		w->written = target;
 		if (maxt > w->seg_maxt)
 			w->seg_maxt = maxt;
+		ob_buf_reset(&b);
+		w->spare = b;
 		if (w->seg_bytes >= w->seg_max)
 			mwal_cut_locked(w);
-	} else if (!w->broken) {
+	} else if (w->fd >= 0 && ftruncate(w->fd, (off_t)w->seg_bytes) == 0) {
+		/*
+		 * (disk full, say) cut what was half written, keep the bytes queued
+		 * in front of what came meanwhile, and fail this round's waiters:
+		 * the next write tries again, so the log stays whole.
+		 */
+		ob_error("metrics wal: write to segment %08u failed: %s; appends fail until it "
+			 "works again", w->seg, strerror(e));
+		if (w->pending.len)
+			ob_buf_add(&b, w->pending.data, w->pending.len);
+		ob_buf_reset(&w->pending);
+		w->spare = w->pending;
+		w->pending = b;
+		if (maxt > w->pending_maxt)
+			w->pending_maxt = maxt;
+		w->fail_upto = target;
+	} else {
 		ob_error("metrics wal: write to segment %08u failed: %s; appends fail from now on",
-			 w->seg, strerror(errno));
+			 w->seg, strerror(e));
+		ob_buf_reset(&b);
+		w->spare = b;
 		w->broken = true;
 	}
 	w->flushing = false;
@@ -376,7 +397,7 @@ mwal_wait(struct mwal *w, uint64_t seq, char *errbuf)
 	enum ob_err err = OB_OK;
 
 	pthread_mutex_lock(&w->lock);
-	while (w->written < seq && !w->broken) {
+	while (w->written < seq && !w->broken && seq > w->fail_upto) {
 		if (w->flushing)
 			pthread_cond_wait(&w->cond, &w->lock);
 		else

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -618,6 +619,67 @@ wal_replay_after_kill_9(void **state)
 }
 
 /*
+ * A WAL write that fails (the file size limit stands in for a full disk)
+ * fails its appends with OB_EIO but leaves the log whole: once writes work
+ * again the same bytes go out, and a kill -9 later loses nothing.
+ */
+static void
+failed_wal_write_is_retried(void **state)
+{
+	struct fx *f = *state;
+	pid_t pid;
+	int status;
+
+	mstore_close(f->m);
+	f->m = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct mstore *m = open_m(f->dir, false, 0, 3600 * 1000);
+		struct wb *b = ob_xcalloc(1, sizeof *b);
+		char errbuf[OB_ERRLEN];
+		struct mstore_append_result res;
+		struct rlimit rl;
+		signal(SIGXFSZ, SIG_IGN);
+		for (int w = 0; w < 3; w++) {
+			memset(b, 0, sizeof *b);
+			for (int s = 0; s < 20; s++) {
+				char *job = ob_xasprintf("f%d", s);
+				struct series_in *in = wb_series(b, "full", job, NULL);
+				for (int i = 0; i < 10; i++)
+					wb_sample(in, T0 + (w * 10 + i) * 1000, w * 10 + i);
+			}
+			if (w == 1) {
+				rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+				getrlimit(RLIMIT_FSIZE, &rl);
+				rl.rlim_cur = 64;       /* every WAL segment is past this */
+				setrlimit(RLIMIT_FSIZE, &rl);
+				if (mstore_append(m, &b->w, 0, &res, errbuf) != OB_EIO)
+					_exit(3);
+				rl.rlim_cur = rl.rlim_max;
+				setrlimit(RLIMIT_FSIZE, &rl);
+				continue;
+			}
+			if (mstore_append(m, &b->w, 0, &res, errbuf) != OB_OK)
+				_exit(4);
+		}
+		kill(getpid(), SIGKILL);
+		_exit(9);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	f->m = open_m(f->dir, false, 0, 3600 * 1000);
+	for (int s = 0; s < 20; s++) {
+		char job[16];
+		size_t n;
+		snprintf(job, sizeof job, "f%d", s);
+		struct series_data *d = get(f->m, &f->a, "full", job, 0, INT64_MAX, &n);
+		assert_int_equal(n, 1);
+		expect_run(d, T0, 1000, 30, 0);
+	}
+}
+
+/*
  * A crash at each step of a seal (and after it) loses nothing and doubles
  * nothing: head + block samples add up to what was acknowledged.
  */
@@ -1120,6 +1182,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(sealer_thread_cuts_aligned_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(seal_all_cuts_one_block_per_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(wal_replay_after_kill_9, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_wal_write_is_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(crash_during_seal_loses_and_doubles_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(corrupt_wal_record_stops_replay_there, setup,
