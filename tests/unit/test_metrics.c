@@ -1076,6 +1076,46 @@ head_memory_bound_answers_busy(void **state)
 	free(b);
 }
 
+/* With the sealer running, a full head is sealed early and appends go on. */
+static void
+sealer_relieves_a_full_head(void **state)
+{
+	struct fx *f = *state;
+	struct wb *b = ob_xcalloc(1, sizeof *b);
+	struct mstore_options o;
+	struct mstore_append_result res;
+	char errbuf[OB_ERRLEN];
+	int busy = 0;
+	size_t n;
+
+	mstore_close(f->m);
+	mstore_options_init(&o);
+	o.dir = f->dir;
+	o.head_max_bytes = 512 << 10;
+	assert_int_equal(mstore_open(&o, &f->m, errbuf), OB_OK);
+	for (int i = 0; i < 100; i++) {
+		memset(b, 0, sizeof *b);
+		for (int s = 0; s < 50; s++) {
+			char *job = ob_arena_printf(&f->a, "w%d-%d", i, s);
+			wb_sample(wb_series(b, "full", job, NULL), T0 + i * 1000, s);
+		}
+		enum ob_err err;
+		int tries = 0;
+		while ((err = mstore_append(f->m, &b->w, 0, &res, errbuf)) == OB_EBUSY &&
+		       tries++ < 200) {
+			busy++;
+			usleep(50000);  /* what a client does after a 503 */
+		}
+		assert_int_equal(err, OB_OK);
+		assert_int_equal(res.accepted, 50);
+	}
+	assert_true(busy > 0);
+	assert_true(count_blocks(f->m, false) > 0);
+	get(f->m, &f->a, "full", NULL, 0, INT64_MAX, &n);
+	assert_int_equal(n, 5000);
+	free(b);
+}
+
 struct conc {
 	struct mstore *m;
 	int id;
@@ -1192,6 +1232,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(labels_series_and_metadata, setup, teardown),
 		cmocka_unit_test_setup_teardown(exemplars_are_kept_and_replayed, setup, teardown),
 		cmocka_unit_test_setup_teardown(head_memory_bound_answers_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(sealer_relieves_a_full_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_appends_and_queries, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
