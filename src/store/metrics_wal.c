@@ -1,18 +1,20 @@
 /*
- * metrics_wal.c - the metrics write-ahead log: segments, group commit,
- * checkpoints, replay.
+ * metrics_wal.c - the metrics write-ahead log: its format, segments,
+ * group commit, checkpoints (replay is in metrics_replay.c).
  *
  * Files (metrics/obwal/):
  *	00000001, 00000002 ...   segments, appended to, cut past wal_segment_bytes
  *	                         and at every seal
- *	checkpoint.N             series and seal floor written after a seal;
- *	                         segments < N hold nothing below its floor
- *	                         that is not in a block
+ *	checkpoint.N             written after a seal: a SEAL record (the floor,
+ *	                         no blocks), SERIES records of every live series,
+ *	                         one EXEMPLARS record of the ring; segments < N
+ *	                         hold nothing below its floor that is not in a
+ *	                         block
  *
  * A segment (and a checkpoint) is an 8-byte header "OBMWAL1\n" then records:
  *
  *	offset  size  field
- *	0       4     payload length n (LE uint32, at most 64 MiB)
+ *	0       4     n: length of type + payload (LE uint32, at most 64 MiB)
  *	4       4     CRC-32C of bytes 8 .. 8+n (type and payload)
  *	8       1     type
  *	9       n-1   payload
