@@ -485,6 +485,7 @@ bool tsdb_hist_append(struct tsdb_chunk *c, const struct series_histogram *h)
 	}
 	bool gauge = h->reset_hint == SERIES_RESET_GAUGE;
 	struct hist_app *a = c->appender;
+	struct series_histogram hx; /* h in the chunk's layout; h may point here */
 	if (c->nsamples == 0) {
 		if (!a) {
 			a = ob_xcalloc(1, sizeof *a);
@@ -504,7 +505,6 @@ bool tsdb_hist_append(struct tsdb_chunk *c, const struct series_histogram *h)
 		a->tdelta = 0;
 		c->mint = h->t;
 	} else {
-		struct series_histogram hx;
 		struct tsdb_layout_merge lm = {0};
 		double *buf = NULL;
 		if (!stale) {
