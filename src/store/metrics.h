@@ -32,11 +32,13 @@
  *   - t equal to the series' newest: the same value is a duplicate and
  *     is dropped silently (counted in res->duplicates); another value is
  *     rejected (MSTORE_REJECT_DUPLICATE);
- *   - otherwise, t within ooo_window_ms of the newest sample in the whole
- *     head (or any t with MSTORE_APPEND_HISTORICAL, for import): out of
- *     order, kept apart and sealed into blocks of their own
- *     ("out_of_order": true in meta.json); a duplicate there is dropped
- *     or rejected as above;
+ *   - otherwise, t within ooo_window_ms of the newest in-order sample in
+ *     the whole head (of the seal floor when the head is empty), or any t
+ *     with MSTORE_APPEND_HISTORICAL (import): out of order, kept apart
+ *     (16 bytes a sample) and sealed into blocks of their own
+ *     ("out_of_order": true in meta.json); a duplicate of an earlier OOO
+ *     sample is dropped or rejected as above (one at a time the in-order
+ *     chunks hold is not detected: queries show the in-order one);
  *   - otherwise rejected (MSTORE_REJECT_TOO_OLD).
  *   Native histograms must come in order (Prometheus 2.42 has no
  *   out-of-order histograms): a late histogram is MSTORE_REJECT_TOO_OLD.
@@ -51,11 +53,12 @@
  * newer than its series' last one is dropped (res->exemplars_dropped).
  *
  * Memory bound.  The head counts the bytes it holds (chunks, series,
- * labels, out-of-order samples).  Past 3/4 of head_max_bytes the sealer
- * is woken to seal early (the oldest block range even when the head spans
- * less than 1.5 ranges, and every out-of-order sample); past
- * head_max_bytes mstore_append fails with OB_EBUSY without storing
- * anything, and the receiver answers 503 with Retry-After.
+ * labels, postings, out-of-order samples, exemplars): about 500 bytes a
+ * series plus 1-2 bytes a sample.  Past 3/4 of head_max_bytes the sealer
+ * is woken to seal early (the oldest block range when the head spans more
+ * than one, else the whole head; with the out-of-order samples below that
+ * end); past head_max_bytes mstore_append fails with OB_EBUSY without
+ * storing anything, and the receiver answers 503 with Retry-After.
  *
  * Sealing.  A background thread (writable opens only) seals when the head
  * spans more than 1.5 block ranges: the oldest aligned range
@@ -64,12 +67,15 @@
  * WAL segments whose samples are all in blocks are deleted after a
  * checkpoint, the head frees what was sealed.  Queries see the head and
  * the blocks under one lock, switched at once: never a gap, never a
- * duplicate.  mstore_close seals the whole head (a last block that ends
- * at the newest sample) and leaves an empty WAL.
+ * duplicate.  mstore_close seals the whole head (one block per range it
+ * spans, the last one ending at the newest sample), so the WAL left is a
+ * checkpoint and one segment with nothing to replay.
  *
  * Read-only opens (the CLI while a server runs) take no lock, start no
  * thread and never write: they open every block and replay the WAL into
- * a private head, so they see what was acknowledged up to the open.
+ * a private head, so they see what was acknowledged up to the open (a
+ * seal racing the open is handled: the open retries, and picks up blocks
+ * written while it replayed).
  *
  * Threads.  Every function may be called from any thread once open
  * returns, concurrently, until mstore_close.

@@ -89,6 +89,7 @@ struct mwal {
 	struct ob_buf pending, spare;   /* queued records; the leader swaps them */
 	int64_t pending_maxt;
 	uint64_t queued, written;       /* cumulative byte counts */
+	uint64_t fail_upto;             /* waiters up to here failed (a write failed) */
 	bool flushing, broken, fsync;
 	size_t seg_max;
 	uint64_t writes, syncs;

@@ -383,7 +383,7 @@ head_candidates(struct mstore *m, const struct promql_matcher *mt, size_t nm, si
 struct ccopy {
 	uint8_t enc;
 	uint8_t *data;
-	size_t len;
+	size_t len, nsamples;
 	int64_t mint, maxt;
 };
 
@@ -423,6 +423,7 @@ head_series(struct mstore *m, struct mseries *s, int64_t mint, int64_t maxt, boo
 			cc[ncc].len = ch[i].len;
 			cc[ncc].mint = ch[i].mint;
 			cc[ncc].maxt = ch[i].maxt;
+			cc[ncc].nsamples = ch[i].nsamples;
 			ncc++;
 		}
 	}
@@ -447,54 +448,32 @@ head_series(struct mstore *m, struct mseries *s, int64_t mint, int64_t maxt, boo
 	if (!q || !samples)
 		return OB_OK;
 	/* in-order chunks: float and histogram chunks each time-ordered, disjoint */
-	struct series_sample *fa = NULL;
-	struct series_histogram *ha = NULL;
-	size_t nfa = 0, nha = 0, afa = 0, aha = 0;
+	size_t capf = 0, caph = 0, nfa = 0, nha = 0;
+	for (size_t i = 0; i < ncc; i++)
+		*(cc[i].enc == TSDB_ENC_XOR ? &capf : &caph) += cc[i].nsamples;
+	struct series_sample *fa = capf ? ob_arena_alloc(set->a, capf * sizeof *fa) : NULL;
+	struct series_histogram *ha = caph ? ob_arena_alloc(set->a, caph * sizeof *ha) : NULL;
+	if ((capf && !fa) || (caph && !ha)) {
+		set->oom = true;
+		return OB_OK;
+	}
 	for (size_t i = 0; i < ncc && !err; i++) {
 		struct series_sample *f = NULL;
 		struct series_histogram *h = NULL;
 		size_t nf = 0, nh = 0;
 		err = tsdb_chunk_decode(cc[i].enc, cc[i].data, cc[i].len, mint, maxt, set->a, &f, &nf,
 					&h, &nh, errbuf);
+		if (!err && (nfa + nf > capf || nha + nh > caph))
+			err = ob_errf(errbuf, OB_EINTERNAL, "a head chunk holds more than it says");
 		if (err)
 			break;
-		if (nf) {
-			if (!fa) {
-				fa = f;
-				nfa = afa = nf;
-			} else {
-				struct series_sample *g = ob_arena_alloc(set->a, (nfa + nf) * sizeof *g);
-				if (!g) {
-					set->oom = true;
-					break;
-				}
-				memcpy(g, fa, nfa * sizeof *g);
-				memcpy(g + nfa, f, nf * sizeof *g);
-				fa = g;
-				nfa += nf;
-				afa = nfa;
-			}
-		}
-		if (nh) {
-			if (!ha) {
-				ha = h;
-				nha = aha = nh;
-			} else {
-				struct series_histogram *g = ob_arena_alloc(set->a, (nha + nh) * sizeof *g);
-				if (!g) {
-					set->oom = true;
-					break;
-				}
-				memcpy(g, ha, nha * sizeof *g);
-				memcpy(g + nha, h, nh * sizeof *g);
-				ha = g;
-				nha += nh;
-				aha = nha;
-			}
-		}
+		if (nf)
+			memcpy(fa + nfa, f, nf * sizeof *fa);
+		if (nh)
+			memcpy(ha + nha, h, nh * sizeof *ha);
+		nfa += nf;
+		nha += nh;
 	}
-	(void)afa;
-	(void)aha;
 	if (err)
 		return err;
 	qset_piece(set, q, fa, nfa, ha, nha);

@@ -1,18 +1,20 @@
 /*
- * metrics_wal.c - the metrics write-ahead log: segments, group commit,
- * checkpoints, replay.
+ * metrics_wal.c - the metrics write-ahead log: its format, segments,
+ * group commit, checkpoints (replay is in metrics_replay.c).
  *
  * Files (metrics/obwal/):
  *	00000001, 00000002 ...   segments, appended to, cut past wal_segment_bytes
  *	                         and at every seal
- *	checkpoint.N             series and seal floor written after a seal;
- *	                         segments < N hold nothing below its floor
- *	                         that is not in a block
+ *	checkpoint.N             written after a seal: a SEAL record (the floor,
+ *	                         no blocks), SERIES records of every live series,
+ *	                         one EXEMPLARS record of the ring; segments < N
+ *	                         hold nothing below its floor that is not in a
+ *	                         block
  *
  * A segment (and a checkpoint) is an 8-byte header "OBMWAL1\n" then records:
  *
  *	offset  size  field
- *	0       4     payload length n (LE uint32, at most 64 MiB)
+ *	0       4     n: length of type + payload (LE uint32, at most 64 MiB)
  *	4       4     CRC-32C of bytes 8 .. 8+n (type and payload)
  *	8       1     type
  *	9       n-1   payload
@@ -46,9 +48,11 @@
  * Group commit: callers queue framed records (mwal_enqueue, a memcpy under
  * the lock) and wait (mwal_wait); the first waiter finding no write in
  * progress takes everything queued, writes it with one write(2) (plus
- * fdatasync with opt.fsync) and wakes the others.  A failed write breaks
- * the log: every later wait fails with OB_EIO (nothing is appended after a
- * torn record).
+ * fdatasync with opt.fsync) and wakes the others.  A failed write (disk
+ * full) is cut off the segment, its waiters fail with OB_EIO, and its
+ * bytes stay queued for the next write, so the log never has a hole or a
+ * torn record in the middle; only when the cut fails too is the log
+ * broken (every later wait fails).
  *
  * Replay is in metrics_replay.c.
  */
@@ -136,18 +140,38 @@ mwal_end(struct ob_buf *b, size_t start)
 
 #define COMPRESS_MIN 512
 
+/* One compression context per appending thread, freed when the thread ends. */
+static pthread_key_t cctx_key;
+static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
+
+static void
+cctx_free(void *p)
+{
+	ZSTD_freeCCtx(p);
+}
+
+static void
+cctx_key_init(void)
+{
+	pthread_key_create(&cctx_key, cctx_free);
+}
+
 void
 mwal_compress(struct ob_buf *b, size_t start)
 {
-	static _Thread_local ZSTD_CCtx *cctx;
+	ZSTD_CCtx *cctx;
 	size_t raw = b->len - start - REC_HDR - 1, bound, got;
 	uint8_t *tmp, *p;
 	struct ob_buf out;
 
 	if (raw < COMPRESS_MIN)
 		return;
-	if (!cctx && !(cctx = ZSTD_createCCtx()))
-		return;
+	pthread_once(&cctx_once, cctx_key_init);
+	if (!(cctx = pthread_getspecific(cctx_key))) {
+		if (!(cctx = ZSTD_createCCtx()))
+			return;
+		pthread_setspecific(cctx_key, cctx);
+	}
 	bound = ZSTD_compressBound(raw);
 	tmp = ob_xmalloc(bound);
 	got = ZSTD_compressCCtx(cctx, tmp, bound, b->data + start + REC_HDR + 1, raw, 1);
@@ -280,7 +304,8 @@ mwal_cut_locked(struct mwal *w)
 	}
 	w->seg++;
 	path = mwal_seg_path(w, w->seg);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* O_APPEND: after a failed write is cut off, the next one follows on */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0 || !write_all(fd, (const uint8_t *)WAL_MAGIC, WAL_HDR)) {
 		ob_error("metrics wal: cannot start %s: %s", path, strerror(errno));
 		if (fd >= 0)
@@ -329,21 +354,39 @@ flush_locked(struct mwal *w)
 		ok = fdatasync(w->fd) == 0;
 		w->syncs++;
 	}
+	int e = errno;
 	pthread_mutex_lock(&w->lock);
 	w->writes++;
-	if (ok)
-		w->seg_bytes += b.len;
-	ob_buf_reset(&b);
-	w->spare = b;
 	if (ok) {
+		w->seg_bytes += b.len;
 		w->written = target;
 		if (maxt > w->seg_maxt)
 			w->seg_maxt = maxt;
+		ob_buf_reset(&b);
+		w->spare = b;
 		if (w->seg_bytes >= w->seg_max)
 			mwal_cut_locked(w);
-	} else if (!w->broken) {
+	} else if (w->fd >= 0 && ftruncate(w->fd, (off_t)w->seg_bytes) == 0) {
+		/*
+		 * (disk full, say) cut what was half written, keep the bytes queued
+		 * in front of what came meanwhile, and fail this round's waiters:
+		 * the next write tries again, so the log stays whole.
+		 */
+		ob_error("metrics wal: write to segment %08u failed: %s; appends fail until it "
+			 "works again", w->seg, strerror(e));
+		if (w->pending.len)
+			ob_buf_add(&b, w->pending.data, w->pending.len);
+		ob_buf_reset(&w->pending);
+		w->spare = w->pending;
+		w->pending = b;
+		if (maxt > w->pending_maxt)
+			w->pending_maxt = maxt;
+		w->fail_upto = target;
+	} else {
 		ob_error("metrics wal: write to segment %08u failed: %s; appends fail from now on",
-			 w->seg, strerror(errno));
+			 w->seg, strerror(e));
+		ob_buf_reset(&b);
+		w->spare = b;
 		w->broken = true;
 	}
 	w->flushing = false;
@@ -356,7 +399,7 @@ mwal_wait(struct mwal *w, uint64_t seq, char *errbuf)
 	enum ob_err err = OB_OK;
 
 	pthread_mutex_lock(&w->lock);
-	while (w->written < seq && !w->broken) {
+	while (w->written < seq && !w->broken && seq > w->fail_upto) {
 		if (w->flushing)
 			pthread_cond_wait(&w->cond, &w->lock);
 		else

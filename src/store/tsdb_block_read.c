@@ -11,7 +11,7 @@
  * and rejecting ones subtracted by linear merges; a union of many lists
  * goes through a bitmap of series ids.  Then each series' chunks that
  * overlap [mint, maxt] are decoded into one array per series in the
- * caller's arena.
+ * caller's arena, less what the tombstones file deletes.
  *
  * A block is immutable once open; readers share it from many threads.
  */
@@ -35,8 +35,15 @@
 #include "store/tsdb.h"
 #include "store/tsdb_int.h"
 
+struct stone {                  /* samples deleted: mint <= t <= maxt */
+	uint32_t ref;
+	int64_t mint, maxt;
+};
+
 struct tsdb_block {
 	char dir[PATH_MAX];
+	struct stone *stones;   /* sorted by ref */
+	size_t nstones;
 	struct tsdb_block_meta meta;
 	uint8_t *imap;
 	size_t ilen;
@@ -120,25 +127,97 @@ static enum ob_err map_segments(struct tsdb_block *b, char *errbuf)
 	return err;
 }
 
-/* A tombstones file with entries means deleted samples, which we cannot honour yet. */
-static enum ob_err check_tombstones(struct tsdb_block *b, char *errbuf)
+static int cmp_stone(const void *a, const void *b)
+{
+	const struct stone *x = a, *y = b;
+	if (x->ref != y->ref)
+		return x->ref < y->ref ? -1 : 1;
+	return x->mint < y->mint ? -1 : x->mint > y->mint;
+}
+
+/*
+ * The tombstones file (tombstones.md): magic 0x0130BA30 <4>, version 1
+ * <1>, then (series id <uvarint>, mint <varint>, maxt <varint>)..., and a
+ * CRC-32C <4> of the entries.  Absent: nothing deleted.
+ */
+static enum ob_err load_tombstones(struct tsdb_block *b, char *errbuf)
 {
 	char path[PATH_MAX + 16];
 	uint8_t *data;
-	size_t len;
+	size_t len, cap = 0;
 	snprintf(path, sizeof path, "%s/tombstones", b->dir);
-	enum ob_err err = ob_file_read(path, 64 << 20, &data, &len, NULL);
-	if (err)
-		return OB_OK; /* absent: no deletions */
-	if (len < 9 || ob_get_be32(data) != TSDB_TOMBSTONES_MAGIC || data[4] != 1)
-		err = ob_errf(errbuf, OB_ECORRUPT, "%s: not a tombstones file", path);
-	else if (len > 9)
-		err = ob_errf(errbuf, OB_EUNSUPPORTED,
-			      "%s: the block has deleted series (tombstones), which obstui does not "
-			      "read yet; compact it with Prometheus first",
+	if (ob_file_read(path, 256 << 20, &data, &len, NULL))
+		return OB_OK;
+	enum ob_err err = OB_OK;
+	if (len < 9 || ob_get_be32(data) != TSDB_TOMBSTONES_MAGIC || data[4] != 1 ||
+	    ob_crc32c(0, data + 5, len - 9) != ob_get_be32(data + len - 4)) {
+		err = ob_errf(errbuf, OB_ECORRUPT, "%s: not a tombstones file, or its CRC fails",
 			      path);
+		goto out;
+	}
+	const uint8_t *p = data + 5, *end = data + len - 4;
+	while (p < end) {
+		uint64_t ref;
+		int64_t mint, maxt;
+		size_t k1 = ob_get_uvarint(p, end, &ref), k2, k3;
+		if (!k1 || !(k2 = ob_get_varint(p + k1, end, &mint)) ||
+		    !(k3 = ob_get_varint(p + k1 + k2, end, &maxt)) || ref > UINT32_MAX) {
+			err = ob_errf(errbuf, OB_ECORRUPT, "%s: an entry does not decode", path);
+			goto out;
+		}
+		p += k1 + k2 + k3;
+		if (b->nstones == cap) {
+			cap = cap ? cap * 2 : 16;
+			b->stones = ob_xrealloc(b->stones, cap * sizeof *b->stones);
+		}
+		b->stones[b->nstones++] = (struct stone){(uint32_t)ref, mint, maxt};
+	}
+	if (b->nstones)
+		qsort(b->stones, b->nstones, sizeof *b->stones, cmp_stone);
+out:
 	free(data);
 	return err;
+}
+
+/* The first stone of series id, or NULL. */
+static const struct stone *stones_of(const struct tsdb_block *b, uint32_t id)
+{
+	size_t lo = 0, hi = b->nstones;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (b->stones[mid].ref < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < b->nstones && b->stones[lo].ref == id ? &b->stones[lo] : NULL;
+}
+
+static bool deleted(const struct tsdb_block *b, const struct stone *st, int64_t t)
+{
+	uint32_t ref = st->ref;
+	for (; st < b->stones + b->nstones && st->ref == ref; st++)
+		if (t >= st->mint && t <= st->maxt)
+			return true;
+	return false;
+}
+
+/* Drop from d the samples that tombstones of series id delete. */
+static void apply_stones(const struct tsdb_block *b, uint32_t id, struct series_data *d)
+{
+	const struct stone *st = stones_of(b, id);
+	if (!st)
+		return;
+	size_t k = 0;
+	for (size_t i = 0; i < d->nf; i++)
+		if (!deleted(b, st, d->f[i].t))
+			d->f[k++] = d->f[i];
+	d->nf = k;
+	k = 0;
+	for (size_t i = 0; i < d->nh; i++)
+		if (!deleted(b, st, d->h[i].t))
+			d->h[k++] = d->h[i];
+	d->nh = k;
 }
 
 enum ob_err tsdb_block_open(const char *dir, struct tsdb_block **out, char *errbuf)
@@ -163,7 +242,7 @@ enum ob_err tsdb_block_open(const char *dir, struct tsdb_block **out, char *errb
 		err = ob_errf(errbuf, err, "%s: %s", path, inner);
 		goto out;
 	}
-	if ((err = map_segments(b, errbuf)) || (err = check_tombstones(b, errbuf)))
+	if ((err = map_segments(b, errbuf)) || (err = load_tombstones(b, errbuf)))
 		goto out;
 out:
 	free(json);
@@ -187,6 +266,7 @@ void tsdb_block_close(struct tsdb_block *b)
 			munmap(b->seg[i], b->seglen[i]);
 	free(b->seg);
 	free(b->seglen);
+	free(b->stones);
 	tsdb_meta_release(&b->meta);
 	free(b);
 }
@@ -551,6 +631,7 @@ enum ob_err tsdb_block_select(struct tsdb_block *b, const struct promql_matcher 
 		struct series_data d = {0};
 		if ((err = series_samples(b, &rs, mint, maxt, arena, &d, errbuf)))
 			goto out;
+		apply_stones(b, ids.v[i], &d);
 		if (!d.nf && !d.nh)
 			continue;
 		if ((err = series_labels(b, &rs, arena, &d.labels, errbuf)))
@@ -636,6 +717,13 @@ enum ob_err tsdb_block_walk(struct tsdb_block *b, tsdb_series_fn fn, void *arg, 
 	size_t rawcap = 0;
 	struct ob_arena arena;
 	ob_arena_init(&arena, 0);
+	if (b->nstones) {
+		err = ob_errf(errbuf, OB_EUNSUPPORTED,
+			      "%s: the block has deleted samples (tombstones); its raw chunks still "
+			      "hold them, so it cannot be walked chunk by chunk",
+			      b->dir);
+		goto out;
+	}
 	if (b->ix.all_off && (err = pl_load(b, b->ix.all_off, &ids, errbuf)))
 		goto out;
 	for (size_t i = 0; i < ids.n; i++) {

@@ -36,7 +36,11 @@
  *	in integer chunks, count and zero_count dods of 0.
  *
  * Appending: a chunk holds one bucket layout (schema, zero threshold,
- * spans, custom bounds).  A histogram with another layout, a counter reset
+ * spans, custom bounds).  A histogram with fewer buckets is written in the
+ * chunk's layout (zero counts); one with new buckets makes the chunk be
+ * written again in the union of the layouts (tsdb_chunk_layout.c), as
+ * Prometheus's appender does.  Another schema, zero threshold or custom
+ * bounds, a counter reset
  * (a count going down, or reset_hint YES), a change between gauge and
  * counter, or anything but a stale marker after a stale marker ends the
  * chunk: tsdb_chunk_append_hist returns false.  The
@@ -295,6 +299,16 @@ static bool hist_reset(const struct hist_app *a, const struct series_histogram *
 	return false;
 }
 
+static void hist_keep_prev(struct hist_app *a, const struct series_histogram *h)
+{
+	a->prev_cnt = h->count;
+	a->prev_zcnt = h->zero_count;
+	for (size_t i = 0; i < a->npos; i++)
+		a->prev[i] = h->pos[i];
+	for (size_t i = 0; i < a->nneg; i++)
+		a->prev[a->npos + i] = h->neg[i];
+}
+
 static void hist_next(struct hist_app *a, struct tsdb_bw *w, const struct series_histogram *h,
 		      bool stale)
 {
@@ -355,6 +369,108 @@ static void hist_next(struct hist_app *a, struct tsdb_bw *w, const struct series
 	}
 }
 
+static bool same_frame(const struct hist_app *a, const struct series_histogram *h)
+{
+	if (a->schema != h->schema || a->zt != h->zero_threshold)
+		return false;
+	if (h->schema != SCHEMA_CUSTOM)
+		return true;
+	if (a->ncustom != h->ncustom)
+		return false;
+	for (size_t i = 0; i < a->ncustom; i++)
+		if (a->custom[i] != h->custom_values[i])
+			return false;
+	return true;
+}
+
+/* Write the chunk again with every sample in layout lm (a superset of its own). */
+static bool hist_recode(struct tsdb_chunk *c, const struct tsdb_layout_merge *lm)
+{
+	struct hist_app *a = c->appender;
+	unsigned n = c->nsamples;
+	struct ob_arena ar;
+	ob_arena_init(&ar, 0);
+	struct series_histogram *old = ob_arena_alloc(&ar, n * sizeof *old);
+	size_t k = 0;
+	bool ok = old && tsdb_hist_decode_into(c->enc, c->data, c->len, INT64_MIN, INT64_MAX, &ar,
+						old, n, &k, NULL) == OB_OK && k == n;
+	struct tsdb_chunk nc;
+	tsdb_chunk_init(&nc, c->enc);
+	uint8_t flags = c->data[2];
+	size_t nb = lm->npos + lm->nneg;
+	for (unsigned i = 0; ok && i < n; i++) {
+		struct series_histogram x = old[i];
+		if (!series_is_stale(x.sum)) {
+			double *v = ob_arena_alloc(&ar, (nb + 1) * sizeof *v);
+			ok = v &&
+			     tsdb_layout_expand(x.pos_spans, x.npos_spans, x.pos, lm->pspans,
+						lm->npspans, v) &&
+			     tsdb_layout_expand(x.neg_spans, x.nneg_spans, x.neg, lm->nspans,
+						lm->nnspans, v + lm->npos);
+			x.pos_spans = lm->pspans;
+			x.npos_spans = lm->npspans;
+			x.pos = v;
+			x.npos = lm->npos;
+			x.neg_spans = lm->nspans;
+			x.nneg_spans = lm->nnspans;
+			x.neg = v + lm->npos;
+			x.nneg = lm->nneg;
+		}
+		x.reset_hint = a->gauge ? SERIES_RESET_GAUGE : SERIES_RESET_NO;
+		ok = ok && tsdb_hist_append(&nc, &x);
+	}
+	ob_arena_release(&ar);
+	if (!ok) {
+		tsdb_chunk_release(&nc);
+		return false;
+	}
+	nc.data[2] = flags; /* the header the chunk started with */
+	tsdb_chunk_release(c);
+	*c = nc;
+	return true;
+}
+
+/*
+ * h in a layout the chunk takes (hx, values in *buf, spans in lm): the
+ * chunk's own, or the union of both after writing the chunk again.  False
+ * when the layouts do not merge or the counters went down (a reset).
+ */
+static bool hist_merge(struct tsdb_chunk *c, const struct series_histogram *h,
+		       struct series_histogram *hx, double **buf, struct tsdb_layout_merge *lm)
+{
+	struct hist_app *a = c->appender;
+	if (!tsdb_layout_union(a->pspans, a->npspans, a->nspans, a->nnspans, h, lm))
+		return false;
+	size_t nb = lm->npos + lm->nneg;
+	double *v = ob_xmalloc((2 * nb + 1) * sizeof *v), *pv = v + nb;
+	*buf = v;
+	bool ok = tsdb_layout_expand(h->pos_spans, h->npos_spans, h->pos, lm->pspans, lm->npspans,
+				     v) &&
+		  tsdb_layout_expand(h->neg_spans, h->nneg_spans, h->neg, lm->nspans, lm->nnspans,
+				     v + lm->npos) &&
+		  tsdb_layout_expand(a->pspans, a->npspans, a->prev, lm->pspans, lm->npspans, pv) &&
+		  tsdb_layout_expand(a->nspans, a->nnspans, a->prev + a->npos, lm->nspans,
+				     lm->nnspans, pv + lm->npos);
+	/* a counter that went down anywhere is a reset: check before recoding */
+	if (ok && !a->gauge) {
+		ok = h->count >= a->prev_cnt && h->zero_count >= a->prev_zcnt;
+		for (size_t i = 0; ok && i < nb; i++)
+			ok = v[i] >= pv[i];
+	}
+	if (ok && lm->grew)
+		ok = hist_recode(c, lm);
+	*hx = *h;
+	hx->pos_spans = lm->pspans;
+	hx->npos_spans = lm->npspans;
+	hx->pos = v;
+	hx->npos = lm->npos;
+	hx->neg_spans = lm->nspans;
+	hx->nneg_spans = lm->nnspans;
+	hx->neg = v + lm->npos;
+	hx->nneg = lm->nneg;
+	return ok;
+}
+
 bool tsdb_hist_append(struct tsdb_chunk *c, const struct series_histogram *h)
 {
 	bool stale = series_is_stale(h->sum);
@@ -369,6 +485,7 @@ bool tsdb_hist_append(struct tsdb_chunk *c, const struct series_histogram *h)
 	}
 	bool gauge = h->reset_hint == SERIES_RESET_GAUGE;
 	struct hist_app *a = c->appender;
+	struct series_histogram hx; /* h in the chunk's layout; h may point here */
 	if (c->nsamples == 0) {
 		if (!a) {
 			a = ob_xcalloc(1, sizeof *a);
@@ -388,28 +505,44 @@ bool tsdb_hist_append(struct tsdb_chunk *c, const struct series_histogram *h)
 		a->tdelta = 0;
 		c->mint = h->t;
 	} else {
+		struct tsdb_layout_merge lm = {0};
+		double *buf = NULL;
 		if (!stale) {
 			/* as Prometheus: after a stale marker only stale markers */
 			if (a->last_stale)
 				return false;
 			if (gauge != a->gauge || (!gauge && h->reset_hint == SERIES_RESET_YES))
 				return false;
-			if (!same_layout(a, h) || hist_reset(a, h))
+			if (!same_layout(a, h)) {
+				bool ok = same_frame(a, h) && hist_merge(c, h, &hx, &buf, &lm);
+				a = c->appender;
+				h = &hx;
+				if (!ok || !same_layout(a, h)) {
+					free(buf);
+					tsdb_layout_merge_free(&lm);
+					return false;
+				}
+			}
+			if (hist_reset(a, h)) {
+				free(buf);
+				tsdb_layout_merge_free(&lm);
 				return false;
+			}
 		}
 		struct tsdb_bw w = {&c->data, &c->len, &c->alloc, a->free};
 		hist_next(a, &w, h, stale);
 		a->free = w.free;
+		a->last_stale = stale;
+		if (!stale)
+			hist_keep_prev(a, h);
+		free(buf);
+		tsdb_layout_merge_free(&lm);
+		goto done;
 	}
 	a->last_stale = stale;
-	if (!stale) {
-		a->prev_cnt = h->count;
-		a->prev_zcnt = h->zero_count;
-		for (size_t i = 0; i < a->npos; i++)
-			a->prev[i] = h->pos[i];
-		for (size_t i = 0; i < a->nneg; i++)
-			a->prev[a->npos + i] = h->neg[i];
-	}
+	if (!stale)
+		hist_keep_prev(a, h);
+done:
 	c->nsamples++;
 	c->maxt = h->t;
 	c->data[0] = (uint8_t)(c->nsamples >> 8);

@@ -47,6 +47,22 @@ enum ob_err tsdb_hist_decode_into(uint8_t enc, const uint8_t *data, size_t len, 
 				  struct series_histogram *out, size_t cap, size_t *n,
 				  char *errbuf);
 
+/* Bucket layouts merged (tsdb_chunk_layout.c). */
+struct tsdb_layout_merge {
+	struct series_span *pspans, *nspans;    /* the union's spans (owned) */
+	size_t npspans, nnspans;
+	size_t npos, nneg;                      /* buckets in the union */
+	bool grew;                              /* the union has buckets the chunk lacks */
+};
+
+/* The union of a chunk's layout with h's; false for spans that do not increase. */
+bool tsdb_layout_union(const struct series_span *ps, size_t nps, const struct series_span *ns,
+		       size_t nns, const struct series_histogram *h, struct tsdb_layout_merge *m);
+void tsdb_layout_merge_free(struct tsdb_layout_merge *m);
+/* Counts v in layout from, written out in layout to (a superset): zero where from has none. */
+bool tsdb_layout_expand(const struct series_span *from, size_t nfrom, const double *v,
+			const struct series_span *to, size_t nto, double *out);
+
 /* Histogram chunk appenders (tsdb_chunk_hist.c). */
 bool tsdb_hist_append(struct tsdb_chunk *c, const struct series_histogram *h);
 void tsdb_hist_app_free(struct tsdb_chunk *c);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -618,6 +619,67 @@ wal_replay_after_kill_9(void **state)
 }
 
 /*
+ * A WAL write that fails (the file size limit stands in for a full disk)
+ * fails its appends with OB_EIO but leaves the log whole: once writes work
+ * again the same bytes go out, and a kill -9 later loses nothing.
+ */
+static void
+failed_wal_write_is_retried(void **state)
+{
+	struct fx *f = *state;
+	pid_t pid;
+	int status;
+
+	mstore_close(f->m);
+	f->m = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct mstore *m = open_m(f->dir, false, 0, 3600 * 1000);
+		struct wb *b = ob_xcalloc(1, sizeof *b);
+		char errbuf[OB_ERRLEN];
+		struct mstore_append_result res;
+		struct rlimit rl;
+		signal(SIGXFSZ, SIG_IGN);
+		for (int w = 0; w < 3; w++) {
+			memset(b, 0, sizeof *b);
+			for (int s = 0; s < 20; s++) {
+				char *job = ob_xasprintf("f%d", s);
+				struct series_in *in = wb_series(b, "full", job, NULL);
+				for (int i = 0; i < 10; i++)
+					wb_sample(in, T0 + (w * 10 + i) * 1000, w * 10 + i);
+			}
+			if (w == 1) {
+				rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+				getrlimit(RLIMIT_FSIZE, &rl);
+				rl.rlim_cur = 64;       /* every WAL segment is past this */
+				setrlimit(RLIMIT_FSIZE, &rl);
+				if (mstore_append(m, &b->w, 0, &res, errbuf) != OB_EIO)
+					_exit(3);
+				rl.rlim_cur = rl.rlim_max;
+				setrlimit(RLIMIT_FSIZE, &rl);
+				continue;
+			}
+			if (mstore_append(m, &b->w, 0, &res, errbuf) != OB_OK)
+				_exit(4);
+		}
+		kill(getpid(), SIGKILL);
+		_exit(9);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	f->m = open_m(f->dir, false, 0, 3600 * 1000);
+	for (int s = 0; s < 20; s++) {
+		char job[16];
+		size_t n;
+		snprintf(job, sizeof job, "f%d", s);
+		struct series_data *d = get(f->m, &f->a, "full", job, 0, INT64_MAX, &n);
+		assert_int_equal(n, 1);
+		expect_run(d, T0, 1000, 30, 0);
+	}
+}
+
+/*
  * A crash at each step of a seal (and after it) loses nothing and doubles
  * nothing: head + block samples add up to what was acknowledged.
  */
@@ -1014,6 +1076,46 @@ head_memory_bound_answers_busy(void **state)
 	free(b);
 }
 
+/* With the sealer running, a full head is sealed early and appends go on. */
+static void
+sealer_relieves_a_full_head(void **state)
+{
+	struct fx *f = *state;
+	struct wb *b = ob_xcalloc(1, sizeof *b);
+	struct mstore_options o;
+	struct mstore_append_result res;
+	char errbuf[OB_ERRLEN];
+	int busy = 0;
+	size_t n;
+
+	mstore_close(f->m);
+	mstore_options_init(&o);
+	o.dir = f->dir;
+	o.head_max_bytes = 512 << 10;
+	assert_int_equal(mstore_open(&o, &f->m, errbuf), OB_OK);
+	for (int i = 0; i < 100; i++) {
+		memset(b, 0, sizeof *b);
+		for (int s = 0; s < 50; s++) {
+			char *job = ob_arena_printf(&f->a, "w%d-%d", i, s);
+			wb_sample(wb_series(b, "full", job, NULL), T0 + i * 1000, s);
+		}
+		enum ob_err err;
+		int tries = 0;
+		while ((err = mstore_append(f->m, &b->w, 0, &res, errbuf)) == OB_EBUSY &&
+		       tries++ < 200) {
+			busy++;
+			usleep(50000);  /* what a client does after a 503 */
+		}
+		assert_int_equal(err, OB_OK);
+		assert_int_equal(res.accepted, 50);
+	}
+	assert_true(busy > 0);
+	assert_true(count_blocks(f->m, false) > 0);
+	get(f->m, &f->a, "full", NULL, 0, INT64_MAX, &n);
+	assert_int_equal(n, 5000);
+	free(b);
+}
+
 struct conc {
 	struct mstore *m;
 	int id;
@@ -1120,6 +1222,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(sealer_thread_cuts_aligned_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(seal_all_cuts_one_block_per_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(wal_replay_after_kill_9, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_wal_write_is_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(crash_during_seal_loses_and_doubles_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(corrupt_wal_record_stops_replay_there, setup,
@@ -1129,6 +1232,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(labels_series_and_metadata, setup, teardown),
 		cmocka_unit_test_setup_teardown(exemplars_are_kept_and_replayed, setup, teardown),
 		cmocka_unit_test_setup_teardown(head_memory_bound_answers_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(sealer_relieves_a_full_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_appends_and_queries, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

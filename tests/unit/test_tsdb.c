@@ -28,6 +28,7 @@
 #include "core/arena.h"
 #include "core/crc32c.h"
 #include "core/mem.h"
+#include "core/util.h"
 #include "core/varint.h"
 #include "model/series.h"
 #include "store/tsdb.h"
@@ -359,6 +360,90 @@ static void hist_chunks(void **state)
 	assert_hist_equal(&h[0], &g[1].h);
 	assert_int_equal(h[1].reset_hint, SERIES_RESET_GAUGE);
 	tsdb_chunk_release(&c);
+	ob_arena_release(&a);
+}
+
+/*
+ * Buckets that come and go within a chunk, as Prometheus's appender takes
+ * them: new buckets rewrite the chunk in the union layout, missing ones are
+ * zeros; a bucket that was counted and is now missing is a reset.
+ */
+/* Sample i of a series whose buckets grow: 3 .. 3+w(i), and from i = 30 bucket 20 too. */
+static void make_growing(struct series_histogram *h, double *vals, struct series_span *sp, int i,
+			 bool is_int, bool gauge)
+{
+	int w = 1 + i / 6;
+	memset(h, 0, sizeof *h);
+	h->t = 1000 * (i + 1);
+	h->schema = 1;
+	h->is_int = is_int;
+	h->reset_hint = gauge ? SERIES_RESET_GAUGE : SERIES_RESET_NO;
+	sp[0] = (struct series_span){3, (uint32_t)w};
+	sp[1] = (struct series_span){20 - 3 - w, 1};
+	h->pos_spans = sp;
+	h->npos_spans = i >= 30 ? 2 : 1;
+	h->npos = (size_t)w + (i >= 30);
+	h->pos = vals;
+	double total = 0;
+	for (size_t b = 0; b < h->npos; b++) {
+		vals[b] = gauge ? (double)((i * 7 + (int)b) % 5) : (double)(i * (int)(b + 1));
+		total += vals[b];
+	}
+	h->count = total;
+	h->sum = i;
+}
+
+static void hist_growing_buckets(void **state)
+{
+	char errbuf[OB_ERRLEN];
+	struct ob_arena a;
+	ob_arena_init(&a, 0);
+	for (int enc = TSDB_ENC_HISTOGRAM; enc <= TSDB_ENC_FLOAT_HISTOGRAM; enc++) {
+		for (int gauge = 0; gauge < 2; gauge++) {
+			enum { N = 60 };
+			struct tsdb_chunk c;
+			tsdb_chunk_init(&c, enc);
+			/* sample i: buckets 3 .. 3+w(i) and, from i = 30, a second span at 20 */
+			double vals[N][16];
+			struct series_span sp[N][2];
+			struct series_histogram h[N];
+			for (int i = 0; i < N; i++) {
+				make_growing(&h[i], vals[i], sp[i], i, enc == TSDB_ENC_HISTOGRAM, gauge);
+				assert_true(tsdb_chunk_append_hist(&c, &h[i]));
+			}
+			assert_int_equal(c.nsamples, N); /* one chunk for all */
+			struct series_histogram *out;
+			size_t n;
+			assert_int_equal(tsdb_chunk_decode(c.enc, c.data, c.len, INT64_MIN, INT64_MAX,
+							   &a, NULL, NULL, &out, &n, errbuf),
+					 OB_OK);
+			assert_int_equal(n, N);
+			for (int i = 0; i < N; i++) {
+				/* the final layout: 3..3+10 and 20 */
+				assert_int_equal(out[i].npos_spans, 2);
+				assert_int_equal(out[i].pos_spans[0].offset, 3);
+				assert_int_equal(out[i].pos_spans[0].length, 10);
+				assert_int_equal(out[i].pos_spans[1].offset, 7);
+				assert_int_equal(out[i].npos, 11);
+				assert_true(out[i].count == h[i].count && out[i].sum == h[i].sum);
+				int w = 1 + i / 6;
+				for (int b = 0; b < 10; b++)
+					assert_true(out[i].pos[b] == (b < w ? vals[i][b] : 0));
+				assert_true(out[i].pos[10] == (i >= 30 ? vals[i][w] : 0));
+			}
+			/* a bucket that had counts goes missing: a reset for counters */
+			struct series_histogram x = h[N - 1];
+			x.t += 1000;
+			x.npos_spans = 1;
+			x.npos = 10;
+			x.count = 1e9;
+			for (int b = 0; b < 10; b++)
+				vals[0][b] = vals[N - 1][b] + 1;
+			x.pos = vals[0];
+			assert_int_equal(tsdb_chunk_append_hist(&c, &x), gauge != 0);
+			tsdb_chunk_release(&c);
+		}
+	}
 	ob_arena_release(&a);
 }
 
@@ -1109,6 +1194,23 @@ static void hist_block(void **state)
 		assert_true(nch >= 3); /* 120 samples, layout change, reset */
 		assert_int_equal(tsdb_block_writer_add(w, &ls, ch, nch, errbuf), OB_OK);
 	}
+	/* two series whose buckets grow inside their chunk (rewritten in the union layout) */
+	static double gvals[2][60][16];
+	static struct series_span gsp[2][60][2];
+	static struct series_histogram gh[2][60];
+	static struct series_label glab[2][2] = {{{"__name__", "grow"}, {"kind", "int"}},
+						 {{"__name__", "grow"}, {"kind", "float"}}};
+	for (int k = 0; k < 2; k++) {
+		struct tsdb_chunk gc;
+		tsdb_chunk_init(&gc, k == 0 ? TSDB_ENC_HISTOGRAM : TSDB_ENC_FLOAT_HISTOGRAM);
+		for (int i = 0; i < 60; i++) {
+			make_growing(&gh[k][i], gvals[k][i], gsp[k][i], i, k == 0, false);
+			gh[k][i].t += T0;
+			assert_true(tsdb_chunk_append_hist(&gc, &gh[k][i]));
+		}
+		struct series_labels gls = {glab[k], 2};
+		assert_int_equal(tsdb_block_writer_add(w, &gls, &gc, 1, errbuf), OB_OK);
+	}
 	assert_int_equal(tsdb_block_writer_finish(w, NULL, errbuf), OB_OK);
 	snprintf(bdir, sizeof bdir, "%s/%s", dir, id);
 	struct tsdb_block *b;
@@ -1167,6 +1269,32 @@ static void hist_block(void **state)
 		}
 		json_decref(r);
 	}
+	/* the growing series: Prometheus and our reader agree, sample by sample */
+	struct tsdb_block *b2;
+	assert_int_equal(tsdb_block_open(bdir, &b2, errbuf), OB_OK);
+	struct promql_matcher gm = {PROMQL_MATCH_EQ, "__name__", "grow", NULL};
+	ob_arena_init(&a, 0);
+	nout = 0;
+	assert_int_equal(tsdb_block_select(b2, &gm, 1, INT64_MIN, INT64_MAX, &a, &out, &nout,
+					   errbuf),
+			 OB_OK);
+	assert_int_equal(nout, 2);
+	snprintf(when, sizeof when, "%lld", (long long)(T0 / 1000 + 61));
+	for (size_t k = 0; k < 2; k++) {
+		snprintf(query, sizeof query, "grow{kind=\"%s\"}[70s]",
+			 series_label_get(&out[k].labels, "kind"));
+		json_t *r = prom_get(port, query, when);
+		assert_non_null(r);
+		json_t *res = json_object_get(json_object_get(r, "data"), "result");
+		json_t *hs = json_object_get(json_array_get(res, 0), "histograms");
+		assert_int_equal(json_array_size(hs), 60);
+		assert_int_equal(out[k].nh, 60);
+		for (size_t i = 0; i < 60; i++)
+			prom_check_hist(json_array_get(json_array_get(hs, i), 1), &out[k].h[i]);
+		json_decref(r);
+	}
+	ob_arena_release(&a);
+	tsdb_block_close(b2);
 	prom_stop();
 	free(want);
 	rm_rf(dir);
@@ -1345,12 +1473,82 @@ static void writer_edges(void **state)
 	rm_rf(dir);
 }
 
+/*
+ * Deleted samples: a tombstones file (written here in the format
+ * tombstones.md gives) makes promtool and our reader leave out the same
+ * samples.
+ */
+static void tombstones(void **state)
+{
+	char dir[160], bdir[220], path[300], errbuf[OB_ERRLEN];
+	make_tmp_root();
+	snprintf(dir, sizeof dir, "%s/tomb", tmp_root);
+	const char *id = "01HGZ3Q5JX000000000000000B";
+	struct gseries *g = write_gen_block(dir, id);
+	snprintf(bdir, sizeof bdir, "%s/%s", dir, id);
+	/* series ids in index order, which is g's order */
+	uint8_t *ixdata;
+	size_t ixlen;
+	snprintf(path, sizeof path, "%s/index", bdir);
+	assert_int_equal(ob_file_read(path, 1 << 30, &ixdata, &ixlen, errbuf), OB_OK);
+	struct tsdb_index ix;
+	assert_int_equal(tsdb_index_parse(ixdata, ixlen, &ix, errbuf), OB_OK);
+	const uint8_t *refs;
+	uint32_t nrefs;
+	assert_true(tsdb_index_postings(&ix, ix.all_off, &refs, &nrefs));
+	assert_int_equal(nrefs, NSERIES);
+	uint8_t body[64 * 1024];
+	size_t n = 0;
+	for (int i = 0; i < NSERIES; i += 7) {
+		uint32_t ref = (uint32_t)refs[4 * i] << 24 | (uint32_t)refs[4 * i + 1] << 16 |
+			       (uint32_t)refs[4 * i + 2] << 8 | refs[4 * i + 3];
+		/* delete a middle stretch of series i, and all of every 21st */
+		int64_t lo = i % 21 ? g[i].s[g[i].n / 3].t : INT64_MIN;
+		int64_t hi = i % 21 ? g[i].s[g[i].n / 2].t : INT64_MAX;
+		n += ob_put_uvarint(body + n, ref);
+		n += ob_put_varint(body + n, lo);
+		n += ob_put_varint(body + n, hi);
+		size_t k = 0;
+		for (size_t j = 0; j < g[i].n; j++)
+			if (g[i].s[j].t < lo || g[i].s[j].t > hi)
+				g[i].s[k++] = g[i].s[j];
+		g[i].n = k;
+	}
+	tsdb_index_release(&ix);
+	free(ixdata);
+	snprintf(path, sizeof path, "%s/tombstones", bdir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	uint8_t head[5] = {0x01, 0x30, 0xBA, 0x30, 1}, crc[4];
+	uint32_t c = ob_crc32c(0, body, n);
+	crc[0] = (uint8_t)(c >> 24);
+	crc[1] = (uint8_t)(c >> 16);
+	crc[2] = (uint8_t)(c >> 8);
+	crc[3] = (uint8_t)c;
+	fwrite(head, 1, 5, f);
+	fwrite(body, 1, n, f);
+	fwrite(crc, 1, 4, f);
+	fclose(f);
+	/* series left with no samples are not in promtool's output nor ours */
+	check_dump(dir, g, INT64_MIN, INT64_MAX);
+	struct tsdb_block *b;
+	assert_int_equal(tsdb_block_open(bdir, &b, errbuf), OB_OK);
+	struct promql_matcher m = {PROMQL_MATCH_RE, "__name__", ".*", NULL};
+	check_select(b, g, &m, 1, INT64_MIN, INT64_MAX);
+	size_t counts[2] = {0, 0};
+	assert_int_equal(tsdb_block_walk(b, count_walk, counts, errbuf), OB_EUNSUPPORTED);
+	tsdb_block_close(b);
+	free_gen(g);
+	rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(crc_and_varints),
 		cmocka_unit_test(xor_patterns),
 		cmocka_unit_test(hist_chunks),
+		cmocka_unit_test(hist_growing_buckets),
 		cmocka_unit_test(promtool_reads_ours),
 		cmocka_unit_test(read_ours),
 		cmocka_unit_test(ours_reads_promtool),
@@ -1358,6 +1556,7 @@ int main(void)
 		cmocka_unit_test(small_segments),
 		cmocka_unit_test(meta_json),
 		cmocka_unit_test(writer_edges),
+		cmocka_unit_test(tombstones),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	if (tmp_root[0] && !getenv("KEEP"))
