@@ -39,7 +39,14 @@
  *     ("out_of_order": true in meta.json); a duplicate of an earlier OOO
  *     sample is dropped or rejected as above (one at a time the in-order
  *     chunks hold is not detected: queries show the in-order one);
- *   - otherwise rejected (MSTORE_REJECT_TOO_OLD).
+ *   - otherwise rejected (MSTORE_REJECT_TOO_OLD);
+ *   - in any case (but MSTORE_APPEND_HISTORICAL), a sample more than
+ *     MSTORE_MAX_FUTURE_MS ahead of the clock is rejected
+ *     (MSTORE_REJECT_FUTURE): one sample from a broken clock would
+ *     otherwise make every later sample "out of bounds".
+ *   "Older than the newest" counts from the series' newest sample and from
+ *   half a block range behind the head's newest (Prometheus's
+ *   minValidTime), so a new series does not open the head to any age.
  *   Native histograms must come in order (Prometheus 2.42 has no
  *   out-of-order histograms): a late histogram is MSTORE_REJECT_TOO_OLD.
  *   A series whose labels are invalid (empty, no or empty __name__, names
@@ -137,10 +144,13 @@ enum mstore_reject {
 	MSTORE_REJECT_TOO_OLD,      /* older than the newest and outside the OOO window */
 	MSTORE_REJECT_DUPLICATE,    /* same timestamp, another value */
 	MSTORE_REJECT_HISTOGRAM,    /* a histogram late, or one no chunk can hold */
+	MSTORE_REJECT_FUTURE,       /* more than MSTORE_MAX_FUTURE_MS ahead of the clock */
 };
 
 /* "invalid labels", "out of bounds", "duplicate sample for timestamp", ... */
 const char *mstore_reject_str(enum mstore_reject r);
+
+#define MSTORE_MAX_FUTURE_MS (10 * 60 * 1000)
 
 #define MSTORE_APPEND_HISTORICAL 1u  /* any age accepted (import): old ones go OOO */
 

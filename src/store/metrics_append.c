@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/clock.h"
 #include "store/metrics_int.h"
 
 #define REC_SPLIT (16u << 20)
@@ -34,6 +35,8 @@ mstore_reject_str(enum mstore_reject r)
 		return "duplicate sample for timestamp";
 	case MSTORE_REJECT_HISTOGRAM:
 		return "invalid or out-of-order histogram";
+	case MSTORE_REJECT_FUTURE:
+		return "too far in the future";
 	}
 	return "?";
 }
@@ -132,7 +135,7 @@ bump_min(atomic_llong *x, int64_t t)
 /* One series' samples (stripe lock held). */
 static void
 append_series(struct app *a, struct mseries *s, const struct series_in *in, int64_t floor,
-	      int64_t ooo_min, unsigned flags)
+	      int64_t ooo_min, int64_t future, unsigned flags)
 {
 	struct mstore *m = a->m;
 	struct mstore_append_result *res = a->res;
@@ -140,7 +143,10 @@ append_series(struct app *a, struct mseries *s, const struct series_in *in, int6
 	for (size_t i = 0; i < in->nsamples; i++) {
 		int64_t t = in->samples[i].t;
 		double v = in->samples[i].v, old;
-		if (t > s->maxt && t >= floor) {
+		if (t > future && !(flags & MSTORE_APPEND_HISTORICAL)) {
+			reject(a, &in->labels, t, MSTORE_REJECT_FUTURE, 1);
+			continue;
+		} else if (t > s->maxt && t >= floor) {
 			mhead_append_float(m, s, t, v);
 			bump_max(&m->head_maxt, t);
 			bump_min(&m->head_mint, t);
@@ -169,7 +175,10 @@ append_series(struct app *a, struct mseries *s, const struct series_in *in, int6
 	}
 	for (size_t i = 0; i < in->nhists; i++) {
 		const struct series_histogram *h = &in->hists[i];
-		if (h->t > s->maxt && h->t >= floor) {
+		if (h->t > future && !(flags & MSTORE_APPEND_HISTORICAL)) {
+			reject(a, &in->labels, h->t, MSTORE_REJECT_FUTURE, 1);
+			continue;
+		} else if (h->t > s->maxt && h->t >= floor) {
 			if (!mhead_append_hist(m, s, h)) {
 				reject(a, &in->labels, h->t, MSTORE_REJECT_HISTOGRAM, 1);
 				continue;
@@ -217,7 +226,7 @@ mstore_append(struct mstore *m, const struct series_write *w, unsigned flags,
 	struct app a = {.m = m, .res = res, .maxt = INT64_MIN};
 	enum ob_err err = OB_OK;
 	uint64_t seq = 0;
-	int64_t floor, hmax, ooo_min;
+	int64_t floor, hmax, ooo_min, future = (int64_t)(ob_now_ns() / 1000000) + MSTORE_MAX_FUTURE_MS;
 	long long bytes;
 
 	memset(res, 0, sizeof *res);
@@ -241,6 +250,13 @@ mstore_append(struct mstore *m, const struct series_write *w, unsigned flags,
 	pthread_rwlock_rdlock(&m->rw);
 	floor = m->floor;
 	hmax = atomic_load(&m->head_maxt);
+	/*
+	 * In order means newer than the series' newest and not older than half
+	 * a block range behind the head's newest sample (Prometheus's
+	 * minValidTime): a new series does not open the head to any age.
+	 */
+	if (hmax != INT64_MIN && hmax - m->opt.block_ms / 2 > floor)
+		floor = hmax - m->opt.block_ms / 2;
 	if (hmax == INT64_MIN)
 		hmax = floor;
 	ooo_min = m->opt.ooo_window_ms > 0 && hmax > INT64_MIN + m->opt.ooo_window_ms
@@ -263,7 +279,7 @@ mstore_append(struct mstore *m, const struct series_write *w, unsigned flags,
 		if (!s)
 			s = mhead_create_locked(m, st, &in->labels, hash, &why);
 		if (s)
-			append_series(&a, s, in, floor, ooo_min, flags);
+			append_series(&a, s, in, floor, ooo_min, future, flags);
 		pthread_mutex_unlock(&st->lock);
 		if (!s) {
 			res->exemplars_dropped += in->nexemplars;
