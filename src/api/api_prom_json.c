@@ -18,9 +18,11 @@
 #include "api/api_int.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/jsonw.h"
+#include "core/mem.h"
 
 static void
 put_labels(struct ob_buf *b, const struct series_labels *ls)
@@ -102,31 +104,41 @@ put_bucket(struct ob_buf *b, bool *first, int boundaries, double lo, double hi, 
 	*first = false;
 }
 
-/* Walk one side's spans: the count and bucket index of each bucket. */
+/*
+ * One side's buckets, lowest first as Prometheus lists them: positive
+ * buckets by rising index, negative ones by falling index (the most
+ * negative first).  Empty buckets are left out, as Prometheus does.
+ */
 static void
 put_side(struct ob_buf *b, bool *first, const struct series_histogram *h, bool negative)
 {
 	const struct series_span *spans = negative ? h->neg_spans : h->pos_spans;
 	size_t nspans = negative ? h->nneg_spans : h->npos_spans;
 	const double *counts = negative ? h->neg : h->pos;
-	size_t ncounts = negative ? h->nneg : h->npos, k = 0, s;
-	int32_t idx = 0;
+	size_t ncounts = negative ? h->nneg : h->npos, k = 0, s, n = 0;
+	int32_t idx = 0, *index;
 
+	if (ncounts == 0)
+		return;
+	index = ob_xmalloc(ncounts * sizeof *index);
 	for (s = 0; s < nspans; s++) {
-		uint32_t j;
-
 		idx += spans[s].offset;
-		for (j = 0; j < spans[s].length && k < ncounts; j++, idx++, k++) {
-			if (counts[k] == 0)
-				continue;
-			if (negative)
-				put_bucket(b, first, 1, -bucket_upper(h, idx), -bucket_lower(h, idx),
-					   counts[k]);
-			else
-				put_bucket(b, first, 0, bucket_lower(h, idx),
-					   bucket_upper(h, idx), counts[k]);
-		}
+		for (uint32_t j = 0; j < spans[s].length && k < ncounts; j++, idx++, k++)
+			index[n++] = idx;
 	}
+	for (k = 0; k < n; k++) {
+		size_t i = negative ? n - 1 - k : k;
+
+		if (counts[i] == 0)
+			continue;
+		if (negative)
+			put_bucket(b, first, 1, -bucket_upper(h, index[i]), -bucket_lower(h, index[i]),
+				   counts[i]);
+		else
+			put_bucket(b, first, 0, bucket_lower(h, index[i]), bucket_upper(h, index[i]),
+				   counts[i]);
+	}
+	free(index);
 }
 
 static void
