@@ -142,7 +142,12 @@ enum ob_err otlp_metrics_decode_pb(const uint8_t *p, size_t n,
 				   struct series_write *out, struct otlp_metrics_result *res,
 				   char *errbuf);
 
-/* The same for OTLP/JSON text json[0..len) (through codec/otlp_json.h). */
+/*
+ * The same for OTLP/JSON text json[0..len) (through otlp_json_decode of
+ * codec/otlp_json.h, whose JSON nesting limits apply): OB_EINVAL when it
+ * is not an ExportMetricsServiceRequest in OTLP/JSON (errbuf names the
+ * field), OB_EUNSUPPORTED when a string holds U+0000 (answer 400 too).
+ */
 enum ob_err otlp_metrics_decode_json(const char *json, size_t len,
 				     const struct otlp_metrics_options *opt,
 				     struct otlp_metrics_state *state, struct ob_arena *arena,
