@@ -172,7 +172,7 @@ exp_point(struct om *m, const otlp_exp_histogram_point *p, const char *name, boo
 
 		if (!om_have_state(m))
 			return;
-		om_state_key(m, &base, name);
+		om_state_key(m, 'e', &base, name);
 		r = om_state_add_exp(m->state, m->key.data, m->key.len, p->start_time_unix_nano,
 				     p->time_unix_nano, &x, m->a);
 		if (r == OM_DELTA_OLD || r == OM_DELTA_TOO_WIDE) {
