@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -731,6 +732,58 @@ js_sdk_requests(void **state)
 	otlp_metrics_state_free(st);
 }
 
+/* Two receiver threads sharing one state: each accumulates its own series. */
+struct worker {
+	struct otlp_metrics_state *st;
+	int id;
+	double last;
+	int64_t rejected;
+};
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 1; i <= 200; i++) {
+		char json[1024];
+		struct mapped m;
+
+		snprintf(json, sizeof json,
+			 RES("", "", "{\"name\":\"c\",\"sum\":{\"aggregationTemporality\":1,"
+			     "\"isMonotonic\":true,\"dataPoints\":[{\"startTimeUnixNano\":\"%d000\","
+			     "\"timeUnixNano\":\"%d000\",\"asInt\":\"2\",\"attributes\":["
+			     "{\"key\":\"w\",\"value\":{\"intValue\":\"%d\"}}]}]}}"),
+			 i, i + 1, w->id);
+		map(json, &m, w->st);
+		w->rejected += m.res.rejected_points;
+		if (m.w.nseries == 1)
+			w->last = m.w.series[0].samples[0].v;
+		ob_arena_release(&m.arena);
+	}
+	return NULL;
+}
+
+static void
+concurrent_state(void **state)
+{
+	struct otlp_metrics_state *st = otlp_metrics_state_new(0);
+	struct worker w[2] = { { st, 1, 0, 0 }, { st, 2, 0, 0 } };
+	pthread_t t[2];
+
+	(void)state;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(w[i].rejected, 0);
+		assert_true(w[i].last == 400);
+	}
+	assert_int_equal(otlp_metrics_state_count(st), 2);
+	otlp_metrics_state_free(st);
+}
+
 /* ---- paths, errors, limits ---- */
 
 static void
@@ -837,6 +890,7 @@ main(void)
 		cmocka_unit_test(delta_histograms),
 		cmocka_unit_test(delta_exponential),
 		cmocka_unit_test(state_is_bounded),
+		cmocka_unit_test(concurrent_state),
 		cmocka_unit_test(js_sdk_requests),
 		cmocka_unit_test(json_path_and_errors),
 		cmocka_unit_test(label_values_are_utf8),
