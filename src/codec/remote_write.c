@@ -347,7 +347,18 @@ report_first(struct rw_ctx *c, const struct raw_label *l, size_t n)
 		}
 		prom_label_format(labels, size, &len, l[i].name, l[i].nlen, l[i].value, l[i].vlen);
 	}
-	snprintf(c->rep->message, sizeof c->rep->message, "series {%s}: %s", labels, c->why);
+	snprintf(c->rep->message, sizeof c->rep->message, "series {%s%s}: %s", labels,
+		 c->labels_cut ? ",..." : "", c->why);
+}
+
+void
+rw_reserve_raw(struct rw_ctx *c, size_t n)
+{
+	if (n > c->nraw_alloc) {
+		c->nraw_alloc = n < 64 ? 64 : n;
+		free(c->raw);
+		c->raw = ob_xmalloc(c->nraw_alloc * sizeof *c->raw);
+	}
 }
 
 void
@@ -388,14 +399,17 @@ read_series(struct rw_ctx *c, const uint8_t *p, size_t n, struct series_in *s, b
 		if (!pb_skip(&q, end, wt))
 			return rw_malformed(c, "labels", nl, "a field runs past the end");
 	}
-	if (nl > c->nraw_alloc) {
-		c->nraw_alloc = nl < 64 ? 64 : nl;
-		free(c->raw);
-		c->raw = ob_xmalloc(c->nraw_alloc * sizeof *c->raw);
-	}
+	/*
+	 * Past the label limit the series is invalid whatever its labels
+	 * say; read only a few, for the message, so that a body of millions
+	 * of 2-byte labels cannot make the scratch array 16 times its size.
+	 */
+	size_t nread = nl > c->lim.max_labels ? (nl < 8 ? nl : 8) : nl;
+
+	rw_reserve_raw(c, nread);
 	for (q = p; q < end;) {
 		pb_key(&q, end, &f, &wt);
-		if (f == 1) {
+		if (f == 1 && il < nread) {
 			pb_bytes(&q, end, &fp, &len);
 			if ((err = read_label(c, fp, len, il, &c->raw[il])))
 				return err;
@@ -404,9 +418,15 @@ read_series(struct rw_ctx *c, const uint8_t *p, size_t n, struct series_in *s, b
 			pb_skip(&q, end, wt);
 		}
 	}
-	rw_check_labels(c, c->raw, nl, &nkept);
+	if (nl > c->lim.max_labels)
+		rw_invalid(c, "the series has %zu labels, more than the limit of %zu", nl,
+			   c->lim.max_labels);
+	else
+		rw_check_labels(c, c->raw, nl, &nkept);
 	if (c->why[0]) {
-		rw_series_invalid(c, c->raw, nl, ns + nh);
+		c->labels_cut = nread < nl;
+		rw_series_invalid(c, c->raw, nread, ns + nh);
+		c->labels_cut = false;
 		return OB_OK;
 	}
 	if ((err = rw_copy_labels(c, c->raw, nl, nkept, &s->labels)))
