@@ -335,8 +335,8 @@ read_exemplar(struct rw_ctx *c, const uint8_t *p, size_t n, size_t index,
 static void
 report_first(struct rw_ctx *c, const struct raw_label *l, size_t n)
 {
-	/* "series {" + labels + "}: " + why fits OB_ERRLEN: why < RW_WHY_LEN */
-	char labels[OB_ERRLEN - RW_WHY_LEN - 12];
+	/* "series {" + labels + ",...}: " + why fits OB_ERRLEN: why < RW_WHY_LEN */
+	char labels[OB_ERRLEN - RW_WHY_LEN - 16];
 	size_t size = sizeof labels, len = 0;
 
 	labels[0] = 0;
