@@ -260,9 +260,10 @@ om_emit(struct om *m, const struct series_labels *base, const char *name, const 
 }
 
 void
-om_state_key(struct om *m, const struct series_labels *base, const char *name)
+om_state_key(struct om *m, char kind, const struct series_labels *base, const char *name)
 {
 	ob_buf_reset(&m->key);
+	ob_buf_add(&m->key, &kind, 1);
 	ob_buf_add(&m->key, name, strlen(name) + 1);
 	for (size_t i = 0; i < base->n; i++) {
 		ob_buf_add(&m->key, base->v[i].name, strlen(base->v[i].name) + 1);

@@ -23,7 +23,10 @@
  *                                         name_count
  *   exponential histogram, cumulative     native histogram (scale > 8
  *                                         downscaled, < -4 dropped)
- *   exponential histogram, delta          accumulated, then as above
+ *   exponential histogram, delta          accumulated, then as above (the
+ *                                         spec drops them; buckets of two
+ *                                         scales add up exactly at the
+ *                                         coarser one, so obstui keeps them)
  *   summary                               name{quantile}, name_sum, name_count
  *   point attributes                      labels (sanitized; colliding keys
  *                                         joined with ';' in key order)
@@ -44,10 +47,9 @@
  * does not have one more element than explicit_bounds (or none), or
  * whose bounds do not increase; an exponential histogram whose scale is
  * below -4; a delta point that goes back in time; a non-monotonic delta
- * sum; a point without a time
- * or a value; the points of a metric without a name or with an
- * unspecified temporality.  The rest of the request is mapped.  A metric
- * with no data has no points and is skipped.
+ * sum; a point without a time or a value; the points of a metric without
+ * a name or with an unspecified temporality.  The rest of the request is
+ * mapped.  A metric with no data has no points and is skipped.
  *
  * What comes out: every series_in holds one sample (or one native
  * histogram) and a sorted label set; two series_in may have the same
@@ -58,16 +60,21 @@
  * target_info.
  *
  * Delta temporality needs state across requests: struct
- * otlp_metrics_state keeps, per output series, the running total and the
- * start time.  It is bounded (least recently used entries are evicted
- * past max_entries; an evicted series starts again from its next delta,
- * which PromQL's rate() reads as a counter reset) and thread-safe (one
- * mutex; several receiver threads may share one state).  A delta point
+ * otlp_metrics_state keeps, per output series, the running totals and
+ * the start and end of the last delta added.  It is bounded (least
+ * recently used entries are evicted past max_entries, or past 256 MiB of
+ * entries; an evicted series starts again from its next delta, which
+ * PromQL's rate() reads as a counter reset) and thread-safe (one mutex;
+ * several receiver threads may share one state).  It lives in memory:
+ * after a restart delta series start again from zero, as after an
+ * eviction.  A delta point
  * whose start and end times equal the last one accumulated for its series
  * is a retry of a request whose answer was lost: it is not added twice.
  *
- * Source locations: src/codec/otlp_metrics.c (the walk and each point
- * type), src/codec/otlp_metrics_names.c (names, units, labels),
+ * Source locations: src/codec/otlp_metrics.c (the walk, labels,
+ * emission), src/codec/otlp_metrics_points.c (gauges, sums, histograms,
+ * summaries), src/codec/otlp_metrics_exp.c (exponential histograms),
+ * src/codec/otlp_metrics_names.c (names, units, label values),
  * src/codec/otlp_metrics_state.c (delta accumulation),
  * src/codec/otlp_metrics_int.h (what they share).  Tests in
  * tests/unit/test_otlp_metrics.c, tests/fuzz/fuzz_otlp_metrics.c.
@@ -142,7 +149,12 @@ enum ob_err otlp_metrics_decode_pb(const uint8_t *p, size_t n,
 				   struct series_write *out, struct otlp_metrics_result *res,
 				   char *errbuf);
 
-/* The same for OTLP/JSON text json[0..len) (through codec/otlp_json.h). */
+/*
+ * The same for OTLP/JSON text json[0..len) (through otlp_json_decode of
+ * codec/otlp_json.h, whose JSON nesting limits apply): OB_EINVAL when it
+ * is not an ExportMetricsServiceRequest in OTLP/JSON (errbuf names the
+ * field), OB_EUNSUPPORTED when a string holds U+0000 (answer 400 too).
+ */
 enum ob_err otlp_metrics_decode_json(const char *json, size_t len,
 				     const struct otlp_metrics_options *opt,
 				     struct otlp_metrics_state *state, struct ob_arena *arena,

@@ -8,8 +8,9 @@
  *                                     step), rejected below -4
  *   bucket i: (base^i, base^(i+1)]    bucket i+1: (base^i, base^(i+1)]
  *     (indexed by lower bound)          (indexed by upper bound)
- *   dense counts from offset          one span per side, leading and
- *                                     trailing empty buckets left out
+ *   dense counts from offset          spans: empty buckets at the ends
+ *                                     left out, runs of 2+ inside made
+ *                                     gaps
  *   zero_threshold (0: not sent)      zero_threshold, or 1e-128
  *   count, sum (optional), zero_count count, sum (0 when not sent),
  *                                     zero_count; integer counts
@@ -66,30 +67,61 @@ width(size_t n, int32_t offset, int d)
 	return n ? (size_t)(down((int64_t)offset + (int64_t)n - 1, d) - down(offset, d) + 1) : 0;
 }
 
-/* One side as one span of absolute counts, empty ends left out. */
-static void
-side(const double *c, size_t n, int32_t offset, struct series_span **spans, size_t *nspans,
-     double **out, size_t *nout, struct series_span *span_mem)
+/*
+ * One side as spans of absolute counts: empty buckets at the ends are
+ * left out, and a run of two or more empty buckets inside becomes a gap
+ * between spans (what Prometheus's own OTLP translator does; a span costs
+ * two varints, an empty bucket one).  Spans and counts go into the arena.
+ */
+static bool
+side(struct om *m, const double *c, size_t n, int32_t offset, struct series_span **spans,
+     size_t *nspans, double **out, size_t *nout)
 {
-	size_t first = 0, last = n;
+	size_t first = 0, last = n, k = 0, ns = 0;
+	struct series_span *sp;
+	double *cnt;
 
+	*spans = NULL;
+	*nspans = 0;
+	*out = NULL;
+	*nout = 0;
 	while (first < n && c[first] == 0)
 		first++;
 	while (last > first && c[last - 1] == 0)
 		last--;
-	if (first == last) {
-		*spans = NULL;
-		*nspans = 0;
-		*out = NULL;
-		*nout = 0;
-		return;
+	if (first == last)
+		return true;
+	sp = ob_arena_alloc(m->a, ((last - first) / 3 + 1) * sizeof *sp);
+	cnt = ob_arena_alloc(m->a, (last - first) * sizeof *cnt);
+	if (!sp || !cnt)
+		return om_full(m);
+	/* OTLP indexes buckets by lower bound, Prometheus by upper: +1 */
+	sp[0].offset = offset + (int32_t)first + 1;
+	sp[0].length = 0;
+	ns = 1;
+	for (size_t i = first; i < last;) {
+		size_t zeros = 0;
+
+		while (i + zeros < last && c[i + zeros] == 0)
+			zeros++;
+		if (zeros >= 2) {
+			/* c[last - 1] != 0, so a run of zeros always ends before last */
+			sp[ns].offset = (int32_t)zeros;
+			sp[ns].length = 0;
+			ns++;
+			i += zeros;
+			continue;
+		}
+		for (size_t z = 0; z <= zeros && i < last; z++, i++) {
+			cnt[k++] = c[i];
+			sp[ns - 1].length++;
+		}
 	}
-	span_mem->offset = offset + (int32_t)first + 1;     /* lower-bound to upper-bound index */
-	span_mem->length = (uint32_t)(last - first);
-	*spans = span_mem;
-	*nspans = 1;
-	*out = (double *)c + first;
-	*nout = last - first;
+	*spans = sp;
+	*nspans = ns;
+	*out = cnt;
+	*nout = k;
+	return true;
 }
 
 static void
@@ -100,7 +132,6 @@ exp_point(struct om *m, const otlp_exp_histogram_point *p, const char *name, boo
 	bool stale = no_recorded(p->flags);
 	struct series_labels base;
 	struct series_histogram *h;
-	struct series_span *spans;
 	struct series_in *out;
 	struct om_exp x = { 0 };
 	int64_t ms;
@@ -141,7 +172,7 @@ exp_point(struct om *m, const otlp_exp_histogram_point *p, const char *name, boo
 
 		if (!om_have_state(m))
 			return;
-		om_state_key(m, &base, name);
+		om_state_key(m, 'e', &base, name);
 		r = om_state_add_exp(m->state, m->key.data, m->key.len, p->start_time_unix_nano,
 				     p->time_unix_nano, &x, m->a);
 		if (r == OM_DELTA_OLD || r == OM_DELTA_TOO_WIDE) {
@@ -153,9 +184,7 @@ exp_point(struct om *m, const otlp_exp_histogram_point *p, const char *name, boo
 			return;
 		}
 	}
-	h = ob_arena_alloc(m->a, sizeof *h);
-	spans = ob_arena_alloc(m->a, 2 * sizeof *spans);
-	if (!h || !spans) {
+	if (!(h = ob_arena_alloc(m->a, sizeof *h))) {
 		om_full(m);
 		return;
 	}
@@ -168,8 +197,9 @@ exp_point(struct om *m, const otlp_exp_histogram_point *p, const char *name, boo
 	h->zero_count = x.zero_count;
 	h->count = stale ? series_stale_nan() : x.count;
 	h->sum = stale ? series_stale_nan() : x.sum;
-	side(x.pos, x.npos, x.pos_offset, &h->pos_spans, &h->npos_spans, &h->pos, &h->npos, &spans[0]);
-	side(x.neg, x.nneg, x.neg_offset, &h->neg_spans, &h->nneg_spans, &h->neg, &h->nneg, &spans[1]);
+	if (!side(m, x.pos, x.npos, x.pos_offset, &h->pos_spans, &h->npos_spans, &h->pos, &h->npos) ||
+	    !side(m, x.neg, x.nneg, x.neg_offset, &h->neg_spans, &h->nneg_spans, &h->neg, &h->nneg))
+		return;
 	out = om_emit(m, &base, name, NULL, NULL, ms, 0, h);
 	if (out)
 		om_exemplars(m, out, p->exemplars, p->n_exemplars, -INFINITY, INFINITY);

@@ -82,8 +82,12 @@ bool om_base_labels(struct om *m, otlp_key_value *const *attrs, size_t nattrs,
 struct series_in *om_emit(struct om *m, const struct series_labels *base, const char *name,
 			  const char *extra, const char *extra_value, int64_t t_ms, double v,
 			  struct series_histogram *h);
-/* The series identity of base + name for the delta state, in m->key. */
-void om_state_key(struct om *m, const struct series_labels *base, const char *name);
+/*
+ * The identity of base + name for the delta state, in m->key; kind ('s'
+ * sum, 'h' histogram, 'e' exponential) keeps a metric that changes type
+ * from meeting its old totals.
+ */
+void om_state_key(struct om *m, char kind, const struct series_labels *base, const char *name);
 /* Add metadata for the current metric. */
 void om_meta(struct om *m, const char *family, enum series_type type, const char *unit);
 /* Exemplars of a point as Prometheus ones on s (all of them, or those in (lo, hi]). */

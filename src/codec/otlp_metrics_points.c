@@ -171,7 +171,7 @@ om_sum(struct om *m, const otlp_sum *s)
 
 			if (!om_have_state(m))
 				continue;
-			om_state_key(m, &base, name);
+			om_state_key(m, 's', &base, name);
 			r = om_state_add_sum(m->state, m->key.data, m->key.len,
 					     p->start_time_unix_nano, p->time_unix_nano, v, &v);
 			if (r == OM_DELTA_OLD || r == OM_DELTA_TOO_WIDE) {
@@ -255,7 +255,7 @@ om_histogram(struct om *m, const otlp_histogram *h)
 						  ne * sizeof *p->explicit_bounds);
 			enum om_delta r;
 
-			om_state_key(m, &base, name);
+			om_state_key(m, 'h', &base, name);
 			r = om_state_add_hist(m->state, m->key.data, m->key.len,
 					      p->start_time_unix_nano, p->time_unix_nano, layout,
 					      cnt, nb, &total, &s);

@@ -53,7 +53,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "codec/pb_wire.h"
 #include "codec/remote_write_int.h"
@@ -151,6 +150,9 @@ name_cmp(const char *a, size_t an, const char *b, size_t bn)
 	return r ? r : (an > bn) - (an < bn);
 }
 
+/* At most 64 bytes of a name or value in a message, as a printf precision. */
+#define SHOW(n) ((int)((n) > 64 ? 64 : (n)))
+
 void
 rw_check_labels(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t *nkept)
 {
@@ -158,40 +160,32 @@ rw_check_labels(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t *n
 
 	*nkept = 0;
 	for (size_t i = 0; i < n && !c->why[0]; i++) {
-		int name = l[i].nlen == 8 && memcmp(l[i].name, "__name__", 8) == 0;
+		bool name = l[i].nlen == 8 && memcmp(l[i].name, "__name__", 8) == 0;
+		int cmp = i ? name_cmp(l[i - 1].name, l[i - 1].nlen, l[i].name, l[i].nlen) : -1;
 
-		if (l[i].nlen == 0) {
+		if (l[i].nlen == 0)
 			rw_invalid(c, "label %zu has an empty name", i);
-			break;
-		}
-		if (i > 0) {
-			int cmp = name_cmp(l[i - 1].name, l[i - 1].nlen, l[i].name, l[i].nlen);
-
-			if (cmp == 0)
-				rw_invalid(c, "label name \"%.*s\" is repeated", (int)(l[i].nlen > 64 ? 64 : l[i].nlen), l[i].name);
-			else if (cmp > 0)
-				rw_invalid(c, "labels are not sorted by name (\"%.*s\" comes after \"%.*s\")",
-					(int)(l[i].nlen > 64 ? 64 : l[i].nlen), l[i].name,
-					(int)(l[i - 1].nlen > 64 ? 64 : l[i - 1].nlen), l[i - 1].name);
-			if (c->why[0])
-				break;
-		}
-		if (l[i].nlen > c->lim.max_name_len) {
+		else if (cmp == 0)
+			rw_invalid(c, "label name \"%.*s\" is repeated", SHOW(l[i].nlen), l[i].name);
+		else if (cmp > 0)
+			rw_invalid(c, "labels are not sorted by name (\"%.*s\" comes after \"%.*s\")",
+				   SHOW(l[i].nlen), l[i].name, SHOW(l[i - 1].nlen), l[i - 1].name);
+		else if (l[i].nlen > c->lim.max_name_len)
 			rw_invalid(c, "a label name is %zu bytes long, more than the limit of %zu",
-				l[i].nlen, c->lim.max_name_len);
-		} else if (!prom_label_name_valid(l[i].name, l[i].nlen)) {
+				   l[i].nlen, c->lim.max_name_len);
+		else if (!prom_label_name_valid(l[i].name, l[i].nlen))
 			rw_invalid(c, "label name \"%.*s\" is not valid (it must match "
-				"[a-zA-Z_][a-zA-Z0-9_]*)", (int)(l[i].nlen > 64 ? 64 : l[i].nlen), l[i].name);
-		} else if (l[i].vlen > c->lim.max_value_len) {
-			rw_invalid(c, "the value of label \"%.*s\" is %zu bytes long, more than the limit of %zu",
-				(int)l[i].nlen, l[i].name, l[i].vlen, c->lim.max_value_len);
-		} else if (memchr(l[i].value, 0, l[i].vlen) || !prom_utf8_valid(l[i].value, l[i].vlen)) {
-			rw_invalid(c, "the value of label \"%.*s\" is not valid UTF-8 (or holds a NUL byte)",
-				(int)l[i].nlen, l[i].name);
-		} else if (name && l[i].vlen && !prom_metric_name_valid(l[i].value, l[i].vlen)) {
+				   "[a-zA-Z_][a-zA-Z0-9_]*)", SHOW(l[i].nlen), l[i].name);
+		else if (l[i].vlen > c->lim.max_value_len)
+			rw_invalid(c, "the value of label \"%.*s\" is %zu bytes long, more than the "
+				   "limit of %zu", SHOW(l[i].nlen), l[i].name, l[i].vlen,
+				   c->lim.max_value_len);
+		else if (memchr(l[i].value, 0, l[i].vlen) || !prom_utf8_valid(l[i].value, l[i].vlen))
+			rw_invalid(c, "the value of label \"%.*s\" is not valid UTF-8 (or holds a NUL "
+				   "byte)", SHOW(l[i].nlen), l[i].name);
+		else if (name && l[i].vlen && !prom_metric_name_valid(l[i].value, l[i].vlen))
 			rw_invalid(c, "metric name \"%.*s\" is not valid (it must match "
-				"[a-zA-Z_:][a-zA-Z0-9_:]*)", (int)(l[i].vlen > 64 ? 64 : l[i].vlen), l[i].value);
-		}
+				   "[a-zA-Z_:][a-zA-Z0-9_:]*)", SHOW(l[i].vlen), l[i].value);
 		if (l[i].vlen) {
 			(*nkept)++;
 			have_name |= name;
@@ -205,7 +199,7 @@ rw_check_labels(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t *n
 		rw_invalid(c, "the series has no metric name (__name__)");
 	else if (*nkept > c->lim.max_labels)
 		rw_invalid(c, "the series has %zu labels, more than the limit of %zu", *nkept,
-			c->lim.max_labels);
+			   c->lim.max_labels);
 }
 
 enum ob_err
@@ -341,8 +335,8 @@ read_exemplar(struct rw_ctx *c, const uint8_t *p, size_t n, size_t index,
 static void
 report_first(struct rw_ctx *c, const struct raw_label *l, size_t n)
 {
-	/* "series {" + labels + "}: " + why fits OB_ERRLEN: why < RW_WHY_LEN */
-	char labels[OB_ERRLEN - RW_WHY_LEN - 12];
+	/* "series {" + labels + ",...}: " + why fits OB_ERRLEN: why < RW_WHY_LEN */
+	char labels[OB_ERRLEN - RW_WHY_LEN - 16];
 	size_t size = sizeof labels, len = 0;
 
 	labels[0] = 0;
@@ -353,7 +347,18 @@ report_first(struct rw_ctx *c, const struct raw_label *l, size_t n)
 		}
 		prom_label_format(labels, size, &len, l[i].name, l[i].nlen, l[i].value, l[i].vlen);
 	}
-	snprintf(c->rep->message, sizeof c->rep->message, "series {%s}: %s", labels, c->why);
+	snprintf(c->rep->message, sizeof c->rep->message, "series {%s%s}: %s", labels,
+		 c->labels_cut ? ",..." : "", c->why);
+}
+
+void
+rw_reserve_raw(struct rw_ctx *c, size_t n)
+{
+	if (n > c->nraw_alloc) {
+		c->nraw_alloc = n < 64 ? 64 : n;
+		free(c->raw);
+		c->raw = ob_xmalloc(c->nraw_alloc * sizeof *c->raw);
+	}
 }
 
 void
@@ -394,14 +399,17 @@ read_series(struct rw_ctx *c, const uint8_t *p, size_t n, struct series_in *s, b
 		if (!pb_skip(&q, end, wt))
 			return rw_malformed(c, "labels", nl, "a field runs past the end");
 	}
-	if (nl > c->nraw_alloc) {
-		c->nraw_alloc = nl < 64 ? 64 : nl;
-		free(c->raw);
-		c->raw = ob_xmalloc(c->nraw_alloc * sizeof *c->raw);
-	}
+	/*
+	 * Past the label limit the series is invalid whatever its labels
+	 * say; read only a few, for the message, so that a body of millions
+	 * of 2-byte labels cannot make the scratch array 16 times its size.
+	 */
+	size_t nread = nl > c->lim.max_labels ? (nl < 8 ? nl : 8) : nl;
+
+	rw_reserve_raw(c, nread);
 	for (q = p; q < end;) {
 		pb_key(&q, end, &f, &wt);
-		if (f == 1) {
+		if (f == 1 && il < nread) {
 			pb_bytes(&q, end, &fp, &len);
 			if ((err = read_label(c, fp, len, il, &c->raw[il])))
 				return err;
@@ -410,9 +418,15 @@ read_series(struct rw_ctx *c, const uint8_t *p, size_t n, struct series_in *s, b
 			pb_skip(&q, end, wt);
 		}
 	}
-	rw_check_labels(c, c->raw, nl, &nkept);
+	if (nl > c->lim.max_labels)
+		rw_invalid(c, "the series has %zu labels, more than the limit of %zu", nl,
+			   c->lim.max_labels);
+	else
+		rw_check_labels(c, c->raw, nl, &nkept);
 	if (c->why[0]) {
-		rw_series_invalid(c, c->raw, nl, ns + nh);
+		c->labels_cut = nread < nl;
+		rw_series_invalid(c, c->raw, nread, ns + nh);
+		c->labels_cut = false;
 		return OB_OK;
 	}
 	if ((err = rw_copy_labels(c, c->raw, nl, nkept, &s->labels)))
@@ -581,86 +595,4 @@ out:
 		rep->nseries_invalid = keep.nseries_invalid;
 	}
 	return err;
-}
-
-/* ---- headers --------------------------------------------------------------- */
-
-/* s[0..n) trimmed of spaces and tabs at both ends. */
-static void
-trim(const char **s, size_t *n)
-{
-	while (*n && (**s == ' ' || **s == '\t')) {
-		(*s)++;
-		(*n)--;
-	}
-	while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
-		(*n)--;
-}
-
-enum ob_err
-remote_write_check_headers(const char *content_type, const char *content_encoding,
-			   const char *version_header, enum rw_proto *proto, char *errbuf)
-{
-	enum rw_proto got = RW_PROTO_V1;
-
-	if (content_type && *content_type) {
-		const char *s = content_type, *semi = strchr(s, ';');
-		size_t n = semi ? (size_t)(semi - s) : strlen(s);
-
-		trim(&s, &n);
-		if (n != 22 || strncasecmp(s, "application/x-protobuf", 22) != 0)
-			return ob_errf(errbuf, OB_EUNSUPPORTED,
-				       "remote write: Content-Type \"%.100s\" is not supported; send "
-				       "application/x-protobuf (remote write 1.0)", content_type);
-		while (semi) {
-			const char *param = semi + 1, *eq;
-			size_t pn;
-
-			semi = strchr(param, ';');
-			pn = semi ? (size_t)(semi - param) : strlen(param);
-			trim(&param, &pn);
-			eq = memchr(param, '=', pn);
-			if (!eq || (size_t)(eq - param) != 5 || strncasecmp(param, "proto", 5) != 0)
-				continue;
-			const char *val = eq + 1;
-			size_t vn = pn - 6;
-
-			trim(&val, &vn);
-			if (vn >= 2 && val[0] == '"' && val[vn - 1] == '"') {
-				val++;
-				vn -= 2;
-			}
-			if (vn == 23 && memcmp(val, "prometheus.WriteRequest", 23) == 0) {
-				got = RW_PROTO_V1;
-			} else if (vn == 30 && memcmp(val, "io.prometheus.write.v2.Request", 30) == 0 &&
-				   proto) {
-				got = RW_PROTO_V2;
-			} else if (vn == 30 && memcmp(val, "io.prometheus.write.v2.Request", 30) == 0) {
-				return ob_errf(errbuf, OB_EUNSUPPORTED,
-					       "remote write 2.0 (proto=io.prometheus.write.v2.Request) "
-					       "is not supported here; send remote write 1.0 "
-					       "(proto=prometheus.WriteRequest)");
-			} else {
-				return ob_errf(errbuf, OB_EUNSUPPORTED,
-					       "remote write: proto=%.*s is not supported; send "
-					       "prometheus.WriteRequest (remote write 1.0) or "
-					       "io.prometheus.write.v2.Request (2.0)",
-					       (int)(vn > 100 ? 100 : vn), val);
-			}
-		}
-	}
-	if (content_encoding && *content_encoding) {
-		const char *s = content_encoding;
-		size_t n = strlen(s);
-
-		trim(&s, &n);
-		if (n != 6 || strncasecmp(s, "snappy", 6) != 0)
-			return ob_errf(errbuf, OB_EUNSUPPORTED,
-				       "remote write: Content-Encoding \"%.100s\" is not supported; "
-				       "send snappy (the block format)", content_encoding);
-	}
-	(void)version_header;
-	if (proto)
-		*proto = got;
-	return OB_OK;
 }

@@ -36,7 +36,8 @@
  *   - no __name__, or an empty one (the spec says SHOULD; set
  *     lim.allow_no_name to accept such series as Prometheus does);
  *   - a value that is not valid UTF-8;
- *   - more than lim.max_labels labels, a name longer than
+ *   - more than lim.max_labels labels (counting those with an empty
+ *     value, which are otherwise dropped), a name longer than
  *     lim.max_name_len or a value longer than lim.max_value_len bytes;
  *   - a native histogram whose spans and buckets disagree, whose schema
  *     is outside -4..8 (and not -53, custom buckets), or whose absolute

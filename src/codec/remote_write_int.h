@@ -27,6 +27,7 @@ struct rw_ctx {
 	size_t nraw_alloc;
 	size_t series;                  /* index of the series being decoded */
 	char why[RW_WHY_LEN];           /* why that series is invalid; "" if it is not */
+	bool labels_cut;                /* only the first labels were read (message: ",...") */
 };
 
 /* OB_EINVAL "... timeseries[i].part[index]: what" in c->errbuf. */
@@ -50,6 +51,8 @@ enum ob_err rw_copy_labels(struct rw_ctx *c, const struct raw_label *l, size_t n
 /* Decode the Sample payload p[0..n) (samples[index] of the current series). */
 enum ob_err rw_read_sample(struct rw_ctx *c, const uint8_t *p, size_t n, size_t index,
 			   struct series_sample *s);
+/* Make room for n raw labels in c->raw (n is at most lim.max_labels, or small). */
+void rw_reserve_raw(struct rw_ctx *c, size_t n);
 /* Count the current series (labels l, n of them, holding nsamples) as invalid (c->why). */
 void rw_series_invalid(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t nsamples);
 

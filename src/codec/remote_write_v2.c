@@ -83,11 +83,13 @@ resolve(struct rw_ctx *c, const struct symbols *sym, const uint64_t *refs, size_
 		rw_invalid(c, "labels_refs has an odd number (%zu) of entries", n);
 		return false;
 	}
-	if (n / 2 > c->nraw_alloc) {
-		c->nraw_alloc = n / 2 < 64 ? 64 : n / 2;
-		free(c->raw);
-		c->raw = ob_xmalloc(c->nraw_alloc * sizeof *c->raw);
+	if (n / 2 > c->lim.max_labels) {
+		/* before the scratch array grows with what a sender claims */
+		rw_invalid(c, "the series has %zu labels, more than the limit of %zu", n / 2,
+			   c->lim.max_labels);
+		return false;
 	}
+	rw_reserve_raw(c, n / 2);
 	for (size_t i = 0; i < n; i++)
 		if (refs[i] >= sym->n) {
 			rw_invalid(c, "labels_refs[%zu] = %llu is past the %zu symbols", i,

@@ -13,12 +13,14 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec/otlp_json.h"
 #include "codec/otlp_metrics.h"
+#include "core/util.h"
 
 struct mapped {
 	struct ob_arena arena;
@@ -422,6 +424,9 @@ exponential_histograms(void **state)
 		"\"positive\":{\"offset\":0,\"bucketCounts\":[\"1\",\"1\"]},\"attributes\":[" SATTR("k", "d") "]},"
 		"{\"timeUnixNano\":" T1 ",\"count\":\"2\",\"scale\":90,"
 		"\"positive\":{\"offset\":-3,\"bucketCounts\":[\"1\",\"0\",\"0\",\"1\"]},\"attributes\":[" SATTR("k", "e") "]},"
+		/* a run of empty buckets inside: two spans */
+		"{\"timeUnixNano\":" T1 ",\"count\":\"6\",\"scale\":0,"
+		"\"positive\":{\"offset\":0,\"bucketCounts\":[\"1\",\"0\",\"0\",\"0\",\"2\",\"0\",\"3\"]},\"attributes\":[" SATTR("k", "f") "]},"
 		/* scale -5: below -4, rejected */
 		"{\"timeUnixNano\":" T1 ",\"count\":\"1\",\"scale\":-5,\"attributes\":[" SATTR("k", "c") "]}"
 		"]}}"),
@@ -460,6 +465,11 @@ exponential_histograms(void **state)
 	assert_int_equal(e->schema, 8);
 	assert_int_equal(e->pos_spans[0].offset, 0);            /* -3..0 >> 82: -1 and 0 */
 	assert_true(e->npos == 2 && e->pos[0] == 1 && e->pos[1] == 1);
+	const struct series_histogram *f = &find(&m.w, "latency_milliseconds{k=\"f\"}")->hists[0];
+	assert_int_equal(f->npos_spans, 2);
+	assert_true(f->pos_spans[0].offset == 1 && f->pos_spans[0].length == 1);
+	assert_true(f->pos_spans[1].offset == 3 && f->pos_spans[1].length == 3);
+	assert_true(f->npos == 4 && f->pos[0] == 1 && f->pos[1] == 2 && f->pos[2] == 0 && f->pos[3] == 3);
 	assert_null(find(&m.w, "latency_milliseconds{k=\"c\"}"));
 	assert_int_equal(m.res.rejected_points, 1);
 	assert_non_null(strstr(m.res.message, "scale -5"));
@@ -645,6 +655,135 @@ state_is_bounded(void **state)
 	otlp_metrics_state_free(st);
 }
 
+/*
+ * Requests the OpenTelemetry JavaScript SDK (sdk-metrics 2.12,
+ * otlp-transformer 0.223) serialized for a counter, a histogram, an
+ * up-down counter, an exponential histogram and a gauge, once cumulative
+ * and once delta; the files start with 'P' (protobuf) or 'J' (JSON),
+ * as the fuzz target reads them.
+ */
+static void
+map_file(const char *path, struct mapped *m, struct otlp_metrics_state *st)
+{
+	uint8_t *body;
+	size_t n;
+
+	if (ob_file_read(path, 1 << 20, &body, &n, m->errbuf) != OB_OK)
+		fail_msg("%s (run the tests from the top of the tree)", m->errbuf);
+	ob_arena_init(&m->arena, 16 << 20);
+	m->err = body[0] == 'J'
+		? otlp_metrics_decode_json((const char *)body + 1, n - 1, NULL, st, &m->arena, &m->w,
+					   &m->res, m->errbuf)
+		: otlp_metrics_decode_pb(body + 1, n - 1, NULL, st, &m->arena, &m->w, &m->res,
+					 m->errbuf);
+	free(body);
+	if (m->err)
+		fail_msg("%s: %s", path, m->errbuf);
+}
+
+#define JS_TARGET "instance=\"pod-1\",job=\"shop/checkout\""
+#define JS_SCOPE "otel_scope_name=\"checkout-lib\",otel_scope_version=\"1.4.0\""
+#define JS_LABELS JS_TARGET "," JS_SCOPE
+
+static void
+js_sdk_requests(void **state)
+{
+	static const char *const files[] = {
+		"tests/fuzz/seeds/fuzz_otlp_metrics/js-sdk-cumulative.pb",
+		"tests/fuzz/seeds/fuzz_otlp_metrics/js-sdk-cumulative.json",
+		"tests/fuzz/seeds/fuzz_otlp_metrics/js-sdk-delta.pb",
+	};
+	struct otlp_metrics_state *st = otlp_metrics_state_new(0);
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		struct mapped m;
+
+		map_file(files[i], &m, st);
+		assert_true(value(&m.w, "http_server_requests_total{http_method=\"GET\",http_route=\"/cart\","
+				  JS_LABELS "}") == 3);
+		assert_true(value(&m.w, "http_server_duration_milliseconds_bucket{http_route=\"/cart\","
+				  JS_TARGET ",le=\"25\"," JS_SCOPE "}") == 2);
+		assert_true(value(&m.w, "http_server_duration_milliseconds_bucket{http_route=\"/cart\","
+				  JS_TARGET ",le=\"+Inf\"," JS_SCOPE "}") == 4);
+		assert_true(value(&m.w, "http_server_duration_milliseconds_sum{http_route=\"/cart\","
+				  JS_LABELS "}") == 755);
+		assert_true(value(&m.w, "cpu_utilization_ratio{cpu=\"0\"," JS_LABELS "}") == 0.25);
+		assert_true(value(&m.w, "target_info{host_name=\"node-7\",instance=\"pod-1\","
+				  "job=\"shop/checkout\"}") == 1);
+		const struct series_in *e = find(&m.w, "rpc_latency_seconds{" JS_LABELS "}");
+		assert_non_null(e);
+		assert_true(e->hists[0].count == 4 && e->hists[0].sum == 3.503);
+		double total = e->hists[0].zero_count;
+		for (size_t b = 0; b < e->hists[0].npos; b++)
+			total += e->hists[0].pos[b];
+		assert_true(total == 4);
+		assert_true(e->hists[0].npos_spans > 1);        /* gaps between the four values */
+		if (i < 2) {
+			assert_true(value(&m.w, "queue_size{" JS_LABELS "}") == 3);
+			assert_int_equal(m.res.rejected_points, 0);
+		} else {
+			/* delta up-down counters are dropped (the spec); the rest accumulates */
+			assert_null(find(&m.w, "queue_size{" JS_LABELS "}"));
+			assert_int_equal(m.res.rejected_points, 1);
+		}
+		ob_arena_release(&m.arena);
+	}
+	otlp_metrics_state_free(st);
+}
+
+/* Two receiver threads sharing one state: each accumulates its own series. */
+struct worker {
+	struct otlp_metrics_state *st;
+	int id;
+	double last;
+	int64_t rejected;
+};
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 1; i <= 200; i++) {
+		char json[1024];
+		struct mapped m;
+
+		snprintf(json, sizeof json,
+			 RES("", "", "{\"name\":\"c\",\"sum\":{\"aggregationTemporality\":1,"
+			     "\"isMonotonic\":true,\"dataPoints\":[{\"startTimeUnixNano\":\"%d000\","
+			     "\"timeUnixNano\":\"%d000\",\"asInt\":\"2\",\"attributes\":["
+			     "{\"key\":\"w\",\"value\":{\"intValue\":\"%d\"}}]}]}}"),
+			 i, i + 1, w->id);
+		map(json, &m, w->st);
+		w->rejected += m.res.rejected_points;
+		if (m.w.nseries == 1)
+			w->last = m.w.series[0].samples[0].v;
+		ob_arena_release(&m.arena);
+	}
+	return NULL;
+}
+
+static void
+concurrent_state(void **state)
+{
+	struct otlp_metrics_state *st = otlp_metrics_state_new(0);
+	struct worker w[2] = { { st, 1, 0, 0 }, { st, 2, 0, 0 } };
+	pthread_t t[2];
+
+	(void)state;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(w[i].rejected, 0);
+		assert_true(w[i].last == 400);
+	}
+	assert_int_equal(otlp_metrics_state_count(st), 2);
+	otlp_metrics_state_free(st);
+}
+
 /* ---- paths, errors, limits ---- */
 
 static void
@@ -751,6 +890,8 @@ main(void)
 		cmocka_unit_test(delta_histograms),
 		cmocka_unit_test(delta_exponential),
 		cmocka_unit_test(state_is_bounded),
+		cmocka_unit_test(concurrent_state),
+		cmocka_unit_test(js_sdk_requests),
 		cmocka_unit_test(json_path_and_errors),
 		cmocka_unit_test(label_values_are_utf8),
 	};

@@ -547,6 +547,18 @@ malformed_and_limits(void **state)
 	assert_int_equal(d.err, OB_EINVAL);
 	assert_non_null(strstr(d.errbuf, "timeseries[0].samples[0]: value is not a double"));
 	ob_arena_release(&d.arena);
+	/* a million 2-byte labels: refused by count, the scratch array stays small */
+	ob_buf_reset(&r.body);
+	for (int i = 0; i < 1000000; i++)
+		ob_buf_add(&r.ts, "\x0a\x00", 2);
+	add_sample(&r, 1, 1);
+	end_series(&r);
+	decode(&r, &d);
+	assert_int_equal(d.err, OB_OK);
+	assert_int_equal(d.w.nseries, 0);
+	assert_string_equal(d.rep.message, "series {=\"\",=\"\",=\"\",=\"\",=\"\",=\"\",=\"\",=\"\",...}: "
+			    "the series has 1000000 labels, more than the limit of 128");
+	ob_arena_release(&d.arena);
 	/* an empty request is valid and empty */
 	ob_buf_reset(&r.body);
 	decode(&r, &d);
