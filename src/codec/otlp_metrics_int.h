@@ -138,7 +138,7 @@ char *om_label_name(struct ob_arena *a, const char *prefix, const char *key);
 /*
  * The label value of an attribute value: strings as they are (bad UTF-8
  * bytes as U+FFFD), bool "true"/"false", integers in decimal, doubles as
- * om_format_double, bytes in base64, arrays and key-value lists as JSON.
+ * ob_float_text (core/jsonw.h), bytes in base64, arrays and key-value lists as JSON.
  */
 char *om_value_string(struct ob_arena *a, const otlp_any_value *v);
 /*
@@ -147,7 +147,7 @@ char *om_value_string(struct ob_arena *a, const otlp_any_value *v);
  * and quantile labels): 0.005, 1, 1000000, +Inf, -Inf, NaN.  buf holds
  * at least 400 bytes.
  */
-char *om_format_double(double x, char *buf, size_t size);
+
 
 /* ---- delta accumulation (otlp_metrics_state.c) ---- */
 

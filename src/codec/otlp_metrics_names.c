@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "codec/prom_labels.h"
+#include "core/jsonw.h"
 #include "core/buf.h"
 
 struct unit_word {
@@ -184,22 +185,6 @@ om_unit(struct ob_arena *a, const char *unit, enum om_kind kind)
 	return s;
 }
 
-/* Whether unit appears in name as whole '_'-separated words. */
-static bool
-has_words(const char *name, const char *unit)
-{
-	size_t un = strlen(unit);
-
-	for (const char *p = name; (p = strstr(p, unit)) != NULL; p++) {
-		bool before = p == name || p[-1] == '_';
-		bool after = p[un] == 0 || p[un] == '_';
-
-		if (before && after)
-			return true;
-	}
-	return false;
-}
-
 static bool
 ends_with(const char *s, size_t n, const char *suffix)
 {
@@ -224,14 +209,24 @@ om_metric_name(struct ob_arena *a, const char *name, const char *unit, enum om_k
 		ob_buf_addstr(&b, "_");
 	put_sanitized(&b, name, strlen(name), true);
 	if (suffixes) {
-		ob_buf_add(&b, "", 1);          /* a NUL for has_words, then drop it */
-		b.len--;
-		if (u[0] && !has_words((const char *)b.data, u)) {
+		/*
+		 * The unit is a suffix unless the name already ends with it (the
+		 * specification says suffix: "seconds_spent" in s is
+		 * "seconds_spent_seconds"), looked for before a counter's _total.
+		 */
+		bool total = kind == OM_COUNTER && ends_with((const char *)b.data, b.len, "_total");
+		size_t ul = strlen(u);
+
+		if (total)
+			b.len -= strlen("_total");
+		if (u[0] && !(b.len == ul && memcmp(b.data, u, ul) == 0) &&
+		    !(b.len > ul && b.data[b.len - ul - 1] == '_' &&
+		      memcmp(b.data + b.len - ul, u, ul) == 0)) {
 			if (b.len && b.data[b.len - 1] != '_')
 				ob_buf_addstr(&b, "_");
 			ob_buf_addstr(&b, u);
 		}
-		if (kind == OM_COUNTER && !ends_with((const char *)b.data, b.len, "_total"))
+		if (kind == OM_COUNTER)
 			ob_buf_addstr(&b, b.len && b.data[b.len - 1] == '_' ? "total" : "_total");
 	}
 	return take(a, &b);
@@ -239,70 +234,6 @@ om_metric_name(struct ob_arena *a, const char *name, const char *unit, enum om_k
 
 /* ---- numbers ---- */
 
-static locale_t c_locale;
-static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
-
-static void
-init_c_locale(void)
-{
-	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-}
-
-char *
-om_format_double(double x, char *buf, size_t size)
-{
-	char e[40], digits[20];
-	int nd = 0, exp10;
-	locale_t old;
-
-	if (isnan(x))
-		return snprintf(buf, size, "NaN"), buf;
-	if (isinf(x))
-		return snprintf(buf, size, x > 0 ? "+Inf" : "-Inf"), buf;
-	if (x == 0)
-		return snprintf(buf, size, signbit(x) ? "-0" : "0"), buf;
-	pthread_once(&c_locale_once, init_c_locale);
-	old = uselocale(c_locale);
-	for (int p = 1; p <= 17; p++) {
-		snprintf(e, sizeof e, "%.*e", p - 1, x);
-		if (strtod(e, NULL) == x)
-			break;
-	}
-	uselocale(old);
-	/* e is [-]d[.ddd]e[+-]xx */
-	const char *s = e;
-	bool neg = *s == '-';
-
-	if (neg)
-		s++;
-	for (; *s && *s != 'e'; s++)
-		if (*s >= '0' && *s <= '9')
-			digits[nd++] = *s;
-	exp10 = atoi(s + 1);
-	while (nd > 1 && digits[nd - 1] == '0')
-		nd--;
-	/* value = d0.d1d2... * 10^exp10 */
-	size_t k = 0;
-	if (neg)
-		buf[k++] = '-';
-	if (exp10 < 0) {
-		buf[k++] = '0';
-		buf[k++] = '.';
-		for (int i = 0; i < -exp10 - 1; i++)
-			buf[k++] = '0';
-		for (int i = 0; i < nd; i++)
-			buf[k++] = digits[i];
-	} else {
-		for (int i = 0; i <= exp10 || i < nd; i++) {
-			if (i == exp10 + 1)
-				buf[k++] = '.';
-			buf[k++] = i < nd ? digits[i] : '0';
-		}
-	}
-	buf[k] = 0;
-	(void)size;     /* at most 1 + 1 + 324 + 17 + 1 bytes: callers give 400 */
-	return buf;
-}
 
 /* ---- attribute values ---- */
 
@@ -348,7 +279,7 @@ put_text(struct ob_buf *b, const char *s, size_t n, bool json)
 static void
 put_scalar(struct ob_buf *b, const otlp_any_value *v, bool json)
 {
-	char num[400];
+	char num[OB_FLOAT_TEXT];
 
 	switch (v->value_case) {
 	case OTLP_VALUE(STRING_VALUE):
@@ -361,7 +292,7 @@ put_scalar(struct ob_buf *b, const otlp_any_value *v, bool json)
 		ob_buf_addf(b, "%lld", (long long)v->int_value);
 		break;
 	case OTLP_VALUE(DOUBLE_VALUE):
-		om_format_double(v->double_value, num, sizeof num);
+		ob_float_text(v->double_value, num);
 		if (json && !isfinite(v->double_value))
 			ob_buf_addf(b, "\"%s\"", num);
 		else

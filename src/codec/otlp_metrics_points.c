@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "codec/otlp_metrics_int.h"
+#include "core/jsonw.h"
 
 #define STALE_OR(stale, v) ((stale) ? series_stale_nan() : (v))
 
@@ -218,7 +219,7 @@ om_histogram(struct om *m, const otlp_histogram *h)
 	bool delta = h->aggregation_temporality == OTLP_TEMPORALITY(DELTA);
 	const char *unit;
 	char *name = metric_name(m, OM_HISTOGRAM, h->n_data_points, &unit), *bucket, *sum, *count;
-	char num[400], why[200];
+	char num[OB_FLOAT_TEXT], why[200];
 
 	if (!name || !om_temporality_ok(m, h->aggregation_temporality, h->n_data_points))
 		return;
@@ -267,7 +268,7 @@ om_histogram(struct om *m, const otlp_histogram *h)
 		for (size_t b = 0; nb && b < ne && !m->err; b++) {
 			char *le;
 
-			om_format_double(p->explicit_bounds[b], num, sizeof num);
+			ob_float_text(p->explicit_bounds[b], num);
 			le = ob_arena_memdup(m->a, num, strlen(num));
 
 			cum += cnt[b];
@@ -296,7 +297,7 @@ om_summary(struct om *m, const otlp_summary *sm)
 {
 	const char *unit;
 	char *name = metric_name(m, OM_SUMMARY, sm->n_data_points, &unit), *sum, *count;
-	char num[400];
+	char num[OB_FLOAT_TEXT];
 
 	if (!name || !(sum = suffixed(m, name, "_sum")) || !(count = suffixed(m, name, "_count")))
 		return;
@@ -314,7 +315,7 @@ om_summary(struct om *m, const otlp_summary *sm)
 			const otlp_quantile *qv = p->quantile_values[q];
 			char *ql;
 
-			om_format_double(qv->quantile, num, sizeof num);
+			ob_float_text(qv->quantile, num);
 			ql = ob_arena_memdup(m->a, num, strlen(num));
 
 			if (!ql) {

@@ -8,7 +8,9 @@
  */
 #include "core/jsonw.h"
 
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -105,9 +107,19 @@ ob_json_cstring(struct ob_buf *b, const char *s)
 	return ob_json_string(b, s, strlen(s));
 }
 
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void
+c_locale_init(void)
+{
+	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
 void
 ob_float_text(double v, char *out)
 {
+	locale_t old;
 	char e[40], digits[24];
 	int prec, exp10, nd = 0, i, pos = 0;
 	bool neg;
@@ -125,11 +137,15 @@ ob_float_text(double v, char *out)
 		strcpy(out, signbit(v) ? "-0" : "0");
 		return;
 	}
+	/* "%e" and strtod follow LC_NUMERIC, which the UI sets: use "C" here */
+	pthread_once(&c_locale_once, c_locale_init);
+	old = uselocale(c_locale);
 	for (prec = 0; prec < 17; prec++) {
 		snprintf(e, sizeof e, "%.*e", prec, v);
 		if (strtod(e, NULL) == v)
 			break;
 	}
+	uselocale(old);
 	/* e is [-]d[.ddd]e[+-]xx */
 	p = e;
 	neg = *p == '-';

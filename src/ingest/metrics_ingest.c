@@ -81,6 +81,7 @@ ingest_remote_write(struct ingest_metrics *im, const uint8_t *body, size_t len,
 	struct ob_buf raw;
 	struct series_write w;
 	struct rw_report rep;
+	enum rw_proto proto = RW_PROTO_V1;
 	char errbuf[OB_ERRLEN] = "";
 	enum ob_err err;
 
@@ -88,7 +89,7 @@ ingest_remote_write(struct ingest_metrics *im, const uint8_t *body, size_t len,
 	ans->http = 204;
 	ob_buf_init(&raw, 0);
 	ob_arena_init(&arena, im->lim.max_decoded * DECODED_FACTOR + (1u << 20));
-	if ((err = remote_write_check_headers(content_type, content_encoding, version, NULL,
+	if ((err = remote_write_check_headers(content_type, content_encoding, version, &proto,
 					      errbuf))) {
 		ans->http = 415;
 		goto fail;
@@ -97,8 +98,9 @@ ingest_remote_write(struct ingest_metrics *im, const uint8_t *body, size_t len,
 		ans->http = err == OB_ETOOBIG ? 413 : 400;
 		goto fail;
 	}
-	err = remote_write_decode(raw.data ? raw.data : (const uint8_t *)"", raw.len, &im->rw,
-				  &arena, &w, &rep, errbuf);
+	ans->v2 = proto == RW_PROTO_V2;
+	err = (ans->v2 ? remote_write_decode_v2 : remote_write_decode)(
+		raw.data ? raw.data : (const uint8_t *)"", raw.len, &im->rw, &arena, &w, &rep, errbuf);
 	if (err) {
 		ans->http = err == OB_ETOOBIG ? 413 : 400;
 		goto fail;
@@ -111,6 +113,12 @@ ingest_remote_write(struct ingest_metrics *im, const uint8_t *body, size_t len,
 		snprintf(ans->message, sizeof ans->message, "%s", rep.message);
 	}
 	append(im, &w, ans);
+	if (ans->http < 300 || ans->partial) {
+		/* what 2.0 senders read back; every kept sample was stored or refused whole */
+		ans->samples_written = rep.nsamples < ans->accepted ? rep.nsamples : ans->accepted;
+		ans->histograms_written = ans->accepted - ans->samples_written;
+		ans->exemplars_written = rep.nexemplars;
+	}
 	goto out;
 fail:
 	snprintf(ans->message, sizeof ans->message, "%s", errbuf);
@@ -160,6 +168,16 @@ out:
 void
 ingest_remote_write_reply(const struct ingest_metrics_answer *ans, struct http_response *resp)
 {
+	if (ans->v2) {
+		char n[32];
+
+		snprintf(n, sizeof n, "%zu", ans->samples_written);
+		http_response_header(resp, "X-Prometheus-Remote-Write-Samples-Written", n);
+		snprintf(n, sizeof n, "%zu", ans->histograms_written);
+		http_response_header(resp, "X-Prometheus-Remote-Write-Histograms-Written", n);
+		snprintf(n, sizeof n, "%zu", ans->exemplars_written);
+		http_response_header(resp, "X-Prometheus-Remote-Write-Exemplars-Written", n);
+	}
 	if (ans->http == 204) {
 		resp->status = 204;
 		resp->content_type = NULL;

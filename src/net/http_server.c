@@ -144,6 +144,8 @@ send_response(struct MHD_Connection *conn, struct http_response *r)
 		MHD_add_response_header(mr, "Content-Type", r->content_type);
 	if (r->extra_name[0])
 		MHD_add_response_header(mr, r->extra_name, r->extra_value);
+	for (int i = 0; i < r->nmore; i++)
+		MHD_add_response_header(mr, r->more[i].name, r->more[i].value);
 	ret = MHD_queue_response(conn, (unsigned)r->status, mr);
 	MHD_destroy_response(mr);
 	return ret;
@@ -280,4 +282,14 @@ http_media_is(const char *ct, const char *want)
 	size_t n = strlen(want);
 
 	return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
+void
+http_response_header(struct http_response *resp, const char *name, const char *value)
+{
+	if (resp->nmore >= (int)(sizeof resp->more / sizeof resp->more[0]))
+		return;
+	snprintf(resp->more[resp->nmore].name, sizeof resp->more[0].name, "%s", name);
+	snprintf(resp->more[resp->nmore].value, sizeof resp->more[0].value, "%s", value);
+	resp->nmore++;
 }

@@ -27,6 +27,11 @@ struct http_response {
 	struct ob_buf body;
 	char extra_name[64];        /* one extra header (Retry-After ...) */
 	char extra_value[128];
+	struct {                    /* more of them: http_response_header() */
+		char name[64];
+		char value[64];
+	} more[4];
+	int nmore;
 };
 
 typedef void (*http_handler_fn)(void *ctx, struct http_request *req,
@@ -69,6 +74,9 @@ enum ob_err http_server_start(const char *addr, const struct http_route *routes,
 			      char bound[64], char *errbuf);
 /* Stop accepting, finish requests in flight, close; frees the server. */
 void http_server_stop(struct http_server *srv);
+
+/* Add a response header (at most 4 besides extra_name; more are dropped). */
+void http_response_header(struct http_response *resp, const char *name, const char *value);
 
 /* Is the Content-Type ct (parameters allowed) the media type want? */
 bool http_media_is(const char *ct, const char *want);
