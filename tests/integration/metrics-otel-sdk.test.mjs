@@ -23,12 +23,6 @@
 // exports (its exemplar code is not wired to the aggregators), so there is
 // nothing of them to check through this SDK.
 //
-// Pending: tests/run-integration.sh runs tests/integration/*.test.mjs only, so
-// this file waits here until obstui can pass it.  Run it by hand with
-//   tests/run-integration.sh tests/integration/pending/metrics-otel-sdk.test.mjs
-// and switch it on for good with
-//   git mv tests/integration/pending/metrics-otel-sdk.test.mjs tests/integration/ &&
-//   sed -i "s#'../lib/#'./lib/#" tests/integration/metrics-otel-sdk.test.mjs
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,8 +32,8 @@ import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { OTLPMetricExporter as GrpcExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { OTLPMetricExporter as JsonExporter, AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { startServe } from '../lib/obstui.mjs';
-import { promApi, pv, close, labelKey } from '../lib/prom.mjs';
+import { startServe } from './lib/obstui.mjs';
+import { promApi, pv, close, labelKey } from './lib/prom.mjs';
 
 const exportErrors = [];
 diag.setLogger({
