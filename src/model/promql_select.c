@@ -419,9 +419,9 @@ pq_load_matrix(struct pq_eval *ev, const struct promql_expr *ms, struct pq_matri
 			d--;
 		if (a == b && c == d)
 			continue;
-		s.f += a;
+		s.f = s.f ? s.f + a : NULL;       /* an empty array may be NULL */
 		s.nf = b - a;
-		s.h += c;
+		s.h = s.h ? s.h + c : NULL;
 		s.nh = d - c;
 		if ((err = pq_add_samples(ev, s.nf + s.nh)))
 			return err;

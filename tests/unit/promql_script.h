@@ -93,13 +93,13 @@ mem_select(void *ctx, const struct promql_matcher *m, size_t nm, int64_t mint, i
 		res[n].labels = s->labels;
 		a = lower_bound(s->f, s->nf, mint);
 		b = lower_bound(s->f, s->nf, maxt + 1);
-		res[n].f = s->f + a;
+		res[n].f = s->f ? s->f + a : NULL;
 		res[n].nf = b - a;
 		for (a = 0; a < s->nh && s->h[a].t < mint; a++)
 			;
 		for (b = a; b < s->nh && s->h[b].t <= maxt; b++)
 			;
-		res[n].h = s->h + a;
+		res[n].h = s->h ? s->h + a : NULL;
 		res[n].nh = b - a;
 		if (res[n].nf + res[n].nh)
 			n++;
