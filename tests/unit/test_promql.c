@@ -21,6 +21,7 @@
 
 #include <dirent.h>
 
+#include "promql_checked.h"
 #include "promql_script.h"
 
 /* --- selectors, lookback, staleness, offset, @ --- */
@@ -650,6 +651,7 @@ static void test_subqueries(void **s) { (void)s; run("subqueries", subqueries); 
 static void test_functions(void **s) { (void)s; run("functions", functions); }
 static void test_histograms(void **s) { (void)s; run("histograms", histograms); }
 static void test_eval_errors(void **s) { (void)s; run("eval_errors", eval_errors); }
+static void test_promtool_checked(void **s) { (void)s; run("promtool_checked", promtool_checked); }
 
 /* A source of n series "big{i="..."}" with a sample every 15s for an hour. */
 static void
@@ -973,6 +975,7 @@ main(void)
 		cmocka_unit_test(test_functions),
 		cmocka_unit_test(test_histograms),
 		cmocka_unit_test(test_eval_errors),
+		cmocka_unit_test(test_promtool_checked),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_range_queries),
 		cmocka_unit_test(test_native_histograms),
