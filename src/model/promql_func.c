@@ -81,10 +81,27 @@ is_leap(long y)
 static double
 date_part(enum pq_fn fn, double secs)
 {
-	time_t t = (time_t)(int64_t)secs;
+	time_t t = isnan(secs) || fabs(secs) >= 9.2e18 ? 0 : (time_t)(int64_t)secs;
 	struct tm tm;
 	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 
+	if (isnan(secs) || secs >= 9.2233720368547758e18 || secs < -9.2233720368547758e18) {
+		/*
+		 * Go turns these into the smallest int64, and its time package
+		 * then lands on this date: Prometheus answers with it.
+		 */
+		switch (fn) {
+		case PQ_FN_YEAR: return 292277026596.0;
+		case PQ_FN_MONTH: return 12;
+		case PQ_FN_DAY_OF_MONTH: return 4;
+		case PQ_FN_DAY_OF_WEEK: return 0;
+		case PQ_FN_DAY_OF_YEAR: return 339;
+		case PQ_FN_DAYS_IN_MONTH: return 31;
+		case PQ_FN_HOUR: return 15;
+		case PQ_FN_MINUTE: return 30;
+		default: return NAN;
+		}
+	}
 	gmtime_r(&t, &tm);
 	switch (fn) {
 	case PQ_FN_DAYS_IN_MONTH:
