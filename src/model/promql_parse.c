@@ -186,7 +186,7 @@ parse_matchers(struct parser *p, struct promql_expr *vs)
 		char why[200];
 
 		if (TOK(p)->type != PQ_T_IDENT)
-			return unexpected(p, "label matching", "label");
+			return unexpected(p, "label matching", "identifier or \"}\"");
 		if (vs->nmatchers + 1 >= cap) {
 			struct promql_matcher *g = ob_arena_alloc(p->arena, 2 * cap * sizeof *g);
 
