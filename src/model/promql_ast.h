@@ -19,6 +19,7 @@
 #ifndef OB_MODEL_PROMQL_AST_H
 #define OB_MODEL_PROMQL_AST_H
 
+#include <regex.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -249,6 +250,8 @@ struct pq_eval {
 	unsigned tick;
 	char *errbuf;
 	jmp_buf *oom;                   /* pq_alloc jumps here past the arena's cap */
+	regex_t **cleanup;              /* regfree()d when the query ends, however */
+	size_t ncleanup, cleanup_cap;
 	const char **warnings;
 	size_t nwarnings;
 	/* labels without __name__, by the address of the labels they came from */
@@ -271,6 +274,10 @@ void pq_vec_add(struct pq_eval *ev, struct pq_vector *v, const struct pq_sample 
 /* OB_EBUSY once the deadline passed (checked every so many calls). */
 enum ob_err pq_check_time(struct pq_eval *ev);
 enum ob_err pq_add_samples(struct pq_eval *ev, size_t n);
+/* regfree(re) when the query ends (also when pq_alloc gives up on it). */
+void pq_defer_regfree(struct pq_eval *ev, regex_t *re);
+/* Make room first, so that registering right after regcomp cannot fail. */
+void pq_defer_reserve(struct pq_eval *ev);
 
 /* Evaluate e over ev's steps into a matrix (scalars: one series, no labels). */
 enum ob_err pq_eval_node(struct pq_eval *ev, const struct promql_expr *e, struct pq_matrix *out);

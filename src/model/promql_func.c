@@ -399,10 +399,12 @@ prepare_label_fn(struct pq_eval *ev, struct call *c)
 		if (!valid_label_name(dst))
 			return ob_errf(ev->errbuf, OB_EINVAL, "invalid destination label name in "
 				       "label_replace(): %s", dst);
+		pq_defer_reserve(ev);
 		if (ob_regex_compile(re, 0, &c->re, why, sizeof why) != OB_REGEX_OK)
 			return ob_errf(ev->errbuf, OB_EINVAL, "invalid regular expression in "
 				       "label_replace(): %s", re);
 		c->have_re = true;
+		pq_defer_regfree(ev, &c->re);
 		c->ngroups = c->re.re_nsub ? c->re.re_nsub - 1 : 0;
 		if (c->ngroups > 30)
 			c->ngroups = 30;
@@ -445,8 +447,6 @@ pq_eval_call(struct pq_eval *ev, const struct promql_expr *e, struct pq_matrix *
 		return err;
 	err = pq_range_eval(ev, (const struct promql_expr *const *)e->args, e->nargs, step_call,
 			    c, out);
-	if (c->have_re)
-		regfree(&c->re);
 	if (err)
 		return err;
 	if ((e->func->id == PQ_FN_SORT || e->func->id == PQ_FN_SORT_DESC) && ev->start == ev->end)

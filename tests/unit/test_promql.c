@@ -720,6 +720,15 @@ test_limits(void **state)
 	assert_int_equal(promql_parse("big * on(i) group_left big", &arena, &e, errbuf), OB_OK);
 	assert_int_equal(promql_eval_range(e, 0, 3540000, 15000, &opts, &src, &arena, &r, errbuf),
 			 OB_ETOOBIG);
+	promql_expr_release(e);
+	ob_arena_release(&arena);
+	/* a regex compiled for label_replace is freed too when the cap stops the query */
+	ob_arena_init(&arena, 1 << 20);
+	assert_int_equal(promql_parse("label_replace(big, \"x\", \"$1\", \"i\", \"(.*)\") "
+				      "* on(i) group_left big", &arena, &e, errbuf), OB_OK);
+	assert_int_equal(promql_eval_range(e, 0, 3540000, 15000, &opts, &src, &arena, &r, errbuf),
+			 OB_ETOOBIG);
+	promql_expr_release(e);
 	ob_arena_release(&arena);
 	mem_db_clear(&db);
 	ob_arena_release(&db.arena);
