@@ -140,6 +140,8 @@ struct promql_opts {
 	int64_t lookback_ms;            /* 0: 5 minutes */
 	uint64_t timeout_ns;            /* 0: 2 minutes */
 	size_t max_samples;             /* 0: 50,000,000 */
+	int64_t subquery_step_ms;       /* a subquery's step when it gives none; 0: 1 minute
+					   (Prometheus: the global evaluation_interval) */
 };
 
 /*

@@ -245,6 +245,7 @@ struct pq_eval {
 	int64_t start, end, interval;   /* the current (sub)query's steps */
 	int64_t query_start, query_end; /* the outer query's, for @ start() / end() */
 	int64_t lookback;
+	int64_t subquery_step;          /* default step of [range:] */
 	size_t max_samples, samples;
 	uint64_t deadline_ns;
 	unsigned tick;

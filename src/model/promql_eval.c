@@ -549,7 +549,7 @@ pq_eval_subquery(struct pq_eval *ev, const struct promql_expr *e, struct pq_matr
 	int64_t lo = first - e->range_ms;
 	enum ob_err err;
 
-	sub.interval = e->step_ms ? e->step_ms : 60000;
+	sub.interval = e->step_ms ? e->step_ms : ev->subquery_step;
 	sub.start = sub.interval * (lo / sub.interval);
 	if (sub.start < lo)
 		sub.start += sub.interval;
@@ -584,6 +584,7 @@ eval_init(struct pq_eval *ev, const struct promql_opts *opts, const struct promq
 	ev->errbuf = errbuf;
 	ev->lookback = opts && opts->lookback_ms ? opts->lookback_ms : 5 * 60 * 1000;
 	ev->max_samples = opts && opts->max_samples ? opts->max_samples : 50000000;
+	ev->subquery_step = opts && opts->subquery_step_ms > 0 ? opts->subquery_step_ms : 60000;
 	ev->deadline_ns = ob_mono_ns() + (opts && opts->timeout_ns ? opts->timeout_ns :
 					  120ULL * 1000000000ULL);
 }

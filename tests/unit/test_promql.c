@@ -799,6 +799,19 @@ test_range_queries(void **state)
 	assert_int_equal(r.type, PROMQL_SCALAR);
 	assert_true(close_enough(r.scalar, 4.0 / 3));
 	assert_int_equal(r.scalar_t, 60000);
+	/* a subquery without a step takes the default one, which opts may set */
+	{
+		struct promql_opts o = { .subquery_step_ms = 15000 };
+
+		assert_int_equal(promql_parse("count_over_time(big{i=\"1\"}[1m:])", &arena, &e,
+					      errbuf), OB_OK);
+		assert_int_equal(promql_eval_instant(e, 600000, NULL, &src, &arena, &r, errbuf),
+				 OB_OK);
+		assert_true(close_enough(r.series[0].f[0].v, 2));      /* 540s, 600s */
+		assert_int_equal(promql_eval_instant(e, 600000, &o, &src, &arena, &r, errbuf),
+				 OB_OK);
+		assert_true(close_enough(r.series[0].f[0].v, 5));      /* every 15s */
+	}
 	/* bad steps */
 	assert_int_equal(promql_parse("big", &arena, &e, errbuf), OB_OK);
 	assert_int_equal(promql_eval_range(e, 0, 60000, 0, NULL, &src, &arena, &r, errbuf),
