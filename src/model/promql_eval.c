@@ -622,6 +622,7 @@ instant(struct pq_eval *ev, const struct promql_expr *e, int64_t t, struct promq
 	out->type = e->type;
 	if (e->type == PROMQL_STRING) {
 		out->string = unparen(e)->string;
+		out->scalar_t = t;
 		return OB_OK;
 	}
 	if ((err = pq_eval_node(ev, e, &m)))
