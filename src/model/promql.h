@@ -59,6 +59,12 @@ bool promql_matcher_matches(const struct promql_matcher *m, const char *value);
  *
  * label_names / label_values serve the API's /labels and /label/x/values
  * (may be NULL in a source that only queries: the API then uses select).
+ *
+ * The engine keeps the order select() gives: groups of an aggregation come
+ * out in the order of their first member, and topk/bottomk keep the first
+ * of equal values.  Series in label order (as Prometheus's blocks and
+ * merged queriers give them) make those choices Prometheus's.  An empty
+ * sample array may be NULL.
  */
 struct promql_source {
 	void *ctx;
@@ -122,14 +128,26 @@ struct promql_result {
 	size_t nwarnings;
 };
 
+/*
+ * Limits.  max_samples counts as Prometheus's --query.max-samples does:
+ * the samples the steps hold at once (selector points, range windows,
+ * results), not what select() read; OB_ETOOBIG past it.  Memory is bounded
+ * by the cap of the arena the caller passes (OB_ETOOBIG too): give each
+ * query an arena with a cap.  Past timeout_ns the query fails with
+ * OB_EBUSY.
+ */
 struct promql_opts {
 	int64_t lookback_ms;            /* 0: 5 minutes */
 	uint64_t timeout_ns;            /* 0: 2 minutes */
-	size_t max_samples;             /* 0: 50,000,000 loaded at once */
+	size_t max_samples;             /* 0: 50,000,000 */
+	int64_t subquery_step_ms;       /* a subquery's step when it gives none; 0: 1 minute
+					   (Prometheus: the global evaluation_interval) */
 };
 
 /*
  * Evaluate e at time t (ms): an instant query.  The result lives in arena.
+ * A vector comes out in the engine's order (sort() and sort_desc() set
+ * it, as in Prometheus); each series has one point (f or h) at t.
  */
 enum ob_err promql_eval_instant(const struct promql_expr *e, int64_t t,
 				const struct promql_opts *opts, const struct promql_source *src,

@@ -3,11 +3,14 @@
  * function table, and what the evaluator's files share.
  *
  * Source locations: promql_lex.c (text -> tokens), promql_parse.c (tokens
- * -> tree, with Prometheus's type checks), promql_print.c (tree -> text),
+ * -> tree, with Prometheus's type checks; selectors and modifiers in
+ * promql_parse_sel.c), promql_functab.c (the functions and their argument
+ * types), promql_print.c (tree -> text),
  * promql_eval.c (the step loop and node dispatch), promql_select.c
  * (selectors and matchers), promql_binop.c, promql_agg.c, promql_func.c
  * (functions of instant vectors), promql_func_range.c (functions of range
- * vectors), promql_hist.c (histogram functions).
+ * vectors), promql_hist.c (histogram functions), promql_hist_ops.c
+ * (native histogram arithmetic).
  *
  * Everything in a tree lives in the arena promql_parse() was given; the
  * tree is immutable after parsing, except that compiled regexes hang off
@@ -16,6 +19,7 @@
 #ifndef OB_MODEL_PROMQL_AST_H
 #define OB_MODEL_PROMQL_AST_H
 
+#include <regex.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -74,7 +78,7 @@ const char *pq_tok_desc(const struct pq_token *t, char *buf, size_t len);
 const char *pq_op_name(enum pq_op op);
 const char *pq_agg_name(enum pq_agg a);
 
-/* --- functions (table in promql_parse.c) --- */
+/* --- functions (table in promql_functab.c) --- */
 
 enum pq_fn {
 	PQ_FN_ABS, PQ_FN_ABSENT, PQ_FN_ABSENT_OVER_TIME, PQ_FN_ACOS, PQ_FN_ACOSH, PQ_FN_ASIN,
@@ -177,6 +181,36 @@ void pq_format_float(double v, char *out, size_t len);
 /* Prometheus's duration format ("1h30m", "5m", "100ms"). */
 void pq_format_duration(int64_t ms, char *out, size_t len);
 
+/* --- the parser's state, shared by promql_parse.c and promql_parse_sel.c --- */
+
+struct pq_parser {
+	const char *text;
+	struct pq_token *toks;
+	size_t n, i;
+	struct ob_arena *arena;
+	char *errbuf;
+	int depth;
+	struct promql_matcher **compiled;       /* to free on a failed parse */
+	size_t ncompiled, compiled_cap;
+};
+
+#define TOK(p) (&(p)->toks[(p)->i])
+#define PEEK(p, k) ((p)->i + (k) < (p)->n ? (p)->toks[(p)->i + (k)].type : PQ_T_EOF)
+
+
+enum ob_err pq_unexpected(struct pq_parser *p, const char *context, const char *expected);
+struct promql_expr *pq_node(struct pq_parser *p, enum pq_kind kind, size_t pos);
+enum ob_err pq_too_big(struct pq_parser *p);
+enum ob_err pq_parse_expr(struct pq_parser *p, int min_prec, struct promql_expr **out);
+/* "(a, b, c)" into names; the matchers of "{...}"; the checks on a selector */
+enum ob_err pq_parse_label_list(struct pq_parser *p, const char ***out, size_t *n);
+enum ob_err pq_parse_matchers(struct pq_parser *p, struct promql_expr *vs);
+enum ob_err pq_finish_selector(struct pq_parser *p, struct promql_expr *vs);
+/* [range], [range:step], offset and @ after a primary expression */
+enum ob_err pq_parse_postfix(struct pq_parser *p, struct promql_expr **ep);
+const char *pq_type_doc(enum promql_value_type t);
+const char *pq_type_name(enum promql_value_type t);
+
 /* --- evaluation (shared by the promql_eval*.c files) --- */
 
 /* A sample of an instant vector at one step. */
@@ -211,11 +245,14 @@ struct pq_eval {
 	int64_t start, end, interval;   /* the current (sub)query's steps */
 	int64_t query_start, query_end; /* the outer query's, for @ start() / end() */
 	int64_t lookback;
+	int64_t subquery_step;          /* default step of [range:] */
 	size_t max_samples, samples;
 	uint64_t deadline_ns;
 	unsigned tick;
 	char *errbuf;
 	jmp_buf *oom;                   /* pq_alloc jumps here past the arena's cap */
+	regex_t **cleanup;              /* regfree()d when the query ends, however */
+	size_t ncleanup, cleanup_cap;
 	const char **warnings;
 	size_t nwarnings;
 	/* labels without __name__, by the address of the labels they came from */
@@ -238,6 +275,10 @@ void pq_vec_add(struct pq_eval *ev, struct pq_vector *v, const struct pq_sample 
 /* OB_EBUSY once the deadline passed (checked every so many calls). */
 enum ob_err pq_check_time(struct pq_eval *ev);
 enum ob_err pq_add_samples(struct pq_eval *ev, size_t n);
+/* regfree(re) when the query ends (also when pq_alloc gives up on it). */
+void pq_defer_regfree(struct pq_eval *ev, regex_t *re);
+/* Make room first, so that registering right after regcomp cannot fail. */
+void pq_defer_reserve(struct pq_eval *ev);
 
 /* Evaluate e over ev's steps into a matrix (scalars: one series, no labels). */
 enum ob_err pq_eval_node(struct pq_eval *ev, const struct promql_expr *e, struct pq_matrix *out);

@@ -79,6 +79,36 @@ pq_add_samples(struct pq_eval *ev, size_t n)
 	return pq_check_time(ev);
 }
 
+void
+pq_defer_reserve(struct pq_eval *ev)
+{
+	if (ev->ncleanup == ev->cleanup_cap) {
+		size_t cap = ev->cleanup_cap ? 2 * ev->cleanup_cap : 8;
+		regex_t **g = pq_alloc(ev, cap * sizeof *g);
+
+		if (ev->ncleanup)
+			memcpy(g, ev->cleanup, ev->ncleanup * sizeof *g);
+		ev->cleanup = g;
+		ev->cleanup_cap = cap;
+	}
+}
+
+void
+pq_defer_regfree(struct pq_eval *ev, regex_t *re)
+{
+	pq_defer_reserve(ev);
+	ev->cleanup[ev->ncleanup++] = re;
+}
+
+/* Free what lives outside the arena, whichever way the query ended. */
+static void
+pq_cleanup(struct pq_eval *ev)
+{
+	for (size_t i = 0; i < ev->ncleanup; i++)
+		regfree(ev->cleanup[i]);
+	ev->ncleanup = 0;
+}
+
 /* --- labels --- */
 
 uint64_t
@@ -519,7 +549,7 @@ pq_eval_subquery(struct pq_eval *ev, const struct promql_expr *e, struct pq_matr
 	int64_t lo = first - e->range_ms;
 	enum ob_err err;
 
-	sub.interval = e->step_ms ? e->step_ms : 60000;
+	sub.interval = e->step_ms ? e->step_ms : ev->subquery_step;
 	sub.start = sub.interval * (lo / sub.interval);
 	if (sub.start < lo)
 		sub.start += sub.interval;
@@ -530,6 +560,9 @@ pq_eval_subquery(struct pq_eval *ev, const struct promql_expr *e, struct pq_matr
 		return OB_OK;
 	}
 	err = pq_eval_node(&sub, e->expr, out);
+	ev->cleanup = sub.cleanup;
+	ev->ncleanup = sub.ncleanup;
+	ev->cleanup_cap = sub.cleanup_cap;
 	ev->samples = sub.samples;
 	ev->tick = sub.tick;
 	ev->dropped = sub.dropped;
@@ -551,6 +584,7 @@ eval_init(struct pq_eval *ev, const struct promql_opts *opts, const struct promq
 	ev->errbuf = errbuf;
 	ev->lookback = opts && opts->lookback_ms ? opts->lookback_ms : 5 * 60 * 1000;
 	ev->max_samples = opts && opts->max_samples ? opts->max_samples : 50000000;
+	ev->subquery_step = opts && opts->subquery_step_ms > 0 ? opts->subquery_step_ms : 60000;
 	ev->deadline_ns = ob_mono_ns() + (opts && opts->timeout_ns ? opts->timeout_ns :
 					  120ULL * 1000000000ULL);
 }
@@ -622,12 +656,17 @@ promql_eval_instant(const struct promql_expr *e, int64_t t, const struct promql_
 	volatile int64_t vt = t;
 	jmp_buf oom;
 
+	enum ob_err err;
+
 	memset(out, 0, sizeof *out);
 	eval_init(&ev, opts, src, arena, errbuf);
 	ev.oom = &oom;
 	if (setjmp(oom))
-		return ob_errf(ev.errbuf, OB_ETOOBIG, "%s", TOO_MANY);
-	return instant(&ev, ve, vt, vout);
+		err = ob_errf(ev.errbuf, OB_ETOOBIG, "%s", TOO_MANY);
+	else
+		err = instant(&ev, ve, vt, vout);
+	pq_cleanup(&ev);
+	return err;
 }
 
 static int
@@ -658,10 +697,15 @@ guarded_range(struct pq_eval *ev, const struct promql_expr *e, struct promql_res
 	struct promql_result *volatile vout = out;
 	jmp_buf oom;
 
+	enum ob_err err;
+
 	ev->oom = &oom;
 	if (setjmp(oom))
-		return ob_errf(ev->errbuf, OB_ETOOBIG, "%s", TOO_MANY);
-	return range_query(ev, ve, vout);
+		err = ob_errf(ev->errbuf, OB_ETOOBIG, "%s", TOO_MANY);
+	else
+		err = range_query(ev, ve, vout);
+	pq_cleanup(ev);
+	return err;
 }
 
 static enum ob_err

@@ -19,12 +19,17 @@
 #include "model/promql_ast.h"
 #include "model/regex.h"
 
+/* label_replace: groups $0..$31 of RE2, at most 64 POSIX groups behind them */
+#define PQ_MAX_GROUPS 32
+#define PQ_MAX_POSIX_GROUPS 66
+
 struct call {
 	const struct promql_expr *e;
 	regex_t re;
 	bool have_re;
 	size_t ngroups;
 	bool sample_time;       /* timestamp(selector): values already are times */
+	int map[PQ_MAX_GROUPS]; /* label_replace: RE2 group -> POSIX group */
 };
 
 static const struct promql_expr *
@@ -81,10 +86,27 @@ is_leap(long y)
 static double
 date_part(enum pq_fn fn, double secs)
 {
-	time_t t = (time_t)(int64_t)secs;
+	time_t t = isnan(secs) || fabs(secs) >= 9.2e18 ? 0 : (time_t)(int64_t)secs;
 	struct tm tm;
 	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 
+	if (isnan(secs) || secs >= 9.2233720368547758e18 || secs < -9.2233720368547758e18) {
+		/*
+		 * Go turns these into the smallest int64, and its time package
+		 * then lands on this date: Prometheus answers with it.
+		 */
+		switch (fn) {
+		case PQ_FN_YEAR: return 292277026596.0;
+		case PQ_FN_MONTH: return 12;
+		case PQ_FN_DAY_OF_MONTH: return 4;
+		case PQ_FN_DAY_OF_WEEK: return 0;
+		case PQ_FN_DAY_OF_YEAR: return 339;
+		case PQ_FN_DAYS_IN_MONTH: return 31;
+		case PQ_FN_HOUR: return 15;
+		case PQ_FN_MINUTE: return 30;
+		default: return NAN;
+		}
+	}
 	gmtime_r(&t, &tm);
 	switch (fn) {
 	case PQ_FN_DAYS_IN_MONTH:
@@ -115,7 +137,7 @@ valid_label_name(const char *s)
 /* Go's Regexp.ExpandString of repl with the groups of a match (group n is m[n + 1]). */
 static char *
 expand(struct pq_eval *ev, const char *repl, const char *src, const regmatch_t *m,
-       size_t ngroups)
+       size_t ngroups, const char *pattern, const int *map)
 {
 	size_t cap = strlen(repl) + 1, n = 0;
 	char *out;
@@ -151,14 +173,22 @@ expand(struct pq_eval *ev, const char *repl, const char *src, const regmatch_t *
 			p++;
 			continue;
 		}
-		if (strspn(name, "0123456789") >= (size_t)(end - name)) {
-			size_t g = (size_t)strtoul(name, NULL, 10);
+		{
+			long g;
 
-			if (g <= ngroups && m[g + 1].rm_so >= 0) {
-				size_t l = (size_t)(m[g + 1].rm_eo - m[g + 1].rm_so);
+			if (strspn(name, "0123456789") >= (size_t)(end - name))
+				g = strtol(name, NULL, 10);
+			else
+				g = ob_regex_group_index(pattern, name, (size_t)(end - name));
+			if (g >= 0 && g <= (long)ngroups && g < PQ_MAX_GROUPS) {
+				const regmatch_t *r = &m[map[g] + 1];
 
-				memcpy(out + n, src + m[g + 1].rm_so, l);
-				n += l;
+				if (r->rm_so >= 0) {
+					size_t l = (size_t)(r->rm_eo - r->rm_so);
+
+					memcpy(out + n, src + r->rm_so, l);
+					n += l;
+				}
 			}
 		}
 		p = end + (braces ? 1 : 0);
@@ -285,10 +315,11 @@ step_call(struct pq_eval *ev, void *ctx, struct pq_vector *a, int64_t ts, struct
 		for (i = 0; i < v->n; i++) {
 			struct pq_sample s = v->s[i];
 			const char *sv = series_label_get(s.labels, src);
-			regmatch_t m[32];
+			regmatch_t m[PQ_MAX_POSIX_GROUPS];
 
-			if (regexec(&c->re, sv ? sv : "", 32, m, 0) == 0) {
-				char *res = expand(ev, repl, sv ? sv : "", m, c->ngroups);
+			if (regexec(&c->re, sv ? sv : "", PQ_MAX_POSIX_GROUPS, m, 0) == 0) {
+				char *res = expand(ev, repl, sv ? sv : "", m, c->ngroups,
+						   string_arg(e, 4), c->map);
 
 				s.labels = pq_labels_set(ev, s.labels, dst, res);
 			}
@@ -382,13 +413,19 @@ prepare_label_fn(struct pq_eval *ev, struct call *c)
 		if (!valid_label_name(dst))
 			return ob_errf(ev->errbuf, OB_EINVAL, "invalid destination label name in "
 				       "label_replace(): %s", dst);
+		pq_defer_reserve(ev);
 		if (ob_regex_compile(re, 0, &c->re, why, sizeof why) != OB_REGEX_OK)
 			return ob_errf(ev->errbuf, OB_EINVAL, "invalid regular expression in "
 				       "label_replace(): %s", re);
 		c->have_re = true;
-		c->ngroups = c->re.re_nsub ? c->re.re_nsub - 1 : 0;
-		if (c->ngroups > 30)
-			c->ngroups = 30;
+		pq_defer_regfree(ev, &c->re);
+		c->ngroups = (size_t)ob_regex_group_map(re, c->map, PQ_MAX_GROUPS);
+		if (c->ngroups >= PQ_MAX_GROUPS)
+			c->ngroups = PQ_MAX_GROUPS - 1;
+		/* groups beyond what regexec reports read as empty */
+		for (size_t g = 0; g <= c->ngroups; g++)
+			if (c->map[g] + 1 >= PQ_MAX_POSIX_GROUPS)
+				c->ngroups = g ? g - 1 : 0;
 	} else if (e->func->id == PQ_FN_LABEL_JOIN) {
 		for (size_t k = 3; k < e->nargs; k++)
 			if (!valid_label_name(string_arg(e, k)))
@@ -428,8 +465,6 @@ pq_eval_call(struct pq_eval *ev, const struct promql_expr *e, struct pq_matrix *
 		return err;
 	err = pq_range_eval(ev, (const struct promql_expr *const *)e->args, e->nargs, step_call,
 			    c, out);
-	if (c->have_re)
-		regfree(&c->re);
 	if (err)
 		return err;
 	if ((e->func->id == PQ_FN_SORT || e->func->id == PQ_FN_SORT_DESC) && ev->start == ev->end)

@@ -402,8 +402,9 @@ pq_eval_range_call(struct pq_eval *ev, const struct promql_expr *e, size_t argi,
 				h0++;
 			if (f0 == f1 && h0 == h1)
 				continue;
-			w = (struct window){ s->f + f0, f1 - f0, s->h + h0, h1 - h0, mint, maxt,
-					     ra.range };
+			/* an empty array may be NULL: no arithmetic on it */
+			w = (struct window){ s->f ? s->f + f0 : NULL, f1 - f0,
+					     s->h ? s->h + h0 : NULL, h1 - h0, mint, maxt, ra.range };
 			for (size_t j = 0; j < e->nargs && j < 4; j++)
 				if (j != argi && other[j].n)
 					params[j] = other[j].s[0].f[k].v;

@@ -279,7 +279,11 @@ accept_duration_rest(struct lexer *lx)
 		if (s[lx->pos] == 's')
 			lx->pos++;
 	}
-	return !is_alnum(s[lx->pos]);
+	if (is_alnum(s[lx->pos])) {
+		lx->pos++;      /* Go's l.next() took it: the error shows it */
+		return false;
+	}
+	return true;
 }
 
 /* Go's strconv.ParseInt(s, 0, 64), then ParseFloat. */
@@ -334,13 +338,12 @@ lex_number_or_duration(struct lexer *lx, bool want_duration)
 		if ((t = emit(lx, PQ_T_NUMBER, start)) == NULL)
 			return ob_errf(lx->errbuf, OB_ETOOBIG, "query too large");
 		if (!number_value(t->text, &t->num))
-			return lex_err(lx, start, "error parsing number: \"%s\"", t->text);
+			return lex_err(lx, start, "error parsing number: strconv.ParseFloat: "
+				       "parsing \"%s\": invalid syntax", t->text);
 		return OB_OK;
 	}
 	if (accept_duration_rest(lx))
 		return lex_duration_token(lx, start);
-	while (is_alnum(lx->text[lx->pos]))
-		lx->pos++;
 	return lex_err(lx, start, want_duration ? "bad duration syntax: \"%.*s\"" :
 		       "bad number or duration syntax: \"%.*s\"", (int)(lx->pos - start),
 		       lx->text + start);
@@ -424,7 +427,7 @@ lex_string(struct lexer *lx)
 			} else if (c == 'U') {
 				n = 8, base = 16, max = 0x10ffff;
 			} else {
-				return lex_err(lx, start, "unknown escape sequence %s",
+				return lex_err(lx, start, "unknown escape sequence U+%04X %s", c,
 					       quote_char(c, cbuf));
 			}
 			for (; n > 0; n--) {
@@ -561,7 +564,7 @@ lex_one(struct lexer *lx)
 	case ')':
 		lx->pos++;
 		if (--lx->paren_depth < 0)
-			return lex_err(lx, start, "unexpected right parenthesis ')'");
+			return lex_err(lx, start + 1, "unexpected right parenthesis ')'");
 		return emit(lx, PQ_T_RPAREN, start) ? OB_OK : OB_ETOOBIG;
 	case '{':
 		lx->pos++;
@@ -577,9 +580,7 @@ lex_one(struct lexer *lx)
 			return OB_ETOOBIG;
 		while (is_space(s[lx->pos]))
 			lx->pos++;
-		if (is_digit(s[lx->pos]) || s[lx->pos] == '.')
-			return lex_number_or_duration(lx, true);
-		return OB_OK;
+		return lex_number_or_duration(lx, true);
 	case ']':
 		if (!lx->bracket_open)
 			return lex_err(lx, start, "unexpected right bracket ']'");

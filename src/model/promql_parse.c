@@ -14,7 +14,9 @@
  * is folded into it.  Keywords that Prometheus accepts as metric names
  * ("sum" alone, "offset", "by"...) are metric names in primary position.
  *
- * Errors: "LINE:COL: parse error: what", the first one found.  Nesting is
+ * Selectors, label lists and the postfix modifiers are read by
+ * promql_parse_sel.c.  Errors: "LINE:COL: parse error: what", the first
+ * one found.  Nesting is
  * bounded (PQ_MAX_DEPTH) so that a hostile query cannot exhaust the stack.
  */
 #include <math.h>
@@ -27,8 +29,8 @@
 
 #define PQ_MAX_DEPTH 200
 
-static const char *
-type_doc(enum promql_value_type t)
+const char *
+pq_type_doc(enum promql_value_type t)
 {
 	switch (t) {
 	case PROMQL_SCALAR: return "scalar";
@@ -39,8 +41,8 @@ type_doc(enum promql_value_type t)
 	}
 }
 
-static const char *
-type_name(enum promql_value_type t)
+const char *
+pq_type_name(enum promql_value_type t)
 {
 	switch (t) {
 	case PROMQL_SCALAR: return "scalar";
@@ -51,22 +53,8 @@ type_name(enum promql_value_type t)
 	}
 }
 
-struct parser {
-	const char *text;
-	struct pq_token *toks;
-	size_t n, i;
-	struct ob_arena *arena;
-	char *errbuf;
-	int depth;
-	struct promql_matcher **compiled;       /* to free on a failed parse */
-	size_t ncompiled, compiled_cap;
-};
-
-#define TOK(p) (&(p)->toks[(p)->i])
-#define PEEK(p, k) ((p)->i + (k) < (p)->n ? (p)->toks[(p)->i + (k)].type : PQ_T_EOF)
-
-static enum ob_err
-unexpected(struct parser *p, const char *context, const char *expected)
+enum ob_err
+pq_unexpected(struct pq_parser *p, const char *context, const char *expected)
 {
 	char buf[300];
 	const char *d = pq_tok_desc(TOK(p), buf, sizeof buf);
@@ -76,8 +64,8 @@ unexpected(struct parser *p, const char *context, const char *expected)
 			     expected ? ", expected " : "", expected ? expected : "");
 }
 
-static struct promql_expr *
-node(struct parser *p, enum pq_kind kind, size_t pos)
+struct promql_expr *
+pq_node(struct pq_parser *p, enum pq_kind kind, size_t pos)
 {
 	struct promql_expr *e = ob_arena_alloc(p->arena, sizeof *e);
 
@@ -89,13 +77,17 @@ node(struct parser *p, enum pq_kind kind, size_t pos)
 	return e;
 }
 
-static enum ob_err
-too_big(struct parser *p)
+enum ob_err
+pq_too_big(struct pq_parser *p)
 {
 	return ob_errf(p->errbuf, OB_ETOOBIG, "query too large");
 }
 
-static enum ob_err parse_expr(struct parser *p, int min_prec, struct promql_expr **out);
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
 static int
 binop_prec(enum pq_tok t)
@@ -112,167 +104,8 @@ binop_prec(enum pq_tok t)
 	}
 }
 
-static bool
-is_label_name(const char *s)
-{
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-		return false;
-	for (s++; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
-		      (*s >= '0' && *s <= '9')))
-			return false;
-	return true;
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* "(a, b, c)" into an array of names. */
 static enum ob_err
-parse_label_list(struct parser *p, const char ***out, size_t *n)
-{
-	const char **v;
-	size_t cap = 8;
-
-	if (TOK(p)->type != PQ_T_LPAREN)
-		return unexpected(p, "grouping opts", "\"(\"");
-	p->i++;
-	*n = 0;
-	if ((v = ob_arena_alloc(p->arena, cap * sizeof *v)) == NULL)
-		return too_big(p);
-	while (TOK(p)->type != PQ_T_RPAREN) {
-		const struct pq_token *t = TOK(p);
-		bool word = t->type == PQ_T_IDENT || t->type == PQ_T_METRIC_IDENT ||
-			    (t->type >= PQ_T_LAND && t->type <= PQ_T_END) || t->type == PQ_T_ATAN2;
-
-		if (!word || !is_label_name(t->text))
-			return unexpected(p, "grouping opts", "label");
-		if (*n == cap) {
-			const char **g = ob_arena_alloc(p->arena, 2 * cap * sizeof *g);
-
-			if (g == NULL)
-				return too_big(p);
-			memcpy(g, v, cap * sizeof *g);
-			v = g;
-			cap *= 2;
-		}
-		v[(*n)++] = t->text;
-		p->i++;
-		if (TOK(p)->type == PQ_T_COMMA)
-			p->i++;
-		else if (TOK(p)->type != PQ_T_RPAREN)
-			return unexpected(p, "grouping opts", "\",\" or \")\"");
-	}
-	p->i++;
-	*out = v;
-	return OB_OK;
-}
-
-static enum ob_err
-parse_matchers(struct parser *p, struct promql_expr *vs)
-{
-	size_t cap = 4;
-
-	p->i++;         /* { */
-	vs->matchers = ob_arena_alloc(p->arena, cap * sizeof *vs->matchers);
-	if (vs->matchers == NULL)
-		return too_big(p);
-	while (TOK(p)->type != PQ_T_RBRACE) {
-		struct promql_matcher *m;
-		enum pq_tok op;
-		char why[200];
-
-		if (TOK(p)->type != PQ_T_IDENT)
-			return unexpected(p, "label matching", "label");
-		if (vs->nmatchers + 1 >= cap) {
-			struct promql_matcher *g = ob_arena_alloc(p->arena, 2 * cap * sizeof *g);
-
-			if (g == NULL)
-				return too_big(p);
-			memcpy(g, vs->matchers, vs->nmatchers * sizeof *g);
-			vs->matchers = g;
-			cap *= 2;
-		}
-		m = &vs->matchers[vs->nmatchers];
-		memset(m, 0, sizeof *m);
-		m->name = TOK(p)->text;
-		p->i++;
-		op = TOK(p)->type;
-		if (op != PQ_T_EQL && op != PQ_T_NEQ && op != PQ_T_EQL_RE && op != PQ_T_NEQ_RE)
-			return unexpected(p, "label matching", "label matching operator");
-		m->op = op == PQ_T_EQL ? PROMQL_MATCH_EQ : op == PQ_T_NEQ ? PROMQL_MATCH_NEQ :
-			op == PQ_T_EQL_RE ? PROMQL_MATCH_RE : PROMQL_MATCH_NRE;
-		p->i++;
-		if (TOK(p)->type != PQ_T_STRING)
-			return unexpected(p, "label matching", "string");
-		m->value = TOK(p)->str;
-		vs->nmatchers++;
-		if (pq_matcher_compile(m, why, sizeof why))
-			return pq_parse_errf(p->errbuf, p->text, TOK(p)->pos,
-					     "error parsing regexp: %s", why);
-		if (m->re) {
-			if (p->ncompiled == p->compiled_cap) {
-				size_t cap = p->compiled_cap ? 2 * p->compiled_cap : 8;
-				struct promql_matcher **g = ob_arena_alloc(p->arena, cap * sizeof *g);
-
-				if (g == NULL) {
-					promql_matchers_release(m, 1);
-					return too_big(p);
-				}
-				if (p->ncompiled)
-					memcpy(g, p->compiled, p->ncompiled * sizeof *g);
-				p->compiled = g;
-				p->compiled_cap = cap;
-			}
-			p->compiled[p->ncompiled++] = m;
-		}
-		p->i++;
-		if (TOK(p)->type == PQ_T_COMMA)
-			p->i++;
-		else if (TOK(p)->type != PQ_T_RBRACE)
-			return unexpected(p, "label matching", "\",\" or \"}\"");
-	}
-	p->i++;
-	return OB_OK;
-}
-
-/* Prometheus's assembleVectorSelector and its checks. */
-static enum ob_err
-finish_selector(struct parser *p, struct promql_expr *vs)
-{
-	size_t i;
-	bool non_empty = false;
-
-	vs->type = PROMQL_VECTOR;
-	if (vs->name) {
-		for (i = 0; i < vs->nmatchers; i++)
-			if (strcmp(vs->matchers[i].name, "__name__") == 0)
-				return pq_parse_errf(p->errbuf, p->text, vs->pos,
-						     "metric name must not be set twice: \"%s\" or \"%s\"",
-						     vs->name, vs->matchers[i].value);
-		if (vs->matchers == NULL &&
-		    (vs->matchers = ob_arena_alloc(p->arena, sizeof *vs->matchers)) == NULL)
-			return too_big(p);
-		memset(&vs->matchers[vs->nmatchers], 0, sizeof *vs->matchers);
-		vs->matchers[vs->nmatchers].name = "__name__";
-		vs->matchers[vs->nmatchers].value = vs->name;
-		vs->nmatchers++;
-		return OB_OK;
-	}
-	for (i = 0; i < vs->nmatchers; i++)
-		if (!promql_matcher_matches(&vs->matchers[i], ""))
-			non_empty = true;
-	if (!non_empty)
-		return pq_parse_errf(p->errbuf, p->text, vs->pos,
-				     "vector selector must contain at least one non-empty matcher");
-	return OB_OK;
-}
-
-static enum ob_err
-parse_call_args(struct parser *p, struct promql_expr ***args, size_t *n)
+parse_call_args(struct pq_parser *p, struct promql_expr ***args, size_t *n)
 {
 	size_t cap = 4;
 	enum ob_err err;
@@ -280,18 +113,18 @@ parse_call_args(struct parser *p, struct promql_expr ***args, size_t *n)
 	p->i++;         /* ( */
 	*n = 0;
 	if ((*args = ob_arena_alloc(p->arena, cap * sizeof **args)) == NULL)
-		return too_big(p);
+		return pq_too_big(p);
 	while (TOK(p)->type != PQ_T_RPAREN) {
 		if (*n == cap) {
 			struct promql_expr **g = ob_arena_alloc(p->arena, 2 * cap * sizeof *g);
 
 			if (g == NULL)
-				return too_big(p);
+				return pq_too_big(p);
 			memcpy(g, *args, cap * sizeof *g);
 			*args = g;
 			cap *= 2;
 		}
-		if ((err = parse_expr(p, 0, &(*args)[*n])))
+		if ((err = pq_parse_expr(p, 0, &(*args)[*n])))
 			return err;
 		(*n)++;
 		if (TOK(p)->type == PQ_T_COMMA) {
@@ -300,7 +133,7 @@ parse_call_args(struct parser *p, struct promql_expr ***args, size_t *n)
 				return pq_parse_errf(p->errbuf, p->text, TOK(p)->pos - 1,
 						     "trailing commas not allowed in function call args");
 		} else if (TOK(p)->type != PQ_T_RPAREN) {
-			return unexpected(p, "function call args", "\",\" or \")\"");
+			return pq_unexpected(p, "function call args", "\",\" or \")\"");
 		}
 	}
 	p->i++;
@@ -308,26 +141,26 @@ parse_call_args(struct parser *p, struct promql_expr ***args, size_t *n)
 }
 
 static enum ob_err
-expect_type(struct parser *p, const struct promql_expr *e, enum promql_value_type want,
+expect_type(struct pq_parser *p, const struct promql_expr *e, enum promql_value_type want,
 	    const char *context)
 {
 	if (e->type == want)
 		return OB_OK;
 	return pq_parse_errf(p->errbuf, p->text, e->pos, "expected type %s in %s, got %s",
-			     type_doc(want), context, type_doc(e->type));
+			     pq_type_doc(want), context, pq_type_doc(e->type));
 }
 
 static enum ob_err
-parse_call(struct parser *p, struct promql_expr **out)
+parse_call(struct pq_parser *p, struct promql_expr **out)
 {
-	struct promql_expr *e = node(p, PQ_CALL, TOK(p)->pos);
+	struct promql_expr *e = pq_node(p, PQ_CALL, TOK(p)->pos);
 	const struct pq_func *f;
 	enum ob_err err;
 	size_t i, na;
 	char ctx[80];
 
 	if (e == NULL)
-		return too_big(p);
+		return pq_too_big(p);
 	if ((f = pq_func_lookup(TOK(p)->text)) == NULL)
 		return pq_parse_errf(p->errbuf, p->text, e->pos, "unknown function with name \"%s\"",
 				     TOK(p)->text);
@@ -361,33 +194,33 @@ parse_call(struct parser *p, struct promql_expr **out)
 }
 
 static enum ob_err
-parse_aggregate(struct parser *p, struct promql_expr **out)
+parse_aggregate(struct pq_parser *p, struct promql_expr **out)
 {
-	struct promql_expr *e = node(p, PQ_AGGREGATE, TOK(p)->pos), **args;
+	struct promql_expr *e = pq_node(p, PQ_AGGREGATE, TOK(p)->pos), **args;
 	size_t nargs, want;
 	bool modifier = false;
 	enum ob_err err;
 
 	if (e == NULL)
-		return too_big(p);
+		return pq_too_big(p);
 	e->agg = TOK(p)->agg;
 	e->type = PROMQL_VECTOR;
 	p->i++;
 	if (TOK(p)->type == PQ_T_BY || TOK(p)->type == PQ_T_WITHOUT) {
 		e->without = TOK(p)->type == PQ_T_WITHOUT;
 		p->i++;
-		if ((err = parse_label_list(p, &e->grouping, &e->ngrouping)))
+		if ((err = pq_parse_label_list(p, &e->grouping, &e->ngrouping)))
 			return err;
 		modifier = true;
 	}
 	if (TOK(p)->type != PQ_T_LPAREN)
-		return unexpected(p, "aggregation", NULL);
+		return pq_unexpected(p, "aggregation", NULL);
 	if ((err = parse_call_args(p, &args, &nargs)))
 		return err;
 	if (!modifier && (TOK(p)->type == PQ_T_BY || TOK(p)->type == PQ_T_WITHOUT)) {
 		e->without = TOK(p)->type == PQ_T_WITHOUT;
 		p->i++;
-		if ((err = parse_label_list(p, &e->grouping, &e->ngrouping)))
+		if ((err = pq_parse_label_list(p, &e->grouping, &e->ngrouping)))
 			return err;
 	}
 	if (e->ngrouping > 1)
@@ -422,7 +255,7 @@ is_metric_word(enum pq_tok t)
 }
 
 static enum ob_err
-parse_primary(struct parser *p, struct promql_expr **out)
+parse_primary(struct pq_parser *p, struct promql_expr **out)
 {
 	struct pq_token *t = TOK(p);
 	struct promql_expr *e;
@@ -430,37 +263,37 @@ parse_primary(struct parser *p, struct promql_expr **out)
 
 	switch (t->type) {
 	case PQ_T_NUMBER:
-		if ((e = node(p, PQ_NUMBER, t->pos)) == NULL)
-			return too_big(p);
+		if ((e = pq_node(p, PQ_NUMBER, t->pos)) == NULL)
+			return pq_too_big(p);
 		e->number = t->num;
 		e->type = PROMQL_SCALAR;
 		p->i++;
 		*out = e;
 		return OB_OK;
 	case PQ_T_STRING:
-		if ((e = node(p, PQ_STRING, t->pos)) == NULL)
-			return too_big(p);
+		if ((e = pq_node(p, PQ_STRING, t->pos)) == NULL)
+			return pq_too_big(p);
 		e->string = t->str;
 		e->type = PROMQL_STRING;
 		p->i++;
 		*out = e;
 		return OB_OK;
 	case PQ_T_LPAREN:
-		if ((e = node(p, PQ_PAREN, t->pos)) == NULL)
-			return too_big(p);
+		if ((e = pq_node(p, PQ_PAREN, t->pos)) == NULL)
+			return pq_too_big(p);
 		p->i++;
-		if ((err = parse_expr(p, 0, &e->expr)))
+		if ((err = pq_parse_expr(p, 0, &e->expr)))
 			return err;
 		if (TOK(p)->type != PQ_T_RPAREN)
-			return unexpected(p, "paren expression", "\")\"");
+			return pq_unexpected(p, "paren expression", "\")\"");
 		p->i++;
 		e->type = e->expr->type;
 		*out = e;
 		return OB_OK;
 	case PQ_T_LBRACE:
-		if ((e = node(p, PQ_VECTOR_SEL, t->pos)) == NULL)
-			return too_big(p);
-		if ((err = parse_matchers(p, e)) || (err = finish_selector(p, e)))
+		if ((e = pq_node(p, PQ_VECTOR_SEL, t->pos)) == NULL)
+			return pq_too_big(p);
+		if ((err = pq_parse_matchers(p, e)) || (err = pq_finish_selector(p, e)))
 			return err;
 		*out = e;
 		return OB_OK;
@@ -477,177 +310,21 @@ parse_primary(struct parser *p, struct promql_expr **out)
 		break;
 	}
 	if (!is_metric_word(t->type))
-		return unexpected(p, NULL, NULL);
-	if ((e = node(p, PQ_VECTOR_SEL, t->pos)) == NULL)
-		return too_big(p);
+		return pq_unexpected(p, NULL, NULL);
+	if ((e = pq_node(p, PQ_VECTOR_SEL, t->pos)) == NULL)
+		return pq_too_big(p);
 	e->name = t->text;
 	p->i++;
-	if (TOK(p)->type == PQ_T_LBRACE && (err = parse_matchers(p, e)))
+	if (TOK(p)->type == PQ_T_LBRACE && (err = pq_parse_matchers(p, e)))
 		return err;
-	if ((err = finish_selector(p, e)))
+	if ((err = pq_finish_selector(p, e)))
 		return err;
 	*out = e;
 	return OB_OK;
 }
 
-/* The selector that offset and @ modify, or NULL. */
-static struct promql_expr *
-modifier_target(struct promql_expr *e)
-{
-	if (e->kind == PQ_VECTOR_SEL || e->kind == PQ_SUBQUERY)
-		return e;
-	if (e->kind == PQ_MATRIX_SEL)
-		return e->expr;
-	return NULL;
-}
-
 static enum ob_err
-parse_at(struct parser *p, struct promql_expr *e)
-{
-	struct promql_expr *target = modifier_target(e);
-	double sign = 1;
-
-	p->i++;         /* @ */
-	if (target == NULL)
-		return pq_parse_errf(p->errbuf, p->text, e->pos, "@ modifier must be preceded by an "
-				     "instant vector selector or range vector selector or a subquery");
-	if (target->at != PQ_AT_NONE)
-		return pq_parse_errf(p->errbuf, p->text, e->pos,
-				     "@ <timestamp> may not be set multiple times");
-	if (TOK(p)->type == PQ_T_START || TOK(p)->type == PQ_T_END) {
-		target->at = TOK(p)->type == PQ_T_START ? PQ_AT_START : PQ_AT_END;
-		p->i++;
-		if (TOK(p)->type != PQ_T_LPAREN || PEEK(p, 1) != PQ_T_RPAREN)
-			return unexpected(p, "@", "\"(\"");
-		p->i += 2;
-		return OB_OK;
-	}
-	if (TOK(p)->type == PQ_T_ADD || TOK(p)->type == PQ_T_SUB) {
-		sign = TOK(p)->type == PQ_T_SUB ? -1 : 1;
-		p->i++;
-	}
-	if (TOK(p)->type != PQ_T_NUMBER)
-		return unexpected(p, "@", "timestamp");
-	{
-		double ts = sign * TOK(p)->num;
-
-		if (isinf(ts) || isnan(ts) || ts >= 9.2233720368547758e18 / 1000 ||
-		    ts <= -9.2233720368547758e18 / 1000) {
-			char f[64];
-
-			if (isnan(ts) || isinf(ts))     /* Go's %f */
-				snprintf(f, sizeof f, "%s", isnan(ts) ? "NaN" : ts > 0 ? "+Inf" : "-Inf");
-			else
-				snprintf(f, sizeof f, "%f", ts);
-			return pq_parse_errf(p->errbuf, p->text, e->pos,
-					     "timestamp out of bounds for @ modifier: %s", f);
-		}
-		target->at = PQ_AT_TS;
-		target->at_ms = (int64_t)llround(ts * 1000);
-	}
-	p->i++;
-	return OB_OK;
-}
-
-static enum ob_err
-parse_duration_tok(struct parser *p, const char *context, const char *expected, int64_t *ms)
-{
-	if (TOK(p)->type != PQ_T_DURATION)
-		return unexpected(p, context, expected);
-	if (TOK(p)->ms == 0)
-		return pq_parse_errf(p->errbuf, p->text, TOK(p)->pos, "duration must be greater than 0");
-	*ms = TOK(p)->ms;
-	p->i++;
-	return OB_OK;
-}
-
-static enum ob_err
-parse_postfix(struct parser *p, struct promql_expr **ep)
-{
-	enum ob_err err;
-
-	for (;;) {
-		struct promql_expr *e = *ep, *n;
-		enum pq_tok t = TOK(p)->type;
-		size_t open = TOK(p)->pos;
-
-		if (t == PQ_T_LBRACKET) {
-			int64_t range;
-
-			p->i++;
-			if (TOK(p)->type != PQ_T_DURATION)
-				return unexpected(p, "subquery selector", "duration");
-			if ((err = parse_duration_tok(p, NULL, NULL, &range)))
-				return err;
-			if (TOK(p)->type == PQ_T_RBRACKET) {
-				if (e->kind != PQ_VECTOR_SEL)
-					return pq_parse_errf(p->errbuf, p->text, open,
-							     "ranges only allowed for vector selectors");
-				if (e->offset_ms)
-					return pq_parse_errf(p->errbuf, p->text, open,
-							     "no offset modifiers allowed before range");
-				if (e->at != PQ_AT_NONE)
-					return pq_parse_errf(p->errbuf, p->text, open,
-							     "no @ modifiers allowed before range");
-				if ((n = node(p, PQ_MATRIX_SEL, e->pos)) == NULL)
-					return too_big(p);
-				n->expr = e;
-				n->range_ms = range;
-				n->type = PROMQL_MATRIX;
-				p->i++;
-				*ep = n;
-				continue;
-			}
-			if (TOK(p)->type != PQ_T_COLON)
-				return unexpected(p, "subquery or range", "\":\" or \"]\"");
-			p->i++;
-			if ((n = node(p, PQ_SUBQUERY, e->pos)) == NULL)
-				return too_big(p);
-			n->range_ms = range;
-			if (TOK(p)->type == PQ_T_DURATION &&
-			    (err = parse_duration_tok(p, NULL, NULL, &n->step_ms)))
-				return err;
-			if (TOK(p)->type != PQ_T_RBRACKET)
-				return unexpected(p, "subquery selector", n->step_ms ? "\"]\"" :
-						  "duration or \"]\"");
-			p->i++;
-			if (e->type != PROMQL_VECTOR)
-				return pq_parse_errf(p->errbuf, p->text, e->pos, "subquery is only "
-						     "allowed on instant vector, got %s instead",
-						     type_name(e->type));
-			n->expr = e;
-			n->type = PROMQL_MATRIX;
-			*ep = n;
-		} else if (t == PQ_T_OFFSET) {
-			struct promql_expr *target = modifier_target(e);
-			int64_t sign = 1, ms;
-
-			p->i++;
-			if (TOK(p)->type == PQ_T_SUB) {
-				sign = -1;
-				p->i++;
-			}
-			if ((err = parse_duration_tok(p, "offset", "duration", &ms)))
-				return err;
-			if (target == NULL)
-				return pq_parse_errf(p->errbuf, p->text, e->pos, "offset modifier must "
-						     "be preceded by an instant vector selector or "
-						     "range vector selector or a subquery");
-			if (target->offset_ms != 0)
-				return pq_parse_errf(p->errbuf, p->text, e->pos,
-						     "offset may not be set multiple times");
-			target->offset_ms = sign * ms;
-		} else if (t == PQ_T_AT) {
-			if ((err = parse_at(p, e)))
-				return err;
-		} else {
-			return OB_OK;
-		}
-	}
-}
-
-static enum ob_err
-parse_unary(struct parser *p, struct promql_expr **out)
+parse_unary(struct pq_parser *p, struct promql_expr **out)
 {
 	enum ob_err err;
 
@@ -655,14 +332,14 @@ parse_unary(struct parser *p, struct promql_expr **out)
 		return pq_parse_errf(p->errbuf, p->text, TOK(p)->pos,
 				     "expression nests more than %d levels deep", PQ_MAX_DEPTH);
 	if (TOK(p)->type == PQ_T_ADD || TOK(p)->type == PQ_T_SUB) {
-		struct promql_expr *e = node(p, PQ_UNARY, TOK(p)->pos), *operand;
+		struct promql_expr *e = pq_node(p, PQ_UNARY, TOK(p)->pos), *operand;
 
 		if (e == NULL)
-			return too_big(p);
+			return pq_too_big(p);
 		e->op = TOK(p)->type == PQ_T_SUB ? PQ_SUB : PQ_ADD;
 		p->i++;
 		/* binds like *: only ^ goes into the operand */
-		if ((err = parse_expr(p, binop_prec(PQ_T_POW), &operand)))
+		if ((err = pq_parse_expr(p, binop_prec(PQ_T_POW), &operand)))
 			return err;
 		if (operand->kind == PQ_NUMBER) {
 			if (e->op == PQ_SUB)
@@ -674,12 +351,12 @@ parse_unary(struct parser *p, struct promql_expr **out)
 				return pq_parse_errf(p->errbuf, p->text, e->pos, "unary expression "
 						     "only allowed on expressions of type scalar or "
 						     "instant vector, got \"%s\"",
-						     type_doc(operand->type));
+						     pq_type_doc(operand->type));
 			e->expr = operand;
 			e->type = operand->type;
 			*out = e;
 		}
-	} else if ((err = parse_primary(p, out)) || (err = parse_postfix(p, out))) {
+	} else if ((err = parse_primary(p, out)) || (err = pq_parse_postfix(p, out))) {
 		return err;
 	}
 	p->depth--;
@@ -699,7 +376,7 @@ is_set_op(enum pq_op op)
 }
 
 static enum ob_err
-parse_binary_modifiers(struct parser *p, struct promql_expr *b)
+parse_binary_modifiers(struct pq_parser *p, struct promql_expr *b)
 {
 	enum ob_err err;
 
@@ -710,13 +387,13 @@ parse_binary_modifiers(struct parser *p, struct promql_expr *b)
 	if (TOK(p)->type == PQ_T_ON || TOK(p)->type == PQ_T_IGNORING) {
 		b->on = TOK(p)->type == PQ_T_ON;
 		p->i++;
-		if ((err = parse_label_list(p, &b->match_labels, &b->nmatch)))
+		if ((err = pq_parse_label_list(p, &b->match_labels, &b->nmatch)))
 			return err;
 		if (TOK(p)->type == PQ_T_GROUP_LEFT || TOK(p)->type == PQ_T_GROUP_RIGHT) {
 			b->card = TOK(p)->type == PQ_T_GROUP_LEFT ? PQ_MANY_TO_ONE : PQ_ONE_TO_MANY;
 			p->i++;
 			if (TOK(p)->type == PQ_T_LPAREN &&
-			    (err = parse_label_list(p, &b->include, &b->ninclude)))
+			    (err = pq_parse_label_list(p, &b->include, &b->ninclude)))
 				return err;
 		}
 	}
@@ -724,7 +401,7 @@ parse_binary_modifiers(struct parser *p, struct promql_expr *b)
 }
 
 static enum ob_err
-check_binary(struct parser *p, struct promql_expr *b, size_t op_pos)
+check_binary(struct pq_parser *p, struct promql_expr *b, size_t op_pos)
 {
 	enum promql_value_type lt = b->lhs->type, rt = b->rhs->type;
 	size_t i, j;
@@ -769,8 +446,8 @@ check_binary(struct parser *p, struct promql_expr *b, size_t op_pos)
 	return OB_OK;
 }
 
-static enum ob_err
-parse_expr(struct parser *p, int min_prec, struct promql_expr **out)
+enum ob_err
+pq_parse_expr(struct pq_parser *p, int min_prec, struct promql_expr **out)
 {
 	struct promql_expr *lhs = NULL;
 	enum ob_err err;
@@ -785,15 +462,15 @@ parse_expr(struct parser *p, int min_prec, struct promql_expr **out)
 
 		if (prec == 0 || prec < min_prec)
 			break;
-		if ((b = node(p, PQ_BINARY, lhs->pos)) == NULL)
-			return too_big(p);
+		if ((b = pq_node(p, PQ_BINARY, lhs->pos)) == NULL)
+			return pq_too_big(p);
 		b->op = (enum pq_op)(t - PQ_T_ADD);
 		b->lhs = lhs;
 		p->i++;
 		if ((err = parse_binary_modifiers(p, b)))
 			return err;
 		/* ^ groups from the right, the others from the left */
-		if ((err = parse_expr(p, t == PQ_T_POW ? prec : prec + 1, &b->rhs)))
+		if ((err = pq_parse_expr(p, t == PQ_T_POW ? prec : prec + 1, &b->rhs)))
 			return err;
 		if ((err = check_binary(p, b, op_pos)))
 			return err;
@@ -806,7 +483,7 @@ parse_expr(struct parser *p, int min_prec, struct promql_expr **out)
 enum ob_err
 promql_parse(const char *text, struct ob_arena *arena, struct promql_expr **out, char *errbuf)
 {
-	struct parser p = { .text = text, .arena = arena, .errbuf = errbuf };
+	struct pq_parser p = { .text = text, .arena = arena, .errbuf = errbuf };
 	struct promql_expr *e = NULL;
 	enum ob_err err;
 
@@ -814,10 +491,10 @@ promql_parse(const char *text, struct ob_arena *arena, struct promql_expr **out,
 		return err;
 	if (p.toks[0].type == PQ_T_EOF)
 		return pq_parse_errf(errbuf, text, 0, "no expression found in input");
-	if ((err = parse_expr(&p, 0, &e)))
+	if ((err = pq_parse_expr(&p, 0, &e)))
 		goto fail;
 	if (TOK(&p)->type != PQ_T_EOF) {
-		err = unexpected(&p, NULL, NULL);
+		err = pq_unexpected(&p, NULL, NULL);
 		goto fail;
 	}
 	*out = e;
@@ -846,7 +523,7 @@ promql_parse_selector(const char *text, struct ob_arena *arena, struct promql_ma
 	if (e->kind != PQ_VECTOR_SEL || e->offset_ms || e->at != PQ_AT_NONE) {
 		promql_expr_release(e);
 		return pq_parse_errf(errbuf, text, 0, "expected a series selector, got %s",
-				     type_doc(e->type));
+				     pq_type_doc(e->type));
 	}
 	*out = e->matchers;
 	*n = e->nmatchers;

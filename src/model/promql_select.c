@@ -6,6 +6,7 @@
  * patterns dashboards send most: ".*" (anything), ".+" (non-empty), plain
  * literals and alternations of literals ("a|b|c"), a literal prefix
  * ("api.*"); anything else runs regexec on the anchored POSIX pattern.
+ * Compiled patterns are cached process-wide (see pq_matcher_compile).
  *
  * Each selector asks the source once for the whole query: the window is
  * [first step - offset - lookback (or range), last step - offset], or the
@@ -16,6 +17,7 @@
  * at both ends as in Prometheus 2.x, without stale markers.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 enum rx_kind { RX_ALL, RX_NONEMPTY, RX_LITERALS, RX_PREFIX, RX_POSIX };
 
 struct pq_regex {
+	bool shared;            /* in the process-wide cache: never freed */
 	enum rx_kind kind;
 	char **lits;
 	size_t nlits;
@@ -55,7 +58,7 @@ is_literal_alternation(const char *s)
 static void
 rx_free(struct pq_regex *rx)
 {
-	if (rx == NULL)
+	if (rx == NULL || rx->shared)
 		return;
 	if (rx->kind == RX_POSIX)
 		regfree(&rx->re);
@@ -65,16 +68,12 @@ rx_free(struct pq_regex *rx)
 	free(rx);
 }
 
-enum ob_err
-pq_matcher_compile(struct promql_matcher *m, char *why, size_t whylen)
+static enum ob_err
+rx_compile(const char *v, struct pq_regex **out, char *why, size_t whylen)
 {
-	const char *v = m->value;
 	size_t len = strlen(v);
 	struct pq_regex *rx;
 
-	m->re = NULL;
-	if (m->op != PROMQL_MATCH_RE && m->op != PROMQL_MATCH_NRE)
-		return OB_OK;
 	rx = ob_xcalloc(1, sizeof *rx);
 	if (strcmp(v, ".*") == 0) {
 		rx->kind = RX_ALL;
@@ -113,6 +112,92 @@ pq_matcher_compile(struct promql_matcher *m, char *why, size_t whylen)
 			return OB_EINVAL;
 		}
 	}
+	*out = rx;
+	return OB_OK;
+}
+
+/*
+ * Compiled patterns are shared through a process-wide cache, so that a
+ * dashboard's refreshes do not compile the same regex again and again,
+ * and so that an expression not given to promql_expr_release() leaks
+ * nothing: cached entries live as long as the process.  The cache holds
+ * at most RX_CACHE_MAX patterns; past that, matchers own their regex.
+ * regexec may run on a shared regex_t from several threads.
+ */
+#define RX_CACHE_MAX 4096
+
+static struct rx_cache_entry {
+	char *pattern;
+	struct pq_regex *rx;
+} *rx_cache;
+static size_t rx_cache_n, rx_cache_cap;        /* open addressing, cap a power of 2 */
+static pthread_mutex_t rx_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t
+str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+static struct pq_regex *
+rx_cache_find(const char *pattern, uint64_t h)
+{
+	for (size_t i = h & (rx_cache_cap - 1);; i = (i + 1) & (rx_cache_cap - 1)) {
+		if (rx_cache[i].pattern == NULL)
+			return NULL;
+		if (strcmp(rx_cache[i].pattern, pattern) == 0)
+			return rx_cache[i].rx;
+	}
+}
+
+static void
+rx_cache_put(const char *pattern, uint64_t h, struct pq_regex *rx)
+{
+	size_t i;
+
+	if (rx_cache_cap == 0) {
+		rx_cache_cap = 2 * RX_CACHE_MAX;
+		rx_cache = ob_xcalloc(rx_cache_cap, sizeof *rx_cache);
+	}
+	for (i = h & (rx_cache_cap - 1); rx_cache[i].pattern; i = (i + 1) & (rx_cache_cap - 1))
+		;
+	rx_cache[i].pattern = ob_xstrdup(pattern);
+	rx_cache[i].rx = rx;
+	rx_cache_n++;
+}
+
+enum ob_err
+pq_matcher_compile(struct promql_matcher *m, char *why, size_t whylen)
+{
+	struct pq_regex *rx;
+	uint64_t h;
+	enum ob_err err;
+
+	m->re = NULL;
+	if (m->op != PROMQL_MATCH_RE && m->op != PROMQL_MATCH_NRE)
+		return OB_OK;
+	h = str_hash(m->value);
+	pthread_mutex_lock(&rx_cache_lock);
+	if (rx_cache_cap && (rx = rx_cache_find(m->value, h))) {
+		pthread_mutex_unlock(&rx_cache_lock);
+		m->re = rx;
+		return OB_OK;
+	}
+	pthread_mutex_unlock(&rx_cache_lock);
+	if ((err = rx_compile(m->value, &rx, why, whylen)))
+		return err;
+	pthread_mutex_lock(&rx_cache_lock);
+	if (rx_cache_cap && rx_cache_find(m->value, h)) {
+		/* compiled meanwhile by another thread: keep ours private */
+	} else if (rx_cache_n < RX_CACHE_MAX) {
+		rx->shared = true;
+		rx_cache_put(m->value, h, rx);
+	}
+	pthread_mutex_unlock(&rx_cache_lock);
 	m->re = rx;
 	return OB_OK;
 }
@@ -419,9 +504,9 @@ pq_load_matrix(struct pq_eval *ev, const struct promql_expr *ms, struct pq_matri
 			d--;
 		if (a == b && c == d)
 			continue;
-		s.f += a;
+		s.f = s.f ? s.f + a : NULL;       /* an empty array may be NULL */
 		s.nf = b - a;
-		s.h += c;
+		s.h = s.h ? s.h + c : NULL;
 		s.nh = d - c;
 		if ((err = pq_add_samples(ev, s.nf + s.nh)))
 			return err;

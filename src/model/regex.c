@@ -16,7 +16,8 @@
  * (?i) becomes REG_ICASE; (?i) later and (?i:...) make the letters of their
  * group match either case (each letter becomes a class: "a" -> "[aA]");
  * (?: is a plain group, \d and \D classes; a lazy "?" after a quantifier
- * is dropped (a full match does not care).  out has room for
+ * is dropped (a full match does not care); (?s) goes (POSIX '.' matches a
+ * newline anyway); a named group (?P<name>...) is a numbered one.  out has room for
  * 4 * strlen(in) + 1 bytes.
  */
 static void
@@ -66,6 +67,17 @@ regex_translate(const char *in, char *out, int *cflags)
 		} else if (strncmp(in, "(?i)", 4) == 0) {
 			ci[depth] = true;
 			in += 3;
+		} else if (strncmp(in, "(?s)", 4) == 0) {
+			in += 3;        /* POSIX '.' already matches a newline */
+		} else if ((strncmp(in, "(?P<", 4) == 0 || strncmp(in, "(?<", 3) == 0) &&
+			   strchr(in, '>')) {
+			/* a named group is a numbered group here (regex_group_names) */
+			*out++ = '(';
+			in = strchr(in, '>');
+			if (depth < OB_REGEX_MAX_DEPTH) {
+				ci[depth + 1] = ci[depth];
+				depth++;
+			}
 		} else if (strncmp(in, "(?:", 3) == 0 || strncmp(in, "(?i:", 4) == 0) {
 			bool fold = in[2] == 'i' || ci[depth];
 
@@ -202,4 +214,93 @@ out:
 	free(pattern);
 	free(posix);
 	return st;
+}
+
+/*
+ * Walk the groups of an RE2 pattern as regex_translate emits them: fn is
+ * called for each group that becomes a POSIX group, with whether RE2
+ * captures it and its name (NULL, or not NUL-terminated, namelen long).
+ */
+static void
+walk_groups(const char *re, void (*fn)(void *ctx, bool capturing, const char *name,
+					size_t namelen), void *ctx)
+{
+	bool in_bracket = false;
+
+	for (const char *p = re; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (in_bracket) {
+			in_bracket = *p != ']';
+			continue;
+		}
+		if (*p == '[') {
+			in_bracket = true;
+			if (p[1] == '^')
+				p++;
+			if (p[1] == ']')
+				p++;
+			continue;
+		}
+		if (*p != '(')
+			continue;
+		if (p[1] != '?') {
+			fn(ctx, true, NULL, 0);
+		} else if ((strncmp(p, "(?P<", 4) == 0 || strncmp(p, "(?<", 3) == 0) &&
+			   strchr(p, '>')) {
+			const char *n = p + (p[2] == 'P' ? 4 : 3);
+
+			fn(ctx, true, n, (size_t)(strchr(n, '>') - n));
+		} else if (strncmp(p, "(?:", 3) == 0 || strncmp(p, "(?i:", 4) == 0) {
+			fn(ctx, false, NULL, 0);
+		}
+		/* (?i) and (?s) emit no group */
+	}
+}
+
+struct group_walk {
+	int posix, re2;                 /* groups seen so far */
+	int *map;
+	size_t max;
+	const char *name;
+	size_t namelen;
+	int found;
+};
+
+static void
+map_group(void *ctx, bool capturing, const char *name, size_t namelen)
+{
+	struct group_walk *w = ctx;
+
+	w->posix++;
+	if (!capturing)
+		return;
+	w->re2++;
+	if (w->map && (size_t)w->re2 < w->max)
+		w->map[w->re2] = w->posix;
+	if (w->name && name && namelen == w->namelen && strncmp(name, w->name, namelen) == 0 &&
+	    w->found < 0)
+		w->found = w->re2;
+}
+
+int
+ob_regex_group_map(const char *re, int *map, size_t max)
+{
+	struct group_walk w = { .map = map, .max = max, .found = -1 };
+
+	if (max)
+		map[0] = 0;
+	walk_groups(re, map_group, &w);
+	return w.re2;
+}
+
+int
+ob_regex_group_index(const char *re, const char *name, size_t namelen)
+{
+	struct group_walk w = { .name = name, .namelen = namelen, .found = -1 };
+
+	walk_groups(re, map_group, &w);
+	return w.found;
 }

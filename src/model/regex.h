@@ -36,4 +36,15 @@ enum ob_regex_status {
 enum ob_regex_status ob_regex_compile(const char *re, int cflags, regex_t *out, char *why,
 				      size_t whylen);
 
+/*
+ * RE2 numbers only capturing groups; the POSIX pattern obstui compiles has
+ * a group for each of (...), (?:...), (?i:...) and (?P<name>...).  map[k]
+ * is the POSIX number of RE2 group k (1-based; map[0] = 0, the whole
+ * match), for k < max; returns how many groups RE2 counts.  The anchoring
+ * group comes first in the compiled pattern: add 1 to index regmatch_t.
+ */
+int ob_regex_group_map(const char *re, int *map, size_t max);
+/* The RE2 number of the group called name ("(?P<name>...)"), or -1. */
+int ob_regex_group_index(const char *re, const char *name, size_t namelen);
+
 #endif

@@ -21,6 +21,7 @@
 
 #include <dirent.h>
 
+#include "promql_checked.h"
 #include "promql_script.h"
 
 /* --- selectors, lookback, staleness, offset, @ --- */
@@ -560,6 +561,10 @@ static const char functions[] =
 	"  {x=\"ts\"} 31\n"
 	"eval instant at 0m days_in_month(vector(1076371200))\n"
 	"  {} 29\n"
+	"eval instant at 0m year(vector(NaN)) + month(vector(Inf)) + hour(vector(-1e19))\n"
+	"  {} 292277026623\n"
+	"eval instant at 0m day_of_month(vector(-86401)) + day_of_year(vector(1e12))\n"
+	"  {} 300\n"
 	"eval instant at 0m year()\n"
 	"  {} 1970\n"
 	"eval instant at 0m label_replace(e, \"dst\", \"$1-$2\", \"src\", \"(.*)-(.*)\")\n"
@@ -572,6 +577,18 @@ static const char functions[] =
 	"  e{src=\"a-b\"} 1\n"
 	"eval instant at 0m label_replace(e, \"new\", \"$1x\", \"src\", \"(.*)\")\n"
 	"  e{src=\"a-b\", dst=\"x\"} 1\n"
+	"eval instant at 0m label_replace(e, \"dst\", \"$1\", \"src\", \"(?:a)-(.*)\")\n"
+	"  e{src=\"a-b\", dst=\"b\"} 1\n"
+	"eval instant at 0m label_replace(e, \"dst\", \"$x-${y}\", \"src\", \"(?P<x>.)-(?P<y>.)\")\n"
+	"  e{src=\"a-b\", dst=\"a-b\"} 1\n"
+	"eval instant at 0m label_replace(e, \"dst\", \"<$0>\", \"src\", \"a-.\")\n"
+	"  e{src=\"a-b\", dst=\"<a-b>\"} 1\n"
+	"eval instant at 0m label_replace(e, \"dst\", \"$1$2\", \"src\", \"(?i:A)-((?i)B)\")\n"
+	"  e{src=\"a-b\", dst=\"b\"} 1\n"
+	"eval instant at 0m label_replace(e, \"dst\", \"$1x$2\", \"src\", \"(?s)(a).(b)\")\n"
+	"  e{src=\"a-b\", dst=\"b\"} 1\n"
+	"eval instant at 0m label_replace(e, \"dst\", \"[$3]\", \"src\", \"(a)-(b)\")\n"
+	"  e{src=\"a-b\", dst=\"[]\"} 1\n"
 	"eval_fail instant at 0m label_replace(e, \"in-valid\", \"\", \"src\", \".*\")\n"
 	"eval_fail instant at 0m label_replace(e, \"dst\", \"\", \"src\", \"(.*\")\n"
 	"eval instant at 0m label_join(e, \"j\", \"+\", \"src\", \"dst\", \"none\")\n"
@@ -650,6 +667,7 @@ static void test_subqueries(void **s) { (void)s; run("subqueries", subqueries); 
 static void test_functions(void **s) { (void)s; run("functions", functions); }
 static void test_histograms(void **s) { (void)s; run("histograms", histograms); }
 static void test_eval_errors(void **s) { (void)s; run("eval_errors", eval_errors); }
+static void test_promtool_checked(void **s) { (void)s; run("promtool_checked", promtool_checked); }
 
 /* A source of n series "big{i="..."}" with a sample every 15s for an hour. */
 static void
@@ -714,6 +732,15 @@ test_limits(void **state)
 	assert_int_equal(promql_parse("big * on(i) group_left big", &arena, &e, errbuf), OB_OK);
 	assert_int_equal(promql_eval_range(e, 0, 3540000, 15000, &opts, &src, &arena, &r, errbuf),
 			 OB_ETOOBIG);
+	promql_expr_release(e);
+	ob_arena_release(&arena);
+	/* a regex compiled for label_replace is freed too when the cap stops the query */
+	ob_arena_init(&arena, 1 << 20);
+	assert_int_equal(promql_parse("label_replace(big, \"x\", \"$1\", \"i\", \"(.*)\") "
+				      "* on(i) group_left big", &arena, &e, errbuf), OB_OK);
+	assert_int_equal(promql_eval_range(e, 0, 3540000, 15000, &opts, &src, &arena, &r, errbuf),
+			 OB_ETOOBIG);
+	promql_expr_release(e);
 	ob_arena_release(&arena);
 	mem_db_clear(&db);
 	ob_arena_release(&db.arena);
@@ -772,6 +799,19 @@ test_range_queries(void **state)
 	assert_int_equal(r.type, PROMQL_SCALAR);
 	assert_true(close_enough(r.scalar, 4.0 / 3));
 	assert_int_equal(r.scalar_t, 60000);
+	/* a subquery without a step takes the default one, which opts may set */
+	{
+		struct promql_opts o = { .subquery_step_ms = 15000 };
+
+		assert_int_equal(promql_parse("count_over_time(big{i=\"1\"}[1m:])", &arena, &e,
+					      errbuf), OB_OK);
+		assert_int_equal(promql_eval_instant(e, 600000, NULL, &src, &arena, &r, errbuf),
+				 OB_OK);
+		assert_true(close_enough(r.series[0].f[0].v, 2));      /* 540s, 600s */
+		assert_int_equal(promql_eval_instant(e, 600000, &o, &src, &arena, &r, errbuf),
+				 OB_OK);
+		assert_true(close_enough(r.series[0].f[0].v, 5));      /* every 15s */
+	}
 	/* bad steps */
 	assert_int_equal(promql_parse("big", &arena, &e, errbuf), OB_OK);
 	assert_int_equal(promql_eval_range(e, 0, 60000, 0, NULL, &src, &arena, &r, errbuf),
@@ -973,6 +1013,7 @@ main(void)
 		cmocka_unit_test(test_functions),
 		cmocka_unit_test(test_histograms),
 		cmocka_unit_test(test_eval_errors),
+		cmocka_unit_test(test_promtool_checked),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_range_queries),
 		cmocka_unit_test(test_native_histograms),

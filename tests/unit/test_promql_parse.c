@@ -200,7 +200,14 @@ static const struct {
 	{ "foo[5m1m]", "not a valid duration string: \"5m1m\"" },
 	{ "foo[0m]", "duration must be greater than 0" },
 	{ "foo[5]", "missing unit character in duration" },
-	{ "foo[\"5m\"]", "unexpected string" },
+	{ "foo[\"5m\"]", "1:5: parse error: missing unit character in duration" },
+	{ "foo[bar]", "1:5: parse error: bad duration syntax: \"\"" },
+	{ "foo{,}", "unexpected \",\" in label matching, expected identifier or \"}\"" },
+	{ "\"\\z\"", "unknown escape sequence U+007A 'z'" },
+	{ "0xz", "bad number or duration syntax: \"0x\"" },
+	{ "1_000", "bad number or duration syntax: \"1\"" },
+	{ "foo)", "1:5: parse error: unexpected right parenthesis" },
+	{ "1e", "error parsing number: strconv.ParseFloat: parsing \"1e\": invalid syntax" },
 	{ "some_metric[5m] OFFSET 1", "unexpected number \"1\" in offset, expected duration" },
 	{ "some_metric[5m] OFFSET 1mm", "bad number or duration syntax: \"1mm\"" },
 	{ "some_metric[5m] OFFSET", "unexpected end of input in offset, expected duration" },
@@ -385,6 +392,30 @@ test_selector_and_duration(void **state)
 	ob_arena_release(&arena);
 }
 
+/* compiled patterns are shared: the second parse finds the first's regex */
+static void
+test_regex_cache(void **state)
+{
+	struct ob_arena arena;
+	struct promql_matcher *m1, *m2;
+	char errbuf[OB_ERRLEN];
+	size_t n1, n2;
+
+	(void)state;
+	ob_arena_init(&arena, 0);
+	assert_int_equal(promql_parse_selector("{a=~\"x[0-9]+y\"}", &arena, &m1, &n1, errbuf), OB_OK);
+	assert_int_equal(promql_parse_selector("{b=~\"x[0-9]+y\"}", &arena, &m2, &n2, errbuf), OB_OK);
+	assert_non_null(m1[0].re);
+	assert_ptr_equal(m1[0].re, m2[0].re);
+	assert_true(promql_matcher_matches(&m2[0], "x12y"));
+	/* releasing one leaves the other working: shared entries are never freed */
+	promql_matchers_release(m1, n1);
+	assert_true(promql_matcher_matches(&m2[0], "x3y"));
+	assert_false(promql_matcher_matches(&m2[0], "xy"));
+	promql_matchers_release(m2, n2);
+	ob_arena_release(&arena);
+}
+
 static void
 test_deep_nesting(void **state)
 {
@@ -422,6 +453,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_types_and_precedence),
 		cmocka_unit_test(test_selector_and_duration),
+		cmocka_unit_test(test_regex_cache),
 		cmocka_unit_test(test_deep_nesting),
 	};
 
