@@ -108,8 +108,9 @@ function spawnServer(kind, bin, argv, { readyPath, readyTimeout, url, dir }) {
 
 // startPrometheus({config, retention, nativeHistograms, args, readyTimeout}) -> server
 //   config: object written as prometheus.yml (default: global only, no scrapes);
-//   the config may use the string '$SELF' for 127.0.0.1:PORT of this server.
-export async function startPrometheus({ config = {}, retention = '30d', nativeHistograms = true, args = [], readyTimeout = 30000 } = {}) {
+//   the config may use the string '$SELF' for 127.0.0.1:PORT of this server;
+//   dataDir: the TSDB directory to use (blocks already in it are served).
+export async function startPrometheus({ config = {}, retention = '30d', nativeHistograms = true, args = [], readyTimeout = 30000, dataDir = null } = {}) {
 	let lastErr;
 	for (let attempt = 0; attempt < 3; attempt++) {
 		const port = await freePort();
@@ -120,7 +121,7 @@ export async function startPrometheus({ config = {}, retention = '30d', nativeHi
 		writeFileSync(join(dir, 'prometheus.yml'), `${toYaml(cfg).trimStart()}\n`);
 		const argv = [
 			`--config.file=${join(dir, 'prometheus.yml')}`,
-			`--storage.tsdb.path=${join(dir, 'data')}`,
+			`--storage.tsdb.path=${dataDir ?? join(dir, 'data')}`,
 			`--storage.tsdb.retention.time=${retention}`,
 			`--web.listen-address=${self}`,
 			'--web.enable-remote-write-receiver',
