@@ -27,6 +27,19 @@ extern uint64_t tsdb_segment_max;
 #define TSDB_TOC_LEN (6 * 8 + 4)
 #define TSDB_HIST_HEADER 3                      /* num_samples <2>, flags <1> */
 
+/* Histogram chunk header flags (byte 2, top bits) and the custom-bucket schema. */
+#define TSDB_HFLAG_RESET 0x80
+#define TSDB_HFLAG_NORESET 0x40
+#define TSDB_HFLAG_GAUGE 0xC0
+#define TSDB_HFLAG_MASK 0xC0
+#define TSDB_SCHEMA_CUSTOM (-53)
+
+/* A float XOR-encoded against its own previous value and window. */
+struct tsdb_xv {
+	double v;
+	uint8_t leading, trailing;
+};
+
 /* Samples a chunk says it holds (its first two bytes), 0 if too short. */
 static inline unsigned tsdb_chunk_count(const uint8_t *data, size_t len)
 {
@@ -153,6 +166,19 @@ bool tsdb_index_postings(const struct tsdb_index *ix, uint64_t off, const uint8_
 /* The label name, or NULL. */
 const struct tsdb_pname *tsdb_index_name(const struct tsdb_index *ix, const char *name,
 					 size_t nlen);
+
+/* Sorted series ids (tsdb_postings.c); the caller frees v. */
+struct tsdb_ids {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+/* The postings list at off, into l. */
+enum ob_err tsdb_ids_load(const struct tsdb_index *ix, uint64_t off, struct tsdb_ids *l,
+			  char *errbuf);
+/* The ids of the series matching all nm matchers (all series for none). */
+enum ob_err tsdb_ids_select(const struct tsdb_index *ix, const struct promql_matcher *m,
+			    size_t nm, struct tsdb_ids *out, char *errbuf);
 
 /* One series entry decoded: label symbol refs and chunk metas. */
 struct tsdb_rchunk {
