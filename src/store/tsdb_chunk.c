@@ -63,6 +63,8 @@ void tsdb_chunk_init(struct tsdb_chunk *c, enum tsdb_encoding enc)
 		struct xor_app *a = ob_xcalloc(1, sizeof *a);
 		a->leading = 0xff;
 		c->appender = a;
+	} else {
+		c->appender = tsdb_hist_app_new();
 	}
 }
 
@@ -153,7 +155,7 @@ bool tsdb_chunk_append_hist(struct tsdb_chunk *c, const struct series_histogram 
 {
 	if (c->enc != TSDB_ENC_HISTOGRAM && c->enc != TSDB_ENC_FLOAT_HISTOGRAM)
 		return false;
-	if (c->nsamples > 0 && !c->appender)
+	if (!c->appender)
 		return false;   /* sealed */
 	if (c->nsamples == UINT16_MAX)
 		return false;

@@ -79,6 +79,11 @@ struct hist_app {
 	double prev_cnt, prev_zcnt, *prev;
 };
 
+void *tsdb_hist_app_new(void)
+{
+	return ob_xcalloc(1, sizeof(struct hist_app));
+}
+
 void tsdb_hist_app_free(struct tsdb_chunk *c)
 {
 	struct hist_app *a = c->appender;

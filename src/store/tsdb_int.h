@@ -77,6 +77,7 @@ bool tsdb_layout_expand(const struct series_span *from, size_t nfrom, const doub
 			const struct series_span *to, size_t nto, double *out);
 
 /* Histogram chunk appenders (tsdb_chunk_hist.c). */
+void *tsdb_hist_app_new(void);
 bool tsdb_hist_append(struct tsdb_chunk *c, const struct series_histogram *h);
 void tsdb_hist_app_free(struct tsdb_chunk *c);
 

@@ -444,6 +444,27 @@ static void hist_growing_buckets(void **state)
 			tsdb_chunk_release(&c);
 		}
 	}
+	/* open chunks have an appender, sealed ones none and take nothing */
+	for (int enc = TSDB_ENC_XOR; enc <= TSDB_ENC_FLOAT_HISTOGRAM; enc++) {
+		struct tsdb_chunk z;
+		struct htest x;
+		tsdb_chunk_init(&z, enc);
+		assert_non_null(z.appender);
+		make_hist(&x, 0, 1, true);
+		if (enc == TSDB_ENC_XOR) {
+			tsdb_chunk_append(&z, 1, 1);
+			assert_false(tsdb_chunk_append_hist(&z, &x.h));
+		} else {
+			assert_true(tsdb_chunk_append_hist(&z, &x.h));
+		}
+		tsdb_chunk_seal(&z);
+		assert_null(z.appender);
+		tsdb_chunk_append(&z, 2, 2);
+		x.h.t += 10;
+		assert_false(tsdb_chunk_append_hist(&z, &x.h));
+		assert_int_equal(z.nsamples, 1);
+		tsdb_chunk_release(&z);
+	}
 	ob_arena_release(&a);
 }
 
