@@ -481,7 +481,8 @@ enum ob_err tsdb_block_label_values(struct tsdb_block *b, const char *name,
 	if (!v)
 		return ob_errf(errbuf, OB_ETOOBIG, "label values: query memory cap");
 	for (uint32_t i = 0; i < pn->n; i++) {
-		const struct tsdb_pentry *e = &b->ix.ent[pn->first + i];
+		struct tsdb_pentry ent, *e = &ent;
+		tsdb_index_entry(&b->ix, pn->first + i, e);
 		if (!(v[i] = bytes_str(e->value, e->vlen, arena)))
 			return ob_errf(errbuf, OB_ETOOBIG, "label values: query memory cap");
 	}

@@ -122,7 +122,7 @@ char *tsdb_meta_format(const struct tsdb_block_meta *m, char *errbuf);
 
 /* --- the index reader (tsdb_index_read.c) --- */
 
-struct tsdb_pentry {            /* one postings offset table entry */
+struct tsdb_pentry {            /* one postings offset table entry, decoded */
 	const uint8_t *value;
 	uint32_t vlen;
 	uint64_t off;           /* of the postings list in the index */
@@ -134,19 +134,30 @@ struct tsdb_pname {             /* one label name and its entries */
 	uint32_t first, n;      /* into entries */
 };
 
+/*
+ * Memory per block: 4 bytes per symbol and per postings offset table
+ * entry (positions inside their tables, which the format caps at 4 GiB),
+ * plus one struct tsdb_pname per label name; entries are decoded from the
+ * mapped bytes when used.
+ */
 struct tsdb_index {
 	const uint8_t *b;
 	size_t len;
 	uint64_t toc[6];        /* symbols, series, label indices, label offset
 				   table, postings, postings offset table */
-	uint64_t *sym;          /* offset of each symbol's uvarint length */
+	const uint8_t *stab;    /* symbol table body */
+	uint32_t *sym;          /* each symbol's position in stab */
 	uint32_t nsym;
-	struct tsdb_pentry *ent;
+	const uint8_t *ptab;    /* postings offset table body */
+	uint32_t *ent;          /* each entry's value position in ptab */
 	size_t nent;
 	struct tsdb_pname *names;       /* sorted; the all-postings "" excluded */
 	size_t nnames;
 	uint64_t all_off;       /* the all-postings list; 0 if none */
 };
+
+/* Entry i of the postings offset table (i < nent). */
+void tsdb_index_entry(const struct tsdb_index *ix, size_t i, struct tsdb_pentry *e);
 
 /*
  * Parse an index held in memory (mapped or fuzz input): header, TOC, every

@@ -127,7 +127,8 @@ static enum ob_err values_union(const struct tsdb_index *ix, const struct matche
 		size_t lo = pn->first, hi = (size_t)pn->first + pn->n, vl = strlen(m->value);
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
-			const struct tsdb_pentry *e = &ix->ent[mid];
+			struct tsdb_pentry ent, *e = &ent;
+			tsdb_index_entry(ix, mid, e);
 			int c = memcmp(e->value, m->value, e->vlen < vl ? e->vlen : vl);
 			if (!c)
 				c = (e->vlen > vl) - (e->vlen < vl);
@@ -146,7 +147,8 @@ static enum ob_err values_union(const struct tsdb_index *ix, const struct matche
 	size_t nwords = (size_t)(ix->len / 16 / 64 + 1), hits = 0;
 	struct tsdb_ids one = {0};
 	for (uint32_t i = 0; i < pn->n && !err; i++) {
-		const struct tsdb_pentry *e = &ix->ent[pn->first + i];
+		struct tsdb_pentry ent, *e = &ent;
+		tsdb_index_entry(ix, pn->first + i, e);
 		if (e->vlen + 1 > vcap) {
 			vcap = e->vlen + 64;
 			val = ob_xrealloc(val, vcap);
