@@ -238,6 +238,24 @@ enum ob_err tsdb_xor_decode_into(const uint8_t *data, size_t len, int64_t mint, 
 					vb ^= sig == 64 ? bits : bits << trailing;
 					memcpy(&v, &vb, 8);
 				}
+			} else if (ok && r.valid >= 13 && (r.buf >> 62) == 3) {
+				/* '11', leading <5>, significant bits <6>, then the bits */
+				unsigned lead = (unsigned)(r.buf >> 57) & 31;
+				unsigned sig = (unsigned)(r.buf >> 51) & 63;
+				uint64_t bits;
+				tsdb_br_skip(&r, 13);
+				if (sig == 0)
+					sig = 64;
+				if (lead + sig > 64 || !tsdb_br_bits(&r, sig, &bits)) {
+					ok = false;
+				} else {
+					leading = (uint8_t)lead;
+					trailing = (uint8_t)(64 - lead - sig);
+					uint64_t vb;
+					memcpy(&vb, &v, 8);
+					vb ^= sig == 64 ? bits : bits << trailing;
+					memcpy(&v, &vb, 8);
+				}
 			} else {
 				ok = ok && tsdb_br_xor(&r, &v, &leading, &trailing);
 			}
