@@ -111,7 +111,7 @@ void tsdb_chunk_append(struct tsdb_chunk *c, int64_t t, double v)
 		size_t n = ob_put_varint(tmp, t);
 		for (size_t i = 0; i < n; i++)
 			tsdb_bw_bits(&w, tmp[i], 8);
-		uint64_t bits;
+		uint64_t bits = 0;
 		memcpy(&bits, &v, 8);
 		tsdb_bw_bits(&w, bits, 64);
 		c->mint = t;
@@ -166,7 +166,7 @@ bool tsdb_chunk_append_hist(struct tsdb_chunk *c, const struct series_histogram 
 static bool xor_read_dod(struct tsdb_br *r, int64_t *dod)
 {
 	unsigned ones;
-	uint64_t bits;
+	uint64_t bits = 0;
 	static const uint8_t sizes[5] = {0, 14, 17, 20, 64};
 	if (!tsdb_br_ones(r, 4, &ones))
 		return false;
@@ -201,7 +201,7 @@ enum ob_err tsdb_xor_decode_into(const uint8_t *data, size_t len, int64_t mint, 
 	for (unsigned i = 0; i < total; i++) {
 		bool ok;
 		if (i == 0) {
-			uint64_t bits;
+			uint64_t bits = 0;
 			ok = tsdb_br_varint(&r, &t) && tsdb_br_bits(&r, 64, &bits);
 			memcpy(&v, &bits, 8);
 		} else if (i == 1) {
@@ -228,7 +228,7 @@ enum ob_err tsdb_xor_decode_into(const uint8_t *data, size_t len, int64_t mint, 
 				tsdb_br_skip(&r, 1);
 			} else if (ok && r.valid >= 2 && (r.buf >> 62) == 2) {
 				unsigned sig = 64 - leading - trailing;
-				uint64_t bits;
+				uint64_t bits = 0;
 				tsdb_br_skip(&r, 2);
 				if (leading + trailing >= 64 || !tsdb_br_bits(&r, sig, &bits)) {
 					ok = false;
@@ -242,7 +242,7 @@ enum ob_err tsdb_xor_decode_into(const uint8_t *data, size_t len, int64_t mint, 
 				/* '11', leading <5>, significant bits <6>, then the bits */
 				unsigned lead = (unsigned)(r.buf >> 57) & 31;
 				unsigned sig = (unsigned)(r.buf >> 51) & 63;
-				uint64_t bits;
+				uint64_t bits = 0;
 				tsdb_br_skip(&r, 13);
 				if (sig == 0)
 					sig = 64;

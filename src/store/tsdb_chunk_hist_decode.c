@@ -135,7 +135,7 @@ enum ob_err tsdb_hist_decode_into(uint8_t enc, const uint8_t *data, size_t len, 
 	int64_t last = have_last ? out[k - 1].t : 0;
 	for (unsigned i = 0; i < total; i++) {
 		bool ok = true, stale;
-		uint64_t u;
+		uint64_t u = 0;
 		if (i == 0) {
 			ok = tsdb_br_varbit_int(&r, &t);
 			if (!is_float) {
