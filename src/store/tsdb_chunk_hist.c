@@ -40,12 +40,12 @@
  * chunk's layout (zero counts); one with new buckets makes the chunk be
  * written again in the union of the layouts (tsdb_chunk_layout.c), as
  * Prometheus's appender does.  Another schema, zero threshold or custom
- * bounds, a counter reset
- * (a count going down, or reset_hint YES), a change between gauge and
- * counter, or anything but a stale marker after a stale marker ends the
- * chunk: tsdb_chunk_append_hist returns false.  The
- * appender mirrors the decoder's state exactly, including after stale
- * markers, so what it writes decodes to what was appended.
+ * bounds, a counter reset (a count going down, or reset_hint YES), a
+ * change between gauge and counter, or anything but a stale marker after
+ * a stale marker ends the chunk: tsdb_chunk_append_hist returns false.
+ * The appender mirrors the decoder's state exactly, including after stale
+ * markers, so what it writes decodes to what was appended.  Decoding is in
+ * tsdb_chunk_hist_decode.c.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -205,8 +205,8 @@ static void put_custom_bound(struct tsdb_bw *w, double f)
 }
 
 /* The first histogram: the layout, then sample 0. */
-static void hist_first(struct tsdb_chunk *c, struct hist_app *a, struct tsdb_bw *w,
-		       const struct series_histogram *h, bool stale)
+static void hist_first(struct hist_app *a, struct tsdb_bw *w, const struct series_histogram *h,
+		       bool stale)
 {
 	static const struct series_histogram empty;
 	const struct series_histogram *l = stale ? &empty : h;
@@ -275,7 +275,6 @@ static void hist_first(struct tsdb_chunk *c, struct hist_app *a, struct tsdb_bw 
 			a->fb[i] = (struct tsdb_xv){v, 0xff, 0};
 		}
 	}
-	(void)c;
 }
 
 /* Did a counter go down since the previous (non-stale) histogram? */
@@ -494,7 +493,7 @@ bool tsdb_hist_append(struct tsdb_chunk *c, const struct series_histogram *h)
 		c->data[2] = gauge ? TSDB_HFLAG_GAUGE
 			   : h->reset_hint == SERIES_RESET_YES ? TSDB_HFLAG_RESET
 			   : h->reset_hint == SERIES_RESET_NO ? TSDB_HFLAG_NORESET : 0;
-		hist_first(c, a, &w, h, stale);
+		hist_first(a, &w, h, stale);
 		a->free = w.free;
 		a->t = h->t;
 		a->tdelta = 0;
