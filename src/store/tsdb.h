@@ -43,6 +43,22 @@ enum tsdb_encoding { TSDB_ENC_XOR = 1, TSDB_ENC_HISTOGRAM = 2, TSDB_ENC_FLOAT_HI
  * series_histogram samples; a change of schema, zero threshold or bucket
  * layout that the encoding cannot express ends the chunk
  * (tsdb_chunk_append_hist returns false: start a new one).
+ *
+ * (Added with the implementation:) as Prometheus's appender does, a
+ * histogram with fewer buckets than the chunk is stored with zero counts
+ * in the chunk's layout, and one with new buckets rewrites the chunk in
+ * the union layout - so decoded histograms may carry empty buckets the
+ * input did not have.  A counter reset (any count going down, or
+ * reset_hint YES), a gauge/counter switch, or a non-stale sample after a
+ * stale marker also end the chunk.  false also comes back for a histogram
+ * no chunk of this encoding can hold (bucket counts not matching the
+ * spans; non-integral counts in a TSDB_ENC_HISTOGRAM chunk): a fresh chunk
+ * refuses it too.  A chunk holds at most 65535 samples; appends past that
+ * (or to a sealed chunk) are ignored by tsdb_chunk_append and refused by
+ * tsdb_chunk_append_hist.  appender is non-NULL exactly while a chunk is
+ * open.  Decoded histograms carry the reset hints Prometheus gives: GAUGE
+ * in gauge chunks, otherwise UNKNOWN for a chunk's first sample and NO
+ * after it.
  */
 struct tsdb_chunk {
 	uint8_t enc;                /* enum tsdb_encoding */
@@ -86,6 +102,10 @@ enum ob_err tsdb_block_writer_new(const char *parent_dir, const char *id,
  * Add one series with its chunks (taken: the writer releases them).  Series
  * may come in any order; the writer sorts them by labels.  Labels are
  * copied.
+ *
+ * (Added:) chunks in order of mint; chunks of one kind (float or
+ * histogram) must not overlap in time (OB_EINVAL).  A series added twice
+ * is merged into one.  Labels with an empty value are dropped.
  */
 enum ob_err tsdb_block_writer_add(struct tsdb_block_writer *w, const struct series_labels *ls,
 				  struct tsdb_chunk *chunks, size_t nchunks, char *errbuf);
@@ -118,6 +138,10 @@ struct tsdb_block;
  * Open the block directory dir: read meta.json, map index and chunks,
  * check the index's TOC and CRCs.  OB_ECORRUPT naming the file and the
  * problem when a check fails.
+ *
+ * (Added:) a tombstones file's deletions are honoured by select;
+ * tsdb_block_walk fails with OB_EUNSUPPORTED on a block that has any.
+ * Index format 1 (Prometheus before 2.x) is OB_EUNSUPPORTED.
  */
 enum ob_err tsdb_block_open(const char *dir, struct tsdb_block **out, char *errbuf);
 void tsdb_block_close(struct tsdb_block *b);

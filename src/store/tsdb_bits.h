@@ -260,7 +260,7 @@ static inline bool tsdb_br_ones(struct tsdb_br *r, unsigned max, unsigned *ones)
 static inline bool tsdb_br_varbit_int(struct tsdb_br *r, int64_t *v)
 {
 	unsigned ones;
-	uint64_t bits;
+	uint64_t bits = 0;
 	if (!tsdb_br_ones(r, 8, &ones))
 		return false;
 	if (ones == 0) {
@@ -292,7 +292,7 @@ static inline bool tsdb_br_xor(struct tsdb_br *r, double *val, uint8_t *leading,
 			       uint8_t *trailing)
 {
 	unsigned b;
-	uint64_t bits;
+	uint64_t bits = 0;
 	if (!tsdb_br_bit(r, &b))
 		return false;
 	if (!b)
@@ -346,7 +346,7 @@ static inline bool tsdb_br_uvarint(struct tsdb_br *r, uint64_t *v)
 
 static inline bool tsdb_br_varint(struct tsdb_br *r, int64_t *v)
 {
-	uint64_t u;
+	uint64_t u = 0;
 	if (!tsdb_br_uvarint(r, &u))
 		return false;
 	*v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);

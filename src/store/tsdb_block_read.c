@@ -4,14 +4,10 @@
  * the index's TOC and tables checked at open (tsdb_index_read.c), and
  * each chunk's CRC when it is read.
  *
- * tsdb_block_select: every matcher gives a sorted list of series ids from
- * the postings - the union of the lists of the label's values it accepts,
- * or, when it accepts the empty value (an absent label), everything but
- * the union of the values it rejects.  Accepting lists are intersected
- * and rejecting ones subtracted by linear merges; a union of many lists
- * goes through a bitmap of series ids.  Then each series' chunks that
- * overlap [mint, maxt] are decoded into one array per series in the
- * caller's arena, less what the tombstones file deletes.
+ * tsdb_block_select: the matching series ids from the postings
+ * (tsdb_postings.c), then each series' chunks that overlap [mint, maxt]
+ * decoded into one array per series in the caller's arena, less what the
+ * tombstones file deletes.
  *
  * A block is immutable once open; readers share it from many threads.
  */
@@ -19,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,219 +296,6 @@ bad:
 		       (unsigned long long)ref);
 }
 
-/* --- posting lists --- */
-
-struct plist {
-	uint32_t *v;
-	size_t n, cap;
-};
-
-static void pl_push(struct plist *l, uint32_t x)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->v = ob_xrealloc(l->v, l->cap * sizeof *l->v);
-	}
-	l->v[l->n++] = x;
-}
-
-static enum ob_err pl_load(const struct tsdb_block *b, uint64_t off, struct plist *l,
-			   char *errbuf)
-{
-	const uint8_t *refs;
-	uint32_t n;
-	if (!tsdb_index_postings(&b->ix, off, &refs, &n))
-		return ob_errf(errbuf, OB_ECORRUPT, "%s: postings list at %llu does not decode",
-			       b->dir, (unsigned long long)off);
-	l->n = 0;
-	if (n > l->cap) {
-		l->cap = n;
-		l->v = ob_xrealloc(l->v, n * sizeof *l->v);
-	}
-	for (uint32_t i = 0; i < n; i++)
-		l->v[i] = ob_get_be32(refs + 4 * i);
-	l->n = n;
-	return OB_OK;
-}
-
-/* a = a AND b (keep), or a AND NOT b (!keep): one linear merge. */
-static void pl_merge(struct plist *a, const struct plist *b, bool keep)
-{
-	size_t i = 0, j = 0, k = 0;
-	while (i < a->n) {
-		while (j < b->n && b->v[j] < a->v[i])
-			j++;
-		bool in = j < b->n && b->v[j] == a->v[i];
-		if (in == keep)
-			a->v[k++] = a->v[i];
-		i++;
-	}
-	a->n = k;
-}
-
-/* Does m accept value (NUL-terminated; "" for an absent label)? */
-extern bool promql_matcher_matches(const struct promql_matcher *m, const char *value)
-	__attribute__((weak));
-
-struct matcher {
-	const struct promql_matcher *m;
-	regex_t re;
-	bool own_re;
-};
-
-static enum ob_err matcher_init(struct matcher *x, const struct promql_matcher *m, char *errbuf)
-{
-	x->m = m;
-	x->own_re = false;
-	if ((m->op == PROMQL_MATCH_RE || m->op == PROMQL_MATCH_NRE) &&
-	    !(m->re && promql_matcher_matches)) {
-		size_t n = strlen(m->value);
-		char *pat = ob_xmalloc(n + 5);
-		snprintf(pat, n + 5, "^(%s)$", m->value);
-		int rc = regcomp(&x->re, pat, REG_EXTENDED | REG_NOSUB);
-		free(pat);
-		if (rc)
-			return ob_errf(errbuf, OB_EINVAL, "bad regex %s", m->value);
-		x->own_re = true;
-	}
-	return OB_OK;
-}
-
-static bool matcher_ok(const struct matcher *x, const char *v)
-{
-	const struct promql_matcher *m = x->m;
-	switch (m->op) {
-	case PROMQL_MATCH_EQ:
-		return strcmp(v, m->value) == 0;
-	case PROMQL_MATCH_NEQ:
-		return strcmp(v, m->value) != 0;
-	case PROMQL_MATCH_RE:
-		return x->own_re ? regexec(&x->re, v, 0, NULL, 0) == 0 : promql_matcher_matches(m, v);
-	case PROMQL_MATCH_NRE:
-		return x->own_re ? regexec(&x->re, v, 0, NULL, 0) != 0 : promql_matcher_matches(m, v);
-	}
-	return false;
-}
-
-/*
- * The ids of the series whose value of m's label is a value that m
- * accepts (want) or rejects (!want), sorted.
- */
-static enum ob_err values_union(const struct tsdb_block *b, const struct matcher *x, bool want,
-				struct plist *out, char *errbuf)
-{
-	enum ob_err err = OB_OK;
-	const struct promql_matcher *m = x->m;
-	out->n = 0;
-	const struct tsdb_pname *pn = tsdb_index_name(&b->ix, m->name, strlen(m->name));
-	if (!pn)
-		return OB_OK;
-	if (m->op == PROMQL_MATCH_EQ && want) {
-		/* binary search for the one value */
-		size_t lo = pn->first, hi = (size_t)pn->first + pn->n, vl = strlen(m->value);
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			const struct tsdb_pentry *e = &b->ix.ent[mid];
-			int c = memcmp(e->value, m->value, e->vlen < vl ? e->vlen : vl);
-			if (!c)
-				c = (e->vlen > vl) - (e->vlen < vl);
-			if (!c)
-				return pl_load(b, e->off, out, errbuf);
-			if (c < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		return OB_OK;
-	}
-	char *val = NULL;
-	size_t vcap = 0;
-	uint64_t *bits = NULL;
-	size_t nwords = (size_t)(b->ilen / 16 / 64 + 1), hits = 0;
-	struct plist one = {0};
-	for (uint32_t i = 0; i < pn->n && !err; i++) {
-		const struct tsdb_pentry *e = &b->ix.ent[pn->first + i];
-		if (e->vlen + 1 > vcap) {
-			vcap = e->vlen + 64;
-			val = ob_xrealloc(val, vcap);
-		}
-		memcpy(val, e->value, e->vlen);
-		val[e->vlen] = 0;
-		if (matcher_ok(x, val) != want)
-			continue;
-		if ((err = pl_load(b, e->off, &one, errbuf)))
-			break;
-		if (hits++ == 0) {
-			struct plist t = *out;
-			*out = one;
-			one = t;
-			continue;
-		}
-		if (!bits) {
-			bits = ob_xcalloc(nwords, sizeof *bits);
-			for (size_t k = 0; k < out->n; k++)
-				bits[out->v[k] / 64] |= 1ull << (out->v[k] % 64);
-		}
-		for (size_t k = 0; k < one.n; k++)
-			if (one.v[k] / 64 < nwords)
-				bits[one.v[k] / 64] |= 1ull << (one.v[k] % 64);
-	}
-	if (bits && !err) {
-		out->n = 0;
-		for (size_t wi = 0; wi < nwords; wi++)
-			for (uint64_t word = bits[wi]; word; word &= word - 1)
-				pl_push(out, (uint32_t)(wi * 64 + (unsigned)__builtin_ctzll(word)));
-	}
-	free(bits);
-	free(one.v);
-	free(val);
-	return err;
-}
-
-/* The sorted ids of the series matching every matcher. */
-static enum ob_err select_ids(const struct tsdb_block *b, const struct promql_matcher *ms,
-			      size_t nm, struct plist *res, char *errbuf)
-{
-	enum ob_err err = OB_OK;
-	struct matcher *x = ob_xcalloc(nm + 1, sizeof *x);
-	struct plist l = {0};
-	bool have = false;
-	size_t ninit = 0;
-	for (size_t i = 0; i < nm && !err; i++, ninit++)
-		err = matcher_init(&x[i], &ms[i], errbuf);
-	/* accepting lists first (they shrink the result), then rejecting ones */
-	for (int pass = 0; pass < 2 && !err; pass++) {
-		for (size_t i = 0; i < nm && !err; i++) {
-			bool empty_ok = matcher_ok(&x[i], "");
-			if (empty_ok != (pass == 1))
-				continue;
-			if (!have && pass == 1) {
-				if (b->ix.all_off && (err = pl_load(b, b->ix.all_off, res, errbuf)))
-					break;
-				have = true;
-			}
-			if ((err = values_union(b, &x[i], !empty_ok, &l, errbuf)))
-				break;
-			if (!have) {
-				struct plist t = *res;
-				*res = l;
-				l = t;
-				have = true;
-			} else {
-				pl_merge(res, &l, !empty_ok);
-			}
-		}
-	}
-	if (!err && !have && b->ix.all_off)
-		err = pl_load(b, b->ix.all_off, res, errbuf);
-	for (size_t i = 0; i < ninit; i++)
-		if (x[i].own_re)
-			regfree(&x[i].re);
-	free(x);
-	free(l.v);
-	return err;
-}
-
 /* --- select --- */
 
 /* Symbol i copied into the arena with a NUL. */
@@ -610,13 +392,13 @@ enum ob_err tsdb_block_select(struct tsdb_block *b, const struct promql_matcher 
 			      struct series_data **out, size_t *nout, char *errbuf)
 {
 	enum ob_err err;
-	struct plist ids = {0};
+	struct tsdb_ids ids = {0};
 	struct scratch sc = {0};
 	struct series_data *res = NULL;
 	size_t nres = 0, cap = 0;
 	if (maxt < b->meta.min_time || mint >= b->meta.max_time)
 		return OB_OK;
-	if ((err = select_ids(b, m, nm, &ids, errbuf)))
+	if ((err = tsdb_ids_select(&b->ix, m, nm, &ids, errbuf)))
 		goto out;
 	for (size_t i = 0; i < ids.n; i++) {
 		struct tsdb_rseries rs;
@@ -699,7 +481,8 @@ enum ob_err tsdb_block_label_values(struct tsdb_block *b, const char *name,
 	if (!v)
 		return ob_errf(errbuf, OB_ETOOBIG, "label values: query memory cap");
 	for (uint32_t i = 0; i < pn->n; i++) {
-		const struct tsdb_pentry *e = &b->ix.ent[pn->first + i];
+		struct tsdb_pentry ent, *e = &ent;
+		tsdb_index_entry(&b->ix, pn->first + i, e);
 		if (!(v[i] = bytes_str(e->value, e->vlen, arena)))
 			return ob_errf(errbuf, OB_ETOOBIG, "label values: query memory cap");
 	}
@@ -711,7 +494,7 @@ enum ob_err tsdb_block_label_values(struct tsdb_block *b, const char *name,
 enum ob_err tsdb_block_walk(struct tsdb_block *b, tsdb_series_fn fn, void *arg, char *errbuf)
 {
 	enum ob_err err = OB_OK;
-	struct plist ids = {0};
+	struct tsdb_ids ids = {0};
 	struct scratch sc = {0};
 	struct tsdb_raw_chunk *raw = NULL;
 	size_t rawcap = 0;
@@ -724,7 +507,7 @@ enum ob_err tsdb_block_walk(struct tsdb_block *b, tsdb_series_fn fn, void *arg, 
 			      b->dir);
 		goto out;
 	}
-	if (b->ix.all_off && (err = pl_load(b, b->ix.all_off, &ids, errbuf)))
+	if (b->ix.all_off && (err = tsdb_ids_load(&b->ix, b->ix.all_off, &ids, errbuf)))
 		goto out;
 	for (size_t i = 0; i < ids.n; i++) {
 		struct tsdb_rseries rs;

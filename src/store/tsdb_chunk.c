@@ -63,6 +63,8 @@ void tsdb_chunk_init(struct tsdb_chunk *c, enum tsdb_encoding enc)
 		struct xor_app *a = ob_xcalloc(1, sizeof *a);
 		a->leading = 0xff;
 		c->appender = a;
+	} else {
+		c->appender = tsdb_hist_app_new();
 	}
 }
 
@@ -109,7 +111,7 @@ void tsdb_chunk_append(struct tsdb_chunk *c, int64_t t, double v)
 		size_t n = ob_put_varint(tmp, t);
 		for (size_t i = 0; i < n; i++)
 			tsdb_bw_bits(&w, tmp[i], 8);
-		uint64_t bits;
+		uint64_t bits = 0;
 		memcpy(&bits, &v, 8);
 		tsdb_bw_bits(&w, bits, 64);
 		c->mint = t;
@@ -153,7 +155,7 @@ bool tsdb_chunk_append_hist(struct tsdb_chunk *c, const struct series_histogram 
 {
 	if (c->enc != TSDB_ENC_HISTOGRAM && c->enc != TSDB_ENC_FLOAT_HISTOGRAM)
 		return false;
-	if (c->nsamples > 0 && !c->appender)
+	if (!c->appender)
 		return false;   /* sealed */
 	if (c->nsamples == UINT16_MAX)
 		return false;
@@ -164,7 +166,7 @@ bool tsdb_chunk_append_hist(struct tsdb_chunk *c, const struct series_histogram 
 static bool xor_read_dod(struct tsdb_br *r, int64_t *dod)
 {
 	unsigned ones;
-	uint64_t bits;
+	uint64_t bits = 0;
 	static const uint8_t sizes[5] = {0, 14, 17, 20, 64};
 	if (!tsdb_br_ones(r, 4, &ones))
 		return false;
@@ -199,7 +201,7 @@ enum ob_err tsdb_xor_decode_into(const uint8_t *data, size_t len, int64_t mint, 
 	for (unsigned i = 0; i < total; i++) {
 		bool ok;
 		if (i == 0) {
-			uint64_t bits;
+			uint64_t bits = 0;
 			ok = tsdb_br_varint(&r, &t) && tsdb_br_bits(&r, 64, &bits);
 			memcpy(&v, &bits, 8);
 		} else if (i == 1) {
@@ -226,11 +228,29 @@ enum ob_err tsdb_xor_decode_into(const uint8_t *data, size_t len, int64_t mint, 
 				tsdb_br_skip(&r, 1);
 			} else if (ok && r.valid >= 2 && (r.buf >> 62) == 2) {
 				unsigned sig = 64 - leading - trailing;
-				uint64_t bits;
+				uint64_t bits = 0;
 				tsdb_br_skip(&r, 2);
 				if (leading + trailing >= 64 || !tsdb_br_bits(&r, sig, &bits)) {
 					ok = false;
 				} else {
+					uint64_t vb;
+					memcpy(&vb, &v, 8);
+					vb ^= sig == 64 ? bits : bits << trailing;
+					memcpy(&v, &vb, 8);
+				}
+			} else if (ok && r.valid >= 13 && (r.buf >> 62) == 3) {
+				/* '11', leading <5>, significant bits <6>, then the bits */
+				unsigned lead = (unsigned)(r.buf >> 57) & 31;
+				unsigned sig = (unsigned)(r.buf >> 51) & 63;
+				uint64_t bits = 0;
+				tsdb_br_skip(&r, 13);
+				if (sig == 0)
+					sig = 64;
+				if (lead + sig > 64 || !tsdb_br_bits(&r, sig, &bits)) {
+					ok = false;
+				} else {
+					leading = (uint8_t)lead;
+					trailing = (uint8_t)(64 - lead - sig);
 					uint64_t vb;
 					memcpy(&vb, &v, 8);
 					vb ^= sig == 64 ? bits : bits << trailing;

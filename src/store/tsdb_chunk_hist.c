@@ -40,12 +40,12 @@
  * chunk's layout (zero counts); one with new buckets makes the chunk be
  * written again in the union of the layouts (tsdb_chunk_layout.c), as
  * Prometheus's appender does.  Another schema, zero threshold or custom
- * bounds, a counter reset
- * (a count going down, or reset_hint YES), a change between gauge and
- * counter, or anything but a stale marker after a stale marker ends the
- * chunk: tsdb_chunk_append_hist returns false.  The
- * appender mirrors the decoder's state exactly, including after stale
- * markers, so what it writes decodes to what was appended.
+ * bounds, a counter reset (a count going down, or reset_hint YES), a
+ * change between gauge and counter, or anything but a stale marker after
+ * a stale marker ends the chunk: tsdb_chunk_append_hist returns false.
+ * The appender mirrors the decoder's state exactly, including after stale
+ * markers, so what it writes decodes to what was appended.  Decoding is in
+ * tsdb_chunk_hist_decode.c.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -56,16 +56,6 @@
 #include "store/tsdb_bits.h"
 #include "store/tsdb_int.h"
 
-#define HFLAG_RESET 0x80
-#define HFLAG_NORESET 0x40
-#define HFLAG_GAUGE 0xC0
-#define HFLAG_MASK 0xC0
-#define SCHEMA_CUSTOM (-53)
-
-struct xv {
-	double v;
-	uint8_t leading, trailing;
-};
 
 struct hist_app {
 	unsigned free;
@@ -82,12 +72,17 @@ struct hist_app {
 	uint64_t cnt, zcnt;
 	int64_t cnt_delta, zcnt_delta;
 	int64_t *b, *bd;        /* npos + nneg neighbour deltas, and their deltas */
-	struct xv sum;
+	struct tsdb_xv sum;
 	/* float chunks */
-	struct xv fcnt, fzcnt, *fb;
+	struct tsdb_xv fcnt, fzcnt, *fb;
 	/* previous absolute values, for counter reset checks */
 	double prev_cnt, prev_zcnt, *prev;
 };
+
+void *tsdb_hist_app_new(void)
+{
+	return ob_xcalloc(1, sizeof(struct hist_app));
+}
 
 void tsdb_hist_app_free(struct tsdb_chunk *c)
 {
@@ -148,7 +143,7 @@ static bool same_layout(const struct hist_app *a, const struct series_histogram 
 	if (!same_spans(a->pspans, a->npspans, h->pos_spans, h->npos_spans) ||
 	    !same_spans(a->nspans, a->nnspans, h->neg_spans, h->nneg_spans))
 		return false;
-	if (h->schema == SCHEMA_CUSTOM) {
+	if (h->schema == TSDB_SCHEMA_CUSTOM) {
 		if (a->ncustom != h->ncustom)
 			return false;
 		for (size_t i = 0; i < a->ncustom; i++)
@@ -210,8 +205,8 @@ static void put_custom_bound(struct tsdb_bw *w, double f)
 }
 
 /* The first histogram: the layout, then sample 0. */
-static void hist_first(struct tsdb_chunk *c, struct hist_app *a, struct tsdb_bw *w,
-		       const struct series_histogram *h, bool stale)
+static void hist_first(struct hist_app *a, struct tsdb_bw *w, const struct series_histogram *h,
+		       bool stale)
 {
 	static const struct series_histogram empty;
 	const struct series_histogram *l = stale ? &empty : h;
@@ -221,7 +216,7 @@ static void hist_first(struct tsdb_chunk *c, struct hist_app *a, struct tsdb_bw 
 	a->npspans = l->npos_spans;
 	a->nspans = dup_array(l->neg_spans, l->nneg_spans, sizeof *l->neg_spans);
 	a->nnspans = l->nneg_spans;
-	if (l->schema == SCHEMA_CUSTOM) {
+	if (l->schema == TSDB_SCHEMA_CUSTOM) {
 		a->custom = dup_array(l->custom_values, l->ncustom, sizeof(double));
 		a->ncustom = l->ncustom;
 	}
@@ -233,7 +228,7 @@ static void hist_first(struct tsdb_chunk *c, struct hist_app *a, struct tsdb_bw 
 	tsdb_bw_varbit_int(w, a->schema);
 	put_spans(w, a->pspans, a->npspans);
 	put_spans(w, a->nspans, a->nnspans);
-	if (a->schema == SCHEMA_CUSTOM) {
+	if (a->schema == TSDB_SCHEMA_CUSTOM) {
 		tsdb_bw_varbit_uint(w, a->ncustom);
 		for (size_t i = 0; i < a->ncustom; i++)
 			put_custom_bound(w, a->custom[i]);
@@ -270,17 +265,16 @@ static void hist_first(struct tsdb_chunk *c, struct hist_app *a, struct tsdb_bw 
 		memcpy(&bits, &zcnt, 8);
 		tsdb_bw_bits(w, bits, 64);
 		tsdb_bw_bits(w, sb, 64);
-		a->fcnt = (struct xv){cnt, 0xff, 0};
-		a->fzcnt = (struct xv){zcnt, 0xff, 0};
-		a->sum = (struct xv){sum, 0xff, 0};
+		a->fcnt = (struct tsdb_xv){cnt, 0xff, 0};
+		a->fzcnt = (struct tsdb_xv){zcnt, 0xff, 0};
+		a->sum = (struct tsdb_xv){sum, 0xff, 0};
 		for (size_t i = 0; i < nb; i++) {
 			double v = i < a->npos ? h->pos[i] : h->neg[i - a->npos];
 			memcpy(&bits, &v, 8);
 			tsdb_bw_bits(w, bits, 64);
-			a->fb[i] = (struct xv){v, 0xff, 0};
+			a->fb[i] = (struct tsdb_xv){v, 0xff, 0};
 		}
 	}
-	(void)c;
 }
 
 /* Did a counter go down since the previous (non-stale) histogram? */
@@ -373,7 +367,7 @@ static bool same_frame(const struct hist_app *a, const struct series_histogram *
 {
 	if (a->schema != h->schema || a->zt != h->zero_threshold)
 		return false;
-	if (h->schema != SCHEMA_CUSTOM)
+	if (h->schema != TSDB_SCHEMA_CUSTOM)
 		return true;
 	if (a->ncustom != h->ncustom)
 		return false;
@@ -478,7 +472,7 @@ bool tsdb_hist_append(struct tsdb_chunk *c, const struct series_histogram *h)
 	if (!stale) {
 		if (h->npos != span_buckets(h->pos_spans, h->npos_spans) ||
 		    h->nneg != span_buckets(h->neg_spans, h->nneg_spans) ||
-		    (h->schema == SCHEMA_CUSTOM && h->ncustom && !h->custom_values))
+		    (h->schema == TSDB_SCHEMA_CUSTOM && h->ncustom && !h->custom_values))
 			return false;
 		if (!is_float && !hist_is_int(h))
 			return false;
@@ -496,10 +490,10 @@ bool tsdb_hist_append(struct tsdb_chunk *c, const struct series_histogram *h)
 		struct tsdb_bw w = {&c->data, &c->len, &c->alloc, 0};
 		c->len = TSDB_HIST_HEADER;
 		memset(c->data, 0, TSDB_HIST_HEADER);
-		c->data[2] = gauge ? HFLAG_GAUGE
-			   : h->reset_hint == SERIES_RESET_YES ? HFLAG_RESET
-			   : h->reset_hint == SERIES_RESET_NO ? HFLAG_NORESET : 0;
-		hist_first(c, a, &w, h, stale);
+		c->data[2] = gauge ? TSDB_HFLAG_GAUGE
+			   : h->reset_hint == SERIES_RESET_YES ? TSDB_HFLAG_RESET
+			   : h->reset_hint == SERIES_RESET_NO ? TSDB_HFLAG_NORESET : 0;
+		hist_first(a, &w, h, stale);
 		a->free = w.free;
 		a->t = h->t;
 		a->tdelta = 0;
@@ -548,230 +542,4 @@ done:
 	c->data[0] = (uint8_t)(c->nsamples >> 8);
 	c->data[1] = (uint8_t)c->nsamples;
 	return true;
-}
-
-/* --- decoding --- */
-
-struct hist_layout {
-	int32_t schema;
-	double zt;
-	struct series_span *ps, *ns;
-	size_t nps, nns, npos, nneg;
-	double *custom;
-	size_t ncustom;
-};
-
-static bool read_spans(struct tsdb_br *r, size_t budget, struct ob_arena *arena,
-		       struct series_span **out, size_t *n, size_t *nbuckets)
-{
-	uint64_t k, len;
-	int64_t off;
-	if (!tsdb_br_varbit_uint(r, &k) || k > budget)
-		return false;
-	struct series_span *s = k ? ob_arena_alloc(arena, k * sizeof *s) : NULL;
-	if (k && !s)
-		return false;
-	size_t total = 0;
-	for (uint64_t i = 0; i < k; i++) {
-		if (!tsdb_br_varbit_uint(r, &len) || !tsdb_br_varbit_int(r, &off))
-			return false;
-		if (len > budget || off < INT32_MIN || off > INT32_MAX)
-			return false;
-		total += len;
-		if (total > budget)
-			return false;
-		s[i].length = (uint32_t)len;
-		s[i].offset = (int32_t)off;
-	}
-	*out = s;
-	*n = k;
-	*nbuckets = total;
-	return true;
-}
-
-static bool read_layout(struct tsdb_br *r, size_t budget, struct ob_arena *arena,
-			struct hist_layout *l)
-{
-	uint64_t b, k;
-	int64_t schema;
-	if (!tsdb_br_small(r, 8, &b))
-		return false;
-	if (b == 0) {
-		l->zt = 0;
-	} else if (b == 255) {
-		if (!tsdb_br_bits(r, 64, &k))
-			return false;
-		memcpy(&l->zt, &k, 8);
-	} else {
-		l->zt = ldexp(0.5, (int)b - 243);
-	}
-	if (!tsdb_br_varbit_int(r, &schema))
-		return false;
-	if (schema != SCHEMA_CUSTOM && (schema < -4 || schema > 8))
-		return false;
-	l->schema = (int32_t)schema;
-	if (!read_spans(r, budget, arena, &l->ps, &l->nps, &l->npos) ||
-	    !read_spans(r, budget, arena, &l->ns, &l->nns, &l->nneg))
-		return false;
-	l->custom = NULL;
-	l->ncustom = 0;
-	if (schema == SCHEMA_CUSTOM) {
-		if (!tsdb_br_varbit_uint(r, &k) || k > budget)
-			return false;
-		l->custom = k ? ob_arena_alloc(arena, k * sizeof(double)) : NULL;
-		if (k && !l->custom)
-			return false;
-		for (uint64_t i = 0; i < k; i++) {
-			uint64_t v;
-			if (!tsdb_br_varbit_uint(r, &v))
-				return false;
-			if (v == 0) {
-				if (!tsdb_br_bits(r, 64, &v))
-					return false;
-				memcpy(&l->custom[i], &v, 8);
-			} else {
-				l->custom[i] = (double)(v - 1) / 1000;
-			}
-		}
-		l->ncustom = k;
-	}
-	return true;
-}
-
-enum ob_err tsdb_hist_decode_into(uint8_t enc, const uint8_t *data, size_t len, int64_t mint,
-				  int64_t maxt, struct ob_arena *arena,
-				  struct series_histogram *out, size_t cap, size_t *n,
-				  char *errbuf)
-{
-	if (len < TSDB_HIST_HEADER)
-		return ob_errf(errbuf, OB_ECORRUPT, "histogram chunk of %zu bytes", len);
-	unsigned total = tsdb_chunk_count(data, len);
-	uint8_t flags = data[2] & HFLAG_MASK;
-	bool is_float = enc == TSDB_ENC_FLOAT_HISTOGRAM;
-	struct tsdb_br r;
-	tsdb_br_init(&r, data + TSDB_HIST_HEADER, len - TSDB_HIST_HEADER);
-	size_t budget = (len - TSDB_HIST_HEADER) * 8;
-	struct hist_layout l;
-	if (total == 0)
-		return OB_OK;
-	if (!read_layout(&r, budget, arena, &l))
-		return ob_errf(errbuf, OB_ECORRUPT, "histogram chunk layout does not decode");
-	size_t nb = l.npos + l.nneg;
-	int64_t *b = ob_arena_alloc(arena, (nb + 1) * sizeof *b);
-	int64_t *bd = ob_arena_alloc(arena, (nb + 1) * sizeof *bd);
-	struct xv *fb = ob_arena_alloc(arena, (nb + 1) * sizeof *fb);
-	if (!b || !bd || !fb)
-		return ob_errf(errbuf, OB_ETOOBIG, "decoding a chunk: query memory cap");
-	memset(bd, 0, (nb + 1) * sizeof *bd);
-	memset(fb, 0, (nb + 1) * sizeof *fb);
-	int64_t t = 0, tdelta = 0, cnt_delta = 0, zcnt_delta = 0;
-	uint64_t cnt = 0, zcnt = 0;
-	struct xv fcnt = {0, 0, 0}, fzcnt = {0, 0, 0}, sum = {0, 0, 0};
-	size_t k = *n;
-	bool have_last = k > 0;
-	int64_t last = have_last ? out[k - 1].t : 0;
-	for (unsigned i = 0; i < total; i++) {
-		bool ok = true, stale;
-		uint64_t u;
-		if (i == 0) {
-			ok = tsdb_br_varbit_int(&r, &t);
-			if (!is_float) {
-				ok = ok && tsdb_br_varbit_uint(&r, &cnt) &&
-				     tsdb_br_varbit_uint(&r, &zcnt) && tsdb_br_bits(&r, 64, &u);
-				memcpy(&sum.v, &u, 8);
-				for (size_t j = 0; ok && j < nb; j++)
-					ok = tsdb_br_varbit_int(&r, &b[j]);
-			} else {
-				ok = ok && tsdb_br_bits(&r, 64, &u);
-				memcpy(&fcnt.v, &u, 8);
-				ok = ok && tsdb_br_bits(&r, 64, &u);
-				memcpy(&fzcnt.v, &u, 8);
-				ok = ok && tsdb_br_bits(&r, 64, &u);
-				memcpy(&sum.v, &u, 8);
-				for (size_t j = 0; ok && j < nb; j++) {
-					ok = tsdb_br_bits(&r, 64, &u);
-					memcpy(&fb[j].v, &u, 8);
-				}
-			}
-			stale = series_is_stale(sum.v);
-		} else {
-			int64_t dod = 0;
-			ok = tsdb_br_varbit_int(&r, &dod);
-			tdelta = (int64_t)((uint64_t)tdelta + (uint64_t)dod);
-			t = (int64_t)((uint64_t)t + (uint64_t)tdelta);
-			if (!is_float) {
-				int64_t cd = 0, zd = 0;
-				ok = ok && tsdb_br_varbit_int(&r, &cd) && tsdb_br_varbit_int(&r, &zd);
-				cnt_delta = (int64_t)((uint64_t)cnt_delta + (uint64_t)cd);
-				zcnt_delta = (int64_t)((uint64_t)zcnt_delta + (uint64_t)zd);
-				cnt = (uint64_t)cnt + (uint64_t)cnt_delta;
-				zcnt = (uint64_t)zcnt + (uint64_t)zcnt_delta;
-				ok = ok && tsdb_br_xor(&r, &sum.v, &sum.leading, &sum.trailing);
-				stale = series_is_stale(sum.v);
-				for (size_t j = 0; ok && !stale && j < nb; j++) {
-					ok = tsdb_br_varbit_int(&r, &dod);
-					bd[j] = (int64_t)((uint64_t)bd[j] + (uint64_t)dod);
-					b[j] = (int64_t)((uint64_t)b[j] + (uint64_t)bd[j]);
-				}
-			} else {
-				ok = ok && tsdb_br_xor(&r, &fcnt.v, &fcnt.leading, &fcnt.trailing) &&
-				     tsdb_br_xor(&r, &fzcnt.v, &fzcnt.leading, &fzcnt.trailing) &&
-				     tsdb_br_xor(&r, &sum.v, &sum.leading, &sum.trailing);
-				stale = series_is_stale(sum.v);
-				for (size_t j = 0; ok && !stale && j < nb; j++)
-					ok = tsdb_br_xor(&r, &fb[j].v, &fb[j].leading, &fb[j].trailing);
-			}
-		}
-		if (!ok)
-			return ob_errf(errbuf, OB_ECORRUPT,
-				       "histogram chunk ends at sample %u of %u", i, total);
-		if (t > maxt)
-			break;
-		if (t < mint || (have_last && t <= last))
-			continue;
-		if (k == cap)
-			return ob_errf(errbuf, OB_ECORRUPT,
-				       "histogram chunk holds more samples than it says");
-		struct series_histogram *h = &out[k];
-		memset(h, 0, sizeof *h);
-		h->t = t;
-		h->schema = l.schema;
-		h->zero_threshold = l.zt;
-		h->is_int = !is_float;
-		h->reset_hint = flags == HFLAG_GAUGE ? SERIES_RESET_GAUGE
-				: i == 0 ? SERIES_RESET_UNKNOWN : SERIES_RESET_NO;
-		h->sum = sum.v;
-		if (!stale) {
-			h->count = is_float ? fcnt.v : (double)cnt;
-			h->zero_count = is_float ? fzcnt.v : (double)zcnt;
-			h->pos_spans = l.ps;
-			h->npos_spans = l.nps;
-			h->neg_spans = l.ns;
-			h->nneg_spans = l.nns;
-			h->custom_values = l.custom;
-			h->ncustom = l.ncustom;
-			double *v = nb ? ob_arena_alloc(arena, nb * sizeof *v) : NULL;
-			if (nb && !v)
-				return ob_errf(errbuf, OB_ETOOBIG, "decoding a chunk: query memory cap");
-			int64_t run = 0;
-			for (size_t j = 0; j < nb; j++) {
-				if (j == l.npos)
-					run = 0;
-				run = (int64_t)((uint64_t)run + (uint64_t)b[j]);
-				v[j] = is_float ? fb[j].v : (double)run;
-			}
-			h->pos = l.npos ? v : NULL;
-			h->npos = l.npos;
-			h->neg = l.nneg ? v + l.npos : NULL;
-			h->nneg = l.nneg;
-		} else if (l.schema == SCHEMA_CUSTOM) {
-			h->custom_values = l.custom;
-			h->ncustom = l.ncustom;
-		}
-		k++;
-		last = t;
-		have_last = true;
-	}
-	*n = k;
-	return OB_OK;
 }

@@ -91,12 +91,13 @@ enum ob_err tsdb_index_parse(const uint8_t *b, size_t len, struct tsdb_index *ix
 		if (n > blen)
 			goto bad_symbols;
 		ix->sym = ob_xmalloc(((size_t)n + 1) * sizeof *ix->sym);
+		ix->stab = body;
 		p = body + 4;
 		end = body + blen;
 		for (uint32_t i = 0; i < n; i++) {
 			const uint8_t *s;
 			uint32_t sl;
-			ix->sym[i] = (uint64_t)(p - b);
+			ix->sym[i] = (uint32_t)(p - body);
 			if (!get_bytes(&p, end, &s, &sl))
 				goto bad_symbols;
 		}
@@ -111,6 +112,9 @@ enum ob_err tsdb_index_parse(const uint8_t *b, size_t len, struct tsdb_index *ix
 			goto bad_table;
 		ix->ent = ob_xmalloc(((size_t)n + 1) * sizeof *ix->ent);
 		ix->names = ob_xmalloc(((size_t)n + 1) * sizeof *ix->names);
+		ix->ptab = body;
+		const uint8_t *lastv = NULL;
+		uint32_t lastvl = 0;
 		p = body + 4;
 		end = body + blen;
 		const uint8_t *pname = NULL;
@@ -123,8 +127,11 @@ enum ob_err tsdb_index_parse(const uint8_t *b, size_t len, struct tsdb_index *ix
 			if (!k || keys != 2)
 				goto bad_table;
 			p += k;
-			if (!get_bytes(&p, end, &name, &nl) || !get_bytes(&p, end, &value, &vl) ||
-			    !(k = ob_get_uvarint(p, end, &off)) || off >= len)
+			if (!get_bytes(&p, end, &name, &nl))
+				goto bad_table;
+			uint32_t vpos = (uint32_t)(p - body);
+			if (!get_bytes(&p, end, &value, &vl) || !(k = ob_get_uvarint(p, end, &off)) ||
+			    off >= len)
 				goto bad_table;
 			p += k;
 			if (nl == 0) {
@@ -132,8 +139,7 @@ enum ob_err tsdb_index_parse(const uint8_t *b, size_t len, struct tsdb_index *ix
 				continue;
 			}
 			if (pname && cmp_bytes(name, nl, pname, pnl) == 0) {
-				struct tsdb_pentry *last = &ix->ent[ix->nent - 1];
-				if (cmp_bytes(value, vl, last->value, last->vlen) <= 0)
+				if (cmp_bytes(value, vl, lastv, lastvl) <= 0)
 					goto bad_table;
 				ix->names[ix->nnames - 1].n++;
 			} else {
@@ -144,7 +150,9 @@ enum ob_err tsdb_index_parse(const uint8_t *b, size_t len, struct tsdb_index *ix
 				pname = name;
 				pnl = nl;
 			}
-			ix->ent[ix->nent++] = (struct tsdb_pentry){value, vl, off};
+			ix->ent[ix->nent++] = vpos;
+			lastv = value;
+			lastvl = vl;
 		}
 	}
 	return OB_OK;
@@ -161,8 +169,16 @@ bool tsdb_index_symbol(const struct tsdb_index *ix, uint32_t i, const uint8_t **
 {
 	if (i >= ix->nsym)
 		return false;
-	const uint8_t *p = ix->b + ix->sym[i];
+	const uint8_t *p = ix->stab + ix->sym[i];
 	return get_bytes(&p, ix->b + ix->len, s, n);
+}
+
+void tsdb_index_entry(const struct tsdb_index *ix, size_t i, struct tsdb_pentry *e)
+{
+	/* parse checked every entry: value <uvarint len + bytes>, offset <uvarint> */
+	const uint8_t *p = ix->ptab + ix->ent[i], *end = ix->b + ix->len;
+	if (!get_bytes(&p, end, &e->value, &e->vlen) || !ob_get_uvarint(p, end, &e->off))
+		*e = (struct tsdb_pentry){(const uint8_t *)"", 0, 0}; /* bytes changed under us */
 }
 
 bool tsdb_index_postings(const struct tsdb_index *ix, uint64_t off, const uint8_t **refs,

@@ -27,6 +27,19 @@ extern uint64_t tsdb_segment_max;
 #define TSDB_TOC_LEN (6 * 8 + 4)
 #define TSDB_HIST_HEADER 3                      /* num_samples <2>, flags <1> */
 
+/* Histogram chunk header flags (byte 2, top bits) and the custom-bucket schema. */
+#define TSDB_HFLAG_RESET 0x80
+#define TSDB_HFLAG_NORESET 0x40
+#define TSDB_HFLAG_GAUGE 0xC0
+#define TSDB_HFLAG_MASK 0xC0
+#define TSDB_SCHEMA_CUSTOM (-53)
+
+/* A float XOR-encoded against its own previous value and window. */
+struct tsdb_xv {
+	double v;
+	uint8_t leading, trailing;
+};
+
 /* Samples a chunk says it holds (its first two bytes), 0 if too short. */
 static inline unsigned tsdb_chunk_count(const uint8_t *data, size_t len)
 {
@@ -64,6 +77,7 @@ bool tsdb_layout_expand(const struct series_span *from, size_t nfrom, const doub
 			const struct series_span *to, size_t nto, double *out);
 
 /* Histogram chunk appenders (tsdb_chunk_hist.c). */
+void *tsdb_hist_app_new(void);
 bool tsdb_hist_append(struct tsdb_chunk *c, const struct series_histogram *h);
 void tsdb_hist_app_free(struct tsdb_chunk *c);
 
@@ -108,7 +122,7 @@ char *tsdb_meta_format(const struct tsdb_block_meta *m, char *errbuf);
 
 /* --- the index reader (tsdb_index_read.c) --- */
 
-struct tsdb_pentry {            /* one postings offset table entry */
+struct tsdb_pentry {            /* one postings offset table entry, decoded */
 	const uint8_t *value;
 	uint32_t vlen;
 	uint64_t off;           /* of the postings list in the index */
@@ -120,19 +134,30 @@ struct tsdb_pname {             /* one label name and its entries */
 	uint32_t first, n;      /* into entries */
 };
 
+/*
+ * Memory per block: 4 bytes per symbol and per postings offset table
+ * entry (positions inside their tables, which the format caps at 4 GiB),
+ * plus one struct tsdb_pname per label name; entries are decoded from the
+ * mapped bytes when used.
+ */
 struct tsdb_index {
 	const uint8_t *b;
 	size_t len;
 	uint64_t toc[6];        /* symbols, series, label indices, label offset
 				   table, postings, postings offset table */
-	uint64_t *sym;          /* offset of each symbol's uvarint length */
+	const uint8_t *stab;    /* symbol table body */
+	uint32_t *sym;          /* each symbol's position in stab */
 	uint32_t nsym;
-	struct tsdb_pentry *ent;
+	const uint8_t *ptab;    /* postings offset table body */
+	uint32_t *ent;          /* each entry's value position in ptab */
 	size_t nent;
 	struct tsdb_pname *names;       /* sorted; the all-postings "" excluded */
 	size_t nnames;
 	uint64_t all_off;       /* the all-postings list; 0 if none */
 };
+
+/* Entry i of the postings offset table (i < nent). */
+void tsdb_index_entry(const struct tsdb_index *ix, size_t i, struct tsdb_pentry *e);
 
 /*
  * Parse an index held in memory (mapped or fuzz input): header, TOC, every
@@ -153,6 +178,19 @@ bool tsdb_index_postings(const struct tsdb_index *ix, uint64_t off, const uint8_
 /* The label name, or NULL. */
 const struct tsdb_pname *tsdb_index_name(const struct tsdb_index *ix, const char *name,
 					 size_t nlen);
+
+/* Sorted series ids (tsdb_postings.c); the caller frees v. */
+struct tsdb_ids {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+/* The postings list at off, into l. */
+enum ob_err tsdb_ids_load(const struct tsdb_index *ix, uint64_t off, struct tsdb_ids *l,
+			  char *errbuf);
+/* The ids of the series matching all nm matchers (all series for none). */
+enum ob_err tsdb_ids_select(const struct tsdb_index *ix, const struct promql_matcher *m,
+			    size_t nm, struct tsdb_ids *out, char *errbuf);
 
 /* One series entry decoded: label symbol refs and chunk metas. */
 struct tsdb_rchunk {

@@ -68,9 +68,11 @@ static void walk(uint8_t *b, size_t size, bool repair)
 		for (size_t i = 0; i < ix.nnames; i++)
 			tsdb_index_name(&ix, (const char *)ix.names[i].name, ix.names[i].nlen);
 		for (size_t i = 0; i < ix.nent && i < 64; i++) {
-			if (repair && ix.ent[i].off < size - TSDB_TOC_LEN)
-				fix_section(b, size - TSDB_TOC_LEN, ix.ent[i].off);
-			tsdb_index_postings(&ix, ix.ent[i].off, &refs, &nrefs);
+			struct tsdb_pentry e;
+			tsdb_index_entry(&ix, i, &e);
+			if (repair && e.off < size - TSDB_TOC_LEN)
+				fix_section(b, size - TSDB_TOC_LEN, e.off);
+			tsdb_index_postings(&ix, e.off, &refs, &nrefs);
 		}
 		uint32_t *lab = NULL;
 		struct tsdb_rchunk *chk = NULL;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
@@ -444,6 +445,27 @@ static void hist_growing_buckets(void **state)
 			tsdb_chunk_release(&c);
 		}
 	}
+	/* open chunks have an appender, sealed ones none and take nothing */
+	for (int enc = TSDB_ENC_XOR; enc <= TSDB_ENC_FLOAT_HISTOGRAM; enc++) {
+		struct tsdb_chunk z;
+		struct htest x;
+		tsdb_chunk_init(&z, enc);
+		assert_non_null(z.appender);
+		make_hist(&x, 0, 1, true);
+		if (enc == TSDB_ENC_XOR) {
+			tsdb_chunk_append(&z, 1, 1);
+			assert_false(tsdb_chunk_append_hist(&z, &x.h));
+		} else {
+			assert_true(tsdb_chunk_append_hist(&z, &x.h));
+		}
+		tsdb_chunk_seal(&z);
+		assert_null(z.appender);
+		tsdb_chunk_append(&z, 2, 2);
+		x.h.t += 10;
+		assert_false(tsdb_chunk_append_hist(&z, &x.h));
+		assert_int_equal(z.nsamples, 1);
+		tsdb_chunk_release(&z);
+	}
 	ob_arena_release(&a);
 }
 
@@ -778,6 +800,44 @@ static int count_walk(void *arg, const struct series_labels *ls,
 	return 0;
 }
 
+struct conc_arg {
+	struct tsdb_block *b;
+	int seed;
+	int bad;
+};
+
+/* Select the same thing many times; every answer must be the first one. */
+static void *conc_select(void *arg)
+{
+	struct conc_arg *ca = arg;
+	char errbuf[OB_ERRLEN];
+	char job[8];
+	snprintf(job, sizeof job, "job%d", ca->seed % 5);
+	struct promql_matcher m[2] = {{PROMQL_MATCH_EQ, "job", job, NULL},
+				      {PROMQL_MATCH_RE, "instance", "host-[12].*", NULL}};
+	size_t first_series = 0, first_samples = 0;
+	for (int rep = 0; rep < 20; rep++) {
+		struct ob_arena a;
+		ob_arena_init(&a, 0);
+		struct series_data *out = NULL;
+		size_t nout = 0, ns = 0;
+		if (tsdb_block_select(ca->b, m, 2, INT64_MIN, INT64_MAX, &a, &out, &nout, errbuf))
+			ca->bad++;
+		for (size_t i = 0; i < nout; i++)
+			ns += out[i].nf;
+		if (rep == 0) {
+			first_series = nout;
+			first_samples = ns;
+			if (!nout)
+				ca->bad++;
+		} else if (nout != first_series || ns != first_samples) {
+			ca->bad++;
+		}
+		ob_arena_release(&a);
+	}
+	return NULL;
+}
+
 static void read_ours(void **state)
 {
 	char dir[160], errbuf[OB_ERRLEN];
@@ -840,6 +900,18 @@ static void read_ours(void **state)
 	assert_int_equal(tsdb_block_label_values(b, "nosuch", &a, &v, &n, errbuf), OB_OK);
 	assert_int_equal(n, 0);
 	ob_arena_release(&a);
+
+	/* four threads selecting at once see what one sees */
+	pthread_t th[4];
+	struct conc_arg ca[4];
+	for (int i = 0; i < 4; i++) {
+		ca[i] = (struct conc_arg){b, i, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, conc_select, &ca[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(ca[i].bad, 0);
+	}
 
 	size_t counts[2] = {0, 0}, samples = 0;
 	assert_int_equal(tsdb_block_walk(b, count_walk, counts, errbuf), OB_OK);
