@@ -46,7 +46,9 @@ put_float(struct ob_buf *b, double v)
 	char t[OB_FLOAT_TEXT];
 
 	ob_float_text(v, t);
-	ob_buf_addf(b, "\"%s\"", t);
+	ob_buf_add(b, "\"", 1);
+	ob_buf_addstr(b, t);
+	ob_buf_add(b, "\"", 1);
 }
 
 static void

@@ -1,10 +1,10 @@
 /*
  * jsonw.c - JSON strings and Prometheus-style numbers (see jsonw.h).
  *
- * ob_float_text finds the shortest round-tripping digits by asking printf
- * for 1, 2, ... 17 significant digits in %e form until strtod gives v
- * back, then lays the digits out without an exponent.  Slow next to Ryu,
- * but a handful of tries per value, and only for answers.
+ * ob_float_text prints whole numbers directly; otherwise it finds the
+ * shortest round-tripping digits by asking printf for 15, 16, then 17
+ * significant digits in %e form until strtod gives v back (trailing zeros
+ * dropped), then lays the digits out without an exponent.
  */
 #include "core/jsonw.h"
 
@@ -116,12 +116,65 @@ c_locale_init(void)
 	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 }
 
+/*
+ * Round the decimal digits d[0..nd) to k digits in place (nd > k), carrying
+ * into *exp10 when 9s roll over; returns the new digit count.
+ */
+static int
+round_digits(char *d, int nd, int k, int *exp10)
+{
+	int i;
+
+	if (d[k] < '5')
+		return k;
+	for (i = k - 1; i >= 0; i--) {
+		if (d[i] != '9') {
+			d[i]++;
+			return k;
+		}
+		d[i] = '0';
+	}
+	/* 999.. became 1000..: one digit more in front */
+	memmove(d + 1, d, (size_t)k);
+	d[0] = '1';
+	(*exp10)++;
+	(void)nd;
+	return k;
+}
+
+/* d[0..nd) x 10^exp10 back to a double, through strtod in the "C" locale. */
+static double
+digits_value(const char *d, int nd, int exp10, bool neg)
+{
+	char buf[48];
+	int n = 0, e = exp10 + 1;
+
+	if (neg)
+		buf[n++] = '-';
+	buf[n++] = '0';
+	buf[n++] = '.';
+	memcpy(buf + n, d, (size_t)nd);
+	n += nd;
+	buf[n++] = 'e';
+	if (e < 0) {
+		buf[n++] = '-';
+		e = -e;
+	}
+	if (e >= 100)
+		buf[n++] = (char)('0' + e / 100);
+	if (e >= 10)
+		buf[n++] = (char)('0' + e / 10 % 10);
+	buf[n++] = (char)('0' + e % 10);
+	buf[n] = 0;
+	return strtod(buf, NULL);
+}
+
 void
 ob_float_text(double v, char *out)
 {
 	locale_t old;
-	char e[40], digits[24];
-	int prec, exp10, nd = 0, i, pos = 0;
+	char e[40], digits[24], cand[24];
+	int exp10, nd = 0, i, pos = 0, k, cexp;
 	bool neg;
 	char *p;
 
@@ -137,16 +190,22 @@ ob_float_text(double v, char *out)
 		strcpy(out, signbit(v) ? "-0" : "0");
 		return;
 	}
-	/* "%e" and strtod follow LC_NUMERIC, which the UI sets: use "C" here */
+	/* whole numbers below 2^53 print exactly, the common case of counters */
+	if (v == trunc(v) && fabs(v) < 9007199254740992.0) {
+		snprintf(out, OB_FLOAT_TEXT, "%lld", (long long)v);
+		return;
+	}
+	/*
+	 * "%e" and strtod follow LC_NUMERIC, which the UI sets: use "C" here.
+	 * One printf gives 17 significant digits, which always read back;
+	 * their rounding to 15, then 16 digits is tried with strtod, and the
+	 * first that reads back as v is the shortest (15 digits always
+	 * survive a round trip, so shorter forms show up as trailing zeros).
+	 */
 	pthread_once(&c_locale_once, c_locale_init);
 	old = uselocale(c_locale);
-	for (prec = 0; prec < 17; prec++) {
-		snprintf(e, sizeof e, "%.*e", prec, v);
-		if (strtod(e, NULL) == v)
-			break;
-	}
-	uselocale(old);
-	/* e is [-]d[.ddd]e[+-]xx */
+	snprintf(e, sizeof e, "%.16e", v);
+	/* e is [-]d.dddddddddddddddde[+-]xx */
 	p = e;
 	neg = *p == '-';
 	if (neg)
@@ -155,6 +214,27 @@ ob_float_text(double v, char *out)
 		if (*p != '.')
 			digits[nd++] = *p;
 	exp10 = atoi(p + 1);
+	for (k = 15; k < nd; k++) {
+		/*
+		 * Rounding the 17 printed digits may round the wrong way (they
+		 * are themselves rounded): the k-digit neighbours below and
+		 * above the value are both tried.
+		 */
+		memcpy(cand, digits, (size_t)nd);
+		cexp = exp10;
+		round_digits(cand, nd, k, &cexp);
+		if (digits_value(cand, k, cexp, neg) == v) {
+			memcpy(digits, cand, (size_t)k);
+			nd = k;
+			exp10 = cexp;
+			break;
+		}
+		if (digits[k] >= '5' && digits_value(digits, k, exp10, neg) == v) {
+			nd = k;
+			break;
+		}
+	}
+	uselocale(old);
 	while (nd > 1 && digits[nd - 1] == '0')
 		nd--;
 	if (neg)
@@ -179,8 +259,9 @@ ob_float_text(double v, char *out)
 void
 ob_ms_text(long long ms, char out[32])
 {
-	unsigned long long a;
-	int n = 0;
+	unsigned long long a, sec;
+	char tmp[24];
+	int n = 0, t = 0;
 
 	if (ms < 0) {
 		out[n++] = '-';
@@ -188,8 +269,20 @@ ob_ms_text(long long ms, char out[32])
 	} else {
 		a = (unsigned long long)ms;
 	}
-	if (a % 1000)
-		snprintf(out + n, 32 - n, "%llu.%03llu", a / 1000, a % 1000);
-	else
-		snprintf(out + n, 32 - n, "%llu", a / 1000);
+	sec = a / 1000;
+	do {
+		tmp[t++] = (char)('0' + sec % 10);
+		sec /= 10;
+	} while (sec);
+	while (t)
+		out[n++] = tmp[--t];
+	if (a % 1000) {
+		unsigned f = (unsigned)(a % 1000);
+
+		out[n++] = '.';
+		out[n++] = (char)('0' + f / 100);
+		out[n++] = (char)('0' + f / 10 % 10);
+		out[n++] = (char)('0' + f % 10);
+	}
+	out[n] = 0;
 }

@@ -328,7 +328,14 @@ mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf)
 	if (mint == INT64_MAX)
 		mint = maxt;
 	int64_t rs = range_start(m, mint);
-	if (rs != range_start(m, maxt) &&
+	/*
+	 * Cutting everything (close, seal_all) writes one block when the head
+	 * spans no more than a block range, even across an aligned boundary:
+	 * two blocks would each carry the whole index (twice the bytes of a
+	 * short head).  A longer head is cut range by range.
+	 */
+	bool one_block = everything && maxt - mint <= m->opt.block_ms;
+	if (!one_block && rs != range_start(m, maxt) &&
 	    (everything || pressure || maxt - rs > m->opt.block_ms * 3 / 2)) {
 		end = rs + m->opt.block_ms;     /* the oldest range: callers loop */
 	} else if (everything || pressure) {

@@ -1,5 +1,7 @@
 /* test_core.c - buffers, arenas, the queue, and the small parsers. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,6 +177,49 @@ floats_as_go_prints_them(void **state)
 	assert_string_equal(out, "-Inf");
 }
 
+/* Random doubles: the text reads back as the value, with no more digits than needed. */
+static void
+floats_are_shortest_and_exact(void **state)
+{
+	uint64_t x = 88172645463325252ull;
+	char out[OB_FLOAT_TEXT], e[40];
+	int i, prec, sig, k;
+
+	for (i = 0; i < 20000; i++) {
+		double v;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* half from all bit patterns, half from ordinary magnitudes */
+		if (i & 1) {
+			memcpy(&v, &x, sizeof v);
+			if (!isfinite(v) || fabs(v) > 1e30 || fabs(v) < 1e-30)
+				continue;
+		} else {
+			v = (double)(x >> 11) / 9007199254740992.0 * 1000.0 - 500.0;
+		}
+		ob_float_text(v, out);
+		assert_true(strtod(out, NULL) == v);
+		for (prec = 0; prec < 17; prec++) {
+			snprintf(e, sizeof e, "%.*e", prec, v);
+			if (strtod(e, NULL) == v)
+				break;
+		}
+		/* significant digits in out */
+		for (sig = 0, k = 0; out[k]; k++)
+			if (out[k] >= '1' && out[k] <= '9')
+				break;
+		for (; out[k]; k++)
+			if (out[k] >= '0' && out[k] <= '9')
+				sig++;
+		while (sig > 1 && strchr(out, '.') && out[strlen(out) - 1] == '0')
+			sig--;
+		if (!(sig <= prec + 1 || strchr(out, '.') == NULL))
+			fail_msg("%.17g printed as %s, %d digits, shortest has %d", v, out, sig, prec + 1);
+	}
+}
+
 static void
 timestamps_and_strings(void **state)
 {
@@ -206,6 +251,7 @@ main(void)
 		cmocka_unit_test(parsers),
 		cmocka_unit_test(ulids_sort_by_time),
 		cmocka_unit_test(floats_as_go_prints_them),
+		cmocka_unit_test(floats_are_shortest_and_exact),
 		cmocka_unit_test(timestamps_and_strings),
 	};
 
