@@ -267,7 +267,8 @@ pq_nsteps(const struct pq_eval *ev)
 	return (size_t)((ev->end - ev->start) / ev->interval) + 1;
 }
 
-void *pq_alloc(struct pq_eval *ev, size_t n);          /* zeroed; aborts past the cap */
+/* Zeroed memory from the query arena; past its cap the query stops (longjmp to ev->oom). */
+void *pq_alloc(struct pq_eval *ev, size_t n);
 void pq_vec_push(struct pq_eval *ev, struct pq_vector *v, const struct series_labels *l,
 		 double val, const struct series_histogram *h);
 /* Append a copy of *s. */

@@ -401,6 +401,35 @@ cmp_desc(const void *a, const void *b)
 	return x > y ? -1 : x < y;
 }
 
+/*
+ * Go sorts up to 12 elements by insertion, which keeps equal values in
+ * their order: do the same there, so sort() of a few ties answers as
+ * Prometheus does; larger vectors are sorted as well, ties in any order.
+ */
+static void
+sort_series(struct series_data *s, size_t n, bool asc)
+{
+	int (*cmp)(const void *, const void *) = asc ? cmp_asc : cmp_desc;
+
+	if (n > 12) {
+		qsort(s, n, sizeof *s, cmp);
+		return;
+	}
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0; j--) {
+			double prev = s[j - 1].nf ? s[j - 1].f[0].v : NAN;
+			double cur = s[j].nf ? s[j].f[0].v : NAN;
+			struct series_data t;
+
+			/* Go's Less of the reversed heap order, NaN included */
+			if (!(isnan(prev) || (asc ? prev > cur : prev < cur)))
+				break;
+			t = s[j];
+			s[j] = s[j - 1];
+			s[j - 1] = t;
+		}
+}
+
 static enum ob_err
 prepare_label_fn(struct pq_eval *ev, struct call *c)
 {
@@ -468,7 +497,6 @@ pq_eval_call(struct pq_eval *ev, const struct promql_expr *e, struct pq_matrix *
 	if (err)
 		return err;
 	if ((e->func->id == PQ_FN_SORT || e->func->id == PQ_FN_SORT_DESC) && ev->start == ev->end)
-		qsort(out->s, out->n, sizeof *out->s,
-		      e->func->id == PQ_FN_SORT ? cmp_asc : cmp_desc);
+		sort_series(out->s, out->n, e->func->id == PQ_FN_SORT);
 	return OB_OK;
 }
