@@ -156,7 +156,8 @@ put_histogram(struct ob_buf *b, const struct series_histogram *h)
 	put_float(b, h->sum);
 	ob_buf_addstr(b, ",\"buckets\":[");
 	put_side(b, &first, h, true);
-	if (h->zero_count != 0)
+	/* as Prometheus's bucket iterator: the zero bucket only when positive */
+	if (h->zero_count > 0)
 		put_bucket(b, &first, 3, -h->zero_threshold, h->zero_threshold, h->zero_count);
 	put_side(b, &first, h, false);
 	ob_buf_addstr(b, "]}]");

@@ -317,7 +317,9 @@ step_call(struct pq_eval *ev, void *ctx, struct pq_vector *a, int64_t ts, struct
 			const char *sv = series_label_get(s.labels, src);
 			regmatch_t m[PQ_MAX_POSIX_GROUPS];
 
-			if (regexec(&c->re, sv ? sv : "", PQ_MAX_POSIX_GROUPS, m, 0) == 0) {
+			/* a match of the whole value only (see ob_regex_match) */
+			if (regexec(&c->re, sv ? sv : "", PQ_MAX_POSIX_GROUPS, m, 0) == 0 &&
+			    m[0].rm_so == 0 && (sv ? sv : "")[m[0].rm_eo] == '\0') {
 				char *res = expand(ev, repl, sv ? sv : "", m, c->ngroups,
 						   string_arg(e, 4), c->map);
 

@@ -210,15 +210,16 @@ rx_match(const struct pq_regex *rx, const char *v)
 		return true;
 	case RX_NONEMPTY:
 		return *v != 0;
-	case RX_PREFIX:
-		return strncmp(v, rx->lits[0], strlen(rx->lits[0])) == 0;
+	case RX_PREFIX:        /* "api.*": and no newline after it, as RE2's '.' */
+		return strncmp(v, rx->lits[0], strlen(rx->lits[0])) == 0 &&
+		       strchr(v + strlen(rx->lits[0]), '\n') == NULL;
 	case RX_LITERALS:
 		for (size_t i = 0; i < rx->nlits; i++)
 			if (strcmp(v, rx->lits[i]) == 0)
 				return true;
 		return false;
 	case RX_POSIX:
-		return regexec(&rx->re, v, 0, NULL, 0) == 0;
+		return ob_regex_match(&rx->re, v);
 	}
 	return false;
 }

@@ -16,8 +16,8 @@
  * (?i) becomes REG_ICASE; (?i) later and (?i:...) make the letters of their
  * group match either case (each letter becomes a class: "a" -> "[aA]");
  * (?: is a plain group, \d and \D classes; a lazy "?" after a quantifier
- * is dropped (a full match does not care); (?s) goes (POSIX '.' matches a
- * newline anyway); a named group (?P<name>...) is a numbered one.  out has room for
+ * is dropped (a full match does not care); (?s) goes (and with it
+ * REG_NEWLINE, see ob_regex_compile); a named group (?P<name>...) is a numbered one.  out has room for
  * 4 * strlen(in) + 1 bytes.
  */
 static void
@@ -198,7 +198,16 @@ ob_regex_compile(const char *re, int cflags, regex_t *out, char *why, size_t why
 	enum ob_regex_status st = OB_REGEX_OK;
 	int rc;
 
+	/*
+	 * RE2's '.' does not match a newline unless (?s) says so; POSIX's does,
+	 * but not under REG_NEWLINE, which also lets ^ and $ match at line
+	 * breaks: ob_regex_match therefore asks that the match span the whole
+	 * value.
+	 */
 	cflags |= REG_EXTENDED;
+	if (strstr(re, "(?s") == NULL)
+		cflags |= REG_NEWLINE;
+	cflags &= ~REG_NOSUB;
 	regex_translate(re, posix, &cflags);
 	if (!regex_sane(posix)) {
 		st = OB_REGEX_INSANE;
@@ -303,4 +312,14 @@ ob_regex_group_index(const char *re, const char *name, size_t namelen)
 
 	walk_groups(re, map_group, &w);
 	return w.found;
+}
+
+bool
+ob_regex_match(const regex_t *re, const char *s)
+{
+	regmatch_t m[1];
+
+	if (regexec(re, s, 1, m, 0) != 0)
+		return false;
+	return m[0].rm_so == 0 && s[m[0].rm_eo] == '\0';
 }

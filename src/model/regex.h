@@ -5,7 +5,8 @@
  * A pattern is compiled fully anchored, "^(re)$", REG_EXTENDED, after a few
  * RE2 spellings are rewritten: a leading (?i) becomes REG_ICASE, (?: is a
  * plain group, \d and \D are classes, a lazy "?" after a quantifier is
- * dropped (a full match does not care).  Before compiling, the pattern is
+ * dropped (a full match does not care); '.' does not match a newline
+ * unless the pattern says (?s), as in RE2.  Before compiling, the pattern is
  * scanned and refused when it would undo the anchoring (an unbalanced ')'),
  * uses back-references (exponential time), or stacks or nests repetitions
  * so that glibc's regcomp would build a huge automaton.
@@ -35,6 +36,14 @@ enum ob_regex_status {
  */
 enum ob_regex_status ob_regex_compile(const char *re, int cflags, regex_t *out, char *why,
 				      size_t whylen);
+
+/*
+ * Does s match the compiled re as RE2 would match it fully anchored: a
+ * match that spans the whole of s ('.' stops at a newline unless the
+ * pattern said (?s)).  Use this, not regexec, on patterns from
+ * ob_regex_compile.
+ */
+bool ob_regex_match(const regex_t *re, const char *s);
 
 /*
  * RE2 numbers only capturing groups; the POSIX pattern obstui compiles has

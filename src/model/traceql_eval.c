@@ -20,6 +20,7 @@
 
 #include "core/mem.h"
 #include "model/traceql.h"
+#include "model/regex.h"
 #include "model/traceql_ast.h"
 
 /* --- values --- */
@@ -202,7 +203,7 @@ scalar_compare(const struct tq_cond *c, const struct tq_value *l, const struct t
 	if (c->op == TQ_RE || c->op == TQ_NRE) {
 		if (l->type != TQ_STRING)
 			return false;
-		return (regexec(c->re, l->s, 0, NULL, 0) == 0) == (c->op == TQ_RE);
+		return ob_regex_match(c->re, l->s) == (c->op == TQ_RE);
 	}
 	o = order(l, r);
 	switch (c->op) {

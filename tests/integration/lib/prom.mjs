@@ -116,7 +116,9 @@ export async function startPrometheus({ config = {}, retention = '30d', nativeHi
 		const port = await freePort();
 		const self = `127.0.0.1:${port}`;
 		const dir = tempDir('obstui-prom-');
-		const cfg = JSON.parse(JSON.stringify({ global: { scrape_interval: '15s', evaluation_interval: '15s' }, ...config })
+		// evaluation_interval is Prometheus's default (1m): it is also the step of a
+		// subquery written without one ([10m:]), which obstui takes as 1m
+		const cfg = JSON.parse(JSON.stringify({ global: { scrape_interval: '15s', evaluation_interval: '1m' }, ...config })
 			.replaceAll('$SELF', self));
 		writeFileSync(join(dir, 'prometheus.yml'), `${toYaml(cfg).trimStart()}\n`);
 		const argv = [

@@ -18,20 +18,16 @@
 // comparison must agree, which proves the harness) or `victoria` (VictoriaMetrics:
 // differs where MetricsQL documents it; for looking at the table only).
 // The test fails listing every query that differs, in a table.
-//
-// Pending: tests/run-integration.sh runs tests/integration/*.test.mjs only, so
-// this file waits here until obstui can pass it.  Run it by hand with
-//   tests/run-integration.sh tests/integration/pending/promql-oracle.test.mjs
-// and switch it on for good with
-//   git mv tests/integration/pending/promql-oracle.test.mjs tests/integration/ &&
-//   sed -i "s#'../lib/#'./lib/#" tests/integration/promql-oracle.test.mjs
+
+// Expressions obstui answers otherwise on purpose are listed in DEVIATIONS,
+// each with the check of what it answers instead.
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServe, waitFor, cli, describeCli } from '../lib/obstui.mjs';
-import { startPrometheus, startVictoriaMetrics, promApi, compareAnswers, pv, close, labelKey } from '../lib/prom.mjs';
-import { generate, sendAll, sendWrite, encodeWriteRequest, snappyEncode, RW_HEADERS } from '../lib/promrw.mjs';
-import { request } from '../lib/obstui.mjs';
+import { startServe, waitFor, cli, describeCli } from './lib/obstui.mjs';
+import { startPrometheus, startVictoriaMetrics, promApi, compareAnswers, pv, close, labelKey } from './lib/prom.mjs';
+import { generate, sendAll, sendWrite, encodeWriteRequest, snappyEncode, RW_HEADERS } from './lib/promrw.mjs';
+import { request } from './lib/obstui.mjs';
 
 const KIND = process.env.OBSTUI_ORACLE_TARGET || 'obstui';
 
@@ -243,6 +239,36 @@ async function pool(items, n, fn) {
 	await Promise.all(Array.from({ length: n }, async () => { while (i < items.length) { const k = i++; await fn(items[k], k); } }));
 }
 
+// Where obstui answers otherwise on purpose, each said in the README: an
+// expression here may differ from the oracle only in the way its entry says,
+// and that way is checked (so the list cannot hide a wrong number, and an
+// entry that no longer differs fails too, until it is taken off the list).
+const DEVIATIONS = [
+	{
+		// Prometheus 2.42 reads only the float field of a histogram sample
+		// there and answers 0; later Prometheus versions, and obstui, give
+		// the last histogram itself
+		expr: 'last_over_time(oracle_native_seconds[5m])',
+		check: async (a, x) => {
+			if (x.status !== 200 || x.json.status !== 'success') return `not an answer: ${x.text.slice(0, 200)}`;
+			const raw = await promApi(target.api, '/api/v1/query', { query: 'oracle_native_seconds[5m]', time: a.params.time });
+			const want = new Map((raw.json?.data?.result ?? []).map((r) => [labelKey(r.metric), r.histograms?.at(-1)?.[1]]));
+			for (const r of a.path === '/api/v1/query' ? x.json.data.result : []) {
+				const w = want.get(labelKey(r.metric));
+				if (!r.histogram || !w || r.histogram[1].count !== w.count || r.histogram[1].sum !== w.sum)
+					return `not the last histogram sample: ${JSON.stringify(r).slice(0, 200)}`;
+			}
+			return null;
+		},
+	},
+	// binary operators on native histograms are not built yet: a clear 501, never a number
+	...['oracle_native_seconds * 2', 'oracle_native_seconds + oracle_native_seconds', 'oracle_native_seconds / 2'].map((expr) => ({
+		expr,
+		check: async (a, x) => (x.status === 501 && x.json?.errorType === 'unimplemented' && /native histograms/.test(x.json.error) ? null
+			: `want 501 unimplemented naming native histograms, got ${x.status} ${x.text.slice(0, 160)}`),
+	})),
+];
+
 test('(b) every PromQL family answers as Prometheus 2.42 does', { timeout: 300000 }, async () => {
 	const exprs = queries();
 	const asks = [];
@@ -254,12 +280,19 @@ test('(b) every PromQL family answers as Prometheus 2.42 does', { timeout: 30000
 			asks.push({ expr: e, path: '/api/v1/query_range', params: { query: e, start: sec(s), end: sec(e2), step }, asked: `range ${name}` });
 	}
 	const diffs = [];
+	const deviated = new Set();
 	const unimplemented = new Map();
 	let agreedErrors = 0;
 	let nonEmpty = 0;
 	await pool(asks, 4, async (a) => {
 		const [x, y] = await Promise.all([promApi(target.api, a.path, a.params), promApi(oracle.url, a.path, a.params)]);
-		const why = compareAnswers(x, y, { ordered: a.path === '/api/v1/query' && orderedQuery(a.expr) });
+		let why = compareAnswers(x, y, { ordered: a.path === '/api/v1/query' && orderedQuery(a.expr) });
+		const dev = KIND === 'obstui' && DEVIATIONS.find((d) => d.expr === a.expr);
+		if (dev && why) {
+			const bad = await dev.check(a, x);
+			if (bad) why = `documented deviation broken: ${bad}`;
+			else { deviated.add(a.expr); return; }
+		}
 		const u = unimplementedName(x);
 		if (u) unimplemented.set(u, (unimplemented.get(u) ?? 0) + 1);
 		if (why) diffs.push({ ...a, why: u ? `501 unimplemented: ${u}` : why });
@@ -276,6 +309,9 @@ test('(b) every PromQL family answers as Prometheus 2.42 does', { timeout: 30000
 	assert.ok(agreedErrors < asks.length / 4, 'most asks must succeed: the harness is asking wrong');
 	assert.ok(nonEmpty > asks.length / 2, `most answers must hold data (${nonEmpty} of ${asks.length}): the harness is asking wrong`);
 	assert.equal(diffs.length, 0, `${summary}; first differences:\n${table([...byExpr.values()].slice(0, 40))}`);
+	if (KIND === 'obstui')
+		for (const d of DEVIATIONS)
+			assert.ok(deviated.has(d.expr), `${d.expr} no longer differs from Prometheus: take it off DEVIATIONS and the README`);
 });
 
 test('(b) hand-computed answers hold on both servers', { timeout: 60000 }, async () => {
