@@ -211,6 +211,7 @@ api_handle_prom_query(void *ctx, struct http_request *req, struct http_response 
 	memset(&r, 0, sizeof r);
 	err = promql_eval_instant(e, t, &o, &m->src, &arena, &r, errbuf);
 	answer(resp, err, &r, errbuf);
+	promql_expr_release(e);
 out:
 	ob_arena_release(&arena);
 }
@@ -276,11 +277,13 @@ api_handle_prom_query_range(void *ctx, struct http_request *req, struct http_res
 			 "query, must be Scalar or instant Vector",
 			 type == PROMQL_MATRIX ? "range vector" : "string");
 		reply_error(resp, 400, "bad_data", msg);
+		promql_expr_release(e);
 		goto out;
 	}
 	memset(&r, 0, sizeof r);
 	err = promql_eval_range(e, start, end, step, &o, &m->src, &arena, &r, errbuf);
 	answer(resp, err, &r, errbuf);
+	promql_expr_release(e);
 out:
 	ob_arena_release(&arena);
 }
@@ -291,8 +294,18 @@ struct match_sets {
 	struct promql_matcher *m[MAX_MATCH];
 	size_t n[MAX_MATCH];
 	size_t nsets;
+	size_t nparsed;             /* the first nparsed came from match[] */
 	int64_t start, end;
 };
+
+/* The compiled regexes of the parsed match[] sets. */
+static void
+match_release(struct match_sets *ms)
+{
+	for (size_t i = 0; i < ms->nparsed; i++)
+		promql_matchers_release(ms->m[i], ms->n[i]);
+	ms->nparsed = 0;
+}
 
 /* match[] (required or not), start and end; false when answered with an error. */
 static bool
@@ -319,8 +332,10 @@ match_params(const struct api_params *p, struct ob_arena *arena, bool required,
 	for (i = 0; i < n; i++) {
 		if (promql_parse_selector(sel[i], arena, &ms->m[i], &ms->n[i], errbuf)) {
 			reply_bad_param(resp, "match[]", errbuf);
+			match_release(ms);
 			return false;
 		}
+		ms->nparsed = i + 1;
 	}
 	ms->nsets = n;
 	return true;
@@ -472,6 +487,7 @@ api_handle_prom_series(void *ctx, struct http_request *req, struct http_response
 	ob_buf_add(&resp->body, "]", 1);
 	end_success(resp, NULL, 0);
 out:
+	match_release(&ms);
 	ob_arena_release(&arena);
 }
 
@@ -550,6 +566,7 @@ labels_answer(struct api *a, struct http_request *req, struct http_response *res
 	else
 		reply_strings(resp, all, n);
 out:
+	match_release(&ms);
 	ob_arena_release(&arena);
 }
 

@@ -181,6 +181,7 @@ query_main(int argc, char **argv)
 	mo.dir = dir;
 	mo.read_only = true;
 	if ((err = mstore_open(&mo, &m, errbuf))) {
+		promql_expr_release(e);
 		ob_arena_release(&arena);
 		return cmd_fail(err, errbuf);
 	}
@@ -223,6 +224,7 @@ query_main(int argc, char **argv)
 			fprintf(stderr, "obstui: warning: %s\n", r.warnings[i]);
 	}
 	mstore_close(m);
+	promql_expr_release(e);
 	ob_arena_release(&arena);
 	return rc;
 }
