@@ -252,9 +252,12 @@ test('unknown methods and services are UNIMPLEMENTED', { timeout: 20000 }, async
 	await stillServing(srv);
 });
 
-test('the metrics and logs services are UNIMPLEMENTED with a message naming them', { timeout: 20000 }, async () => {
+test('the metrics service takes an (empty) export; the logs service is UNIMPLEMENTED with a message naming it', { timeout: 20000 }, async () => {
 	const r = await once(srv, METRICS_EXPORT, Buffer.alloc(0));
-	expectGrpc(r, GRPC.UNIMPLEMENTED, /metric/i, 'MetricsService/Export');
+	assert.equal(r.grpcStatus, GRPC.OK, `MetricsService/Export of an empty request: ${JSON.stringify(r.trailers ?? r.headers)}`);
+	assert.equal(r.messages.length, 1, 'one (empty) ExportMetricsServiceResponse');
+	const bad = await once(srv, METRICS_EXPORT, Buffer.from([0x0a, 0xff, 0xff]));
+	expectGrpc(bad, GRPC.INVALID_ARGUMENT, /./, 'MetricsService/Export with a truncated message');
 	const l = await once(srv, LOGS_EXPORT, Buffer.alloc(0));
 	expectGrpc(l, GRPC.UNIMPLEMENTED, /log/i, 'LogsService/Export');
 	await stillServing(srv);
