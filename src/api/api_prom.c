@@ -576,18 +576,6 @@ api_handle_prom_labels(void *ctx, struct http_request *req, struct http_response
 	labels_answer(ctx, req, resp, NULL);
 }
 
-static bool
-label_name_valid(const char *s)
-{
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-		return false;
-	for (s++; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
-		      (*s >= '0' && *s <= '9')))
-			return false;
-	return true;
-}
-
 void
 api_handle_prom_label_values(void *ctx, struct http_request *req, struct http_response *resp)
 {
@@ -604,7 +592,7 @@ api_handle_prom_label_values(void *ctx, struct http_request *req, struct http_re
 	memcpy(name, path, len);
 	name[len] = 0;
 	http_unescape(name);
-	if (!label_name_valid(name)) {
+	if (!series_label_name_valid(name, strlen(name))) {
 		snprintf(msg, sizeof msg, "invalid label name: \"%s\"", name);
 		reply_error(resp, 400, "bad_data", msg);
 		return;

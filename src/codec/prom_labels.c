@@ -12,43 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* bit 1: may start a label name; 2: may continue one; 4, 8: the same for metric names */
-static const uint8_t name_class[256] = {
-	['_'] = 15, [':'] = 12,
-	['0'] = 10, ['1'] = 10, ['2'] = 10, ['3'] = 10, ['4'] = 10,
-	['5'] = 10, ['6'] = 10, ['7'] = 10, ['8'] = 10, ['9'] = 10,
-#define L(c) [c] = 15, [c - 'a' + 'A'] = 15
-	L('a'), L('b'), L('c'), L('d'), L('e'), L('f'), L('g'), L('h'), L('i'),
-	L('j'), L('k'), L('l'), L('m'), L('n'), L('o'), L('p'), L('q'), L('r'),
-	L('s'), L('t'), L('u'), L('v'), L('w'), L('x'), L('y'), L('z'),
-#undef L
-};
-
-static bool
-name_valid(const char *s, size_t n, uint8_t first, uint8_t rest)
-{
-	const unsigned char *u = (const unsigned char *)s;
-
-	if (n == 0 || !(name_class[u[0]] & first))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!(name_class[u[i]] & rest))
-			return false;
-	return true;
-}
-
-bool
-prom_label_name_valid(const char *s, size_t n)
-{
-	return name_valid(s, n, 1, 2);
-}
-
-bool
-prom_metric_name_valid(const char *s, size_t n)
-{
-	return name_valid(s, n, 4, 8);
-}
-
 /* Length of the valid UTF-8 sequence at u (n > 0 bytes left), 0 if none. */
 static size_t
 utf8_seq(const unsigned char *u, size_t n)

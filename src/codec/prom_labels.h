@@ -18,8 +18,7 @@
 
 #include "model/series.h"
 
-bool prom_label_name_valid(const char *s, size_t n);
-bool prom_metric_name_valid(const char *s, size_t n);
+/* Label and metric names: series_label_name_valid, series_metric_name_valid (model/series.h). */
 /* Well-formed UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
 bool prom_utf8_valid(const char *s, size_t n);
 /* Characters (code points) in valid UTF-8 s[0..n). */

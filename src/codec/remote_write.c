@@ -173,7 +173,7 @@ rw_check_labels(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t *n
 		else if (l[i].nlen > c->lim.max_name_len)
 			rw_invalid(c, "a label name is %zu bytes long, more than the limit of %zu",
 				   l[i].nlen, c->lim.max_name_len);
-		else if (!prom_label_name_valid(l[i].name, l[i].nlen))
+		else if (!series_label_name_valid(l[i].name, l[i].nlen))
 			rw_invalid(c, "label name \"%.*s\" is not valid (it must match "
 				   "[a-zA-Z_][a-zA-Z0-9_]*)", SHOW(l[i].nlen), l[i].name);
 		else if (l[i].vlen > c->lim.max_value_len)
@@ -183,7 +183,7 @@ rw_check_labels(struct rw_ctx *c, const struct raw_label *l, size_t n, size_t *n
 		else if (memchr(l[i].value, 0, l[i].vlen) || !prom_utf8_valid(l[i].value, l[i].vlen))
 			rw_invalid(c, "the value of label \"%.*s\" is not valid UTF-8 (or holds a NUL "
 				   "byte)", SHOW(l[i].nlen), l[i].name);
-		else if (name && l[i].vlen && !prom_metric_name_valid(l[i].value, l[i].vlen))
+		else if (name && l[i].vlen && !series_metric_name_valid(l[i].value, l[i].vlen))
 			rw_invalid(c, "metric name \"%.*s\" is not valid (it must match "
 				   "[a-zA-Z_:][a-zA-Z0-9_:]*)", SHOW(l[i].vlen), l[i].value);
 		if (l[i].vlen) {
@@ -297,7 +297,7 @@ read_exemplar(struct rw_ctx *c, const uint8_t *p, size_t n, size_t index,
 			if ((err = read_label(c, lp, len, index, &l)))
 				return err;
 			runes += prom_utf8_runes(l.name, l.nlen) + prom_utf8_runes(l.value, l.vlen);
-			if (!prom_label_name_valid(l.name, l.nlen) || memchr(l.value, 0, l.vlen) ||
+			if (!series_label_name_valid(l.name, l.nlen) || memchr(l.value, 0, l.vlen) ||
 			    !prom_utf8_valid(l.value, l.vlen) || runes > RW_EXEMPLAR_MAX_RUNES)
 				*keep = false;
 			if (!*keep || l.vlen == 0)
@@ -511,7 +511,7 @@ read_meta(struct rw_ctx *c, const uint8_t *p, size_t n, size_t index, struct ser
 	}
 	/* Metadata never fails a request: a bad entry is just not kept. */
 	*keep = m->family && m->help && m->unit && m->family[0] &&
-		prom_metric_name_valid(m->family, strlen(m->family));
+		series_metric_name_valid(m->family, strlen(m->family));
 	return OB_OK;
 bad:
 	return ob_errf(c->errbuf, OB_EINVAL,

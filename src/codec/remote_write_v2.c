@@ -182,7 +182,7 @@ read_exemplar(struct rw_ctx *c, const struct symbols *sym, const uint8_t *p, siz
 		size_t nl = sym->len[refs[i]], vl = sym->len[refs[i + 1]];
 
 		runes += prom_utf8_runes(nm, nl) + prom_utf8_runes(val, vl);
-		if (!prom_label_name_valid(nm, nl) || memchr(val, 0, vl) || !prom_utf8_valid(val, vl) ||
+		if (!series_label_name_valid(nm, nl) || memchr(val, 0, vl) || !prom_utf8_valid(val, vl) ||
 		    runes > RW_EXEMPLAR_MAX_RUNES) {
 			*keep = false;
 			break;

@@ -421,18 +421,6 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static bool
-valid_label_name(const char *s)
-{
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-		return false;
-	for (s++; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
-		      (*s >= '0' && *s <= '9')))
-			return false;
-	return true;
-}
-
 enum ob_err
 pq_eval_aggregate(struct pq_eval *ev, const struct promql_expr *e, struct pq_matrix *out)
 {
@@ -449,7 +437,7 @@ pq_eval_aggregate(struct pq_eval *ev, const struct promql_expr *e, struct pq_mat
 		param = param->expr;
 	if (e->agg == PQ_COUNT_VALUES) {
 		a->value_label = param->string;
-		if (!valid_label_name(a->value_label))
+		if (!series_label_name_valid(a->value_label, strlen(a->value_label)))
 			return ob_errf(ev->errbuf, OB_EINVAL, "invalid label name \"%s\"",
 				       a->value_label);
 		if (!e->without) {

@@ -122,18 +122,6 @@ date_part(enum pq_fn fn, double secs)
 	}
 }
 
-static bool
-valid_label_name(const char *s)
-{
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-		return false;
-	for (s++; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
-		      (*s >= '0' && *s <= '9')))
-			return false;
-	return true;
-}
-
 /* Go's Regexp.ExpandString of repl with the groups of a match (group n is m[n + 1]). */
 static char *
 expand(struct pq_eval *ev, const char *repl, const char *src, const regmatch_t *m,
@@ -441,7 +429,7 @@ prepare_label_fn(struct pq_eval *ev, struct call *c)
 	if (e->func->id == PQ_FN_LABEL_REPLACE) {
 		const char *re = string_arg(e, 4), *dst = string_arg(e, 1);
 
-		if (!valid_label_name(dst))
+		if (!series_label_name_valid(dst, strlen(dst)))
 			return ob_errf(ev->errbuf, OB_EINVAL, "invalid destination label name in "
 				       "label_replace(): %s", dst);
 		pq_defer_reserve(ev);
@@ -459,10 +447,10 @@ prepare_label_fn(struct pq_eval *ev, struct call *c)
 				c->ngroups = g ? g - 1 : 0;
 	} else if (e->func->id == PQ_FN_LABEL_JOIN) {
 		for (size_t k = 3; k < e->nargs; k++)
-			if (!valid_label_name(string_arg(e, k)))
+			if (!series_label_name_valid(string_arg(e, k), strlen(string_arg(e, k))))
 				return ob_errf(ev->errbuf, OB_EINVAL, "invalid source label name in "
 					       "label_join(): %s", string_arg(e, k));
-		if (!valid_label_name(string_arg(e, 1)))
+		if (!series_label_name_valid(string_arg(e, 1), strlen(string_arg(e, 1))))
 			return ob_errf(ev->errbuf, OB_EINVAL, "invalid destination label name in "
 				       "label_join(): %s", string_arg(e, 1));
 	}

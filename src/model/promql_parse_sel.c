@@ -12,18 +12,6 @@
 
 #include "model/promql_ast.h"
 
-static bool
-is_label_name(const char *s)
-{
-	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-		return false;
-	for (s++; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
-		      (*s >= '0' && *s <= '9')))
-			return false;
-	return true;
-}
-
 /* "(a, b, c)" into an array of names. */
 enum ob_err
 pq_parse_label_list(struct pq_parser *p, const char ***out, size_t *n)
@@ -42,7 +30,7 @@ pq_parse_label_list(struct pq_parser *p, const char ***out, size_t *n)
 		bool word = t->type == PQ_T_IDENT || t->type == PQ_T_METRIC_IDENT ||
 			    (t->type >= PQ_T_LAND && t->type <= PQ_T_END) || t->type == PQ_T_ATAN2;
 
-		if (!word || !is_label_name(t->text))
+		if (!word || !series_label_name_valid(t->text, strlen(t->text)))
 			return pq_unexpected(p, "grouping opts", "label");
 		if (*n == cap) {
 			const char **g = ob_arena_alloc(p->arena, 2 * cap * sizeof *g);

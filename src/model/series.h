@@ -159,6 +159,11 @@ struct series_data {
 	size_t nh;
 };
 
+/* A label name: [a-zA-Z_][a-zA-Z0-9_]*, s[0..n). */
+bool series_label_name_valid(const char *s, size_t n);
+/* A metric name: [a-zA-Z_:][a-zA-Z0-9_:]*, s[0..n). */
+bool series_metric_name_valid(const char *s, size_t n);
+
 /* The value of a label, or NULL (a label with an empty value is no label). */
 static inline const char *series_label_get(const struct series_labels *ls, const char *name)
 {

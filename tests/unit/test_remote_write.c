@@ -661,13 +661,13 @@ static void
 label_rules(void **state)
 {
 	(void)state;
-	assert_true(prom_label_name_valid("_a9", 3));
-	assert_false(prom_label_name_valid("a:b", 3));
-	assert_false(prom_label_name_valid("9a", 2));
-	assert_false(prom_label_name_valid("", 0));
-	assert_true(prom_metric_name_valid("a:b_c", 5));
-	assert_true(prom_metric_name_valid(":x", 2));
-	assert_false(prom_metric_name_valid("a.b", 3));
+	assert_true(series_label_name_valid("_a9", 3));
+	assert_false(series_label_name_valid("a:b", 3));
+	assert_false(series_label_name_valid("9a", 2));
+	assert_false(series_label_name_valid("", 0));
+	assert_true(series_metric_name_valid("a:b_c", 5));
+	assert_true(series_metric_name_valid(":x", 2));
+	assert_false(series_metric_name_valid("a.b", 3));
 	assert_true(prom_utf8_valid("h\xc3\xa9llo w\xf0\x9f\x98\x80rld, long ascii run", 31));
 	assert_false(prom_utf8_valid("\xc0\xaf", 2));           /* overlong */
 	assert_false(prom_utf8_valid("\xf4\x90\x80\x80", 4));   /* past U+10FFFF */

@@ -1,0 +1,43 @@
+/*
+ * series.c - the name rules of Prometheus series (see series.h), table
+ * lookups over bytes: they run for every label of every remote-written
+ * series and for every label name a query names.
+ */
+#include "model/series.h"
+
+/* bit 1: may start a label name; 2: may continue one; 4, 8: the same for metric names */
+static const uint8_t name_class[256] = {
+	['_'] = 15, [':'] = 12,
+	['0'] = 10, ['1'] = 10, ['2'] = 10, ['3'] = 10, ['4'] = 10,
+	['5'] = 10, ['6'] = 10, ['7'] = 10, ['8'] = 10, ['9'] = 10,
+#define L(c) [c] = 15, [c - 'a' + 'A'] = 15
+	L('a'), L('b'), L('c'), L('d'), L('e'), L('f'), L('g'), L('h'), L('i'),
+	L('j'), L('k'), L('l'), L('m'), L('n'), L('o'), L('p'), L('q'), L('r'),
+	L('s'), L('t'), L('u'), L('v'), L('w'), L('x'), L('y'), L('z'),
+#undef L
+};
+
+static bool
+name_valid(const char *s, size_t n, uint8_t first, uint8_t rest)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (n == 0 || !(name_class[u[0]] & first))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!(name_class[u[i]] & rest))
+			return false;
+	return true;
+}
+
+bool
+series_label_name_valid(const char *s, size_t n)
+{
+	return name_valid(s, n, 1, 2);
+}
+
+bool
+series_metric_name_valid(const char *s, size_t n)
+{
+	return name_valid(s, n, 4, 8);
+}
