@@ -135,8 +135,9 @@ $(B)/bench/bench_sync: bench/bench_sync.c bench/bench.h $(B)/libobstui.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/bench_sync.c $(B)/libobstui.a $(LDLIBS_ALL)
 
-bench: deps-test all
+bench: deps-test all $(B)/bench/rwgen
 	@BENCH_BUILD=$(B) bench/run.sh
+	@[ "$${BENCH_METRICS:-1}" = 0 ] || BENCH_BUILD=$(B) bench/metrics_bench.sh $(BENCH_METRICS_ARGS)
 
 bench-ui: all
 	@BENCH_BUILD=$(B) BENCH_UI=only bench/run.sh
@@ -144,7 +145,8 @@ bench-sync: deps-test all
 	@BENCH_BUILD=$(B) BENCH_SYNC=only bench/run.sh
 .PHONY: bench-ui bench-sync
 
-# make bench-metrics: Prometheus remote write ingest and PromQL range queries, obstui
+# make bench-metrics (also the last phase of make bench; BENCH_METRICS=0 skips it there):
+# Prometheus remote write ingest and PromQL range queries, obstui
 # side by side with Prometheus 2.42 and VictoriaMetrics on one stream (bench/rwgen.c,
 # bench/metrics_bench.sh); BENCH_METRICS_ARGS="--series N --duration S" scales it.
 $(B)/bench/rwgen: bench/rwgen.c bench/bench.h
