@@ -68,6 +68,8 @@ const badCases = [
 	['an empty metric name', () => ({ wr: { series: [{ labels: { __name__: '', a: 'b' }, samples: [[T0, 1]] }] } }), 400, /name/i],
 	['an over-long label value', () => ({ wr: { series: [good('x', 1, T0, { big: 'v'.repeat(70000) })] } }), 400, /long|length|value/i],
 	['an invalid label name', () => ({ wr: { series: [good('x', 1, T0, { 'bad-name': 'v' })] } }), 400, /name/i],
+	['an over-long label name', () => ({ wr: { series: [good('x', 1, T0, { ['n'.repeat(5000)]: 'v' })] } }), 400, /long|length|name/i],
+	['a label given twice', () => ({ dup: true }), 400, /repeat|twice|duplicate/i],
 ];
 
 for (const [what, make, status, msg] of badCases) {
@@ -76,6 +78,12 @@ for (const [what, make, status, msg] of badCases) {
 		let r;
 		if (c.raw) {
 			r = await post(`${srv.otlp}/api/v1/write`, c.body, { ...RW_HEADERS, 'content-length': c.body.length });
+		} else if (c.dup) {
+			// {__name__="dup", a="1", a="2"}, written by hand (the lib keeps labels in an object)
+			const label = (n, v) => { const b = Buffer.concat([Buffer.from([0x0a, n.length]), Buffer.from(n), Buffer.from([0x12, v.length]), Buffer.from(v)]); return Buffer.concat([Buffer.from([0x0a, b.length]), b]); };
+			const sample = Buffer.from([0x12, 0x0b, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x01]);
+			const ts = Buffer.concat([label('__name__', 'dup'), label('a', '1'), label('a', '2'), sample]);
+			r = await sendWrite(`${srv.otlp}/api/v1/write`, Buffer.concat([Buffer.from([0x0a, ts.length]), ts]));
 		} else if (c.unsorted) {
 			// the lib sorts labels, so this TimeSeries is written by hand:
 			// {__name__="unsorted"}, {b="2"}, {a="1"}, one sample
