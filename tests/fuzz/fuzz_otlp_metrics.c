@@ -25,10 +25,10 @@ check(const struct series_write *w)
 		const struct series_labels *ls = &w->series[i].labels;
 		const char *name = series_label_get(ls, "__name__");
 
-		if (!name || !prom_metric_name_valid(name, strlen(name)))
+		if (!name || !series_metric_name_valid(name, strlen(name)))
 			abort();
 		for (size_t k = 0; k < ls->n; k++) {
-			if (!prom_label_name_valid(ls->v[k].name, strlen(ls->v[k].name)) ||
+			if (!series_label_name_valid(ls->v[k].name, strlen(ls->v[k].name)) ||
 			    !ls->v[k].value[0] ||
 			    !prom_utf8_valid(ls->v[k].value, strlen(ls->v[k].value)))
 				abort();

@@ -33,7 +33,7 @@ check(const struct series_write *w, const struct rw_report *rep)
 		if (!series_label_get(ls, "__name__") || s->nsamples + s->nhists == 0)
 			abort();
 		for (size_t k = 0; k < ls->n; k++) {
-			if (!prom_label_name_valid(ls->v[k].name, strlen(ls->v[k].name)) ||
+			if (!series_label_name_valid(ls->v[k].name, strlen(ls->v[k].name)) ||
 			    !ls->v[k].value[0] ||
 			    !prom_utf8_valid(ls->v[k].value, strlen(ls->v[k].value)))
 				abort();
