@@ -26,7 +26,7 @@
 //   git mv tests/integration/pending/promql-oracle.test.mjs tests/integration/ &&
 //   sed -i "s#'../lib/#'./lib/#" tests/integration/promql-oracle.test.mjs
 
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServe, waitFor, cli, describeCli } from '../lib/obstui.mjs';
 import { startPrometheus, startVictoriaMetrics, promApi, compareAnswers, pv, close, labelKey } from '../lib/prom.mjs';
@@ -126,7 +126,14 @@ let oracle;
 let data;
 let T; // named evaluation times (ms)
 
-before(async () => {
+// The data is written once, at the first test that needs it (not in a
+// before() hook, so test (a) runs, and fails, on its own).
+let ready;
+function setup() {
+	ready ??= setupOnce();
+	return ready;
+}
+async function setupOnce() {
 	target = await startTarget();
 	oracle = await startPrometheus();
 	// two hours of data ending about an hour ago, on whole minutes
@@ -144,7 +151,7 @@ before(async () => {
 		lookback: end + 4 * 60000,
 		gone: end + 6 * 60000,
 	};
-});
+}
 
 const C = 'oracle_requests_total';
 const G = 'oracle_temperature_celsius';
@@ -244,6 +251,7 @@ async function pool(items, n, fn) {
 }
 
 test('(b) every PromQL family answers as Prometheus 2.42 does', { timeout: 300000 }, async () => {
+	await setup();
 	const exprs = queries();
 	const asks = [];
 	for (const e of exprs) {
@@ -279,6 +287,7 @@ test('(b) every PromQL family answers as Prometheus 2.42 does', { timeout: 30000
 });
 
 test('(b) hand-computed answers hold on both servers', { timeout: 60000 }, async () => {
+	await setup();
 	const bad = [];
 	for (const [expr, t, want] of data.hand.expect) {
 		for (const [who, base] of [['target', target.api], ['oracle', oracle.url]]) {
@@ -298,6 +307,7 @@ test('(b) hand-computed answers hold on both servers', { timeout: 60000 }, async
 // --- (c) API shape ------------------------------------------------------------------------
 
 test('(c) series, labels and label values agree with Prometheus, with match[] and start/end', { timeout: 60000 }, async () => {
+	await setup();
 	const s = sec(data.start);
 	const e = sec(data.end);
 	const asks = [
@@ -340,6 +350,7 @@ test('(c) series, labels and label values agree with Prometheus, with match[] an
 });
 
 test('(c) POST form answers as GET; errors carry Prometheus status codes and errorType', { timeout: 60000 }, async () => {
+	await setup();
 	const bad = [];
 	const t = sec(T.mid);
 	for (const [path, params] of [
@@ -372,6 +383,7 @@ test('(c) POST form answers as GET; errors carry Prometheus status codes and err
 });
 
 test('(c) the oracle kept the generator\'s exemplars (a check of the encoder)', { timeout: 30000 }, async () => {
+	await setup();
 	const r = await promApi(oracle.url, '/api/v1/query_exemplars', { query: C, start: sec(data.start), end: sec(data.end) });
 	assert.equal(r.status, 200, r.text.slice(0, 300));
 	const sent = data.series.filter((x) => x.labels.__name__ === C).reduce((n, x) => n + x.exemplars.length, 0);
@@ -381,6 +393,7 @@ test('(c) the oracle kept the generator\'s exemplars (a check of the encoder)', 
 });
 
 test('(c) metadata and buildinfo', { timeout: 30000 }, async () => {
+	await setup();
 	const bi = await promApi(target.api, '/api/v1/status/buildinfo');
 	assert.equal(bi.status, 200, bi.text);
 	assert.equal(bi.json.status, 'success');
@@ -399,6 +412,7 @@ test('(c) metadata and buildinfo', { timeout: 30000 }, async () => {
 });
 
 test('(c) remote write answers: 204, 400 for a corrupt body, 415 for another encoding; a bad request stores nothing', { timeout: 30000 }, async (t) => {
+	await setup();
 	if (KIND !== 'obstui') { t.skip(`${KIND} is not held to obstui's remote-write contract (DESIGN.md §2)`); return; }
 	const now = Date.now();
 	const good = { labels: { __name__: 'rw_contract_ok', case: 'a' }, samples: [[now - 1000, 1]] };
@@ -436,6 +450,7 @@ test('(c) remote write answers: 204, 400 for a corrupt body, 415 for another enc
 // `obstui query`: --json prints the API's answer (the whole {"status","data"}
 // object or just its data); the text form prints the values.
 test('(c) obstui query: --time and --since/--step answer as the API and the oracle do', { timeout: 60000 }, async (t) => {
+	await setup();
 	if (KIND !== 'obstui') { t.skip(`the obstui command line needs the obstui target, not ${KIND}`); return; }
 	const bad = [];
 	const asJson = (r, args) => {
