@@ -167,7 +167,8 @@ function queries() {
 		'oracle_queue_depth', 'oracle_build_info', N, `${G} offset 5m`, `${G} offset -2m`, `${G} @ ${sec(T.mid)}`,
 		`${G} @ start()`, `${G} @ end()`, `rate(${C}[5m] @ ${sec(T.odd)})`, `${C}[5m]`, `${G}[2m] offset 1m`, `${N}[1m]`,
 		`rate(${C}[5m])[30m:1m]`, `max_over_time(rate(${C}[2m])[10m:])`, `min_over_time(${G}[10m:30s] offset 1m)`,
-		`avg_over_time(sum by (job) (${G})[15m:45s])`, 'nonexistent_metric', '1', '-1e3', '0x10', 'Inf', '-Inf', 'NaN',
+		`avg_over_time(sum by (job) (${G})[15m:45s])`, `max_over_time(rate(${C}[1m])[10m:1m] @ ${sec(T.odd)})`,
+		`sum_over_time(${G}[10m:1m] offset 10m)`, `rate(${C}[5m] offset 1h)`, `${G} @ ${sec(T.stale)} offset 2m`, 'nonexistent_metric', '1', '-1e3', '0x10', 'Inf', '-Inf', 'NaN',
 		'"a string"', '1 + 2 * 3 ^ 2', '2 ^ 3 ^ 2', '-(2) - -3', '(1 + 2) % 2', '5 > bool 3', '5 == bool 5', '1 atan2 2');
 	// aggregations
 	for (const inner of [G, `rate(${C}[5m])`]) {
@@ -185,7 +186,9 @@ function queries() {
 		`oracle_special == bool oracle_special`, `${G} - on(job, instance) ${G} offset 1m`, `${G} - ignoring(zone) ${G} offset 1m`,
 		`rate(${C}[5m]) / on(job, instance) group_left sum by (job, instance) (rate(${C}[5m]))`,
 		`sum by (job, instance) (rate(${C}[5m])) / on(job, instance) group_right rate(${C}[5m])`,
-		`${G} * on(job, instance) group_left(version) oracle_build_info`, `rate(${C}[5m]) > on(job) group_left avg by (job) (rate(${C}[5m]))`,
+		`${G} * on(job, instance) group_left(version) oracle_build_info`,
+		`rate(${C}[5m]) / ignoring(method, code) group_left sum without (method, code) (rate(${C}[5m]))`,
+		`oracle_build_info * on(job, instance) group_right(version, revision) ${G}`, `${G} == on() group_left vector(1)`, `rate(${C}[5m]) > on(job) group_left avg by (job) (rate(${C}[5m]))`,
 		`${G} and ${G} > 0`, `${G} or oracle_queue_depth`, `${G} unless ${G} < 0`, `${G} and on(job) oracle_build_info`,
 		`${G} unless ignoring(zone) ${G} > 10`, `${C} or on(job) ${G}`, `vector(1) or vector(2)`,
 		`${C} + on(job) ${G}`, // many-to-many: an execution error on both
