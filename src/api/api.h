@@ -55,10 +55,10 @@ enum ob_err api_start(const struct api_options *opt, const char *addr, struct ap
 void api_stop(struct api *a);
 
 /*
- * A PromQL result as the "data" member of Prometheus's answer, appended to b
- * (the API's and `obstui query --json`'s).
+ * A PromQL result as Prometheus's answer, {"status":"success","data":...}
+ * with any warnings, appended to b (the API's and `obstui query --json`'s).
  */
-enum ob_err api_prom_result_json(struct ob_buf *b, const struct promql_result *r);
+enum ob_err api_prom_answer_json(struct ob_buf *b, const struct promql_result *r);
 
 /*
  * TraceQL for Tempo's older search form: tags="k=v k2=\"v 2\"" becomes

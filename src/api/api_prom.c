@@ -87,19 +87,8 @@ begin_success(struct http_response *resp)
 }
 
 static void
-end_success(struct http_response *resp, const char *const *warnings, size_t nwarnings)
+end_success(struct http_response *resp)
 {
-	size_t i;
-
-	if (nwarnings) {
-		ob_buf_addstr(&resp->body, ",\"warnings\":[");
-		for (i = 0; i < nwarnings; i++) {
-			if (i)
-				ob_buf_add(&resp->body, ",", 1);
-			ob_json_cstring(&resp->body, warnings[i]);
-		}
-		ob_buf_add(&resp->body, "]", 1);
-	}
 	ob_buf_add(&resp->body, "}", 1);
 }
 
@@ -131,6 +120,21 @@ time_param(const struct api_params *p, const char *name, int64_t *ms,
 	if (v == NULL || *v == 0)
 		return true;
 	if (api_parse_time(v, ms, errbuf)) {
+		reply_bad_param(resp, name, errbuf);
+		return false;
+	}
+	return true;
+}
+
+/* A time parameter that must be there (an absent one is an unparsable ""). */
+static bool
+required_time(const struct api_params *p, const char *name, int64_t *ms,
+	      struct http_response *resp)
+{
+	const char *v = api_param(p, name);
+	char errbuf[OB_ERRLEN];
+
+	if (api_parse_time(v ? v : "", ms, errbuf)) {
 		reply_bad_param(resp, name, errbuf);
 		return false;
 	}
@@ -179,12 +183,11 @@ answer(struct http_response *resp, enum ob_err err, const struct promql_result *
 		reply_eval_error(resp, err, errbuf);
 		return;
 	}
-	begin_success(resp);
-	if (api_prom_result_json(&resp->body, r)) {
+	resp->status = 200;
+	resp->content_type = "application/json";
+	ob_buf_reset(&resp->body);
+	if (api_prom_answer_json(&resp->body, r))
 		reply_error(resp, 422, "execution", "the answer is too large");
-		return;
-	}
-	end_success(resp, r->warnings, r->nwarnings);
 }
 
 void
@@ -236,16 +239,8 @@ api_handle_prom_query_range(void *ctx, struct http_request *req, struct http_res
 		return;
 	ob_arena_init(&arena, QUERY_ARENA_CAP);
 	api_params_init(&p, req, &arena);
-	v = api_param(&p, "start");
-	if (api_parse_time(v ? v : "", &start, errbuf)) {
-		reply_bad_param(resp, "start", errbuf);
+	if (!required_time(&p, "start", &start, resp) || !required_time(&p, "end", &end, resp))
 		goto out;
-	}
-	v = api_param(&p, "end");
-	if (api_parse_time(v ? v : "", &end, errbuf)) {
-		reply_bad_param(resp, "end", errbuf);
-		goto out;
-	}
 	if (end < start) {
 		reply_bad_param(resp, "end", "end timestamp must not be before start time");
 		goto out;
@@ -443,7 +438,7 @@ reply_strings(struct http_response *resp, const char **v, size_t n)
 		ob_json_cstring(&resp->body, v[i]);
 	}
 	ob_buf_add(&resp->body, "]", 1);
-	end_success(resp, NULL, 0);
+	end_success(resp);
 }
 
 void
@@ -485,7 +480,7 @@ api_handle_prom_series(void *ctx, struct http_request *req, struct http_response
 		ob_buf_add(&resp->body, "}", 1);
 	}
 	ob_buf_add(&resp->body, "]", 1);
-	end_success(resp, NULL, 0);
+	end_success(resp);
 out:
 	match_release(&ms);
 	ob_arena_release(&arena);
@@ -659,7 +654,7 @@ api_handle_prom_metadata(void *ctx, struct http_request *req, struct http_respon
 		ob_buf_addstr(&resp->body, "}]");
 	}
 	ob_buf_add(&resp->body, "}", 1);
-	end_success(resp, NULL, 0);
+	end_success(resp);
 out:
 	ob_arena_release(&arena);
 }
@@ -676,5 +671,5 @@ api_handle_prom_buildinfo(void *ctx, struct http_request *req, struct http_respo
 		    "{\"version\":\"2.42.0\",\"revision\":\"obstui-%s\",\"branch\":\"obstui\","
 		    "\"buildUser\":\"obstui\",\"buildDate\":\"\",\"goVersion\":\"\"}",
 		    OBSTUI_VERSION);
-	end_success(resp, NULL, 0);
+	end_success(resp);
 }

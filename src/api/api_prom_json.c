@@ -1,6 +1,6 @@
 /*
- * api_prom_json.c - a PromQL result as the "data" member of Prometheus's
- * answer, written straight into the response buffer (a range query over
+ * api_prom_json.c - a PromQL result as Prometheus's whole answer
+ * ({"status":"success","data":...,"warnings":[...]}), written straight into the response buffer (a range query over
  * many series is too big to build as a jansson tree first).
  *
  *	vector  {"resultType":"vector","result":[{"metric":{..},"value":[t,"v"]}]}
@@ -82,7 +82,7 @@ bucket_upper(const struct series_histogram *h, int32_t idx)
 			return -INFINITY;
 		return (size_t)idx < h->ncustom ? h->custom_values[idx] : INFINITY;
 	}
-	return exp2(ldexp((double)idx, -h->schema));
+	return series_hist_bound(idx, h->schema);
 }
 
 static double
@@ -163,8 +163,8 @@ put_histogram(struct ob_buf *b, const struct series_histogram *h)
 	ob_buf_addstr(b, "]}]");
 }
 
-enum ob_err
-api_prom_result_json(struct ob_buf *b, const struct promql_result *r)
+static enum ob_err
+result_json(struct ob_buf *b, const struct promql_result *r)
 {
 	static const char *const types[] = {
 		[PROMQL_NONE] = "none", [PROMQL_SCALAR] = "scalar", [PROMQL_STRING] = "string",
@@ -230,6 +230,27 @@ api_prom_result_json(struct ob_buf *b, const struct promql_result *r)
 	default:
 		ob_buf_addstr(b, "null");
 		break;
+	}
+	return ob_buf_add(b, "}", 1);
+}
+
+enum ob_err
+api_prom_answer_json(struct ob_buf *b, const struct promql_result *r)
+{
+	enum ob_err err;
+	size_t i;
+
+	ob_buf_addstr(b, "{\"status\":\"success\",\"data\":");
+	if ((err = result_json(b, r)))
+		return err;
+	if (r->nwarnings) {
+		ob_buf_addstr(b, ",\"warnings\":[");
+		for (i = 0; i < r->nwarnings; i++) {
+			if (i)
+				ob_buf_add(b, ",", 1);
+			ob_json_cstring(b, r->warnings[i]);
+		}
+		ob_buf_add(b, "]", 1);
 	}
 	return ob_buf_add(b, "}", 1);
 }

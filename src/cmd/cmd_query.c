@@ -201,21 +201,9 @@ query_main(int argc, char **argv)
 		rc = err == OB_EINVAL ? 2 : 1;
 	} else if (json) {
 		struct ob_buf b;
-		size_t i;
 
 		ob_buf_init(&b, 0);
-		ob_buf_addstr(&b, "{\"status\":\"success\",\"data\":");
-		api_prom_result_json(&b, &r);
-		if (r.nwarnings) {
-			ob_buf_addstr(&b, ",\"warnings\":[");
-			for (i = 0; i < r.nwarnings; i++) {
-				if (i)
-					ob_buf_add(&b, ",", 1);
-				ob_json_cstring(&b, r.warnings[i]);
-			}
-			ob_buf_add(&b, "]", 1);
-		}
-		ob_buf_add(&b, "}", 1);
+		api_prom_answer_json(&b, &r);
 		puts((char *)b.data);
 		ob_buf_release(&b);
 	} else {

@@ -185,8 +185,7 @@ ingest_remote_write_reply(const struct ingest_metrics_answer *ans, struct http_r
 	}
 	http_reply(resp, ans->http, "text/plain", "%s\n", ans->message);
 	if (ans->http == 503) {
-		snprintf(resp->extra_name, sizeof resp->extra_name, "Retry-After");
-		snprintf(resp->extra_value, sizeof resp->extra_value, "1");
+		http_response_header(resp, "Retry-After", "1");
 	}
 }
 

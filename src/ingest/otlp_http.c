@@ -137,8 +137,7 @@ fail:
 	case OB_EBUSY:
 	case OB_ESHUTDOWN:
 		reply_status(resp, json, 503, GRPC_UNAVAILABLE, errbuf);
-		snprintf(resp->extra_name, sizeof resp->extra_name, "Retry-After");
-		snprintf(resp->extra_value, sizeof resp->extra_value, "1");
+		http_response_header(resp, "Retry-After", "1");
 		break;
 	default:
 		ob_error("otlp/http: %s", errbuf);
@@ -175,8 +174,7 @@ handle_metrics(void *ctx, struct http_request *req, struct http_response *resp)
 
 		reply_status(resp, json, ans.http, code, ans.message);
 		if (ans.http == 503) {
-			snprintf(resp->extra_name, sizeof resp->extra_name, "Retry-After");
-			snprintf(resp->extra_value, sizeof resp->extra_value, "1");
+			http_response_header(resp, "Retry-After", "1");
 		}
 		return;
 	}

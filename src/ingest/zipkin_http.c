@@ -86,8 +86,7 @@ out:
 	case OB_EBUSY:
 	case OB_ESHUTDOWN:
 		http_reply(resp, 503, "text/plain; charset=utf-8", "%s\n", errbuf);
-		snprintf(resp->extra_name, sizeof resp->extra_name, "Retry-After");
-		snprintf(resp->extra_value, sizeof resp->extra_value, "1");
+		http_response_header(resp, "Retry-After", "1");
 		break;
 	default:
 		ob_error("zipkin: %s", errbuf);

@@ -107,27 +107,6 @@ struct nbucket {
 	double lower, upper, count;
 };
 
-static double
-bound(int32_t idx, int32_t schema)
-{
-	if (schema < 0) {
-		long e = (long)idx << -schema;
-
-		if (e >= 1024)
-			return INFINITY;
-		return ldexp(1, (int)e);
-	}
-	{
-		int32_t frac_idx = idx & ((1 << schema) - 1);
-		double frac = exp2((double)frac_idx / (double)(1 << schema)) / 2;
-		int e = (idx >> schema) + 1;
-
-		if (frac == 0.5 && e == 1025)
-			return INFINITY;
-		return ldexp(frac, e);
-	}
-}
-
 /* All buckets of h from the lowest up; *n of them, in a malloc'd array. */
 static struct nbucket *
 all_buckets(const struct series_histogram *h, size_t *n)
@@ -144,7 +123,7 @@ all_buckets(const struct series_histogram *h, size_t *n)
 		for (i = 0, bi = 0, idx = 0; i < h->nneg_spans; i++) {
 			idx += h->neg_spans[i].offset;
 			for (j = 0; j < h->neg_spans[i].length && bi < h->nneg; j++, idx++, bi++) {
-				double up = -bound(idx - 1, h->schema), lo = -bound(idx, h->schema);
+				double up = -series_hist_bound(idx - 1, h->schema), lo = -series_hist_bound(idx, h->schema);
 
 				if (up > -h->zero_threshold)
 					up = -h->zero_threshold;
@@ -160,7 +139,7 @@ all_buckets(const struct series_histogram *h, size_t *n)
 	for (i = 0, bi = 0, idx = 0; i < h->npos_spans; i++) {
 		idx += h->pos_spans[i].offset;
 		for (j = 0; j < h->pos_spans[i].length && bi < h->npos; j++, idx++, bi++) {
-			double lo = bound(idx - 1, h->schema), up = bound(idx, h->schema);
+			double lo = series_hist_bound(idx - 1, h->schema), up = series_hist_bound(idx, h->schema);
 
 			if (lo < h->zero_threshold)
 				lo = h->zero_threshold;

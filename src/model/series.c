@@ -5,6 +5,8 @@
  */
 #include "model/series.h"
 
+#include <math.h>
+
 /* bit 1: may start a label name; 2: may continue one; 4, 8: the same for metric names */
 static const uint8_t name_class[256] = {
 	['_'] = 15, [':'] = 12,
@@ -40,4 +42,25 @@ bool
 series_metric_name_valid(const char *s, size_t n)
 {
 	return name_valid(s, n, 4, 8);
+}
+
+double
+series_hist_bound(int32_t idx, int32_t schema)
+{
+	if (schema < 0) {
+		long e = (long)idx << -schema;
+
+		if (e >= 1024)
+			return INFINITY;
+		return ldexp(1, (int)e);
+	}
+	{
+		int32_t frac_idx = idx & ((1 << schema) - 1);
+		double frac = exp2((double)frac_idx / (double)(1 << schema)) / 2;
+		int e = (idx >> schema) + 1;
+
+		if (frac == 0.5 && e == 1025)
+			return INFINITY;
+		return ldexp(frac, e);
+	}
 }

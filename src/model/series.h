@@ -164,6 +164,13 @@ bool series_label_name_valid(const char *s, size_t n);
 /* A metric name: [a-zA-Z_:][a-zA-Z0-9_:]*, s[0..n). */
 bool series_metric_name_valid(const char *s, size_t n);
 
+/*
+ * The upper bound of bucket idx of an exponential native histogram schema
+ * (-4..8): 2^(idx * 2^-schema), computed as Prometheus does (+Inf past
+ * the largest double); bucket idx spans (bound(idx-1), bound(idx)].
+ */
+double series_hist_bound(int32_t idx, int32_t schema);
+
 /* The value of a label, or NULL (a label with an empty value is no label). */
 static inline const char *series_label_get(const struct series_labels *ls, const char *name)
 {

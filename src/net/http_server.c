@@ -142,8 +142,6 @@ send_response(struct MHD_Connection *conn, struct http_response *r)
 	}
 	if (r->content_type)
 		MHD_add_response_header(mr, "Content-Type", r->content_type);
-	if (r->extra_name[0])
-		MHD_add_response_header(mr, r->extra_name, r->extra_value);
 	for (int i = 0; i < r->nmore; i++)
 		MHD_add_response_header(mr, r->more[i].name, r->more[i].value);
 	ret = MHD_queue_response(conn, (unsigned)r->status, mr);

@@ -25,9 +25,7 @@ struct http_response {
 	int status;
 	const char *content_type;   /* static string */
 	struct ob_buf body;
-	char extra_name[64];        /* one extra header (Retry-After ...) */
-	char extra_value[128];
-	struct {                    /* more of them: http_response_header() */
+	struct {                    /* extra headers: http_response_header() */
 		char name[64];
 		char value[64];
 	} more[4];
@@ -75,7 +73,7 @@ enum ob_err http_server_start(const char *addr, const struct http_route *routes,
 /* Stop accepting, finish requests in flight, close; frees the server. */
 void http_server_stop(struct http_server *srv);
 
-/* Add a response header (at most 4 besides extra_name; more are dropped). */
+/* Add a response header (Retry-After ...; at most 4, more are dropped). */
 void http_response_header(struct http_response *resp, const char *name, const char *value);
 
 /* Is the Content-Type ct (parameters allowed) the media type want? */
