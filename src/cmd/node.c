@@ -99,7 +99,6 @@ metrics_open(struct node *n, struct node_options *o)
 	n->im.store = n->metrics;
 	n->im.state = otlp_metrics_state_new(0);
 	rw_limits_default(&n->im.rw);
-	n->im.rw.allow_no_name = false;
 	n->im.lim = o->lim;
 	n->im.stats = &n->stats;
 	mstore_source(n->metrics, &n->api_metrics.src);
