@@ -170,6 +170,22 @@ enum ob_err store_tag_values(struct store *s, const char *tag, char ***values, u
 			     size_t *n, char *errbuf);
 void store_strings_free(char **v, size_t n);
 
+/*
+ * The service graph of [start_ns, end_ns) from the rollups (rollup.c): a
+ * read of per-bucket sums, never of spans.  out is the caller's to
+ * release with sg_graph_release.
+ */
+struct sg_graph;
+struct sg_op;
+enum ob_err store_service_graph(struct store *s, uint64_t start_ns, uint64_t end_ns,
+				struct sg_graph *out, char *errbuf);
+/*
+ * Operations (span metrics) of service (NULL: every service) in the
+ * window, most calls first; *out is the caller's to free.
+ */
+enum ob_err store_service_ops(struct store *s, const char *service, uint64_t start_ns,
+			      uint64_t end_ns, struct sg_op **out, size_t *n, char *errbuf);
+
 struct store_stats {
 	uint64_t traces, spans;             /* summarised traces and their spans */
 	uint64_t head_chunks, head_bytes, head_spans;
