@@ -751,7 +751,7 @@ columns(struct work *wk, const struct graph_layout_input *in, const bool *revers
 		if (Lw[l] == 1)
 			Lw[l] = 0;
 		if (l + 1 < wk->nlayers)
-			X[l + 1] = X[l] + W[l] + 1 + Lw[l] + tracks(wk, l) + 2;
+			X[l + 1] = X[l] + W[l] + 1 + Lw[l] + tracks(wk, l) + 1;
 	}
 	out->h = 0;
 	for (v = 0; v < wk->nreal; v++) {

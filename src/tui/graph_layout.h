@@ -23,8 +23,9 @@
  *      keeping their order (isotonic regression, so the least squared
  *      movement that keeps the boxes apart);
  *   6. columns: a layer is as wide as its widest box; the gap after it
- *      holds the edge labels, then one column ("track") per vertical run
- *      of an edge, assigned so that vertical runs on one track never touch
+ *      is one cell, the edge labels (one cell after the longest), one
+ *      column ("track") per vertical run of an edge, and the arrows' cell;
+ *      tracks are assigned so that vertical runs on one track never touch
  *      and no horizontal run overlaps another edge's on the same row.
  *
  * Every coordinate is a non-negative integer cell (x column, y row) of a
