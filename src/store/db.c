@@ -36,6 +36,14 @@ static const char *const schema[] = {
 	"CREATE TABLE IF NOT EXISTS tags(scope INTEGER NOT NULL, key TEXT NOT NULL,"
 	" value TEXT NOT NULL, type INTEGER NOT NULL, PRIMARY KEY(scope, key, value))"
 	" WITHOUT ROWID",
+	/* rollups (rollup.c) */
+	"CREATE TABLE IF NOT EXISTS sg_roll(res INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+	" kind INTEGER NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL, c TEXT NOT NULL,"
+	" d INTEGER NOT NULL, n INTEGER NOT NULL, failed INTEGER NOT NULL,"
+	" latest INTEGER NOT NULL, data BLOB NOT NULL,"
+	" PRIMARY KEY(res, bucket, kind, a, b, c, d)) WITHOUT ROWID",
+	"CREATE TABLE IF NOT EXISTS sg_pending(k BLOB PRIMARY KEY, t INTEGER NOT NULL,"
+	" data BLOB NOT NULL) WITHOUT ROWID",
 };
 
 static const char *const stmt_sql[ST__COUNT] = {

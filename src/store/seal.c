@@ -48,6 +48,7 @@ seal_item_free(struct seal_item *si)
 		return;
 	block_index_release(&si->ix);
 	ob_buf_release(&si->bloom);
+	rollup_delta_free(si->rollup);
 	for (i = 0; i < si->ntraces; i++) {
 		struct seal_trace *t = &si->traces[i];
 
@@ -250,9 +251,11 @@ build_block(struct store *s, struct conn *c, int64_t first, int64_t last,
 		goto fail;
 	if ((err = block_writer_new(path, s->origin, BLOCK_ZSTD_LEVEL, &w, errbuf)))
 		goto fail;
+	si->rollup = rollup_delta_new();
 	for (i = 0; i < si->ntraces; i++) {
 		struct seal_trace *t = &si->traces[i];
 
+		rollup_delta_add_bytes(si->rollup, t->bytes.data, t->bytes.len);
 		if ((err = block_writer_add(w, t->trace_id, t->bytes.data, t->bytes.len, t->nspans,
 					    t->start_ns, t->end_ns, errbuf)))
 			goto fail;
