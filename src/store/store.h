@@ -186,6 +186,23 @@ enum ob_err store_service_graph(struct store *s, uint64_t start_ns, uint64_t end
 enum ob_err store_service_ops(struct store *s, const char *service, uint64_t start_ns,
 			      uint64_t end_ns, struct sg_op **out, size_t *n, char *errbuf);
 
+/*
+ * The rollups as Prometheus series with Tempo's names (rollup_series.c):
+ * a promql_source select (range_ms as select_hinted gives it).
+ */
+struct promql_matcher;
+struct series_data;
+struct series_meta;
+struct ob_arena;
+enum ob_err store_rollup_select(struct store *s, const struct promql_matcher *m, size_t nm,
+				int64_t mint, int64_t maxt, int64_t range_ms,
+				struct ob_arena *arena, struct series_data **out, size_t *nout,
+				char *errbuf);
+/* Metadata of a rollup family (traces_spanmetrics_latency, ...), or NULL. */
+const struct series_meta *store_rollup_meta(const char *family);
+/* Is name one of the rollup series' names (or families)? */
+bool store_rollup_family(const char *name);
+
 struct store_stats {
 	uint64_t traces, spans;             /* summarised traces and their spans */
 	uint64_t head_chunks, head_bytes, head_spans;
