@@ -4,8 +4,10 @@
  *
  * Fine buckets: index 0 holds latencies under 1 ns (zero); index i >= 1
  * holds [2^((i-1)/16), 2^(i/16)) ns.  A quantile is read by rank
- * q * count, interpolated geometrically inside its bucket, so it is
- * within half a bucket (2.2 %) of a latency that was observed.
+ * q * count, interpolated geometrically inside its bucket (a bucket's
+ * observations taken as spread evenly over it, each at the middle of its
+ * share), so it is within half a bucket (2.2 %) of a latency that was
+ * observed in that bucket.
  *
  * Encoded cell (the data column), all varints, signed ones zig-zag:
  *
@@ -129,39 +131,41 @@ sg_hist_release(struct sg_hist *h)
 int64_t
 sg_hist_fine_total(const struct sg_hist *h)
 {
-	int64_t t = 0;
+	uint64_t t = 0;
 	size_t i;
 
 	for (i = 0; i < h->nfine; i++)
-		t += h->fcnt[i] > 0 ? h->fcnt[i] : 0;
-	return t;
+		t += h->fcnt[i] > 0 ? (uint64_t)h->fcnt[i] : 0;
+	return t > INT64_MAX ? INT64_MAX : (int64_t)t;
 }
 
 double
 sg_hist_quantile_ms(const struct sg_hist *h, double q)
 {
-	int64_t total = sg_hist_fine_total(h), cum = 0;
-	double rank;
+	int64_t total = sg_hist_fine_total(h);
+	double rank, cum = 0;
 	size_t i;
 
 	if (total <= 0)
 		return NAN;
 	rank = q * (double)total;
-	if (rank < 1)
-		rank = 1;
 	for (i = 0; i < h->nfine; i++) {
 		int64_t c = h->fcnt[i] > 0 ? h->fcnt[i] : 0;
-		double lo, hi;
+		double lo, hi, frac;
 
-		if (c == 0 || (double)(cum + c) < rank) {
-			cum += c;
+		if (c == 0 || (cum + (double)c < rank && i + 1 < h->nfine)) {
+			cum += (double)c;
 			continue;
 		}
 		if (h->fidx[i] == 0)
 			return 0;
+		/* the observations spread evenly (in log) over the bucket, each
+		 * at the middle of its share */
+		frac = (rank - cum - 0.5) / (double)c;
+		frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
 		lo = exp2((double)(h->fidx[i] - 1) / FINE_PER_OCTAVE);
 		hi = exp2((double)h->fidx[i] / FINE_PER_OCTAVE);
-		return lo * pow(hi / lo, (rank - (double)cum) / (double)c) / 1e6;
+		return lo * pow(hi / lo, frac) / 1e6;
 	}
 	return NAN;
 }

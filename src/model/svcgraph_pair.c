@@ -334,7 +334,7 @@ sg_side_decode(struct sg_side *s, const uint8_t key[25], const uint8_t *p, size_
 	memset(s, 0, sizeof *s);
 	memcpy(s->trace_id, key, 16);
 	memcpy(s->span_id, key + 16, 8);
-	if (n < 1)
+	if (n < 1 || p[0] > 7)
 		return OB_ECORRUPT;
 	s->server = p[0] & 1;
 	s->messaging = (p[0] >> 1) & 1;
