@@ -252,6 +252,8 @@ node_start(struct node_options *o, bool all_or_nothing, struct node **out, char 
 
 	o->sopt.on_sealed = on_sealed;
 	o->sopt.on_sealed_arg = n;
+	/* benchmarks measure what the service-graph rollups cost by turning them off */
+	o->sopt.no_rollups = getenv("OBSTUI_NO_ROLLUPS") && *getenv("OBSTUI_NO_ROLLUPS") == '1';
 	if ((err = store_open(&o->sopt, &n->store, errbuf))) {
 		free(n);
 		return err;

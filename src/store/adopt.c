@@ -117,7 +117,7 @@ summarise_trace(const struct block_trace *bt, const uint8_t *data, struct seal_t
 			      id, hex, nspans, bt->nspans);
 	if (!err && nspans == 0)
 		t->start_ns = bt->start_ns;
-	if (!err)
+	if (!err && rollup)
 		rollup_delta_add(rollup, td);
 	t->nspans = nspans;
 	return err;
@@ -125,7 +125,8 @@ summarise_trace(const struct block_trace *bt, const uint8_t *data, struct seal_t
 
 /* Every trace of the block at path, summarised in index order into si. */
 static enum ob_err
-summarise_block(const char *path, const char *id, struct seal_item *si, char *errbuf)
+summarise_block(const char *path, const char *id, struct seal_item *si, bool rollups,
+		char *errbuf)
 {
 	struct ob_buf frame;
 	struct ob_arena arena;
@@ -139,7 +140,8 @@ summarise_block(const char *path, const char *id, struct seal_item *si, char *er
 	ob_buf_init(&frame, 0);
 	ob_arena_init(&arena, 0);
 	si->traces = ob_xcalloc(si->ix.ntraces + 1, sizeof *si->traces);
-	si->rollup = rollup_delta_new();
+	if (rollups)
+		si->rollup = rollup_delta_new();
 	for (i = 0; i < si->ix.ntraces && !err; i++) {
 		const struct block_trace *bt = &si->ix.traces[i];
 
@@ -207,7 +209,7 @@ store_block_adopt(struct store *s, const char *id, const char *sha256, char *err
 			strncmp(why, pull, pl) == 0 && why[pl] == ':' ? why + pl + 2 : why);
 		goto out;
 	}
-	if ((err = summarise_block(pull, id, si, errbuf)))
+	if ((err = summarise_block(pull, id, si, !s->opt.no_rollups, errbuf)))
 		goto out;
 	{
 		uint8_t (*ids)[16] = ob_xmalloc((si->ix.ntraces + 1) * 16);

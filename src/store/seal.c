@@ -251,11 +251,13 @@ build_block(struct store *s, struct conn *c, int64_t first, int64_t last,
 		goto fail;
 	if ((err = block_writer_new(path, s->origin, BLOCK_ZSTD_LEVEL, &w, errbuf)))
 		goto fail;
-	si->rollup = rollup_delta_new();
+	if (!s->opt.no_rollups)
+		si->rollup = rollup_delta_new();
 	for (i = 0; i < si->ntraces; i++) {
 		struct seal_trace *t = &si->traces[i];
 
-		rollup_delta_add_bytes(si->rollup, t->bytes.data, t->bytes.len);
+		if (si->rollup)
+			rollup_delta_add_bytes(si->rollup, t->bytes.data, t->bytes.len);
 		if ((err = block_writer_add(w, t->trace_id, t->bytes.data, t->bytes.len, t->nspans,
 					    t->start_ns, t->end_ns, errbuf)))
 			goto fail;

@@ -54,6 +54,8 @@ struct store_options {
 	int submit_timeout_ms;     /* how long a full queue may hold a sender (2000) */
 	bool fsync;                /* synchronous=FULL: survive power loss, not just kill -9 */
 	const char *origin;        /* who captured the data; default the host name */
+	bool no_rollups;           /* keep no service-graph rollups (benchmarks
+	                            * measure what they cost this way) */
 	/* called on the sealer's thread after each block is recorded (may be NULL) */
 	void (*on_sealed)(void *arg);
 	void *on_sealed_arg;
