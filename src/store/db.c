@@ -42,8 +42,9 @@ static const char *const schema[] = {
 	" d INTEGER NOT NULL, n INTEGER NOT NULL, failed INTEGER NOT NULL,"
 	" latest INTEGER NOT NULL, data BLOB NOT NULL,"
 	" PRIMARY KEY(res, bucket, kind, a, b, c, d)) WITHOUT ROWID",
-	"CREATE TABLE IF NOT EXISTS sg_pending(k BLOB PRIMARY KEY, t INTEGER NOT NULL,"
-	" data BLOB NOT NULL) WITHOUT ROWID",
+	"CREATE TABLE IF NOT EXISTS sg_pending(k BLOB PRIMARY KEY, t INTEGER NOT NULL, data BLOB"
+	" NOT NULL)"
+	" WITHOUT ROWID",
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
