@@ -129,8 +129,12 @@ db_open(struct store *s, bool writer, struct conn **out, char *errbuf)
 		for (i = 0; i < sizeof schema / sizeof schema[0]; i++)
 			if ((err = db_exec(c, schema[i], errbuf)))
 				goto fail;
+		/* blocks recorded from here on get rollups as they are; older ones
+		 * are counted once in the background (rollup_backfill) */
 		if ((err = db_exec(c, "INSERT OR IGNORE INTO meta VALUES('schema_version', 1)",
 				   errbuf)) ||
+		    (err = db_exec(c, "INSERT OR IGNORE INTO meta VALUES('rollups_since_seq',"
+				      " (SELECT coalesce(max(seq), 0) + 1 FROM blocks))", errbuf)) ||
 		    (err = db_exec(c, "COMMIT", errbuf)))
 			goto fail;
 	} else {
