@@ -538,7 +538,7 @@ rows(struct work *wk)
 		}
 	}
 	for (v = 0; v < wk->n; v++)
-		if (wk->y[v] < miny)
+		if (v == 0 || wk->y[v] < miny)
 			miny = wk->y[v];
 	for (v = 0; v < wk->n; v++)
 		wk->y[v] -= miny;

@@ -119,7 +119,18 @@ check_layout(const struct graph_layout_input *in, const struct graph_layout *l)
 {
 	uint8_t *bits = calloc((size_t)l->w * (size_t)l->h + 1, 1);
 	size_t i, j, k;
-	int x, y;
+	int x, y, top = l->h;
+
+	/* the plane starts at its first row and column */
+	for (i = 0; i < in->nnodes; i++)
+		if (l->boxes[i].y < top)
+			top = l->boxes[i].y;
+	for (i = 0; i < in->nedges; i++)
+		for (k = 0; k < l->routes[i].npts; k++)
+			if (l->routes[i].pts[k].y < top)
+				top = l->routes[i].pts[k].y;
+	if (in->nnodes)
+		assert_int_equal(top, 0);
 
 	/* no line passes through a box */
 	for (i = 0; i < in->nedges; i++)
