@@ -9,10 +9,11 @@
  * (its nodes, its edges, the zoom), so boxes stay put while the numbers
  * move: box and label widths depend on the names only, never on numbers.
  *
- * A box (detail zoom) is five rows: the border, the name, the request
- * rate and error rate of the calls into it, their p95, the border.
- * Virtual nodes (databases, peers, "user") have rounded, dashed borders
- * and their kind in the top border; a node or edge with failed requests
+ * A box (detail zoom) is four rows: the name in the top border, the
+ * request rate and error rate of the calls into it, their p95, the
+ * bottom border.  Virtual nodes (databases, peers, "user") have rounded,
+ * dashed borders and their kind in the bottom border (compact boxes: the
+ * name inside, the kind on top); a node or edge with failed requests
  * is drawn in the error style; the selection in the selection style.  An
  * edge is labelled with its request rate.  When the detail layout does
  * not fit, the compact one (names only) is used; when that does not fit
@@ -65,9 +66,9 @@ svc_pct_text(uint64_t failed, uint64_t total, char *out, size_t cap)
 
 	if (failed == 0 || total == 0)
 		snprintf(out, cap, "0%%");
-	else if (p < 1)
-		snprintf(out, cap, "%.2f%%", p);
-	else if (p < 10)
+	else if (p < 0.05)
+		snprintf(out, cap, "<.1%%");     /* never "0.0%" when something failed */
+	else if (p < 9.95)
 		snprintf(out, cap, "%.1f%%", p);
 	else
 		snprintf(out, cap, "%.0f%%", p);
@@ -274,7 +275,7 @@ lay_out(struct services_view *v, bool compact)
 		int nc = name_cells(v->g.nodes[v->node_of[i]].id);
 
 		w[i] = (compact ? nc : (nc > STATS_CELLS ? nc : STATS_CELLS)) + 4;
-		h[i] = compact ? 3 : 5;
+		h[i] = compact ? 3 : 4;
 	}
 	free(v->edge_of);
 	v->edge_of = ob_xcalloc(v->g.nedges + 1, sizeof *v->edge_of);
@@ -400,25 +401,31 @@ draw_box(struct tui *t, struct services_view *v, struct tui_canvas *c, const str
 				ch = g[5];
 			put(c, k, y, x, ch, border);
 		}
-	if (virt && (int)strlen(tags[n->kind]) + 3 < b->w)
-		put_text(c, k, b->y, b->x + 2, b->w - 3, border, tags[n->kind]);
-	put_text(c, k, b->y + 1, b->x + 2, b->w - 4,
-		 sel ? TS_SELECTED : virt ? TS_NORMAL : tui_service_style(n->id), n->id);
+	/* compact: the name inside, the kind on top; detail: the name on top, the kind below */
+	if (virt && n->kind != SG_NODE_USER && (int)strlen(tags[n->kind]) + 3 < b->w)
+		put_text(c, k, v->compact ? b->y : b->y + b->h - 1, b->x + 2, b->w - 3, border,
+			 tags[n->kind]);
+	y = v->compact ? b->y + 1 : b->y;
+	if (!v->compact)
+		put(c, k, y, b->x + 1, ' ', border);
+	x = put_text(c, k, y, b->x + 2, b->w - 4,
+		     sel ? TS_SELECTED : virt ? TS_NORMAL : tui_service_style(n->id), n->id);
 	if (v->compact)
 		return;
+	put(c, k, y, b->x + 2 + x, ' ', border);
 	if (n->requests == 0 && n->out_requests) {
 		svc_rate_text((double)n->out_requests / v->seconds, a, sizeof a);
-		x = put_text(c, k, b->y + 2, b->x + 2, b->w - 4, TS_DIM, "out ");
-		put_text(c, k, b->y + 2, b->x + 2 + x, b->w - 4 - x, TS_NORMAL, a);
+		x = put_text(c, k, b->y + 1, b->x + 2, b->w - 4, TS_DIM, "out ");
+		put_text(c, k, b->y + 1, b->x + 2 + x, b->w - 4 - x, TS_NORMAL, a);
 		return;
 	}
 	svc_rate_text((double)n->requests / v->seconds, a, sizeof a);
 	svc_pct_text(n->failed, n->requests, e, sizeof e);
-	x = put_text(c, k, b->y + 2, b->x + 2, b->w - 4, TS_NORMAL, a) + 1;
-	put_text(c, k, b->y + 2, b->x + 2 + x, b->w - 4 - x, n->failed ? TS_ERROR : TS_DIM, e);
+	x = put_text(c, k, b->y + 1, b->x + 2, b->w - 4, TS_NORMAL, a) + 1;
+	put_text(c, k, b->y + 1, b->x + 2 + x, b->w - 4 - x, n->failed ? TS_ERROR : TS_DIM, e);
 	svc_ms_text(n->p95_ms, a, sizeof a);
-	x = put_text(c, k, b->y + 3, b->x + 2, b->w - 4, TS_DIM, "p95 ");
-	put_text(c, k, b->y + 3, b->x + 2 + x, b->w - 4 - x, TS_NORMAL, a);
+	x = put_text(c, k, b->y + 2, b->x + 2, b->w - 4, TS_DIM, "p95 ");
+	put_text(c, k, b->y + 2, b->x + 2 + x, b->w - 4 - x, TS_NORMAL, a);
 	(void)t;
 }
 
@@ -609,7 +616,7 @@ static void
 draw(struct tui *t, struct tui_view *base, struct tui_canvas *c, int top, int height)
 {
 	struct services_view *v = VIEW(base);
-	int vw = c->w - 2, vh = height - 2;
+	int vw = c->w - 2, vh = height - 1;
 	struct clip k;
 	size_t i;
 
@@ -628,7 +635,7 @@ draw(struct tui *t, struct tui_view *base, struct tui_canvas *c, int top, int he
 	clamp_pan(v, vw, vh);
 	v->view_w = vw;
 	v->view_h = vh;
-	k = (struct clip){ 1, top + 1, 1 + vw, top + 1 + vh, 1, top + 1, v->pan_x, v->pan_y };
+	k = (struct clip){ 1, top, 1 + vw, top + vh, 1, top, v->pan_x, v->pan_y };
 	draw_edges(v, c, &k);
 	for (i = 0; i < v->nlaid; i++)
 		draw_box(t, v, c, &k, (int)i);
@@ -966,8 +973,8 @@ on_mouse(struct tui *t, struct tui_view *b, enum tui_mouse_kind kind, int y, int
 	if (!v->have_layout || v->g.nnodes == 0)
 		return;
 	px = x - 1 + v->pan_x;
-	py = y - 1 + v->pan_y;
-	if (y < 1 || y > v->view_h || x < 1 || x > v->view_w)
+	py = y + v->pan_y;
+	if (y < 0 || y >= v->view_h || x < 1 || x > v->view_w)
 		return;
 	for (i = 0; i < v->nlaid; i++) {
 		const struct graph_box *bx = &v->lay.boxes[i];

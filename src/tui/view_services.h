@@ -52,7 +52,10 @@ struct services_view {
 	int table_height;
 };
 
-/* "12.3/s", "0.5%", "12.3ms" in at most 7 cells ("-" for nothing measured). */
+/*
+ * "12.3/s" (at most 6 cells), "0.5%" ("<.1%" when under 0.05% failed; at
+ * most 4), "12.3ms" (at most 7; "-" for nothing measured).
+ */
 void svc_rate_text(double per_s, char *out, size_t cap);
 void svc_pct_text(uint64_t failed, uint64_t total, char *out, size_t cap);
 void svc_ms_text(double ms, char *out, size_t cap);

@@ -81,7 +81,7 @@ enum { C_CLIENT, C_SERVER, C_TYPE, C_RATE, C_ERRORS, C_P50, C_P95, C_CLIENT_P95,
 
 static const struct svc_column columns[NCOLS] = {
 	[C_CLIENT] = { "CLIENT", { 8, 24, 9, true }, false },
-	[C_SERVER] = { "SERVER", { 8, 24, 9, true }, false },
+	[C_SERVER] = { "SERVER", { 8, 24, 9, false }, false },
 	[C_TYPE] = { "TYPE", { 7, 16, 3, false }, false },
 	[C_RATE] = { "RATE", { 8, 9, 8, false }, true },
 	[C_ERRORS] = { "ERRORS", { 6, 7, 7, false }, true },

@@ -597,8 +597,7 @@ k_sort(struct tui *t, struct tui_view *b)
 	long at;
 
 	(void)t;
-	v->sort = v->sort == SORT_TIME ? SORT_DURATION : v->sort == SORT_DURATION ? SORT_WORST :
-		  SORT_TIME;
+	v->sort = v->sort == SORT_TIME ? SORT_DURATION : SORT_TIME;
 	if (v->nrows == 0)
 		return;
 	memcpy(id, v->rows[v->cursor].trace_id, 16);
@@ -651,7 +650,7 @@ static const struct tui_binding bindings[] = {
 	{ TK_ENTER, 'l', "Enter l", "open the trace", k_open },
 	{ '/', 0, "/", "filter by service or span name (every span)", k_filter },
 	{ 'Q', 0, "Q", "edit the TraceQL query (:q)", k_query },
-	{ 's', 0, "s", "sort by time / duration / failing, then slowest", k_sort },
+	{ 's', 0, "s", "sort by time / by duration", k_sort },
 	{ TK_ESC, 0, "Esc", "clear the filter", k_clear },
 	{ 'r', 0, "r", "reload", k_refresh },
 	{ 'y', 0, "y", "copy the trace id (OSC 52)", k_copy },

@@ -678,13 +678,14 @@ services_view_draws_the_shop(void **state)
 	assert_string_equal(strstr(screen_row(c, y + 1), "10.0/s 1.0%") ? "ok" : screen_row(c, y + 1), "ok");
 	assert_int_equal(col_of(c, "10.0/s 1.0%"), x);
 	assert_int_equal(find_on_screen(c, "p95 200ms", &x2), y + 2);
-	/* a service box is square, a database's rounded and tagged */
-	assert_int_equal(c->cells[(size_t)(y - 1) * (size_t)c->w + (size_t)(x - 2)].ch, 0x250c);
+	/* a service box is square with its name on top, a database's rounded and tagged below */
+	assert_int_equal(c->cells[(size_t)y * (size_t)c->w + (size_t)(x - 2)].ch, 0x250c);
 	y2 = find_on_screen(c, "redis", &x2);
-	assert_int_equal(c->cells[(size_t)(y2 - 1) * (size_t)c->w + (size_t)(x2 - 2)].ch, 0x256d);
-	assert_int_equal(find_on_screen(c, " db ", &x), y2 - 1);
+	assert_int_equal(c->cells[(size_t)y2 * (size_t)c->w + (size_t)(x2 - 2)].ch, 0x256d);
+	assert_int_equal(find_on_screen(c, " db ", &x), y2 + 3);
 	assert_true(find_on_screen(c, " peer ", &x) >= 0);
 	assert_true(find_on_screen(c, " user ", &x) >= 0);
+	assert_true(find_on_screen(c, " peer ", &x) >= 0);
 	assert_true(find_on_screen(c, "out 10.0/s", &x) >= 0);    /* what user sends */
 	/* an arrow into every callee; the failing edge's label in the error style */
 	assert_true(find_on_screen(c, "\xe2\x96\xb6", &x) >= 0);
@@ -791,12 +792,12 @@ services_view_mouse_and_operations(void **state)
 	redraw(&u);
 	/* a click on checkout's box selects it (mouse rows count from the view's top) */
 	y = find_on_screen(c, "checkout", &x);
-	u.t.view->ops->mouse(&u.t, u.t.view, MOUSE_CLICK, y + 1 - 1, x + 2);
+	u.t.view->ops->mouse(&u.t, u.t.view, MOUSE_CLICK, y - 1, x + 2);
 	redraw(&u);
 	assert_non_null(strstr(screen_row(c, INFO_ROW(&u)), " checkout  service  in 2.00/s  5.0% errors"));
 	/* a click on an edge's label selects the edge */
-	y = find_on_screen(c, "0.50/s", &x);
-	u.t.view->ops->mouse(&u.t, u.t.view, MOUSE_CLICK, y - 1, x + 1);
+	y = find_on_screen(c, "\xe2\x94\x80" "0.50/s", &x);     /* on its line, not in bank's box */
+	u.t.view->ops->mouse(&u.t, u.t.view, MOUSE_CLICK, y - 1, x + 2);
 	redraw(&u);
 	assert_non_null(strstr(screen_row(c, INFO_ROW(&u)), " payment \xe2\x86\x92 bank  0.50/s  virtual_node"));
 	/* a click on nothing changes nothing */
