@@ -17,6 +17,7 @@
 #include "core/mem.h"
 
 #define MAX_SWEEPS 32
+#define BIG_GRAPH 5000          /* points (dummies included) past which 4 sweeps must do */
 #define SWEEPS_WITHOUT_GAIN 4
 #define ROW_SWEEPS 8
 
@@ -434,8 +435,8 @@ order(struct work *wk, long *crossings, int *sweeps)
 	init_order(wk);
 	best_cc = count_crossings(wk);
 	save_order(wk, best);
-	for (i = 0, last_best = 0; last_best < SWEEPS_WITHOUT_GAIN && i < MAX_SWEEPS && best_cc;
-	     i++, last_best++) {
+	for (i = 0, last_best = 0; last_best < SWEEPS_WITHOUT_GAIN && best_cc &&
+	     i < (wk->n > BIG_GRAPH ? SWEEPS_WITHOUT_GAIN : MAX_SWEEPS); i++, last_best++) {
 		bool down = i % 2 == 0, bias_right = i % 4 >= 2;
 
 		if (down)
@@ -612,6 +613,17 @@ ports(struct work *wk)
 	}
 }
 
+static int
+cmp_run(const void *a, const void *b)
+{
+	const struct seg *x = &sort_wk->segs[*(const int *)a], *y = &sort_wk->segs[*(const int *)b];
+	int xlo = x->r1 < x->r2 ? x->r1 : x->r2, ylo = y->r1 < y->r2 ? y->r1 : y->r2;
+
+	if (xlo != ylo)
+		return xlo - ylo;
+	return *(const int *)a - *(const int *)b;
+}
+
 /* May the vertical runs of a and b share a column? */
 static bool
 share(const struct seg *a, const struct seg *b)
@@ -627,54 +639,53 @@ share(const struct seg *a, const struct seg *b)
 
 /*
  * Tracks of the gap after layer l.  A must come left of B when A leaves
- * on the row B arrives on, or their horizontal runs would overlap.
- * Returns the number of tracks.
+ * on the row B arrives on, or their horizontal runs would overlap.  Each
+ * round fills one track, left to right, with the runs whose predecessors
+ * all have tracks already, the topmost first, as long as they share with
+ * what the track holds.  Returns the number of tracks.
  */
 static int
-tracks(struct work *wk, int l)
+tracks(struct work *wk, int l, int height)
 {
-	int *s = ob_xcalloc(wk->nsegs + 1, sizeof *s), *cand = ob_xcalloc(wk->nsegs + 1, sizeof *cand);
-	int ns = 0, left, t = 0, i, j;
+	int *s = ob_xcalloc(wk->nsegs + 1, sizeof *s), *members = ob_xcalloc(wk->nsegs + 1,
+									   sizeof *members);
+	int *leaving = ob_xcalloc((size_t)height + 1, sizeof *leaving);
+	int ns = 0, left, t = 0, i, j, nm;
 	size_t k;
 
 	for (k = 0; k < wk->nsegs; k++)
 		if (wk->layer[wk->segs[k].from] == l && wk->segs[k].r1 != wk->segs[k].r2)
 			s[ns++] = (int)k;
+	/* s in top-down order of their runs, so each round takes the topmost first */
+	sort_wk = wk;
+	qsort(s, (size_t)ns, sizeof *s, cmp_run);
+	for (i = 0; i < ns; i++)
+		leaving[wk->segs[s[i]].r1]++;      /* runs without a track leaving on each row */
 	for (left = ns; left > 0; t++) {
-		int nc = 0;
+		bool some_ready = false;
 
+		/* a round where no run is ready: the constraints go round in a circle */
+		for (i = 0; i < ns && !some_ready; i++)
+			some_ready = wk->segs[s[i]].track < 0 && leaving[wk->segs[s[i]].r2] == 0;
+		nm = 0;
 		for (i = 0; i < ns; i++) {
 			struct seg *b = &wk->segs[s[i]];
-			bool ready = b->track < 0;
+			bool fits = b->track < 0 && (!some_ready || leaving[b->r2] == 0);
 
-			for (j = 0; j < ns && ready; j++) {
-				const struct seg *a = &wk->segs[s[j]];
-
-				if (j != i && a->r1 == b->r2 && a->track < 0)
-					ready = false;
-			}
-			if (ready)
-				cand[nc++] = s[i];
+			for (j = 0; j < nm && fits; j++)
+				fits = share(&wk->segs[members[j]], b);
+			if (fits)
+				members[nm++] = s[i];
 		}
-		if (nc == 0)    /* the constraints go round in a circle: drop them */
-			for (i = 0; i < ns; i++)
-				if (wk->segs[s[i]].track < 0)
-					cand[nc++] = s[i];
-		for (i = 0; i < nc; i++) {
-			struct seg *b = &wk->segs[cand[i]];
-			bool fits = true;
-
-			for (j = 0; j < ns && fits; j++)
-				if (wk->segs[s[j]].track == t)
-					fits = share(&wk->segs[s[j]], b);
-			if (fits) {
-				b->track = t;
-				left--;
-			}
+		for (j = 0; j < nm; j++) {
+			wk->segs[members[j]].track = t;
+			leaving[wk->segs[members[j]].r1]--;
+			left--;
 		}
 	}
 	free(s);
-	free(cand);
+	free(members);
+	free(leaving);
 	return t;
 }
 
@@ -739,11 +750,14 @@ columns(struct work *wk, const struct graph_layout_input *in, const bool *revers
 	int *W = ob_xcalloc((size_t)wk->nlayers + 1, sizeof *W);
 	int *Lw = ob_xcalloc((size_t)wk->nlayers + 1, sizeof *Lw);
 	size_t v, e;
-	int l;
+	int l, height = 0;
 
-	for (v = 0; v < wk->n; v++)
+	for (v = 0; v < wk->n; v++) {
 		if (wk->w[v] > W[wk->layer[v]])
 			W[wk->layer[v]] = wk->w[v];
+		if (wk->y[v] + wk->h[v] > height)
+			height = wk->y[v] + wk->h[v];
+	}
 	for (e = 0; e < in->nedges; e++)
 		if (wk->chainlen[e] && in->edges[e].label_w + 1 > Lw[wk->layer[wk->segs[wk->chain[e]].from]])
 			Lw[wk->layer[wk->segs[wk->chain[e]].from]] = in->edges[e].label_w + 1;
@@ -751,7 +765,7 @@ columns(struct work *wk, const struct graph_layout_input *in, const bool *revers
 		if (Lw[l] == 1)
 			Lw[l] = 0;
 		if (l + 1 < wk->nlayers)
-			X[l + 1] = X[l] + W[l] + 1 + Lw[l] + tracks(wk, l) + 1;
+			X[l + 1] = X[l] + W[l] + 1 + Lw[l] + tracks(wk, l, height) + 1;
 	}
 	out->h = 0;
 	for (v = 0; v < wk->nreal; v++) {

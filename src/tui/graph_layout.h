@@ -17,7 +17,8 @@
  *      sweeps alternating down and up (tie bias alternating every two
  *      sweeps), crossings counted after each (bilayer accumulator tree,
  *      Barth-Juenger-Mutzel); the best order is kept and sweeping stops
- *      after 4 sweeps without improvement (or 32 in all);
+ *      after 4 sweeps without improvement (or 32 in all; 4 in all when
+ *      dummies make the graph over 5,000 points);
  *   5. rows: each layer is a column of boxes one blank row apart; nodes
  *      move toward the mean row of their neighbours in alternate sweeps,
  *      keeping their order (isotonic regression, so the least squared

@@ -21,67 +21,23 @@
  * selection).  The last row says what is selected, with its numbers.
  *
  * Rates are requests / window seconds; error rate is failed / requests.
+ *
+ * This file: the view, its data, its keys and the mouse.  The layout and
+ * drawing are view_services_draw.c, the edge table view_services_table.c,
+ * the operations view and the TraceQL of edges view_services_ops.c.
  */
 #include "tui/view_services.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wchar.h>
 
 #include "core/clock.h"
 #include "core/mem.h"
 
 #define VIEW(b) ((struct services_view *)(b))
-#define NAME_MAX_CELLS 24
-#define STATS_CELLS 11          /* "12.3/s 0.5%"; longer numbers are cut */
-#define LABEL_CELLS 6           /* a rate: "999k/s" */
 
-/* --- numbers and queries ------------------------------------------------------------ */
-
-void
-svc_rate_text(double r, char *out, size_t cap)
-{
-	if (!(r > 0))
-		snprintf(out, cap, "0/s");
-	else if (r < 10)
-		snprintf(out, cap, "%.2f/s", r);
-	else if (r < 100)
-		snprintf(out, cap, "%.1f/s", r);
-	else if (r < 999.5)
-		snprintf(out, cap, "%.0f/s", r);
-	else if (r < 9950)
-		snprintf(out, cap, "%.1fk/s", r / 1e3);
-	else if (r < 999500)
-		snprintf(out, cap, "%.0fk/s", r / 1e3);
-	else
-		snprintf(out, cap, "%.1fM/s", r / 1e6);
-}
-
-void
-svc_pct_text(uint64_t failed, uint64_t total, char *out, size_t cap)
-{
-	double p = total ? 100.0 * (double)failed / (double)total : 0;
-
-	if (failed == 0 || total == 0)
-		snprintf(out, cap, "0%%");
-	else if (p < 0.05)
-		snprintf(out, cap, "<.1%%");     /* never "0.0%" when something failed */
-	else if (p < 9.95)
-		snprintf(out, cap, "%.1f%%", p);
-	else
-		snprintf(out, cap, "%.0f%%", p);
-}
-
-void
-svc_ms_text(double ms, char *out, size_t cap)
-{
-	if (isnan(ms) || ms < 0)
-		snprintf(out, cap, "-");
-	else
-		layout_duration((uint64_t)llround(ms * 1e6), out, cap);
-}
+/* --- the window ------------------------------------------------------------------------- */
 
 double
 svc_window_seconds(const struct tui *t, uint64_t since_ns, uint64_t until_ns)
@@ -102,439 +58,7 @@ svc_graph_query(const struct tui *t, struct tui_graph_query *q)
 	q->until_ns = t->until_ns;
 }
 
-/* A TraceQL string's inside: '\\' and '"' escaped. */
-static void
-quote(const char *in, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (; *in && o + 3 < cap; in++) {
-		if (*in == '\\' || *in == '"')
-			out[o++] = '\\';
-		out[o++] = *in;
-	}
-	out[o] = 0;
-}
-
-static const struct sg_node *
-find_node(const struct sg_graph *g, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < g->nnodes; i++)
-		if (strcmp(g->nodes[i].id, id) == 0)
-			return &g->nodes[i];
-	return NULL;
-}
-
-void
-svc_edge_traceql(const struct sg_graph *g, const struct sg_edge *e, char *out, size_t cap)
-{
-	char c[300], s[300];
-	const struct sg_node *client = find_node(g, e->client);
-
-	quote(e->client, c, sizeof c);
-	quote(e->server, s, sizeof s);
-	if (strcmp(e->connection_type, SG_CONN_DATABASE) == 0) {
-		/* the client spans, named by the attribute Tempo took the database's name from */
-		snprintf(out, cap, "{ resource.service.name = \"%s\" && kind = client && "
-			 "(span.peer.service = \"%s\" || span.server.address = \"%s\" || "
-			 "span.network.peer.address = \"%s\" || span.db.namespace = \"%s\" || "
-			 "span.db.name = \"%s\" || span.db.system = \"%s\") }", c, s, s, s, s, s, s);
-	} else if (strcmp(e->connection_type, SG_CONN_VIRTUAL) == 0 && client &&
-		   client->kind != SG_NODE_SERVICE) {
-		/* a server span whose caller sent nothing: a root, or one naming its peer */
-		if (client->kind == SG_NODE_USER)
-			snprintf(out, cap, "{ resource.service.name = \"%s\" && (kind = server || "
-				 "kind = consumer) && rootServiceName = \"%s\" }", s, s);
-		else
-			snprintf(out, cap, "{ resource.service.name = \"%s\" && (kind = server || "
-				 "kind = consumer) && span.peer.service = \"%s\" }", s, c);
-	} else if (strcmp(e->connection_type, SG_CONN_VIRTUAL) == 0) {
-		/* a client span whose server sent nothing: its peer attributes name it */
-		snprintf(out, cap, "{ resource.service.name = \"%s\" && (kind = client || "
-			 "kind = producer) && (span.peer.service = \"%s\" || span.db.name = \"%s\" || "
-			 "span.db.system = \"%s\" || span.db.system.name = \"%s\") }", c, s, s, s, s);
-	} else {
-		snprintf(out, cap, "{ resource.service.name = \"%s\" && (kind = client || "
-			 "kind = producer) } > { resource.service.name = \"%s\" && (kind = server || "
-			 "kind = consumer) }", c, s);
-	}
-}
-
-void
-svc_op_traceql(const struct sg_op *op, char *out, size_t cap)
-{
-	static const char *const kinds[] = { "unspecified", "internal", "server", "client",
-					     "producer", "consumer" };
-	char s[300], n[600];
-
-	quote(op->service, s, sizeof s);
-	quote(op->span_name, n, sizeof n);
-	snprintf(out, cap, "{ resource.service.name = \"%s\" && name = \"%s\" && kind = %s }", s, n,
-		 op->kind >= 0 && op->kind <= 5 ? kinds[op->kind] : "unspecified");
-}
-
-/* --- the layout ----------------------------------------------------------------------- */
-
-static int
-cells(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += (*s & 0xc0) != 0x80;
-	return n;
-}
-
-static int
-name_cells(const char *s)
-{
-	int n = cells(s);
-
-	return n > NAME_MAX_CELLS ? NAME_MAX_CELLS : n;
-}
-
-static uint64_t
-hash_add(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	while (n--)
-		h = (h ^ *b++) * 1099511628211ull;
-	return h;
-}
-
-/* Which nodes are laid out: all, or the busiest SVC_MAX_NODES, in index order. */
-static void
-choose_nodes(struct services_view *v)
-{
-	size_t n = v->g.nnodes, i, j;
-
-	free(v->box_of);
-	free(v->node_of);
-	v->box_of = ob_xcalloc(n + 1, sizeof *v->box_of);
-	v->node_of = ob_xcalloc(n + 1, sizeof *v->node_of);
-	v->nlaid = 0;
-	for (i = 0; i < n; i++) {
-		uint64_t mine = v->g.nodes[i].requests + v->g.nodes[i].out_requests;
-		size_t busier = 0;
-
-		if (n > SVC_MAX_NODES)
-			for (j = 0; j < n && busier < SVC_MAX_NODES; j++) {
-				uint64_t other = v->g.nodes[j].requests + v->g.nodes[j].out_requests;
-
-				busier += other > mine || (other == mine && j < i);
-			}
-		v->box_of[i] = busier < SVC_MAX_NODES ? (int)v->nlaid : -1;
-		if (v->box_of[i] >= 0)
-			v->node_of[v->nlaid++] = (int)i;
-	}
-}
-
-static int
-box_index(const struct services_view *v, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < v->g.nnodes; i++)
-		if (strcmp(v->g.nodes[i].id, id) == 0)
-			return v->box_of[i];
-	return -1;
-}
-
-static uint64_t
-shape_of(struct services_view *v, bool compact)
-{
-	uint64_t h = 14695981039346656037ull;
-	size_t i;
-
-	h = hash_add(h, &compact, sizeof compact);
-	for (i = 0; i < v->nlaid; i++) {
-		const struct sg_node *n = &v->g.nodes[v->node_of[i]];
-
-		h = hash_add(h, n->id, strlen(n->id) + 1);
-		h = hash_add(h, &n->kind, sizeof n->kind);
-	}
-	for (i = 0; i < v->g.nedges; i++) {
-		h = hash_add(h, v->g.edges[i].client, strlen(v->g.edges[i].client) + 1);
-		h = hash_add(h, v->g.edges[i].server, strlen(v->g.edges[i].server) + 1);
-	}
-	return h;
-}
-
-static void
-lay_out(struct services_view *v, bool compact)
-{
-	int *w = ob_xcalloc(v->nlaid + 1, sizeof *w), *h = ob_xcalloc(v->nlaid + 1, sizeof *h);
-	struct graph_edge_in *e = ob_xcalloc(v->g.nedges + 1, sizeof *e);
-	struct graph_layout_input in;
-	size_t i, ne = 0;
-
-	for (i = 0; i < v->nlaid; i++) {
-		int nc = name_cells(v->g.nodes[v->node_of[i]].id);
-
-		w[i] = (compact ? nc : (nc > STATS_CELLS ? nc : STATS_CELLS)) + 4;
-		h[i] = compact ? 3 : 4;
-	}
-	free(v->edge_of);
-	v->edge_of = ob_xcalloc(v->g.nedges + 1, sizeof *v->edge_of);
-	for (i = 0; i < v->g.nedges; i++) {
-		int a = box_index(v, v->g.edges[i].client), b = box_index(v, v->g.edges[i].server);
-
-		if (a < 0 || b < 0)
-			continue;
-		e[ne] = (struct graph_edge_in){ a, b, compact ? 0 : LABEL_CELLS };
-		v->edge_of[ne++] = (int)i;
-	}
-	v->nlaid_edges = ne;
-	in = (struct graph_layout_input){ v->nlaid, w, h, ne, e };
-	if (v->have_layout)
-		graph_layout_release(&v->lay);
-	graph_layout_compute(&in, &v->lay);
-	v->have_layout = true;
-	v->compact = compact;
-	free(w);
-	free(h);
-	free(e);
-}
-
-/*
- * The layout for a viewport of vw x vh cells, computed again only when
- * the shape changes.  Fit zoom takes the detail layout when it fits.
- */
-static void
-ensure_layout(struct services_view *v, int vw, int vh)
-{
-	bool compact = v->zoom == 2;
-	uint64_t shape;
-
-	if (v->zoom == 0) {
-		shape = shape_of(v, false);
-		if (!v->have_layout || v->detail_shape != shape) {
-			lay_out(v, false);
-			v->shape = v->detail_shape = shape;
-			v->detail_w = v->lay.w;
-			v->detail_h = v->lay.h;
-		}
-		compact = v->detail_w > vw || v->detail_h > vh;
-	}
-	shape = shape_of(v, compact);
-	if (!v->have_layout || v->shape != shape) {
-		lay_out(v, compact);
-		v->shape = shape;
-	}
-}
-
 /* --- drawing -------------------------------------------------------------------------- */
-
-struct clip {
-	int x0, y0, x1, y1;         /* screen cells [x0, x1) x [y0, y1) */
-	int ox, oy;                 /* screen cell of the plane's (pan_x, pan_y) */
-	int pan_x, pan_y;
-};
-
-static void
-put(struct tui_canvas *c, const struct clip *k, int py, int px, uint32_t cp, enum tui_style st)
-{
-	int y = py - k->pan_y + k->oy, x = px - k->pan_x + k->ox;
-
-	if (y < k->y0 || y >= k->y1 || x < k->x0 || x >= k->x1)
-		return;
-	if (cp < 0x20 || (c->ascii && cp > 0x7e) || (cp > 0x7e && wcwidth((wchar_t)cp) != 1))
-		cp = '?';
-	tui_canvas_fill(c, y, x, 1, cp, st);
-}
-
-/* Text at plane (py, px), one cell a character, at most maxw cells. */
-static int
-put_text(struct tui_canvas *c, const struct clip *k, int py, int px, int maxw,
-	 enum tui_style st, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	int n = 0;
-
-	while (*p && n < maxw) {
-		uint32_t cp = *p++;
-
-		if (cp >= 0xc0) {
-			int more = cp >= 0xf0 ? 3 : cp >= 0xe0 ? 2 : 1;
-
-			cp &= 0x3f >> more;
-			while (more-- && (*p & 0xc0) == 0x80)
-				cp = cp << 6 | (*p++ & 0x3f);
-		} else if (cp >= 0x80) {
-			cp = 0xfffd;
-		}
-		if (n == maxw - 1 && *p)
-			cp = c->ascii ? '~' : 0x2026;   /* cut */
-		put(c, k, py, px + n++, cp, st);
-	}
-	return n;
-}
-
-static void
-draw_box(struct tui *t, struct services_view *v, struct tui_canvas *c, const struct clip *k,
-	 int li)
-{
-	static const uint32_t solid[6] = { 0x250c, 0x2510, 0x2514, 0x2518, 0x2500, 0x2502 };
-	static const uint32_t dashed[6] = { 0x256d, 0x256e, 0x2570, 0x256f, 0x2504, 0x2506 };
-	static const uint32_t solid_a[6] = { '+', '+', '+', '+', '-', '|' };
-	static const uint32_t dashed_a[6] = { '.', '.', '\'', '\'', '-', ':' };
-	static const char *const tags[] = { NULL, " db ", " peer ", " user " };
-	const struct sg_node *n = &v->g.nodes[v->node_of[li]];
-	const struct graph_box *b = &v->lay.boxes[li];
-	bool virt = n->kind != SG_NODE_SERVICE, sel = v->sel_edge < 0 && v->sel_node == v->node_of[li];
-	const uint32_t *g = c->ascii ? (virt ? dashed_a : solid_a) : (virt ? dashed : solid);
-	enum tui_style border = sel ? TS_KEY : n->failed ? TS_ERROR : TS_BORDER;
-	char a[32], e[32];
-	int x, y;
-
-	for (y = b->y; y < b->y + b->h; y++)
-		for (x = b->x; x < b->x + b->w; x++) {
-			uint32_t ch = ' ';
-
-			if (y == b->y || y == b->y + b->h - 1)
-				ch = x == b->x ? g[y == b->y ? 0 : 2] :
-				     x == b->x + b->w - 1 ? g[y == b->y ? 1 : 3] : g[4];
-			else if (x == b->x || x == b->x + b->w - 1)
-				ch = g[5];
-			put(c, k, y, x, ch, border);
-		}
-	/* compact: the name inside, the kind on top; detail: the name on top, the kind below */
-	if (virt && n->kind != SG_NODE_USER && (int)strlen(tags[n->kind]) + 3 < b->w)
-		put_text(c, k, v->compact ? b->y : b->y + b->h - 1, b->x + 2, b->w - 3, border,
-			 tags[n->kind]);
-	y = v->compact ? b->y + 1 : b->y;
-	if (!v->compact)
-		put(c, k, y, b->x + 1, ' ', border);
-	x = put_text(c, k, y, b->x + 2, b->w - 4,
-		     sel ? TS_SELECTED : virt ? TS_NORMAL : tui_service_style(n->id), n->id);
-	if (v->compact)
-		return;
-	put(c, k, y, b->x + 2 + x, ' ', border);
-	if (n->requests == 0 && n->out_requests) {
-		svc_rate_text((double)n->out_requests / v->seconds, a, sizeof a);
-		x = put_text(c, k, b->y + 1, b->x + 2, b->w - 4, TS_DIM, "out ");
-		put_text(c, k, b->y + 1, b->x + 2 + x, b->w - 4 - x, TS_NORMAL, a);
-		return;
-	}
-	svc_rate_text((double)n->requests / v->seconds, a, sizeof a);
-	svc_pct_text(n->failed, n->requests, e, sizeof e);
-	x = put_text(c, k, b->y + 1, b->x + 2, b->w - 4, TS_NORMAL, a) + 1;
-	put_text(c, k, b->y + 1, b->x + 2 + x, b->w - 4 - x, n->failed ? TS_ERROR : TS_DIM, e);
-	svc_ms_text(n->p95_ms, a, sizeof a);
-	x = put_text(c, k, b->y + 2, b->x + 2, b->w - 4, TS_DIM, "p95 ");
-	put_text(c, k, b->y + 2, b->x + 2 + x, b->w - 4 - x, TS_NORMAL, a);
-	(void)t;
-}
-
-static void
-draw_edges(struct services_view *v, struct tui_canvas *c, const struct clip *k)
-{
-	int w = k->x1 - k->x0, h = k->y1 - k->y0;
-	uint8_t *bits = ob_xcalloc((size_t)w * (size_t)h + 1, 1);
-	uint8_t *mark = ob_xcalloc((size_t)w * (size_t)h + 1, 1);
-	static const enum tui_style styles[] = { TS_BORDER, TS_DIM, TS_ERROR, TS_SELECTED };
-	/* the plane's cell at the clip's top left */
-	int px0 = k->pan_x + (k->x0 - k->ox), py0 = k->pan_y + (k->y0 - k->oy);
-	size_t i;
-	int x, y;
-
-	for (i = 0; i < v->nlaid_edges; i++) {
-		const struct sg_edge *e = &v->g.edges[v->edge_of[i]];
-		uint8_t m = v->sel_edge == v->edge_of[i] ? 3 : e->failed ? 2 : 1;
-
-		graph_route_trace(&v->lay.routes[i], px0, py0, w, h, bits, mark, m);
-	}
-	for (y = 0; y < h; y++)
-		for (x = 0; x < w; x++)
-			if (bits[y * w + x])
-				put(c, k, py0 + y, px0 + x, graph_line_glyph(bits[y * w + x], c->ascii),
-				    styles[mark[y * w + x]]);
-	for (i = 0; i < v->nlaid_edges; i++) {
-		const struct graph_route *r = &v->lay.routes[i];
-		const struct sg_edge *e = &v->g.edges[v->edge_of[i]];
-		bool sel = v->sel_edge == v->edge_of[i];
-		enum tui_style st = sel ? TS_SELECTED : e->failed ? TS_ERROR : TS_NORMAL;
-		char rate[32];
-
-		if (r->npts < 2)
-			continue;
-		put(c, k, r->pts[r->npts - 1].y, r->pts[r->npts - 1].x, graph_arrow_glyph(r, c->ascii),
-		    sel ? TS_SELECTED : e->failed ? TS_ERROR : TS_BORDER);
-		if (r->label_y >= 0) {
-			svc_rate_text((double)e->requests / v->seconds, rate, sizeof rate);
-			put_text(c, k, r->label_y, r->label_x, LABEL_CELLS, st, rate);
-		}
-	}
-	free(bits);
-	free(mark);
-}
-
-/* The last row: what is selected, with every number. */
-static void
-draw_info(struct tui *t, struct services_view *v, struct tui_canvas *c, int y, bool panned)
-{
-	char a[32], b[32], d[32], e[32], line[640];
-	int x = 1;
-
-	(void)t;
-	tui_canvas_fill(c, y, 0, c->w, ' ', TS_NORMAL);
-	if (v->sel_edge >= 0) {
-		const struct sg_edge *ed = &v->g.edges[v->sel_edge];
-
-		svc_rate_text((double)ed->requests / v->seconds, a, sizeof a);
-		svc_pct_text(ed->failed, ed->requests, b, sizeof b);
-		svc_ms_text(ed->p50_ms, d, sizeof d);
-		svc_ms_text(ed->p95_ms, e, sizeof e);
-		x += tui_canvas_printf(c, y, x, -1, TS_HEADER, "%s %s %s", ed->client,
-				       c->ascii ? "->" : "\xe2\x86\x92", ed->server);
-		snprintf(line, sizeof line, "  %s%s%s  %s errors  p50 %s  p95 %s", a,
-			 ed->connection_type[0] ? "  " : "", ed->connection_type, b, d, e);
-		x += tui_canvas_text(c, y, x, -1, ed->failed ? TS_ERROR : TS_NORMAL, line);
-		tui_canvas_text(c, y, x, -1, TS_DIM, "   Enter: its traces");
-	} else if (v->sel_node >= 0) {
-		const struct sg_node *n = &v->g.nodes[v->sel_node];
-		static const char *const kinds[] = { "service", "database", "peer", "user" };
-
-		svc_rate_text((double)n->requests / v->seconds, a, sizeof a);
-		svc_pct_text(n->failed, n->requests, b, sizeof b);
-		svc_ms_text(n->p50_ms, d, sizeof d);
-		svc_ms_text(n->p95_ms, e, sizeof e);
-		x += tui_canvas_text(c, y, x, -1, TS_HEADER, n->id);
-		x += tui_canvas_printf(c, y, x, -1, TS_NORMAL, "  %s", kinds[n->kind]);
-		snprintf(line, sizeof line, "  in %s  %s errors  p50 %s  p95 %s", a, b, d, e);
-		if (n->requests)
-			x += tui_canvas_text(c, y, x, -1, n->failed ? TS_ERROR : TS_NORMAL, line);
-		svc_rate_text((double)n->out_requests / v->seconds, a, sizeof a);
-		x += tui_canvas_printf(c, y, x, -1, TS_NORMAL, "  out %s", a);
-		tui_canvas_text(c, y, x, -1, TS_DIM, n->kind == SG_NODE_SERVICE ?
-				"   Enter: operations  e: edges" : "   e: edges");
-	}
-	if (panned) {
-		snprintf(line, sizeof line, " H J K L pan ");
-		tui_canvas_text(c, y, c->w - (int)strlen(line), -1, TS_KEY, line);
-	}
-}
-
-static void
-draw_empty(struct services_view *v, struct tui_canvas *c, int y)
-{
-	if (v->error[0]) {
-		tui_canvas_text(c, y, 2, c->w - 4, TS_ERROR, v->error);
-		return;
-	}
-	if (!v->loaded) {
-		tui_canvas_text(c, y, 2, -1, TS_DIM, "loading...");
-		return;
-	}
-	tui_canvas_text(c, y, 2, -1, TS_NORMAL, "No service graph in this time range.");
-	tui_canvas_text(c, y + 2, 2, -1, TS_DIM, "Edges come from client and server spans (and"
-						  " database calls) once their traces are sealed;");
-	tui_canvas_text(c, y + 3, 2, -1, TS_DIM, ":since all widens the range; 'obstui demo'"
-						  " shows a small shop's graph.");
-}
 
 static void
 select_default(struct services_view *v)
@@ -570,7 +94,7 @@ selection_rect(const struct services_view *v, int *x0, int *y0, int *x1, int *y1
 				continue;
 			*x0 = r->pts[0].x;
 			*y0 = r->pts[0].y;
-			*x1 = r->label_y >= 0 ? r->label_x + LABEL_CELLS : r->pts[0].x + 1;
+			*x1 = r->label_y >= 0 ? r->label_x + SVC_LABEL_CELLS : r->pts[0].x + 1;
 			*y1 = r->pts[0].y + 1;
 			return true;
 		}
@@ -617,7 +141,7 @@ draw(struct tui *t, struct tui_view *base, struct tui_canvas *c, int top, int he
 {
 	struct services_view *v = VIEW(base);
 	int vw = c->w - 2, vh = height - 1;
-	struct clip k;
+	struct svc_clip k;
 	size_t i;
 
 	v->view_top = top;
@@ -626,20 +150,20 @@ draw(struct tui *t, struct tui_view *base, struct tui_canvas *c, int top, int he
 		return;
 	}
 	if (v->g.nnodes == 0 || vw < 4 || vh < 3) {
-		draw_empty(v, c, top + 1);
+		services_draw_empty(v, c, top + 1);
 		return;
 	}
-	ensure_layout(v, vw, vh);
+	services_lay_out(v, vw, vh);
 	if (v->sel_node < 0 && v->sel_edge < 0)
 		select_default(v);
 	clamp_pan(v, vw, vh);
 	v->view_w = vw;
 	v->view_h = vh;
-	k = (struct clip){ 1, top, 1 + vw, top + vh, 1, top, v->pan_x, v->pan_y };
-	draw_edges(v, c, &k);
+	k = (struct svc_clip){ 1, top, 1 + vw, top + vh, 1, top, v->pan_x, v->pan_y };
+	services_draw_edges(v, c, &k);
 	for (i = 0; i < v->nlaid; i++)
-		draw_box(t, v, c, &k, (int)i);
-	draw_info(t, v, c, top + height - 1, v->lay.w > vw || v->lay.h > vh);
+		services_draw_box(t, v, c, &k, (int)i);
+	services_draw_info(t, v, c, top + height - 1, v->lay.w > vw || v->lay.h > vh);
 }
 
 static void
@@ -655,7 +179,8 @@ title(struct tui *t, struct tui_view *base, char *out, size_t cap)
 	layout_duration(v->elapsed_ns, took, sizeof took);
 	snprintf(out, cap, "%zu services  %zu nodes  %zu edges%s%s%s  (%s)", services, v->g.nnodes,
 		 v->g.nedges, range, v->table ? "  table" : "",
-		 v->nlaid < v->g.nnodes && !v->table ? "  busiest shown" : "", took);
+		 (v->nlaid < v->g.nnodes || v->nlaid_edges < v->g.nedges) && !v->table ?
+		 "  busiest shown" : "", took);
 }
 
 /* --- data ----------------------------------------------------------------------------------- */
@@ -719,7 +244,7 @@ on_result(struct tui *t, struct tui_view *base, struct tui_fetch_result *r)
 	v->g = r->graph;
 	memset(&r->graph, 0, sizeof r->graph);
 	v->seconds = svc_window_seconds(t, r->graph_query.since_ns, r->graph_query.until_ns);
-	choose_nodes(v);
+	services_choose_nodes(v);
 	reselect(v);
 	services_table_build(v);
 }
@@ -770,7 +295,7 @@ current_box(struct services_view *v)
 		select_default(v);
 	if (v->sel_edge >= 0) {
 		v->sel_node = -1;
-		return box_index(v, v->anchor);
+		return services_box_index(v, v->anchor);
 	}
 	return v->sel_node >= 0 ? v->box_of[v->sel_node] : -1;
 }
@@ -812,7 +337,7 @@ move_layer(struct services_view *v, int step)
 		/* from an edge: to its client (left) or its server (right) */
 		const struct sg_edge *e = &v->g.edges[v->sel_edge];
 
-		select_box(v, box_index(v, step < 0 ? e->client : e->server));
+		select_box(v, services_box_index(v, step < 0 ? e->client : e->server));
 		return;
 	}
 	cur = current_box(v);
@@ -945,7 +470,7 @@ edge_at(const struct services_view *v, int px, int py)
 		const struct graph_route *r = &v->lay.routes[i];
 		uint8_t bit = 0;
 
-		if (r->label_y == py && px >= r->label_x && px < r->label_x + LABEL_CELLS)
+		if (r->label_y == py && px >= r->label_x && px < r->label_x + SVC_LABEL_CELLS)
 			return v->edge_of[i];
 		graph_route_trace(r, px, py, 1, 1, &bit, NULL, 0);
 		if (bit || (r->npts && r->pts[r->npts - 1].x == px && r->pts[r->npts - 1].y == py))

@@ -15,8 +15,13 @@
 #include "tui/layout.h"
 #include "tui/tui.h"
 
-/* At most this many nodes are laid out: the busiest. */
+/* At most this many nodes and edges are laid out: the busiest (the table has them all). */
 #define SVC_MAX_NODES 120
+#define SVC_MAX_EDGES 400
+/* Cells of a node's name at most, of its numbers' line, of an edge's label. */
+#define SVC_NAME_CELLS 24
+#define SVC_STATS_CELLS 11          /* "12.3/s 0.5%"; longer numbers are cut */
+#define SVC_LABEL_CELLS 6           /* a rate: "999k/s" */
 
 struct services_view {
 	struct tui_view base;
@@ -67,6 +72,27 @@ void svc_graph_query(const struct tui *t, struct tui_graph_query *q);
 /* TraceQL for the spans of an edge, and of one operation; out holds 2048. */
 void svc_edge_traceql(const struct sg_graph *g, const struct sg_edge *e, char *out, size_t cap);
 void svc_op_traceql(const struct sg_op *op, char *out, size_t cap);
+
+/* --- the graph's layout and drawing (view_services_draw.c) --- */
+/* After a new graph: which nodes are laid out. */
+void services_choose_nodes(struct services_view *v);
+/* The layout for a viewport of vw x vh cells (fit zoom: detail when it fits). */
+void services_lay_out(struct services_view *v, int vw, int vh);
+/* The layout node of the node named id, or -1 (not laid out, or none). */
+int services_box_index(const struct services_view *v, const char *id);
+/* The plane's part shown: screen cells and where the pan puts the plane. */
+struct svc_clip {
+	int x0, y0, x1, y1;         /* screen cells [x0, x1) x [y0, y1) */
+	int ox, oy;                 /* screen cell of the plane's (pan_x, pan_y) */
+	int pan_x, pan_y;
+};
+void services_draw_box(struct tui *t, struct services_view *v, struct tui_canvas *c,
+		       const struct svc_clip *k, int li);
+void services_draw_edges(struct services_view *v, struct tui_canvas *c, const struct svc_clip *k);
+/* The last row: what is selected, with every number; the hint to pan when panned. */
+void services_draw_info(struct tui *t, struct services_view *v, struct tui_canvas *c, int y,
+			bool panned);
+void services_draw_empty(struct services_view *v, struct tui_canvas *c, int y);
 
 /* --- tables (view_services_table.c) --- */
 struct svc_column {

@@ -7,6 +7,9 @@
  * Sorted by rate, high first; 's' sorts by the next column, 'S' reverses,
  * a click on a header sorts by it.  Enter opens the traces list filtered
  * to that operation's spans, failing and slowest first.
+ *
+ * The TraceQL that selects an edge's spans (Enter on an edge, here and in
+ * the graph and the table) is here too, beside the operation's.
  */
 #include <math.h>
 #include <stdint.h>
@@ -18,6 +21,83 @@
 #include "tui/view_services.h"
 
 #define VIEW(b) ((struct ops_view *)(b))
+
+/* --- the TraceQL of an edge's and an operation's spans ---------------------------------- */
+
+/* A TraceQL string's inside: '\\' and '"' escaped. */
+static void
+quote(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (; *in && o + 3 < cap; in++) {
+		if (*in == '\\' || *in == '"')
+			out[o++] = '\\';
+		out[o++] = *in;
+	}
+	out[o] = 0;
+}
+
+static const struct sg_node *
+find_node(const struct sg_graph *g, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < g->nnodes; i++)
+		if (strcmp(g->nodes[i].id, id) == 0)
+			return &g->nodes[i];
+	return NULL;
+}
+
+void
+svc_edge_traceql(const struct sg_graph *g, const struct sg_edge *e, char *out, size_t cap)
+{
+	char c[300], s[300];
+	const struct sg_node *client = find_node(g, e->client);
+
+	quote(e->client, c, sizeof c);
+	quote(e->server, s, sizeof s);
+	if (strcmp(e->connection_type, SG_CONN_DATABASE) == 0) {
+		/* the client spans, named by the attribute Tempo took the database's name from */
+		snprintf(out, cap, "{ resource.service.name = \"%s\" && kind = client && "
+			 "(span.peer.service = \"%s\" || span.server.address = \"%s\" || "
+			 "span.network.peer.address = \"%s\" || span.db.namespace = \"%s\" || "
+			 "span.db.name = \"%s\" || span.db.system = \"%s\") }", c, s, s, s, s, s, s);
+	} else if (strcmp(e->connection_type, SG_CONN_VIRTUAL) == 0 && client &&
+		   client->kind != SG_NODE_SERVICE) {
+		/* a server span whose caller sent nothing: a root, or one naming its peer */
+		if (client->kind == SG_NODE_USER)
+			snprintf(out, cap, "{ resource.service.name = \"%s\" && (kind = server || "
+				 "kind = consumer) && rootServiceName = \"%s\" }", s, s);
+		else
+			snprintf(out, cap, "{ resource.service.name = \"%s\" && (kind = server || "
+				 "kind = consumer) && span.peer.service = \"%s\" }", s, c);
+	} else if (strcmp(e->connection_type, SG_CONN_VIRTUAL) == 0) {
+		/* a client span whose server sent nothing: its peer attributes name it */
+		snprintf(out, cap, "{ resource.service.name = \"%s\" && (kind = client || "
+			 "kind = producer) && (span.peer.service = \"%s\" || span.db.name = \"%s\" || "
+			 "span.db.system = \"%s\" || span.db.system.name = \"%s\") }", c, s, s, s, s);
+	} else {
+		snprintf(out, cap, "{ resource.service.name = \"%s\" && (kind = client || "
+			 "kind = producer) } > { resource.service.name = \"%s\" && (kind = server || "
+			 "kind = consumer) }", c, s);
+	}
+}
+
+void
+svc_op_traceql(const struct sg_op *op, char *out, size_t cap)
+{
+	static const char *const kinds[] = { "unspecified", "internal", "server", "client",
+					     "producer", "consumer" };
+	char s[300], n[600];
+
+	quote(op->service, s, sizeof s);
+	quote(op->span_name, n, sizeof n);
+	snprintf(out, cap, "{ resource.service.name = \"%s\" && name = \"%s\" && kind = %s }", s, n,
+		 op->kind >= 0 && op->kind <= 5 ? kinds[op->kind] : "unspecified");
+}
+
+/* --- the view ------------------------------------------------------------------------------ */
 
 struct ops_view {
 	struct tui_view base;

@@ -26,6 +26,7 @@
 #include "tui/canvas.h"
 #include "tui/detail.h"
 #include "tui/fetch.h"
+#include "tui/cmdline.h"
 #include "tui/tui.h"
 
 static char *
@@ -719,6 +720,14 @@ services_view_draws_the_shop(void **state)
 	}
 	/* the first node is selected; the last row says what it is */
 	assert_non_null(strstr(screen_row(c, INFO_ROW(&u)), " user  user  out 10.0/s   e: edges"));
+	/* :range keeps the view open and asks again: 600 calls in 30 s */
+	cmdline_run(&u.t, "range 1000 1030");
+	assert_string_equal(u.t.view->ops->name, "Services");
+	pump(&u.t);
+	assert_int_equal(u.fake.graph_since, 1000000000000ull);
+	assert_int_equal(u.fake.graph_until, 1030000000000ull);
+	redraw(&u);
+	assert_true(find_on_screen(c, "20.0/s 1.0%", &x) > 0);
 	ui_stop(&u);
 }
 
