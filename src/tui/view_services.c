@@ -437,7 +437,7 @@ static const struct tui_binding bindings[] = {
 	  k_left },
 	{ 'l', TK_RIGHT, "l \xe2\x86\x92", "the nearest callee-side node; on an edge, its server",
 	  k_right },
-	{ 'e', 0, "e E", "the node's next / previous edge", k_edge },
+	{ 'e', 0, "e", "the node's next edge", k_edge },
 	{ 'E', 0, "E", "the node's previous edge", k_edge_back },
 	{ TK_ENTER, 0, "Enter", "a service: its operations; an edge: its traces, failing and"
 				" slowest first", k_open },
