@@ -62,7 +62,8 @@ svc_edge_traceql(const struct sg_graph *g, const struct sg_edge *e, char *out, s
 		snprintf(out, cap, "{ resource.service.name = \"%s\" && kind = client && "
 			 "(span.peer.service = \"%s\" || span.server.address = \"%s\" || "
 			 "span.network.peer.address = \"%s\" || span.db.namespace = \"%s\" || "
-			 "span.db.name = \"%s\" || span.db.system = \"%s\") }", c, s, s, s, s, s, s);
+			 "span.db.name = \"%s\" || span.db.system = \"%s\" || "
+			 "span.db.system.name = \"%s\") }", c, s, s, s, s, s, s, s);
 	} else if (strcmp(e->connection_type, SG_CONN_VIRTUAL) == 0 && client &&
 		   client->kind != SG_NODE_SERVICE) {
 		/* a server span whose caller sent nothing: a root, or one naming its peer */
