@@ -132,6 +132,13 @@ struct sg_event {
 	                                 * Tempo buckets only (Tempo's unset side) */
 };
 
+/* Latency sums wrap rather than overflow (a span dated in year 2500 is no
+ * reason for undefined behaviour). */
+static inline int64_t sg_add(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
 /* Tempo's bucket bound i (seconds) of a kind's histogram; INFINITY past the last. */
 double sg_bucket_bound(int kind, int i);
 int sg_nbuckets(int kind);              /* bounds, +Inf not counted */
