@@ -45,8 +45,9 @@ struct sg_edge {
 	char client[128], server[128];
 	char connection_type[20];       /* one of SG_CONN_* */
 	uint64_t requests, failed;
-	double p50_ms, p95_ms;          /* server side (the client's for database
-	                                 * and virtual server edges, as Tempo) */
+	double p50_ms, p95_ms;          /* server side (for a database edge the
+	                                 * client span's, as Tempo); NAN for a
+	                                 * virtual server, which sent no span */
 	double client_p95_ms;           /* client side */
 	double server_sum_s, client_sum_s;  /* for averages */
 };
