@@ -32,14 +32,7 @@
 
 #define MAX_NODES 2000
 
-struct parser {
-	struct tq_lexer lx;
-	struct tq_token tok;    /* the lookahead */
-	struct traceql_query *q;
-	char *errbuf;
-	int depth;
-	int nodes;
-};
+#define parser tq_parser
 
 /* Words that name a value or an intrinsic field. */
 static const struct keyword {
@@ -78,20 +71,40 @@ static const struct keyword {
 	{ "trace:rootService", TQ_F_ROOT_SERVICE, TQ_STRING, 0 },
 	{ "traceDuration", TQ_F_TRACE_DURATION, TQ_DURATION, 0 },
 	{ "trace:duration", TQ_F_TRACE_DURATION, TQ_DURATION, 0 },
+	{ "trace:id", TQ_F_TRACE_ID, TQ_STRING, 0 },
+	{ "span:id", TQ_F_SPAN_ID, TQ_STRING, 0 },
+	{ "span:parentID", TQ_F_PARENT_ID, TQ_STRING, 0 },
+	{ "event:name", TQ_F_EVENT_NAME, TQ_STRING, 0 },
+	{ "event:timeSinceStart", TQ_F_EVENT_TIME, TQ_DURATION, 0 },
+	{ "link:traceID", TQ_F_LINK_TRACE_ID, TQ_STRING, 0 },
+	{ "link:spanID", TQ_F_LINK_SPAN_ID, TQ_STRING, 0 },
+	{ "instrumentation:name", TQ_F_SCOPE_NAME, TQ_STRING, 0 },
+	{ "instrumentation:version", TQ_F_SCOPE_VERSION, TQ_STRING, 0 },
+	{ "nestedSetLeft", TQ_F_NS_LEFT, TQ_INT, 0 },
+	{ "nestedSetRight", TQ_F_NS_RIGHT, TQ_INT, 0 },
+	{ "nestedSetParent", TQ_F_NS_PARENT, TQ_INT, 0 },
+	{ "span:nestedSetLeft", TQ_F_NS_LEFT, TQ_INT, 0 },
+	{ "span:nestedSetRight", TQ_F_NS_RIGHT, TQ_INT, 0 },
+	{ "span:nestedSetParent", TQ_F_NS_PARENT, TQ_INT, 0 },
 };
 
-/* What a word followed by '(' is in full TraceQL, for the message. */
+/* What a word followed by '(' is, for the message where it does not fit. */
 static const struct call {
 	const char *name, *what;
 } calls[] = {
 	{ "count", "aggregate" }, { "avg", "aggregate" }, { "min", "aggregate" },
 	{ "max", "aggregate" }, { "sum", "aggregate" }, { "select", "selection" },
-	{ "by", "grouping" }, { "coalesce", "coalesce" },
+	{ "by", "grouping" }, { "coalesce", "coalesce" }, { "rate", "metrics function" },
+	{ "count_over_time", "metrics function" }, { "sum_over_time", "metrics function" },
+	{ "avg_over_time", "metrics function" }, { "min_over_time", "metrics function" },
+	{ "max_over_time", "metrics function" }, { "quantile_over_time", "metrics function" },
+	{ "histogram_over_time", "metrics function" }, { "topk", "metrics function" },
+	{ "bottomk", "metrics function" },
 };
 
 /* Intrinsics of full TraceQL that obstui does not evaluate. */
 static const char *const unsupported_intrinsics[] = {
-	"nestedSetParent", "nestedSetLeft", "nestedSetRight", "parent", "id",
+	"parent",
 };
 
 /* Structural operators: token, operator, negated, with the left side. */
@@ -150,21 +163,14 @@ unsupported(struct parser *p, const struct tq_token *tok)
 	const char *t = p->lx.text, *after = t + tok->pos + tok->len;
 	size_t k;
 
-	if (tok->type == TQ_T_PIPE)
-		return ob_errf(p->errbuf, OB_EUNSUPPORTED,
-			       "unsupported TraceQL: pipeline operator '|' " TQ_UNSUPPORTED_TAIL);
-	if (tok->type == TQ_T_ARITH || tok->type == TQ_T_MINUS)
-		return ob_errf(p->errbuf, OB_EUNSUPPORTED,
-			       "unsupported TraceQL: arithmetic '%c' " TQ_UNSUPPORTED_TAIL,
-			       t[tok->pos]);
 	while (*after == ' ' || *after == '\t' || *after == '\n' || *after == '\r')
 		after++;
 	if (tok->type != TQ_T_IDENT || *after != '(')
 		return OB_OK;
 	for (k = 0; k < sizeof calls / sizeof calls[0]; k++)
 		if (word_is(tok, t, calls[k].name))
-			return ob_errf(p->errbuf, OB_EUNSUPPORTED,
-				       "unsupported TraceQL: %s '%s()' " TQ_UNSUPPORTED_TAIL,
+			return ob_errf(p->errbuf, OB_EINVAL,
+				       "TraceQL: %s '%s()' belongs after '|', not here",
 				       calls[k].what, calls[k].name);
 	return ob_errf(p->errbuf, OB_EUNSUPPORTED,
 		       "unsupported TraceQL: function '%.*s()' " TQ_UNSUPPORTED_TAIL,
@@ -266,6 +272,10 @@ parse_word(struct parser *p, struct tq_operand *o)
 	o->field = keywords[k].field;
 	o->lit.type = keywords[k].type;
 	o->lit.i = keywords[k].value;
+	if (o->field >= TQ_F_NS_LEFT && o->field <= TQ_F_NS_PARENT)
+		p->q->needs_nested_set = true;
+	o->uses = TQ_FIELD_EVENT(o->field) ? 1 : TQ_FIELD_LINK(o->field) ? 2 : 0;
+	o->end = p->tok.pos + p->tok.len;
 	return advance(p);
 }
 
@@ -306,6 +316,7 @@ parse_operand(struct parser *p, struct tq_operand *o, bool *found)
 		o->field = p->tok.field;
 		o->attr = p->tok.str;
 		o->lit.type = TQ_ANY;
+		o->uses = o->field == TQ_F_EVENT_ATTR ? 1 : o->field == TQ_F_LINK_ATTR ? 2 : 0;
 		break;
 	case TQ_T_IDENT:
 		return parse_word(p, o);
@@ -313,7 +324,136 @@ parse_operand(struct parser *p, struct tq_operand *o, bool *found)
 		*found = false;
 		return OB_OK;
 	}
+	o->end = p->tok.pos + p->tok.len;
 	return advance(p);
+}
+
+/* --- arithmetic: ^ binds tightest (from the right), then * / %, then + - --- */
+
+static bool
+is_number_type(enum tq_type t)
+{
+	return t == TQ_INT || t == TQ_FLOAT || t == TQ_DURATION || t == TQ_ANY;
+}
+
+static enum ob_err parse_power(struct parser *p, struct tq_operand *o, bool *found);
+
+static enum ob_err
+arith_node(struct parser *p, struct tq_operand *o, char op, size_t op_pos,
+	   enum ob_err (*next)(struct parser *, struct tq_operand *, bool *))
+{
+	struct tq_operand *a, *b;
+	enum ob_err err;
+	bool found;
+	char where[64];
+
+	if ((a = node_new(p, sizeof *a, &err)) == NULL || (b = node_new(p, sizeof *b, &err)) == NULL)
+		return err;
+	*a = *o;
+	if ((err = next(p, b, &found)))
+		return err;
+	if (!found)
+		return expected(p, "a value after the arithmetic operator");
+	if (!is_number_type(a->lit.type) || !is_number_type(b->lit.type)) {
+		tq_where(p->lx.text, op_pos, where, sizeof where);
+		return ob_errf(p->errbuf, OB_EINVAL, "TraceQL type error at %s: arithmetic '%c' "
+			       "needs numbers or durations on both sides", where, op);
+	}
+	memset(o, 0, sizeof *o);
+	o->field = TQ_F_ARITH;
+	o->arith = op;
+	o->a = a;
+	o->b = b;
+	o->pos = a->pos;
+	o->end = b->end;
+	o->uses = a->uses | b->uses;
+	o->lit.type = a->lit.type == TQ_DURATION || b->lit.type == TQ_DURATION ? TQ_DURATION
+									       : TQ_FLOAT;
+	return OB_OK;
+}
+
+static enum ob_err
+parse_signed(struct parser *p, struct tq_operand *o, bool *found)
+{
+	struct tq_operand *a;
+	enum ob_err err;
+	size_t pos = p->tok.pos;
+
+	if (p->tok.type != TQ_T_MINUS)
+		return parse_operand(p, o, found);
+	/* "-5" is a value; "-span.x" negates a field */
+	if (p->lx.text[p->lx.pos] >= '0' && p->lx.text[p->lx.pos] <= '9')
+		return parse_operand(p, o, found);
+	if ((err = advance(p)))
+		return err;
+	if ((a = node_new(p, sizeof *a, &err)) == NULL)
+		return err;
+	if ((err = parse_signed(p, a, found)))
+		return err;
+	if (!*found)
+		return expected(p, "a value after '-'");
+	if (!is_number_type(a->lit.type))
+		return expected(p, "a number after '-'");
+	memset(o, 0, sizeof *o);
+	o->field = TQ_F_NEG;
+	o->a = a;
+	o->pos = pos;
+	o->end = a->end;
+	o->uses = a->uses;
+	o->lit.type = a->lit.type == TQ_ANY ? TQ_FLOAT : a->lit.type;
+	return OB_OK;
+}
+
+static enum ob_err
+parse_power(struct parser *p, struct tq_operand *o, bool *found)
+{
+	enum ob_err err;
+
+	if ((err = parse_signed(p, o, found)) || !*found)
+		return err;
+	if (p->tok.type == TQ_T_ARITH && p->lx.text[p->tok.pos] == '^') {
+		size_t pos = p->tok.pos;
+
+		if ((err = advance(p)))
+			return err;
+		return arith_node(p, o, '^', pos, parse_power);
+	}
+	return OB_OK;
+}
+
+static enum ob_err
+parse_product(struct parser *p, struct tq_operand *o, bool *found)
+{
+	enum ob_err err;
+
+	if ((err = parse_power(p, o, found)) || !*found)
+		return err;
+	while (p->tok.type == TQ_T_ARITH && strchr("*/%", p->lx.text[p->tok.pos])) {
+		char op = p->lx.text[p->tok.pos];
+		size_t pos = p->tok.pos;
+
+		if ((err = advance(p)) || (err = arith_node(p, o, op, pos, parse_power)))
+			return err;
+	}
+	return OB_OK;
+}
+
+enum ob_err
+tq_parse_expr(struct parser *p, struct tq_operand *o, bool *found)
+{
+	enum ob_err err;
+
+	if ((err = parse_product(p, o, found)) || !*found)
+		return err;
+	while (p->tok.type == TQ_T_MINUS ||
+	       (p->tok.type == TQ_T_ARITH && p->lx.text[p->tok.pos] == '+')) {
+		char op = p->lx.text[p->tok.pos];
+		size_t pos = p->tok.pos;
+
+		if ((err = advance(p)) || (err = arith_node(p, o, op, pos, parse_product)))
+			return err;
+	}
+	return OB_OK;
 }
 
 static enum ob_err
@@ -327,7 +467,7 @@ parse_comparison(struct parser *p, struct tq_cond **out)
 	if ((c = node_new(p, sizeof *c, &err)) == NULL)
 		return err;
 	*out = c;
-	if ((err = parse_operand(p, &c->lhs, &found)))
+	if ((err = tq_parse_expr(p, &c->lhs, &found)))
 		return err;
 	if (!found)
 		return expected(p, "a condition");
@@ -337,7 +477,7 @@ parse_comparison(struct parser *p, struct tq_cond **out)
 	if (k == sizeof comparisons / sizeof comparisons[0]) {
 		enum tq_type t = c->lhs.lit.type;
 
-		/* A bare bool; "{ .a + 1 = 2 }" stops here with '+' ahead. */
+		/* a bare bool */
 		c->kind = TQ_COND_TRUTH;
 		if (t == TQ_BOOL || t == TQ_ANY)
 			return unsupported(p, &p->tok);
@@ -348,7 +488,7 @@ parse_comparison(struct parser *p, struct tq_cond **out)
 	op_pos = p->tok.pos;
 	if ((err = advance(p)))
 		return err;
-	if ((err = parse_operand(p, &c->rhs, &found)))
+	if ((err = tq_parse_expr(p, &c->rhs, &found)))
 		return err;
 	if (!found)
 		return expected(p, "a value");
@@ -435,6 +575,9 @@ parse_set_prim(struct parser *p, struct tq_set **out)
 		if ((err = enter(p)) || (err = advance(p)) || (err = parse_set_expr(p, out)))
 			return err;
 		p->depth--;
+		if (p->tok.type == TQ_T_PIPE)
+			return ob_errf(p->errbuf, OB_EUNSUPPORTED, "unsupported TraceQL: a pipeline "
+				       "'|' inside parentheses " TQ_UNSUPPORTED_TAIL);
 		return expect(p, TQ_T_RPAREN, "')' or a spanset operator");
 	}
 	return expected(p, "'{' or '('");
@@ -516,8 +659,12 @@ traceql_parse(const char *text, struct traceql_query **out, char *errbuf)
 		goto out;       /* blank: every trace */
 	if ((err = parse_set_expr(&p, &q->root)))
 		goto out;
+	while (p.tok.type == TQ_T_PIPE) {
+		if ((err = advance(&p)) || (err = tq_parse_stage(&p)))
+			goto out;
+	}
 	if (p.tok.type != TQ_T_EOF)
-		err = expected(&p, "'&&', '||', a structural operator or the end of the query");
+		err = expected(&p, "'&&', '||', '|', a structural operator or the end of the query");
 out:
 	if (err) {
 		traceql_free(q);
@@ -525,6 +672,44 @@ out:
 	}
 	*out = q;
 	return OB_OK;
+}
+
+/* --- for traceql_parse_pipe.c --- */
+
+enum ob_err
+tq_advance(struct parser *p)
+{
+	return advance(p);
+}
+
+enum ob_err
+tq_expected(struct parser *p, const char *what)
+{
+	return expected(p, what);
+}
+
+enum ob_err
+tq_expect(struct parser *p, enum tq_tok type, const char *what)
+{
+	return expect(p, type, what);
+}
+
+bool
+tq_word_is(const struct tq_token *tok, const char *text, const char *word)
+{
+	return word_is(tok, text, word);
+}
+
+void *
+tq_node_new(struct parser *p, size_t size, enum ob_err *err)
+{
+	return node_new(p, size, err);
+}
+
+enum ob_err
+tq_parse_set_expr(struct parser *p, struct tq_set **out)
+{
+	return parse_set_expr(p, out);
 }
 
 void
