@@ -279,6 +279,9 @@ bool tq_cond_eval(const struct tq_cond *c, struct tq_ctx *x, size_t i);
 uint8_t *tq_set_eval(const struct tq_set *s, struct tq_ctx *x);
 /* The nested-set numbers of every span (3 per span), a new array. */
 int64_t *tq_nested_sets(const struct ob_trace *t);
+/* v as the API shows it, under key (traceql_pipe.c); out->s is owned. */
+struct traceql_attr;
+void tq_attr_set(struct traceql_attr *out, const char *key, const struct tq_value *v);
 /* An OTLP value as a TraceQL one; false for arrays, maps and bytes. */
 bool tq_any_value_get(const otlp_any_value *a, struct tq_value *v);
 /* A number as a double; false for other types. */

@@ -48,8 +48,8 @@ count_of(const uint8_t *m, size_t n)
 }
 
 /* A value as the API shows it. */
-static void
-attr_set(struct traceql_attr *a, const char *key, const struct tq_value *v)
+void
+tq_attr_set(struct traceql_attr *a, const char *key, const struct tq_value *v)
 {
 	char buf[64];
 
@@ -97,7 +97,7 @@ static void
 set_add_attr(struct traceql_spanset *s, const char *key, const struct tq_value *v)
 {
 	s->attrs = ob_xrealloc(s->attrs, (s->nattrs + 1) * sizeof *s->attrs);
-	attr_set(&s->attrs[s->nattrs++], key, v);
+	tq_attr_set(&s->attrs[s->nattrs++], key, v);
 }
 
 static void
@@ -457,7 +457,7 @@ traceql_select_get(const struct traceql_query *q, size_t k, const struct ob_trac
 		x.ns = tq_nested_sets(t);
 	ok = tq_operand_get(o, &x, i, 0, &v, &array) && !array;
 	if (ok)
-		attr_set(out, o->attr && o->field != TQ_F_ARITH && o->field != TQ_F_NEG ? o->attr
+		tq_attr_set(out, o->attr && o->field != TQ_F_ARITH && o->field != TQ_F_NEG ? o->attr
 											 : name, &v);
 	free((void *)x.ns);
 	return ok;
