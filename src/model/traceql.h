@@ -190,6 +190,8 @@ size_t traceql_select_count(const struct traceql_query *q);
 bool traceql_select_get(const struct traceql_query *q, size_t k, const struct ob_trace *t,
 			size_t i, struct traceql_attr *out);
 
+/* Has q pipeline stages after '|' (its result may be several spansets)? */
+bool traceql_has_pipeline(const struct traceql_query *q);
 /* Is q a metrics query (it ends in rate(), quantile_over_time(), ...)? */
 bool traceql_is_metrics(const struct traceql_query *q);
 

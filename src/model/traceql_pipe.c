@@ -468,3 +468,9 @@ traceql_is_metrics(const struct traceql_query *q)
 {
 	return q && q->metrics;
 }
+
+bool
+traceql_has_pipeline(const struct traceql_query *q)
+{
+	return q && q->nstages > 0;
+}
