@@ -162,7 +162,7 @@ static struct mseries *
 series_find(struct traceql_metrics *m, const struct tq_value *vals, const bool *has,
 	    double bucket)
 {
-	const char *key = (const char *)m->key.data;
+	const char *key = m->key.len ? (const char *)m->key.data : "";
 	size_t klen = m->key.len, i, k;
 
 	if (m->last && strlen(m->s[m->last - 1].key) == klen &&

@@ -205,35 +205,47 @@ mean(const struct traceql_series *s, size_t n)
 	return c ? sum / (double)c : NAN;
 }
 
-static const struct traceql_series_set *rank_set;
-static int rank_sign;
+struct ranked {
+	double mean;
+	int sign;               /* -1: highest first (topk), 1: lowest first */
+	struct traceql_series s;
+};
 
 static int
 cmp_rank(const void *a, const void *b)
 {
-	const struct traceql_series *x = a, *y = b;
-	double mx = mean(x, rank_set->npoints), my = mean(y, rank_set->npoints);
+	const struct ranked *x = a, *y = b;
 
-	if (isnan(mx) || isnan(my))
-		return isnan(mx) - isnan(my);
-	if (mx != my)
-		return rank_sign * ((mx > my) - (mx < my));
-	return strcmp(x->prom_labels, y->prom_labels);
+	if (isnan(x->mean) || isnan(y->mean))
+		return isnan(x->mean) - isnan(y->mean);
+	if (x->mean != y->mean)
+		return x->sign * ((x->mean > y->mean) - (x->mean < y->mean));
+	return strcmp(x->s.prom_labels, y->s.prom_labels);
 }
 
 /* topk/bottomk: the k series of highest/lowest mean, in that order. */
 static void
 keep_ranked(struct traceql_series_set *out, int which, long k)
 {
-	size_t i;
+	struct ranked *r = ob_xmalloc((out->nseries ? out->nseries : 1) * sizeof *r);
+	size_t i, n = out->nseries;
 
-	rank_set = out;
-	rank_sign = which == 1 ? -1 : 1;
-	qsort(out->series, out->nseries, sizeof *out->series, cmp_rank);
-	for (i = (size_t)k; i < out->nseries; i++)
-		series_release(&out->series[i]);
-	if (out->nseries > (size_t)k)
+	for (i = 0; i < n; i++) {
+		r[i].mean = mean(&out->series[i], out->npoints);
+		r[i].sign = which == 1 ? -1 : 1;
+		r[i].s = out->series[i];
+	}
+	if (n > 1)
+		qsort(r, n, sizeof *r, cmp_rank);
+	for (i = 0; i < n; i++) {
+		if (i < (size_t)k)
+			out->series[i] = r[i].s;
+		else
+			series_release(&r[i].s);
+	}
+	if (n > (size_t)k)
 		out->nseries = (size_t)k;
+	free(r);
 }
 
 enum ob_err
@@ -260,7 +272,9 @@ traceql_metrics_finish(struct traceql_metrics *m, struct traceql_series_set *out
 
 		if (mq->fn == TQ_M_QUANTILE) {
 			for (k = 0; k < m->npoints; k++)
-				qsort(ms->all[k].v, ms->all[k].n, sizeof *ms->all[k].v, cmp_double);
+				if (ms->all[k].n > 1)
+					qsort(ms->all[k].v, ms->all[k].n, sizeof *ms->all[k].v,
+					      cmp_double);
 			for (qi = 0; qi < mq->nquantiles; qi++) {
 				memset(&s, 0, sizeof s);
 				base_labels(m, ms, &s);

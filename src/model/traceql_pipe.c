@@ -281,8 +281,10 @@ run_stage(const struct tq_stage *st, struct tq_ctx *x, struct traceql_result *in
 	if (st->kind == TQ_STAGE_COALESCE) {
 		struct traceql_spanset all;
 
-		if (in->nsets == 0)
+		if (in->nsets == 0) {
+			traceql_result_release(in);
 			return;
+		}
 		memset(&all, 0, sizeof all);
 		all.spans = ob_xcalloc(n ? n : 1, 1);
 		for (i = 0; i < in->nsets; i++)
@@ -292,6 +294,7 @@ run_stage(const struct tq_stage *st, struct tq_ctx *x, struct traceql_result *in
 		out->sets = ob_xmalloc(sizeof *out->sets);
 		out->sets[0] = all;
 		out->nsets = 1;
+		traceql_result_release(in);
 		return;
 	}
 	m = st->kind == TQ_STAGE_SET ? tq_set_eval(st->set, x) : NULL;
