@@ -230,6 +230,8 @@ enum ob_err tq_advance(struct tq_parser *p);
 enum ob_err tq_expected(struct tq_parser *p, const char *what);
 enum ob_err tq_expect(struct tq_parser *p, enum tq_tok type, const char *what);
 bool tq_word_is(const struct tq_token *tok, const char *text, const char *word);
+/* The message for a token that starts TraceQL obstui does not do, else OB_OK. */
+enum ob_err tq_unsupported(struct tq_parser *p, const struct tq_token *tok);
 /* A zeroed node from the query's arena, counted against the node limit. */
 void *tq_node_new(struct tq_parser *p, size_t size, enum ob_err *err);
 /* A field expression (attributes, intrinsics, values, arithmetic). */
