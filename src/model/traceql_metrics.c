@@ -81,6 +81,17 @@ traceql_metrics_window(const struct traceql_metrics *m, uint64_t *from, uint64_t
 	*to = m->to;
 }
 
+void
+traceql_metrics_hints(const struct traceql_metrics *m, struct traceql_hints *h)
+{
+	memset(h, 0, sizeof *h);
+	/* one filter: every span left at the end passed it (the stages only
+	 * narrow, split or merge what it selected), so each satisfies the
+	 * hints' span facts; the trace facts hold of any matching trace */
+	if (m->q->root && m->q->root->op == TQ_SET_FILTER)
+		traceql_hints_get(m->q, h);
+}
+
 /* The interval of a span that started at ts, or -1 outside the window. */
 static long
 interval_of(const struct traceql_metrics *m, uint64_t ts)

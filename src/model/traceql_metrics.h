@@ -83,6 +83,16 @@ enum ob_err traceql_metrics_new(const struct traceql_query *q, uint64_t start_ns
 				char *errbuf);
 /* The span start times the range counts: [*from, *to]. */
 void traceql_metrics_window(const struct traceql_metrics *m, uint64_t *from, uint64_t *to);
+/*
+ * Facts every span the query counts satisfies, for the store to skip
+ * traces (see traceql_hints_get): the span fields (service, span_name,
+ * min_span_duration_ns, needs_error) describe each counted span itself,
+ * so a trace without such a span in the window has nothing to count.
+ * All zero when the query cannot promise that (a structural operator or
+ * && between spansets may count spans other than the one the hints name).
+ * Strings point into the query.
+ */
+void traceql_metrics_hints(const struct traceql_metrics *m, struct traceql_hints *h);
 /* Evaluate the query on t and count its spans that started in the window. */
 void traceql_metrics_observe(struct traceql_metrics *m, const struct ob_trace *t);
 /* The series (empty series left out), sorted by prom_labels. */

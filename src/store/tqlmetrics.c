@@ -14,6 +14,11 @@
  * in block and frame order so that consecutive reads hit the frame cache.
  * Each trace is read whole (all its parts) and decoded once.
  *
+ * When every counted span must satisfy the query's span hints (one
+ * filter naming a service: traceql_metrics_hints), only head parts with a
+ * span of that service that could match, and sealed traces in that
+ * service's postings (block_services) of the window's blocks, are read.
+ *
  * Work is bounded by a time budget; past it the answer is partial and
  * says so.
  */
@@ -22,6 +27,7 @@
 
 #include "codec/otlp_pb.h"
 #include "core/clock.h"
+#include "core/endian.h"
 #include "core/mem.h"
 #include "model/trace.h"
 #include "model/traceql_metrics.h"
@@ -41,7 +47,26 @@ struct cands {
 	size_t n, cap;
 	uint64_t from, to;
 	bool too_many;
+	struct traceql_hints h;
 };
+
+/* Could a span of hp satisfy the span hints? */
+static bool
+part_may_match(const struct traceql_hints *h, const struct head_part *hp)
+{
+	const uint8_t *cur = NULL;
+	const char *name;
+	uint64_t maxd;
+	uint32_t errs;
+
+	if (!h->service)
+		return true;
+	while (head_part_service(hp, &cur, &name, &maxd, &errs))
+		if (strcmp(name, h->service) == 0 && maxd >= h->min_span_duration_ns &&
+		    (!h->needs_error || errs > 0))
+			return true;
+	return false;
+}
 
 static void
 cand_add(struct cands *cs, const uint8_t *id, int64_t block, int64_t frame_off)
@@ -65,7 +90,7 @@ head_part(void *ctx, int64_t row, const struct head_part *hp)
 {
 	struct cands *cs = ctx;
 
-	if (hp->end_ns >= cs->from && hp->start_ns <= cs->to)
+	if (hp->end_ns >= cs->from && hp->start_ns <= cs->to && part_may_match(&cs->h, hp))
 		cand_add(cs, hp->trace_id, INT64_MAX, row);
 	return true;
 }
@@ -92,6 +117,42 @@ sealed_parts(struct conn *c, struct cands *cs, char *errbuf)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return db_err(c, "listing trace parts for metrics", errbuf);
+	return OB_OK;
+}
+
+/* The service's postings in the window's blocks: id[16] start[8] longest[8] errors[4]. */
+static enum ob_err
+service_parts(struct conn *c, struct cands *cs, char *errbuf)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(c->db,
+				"SELECT s.entries, s.block FROM block_services s"
+				" JOIN blocks b ON b.seq = s.block"
+				" WHERE s.service = ?3 AND b.max_ns >= ?1 AND b.min_ns <= ?2", -1, &st,
+				NULL);
+	if (rc != SQLITE_OK)
+		return db_err(c, "listing service postings for metrics", errbuf);
+	sqlite3_bind_int64(st, 1, (int64_t)cs->from);
+	sqlite3_bind_int64(st, 2, cs->to > INT64_MAX ? INT64_MAX : (int64_t)cs->to);
+	sqlite3_bind_text(st, 3, cs->h.service, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const uint8_t *e = sqlite3_column_blob(st, 0);
+		size_t n = (size_t)sqlite3_column_bytes(st, 0), k;
+		int64_t block = sqlite3_column_int64(st, 1);
+
+		for (k = 0; e && k + 36 <= n; k += 36) {
+			if (ob_get_le64(e + k + 16) > cs->to ||
+			    ob_get_le64(e + k + 24) < cs->h.min_span_duration_ns ||
+			    (cs->h.needs_error && ob_get_le32(e + k + 32) == 0))
+				continue;
+			cand_add(cs, e + k, block, 0);
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_err(c, "listing service postings for metrics", errbuf);
 	return OB_OK;
 }
 
@@ -150,13 +211,14 @@ store_traceql_metrics(struct store *s, struct traceql_metrics *m, uint64_t budge
 	memset(stats, 0, sizeof *stats);
 	memset(&cs, 0, sizeof cs);
 	traceql_metrics_window(m, &cs.from, &cs.to);
+	traceql_metrics_hints(m, &cs.h);
 	if ((c = db_acquire(s, errbuf)) == NULL)
 		return OB_EIO;
 	ob_buf_init(&bytes, 0);
 	if ((err = head_cache_sync(s, c, errbuf)))
 		goto out;
 	head_cache_each(s->head, head_part, &cs);
-	if ((err = sealed_parts(c, &cs, errbuf)))
+	if ((err = cs.h.service ? service_parts(c, &cs, errbuf) : sealed_parts(c, &cs, errbuf)))
 		goto out;
 	if (cs.too_many) {
 		err = ob_errf(errbuf, OB_ETOOBIG, "metrics: more than %u traces in the window; "

@@ -35,7 +35,7 @@ function makeTrace(i) {
 		if (i === 0 && k === 0) startNs = BigInt(B + 60) * S;          // exactly on a step: counts at B + 60
 		if (i === 1 && k === 0) startNs = BigInt(B + 60) * S + 1n;     // one ns later: counts at B + 120
 		list.push({
-			tid, id: spanId(), svc: SERVICES[(i + k) % 3], name: k ? 'child' : 'root',
+			tid, id: spanId(), svc: SERVICES[(i + (k ? 1 : 0)) % 3], name: k ? 'child' : 'root',
 			startNs, durNs: BigInt(1 + rnd(900)) * MSN + BigInt(rnd(1000)) * 1000n,
 			code: [200, 200, 404, 500][rnd(4)], error: rnd(5) === 0,
 		});
@@ -151,6 +151,13 @@ test('count_over_time by an int attribute, and the step boundary', { timeout: 30
 	const want = new Array(NPOINTS).fill(0);
 	for (const s of spans) if (s.name === 'root' && pointOf(s.startNs) >= 0) want[pointOf(s.startNs)]++;
 	assert.deepEqual(valuesOf(all.series[0]), want);
+	// a structural query counts the children of api roots, whatever their service
+	const kids = await range('{ resource.service.name = "api" && name = "root" } > { } | count_over_time()');
+	const wantKids = new Array(NPOINTS).fill(0);
+	const rootSvc = new Map(spans.filter((s) => s.name === 'root').map((s) => [s.tid, s.svc]));
+	for (const s of spans) if (s.name === 'child' && rootSvc.get(s.tid) === 'api' && pointOf(s.startNs) >= 0) wantKids[pointOf(s.startNs)]++;
+	assert.deepEqual(valuesOf(kids.series[0]), wantKids);
+	assert.ok(wantKids.some((v) => v > 0));
 	assert.equal(pointOf(BigInt(B + 60) * S), 1);
 	assert.equal(pointOf(BigInt(B + 60) * S + 1n), 2);
 });
@@ -181,6 +188,10 @@ test('avg/min/max/sum_over_time and errors only', { timeout: 30000 }, async () =
 	const wsum = new Array(NPOINTS).fill(null);
 	for (const s of spans) { const k = pointOf(s.startNs); if (k >= 0 && s.svc === 'db') wsum[k] = (wsum[k] ?? 0) + s.code; }
 	assert.deepEqual(valuesOf(sm.series[0]), wsum);
+	// a filter naming a service reads only traces with that service (a third have none)
+	const everything = await range('{ } | count_over_time()');
+	assert.ok(sm.metrics.inspectedTraces < everything.metrics.inspectedTraces,
+		`db: ${sm.metrics.inspectedTraces} traces read, all: ${everything.metrics.inspectedTraces}`);
 });
 
 test('quantile_over_time(duration, .5, .9, .99): one series per p, exact', { timeout: 30000 }, async () => {
