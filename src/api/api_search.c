@@ -14,7 +14,10 @@
 #include "model/traceql.h"
 
 static const char *const intrinsics[] = {
-	"duration", "kind", "name", "rootName", "rootServiceName", "status", "statusMessage",
+	"duration", "event:name", "event:timeSinceStart", "instrumentation:name",
+	"instrumentation:version", "kind", "link:spanID", "link:traceID", "name",
+	"nestedSetLeft", "nestedSetParent", "nestedSetRight", "rootName", "rootServiceName",
+	"span:childCount", "span:id", "span:parentID", "status", "statusMessage", "trace:id",
 	"traceDuration",
 };
 

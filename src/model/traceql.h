@@ -107,9 +107,10 @@
  * histogram_over_time(field), each with "by (a, b)" (at most 5), then
  * "| topk(n)" or "| bottomk(n)".
  *
- * What is not: parent.x, pipelines inside parentheses, compare() and
- * query hints (with(...)).  They fail to parse with OB_EUNSUPPORTED and a
- * message that names them.
+ * Query hints at the end, "with(sample=true)", are read and ignored (the
+ * answers are exact).  What is not understood: parent.x, pipelines inside
+ * parentheses and compare().  They fail to parse with OB_EUNSUPPORTED and
+ * a message that names them.
  */
 #ifndef OB_MODEL_TRACEQL_H
 #define OB_MODEL_TRACEQL_H

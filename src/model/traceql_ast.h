@@ -237,6 +237,8 @@ void *tq_node_new(struct tq_parser *p, size_t size, enum ob_err *err);
 /* A field expression (attributes, intrinsics, values, arithmetic). */
 enum ob_err tq_parse_expr(struct tq_parser *p, struct tq_operand *o, bool *found);
 enum ob_err tq_parse_set_expr(struct tq_parser *p, struct tq_set **out);
+/* "with(name=value, ...)" if the lookahead starts it: read and ignored. */
+enum ob_err tq_parse_hints(struct tq_parser *p);
 /* One stage after '|' (traceql_parse_pipe.c). */
 enum ob_err tq_parse_stage(struct tq_parser *p);
 /* The text of o, blanks squeezed, in the arena: "span.x", "duration * 2". */

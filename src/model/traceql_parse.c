@@ -383,10 +383,12 @@ traceql_parse(const char *text, struct traceql_query **out, char *errbuf)
 		goto out;       /* blank: every trace */
 	if ((err = parse_set_expr(&p, &q->root)))
 		goto out;
-	while (p.tok.type == TQ_T_PIPE) {
+	while (p.tok.type == TQ_T_PIPE && q->metrics == NULL) {
 		if ((err = advance(&p)) || (err = tq_parse_stage(&p)))
 			goto out;
 	}
+	if ((err = tq_parse_hints(&p)))
+		goto out;
 	if (p.tok.type != TQ_T_EOF)
 		err = expected(&p, "'&&', '||', '|', a structural operator or the end of the query");
 out:

@@ -11,7 +11,9 @@
  *	          | 'quantile_over_time' '(' expr (',' number)+ ')'
  *	          | 'histogram_over_time' '(' expr ')'
  *
- * A metrics function ends the query (but for topk/bottomk).  The value an
+ * A query may end with hints, "with(sample=true)", which are read and
+ * ignored (tq_parse_hints).  A metrics function ends the query (but for
+ * topk/bottomk and hints).  The value an
  * aggregate is compared with must be a number or a duration; count()
  * compares with numbers only.  Names such as "avg(duration)" and
  * "by(resource.service.name)" are the query's own text, blanks squeezed,
@@ -46,7 +48,7 @@ static const struct metric_name {
 
 /* Words of Tempo's TraceQL that obstui does not do (yet), named in the 400. */
 static const char *const unsupported_words[] = {
-	"compare", "with", "avg_over_time_by", "sum_by", "min_by", "max_by",
+	"compare", "avg_over_time_by", "sum_by", "min_by", "max_by",
 };
 
 static const struct cmp_tok {
@@ -217,6 +219,39 @@ parse_quantile(struct tq_parser *p, double *out)
 	return tq_advance(p);
 }
 
+/*
+ * Query hints, "with(sample=true, most_recent=true)": they tune how Tempo
+ * samples or orders its work, never what an exact answer is, so obstui
+ * reads and ignores them (its answers are exact and newest first).
+ */
+enum ob_err
+tq_parse_hints(struct tq_parser *p)
+{
+	enum ob_err err;
+
+	if (!tq_word_is(&p->tok, p->lx.text, "with"))
+		return OB_OK;
+	if ((err = tq_advance(p)) || (err = tq_expect(p, TQ_T_LPAREN, "'(' after with")))
+		return err;
+	for (;;) {
+		if (p->tok.type != TQ_T_IDENT)
+			return tq_expected(p, "a hint name, as in with(sample=true)");
+		if ((err = tq_advance(p)) || (err = tq_expect(p, TQ_T_EQ, "'=' after the hint name")))
+			return err;
+		if (p->tok.type != TQ_T_IDENT && p->tok.type != TQ_T_INT &&
+		    p->tok.type != TQ_T_FLOAT && p->tok.type != TQ_T_STRING &&
+		    p->tok.type != TQ_T_DURATION)
+			return tq_expected(p, "a hint value");
+		if ((err = tq_advance(p)))
+			return err;
+		if (p->tok.type != TQ_T_COMMA)
+			break;
+		if ((err = tq_advance(p)))
+			return err;
+	}
+	return tq_expect(p, TQ_T_RPAREN, "')' or ','");
+}
+
 static enum ob_err
 parse_second_stage(struct tq_parser *p, struct tq_metrics *m)
 {
@@ -287,7 +322,11 @@ parse_metric(struct tq_parser *p, const struct metric_name *mf)
 		}
 		m->nby = by.nfields;
 	}
+	if ((err = tq_parse_hints(p)))
+		return err;
 	if (p->tok.type == TQ_T_PIPE && (err = parse_second_stage(p, m)))
+		return err;
+	if ((err = tq_parse_hints(p)))
 		return err;
 	if (p->tok.type != TQ_T_EOF)
 		return tq_expected(p, "the end of the query after a metrics function");

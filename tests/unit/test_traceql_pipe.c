@@ -293,6 +293,12 @@ test_select(void **state)
 		  "name) | topk(3)");
 	assert_true(traceql_is_metrics(q));
 	traceql_free(q);
+	/* hints are read and ignored: the answers are exact anyway */
+	q = parse("{ } | rate() by (name) with(sample=true, exemplars=5) | topk(2)");
+	assert_true(traceql_is_metrics(q));
+	traceql_free(q);
+	assert_string_equal(match("{ name = \"auth\" } with(most_recent=true)"), "auth");
+	assert_int_equal(traceql_parse("{ } with(sample)", &q, NULL), OB_EINVAL);
 }
 
 int
