@@ -164,6 +164,10 @@ draw(struct tui *t, struct tui_view *base, struct tui_canvas *c, int top, int he
 	for (i = 0; i < v->nlaid; i++)
 		services_draw_box(t, v, c, &k, (int)i);
 	services_draw_info(t, v, c, top + height - 1, v->lay.w > vw || v->lay.h > vh);
+	if (v->error[0]) {        /* the last refresh failed: say so over the old graph's numbers */
+		tui_canvas_fill(c, top + height - 1, 0, c->w, ' ', TS_NORMAL);
+		tui_canvas_text(c, top + height - 1, 1, c->w - 2, TS_ERROR, v->error);
+	}
 }
 
 static void

@@ -255,6 +255,7 @@ struct fake {
 	uint64_t graph_since, graph_until;
 	char ops_service[128];
 	int shape;                  /* 0: the shop; 1: a chain of 12 services */
+	bool graph_fails;
 };
 
 static enum ob_err
@@ -336,8 +337,9 @@ fake_graph(void *ctx, uint64_t since_ns, uint64_t until_ns, struct sg_graph *g, 
 	struct fake *f = ctx;
 	int i;
 
-	(void)errbuf;
 	f->graphs++;
+	if (f->graph_fails)
+		return ob_errf(errbuf, OB_EIO, "the rollups cannot be read: disk I/O error");
 	f->graph_since = since_ns;
 	f->graph_until = until_ns;
 	memset(g, 0, sizeof *g);
@@ -728,6 +730,14 @@ services_view_draws_the_shop(void **state)
 	assert_int_equal(u.fake.graph_until, 1030000000000ull);
 	redraw(&u);
 	assert_true(find_on_screen(c, "20.0/s 1.0%", &x) > 0);
+	/* a refresh that fails: the last graph stays, the last row says why */
+	u.fake.graph_fails = true;
+	press(&u, 'r');
+	pump(&u.t);
+	redraw(&u);
+	assert_true(find_on_screen(c, "20.0/s 1.0%", &x) > 0);
+	assert_non_null(strstr(screen_row(c, INFO_ROW(&u)), " the rollups cannot be read: disk I/O error"));
+	assert_int_equal(c->cells[(size_t)INFO_ROW(&u) * (size_t)c->w + 1].style, TS_ERROR);
 	ui_stop(&u);
 }
 
