@@ -2,7 +2,8 @@
  * api.c - routes of the query API and the small endpoints (see api.h).
  *
  * Source locations: trace by id in api_traces.c, search and tags in
- * api_search.c, TraceQL metrics and Tempo's build info in api_tqlmetrics.c, the Prometheus API in api_prom.c (parameters in
+ * api_search.c, TraceQL metrics and Tempo's build info in
+ * api_tqlmetrics.c, the Prometheus API in api_prom.c (parameters in
  * api_params.c, answers as JSON in api_prom_json.c), /metrics here.
  */
 #include "api/api.h"
@@ -89,6 +90,7 @@ static const struct http_route routes[] = {
 	{ "GET", "/api/metrics/query_range", false, api_handle_tql_query_range, NULL },
 	{ "GET", "/api/metrics/query", false, api_handle_tql_query, NULL },
 	{ "GET", "/api/status/buildinfo", false, api_handle_tempo_buildinfo, NULL },
+	{ "GET", "/api/service-graph", false, api_handle_service_graph, NULL },
 	/* Prometheus: GET, and POST with a form body, as Grafana sends long queries */
 	{ "GET", "/api/v1/query", false, api_handle_prom_query, NULL },
 	{ "POST", "/api/v1/query", false, api_handle_prom_query, NULL },
