@@ -198,7 +198,8 @@ series_find(struct traceql_metrics *m, const struct tq_value *vals, const bool *
 			return &m->s[m->slots[i] - 1];
 		}
 	}
-	if (m->ns == TRACEQL_METRICS_MAX_SERIES) {
+	if (m->ns == TRACEQL_METRICS_MAX_SERIES ||
+	    (m->ns + 1) * m->npoints > TRACEQL_METRICS_MAX_CELLS) {
 		m->too_many_series = true;
 		return NULL;
 	}

@@ -38,9 +38,10 @@
  * series is labelled __name__ = the function's name.  topk(k)/bottomk(k)
  * keep the k series with the highest/lowest mean of their samples.
  *
- * Bounds: at most TRACEQL_METRICS_MAX_SERIES series and
- * TRACEQL_METRICS_MAX_POINTS intervals; quantiles keep every value and
- * stop at TRACEQL_METRICS_MAX_VALUES of them.  Past a bound finish()
+ * Bounds: at most TRACEQL_METRICS_MAX_SERIES series,
+ * TRACEQL_METRICS_MAX_POINTS intervals and TRACEQL_METRICS_MAX_CELLS
+ * series times intervals; quantiles keep every value and stop at
+ * TRACEQL_METRICS_MAX_VALUES of them.  Past a bound finish()
  * fails with OB_ETOOBIG and says which.
  */
 #ifndef OB_MODEL_TRACEQL_METRICS_H
@@ -55,6 +56,7 @@
 #define TRACEQL_METRICS_MAX_SERIES 20000
 #define TRACEQL_METRICS_MAX_POINTS 11000
 #define TRACEQL_METRICS_MAX_VALUES (20 * 1000 * 1000)
+#define TRACEQL_METRICS_MAX_CELLS (20 * 1000 * 1000)
 
 struct traceql_series {
 	struct traceql_attr *labels;    /* keys live as long as the query */
