@@ -97,6 +97,13 @@ void traceql_metrics_window(const struct traceql_metrics *m, uint64_t *from, uin
 void traceql_metrics_hints(const struct traceql_metrics *m, struct traceql_hints *h);
 /* Evaluate the query on t and count its spans that started in the window. */
 void traceql_metrics_observe(struct traceql_metrics *m, const struct ob_trace *t);
+/*
+ * Another empty accumulator for the same query and range, for a second
+ * thread; traceql_metrics_merge() then adds what it counted into m and
+ * frees it.  Each accumulator is used by one thread at a time.
+ */
+struct traceql_metrics *traceql_metrics_fork(const struct traceql_metrics *m);
+void traceql_metrics_merge(struct traceql_metrics *m, struct traceql_metrics *other);
 /* The series (empty series left out), sorted by prom_labels. */
 enum ob_err traceql_metrics_finish(struct traceql_metrics *m, struct traceql_series_set *out,
 				   char *errbuf);
