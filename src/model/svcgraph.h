@@ -84,7 +84,13 @@ struct sg_op {
  *	SG_KIND_EDGE     client   server     connection type  SG_VIRTUAL_*
  *	SG_KIND_OP       service  span name  ""               kind*8 + status code
  *	SG_KIND_UNPAIRED service  ""         ""               0 client side, 1 server
+ *	SG_KIND_START    service  span name  ""               kind*8 + status code
  *
+ * SG_KIND_START counts spans by their start time, a bucket b holding the
+ * starts in (b, b + res] (the others count at the end of a span or an
+ * edge, in [b, b + res)): TraceQL metrics count spans by start,
+ * and "{ } | rate() by (resource.service.name)" over a week is a read of
+ * these (store/tqlmetrics.c).
  * An edge cell has two latency histograms (h[0] server side, h[1] client
  * side), an operation cell one (h[0]).  Each histogram keeps the sum, the
  * counts per Tempo bucket (the service graph's 0.1 s .. 12.8 s, or span
@@ -94,7 +100,7 @@ struct sg_op {
  * event is taken back (sign -1) when a side waiting for its partner, and
  * counted meanwhile as unpaired or as a virtual edge, finds it.
  */
-enum sg_kind { SG_KIND_EDGE = 0, SG_KIND_OP = 1, SG_KIND_UNPAIRED = 2 };
+enum sg_kind { SG_KIND_EDGE = 0, SG_KIND_OP = 1, SG_KIND_UNPAIRED = 2, SG_KIND_START = 3 };
 enum { SG_VIRTUAL_NONE = 0, SG_VIRTUAL_CLIENT = 1, SG_VIRTUAL_SERVER = 2 };
 
 #define SG_RES_MINUTE_NS 60000000000ull

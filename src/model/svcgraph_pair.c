@@ -27,7 +27,8 @@
  *     trace and is no client waiting for it (an internal span, a database
  *     call, a client already paired) never pairs and does not wait.
  *   - Every span, of any kind, is a span-metrics call of (service, name,
- *     kind, status code).
+ *     kind, status code), counted at its end, and once more at its start
+ *     (SG_KIND_START, for TraceQL metrics).
  *
  * An edge counts at the later end of its sides, a call at its span's end.
  * Latencies are end - start, 0 when negative.
@@ -105,6 +106,11 @@ count_call(struct sg_agg *agg, const struct sg_span *sp)
 		.lat_ns = { sp->end_ns > sp->start_ns ? (int64_t)(sp->end_ns - sp->start_ns) : 0, 0 },
 	};
 
+	sg_agg_add(agg, &e);
+	/* by start, as TraceQL metrics count: a step counts starts in (T - step, T],
+	 * so a start on a minute boundary belongs to the minute before it */
+	e.key.kind = SG_KIND_START;
+	e.time_ns = sp->start_ns ? sp->start_ns - 1 : 0;
 	sg_agg_add(agg, &e);
 }
 

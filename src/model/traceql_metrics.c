@@ -309,6 +309,56 @@ observe_span(struct traceql_metrics *m, struct tq_ctx *x, size_t i, long k)
 	}
 }
 
+bool
+traceql_metrics_counts_spans(const struct traceql_metrics *m, bool *by_service)
+{
+	const struct tq_metrics *mq = m->mq;
+	const uint64_t minute = 60000000000ull;
+
+	*by_service = false;
+	if ((m->q->root && (m->q->root->op != TQ_SET_FILTER || m->q->root->cond)) ||
+	    m->q->nstages || (mq->fn != TQ_M_RATE && mq->fn != TQ_M_COUNT) || mq->second ||
+	    m->instant || m->step % minute || m->first % minute)
+		return false;
+	if (mq->nby == 0)
+		return true;
+	if (mq->nby == 1 && mq->by[0].field == TQ_F_RESOURCE_ATTR && mq->by[0].attr &&
+	    strcmp(mq->by[0].attr, "service.name") == 0)
+		return *by_service = true;
+	return false;
+}
+
+bool
+traceql_metrics_hour_aligned(const struct traceql_metrics *m)
+{
+	const uint64_t hour = 3600000000000ull;
+
+	return !m->instant && m->step % hour == 0 && m->first % hour == 0;
+}
+
+void
+traceql_metrics_add_spans(struct traceql_metrics *m, const char *service, uint64_t ts, double n)
+{
+	struct tq_value vals[TQ_MAX_BY];
+	bool has[TQ_MAX_BY];
+	struct mseries *s;
+	long k = interval_of(m, ts);
+
+	if (k < 0 || n == 0)
+		return;
+	memset(vals, 0, sizeof vals);
+	memset(has, 0, sizeof has);
+	ob_buf_reset(&m->key);
+	if (m->mq->nby) {
+		vals[0].type = TQ_STRING;
+		vals[0].s = service ? service : "";
+		has[0] = service && service[0];
+		key_add_value(&m->key, &vals[0], has[0]);
+	}
+	if ((s = series_find(m, vals, has, 0)) != NULL)
+		s->acc[k] += n;
+}
+
 void
 traceql_metrics_observe(struct traceql_metrics *m, const struct ob_trace *t)
 {

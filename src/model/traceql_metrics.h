@@ -95,6 +95,19 @@ void traceql_metrics_window(const struct traceql_metrics *m, uint64_t *from, uin
  * Strings point into the query.
  */
 void traceql_metrics_hints(const struct traceql_metrics *m, struct traceql_hints *h);
+/*
+ * Does the query count every span (no condition, no pipeline) with rate()
+ * or count_over_time(), by nothing or by resource.service.name alone, on
+ * steps of whole minutes?  Then counts of spans by service and start
+ * minute answer it (*by_service: the series are per service), and
+ * traceql_metrics_add_spans() takes them instead of traces.
+ */
+bool traceql_metrics_counts_spans(const struct traceql_metrics *m, bool *by_service);
+/* Are the steps and the first sample whole hours? */
+bool traceql_metrics_hour_aligned(const struct traceql_metrics *m);
+/* Count n spans of service (NULL when not by service) that started at ts. */
+void traceql_metrics_add_spans(struct traceql_metrics *m, const char *service, uint64_t ts,
+			       double n);
 /* Evaluate the query on t and count its spans that started in the window. */
 void traceql_metrics_observe(struct traceql_metrics *m, const struct ob_trace *t);
 /*
