@@ -124,7 +124,7 @@ summarise_trace(const struct block_trace *bt, const uint8_t *data, struct seal_t
 }
 
 /* Every trace of the block at path, summarised in index order into si. */
-static enum ob_err
+enum ob_err
 summarise_block(const char *path, const char *id, struct seal_item *si, bool rollups,
 		char *errbuf)
 {

@@ -42,8 +42,9 @@ static const char *const schema[] = {
 	" d INTEGER NOT NULL, n INTEGER NOT NULL, failed INTEGER NOT NULL,"
 	" latest INTEGER NOT NULL, data BLOB NOT NULL,"
 	" PRIMARY KEY(res, bucket, kind, a, b, c, d)) WITHOUT ROWID",
-	"CREATE TABLE IF NOT EXISTS sg_pending(k BLOB PRIMARY KEY, t INTEGER NOT NULL,"
-	" data BLOB NOT NULL) WITHOUT ROWID",
+	"CREATE TABLE IF NOT EXISTS sg_pending(k BLOB PRIMARY KEY, t INTEGER NOT NULL, data BLOB"
+	" NOT NULL)"
+	" WITHOUT ROWID",
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
@@ -128,8 +129,12 @@ db_open(struct store *s, bool writer, struct conn **out, char *errbuf)
 		for (i = 0; i < sizeof schema / sizeof schema[0]; i++)
 			if ((err = db_exec(c, schema[i], errbuf)))
 				goto fail;
+		/* blocks recorded from here on get rollups as they are; older ones
+		 * are counted once in the background (rollup_backfill) */
 		if ((err = db_exec(c, "INSERT OR IGNORE INTO meta VALUES('schema_version', 1)",
 				   errbuf)) ||
+		    (err = db_exec(c, "INSERT OR IGNORE INTO meta VALUES('rollups_since_seq',"
+				      " (SELECT coalesce(max(seq), 0) + 1 FROM blocks))", errbuf)) ||
 		    (err = db_exec(c, "COMMIT", errbuf)))
 			goto fail;
 	} else {

@@ -419,6 +419,8 @@ sealer_main(void *arg)
 	uint64_t last_expire = 0;
 	char errbuf[OB_ERRLEN];
 
+	if (!s->opt.no_rollups)
+		rollup_backfill(s);
 	pthread_mutex_lock(&s->sealer_lock);
 	while (!s->stopping) {
 		struct timespec ts;

@@ -108,7 +108,7 @@ struct tag_value {
 	char *key, *value;
 };
 
-enum item_kind { ITEM_BATCH, ITEM_SEAL, ITEM_EXPIRE };
+enum item_kind { ITEM_BATCH, ITEM_SEAL, ITEM_EXPIRE, ITEM_ROLLUP };
 
 /* What the writer thread is handed.  Completion is signalled on done. */
 struct write_item {
@@ -321,6 +321,18 @@ typedef void (*rollup_row_fn)(void *ctx, uint64_t bucket_ns, const struct sg_key
 			      const struct sg_cell *cell);
 enum ob_err rollup_scan(struct conn *c, uint64_t res_ns, uint64_t from_ns, uint64_t to_ns,
 			int kind, const char *a, rollup_row_fn fn, void *ctx, char *errbuf);
+/* The rollups of a block recorded before rollups existed (rollup_backfill.c). */
+struct rollup_item {
+	struct write_item item;
+	struct rollup_delta *delta;
+	int64_t seq;
+};
+enum ob_err rollup_apply_backfill(struct conn *c, struct rollup_item *ri, char *errbuf);
+/* On the sealer's thread: count the blocks older than rollups, once. */
+void rollup_backfill(struct store *s);
+/* adopt.c: every trace of a block file, summarised into si (and its rollups) */
+enum ob_err summarise_block(const char *path, const char *id, struct seal_item *si,
+			    bool rollups, char *errbuf);
 /* Drop rollups and waiting sides older than cutoff_ns (retention). */
 enum ob_err rollup_expire(struct conn *c, uint64_t cutoff_ns, char *errbuf);
 

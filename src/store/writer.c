@@ -440,6 +440,8 @@ apply(struct store *s, struct conn *c, struct write_item *it, uint64_t now)
 		return apply_seal(s, c, (struct seal_item *)it, it->errbuf);
 	case ITEM_EXPIRE:
 		return apply_expire(s, c, (struct expire_item *)it, it->errbuf);
+	case ITEM_ROLLUP:
+		return rollup_apply_backfill(c, (struct rollup_item *)it, it->errbuf);
 	}
 	return OB_EINTERNAL;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -253,7 +254,7 @@ quantiles_within_the_bucket_error(void **state)
 /* --- through the store: seals and adopted blocks --- */
 
 static struct store *
-open_store(const char *dir)
+open_store_opt(const char *dir, bool no_rollups)
 {
 	struct store_options opt;
 	struct store *s;
@@ -261,10 +262,17 @@ open_store(const char *dir)
 
 	store_options_init(&opt);
 	opt.dir = dir;
+	opt.no_rollups = no_rollups;
 	opt.idle_ns = 3600ull * 1000000000ull;  /* sealed by hand */
 	opt.origin = "unit-test";
 	assert_int_equal(store_open(&opt, &s, errbuf), OB_OK);
 	return s;
+}
+
+static struct store *
+open_store(const char *dir)
+{
+	return open_store_opt(dir, false);
 }
 
 static void
@@ -393,6 +401,58 @@ hours_and_minutes_read_alike(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A store whose blocks were sealed before rollups existed gets them counted once. */
+static void
+older_blocks_are_counted_once(void **state)
+{
+	char dir[64] = "/tmp/obstui-sg-XXXXXX", cmd[256], errbuf[OB_ERRLEN];
+	static const char *const svc[] = { "a", "b" };
+	struct store *s;
+	struct ob_arena a;
+	struct sg_graph g;
+	sqlite3 *db;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	ob_arena_init(&a, 0);
+	s = open_store_opt(dir, true);
+	for (unsigned i = 0; i < 3; i++) {
+		otlp_span *sp[2];
+
+		sp[0] = span(&a, 200 + i, 1, 0, OTLP_KIND(CLIENT), i * 1000ull, 20, false, NULL);
+		sp[1] = span(&a, 200 + i, 2, 1, OTLP_KIND(SERVER), i * 1000ull + 1, 10, false,
+			     NULL);
+		send(s, traces(&a, 2, svc, sp));
+	}
+	store_close(s);
+	/* as an older obstui left it: no rollups, blocks before the marker */
+	snprintf(cmd, sizeof cmd, "%s/obstui.db", dir);
+	assert_int_equal(sqlite3_open(cmd, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE meta SET value = 100 WHERE name ="
+					  " 'rollups_since_seq'", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	for (int round = 0; round < 2; round++) {
+		int tries;
+
+		s = open_store(dir);
+		for (tries = 0; tries < 100; tries++) {
+			assert_int_equal(store_service_graph(s, T0, T0 + 3600000 * MS, &g, errbuf),
+					 OB_OK);
+			if (g.nedges == 1 && g.edges[0].requests == 3)
+				break;
+			sg_graph_release(&g);
+			usleep(50000);
+		}
+		assert_int_equal(g.nedges, 1);
+		assert_int_equal(g.edges[0].requests, 3);       /* and not 6 the second time */
+		sg_graph_release(&g);
+		store_close(s);
+	}
+	ob_arena_release(&a);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -403,6 +463,7 @@ main(void)
 		cmocka_unit_test(quantiles_within_the_bucket_error),
 		cmocka_unit_test(sides_pair_across_seals),
 		cmocka_unit_test(hours_and_minutes_read_alike),
+		cmocka_unit_test(older_blocks_are_counted_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
