@@ -115,7 +115,7 @@ row_add(struct row *r, const struct sg_cell *c)
 	if (c->latest_ns > r->latest)
 		r->latest = c->latest_ns;
 	for (h = 0; h < 2; h++) {
-		r->sum[h] += c->h[h].sum_ns;
+		r->sum[h] = sg_add(r->sum[h], c->h[h].sum_ns);
 		for (i = 0; i < SG_MAX_COARSE; i++)
 			r->coarse[h][i] += c->h[h].coarse[i];
 	}
@@ -220,7 +220,7 @@ cum_add(struct row *acc, const struct row *r)
 	acc->n += r->n;
 	acc->failed += r->failed;
 	for (h = 0; h < 2; h++) {
-		acc->sum[h] += r->sum[h];
+		acc->sum[h] = sg_add(acc->sum[h], r->sum[h]);
 		for (i = 0; i < SG_MAX_COARSE; i++)
 			acc->coarse[h][i] += r->coarse[h][i];
 	}
@@ -273,24 +273,9 @@ make_samples(const struct family *f, int le, const struct keyrows *e, uint64_t r
 }
 
 static int
-cmp_labels(const struct series_labels *a, const struct series_labels *b)
-{
-	size_t i;
-	int r;
-
-	for (i = 0; i < a->n && i < b->n; i++) {
-		if ((r = strcmp(a->v[i].name, b->v[i].name)))
-			return r;
-		if ((r = strcmp(a->v[i].value, b->v[i].value)))
-			return r;
-	}
-	return a->n < b->n ? -1 : a->n > b->n;
-}
-
-static int
 cmp_series(const void *a, const void *b)
 {
-	return cmp_labels(&((const struct series_data *)a)->labels,
+	return series_labels_cmp(&((const struct series_data *)a)->labels,
 			  &((const struct series_data *)b)->labels);
 }
 
