@@ -131,6 +131,11 @@ $(B)/bench/bench_ui: $(BENCH_UI_SRC) bench/ui_session.h bench/ui_trace.h bench/b
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $(BENCH_UI_SRC) $(B)/libobstui.a $(LDLIBS_ALL)
 
+$(B)/bench/bench_sgui: bench/bench_sgui.c bench/ui_session.c bench/ui_session.h bench/bench.h \
+		$(B)/libobstui.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/bench_sgui.c bench/ui_session.c $(B)/libobstui.a $(LDLIBS_ALL)
+
 $(B)/bench/bench_sync: bench/bench_sync.c bench/bench.h $(B)/libobstui.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/bench_sync.c $(B)/libobstui.a $(LDLIBS_ALL)
