@@ -48,7 +48,10 @@
  *
  * --spread S moves each trace back by a further offset in [0, S) seconds,
  * a hash of (seed, seq, t) like the jitter, so that a fill covers S seconds
- * of span times (bench/svcgraph_bench.sh fills 7 days this way).  The
+ * of span times (bench/svcgraph_bench.sh fills 7 days this way).  With
+ * --spread-ordered (and --spans N) the offset falls in request seq's own
+ * slice of the S seconds, the first request the oldest: the spans arrive
+ * in time order, as a week of live traffic would have.  The
  * summary also counts what the service graph should find in the requests
  * sent: client/server pairs between services and database calls.
  */
@@ -152,6 +155,8 @@ struct variant {
 };
 
 static uint64_t spread_ns;         /* --spread, in ns; 0: none */
+static bool spread_ordered;        /* --spread-ordered: older first */
+static uint64_t spread_seq0, spread_nseq;
 
 /* --- building variants ------------------------------------------------------ */
 
@@ -571,7 +576,13 @@ variant_patch(const struct variant *v, uint8_t *body, uint64_t seed, uint64_t se
 		uint64_t jitter = bench_mix(seed ^ (seq * 131 + (uint64_t)t)) % 1000000000ull;
 
 		trace_start[t] = now_ns - jitter - v->dur[t][0];
-		if (spread_ns)
+		if (spread_ns && spread_ordered)
+			/* request seq's slice of the spread, the first the oldest */
+			trace_start[t] -= (uint64_t)((double)spread_ns *
+				(double)(spread_nseq - 1 - (seq - spread_seq0)) / (double)spread_nseq) +
+				bench_mix(seed ^ 0x3c6ef372fe94f82bull ^ (seq * 131 + (uint64_t)t)) %
+				(spread_ns / spread_nseq + 1);
+		else if (spread_ns)
 			trace_start[t] -= bench_mix(seed ^ 0x3c6ef372fe94f82bull ^
 						    (seq * 131 + (uint64_t)t)) % spread_ns;
 	}
@@ -842,7 +853,8 @@ usage(void)
 		"  --spans 0 (the default) sends until --seconds is up\n"
 		"  --rate N sends N spans/s at most (0, the default: as fast as answered)\n"
 		"  --spread S starts each trace up to S seconds earlier (0, the default:\n"
-		"  within the last second)\n"
+		"  within the last second); with --spread-ordered (and --spans) request\n"
+		"  seq's traces fall in its slice of the S seconds, the first the oldest\n"
 		"  --grpc sends OTLP/gRPC (HTTP/2 cleartext) to --port, M calls in flight\n"
 		"  per connection (8)\n"
 		"  --dump writes the bodies of --spans spans to FILE, each preceded by its\n"
@@ -868,6 +880,7 @@ parse_args(int argc, char **argv)
 		{ "streams", required_argument, NULL, 'm' },
 		{ "rate", required_argument, NULL, 'R' },
 		{ "spread", required_argument, NULL, 'S' },
+		{ "spread-ordered", no_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -888,14 +901,17 @@ parse_args(int argc, char **argv)
 		case 'm': opt.streams = atoi(optarg); break;
 		case 'R': opt.rate = atof(optarg); break;
 		case 'S': opt.spread = atof(optarg); break;
+		case 'O': spread_ordered = true; break;
 		default: usage();
 		}
 	}
 	if (opt.conns < 1 || opt.conns > 1024 || opt.nvariants < 1 || opt.seconds <= 0 ||
 	    opt.streams < 1 || opt.streams > 1000 || opt.rate < 0 || opt.spread < 0 ||
-	    opt.spread > 10.0 * 365 * 86400)
+	    opt.spread > 10.0 * 365 * 86400 || (spread_ordered && (opt.spans == 0 || opt.spread == 0)))
 		usage();
 	spread_ns = (uint64_t)(opt.spread * 1e9);
+	spread_seq0 = opt.seq_start;
+	spread_nseq = opt.spans ? (opt.spans + BENCH_SPANS_PER_REQ - 1) / BENCH_SPANS_PER_REQ : 1;
 }
 
 static void
@@ -956,6 +972,7 @@ print_summary(struct sender *snd, uint64_t start_ns, uint64_t end_ns)
 	printf("rpc_pairs_sent=%llu\n", (unsigned long long)pairs);
 	printf("db_calls_sent=%llu\n", (unsigned long long)dbs);
 	printf("spread_seconds=%.0f\n", opt.spread);
+	printf("spread_ordered=%d\n", spread_ordered);
 	free(all);
 }
 

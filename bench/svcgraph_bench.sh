@@ -18,7 +18,11 @@
 #            (utime + stime from /proc/PID/stat) per million spans over load
 #            + drain.  Target: with rollups >= 90 % of without.
 #   fill     a third obstui on a fresh store; loadgen --spans BENCH_SG_SPANS
-#            --spread 604800 (trace starts spread over the last 7 days), then
+#            --spread 604800 --spread-ordered (trace starts spread over the
+#            last 7 days, the oldest sent first, so blocks are sealed in time
+#            order as a week of live ingest makes them; BENCH_SG_ORDER=random
+#            spreads each trace anywhere in the week instead, so that every
+#            block covers the whole week), then
 #            wait until sealed; then BENCH_SG_RECENT spans with no spread (a
 #            live system's last minutes: Prometheus-style series end 15
 #            minutes after their last event) and wait again.
@@ -27,8 +31,11 @@
 #            the service table's topk and histogram_quantile, TraceQL metrics
 #            `{ } | rate() by (resource.service.name)` over 1 h; p50 and max
 #            of BENCH_SG_REPS, every answer checked against what loadgen sent.
-#   ui       the Services view's first frame on the same store, when this
-#            build has the view (bench_ui --services; else "not built").
+#   ui       the server stops (SIGTERM); bench/bench_sgui.c opens the store
+#            as obstui does and runs the real UI on a pseudo-terminal: Tab
+#            from the traces list, the first frame with the service graph
+#            drawn, BENCH_SG_REPS times ("not built" when Tab opens no
+#            Services view).
 #
 # Prints a markdown table and writes it, with the raw figures, to
 # bench/out/results-svcgraph.md; logs stay in bench/out/svcgraph/.  Exits 1
@@ -40,6 +47,7 @@
 #   BENCH_SG_SPANS=10000000       spans in the query store (before the recent ones)
 #   BENCH_SG_RECENT=50000         spans sent after the fill with no spread
 #   BENCH_SG_SPREAD=604800        seconds the fill's trace starts spread over
+#   BENCH_SG_ORDER=ordered        ordered (time order, as live ingest) or random
 #   BENCH_SG_ROUNDS=3             cost: rounds (each server loaded once a round)
 #   BENCH_SG_ROUND_SECONDS=20     cost: load per turn
 #   BENCH_SG_REPS=20              timed repetitions of each query (after a warm-up)
@@ -59,6 +67,7 @@ OUT=${BENCH_OUT:-bench/out}
 SPANS=${BENCH_SG_SPANS:-10000000}
 RECENT=${BENCH_SG_RECENT:-50000}
 SPREAD=${BENCH_SG_SPREAD:-604800}
+ORDER=${BENCH_SG_ORDER:-ordered}
 ROUNDS=${BENCH_SG_ROUNDS:-3}
 ROUND_SECONDS=${BENCH_SG_ROUND_SECONDS:-20}
 REPS=${BENCH_SG_REPS:-20}
@@ -79,6 +88,11 @@ die() { printf 'svcgraph_bench: %s\n' "$*" >&2; exit 1; }
 for p in $PHASES; do
 	case $p in cost | fill) ;; *) die "BENCH_SG_PHASES: '$p' is neither cost nor fill" ;; esac
 done
+case $ORDER in
+ordered) SPREAD_ARGS=(--spread "$SPREAD" --spread-ordered) ;;
+random) SPREAD_ARGS=(--spread "$SPREAD") ;;
+*) die "BENCH_SG_ORDER: '$ORDER' is neither ordered nor random" ;;
+esac
 has_phase() { case " $PHASES " in *" $1 "*) return 0 ;; esac; return 1; }
 
 mkdir -p "$OUT/svcgraph/bin"
@@ -91,12 +105,12 @@ put() { echo "$1=$2" >>"$R"; }
 kv() { sed -n "s/^$1=//p" "$2" | tail -1; }
 
 # --- build ----------------------------------------------------------------------
-# loadgen (and bench_ui) link libobstui.a of $BUILD; the view's phase needs
-# bench_ui to know --services, which it does once the view is built
-MAKE_GOALS=("$BUILD/bench/loadgen" "$BUILD/bench/bench_ui")
+# loadgen and bench_sgui link libobstui.a of $BUILD (bench_sgui runs the UI,
+# so it times the view of that build)
+MAKE_GOALS=("$BUILD/bench/loadgen" "$BUILD/bench/bench_sgui")
 [ -n "${OBSTUI_BIN:-}" ] || MAKE_GOALS+=(all)
 make --no-print-directory B="$BUILD" "${MAKE_GOALS[@]}" >&2
-cp "$BUILD/bench/loadgen" "$BUILD/bench/bench_ui" "$LOGS/bin/"
+cp "$BUILD/bench/loadgen" "$BUILD/bench/bench_sgui" "$LOGS/bin/"
 cp "$BIN" "$LOGS/bin/obstui"   # a rebuild during the run changes nothing under test
 if [ -z "${BENCH_LABEL:-}" ]; then
 	BENCH_LABEL=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
@@ -165,12 +179,13 @@ serve_start() {
 	log "obstui ($tag${*:+, $*}) pid $pid, otlp-http :${OTLP_OF[$tag]}, api :${API_OF[$tag]}, store $store"
 }
 
-serve_stop() { # TAG: SIGTERM (seals the rest), then drop the store
+serve_stop() { # TAG [keep]: SIGTERM (seals the rest), then drop the store unless keep
 	local tag=$1 rc=0
 	kill -TERM "${PID_OF[$tag]}"
 	wait "${PID_OF[$tag]}" || rc=$?
 	[ "$rc" = 0 ] || log "warning: obstui ($tag) exited with $rc: $(tail -3 "$LOGS/serve-$tag.log")"
 	unset "PID_OF[$tag]"
+	[ "${2:-}" != keep ] || return 0
 	if [ "${BENCH_KEEP_STORE:-0}" = 1 ]; then log "store kept: ${STORE_OF[$tag]}"; else rm -rf "${STORE_OF[$tag]}"; fi
 	unset "STORE_OF[$tag]"
 }
@@ -284,11 +299,11 @@ fill_phase() {
 	put fill_idle_busy_pct "$(machine_busy_now)"
 	serve_start fill
 	pid=${PID_OF[fill]}
-	log "fill: $SPANS spans over $SPREAD s of span times (at most $FILL_SECONDS s)"
+	log "fill: $SPANS spans over $SPREAD s of span times, $ORDER (at most $FILL_SECONDS s)"
 	c0=$(cpu_ticks "$pid")
 	t0=$(now_ns)
 	"$LOADGEN" --port "${OTLP_OF[fill]}" --conns "$CONNS" --seconds "$FILL_SECONDS" \
-		--spans "$SPANS" --spread "$SPREAD" --seed "$SEED" --seq-start 0 --report-every 10 \
+		--spans "$SPANS" "${SPREAD_ARGS[@]}" --seed "$SEED" --seq-start 0 --report-every 10 \
 		>"$LOGS/fill.txt" 2>"$LOGS/fill.log" || die "loadgen (fill) failed: $(tail -3 "$LOGS/fill.log")"
 	log "fill: $(kv spans_ok "$LOGS/fill.txt") spans at $(kv spans_per_sec "$LOGS/fill.txt") spans/s; waiting for the seal"
 	t1=$(now_ns)
@@ -333,23 +348,30 @@ query_phase() {
 }
 
 ui_phase() {
-	# the Services view, timed by bench_ui on the same store, when it is built
-	if ! "$LOGS/bin/bench_ui" --help 2>&1 | grep -q -- '--services'; then
-		put ui_services_check "not built: this build's bench_ui has no Services view phase"
-		return 0
-	fi
-	"$LOGS/bin/bench_ui" --services "${STORE_OF[fill]}" --runs "$REPS" --sizes 200x50 \
-		>"$LOGS/ui.txt" 2>"$LOGS/ui.log" ||
-		{ put ui_services_check "WRONG: bench_ui failed: $(tail -1 "$LOGS/ui.log")"; return 0; }
+	# the Services view on the same store, opened in bench_sgui's process as
+	# obstui opens it (so the server must have let go of it)
+	local nb
+	log "ui: the Services view's first frame, $REPS times (bench_sgui)"
+	"$LOGS/bin/bench_sgui" --store "${STORE_OF[fill]}" --runs "$REPS" --size 200x50 \
+		--timeout 600 >"$LOGS/ui.txt" 2>"$LOGS/ui.log" ||
+		{ put ui_services_check "WRONG: bench_sgui failed: $(grep -v '^ *$' "$LOGS/ui.log" | tail -1)"; return 0; }
 	sed 's/^/ui_/' "$LOGS/ui.txt" >>"$R"
+	nb=$(kv services_not_built "$LOGS/ui.txt")
+	if [ -n "$nb" ]; then
+		put ui_services_check "not built: ${nb%%  *}"
+	elif [ -z "$(kv services_first_p50_ms "$LOGS/ui.txt")" ]; then
+		put ui_services_check "WRONG: no figures from bench_sgui"
+	fi
 }
 
 if has_phase cost; then cost_phase; fi
 if has_phase fill; then
 	fill_phase
 	query_phase
+	serve_stop fill keep
 	ui_phase
-	serve_stop fill
+	if [ "${BENCH_KEEP_STORE:-0}" = 1 ]; then log "store kept: ${STORE_OF[fill]}"; else rm -rf "${STORE_OF[fill]}"; fi
+	unset "STORE_OF[fill]"
 fi
 
 # --- report -----------------------------------------------------------------------------
@@ -425,7 +447,13 @@ if has_phase fill; then
 	echo
 	echo "### Queries over $(kv store_spans "$R") spans spread over $(awk -v s="$SPREAD" 'BEGIN { printf "%g", s / 86400 }') days"
 	echo
-	echo "Filled by loadgen --spread $SPREAD at $(kv fill_spans_per_sec "$R") spans/s ($(kv fill_seconds "$R") s, $(kv fill_busy_answers "$R") busy answers retried), sealed"
+	if [ "$ORDER" = ordered ]; then
+		echo "Spans sent in time order, oldest first (\`--spread-ordered\`): the blocks are sealed in time order, as a"
+		echo "week of live ingest leaves them."
+	else
+		echo "Each trace anywhere in the week (\`BENCH_SG_ORDER=random\`): every sealed block covers the whole week."
+	fi
+	echo "Filled by loadgen ${SPREAD_ARGS[*]} at $(kv fill_spans_per_sec "$R") spans/s ($(kv fill_seconds "$R") s, $(kv fill_busy_answers "$R") busy answers retried), sealed"
 	echo "$(kv fill_seal_seconds "$R") s after the load; then $RECENT spans of the last seconds. $(kv store_blocks "$R") blocks,"
 	echo "$(fdiv "$(kv store_database_bytes "$R")" 1048576 %.0f) MB of SQLite ($(kv store_rollup_rows "$R") rollup rows). Each query: one keep-alive connection,"
 	echo "a warm-up, then $REPS times (TraceQL metrics $METRICS_REPS), time = now; p50 / max. Every answer is checked"
@@ -452,12 +480,13 @@ if has_phase fill; then
 	done
 	qrow "TraceQL metrics \`{ } \| rate() by (resource.service.name)\`, last 1 h, step 60 s" tqlm_1h 1000 "$(kv tqlm_1h_series "$R") series, $(kv tqlm_1h_spans "$R") spans"
 	c=$(kv ui_services_check "$R")
+	tl=$(kv ui_services_title "$R" | sed 's/^ *obstui Services *//; s/  *? help *$//; s/   */, /g')
 	if [ -n "$c" ]; then
 		echo "| the Services view's first frame (\`:services\`), 200x50 | $c | | < 100 ms | ${c%%:*} |"
 	else
 		f=$(kv ui_services_first_p50_ms "$R")
 		m=$(kv ui_services_first_max_ms "$R")
-		echo "| the Services view's first frame (key to the frame with the graph), 200x50 | $f / $m ms | | < 100 ms | $(verdict "$f" 100 le)$(over "$m" 100) |"
+		echo "| the Services view's first frame: Tab read to the frame with the graph written, 200x50 | $f / $m ms | ${tl//|/\\|} | < 100 ms | $(verdict "$f" 100 le)$(over "$m" 100) |"
 	fi
 	echo
 	echo "A row's verdict is on its median (\"max over\" when the worst repetition is over the target too)."
