@@ -198,7 +198,8 @@ series_find(struct traceql_metrics *m, const struct tq_value *vals, const bool *
 			return &m->s[m->slots[i] - 1];
 		}
 	}
-	if (m->ns == TRACEQL_METRICS_MAX_SERIES) {
+	if (m->ns == TRACEQL_METRICS_MAX_SERIES ||
+	    (m->ns + 1) * m->npoints > TRACEQL_METRICS_MAX_CELLS) {
 		m->too_many_series = true;
 		return NULL;
 	}
@@ -363,4 +364,83 @@ traceql_metrics_free(struct traceql_metrics *m)
 	free(m->matched);
 	ob_buf_release(&m->key);
 	free(m);
+}
+
+struct traceql_metrics *
+traceql_metrics_fork(const struct traceql_metrics *m)
+{
+	struct traceql_metrics *f = ob_xcalloc(1, sizeof *f);
+
+	f->q = m->q;
+	f->mq = m->mq;
+	f->first = m->first;
+	f->step = m->step;
+	f->from = m->from;
+	f->to = m->to;
+	f->npoints = m->npoints;
+	f->instant = m->instant;
+	ob_buf_init(&f->key, 0);
+	return f;
+}
+
+/* Add src's accumulators into dst's, point by point. */
+static void
+series_add(struct traceql_metrics *m, struct mseries *dst, const struct mseries *src)
+{
+	size_t k, j;
+
+	for (k = 0; k < m->npoints; k++) {
+		double a = dst->acc[k], b = src->acc[k];
+
+		switch (m->mq->fn) {
+		case TQ_M_SUM:
+			dst->acc[k] = isnan(a) ? b : isnan(b) ? a : a + b;
+			break;
+		case TQ_M_MIN:
+			dst->acc[k] = isnan(a) || b < a ? b : a;
+			break;
+		case TQ_M_MAX:
+			dst->acc[k] = isnan(a) || b > a ? b : a;
+			break;
+		case TQ_M_QUANTILE:
+			for (j = 0; j < src->all[k].n; j++) {
+				struct values *v = &dst->all[k];
+
+				if (m->nvalues == TRACEQL_METRICS_MAX_VALUES) {
+					m->too_many_values = true;
+					break;
+				}
+				if (v->n == v->cap) {
+					v->cap = v->cap ? 2 * v->cap : 8;
+					v->v = ob_xrealloc(v->v, v->cap * sizeof *v->v);
+				}
+				v->v[v->n++] = src->all[k].v[j];
+				m->nvalues++;
+			}
+			break;
+		default:        /* counts, and avg's sums */
+			dst->acc[k] = a + b;
+			if (dst->count)
+				dst->count[k] += src->count[k];
+		}
+	}
+}
+
+void
+traceql_metrics_merge(struct traceql_metrics *m, struct traceql_metrics *other)
+{
+	size_t i;
+
+	m->too_many_series |= other->too_many_series;
+	m->too_many_values |= other->too_many_values;
+	m->last = 0;
+	for (i = 0; i < other->ns; i++) {
+		struct mseries *src = &other->s[i], *dst;
+
+		ob_buf_reset(&m->key);
+		ob_buf_addstr(&m->key, src->key);
+		if ((dst = series_find(m, src->vals, src->has, src->bucket)) != NULL)
+			series_add(m, dst, src);
+	}
+	traceql_metrics_free(other);
 }

@@ -38,9 +38,10 @@
  * series is labelled __name__ = the function's name.  topk(k)/bottomk(k)
  * keep the k series with the highest/lowest mean of their samples.
  *
- * Bounds: at most TRACEQL_METRICS_MAX_SERIES series and
- * TRACEQL_METRICS_MAX_POINTS intervals; quantiles keep every value and
- * stop at TRACEQL_METRICS_MAX_VALUES of them.  Past a bound finish()
+ * Bounds: at most TRACEQL_METRICS_MAX_SERIES series,
+ * TRACEQL_METRICS_MAX_POINTS intervals and TRACEQL_METRICS_MAX_CELLS
+ * series times intervals; quantiles keep every value and stop at
+ * TRACEQL_METRICS_MAX_VALUES of them.  Past a bound finish()
  * fails with OB_ETOOBIG and says which.
  */
 #ifndef OB_MODEL_TRACEQL_METRICS_H
@@ -55,6 +56,7 @@
 #define TRACEQL_METRICS_MAX_SERIES 20000
 #define TRACEQL_METRICS_MAX_POINTS 11000
 #define TRACEQL_METRICS_MAX_VALUES (20 * 1000 * 1000)
+#define TRACEQL_METRICS_MAX_CELLS (20 * 1000 * 1000)
 
 struct traceql_series {
 	struct traceql_attr *labels;    /* keys live as long as the query */
@@ -95,6 +97,13 @@ void traceql_metrics_window(const struct traceql_metrics *m, uint64_t *from, uin
 void traceql_metrics_hints(const struct traceql_metrics *m, struct traceql_hints *h);
 /* Evaluate the query on t and count its spans that started in the window. */
 void traceql_metrics_observe(struct traceql_metrics *m, const struct ob_trace *t);
+/*
+ * Another empty accumulator for the same query and range, for a second
+ * thread; traceql_metrics_merge() then adds what it counted into m and
+ * frees it.  Each accumulator is used by one thread at a time.
+ */
+struct traceql_metrics *traceql_metrics_fork(const struct traceql_metrics *m);
+void traceql_metrics_merge(struct traceql_metrics *m, struct traceql_metrics *other);
 /* The series (empty series left out), sorted by prom_labels. */
 enum ob_err traceql_metrics_finish(struct traceql_metrics *m, struct traceql_series_set *out,
 				   char *errbuf);

@@ -307,9 +307,7 @@ enum ob_err trace_read(struct store *s, struct conn *c, const uint8_t id[16],
 struct rollup_delta;
 struct rollup_delta *rollup_delta_new(void);
 void rollup_delta_free(struct rollup_delta *d);
-/* Count one trace's decoded TracesData (an otlp_traces_data). */
-void rollup_delta_add(struct rollup_delta *d, const void *traces_data);
-/* Decode one trace's TracesData bytes and count them; a trace that does
+/* Read one trace's TracesData bytes and count them; a trace that does
  * not decode is logged and skipped (its block holds it all the same). */
 void rollup_delta_add_bytes(struct rollup_delta *d, const uint8_t *p, size_t n);
 /* On the writer, in the transaction that records the block. */

@@ -19,11 +19,18 @@
  * span of that service that could match, and sealed traces in that
  * service's postings (block_services) of the window's blocks, are read.
  *
+ * The reading and decoding, most of the cost, is shared by up to one
+ * thread per core (MAX_WORKERS): each takes a contiguous run of the
+ * sorted candidates, its own connection and its own accumulator
+ * (traceql_metrics_fork), merged at the end.
+ *
  * Work is bounded by a time budget; past it the answer is partial and
  * says so.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec/otlp_pb.h"
 #include "core/clock.h"
@@ -34,6 +41,8 @@
 #include "store/store_int.h"
 
 #define TRACE_DECODE_CAP (512u << 20)
+#define MAX_WORKERS 4
+#define MIN_SHARE 32            /* traces: fewer are not worth a thread */
 #define MAX_CANDIDATES (50u * 1000 * 1000)
 
 struct cand {
@@ -197,24 +206,93 @@ cands_unique(struct cands *cs)
 	qsort(cs->c, cs->n, sizeof *cs->c, cmp_place);
 }
 
+/* One thread's share of the candidates, with its own connection and accumulator. */
+struct worker {
+	struct store *s;
+	const struct cands *cs;
+	size_t first, last;
+	struct traceql_metrics *m;
+	uint64_t deadline;
+	struct store_scan_stats stats;
+	enum ob_err err;
+	char errbuf[OB_ERRLEN];
+	pthread_t thread;
+	bool started;
+};
+
+static void *
+scan_share(void *arg)
+{
+	struct worker *w = arg;
+	struct ob_buf bytes;
+	struct conn *c;
+	size_t i;
+
+	if ((c = db_acquire(w->s, w->errbuf)) == NULL) {
+		w->err = OB_EIO;
+		return NULL;
+	}
+	ob_buf_init(&bytes, 0);
+	for (i = w->first; i < w->last; i++) {
+		struct ob_trace t;
+		enum ob_err e;
+
+		if ((i & 63) == 0 && ob_mono_ns() > w->deadline) {
+			w->stats.partial = true;
+			break;
+		}
+		ob_buf_reset(&bytes);
+		e = trace_read(w->s, c, w->cs->c[i].id, &bytes, false, w->errbuf);
+		if (e == OB_ENOTFOUND)
+			continue;       /* expired under us */
+		if (e) {
+			w->err = e;
+			break;
+		}
+		w->stats.inspected_traces++;
+		w->stats.inspected_bytes += bytes.len;
+		if (otlp_pb_decode_trace(bytes.data, bytes.len, TRACE_DECODE_CAP, &t, w->errbuf))
+			continue;       /* a trace that does not decode is skipped, as search does */
+		traceql_metrics_observe(w->m, &t);
+		ob_trace_release(&t);
+	}
+	db_release(w->s, c);
+	ob_buf_release(&bytes);
+	return NULL;
+}
+
+/* Workers for n candidates: one per core (at most MAX_WORKERS), none idle. */
+static size_t
+workers_for(size_t n)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t k = cores > 1 ? (size_t)cores : 1;
+
+	if (k > MAX_WORKERS)
+		k = MAX_WORKERS;
+	while (k > 1 && n / k < MIN_SHARE)
+		k--;
+	return k;
+}
+
 enum ob_err
 store_traceql_metrics(struct store *s, struct traceql_metrics *m, uint64_t budget_ns,
 		      struct store_scan_stats *stats, char *errbuf)
 {
+	struct worker w[MAX_WORKERS];
 	struct cands cs;
 	struct conn *c;
-	struct ob_buf bytes;
 	uint64_t deadline = ob_mono_ns() + (budget_ns ? budget_ns : 30000000000ull);
 	enum ob_err err = OB_OK;
-	size_t i;
+	size_t i, nw;
 
 	memset(stats, 0, sizeof *stats);
 	memset(&cs, 0, sizeof cs);
+	memset(w, 0, sizeof w);
 	traceql_metrics_window(m, &cs.from, &cs.to);
 	traceql_metrics_hints(m, &cs.h);
 	if ((c = db_acquire(s, errbuf)) == NULL)
 		return OB_EIO;
-	ob_buf_init(&bytes, 0);
 	if ((err = head_cache_sync(s, c, errbuf)))
 		goto out;
 	head_cache_each(s->head, head_part, &cs);
@@ -225,33 +303,41 @@ store_traceql_metrics(struct store *s, struct traceql_metrics *m, uint64_t budge
 			      "narrow the time range", MAX_CANDIDATES);
 		goto out;
 	}
+	db_release(s, c);
+	c = NULL;
 	cands_unique(&cs);
-	for (i = 0; i < cs.n; i++) {
-		struct ob_trace t;
-		enum ob_err e;
-
-		if ((i & 63) == 0 && ob_mono_ns() > deadline) {
-			stats->partial = true;
-			break;
+	/* contiguous shares keep each thread's reads in block and frame order */
+	nw = workers_for(cs.n);
+	for (i = 0; i < nw; i++) {
+		w[i].s = s;
+		w[i].cs = &cs;
+		w[i].first = cs.n * i / nw;
+		w[i].last = cs.n * (i + 1) / nw;
+		w[i].m = i ? traceql_metrics_fork(m) : m;
+		w[i].deadline = deadline;
+		if (i)
+			w[i].started = pthread_create(&w[i].thread, NULL, scan_share, &w[i]) == 0;
+	}
+	scan_share(&w[0]);
+	for (i = 1; i < nw; i++) {
+		if (w[i].started)
+			pthread_join(w[i].thread, NULL);
+		else
+			scan_share(&w[i]);      /* no thread: do its share here */
+	}
+	for (i = 0; i < nw; i++) {
+		if (err == OB_OK && w[i].err) {
+			err = w[i].err;
+			memcpy(errbuf, w[i].errbuf, OB_ERRLEN);
 		}
-		ob_buf_reset(&bytes);
-		e = trace_read(s, c, cs.c[i].id, &bytes, false, errbuf);
-		if (e == OB_ENOTFOUND)
-			continue;       /* expired under us */
-		if (e) {
-			err = e;
-			break;
-		}
-		stats->inspected_traces++;
-		stats->inspected_bytes += bytes.len;
-		if (otlp_pb_decode_trace(bytes.data, bytes.len, TRACE_DECODE_CAP, &t, errbuf))
-			continue;       /* a trace that does not decode is skipped, as search does */
-		traceql_metrics_observe(m, &t);
-		ob_trace_release(&t);
+		stats->inspected_traces += w[i].stats.inspected_traces;
+		stats->inspected_bytes += w[i].stats.inspected_bytes;
+		stats->partial |= w[i].stats.partial;
+		if (i)
+			traceql_metrics_merge(m, w[i].m);
 	}
 out:
 	db_release(s, c);
-	ob_buf_release(&bytes);
 	free(cs.c);
 	return err;
 }
