@@ -39,7 +39,8 @@
 #
 # Prints a markdown table and writes it, with the raw figures, to
 # bench/out/results-svcgraph.md; logs stay in bench/out/svcgraph/.  Exits 1
-# when an answer was wrong.  Servers listen on 127.0.0.1 port 0; every wait
+# when an answer was wrong (or the rollups were on in both cost servers, or
+# off in both, or the view's benchmark failed).  Servers listen on 127.0.0.1 port 0; every wait
 # is bounded; the stores are removed at the end (BENCH_KEEP_STORE=1 keeps
 # them).
 #
@@ -289,6 +290,12 @@ cost_phase() {
 	put cost_load_ratio "$(fdiv "$(kv cost_with_load_spans_per_sec "$R")" "$(kv cost_without_load_spans_per_sec "$R")" %.3f)"
 	# spans per CPU-second, with / without (the inverse of the CPU per span ratio)
 	put cost_cpu_ratio "$(fdiv "$(kv cost_without_cpu_per_mspans "$R")" "$(kv cost_with_cpu_per_mspans "$R")" %.3f)"
+	# the comparison means something only if the switch worked
+	if [ "$(kv cost_with_graph_edges "$R")" -gt 0 ] && [ "$(kv cost_without_graph_edges "$R")" = 0 ]; then
+		put cost_check ok
+	else
+		put cost_check "WRONG: the server with rollups has $(kv cost_with_graph_edges "$R") edges, the one without $(kv cost_without_graph_edges "$R")"
+	fi
 	serve_stop with
 	serve_stop without
 }
@@ -441,7 +448,7 @@ if has_phase cost; then
 	echo "| drain after each turn, s | $(kv cost_with_rounds_drain_seconds "$R") | $(kv cost_without_rounds_drain_seconds "$R") | | | |"
 	echo "| busy answers (503, retried) / failed requests | $(kv cost_with_busy_answers "$R") / $(kv cost_with_failed_requests "$R") | $(kv cost_without_busy_answers "$R") / $(kv cost_without_failed_requests "$R") | | | |"
 	echo "| machine busy during the turns; CPU-s of other processes (loadgen included) | $(kv cost_with_machine_busy_pct "$R")%; $(kv cost_with_other_cpu_seconds "$R") | $(kv cost_without_machine_busy_pct "$R")%; $(kv cost_without_other_cpu_seconds "$R") | | | |"
-	echo "| service-graph edges in the last hour (rollups on / off) | $(kv cost_with_graph_edges "$R") | $(kv cost_without_graph_edges "$R") | | > 0 / 0 | |"
+	echo "| service-graph edges in the last hour (rollups on / off) | $(kv cost_with_graph_edges "$R") | $(kv cost_without_graph_edges "$R") | | > 0 / 0 | $(kv cost_check "$R") |"
 fi
 if has_phase fill; then
 	echo
@@ -467,7 +474,7 @@ if has_phase fill; then
 		for m in total:traces_service_graph_request_total failed:traces_service_graph_request_failed_total \
 			ssum:traces_service_graph_request_server_seconds_sum bucket:traces_service_graph_request_server_seconds_bucket; do
 			s=${m%%:*} n=${m#*:}
-			qrow "Grafana, \$__range=$w: \`sum by (client, server) (rate($n[$w]))\`" "gm_${w}_${s}_sum" 50 "$(kv "gm_${w}_${s}_sum_series" "$R") series"
+			qrow "Grafana, \$__range=$w: \`sum by (client, server) (rate(${n}[$w]))\`" "gm_${w}_${s}_sum" 50 "$(kv "gm_${w}_${s}_sum_series" "$R") series"
 			qrow "Grafana: \`group by (client, connection_type, server) ($n)\`" "gm_${w}_${s}_grp" 50 "$(kv "gm_${w}_${s}_grp_series" "$R") series"
 		done
 		names=()
@@ -505,4 +512,6 @@ echo "</details>"
 if [ -n "$(kv checks_failed "$R")" ] && [ "$(kv checks_failed "$R")" != 0 ]; then
 	die "$(kv checks_failed "$R") answers were wrong (see above and $LOGS/queries.log)"
 fi
+case $(kv cost_check "$R") in WRONG*) die "cost: $(kv cost_check "$R")" ;; esac
+case $(kv ui_services_check "$R") in WRONG*) die "ui: $(kv ui_services_check "$R")" ;; esac
 exit 0
