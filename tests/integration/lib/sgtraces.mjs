@@ -1,0 +1,186 @@
+// sgtraces.mjs - service-graph traffic made with the real OpenTelemetry JS
+// SDK: one BasicTracerProvider per service (its own resource with
+// service.name, as separate processes would be), spans with explicit start
+// and end times (whole milliseconds), kinds, status and attributes, and
+// parents passed across services as a propagated (remote) span context.
+// Each provider exports OTLP/protobuf when flushed, so a test decides which
+// spans go in which request, and in what order.
+//
+//   const sv = new Services(proxy.url);
+//   const root = sv.span('frontend', 'GET /', { kind: 'server', start: t, end: t + 300 });
+//   const call = sv.span('frontend', 'POST /cart', { kind: 'client', start: t + 10, end: t + 60, parent: root });
+//   sv.span('cart', 'POST /cart', { kind: 'server', start: t + 12, end: t + 55, parent: call, error: true });
+//   await sv.flush('cart');            // the server side first
+//   await sv.flush();                  // then everything else
+//
+// mainSet() is the service-graph trace set of servicegraph.test.mjs.
+
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { trace, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
+import { traceId as newTraceId, spanId as newSpanId } from './traces.mjs';
+
+const KINDS = {
+	internal: SpanKind.INTERNAL, server: SpanKind.SERVER, client: SpanKind.CLIENT,
+	producer: SpanKind.PRODUCER, consumer: SpanKind.CONSUMER,
+};
+
+// A parent that never arrives: a remote span context of a trace (new unless given).
+export function remoteParent(traceId = newTraceId()) {
+	return { traceId, spanId: newSpanId() };
+}
+
+export class Services {
+	constructor(url) {
+		this.url = url;
+		this.providers = new Map();
+	}
+
+	provider(service, resourceAttrs = {}) {
+		let p = this.providers.get(service);
+		if (!p) {
+			p = new BasicTracerProvider({
+				resource: resourceFromAttributes({ 'service.name': service, ...resourceAttrs }),
+				spanProcessors: [new BatchSpanProcessor(new ProtoExporter({ url: `${this.url}/v1/traces`, timeoutMillis: 10000 }),
+					{ scheduledDelayMillis: 600000, maxExportBatchSize: 4096, maxQueueSize: 8192 })],
+			});
+			p.tracer = p.getTracer('sg-it', '1.0.0');
+			this.providers.set(service, p);
+		}
+		return p;
+	}
+
+	// Starts and ends one span; returns it.  parent: a span made here, a
+	// {traceId, spanId} (remoteParent()), or null for a root.
+	span(service, name, { kind = 'internal', start, end, parent = null, attrs = {}, error = false, ok = false, resource } = {}) {
+		if (!Number.isInteger(start) || !Number.isInteger(end) || end < start)
+			throw new Error(`test bug: span ${name}: start/end must be whole milliseconds, end >= start`);
+		const p = this.provider(service, resource);
+		let ctx = ROOT_CONTEXT;
+		if (parent) {
+			const pc = typeof parent.spanContext === 'function' ? parent.spanContext() : parent;
+			ctx = trace.setSpanContext(ROOT_CONTEXT, {
+				traceId: pc.traceId, spanId: pc.spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true,
+			});
+		}
+		const s = p.tracer.startSpan(name, { kind: KINDS[kind], startTime: new Date(start), attributes: attrs }, ctx);
+		if (error) s.setStatus({ code: SpanStatusCode.ERROR, message: `${name} failed` });
+		else if (ok) s.setStatus({ code: SpanStatusCode.OK });
+		s.end(new Date(end));
+		return s;
+	}
+
+	// forceFlush the named services' providers in that order (all when none named).
+	async flush(...services) {
+		const list = services.length ? services : [...this.providers.keys()];
+		for (const name of list) {
+			const p = this.providers.get(name);
+			if (!p) throw new Error(`test bug: no service ${name}`);
+			await p.forceFlush();
+		}
+	}
+
+	async shutdown() {
+		for (const p of this.providers.values()) await p.shutdown().catch(() => {});
+		this.providers.clear();
+	}
+}
+
+// The main trace set, all spans between t0 and t0 + ~125 s:
+//  - 20 checkout requests: a root SERVER span in frontend (-> user, virtual
+//    node), frontend CLIENT -> cart SERVER "POST /cart" (server 10..200 ms;
+//    failures: server only, client only, both), cart INTERNAL, cart CLIENT
+//    with db.system.name + server.address (database -> pg-main), every
+//    other request cart PRODUCER -> billing CONSUMER (messaging; one
+//    consumer failure) and billing CLIENT with peer.service stripe (virtual
+//    server), every sixth billing CLIENT with db.namespace (database ->
+//    ledger), every fourth cart CLIENT -> inventory SERVER "GET /stock/{sku}"
+//    with inventory's database calls (peer.service before server.address;
+//    db.name before db.system);
+//  - 6 root SERVER "GET /health" with peer.service k8s-probe (virtual client);
+//  - 3 root SERVER "POST /login" in gateway (-> user), one failing;
+//  - 5 root CLIENT spans of sessions, whose resource says db.system redis,
+//    with network.peer.address (and port on 3 of them);
+//  - an unpaired CLIENT (cart, no peer.service) and an unpaired SERVER
+//    (inventory, its parent never sent).
+export function mainSet(sv, t0) {
+	for (let i = 0; i < 20; i++) {
+		const b = t0 + i * 6000;
+		const fail = { server: i === 3 || i === 11, client: i === 7 || i === 11 };
+		const root = sv.span('frontend', 'GET /checkout', {
+			kind: 'server', start: b, end: b + 300 + 10 * i, error: i === 11,
+			attrs: { 'http.request.method': 'GET', 'url.path': '/checkout' },
+		});
+		const sdur = 10 * (i + 1);
+		const call = sv.span('frontend', 'POST /cart', {
+			kind: 'client', start: b + 10, end: b + 10 + sdur + 4 + (i % 3), parent: root, error: fail.client,
+			attrs: { 'server.address': 'cart', 'server.port': 8080 },
+		});
+		const cart = sv.span('cart', 'POST /cart', {
+			kind: 'server', start: b + 12, end: b + 12 + sdur, parent: call, error: fail.server, ok: !fail.server,
+		});
+		sv.span('cart', 'price cart', { kind: 'internal', start: b + 13, end: b + 14 + (i % 5), parent: cart });
+		sv.span('cart', 'SELECT carts', {
+			kind: 'client', start: b + 13, end: b + 18 + ((7 * i) % 23), parent: cart, error: i === 9,
+			attrs: { 'db.system.name': 'postgresql', 'server.address': 'pg-main', 'db.query.text': 'SELECT * FROM carts' },
+		});
+		if (i % 2 === 0) {
+			const pub = sv.span('cart', 'orders publish', {
+				kind: 'producer', start: b + 14, end: b + 16 + (i % 4), parent: cart,
+				attrs: { 'messaging.system': 'kafka', 'messaging.destination.name': 'orders' },
+			});
+			const proc = sv.span('billing', 'orders process', {
+				kind: 'consumer', start: b + 20, end: b + 40 + 3 * i, parent: pub, error: i === 4,
+			});
+			sv.span('billing', 'POST /charge', {
+				kind: 'client', start: b + 21, end: b + 36 + i, parent: proc, error: i === 8,
+				attrs: { 'peer.service': 'stripe', 'server.address': 'api.stripe.com' },
+			});
+			if (i % 6 === 0) {
+				sv.span('billing', 'INSERT ledger', {
+					kind: 'client', start: b + 22, end: b + 25 + (i % 7), parent: proc,
+					attrs: { 'db.namespace': 'ledger', 'db.system.name': 'postgresql' },
+				});
+			}
+		}
+		if (i % 4 === 0) {
+			const get = sv.span('cart', 'GET /stock/{sku}', {
+				kind: 'client', start: b + 15, end: b + 60 + i, parent: cart,
+			});
+			const inv = sv.span('inventory', 'GET /stock/{sku}', {
+				kind: 'server', start: b + 17, end: b + 50 + 2 * i, parent: get,
+			});
+			if (i <= 8) {
+				sv.span('inventory', 'SELECT stock', {
+					kind: 'client', start: b + 18, end: b + 30 + i, parent: inv,
+					attrs: { 'db.name': 'stockdb', 'db.system': 'mysql', 'peer.service': 'stock-db', 'server.address': 'mysql.internal' },
+				});
+			} else {
+				sv.span('inventory', 'SELECT items', {
+					kind: 'client', start: b + 18, end: b + 22 + i, parent: inv,
+					attrs: { 'db.name': 'itemsdb', 'db.system': 'mysql' },
+				});
+			}
+		}
+		if (i === 19) {
+			sv.span('cart', 'GET /recommendations', { kind: 'client', start: b + 15, end: b + 45, parent: cart });
+		}
+	}
+	for (let k = 0; k < 6; k++) {
+		const b = t0 + 1000 + k * 20000;
+		sv.span('frontend', 'GET /health', { kind: 'server', start: b, end: b + 1 + k, attrs: { 'peer.service': 'k8s-probe' } });
+	}
+	for (let k = 0; k < 3; k++) {
+		const b = t0 + 2000 + k * 30000;
+		sv.span('gateway', 'POST /login', { kind: 'server', start: b, end: b + 50 + 25 * k, error: k === 2 });
+	}
+	for (let k = 0; k < 5; k++) {
+		const b = t0 + 3000 + k * 15000;
+		sv.span('sessions', 'GET session', {
+			kind: 'client', start: b, end: b + 1 + k, resource: { 'db.system': 'redis' },
+			attrs: k < 3 ? { 'network.peer.address': '10.1.2.3', 'network.peer.port': 6379 } : { 'network.peer.address': '10.1.2.4' },
+		});
+	}
+	sv.span('inventory', 'GET /restock', { kind: 'server', start: t0 + 5000, end: t0 + 5040, parent: remoteParent() });
+}
