@@ -86,6 +86,7 @@ static const struct http_route routes[] = {
 	{ "GET", "/api/v2/search/tags", false, api_handle_tags_v2, NULL },
 	{ "GET", "/api/search/tag/", true, api_handle_tag_values, NULL },
 	{ "GET", "/api/v2/search/tag/", true, api_handle_tag_values_v2, NULL },
+	{ "GET", "/api/service-graph", false, api_handle_service_graph, NULL },
 	/* Prometheus: GET, and POST with a form body, as Grafana sends long queries */
 	{ "GET", "/api/v1/query", false, api_handle_prom_query, NULL },
 	{ "POST", "/api/v1/query", false, api_handle_prom_query, NULL },

@@ -53,6 +53,9 @@ void api_handle_tags(void *ctx, struct http_request *req, struct http_response *
 void api_handle_tags_v2(void *ctx, struct http_request *req, struct http_response *resp);
 void api_handle_tag_values(void *ctx, struct http_request *req, struct http_response *resp);
 void api_handle_tag_values_v2(void *ctx, struct http_request *req, struct http_response *resp);
+void api_handle_service_graph(void *ctx, struct http_request *req, struct http_response *resp);
+struct sg_graph;
+json_t *api_service_graph_json(const struct sg_graph *g);
 
 /* Reply with a JSON document (takes the reference). */
 void api_reply_json(struct http_response *resp, int status, json_t *doc);

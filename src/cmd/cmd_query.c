@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "cmd/cmd.h"
+#include "cmd/msource.h"
 #include "core/clock.h"
 #include "core/jsonw.h"
 #include "core/timeparse.h"
@@ -133,6 +134,8 @@ query_main(int argc, char **argv)
 	uint64_t now = ob_now_ns(), at = now, since = 0, step = 0;
 	struct mstore_options mo;
 	struct mstore *m = NULL;
+	struct store *ts = NULL;
+	struct msource msrc;
 	struct promql_source src;
 	struct promql_expr *e;
 	struct promql_result r;
@@ -180,12 +183,26 @@ query_main(int argc, char **argv)
 	mstore_options_init(&mo);
 	mo.dir = dir;
 	mo.read_only = true;
-	if ((err = mstore_open(&mo, &m, errbuf))) {
+	{
+		/* the service-graph series come from the trace store's rollups */
+		struct store_options so;
+		char terr[OB_ERRLEN];
+
+		store_options_init(&so);
+		so.dir = cmd_store_dir(store_flag);
+		so.read_only = true;
+		if (store_open(&so, &ts, terr))
+			ts = NULL;
+	}
+	if ((err = mstore_open(&mo, &m, errbuf)) && ts == NULL) {
 		promql_expr_release(e);
 		ob_arena_release(&arena);
 		return cmd_fail(err, errbuf);
 	}
-	mstore_source(m, &src);
+	msrc = (struct msource){ err ? NULL : m, ts };
+	if (err)
+		m = NULL;
+	msource_promql(&msrc, &src);
 	memset(&r, 0, sizeof r);
 	if (since) {
 		int64_t end = (int64_t)(at / 1000000), st = (int64_t)(step / 1000000);
@@ -211,7 +228,10 @@ query_main(int argc, char **argv)
 		for (size_t i = 0; i < r.nwarnings; i++)
 			fprintf(stderr, "obstui: warning: %s\n", r.warnings[i]);
 	}
-	mstore_close(m);
+	if (m)
+		mstore_close(m);
+	if (ts)
+		store_close(ts);
 	promql_expr_release(e);
 	ob_arena_release(&arena);
 	return rc;

@@ -30,42 +30,6 @@ trace_bytes(void *arg)
 	return st.block_bytes + st.db_bytes;
 }
 
-static enum ob_err
-api_series(void *ctx, const struct promql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
-	   struct ob_arena *arena, struct series_labels **out, size_t *n, char *errbuf)
-{
-	struct mstore_selector sel = { m, nm };
-	bool truncated;
-
-	return mstore_series(ctx, &sel, 1, mint, maxt, 0, arena, out, n, &truncated, errbuf);
-}
-
-static enum ob_err
-api_label_names(void *ctx, const struct promql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
-		struct ob_arena *arena, const char ***out, size_t *n, char *errbuf)
-{
-	struct mstore_selector sel = { m, nm };
-
-	return mstore_label_names(ctx, &sel, 1, mint, maxt, arena, out, n, errbuf);
-}
-
-static enum ob_err
-api_label_values(void *ctx, const char *name, const struct promql_matcher *m, size_t nm,
-		 int64_t mint, int64_t maxt, struct ob_arena *arena, const char ***out, size_t *n,
-		 char *errbuf)
-{
-	struct mstore_selector sel = { m, nm };
-
-	return mstore_label_values(ctx, name, &sel, 1, mint, maxt, arena, out, n, errbuf);
-}
-
-static enum ob_err
-api_metadata(void *ctx, struct ob_arena *arena, struct series_meta **out, size_t *n,
-	     char *errbuf)
-{
-	return mstore_metadata(ctx, NULL, arena, out, n, errbuf);
-}
-
 /*
  * Open STORE/metrics (writable; read-only when another obstui holds it,
  * then this one answers metric queries but refuses metric writes with 503)
@@ -101,11 +65,6 @@ metrics_open(struct node *n, struct node_options *o)
 	rw_limits_default(&n->im.rw);
 	n->im.lim = o->lim;
 	n->im.stats = &n->stats;
-	mstore_source(n->metrics, &n->api_metrics.src);
-	n->api_metrics.series = api_series;
-	n->api_metrics.label_names = api_label_names;
-	n->api_metrics.label_values = api_label_values;
-	n->api_metrics.metadata = api_metadata;
 	n->rw_route = (struct http_route){ "POST", "/api/v1/write", false,
 					   ingest_remote_write_handler, &n->im };
 }
@@ -257,7 +216,7 @@ start_one(struct node *n, struct node_options *o, int i, char *errbuf)
 	{
 		struct api_options ao = {
 			.store = n->store,
-			.metrics = n->metrics ? &n->api_metrics : NULL,
+			.metrics = &n->api_metrics,
 			.metrics_text = ingest_stats_write,
 			.metrics_text_arg = &n->stats,
 			.extra_routes = n->metrics ? &n->rw_route : NULL,
@@ -293,6 +252,8 @@ node_start(struct node_options *o, bool all_or_nothing, struct node **out, char 
 
 	o->sopt.on_sealed = on_sealed;
 	o->sopt.on_sealed_arg = n;
+	/* benchmarks measure what the service-graph rollups cost by turning them off */
+	o->sopt.no_rollups = getenv("OBSTUI_NO_ROLLUPS") && *getenv("OBSTUI_NO_ROLLUPS") == '1';
 	if ((err = store_open(&o->sopt, &n->store, errbuf))) {
 		free(n);
 		return err;
@@ -300,6 +261,8 @@ node_start(struct node_options *o, bool all_or_nothing, struct node **out, char 
 	ob_info("store %s open (%s)", o->sopt.dir,
 		store_is_owner(n->store) ? "sealing here" : "another process seals it");
 	metrics_open(n, o);
+	n->msrc = (struct msource){ n->metrics, n->store };
+	msource_api(&n->msrc, &n->api_metrics);
 	for (i = 0; i < NODE__COUNT; i++) {
 		struct node_listener *l = &n->listeners[i];
 

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 
 #include "api/api.h"
+#include "cmd/msource.h"
 #include "ingest/ingest.h"
 #include "ingest/metrics_ingest.h"
 #include "ingest/otlp_grpc.h"
@@ -121,6 +122,7 @@ struct node {
 	struct api *api;
 	struct mstore *metrics;         /* STORE/metrics; NULL if it could not open */
 	struct ingest_metrics im;       /* what the metric receivers share */
+	struct msource msrc;            /* metrics + the rollup series */
 	struct api_metrics api_metrics;
 	struct http_route rw_route;     /* POST /api/v1/write on the API port */
 	struct sync_agent *_Atomic pusher;  /* --push; the sealer kicks it */

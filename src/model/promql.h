@@ -71,6 +71,17 @@ struct promql_source {
 	enum ob_err (*select)(void *ctx, const struct promql_matcher *m, size_t nm,
 			      int64_t mint, int64_t maxt, struct ob_arena *arena,
 			      struct series_data **out, size_t *nout, char *errbuf);
+	/*
+	 * Optional: select() with what the engine will do with the samples.
+	 * range_ms is the [range] of the range-vector selector being read (0
+	 * for an instant selector, which looks back lookback_ms); a source
+	 * that makes samples up (the service-graph series) may make fewer for
+	 * long ranges.  When NULL, select() is called.
+	 */
+	enum ob_err (*select_hinted)(void *ctx, const struct promql_matcher *m, size_t nm,
+				     int64_t mint, int64_t maxt, int64_t range_ms,
+				     struct ob_arena *arena, struct series_data **out,
+				     size_t *nout, char *errbuf);
 	/* The metadata (type, help, unit) of a metric family, or NULL. */
 	const struct series_meta *(*meta)(void *ctx, const char *family);
 };

@@ -284,7 +284,7 @@ pq_ref_time(const struct pq_eval *ev, enum pq_at at, int64_t at_ms, int64_t ts)
 
 static enum ob_err
 do_select(struct pq_eval *ev, const struct promql_expr *vs, int64_t mint, int64_t maxt,
-	  struct pq_matrix *out)
+	  int64_t range_ms, struct pq_matrix *out)
 {
 	enum ob_err err;
 
@@ -292,8 +292,12 @@ do_select(struct pq_eval *ev, const struct promql_expr *vs, int64_t mint, int64_
 	out->n = 0;
 	if (mint > maxt)
 		return OB_OK;
-	err = ev->src->select(ev->src->ctx, vs->matchers, vs->nmatchers, mint, maxt, ev->arena,
-			      &out->s, &out->n, ev->errbuf);
+	if (ev->src->select_hinted)
+		err = ev->src->select_hinted(ev->src->ctx, vs->matchers, vs->nmatchers, mint, maxt,
+					     range_ms, ev->arena, &out->s, &out->n, ev->errbuf);
+	else
+		err = ev->src->select(ev->src->ctx, vs->matchers, vs->nmatchers, mint, maxt,
+				      ev->arena, &out->s, &out->n, ev->errbuf);
 	if (err)
 		return err;
 	if (ev->arena->over)
@@ -347,7 +351,7 @@ pq_eval_vector_sel(struct pq_eval *ev, const struct promql_expr *e, struct pq_ma
 	struct pq_matrix in;
 	enum ob_err err;
 
-	if ((err = do_select(ev, e, first - ev->lookback, last, &in)))
+	if ((err = do_select(ev, e, first - ev->lookback, last, 0, &in)))
 		return err;
 	out->s = pq_alloc(ev, (in.n ? in.n : 1) * sizeof *out->s);
 	out->n = 0;
@@ -469,7 +473,7 @@ pq_range_arg_load(struct pq_eval *ev, const struct promql_expr *e, struct pq_ran
 		int64_t first = pq_ref_time(ev, ra->at, ra->at_ms, ev->start) - ra->offset;
 		int64_t last = pq_ref_time(ev, ra->at, ra->at_ms, ev->end) - ra->offset;
 
-		if ((err = do_select(ev, e->expr, first - ra->range, last, &ra->m)))
+		if ((err = do_select(ev, e->expr, first - ra->range, last, ra->range, &ra->m)))
 			return err;
 	}
 	for (size_t i = 0; i < ra->m.n; i++)

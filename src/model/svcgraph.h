@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
 /* What a node is: an instrumented service, or a name only its peers gave. */
 enum sg_node_kind {
 	SG_NODE_SERVICE,        /* sent spans with this service.name */
@@ -69,5 +71,140 @@ struct sg_op {
 	double p50_ms, p95_ms, p99_ms;
 	double sum_s;
 };
+
+/*
+ * Rollups: what the store keeps per time bucket
+ * ---------------------------------------------
+ *
+ * A rollup cell sums events of one key in one bucket (a minute, and again
+ * an hour).  Keys:
+ *
+ *	kind             a        b          c                d
+ *	SG_KIND_EDGE     client   server     connection type  SG_VIRTUAL_*
+ *	SG_KIND_OP       service  span name  ""               kind*8 + status code
+ *	SG_KIND_UNPAIRED service  ""         ""               0 client side, 1 server
+ *
+ * An edge cell has two latency histograms (h[0] server side, h[1] client
+ * side), an operation cell one (h[0]).  Each histogram keeps the sum, the
+ * counts per Tempo bucket (the service graph's 0.1 s .. 12.8 s, or span
+ * metrics' 0.002 s .. 16.384 s, then +Inf) and fine log buckets (16 per
+ * power of two, so a quantile read from them is within 2.2 % of the exact
+ * value) for the p50/p95 of the API and the UI.  Counts are signed: an
+ * event is taken back (sign -1) when a side waiting for its partner, and
+ * counted meanwhile as unpaired or as a virtual edge, finds it.
+ */
+enum sg_kind { SG_KIND_EDGE = 0, SG_KIND_OP = 1, SG_KIND_UNPAIRED = 2 };
+enum { SG_VIRTUAL_NONE = 0, SG_VIRTUAL_CLIENT = 1, SG_VIRTUAL_SERVER = 2 };
+
+#define SG_RES_MINUTE_NS 60000000000ull
+#define SG_RES_HOUR_NS   3600000000000ull
+#define SG_EDGE_BUCKETS  8      /* bounds; +Inf is one more */
+#define SG_OP_BUCKETS    14
+#define SG_MAX_COARSE    15
+
+struct sg_key {
+	int kind;
+	const char *a, *b, *c;
+	int d;
+};
+
+struct sg_hist {
+	int64_t sum_ns;
+	int64_t coarse[SG_MAX_COARSE];
+	uint16_t *fidx;                 /* fine buckets, sorted; */
+	int64_t *fcnt;                  /* their counts */
+	size_t nfine, capfine;
+};
+
+struct sg_cell {
+	int64_t n, failed;
+	uint64_t latest_ns;             /* the newest event counted */
+	struct sg_hist h[2];
+};
+
+/* One event to count: an edge, a call, an unpaired side. */
+struct sg_event {
+	struct sg_key key;
+	uint64_t time_ns;
+	int sign;                       /* +1, or -1 to take it back */
+	bool failed;
+	int64_t lat_ns[2];              /* h[0], h[1]; -1: observed as 0 in the
+	                                 * Tempo buckets only (Tempo's unset side) */
+};
+
+/* Tempo's bucket bound i (seconds) of a kind's histogram; INFINITY past the last. */
+double sg_bucket_bound(int kind, int i);
+int sg_nbuckets(int kind);              /* bounds, +Inf not counted */
+
+void sg_hist_observe(struct sg_hist *h, int kind, int64_t lat_ns, int64_t sign);
+void sg_hist_merge(struct sg_hist *dst, const struct sg_hist *src, int kind);
+void sg_hist_release(struct sg_hist *h);
+/* The q-quantile in ms from the fine buckets, NAN when empty. */
+double sg_hist_quantile_ms(const struct sg_hist *h, double q);
+int64_t sg_hist_fine_total(const struct sg_hist *h);
+
+void sg_cell_add(struct sg_cell *c, const struct sg_event *e);
+void sg_cell_merge(struct sg_cell *dst, const struct sg_cell *src, int kind);
+void sg_cell_release(struct sg_cell *c);
+/* A cell's histograms as bytes (the data column), and back; OB_ECORRUPT. */
+struct ob_buf;
+enum ob_err sg_cell_encode(const struct sg_cell *c, int kind, struct ob_buf *out);
+enum ob_err sg_cell_decode(struct sg_cell *c, int kind, const uint8_t *p, size_t n);
+
+/* Events summed per (resolution, bucket, key): what one seal adds. */
+struct sg_agg;
+struct sg_agg_entry {
+	uint64_t res_ns, bucket_ns;
+	struct sg_key key;              /* strings owned by the agg */
+	struct sg_cell cell;
+};
+struct sg_agg *sg_agg_new(void);
+void sg_agg_free(struct sg_agg *g);
+/* Count e in its minute and its hour bucket. */
+void sg_agg_add(struct sg_agg *g, const struct sg_event *e);
+/* Sum a whole cell into (res, bucket, key). */
+void sg_agg_merge(struct sg_agg *g, uint64_t res, uint64_t bucket, const struct sg_key *k,
+		  const struct sg_cell *c);
+size_t sg_agg_count(const struct sg_agg *g);
+struct sg_agg_entry *sg_agg_entry(struct sg_agg *g, size_t i);
+
+/*
+ * Pairing (svcgraph_pair.c).  A side is one span's half of an edge that
+ * found no partner in its own trace: it waits in the store for a later
+ * part of the trace (sg_pending), and is counted meanwhile.
+ */
+struct sg_side {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];             /* client: its id; server: its parent's */
+	bool server, messaging, failed;
+	const char *service, *peer;     /* peer "" when none */
+	uint64_t start_ns, end_ns;
+};
+
+struct sg_sides {
+	struct sg_side *v;
+	size_t n, cap;
+	struct ob_arena *arena;         /* the strings */
+};
+
+/*
+ * Count the spans of one trace's TracesData: span metrics for every span,
+ * edges for the pairs inside it, database and root edges at once; the
+ * sides left without a partner are appended to left (strings in its arena).
+ */
+struct ob_arena;
+enum ob_err sg_collect(const void *traces_data, struct sg_agg *agg, struct sg_sides *left);
+/* The edge of a client and a server side, counted with sign. */
+void sg_count_pair(struct sg_agg *agg, const struct sg_side *client, const struct sg_side *server,
+		   int sign);
+/* What a waiting side counts as until its partner comes: a virtual edge
+ * (a client with a peer) or an unpaired side. */
+void sg_count_alone(struct sg_agg *agg, const struct sg_side *s, int sign);
+/* The store key of a side (25 bytes) and of the partner it waits for. */
+void sg_side_key(const struct sg_side *s, uint8_t out[25]);
+void sg_partner_key(const struct sg_side *s, uint8_t out[25]);
+enum ob_err sg_side_encode(const struct sg_side *s, struct ob_buf *out);
+/* Strings point into p, which must outlive s. */
+enum ob_err sg_side_decode(struct sg_side *s, const uint8_t key[25], const uint8_t *p, size_t n);
 
 #endif

@@ -66,7 +66,7 @@ store_block_pull_path(const struct store *s, const char *id)
  * they are not a TracesData of exactly that trace. */
 static enum ob_err
 summarise_trace(const struct block_trace *bt, const uint8_t *data, struct seal_trace *t,
-		const char *id, struct ob_arena *arena, char *errbuf)
+		const char *id, struct ob_arena *arena, struct rollup_delta *rollup, char *errbuf)
 {
 	ProtobufCMessage *msg;
 	otlp_traces_data *td;
@@ -117,13 +117,16 @@ summarise_trace(const struct block_trace *bt, const uint8_t *data, struct seal_t
 			      id, hex, nspans, bt->nspans);
 	if (!err && nspans == 0)
 		t->start_ns = bt->start_ns;
+	if (!err && rollup)
+		rollup_delta_add(rollup, td);
 	t->nspans = nspans;
 	return err;
 }
 
 /* Every trace of the block at path, summarised in index order into si. */
-static enum ob_err
-summarise_block(const char *path, const char *id, struct seal_item *si, char *errbuf)
+enum ob_err
+summarise_block(const char *path, const char *id, struct seal_item *si, bool rollups,
+		char *errbuf)
 {
 	struct ob_buf frame;
 	struct ob_arena arena;
@@ -137,6 +140,8 @@ summarise_block(const char *path, const char *id, struct seal_item *si, char *er
 	ob_buf_init(&frame, 0);
 	ob_arena_init(&arena, 0);
 	si->traces = ob_xcalloc(si->ix.ntraces + 1, sizeof *si->traces);
+	if (rollups)
+		si->rollup = rollup_delta_new();
 	for (i = 0; i < si->ix.ntraces && !err; i++) {
 		const struct block_trace *bt = &si->ix.traces[i];
 
@@ -158,7 +163,8 @@ summarise_block(const char *path, const char *id, struct seal_item *si, char *er
 			err = ob_errf(errbuf, OB_ECORRUPT, "block %s: a trace lies outside its frame", id);
 			break;
 		}
-		err = summarise_trace(bt, frame.data + bt->offset, &si->traces[i], id, &arena, errbuf);
+		err = summarise_trace(bt, frame.data + bt->offset, &si->traces[i], id, &arena,
+				      si->rollup, errbuf);
 		si->ntraces = i + 1;
 	}
 	ob_buf_release(&frame);
@@ -203,7 +209,7 @@ store_block_adopt(struct store *s, const char *id, const char *sha256, char *err
 			strncmp(why, pull, pl) == 0 && why[pl] == ':' ? why + pl + 2 : why);
 		goto out;
 	}
-	if ((err = summarise_block(pull, id, si, errbuf)))
+	if ((err = summarise_block(pull, id, si, !s->opt.no_rollups, errbuf)))
 		goto out;
 	{
 		uint8_t (*ids)[16] = ob_xmalloc((si->ix.ntraces + 1) * 16);

@@ -36,6 +36,15 @@ static const char *const schema[] = {
 	"CREATE TABLE IF NOT EXISTS tags(scope INTEGER NOT NULL, key TEXT NOT NULL,"
 	" value TEXT NOT NULL, type INTEGER NOT NULL, PRIMARY KEY(scope, key, value))"
 	" WITHOUT ROWID",
+	/* rollups (rollup.c) */
+	"CREATE TABLE IF NOT EXISTS sg_roll(res INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+	" kind INTEGER NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL, c TEXT NOT NULL,"
+	" d INTEGER NOT NULL, n INTEGER NOT NULL, failed INTEGER NOT NULL,"
+	" latest INTEGER NOT NULL, data BLOB NOT NULL,"
+	" PRIMARY KEY(res, bucket, kind, a, b, c, d)) WITHOUT ROWID",
+	"CREATE TABLE IF NOT EXISTS sg_pending(k BLOB PRIMARY KEY, t INTEGER NOT NULL, data BLOB"
+	" NOT NULL)"
+	" WITHOUT ROWID",
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
@@ -120,8 +129,12 @@ db_open(struct store *s, bool writer, struct conn **out, char *errbuf)
 		for (i = 0; i < sizeof schema / sizeof schema[0]; i++)
 			if ((err = db_exec(c, schema[i], errbuf)))
 				goto fail;
+		/* blocks recorded from here on get rollups as they are; older ones
+		 * are counted once in the background (rollup_backfill) */
 		if ((err = db_exec(c, "INSERT OR IGNORE INTO meta VALUES('schema_version', 1)",
 				   errbuf)) ||
+		    (err = db_exec(c, "INSERT OR IGNORE INTO meta VALUES('rollups_since_seq',"
+				      " (SELECT coalesce(max(seq), 0) + 1 FROM blocks))", errbuf)) ||
 		    (err = db_exec(c, "COMMIT", errbuf)))
 			goto fail;
 	} else {

@@ -48,6 +48,7 @@ seal_item_free(struct seal_item *si)
 		return;
 	block_index_release(&si->ix);
 	ob_buf_release(&si->bloom);
+	rollup_delta_free(si->rollup);
 	for (i = 0; i < si->ntraces; i++) {
 		struct seal_trace *t = &si->traces[i];
 
@@ -250,9 +251,13 @@ build_block(struct store *s, struct conn *c, int64_t first, int64_t last,
 		goto fail;
 	if ((err = block_writer_new(path, s->origin, BLOCK_ZSTD_LEVEL, &w, errbuf)))
 		goto fail;
+	if (!s->opt.no_rollups)
+		si->rollup = rollup_delta_new();
 	for (i = 0; i < si->ntraces; i++) {
 		struct seal_trace *t = &si->traces[i];
 
+		if (si->rollup)
+			rollup_delta_add_bytes(si->rollup, t->bytes.data, t->bytes.len);
 		if ((err = block_writer_add(w, t->trace_id, t->bytes.data, t->bytes.len, t->nspans,
 					    t->start_ns, t->end_ns, errbuf)))
 			goto fail;
@@ -414,6 +419,8 @@ sealer_main(void *arg)
 	uint64_t last_expire = 0;
 	char errbuf[OB_ERRLEN];
 
+	if (!s->opt.no_rollups)
+		rollup_backfill(s);
 	pthread_mutex_lock(&s->sealer_lock);
 	while (!s->stopping) {
 		struct timespec ts;

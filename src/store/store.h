@@ -54,6 +54,8 @@ struct store_options {
 	int submit_timeout_ms;     /* how long a full queue may hold a sender (2000) */
 	bool fsync;                /* synchronous=FULL: survive power loss, not just kill -9 */
 	const char *origin;        /* who captured the data; default the host name */
+	bool no_rollups;           /* keep no service-graph rollups (benchmarks
+	                            * measure what they cost this way) */
 	/* called on the sealer's thread after each block is recorded (may be NULL) */
 	void (*on_sealed)(void *arg);
 	void *on_sealed_arg;
@@ -185,6 +187,23 @@ enum ob_err store_service_graph(struct store *s, uint64_t start_ns, uint64_t end
  */
 enum ob_err store_service_ops(struct store *s, const char *service, uint64_t start_ns,
 			      uint64_t end_ns, struct sg_op **out, size_t *n, char *errbuf);
+
+/*
+ * The rollups as Prometheus series with Tempo's names (rollup_series.c):
+ * a promql_source select (range_ms as select_hinted gives it).
+ */
+struct promql_matcher;
+struct series_data;
+struct series_meta;
+struct ob_arena;
+enum ob_err store_rollup_select(struct store *s, const struct promql_matcher *m, size_t nm,
+				int64_t mint, int64_t maxt, int64_t range_ms,
+				struct ob_arena *arena, struct series_data **out, size_t *nout,
+				char *errbuf);
+/* Metadata of a rollup family (traces_spanmetrics_latency, ...), or NULL. */
+const struct series_meta *store_rollup_meta(const char *family);
+/* Is name one of the rollup series' names (or families)? */
+bool store_rollup_family(const char *name);
 
 struct store_stats {
 	uint64_t traces, spans;             /* summarised traces and their spans */

@@ -22,6 +22,9 @@
  *	                block seq)        service, packed (below), newest first
  *	tags           (scope, key, value) attribute names and values seen,
  *	                                  with the value's type
+ *	sg_roll        (res, bucket, kind, service-graph and span-metrics rollups
+ *	                a, b, c, d)       per minute and per hour (rollup.c)
+ *	sg_pending     k                  edge sides waiting for their partner
  *
  * Why the head has no index: every random-key B-tree page a commit
  * touches is written whole to the WAL, so an index on trace ids in the
@@ -105,7 +108,7 @@ struct tag_value {
 	char *key, *value;
 };
 
-enum item_kind { ITEM_BATCH, ITEM_SEAL, ITEM_EXPIRE };
+enum item_kind { ITEM_BATCH, ITEM_SEAL, ITEM_EXPIRE, ITEM_ROLLUP };
 
 /* What the writer thread is handed.  Completion is signalled on done. */
 struct write_item {
@@ -142,6 +145,7 @@ struct seal_item {
 	uint64_t raw_bytes, spans;
 	struct seal_trace *traces;       /* sorted by trace id */
 	size_t ntraces;
+	struct rollup_delta *rollup;     /* what its spans add to the rollups */
 };
 
 /* A sealed trace's summary, added to its traces row. */
@@ -298,5 +302,38 @@ void frame_cache_free(struct frame_cache *c);
 /* origins: tag each part's resources with obstui.origin (the UI's detail pane) */
 enum ob_err trace_read(struct store *s, struct conn *c, const uint8_t id[16],
 		       struct ob_buf *out, bool origins, char *errbuf);
+
+/* rollup.c: what sealed or adopted spans add to the service-graph rollups */
+struct rollup_delta;
+struct rollup_delta *rollup_delta_new(void);
+void rollup_delta_free(struct rollup_delta *d);
+/* Count one trace's decoded TracesData (an otlp_traces_data). */
+void rollup_delta_add(struct rollup_delta *d, const void *traces_data);
+/* Decode one trace's TracesData bytes and count them; a trace that does
+ * not decode is logged and skipped (its block holds it all the same). */
+void rollup_delta_add_bytes(struct rollup_delta *d, const uint8_t *p, size_t n);
+/* On the writer, in the transaction that records the block. */
+enum ob_err rollup_apply(struct conn *c, struct rollup_delta *d, char *errbuf);
+/* rollup_read.c: every row of kind (and a, unless NULL) in [from, to) at res. */
+struct sg_key;
+struct sg_cell;
+typedef void (*rollup_row_fn)(void *ctx, uint64_t bucket_ns, const struct sg_key *k,
+			      const struct sg_cell *cell);
+enum ob_err rollup_scan(struct conn *c, uint64_t res_ns, uint64_t from_ns, uint64_t to_ns,
+			int kind, const char *a, rollup_row_fn fn, void *ctx, char *errbuf);
+/* The rollups of a block recorded before rollups existed (rollup_backfill.c). */
+struct rollup_item {
+	struct write_item item;
+	struct rollup_delta *delta;
+	int64_t seq;
+};
+enum ob_err rollup_apply_backfill(struct conn *c, struct rollup_item *ri, char *errbuf);
+/* On the sealer's thread: count the blocks older than rollups, once. */
+void rollup_backfill(struct store *s);
+/* adopt.c: every trace of a block file, summarised into si (and its rollups) */
+enum ob_err summarise_block(const char *path, const char *id, struct seal_item *si,
+			    bool rollups, char *errbuf);
+/* Drop rollups and waiting sides older than cutoff_ns (retention). */
+enum ob_err rollup_expire(struct conn *c, uint64_t cutoff_ns, char *errbuf);
 
 #endif

@@ -378,7 +378,8 @@ apply_seal(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
 		if ((err = step_done(c, st, "recording trace locations", errbuf)))
 			goto out;
 	}
-	if ((err = record_services(c, si, seq, errbuf)))
+	if ((err = record_services(c, si, seq, errbuf)) ||
+	    (err = rollup_apply(c, si->rollup, errbuf)))
 		goto out;
 	if ((err = counter_add(c, "head_bytes", -(int64_t)si->raw_bytes, errbuf)) ||
 	    (err = counter_add(c, "head_spans", -(int64_t)si->spans, errbuf)))
@@ -413,6 +414,17 @@ apply_expire(struct store *s, struct conn *c, struct expire_item *ei, char *errb
 			sqlite3_finalize(st);
 		}
 	}
+	if (err == OB_OK && ei->nblocks) {
+		/* rollups of times no block covers any more go with them */
+		sqlite3_stmt *st;
+
+		if (sqlite3_prepare_v2(c->db, "SELECT min(min_ns) FROM blocks", -1, &st, NULL) !=
+		    SQLITE_OK)
+			return db_err(c, "expiring", errbuf);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+			err = rollup_expire(c, (uint64_t)sqlite3_column_int64(st, 0), errbuf);
+		sqlite3_finalize(st);
+	}
 	if (err == OB_OK)
 		s->maintenance_due = true;
 	return err;
@@ -428,6 +440,8 @@ apply(struct store *s, struct conn *c, struct write_item *it, uint64_t now)
 		return apply_seal(s, c, (struct seal_item *)it, it->errbuf);
 	case ITEM_EXPIRE:
 		return apply_expire(s, c, (struct expire_item *)it, it->errbuf);
+	case ITEM_ROLLUP:
+		return rollup_apply_backfill(c, (struct rollup_item *)it, it->errbuf);
 	}
 	return OB_EINTERNAL;
 }

@@ -1,0 +1,357 @@
+/*
+ * svcgraph_pair.c - spans into service-graph edges and span metrics, with
+ * the pairing rules of Tempo's service-graph processor.
+ *
+ *   - Only CLIENT and PRODUCER spans (the client side) and SERVER and
+ *     CONSUMER spans (the server side) make edges.  A client side is keyed
+ *     by (trace id, its span id), a server side by (trace id, its parent
+ *     span id): a server pairs with the client span that is its parent.
+ *     Spans of a resource without service.name make no edges.
+ *   - Either side's ERROR status fails the edge; a PRODUCER or CONSUMER
+ *     side makes it messaging_system.
+ *   - A client span with a database attribute (db.namespace, db.name,
+ *     db.system, db.system.name: the first present, on the span or its
+ *     resource) is a database edge on its own: its server is the first of
+ *     peer.service, server.address, network.peer.address[:port], then the
+ *     database attribute's value; its server latency is its own duration.
+ *   - A root server span (no parent) has no client to wait for: a
+ *     virtual_node edge from its peer.service, else from "user".
+ *   - A client whose server never comes, with a peer.service, is a
+ *     virtual_node edge to that peer; without one it is unpaired, as is a
+ *     server whose client never comes.  Tempo decides that when a wait
+ *     expires; here a side that finds no partner in its trace is counted
+ *     that way at once and waits in the store, and the count is taken back
+ *     when its partner arrives in a later part of the trace (a late span,
+ *     another seal, a pulled block), so the numbers settle on what Tempo's
+ *     would be had it seen every span.
+ *   - Every span, of any kind, is a span-metrics call of (service, name,
+ *     kind, status code).
+ *
+ * An edge counts at the later end of its sides, a call at its span's end.
+ * Latencies are end - start, 0 when negative.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/mem.h"
+#include "core/varint.h"
+#include "model/otlp.h"
+#include "model/svcgraph.h"
+#include "model/trace.h"
+
+static const char *const db_attrs[] = { "db.namespace", "db.name", "db.system", "db.system.name" };
+
+/* An attribute's value as text (Tempo compares them as strings), or NULL. */
+static const char *
+attr_text(otlp_key_value *const *attrs, size_t n, const char *key, char *tmp, size_t tmplen)
+{
+	const otlp_any_value *v = ob_attr_find(attrs, n, key);
+
+	if (v == NULL)
+		return NULL;
+	switch (v->value_case) {
+	case OTLP_VALUE(STRING_VALUE):
+		return v->string_value;
+	case OTLP_VALUE(INT_VALUE):
+		snprintf(tmp, tmplen, "%lld", (long long)v->int_value);
+		return tmp;
+	case OTLP_VALUE(BOOL_VALUE):
+		return v->bool_value ? "true" : "false";
+	case OTLP_VALUE(DOUBLE_VALUE):
+		snprintf(tmp, tmplen, "%g", v->double_value);
+		return tmp;
+	default:
+		return NULL;
+	}
+}
+
+/* The span's, else the resource's. */
+static const char *
+either_text(const otlp_span *sp, const otlp_resource *r, const char *key, char *tmp, size_t len)
+{
+	const char *v = attr_text(sp->attributes, sp->n_attributes, key, tmp, len);
+
+	if (v == NULL && r)
+		v = attr_text(r->attributes, r->n_attributes, key, tmp, len);
+	return v;
+}
+
+static int64_t
+latency(const struct sg_side *s)
+{
+	return s->end_ns > s->start_ns ? (int64_t)(s->end_ns - s->start_ns) : 0;
+}
+
+void
+sg_count_pair(struct sg_agg *agg, const struct sg_side *client, const struct sg_side *server,
+	      int sign)
+{
+	struct sg_event e = {
+		.key = { SG_KIND_EDGE, client->service, server->service,
+			 client->messaging || server->messaging ? SG_CONN_MESSAGING : SG_CONN_PLAIN,
+			 SG_VIRTUAL_NONE },
+		.time_ns = client->end_ns > server->end_ns ? client->end_ns : server->end_ns,
+		.sign = sign,
+		.failed = client->failed || server->failed,
+		.lat_ns = { latency(server), latency(client) },
+	};
+
+	sg_agg_add(agg, &e);
+}
+
+void
+sg_count_alone(struct sg_agg *agg, const struct sg_side *s, int sign)
+{
+	struct sg_event e = { .time_ns = s->end_ns, .sign = sign, .failed = s->failed };
+
+	if (!s->server && s->peer[0]) {
+		e.key = (struct sg_key){ SG_KIND_EDGE, s->service, s->peer, SG_CONN_VIRTUAL,
+					 SG_VIRTUAL_SERVER };
+		e.lat_ns[0] = -1;
+		e.lat_ns[1] = latency(s);
+	} else {
+		e.key = (struct sg_key){ SG_KIND_UNPAIRED, s->service, "", "", s->server };
+		e.failed = false;
+	}
+	sg_agg_add(agg, &e);
+}
+
+static void
+count_call(struct sg_agg *agg, const otlp_span *sp, const char *service)
+{
+	uint64_t end = sp->end_time_unix_nano;
+	struct sg_event e = {
+		.key = { SG_KIND_OP, service, sp->name ? sp->name : "", "",
+			 (int)sp->kind * 8 + (sp->status ? (int)sp->status->code : 0) },
+		.time_ns = end > sp->start_time_unix_nano ? end : sp->start_time_unix_nano,
+		.sign = 1,
+		.failed = ob_span_is_error(sp),
+		.lat_ns = { (int64_t)ob_span_duration(sp), 0 },
+	};
+
+	sg_agg_add(agg, &e);
+}
+
+static void
+sides_push(struct sg_sides *l, const struct sg_side *s)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = ob_xrealloc(l->v, l->cap * sizeof *l->v);
+	}
+	l->v[l->n++] = *s;
+}
+
+static const char *
+dup(struct ob_arena *a, const char *s)
+{
+	return ob_arena_memdup(a, s, strlen(s) + 1);
+}
+
+/* A client span that is a database call: its edge, counted now; false if not one. */
+static bool
+database_edge(struct sg_agg *agg, const otlp_span *sp, const otlp_resource *r,
+	      const struct sg_side *c)
+{
+	char tmp[64], tmp2[64], hostport[320];
+	const char *db = NULL, *server, *port;
+	size_t i;
+
+	for (i = 0; i < sizeof db_attrs / sizeof *db_attrs && db == NULL; i++)
+		db = either_text(sp, r, db_attrs[i], tmp, sizeof tmp);
+	if (db == NULL)
+		return false;
+	if (!(server = either_text(sp, r, "peer.service", tmp2, sizeof tmp2)) &&
+	    !(server = either_text(sp, r, "server.address", tmp2, sizeof tmp2))) {
+		char ptmp[32];
+
+		if ((server = either_text(sp, r, "network.peer.address", tmp2, sizeof tmp2)) &&
+		    (port = either_text(sp, r, "network.peer.port", ptmp, sizeof ptmp))) {
+			snprintf(hostport, sizeof hostport, "%s:%s", server, port);
+			server = hostport;
+		}
+	}
+	if (server == NULL)
+		server = db;
+	{
+		struct sg_event e = {
+			.key = { SG_KIND_EDGE, c->service, server, SG_CONN_DATABASE, SG_VIRTUAL_NONE },
+			.time_ns = c->end_ns,
+			.sign = 1,
+			.failed = c->failed,
+			.lat_ns = { latency(c), latency(c) },
+		};
+
+		sg_agg_add(agg, &e);
+	}
+	return true;
+}
+
+static int
+cmp_side(const void *a, const void *b)
+{
+	return memcmp(((const struct sg_side *)a)->span_id, ((const struct sg_side *)b)->span_id, 8);
+}
+
+enum ob_err
+sg_collect(const void *traces_data, struct sg_agg *agg, struct sg_sides *left)
+{
+	const otlp_traces_data *td = traces_data;
+	struct sg_side *clients = NULL, *servers = NULL;
+	size_t nc = 0, ns = 0, capc = 0, caps = 0, i, j, k;
+	bool *used;
+
+	for (i = 0; i < td->n_resource_spans; i++) {
+		const otlp_resource_spans *rs = td->resource_spans[i];
+		const otlp_resource *r = rs->resource;
+		const char *service = ob_resource_service(r);
+
+		for (j = 0; j < rs->n_scope_spans; j++)
+			for (k = 0; k < rs->scope_spans[j]->n_spans; k++) {
+				const otlp_span *sp = rs->scope_spans[j]->spans[k];
+				struct sg_side s = { 0 };
+				char tmp[64];
+				const char *peer;
+
+				count_call(agg, sp, service);
+				if (!service[0] || sp->trace_id.len != 16 || sp->span_id.len != 8)
+					continue;
+				s.messaging = sp->kind == OTLP_KIND(PRODUCER) ||
+					      sp->kind == OTLP_KIND(CONSUMER);
+				s.server = sp->kind == OTLP_KIND(SERVER) ||
+					   sp->kind == OTLP_KIND(CONSUMER);
+				if (!s.server && sp->kind != OTLP_KIND(CLIENT) &&
+				    sp->kind != OTLP_KIND(PRODUCER))
+					continue;
+				memcpy(s.trace_id, sp->trace_id.data, 16);
+				s.failed = ob_span_is_error(sp);
+				s.service = service;
+				peer = attr_text(sp->attributes, sp->n_attributes, "peer.service",
+						 tmp, sizeof tmp);
+				s.peer = dup(left->arena, peer ? peer : "");
+				s.start_ns = sp->start_time_unix_nano;
+				s.end_ns = sp->end_time_unix_nano > s.start_ns ? sp->end_time_unix_nano
+									       : s.start_ns;
+				if (!s.server) {
+					memcpy(s.span_id, sp->span_id.data, 8);
+					if (database_edge(agg, sp, r, &s))
+						continue;
+					if (nc == capc) {
+						capc = capc ? capc * 2 : 16;
+						clients = ob_xrealloc(clients, capc * sizeof *clients);
+					}
+					clients[nc++] = s;
+				} else if (sp->parent_span_id.len != 8) {
+					/* a root: nobody will call it but a user or its peer;
+					 * Tempo leaves the client latency of these unset */
+					struct sg_event e = {
+						.key = { SG_KIND_EDGE, s.peer[0] ? s.peer : "user",
+							 service, SG_CONN_VIRTUAL, SG_VIRTUAL_CLIENT },
+						.time_ns = s.end_ns,
+						.sign = 1,
+						.failed = s.failed,
+						.lat_ns = { latency(&s), -1 },
+					};
+
+					sg_agg_add(agg, &e);
+				} else {
+					memcpy(s.span_id, sp->parent_span_id.data, 8);
+					if (ns == caps) {
+						caps = caps ? caps * 2 : 16;
+						servers = ob_xrealloc(servers, caps * sizeof *servers);
+					}
+					servers[ns++] = s;
+				}
+			}
+	}
+	/* pair inside the trace: each client with the first server under it */
+	qsort(clients, nc, sizeof *clients, cmp_side);
+	used = ob_xcalloc(nc + 1, sizeof *used);
+	for (i = 0; i < ns; i++) {
+		struct sg_side *c = bsearch(&servers[i], clients, nc, sizeof *clients, cmp_side);
+
+		if (c && !used[c - clients]) {
+			used[c - clients] = true;
+			sg_count_pair(agg, c, &servers[i], 1);
+			continue;
+		}
+		servers[i].service = dup(left->arena, servers[i].service);
+		sides_push(left, &servers[i]);
+	}
+	for (i = 0; i < nc; i++)
+		if (!used[i]) {
+			clients[i].service = dup(left->arena, clients[i].service);
+			sides_push(left, &clients[i]);
+		}
+	free(used);
+	free(clients);
+	free(servers);
+	return OB_OK;
+}
+
+void
+sg_side_key(const struct sg_side *s, uint8_t out[25])
+{
+	memcpy(out, s->trace_id, 16);
+	memcpy(out + 16, s->span_id, 8);
+	out[24] = s->server ? 'S' : 'C';
+}
+
+void
+sg_partner_key(const struct sg_side *s, uint8_t out[25])
+{
+	sg_side_key(s, out);
+	out[24] = s->server ? 'C' : 'S';
+}
+
+/*
+ * A waiting side's bytes (sg_pending.data): flags (1 server, 2 messaging,
+ * 4 failed), start_ns, end_ns (uvarints), service\0, peer\0.
+ */
+enum ob_err
+sg_side_encode(const struct sg_side *s, struct ob_buf *out)
+{
+	uint8_t tmp[1 + 2 * OB_VARINT_MAX];
+	size_t n = 0;
+
+	tmp[n++] = (uint8_t)(s->server | s->messaging << 1 | s->failed << 2);
+	n += ob_put_uvarint(tmp + n, s->start_ns);
+	n += ob_put_uvarint(tmp + n, s->end_ns);
+	ob_buf_add(out, tmp, n);
+	ob_buf_add(out, s->service, strlen(s->service) + 1);
+	return ob_buf_add(out, s->peer, strlen(s->peer) + 1);
+}
+
+enum ob_err
+sg_side_decode(struct sg_side *s, const uint8_t key[25], const uint8_t *p, size_t n)
+{
+	const uint8_t *end = p + n, *z;
+	size_t used;
+
+	memset(s, 0, sizeof *s);
+	memcpy(s->trace_id, key, 16);
+	memcpy(s->span_id, key + 16, 8);
+	if (n < 1 || p[0] > 7)
+		return OB_ECORRUPT;
+	s->server = p[0] & 1;
+	s->messaging = (p[0] >> 1) & 1;
+	s->failed = (p[0] >> 2) & 1;
+	p++;
+	if (!(used = ob_get_uvarint(p, end, &s->start_ns)))
+		return OB_ECORRUPT;
+	p += used;
+	if (!(used = ob_get_uvarint(p, end, &s->end_ns)))
+		return OB_ECORRUPT;
+	p += used;
+	if (!(z = memchr(p, 0, (size_t)(end - p))))
+		return OB_ECORRUPT;
+	s->service = (const char *)p;
+	p = z + 1;
+	if (p >= end || !(z = memchr(p, 0, (size_t)(end - p))) || z + 1 != end)
+		return OB_ECORRUPT;
+	s->peer = (const char *)p;
+	return (key[24] == 'S') == s->server ? OB_OK : OB_ECORRUPT;
+}
