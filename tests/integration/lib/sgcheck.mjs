@@ -39,6 +39,16 @@ export async function waitSealedMore(store, blocks, { timeout = 15000 } = {}) {
 
 export const tsParam = (T) => (T / 1000).toFixed(3);
 
+// The evaluation time of the Prometheus checks: the latest time before now
+// that is 50.5 s into its minute.  Fixed so that the answers do not depend
+// on when the test runs: the last sample is then 50.5 s before the end of
+// the range, where Prometheus's rate() extrapolates to the end or not
+// depending on the spacing of the samples, so the samples must be the
+// contract's for rate() to come out as the contract's.
+export function evalTime(now = Date.now()) {
+	return Math.floor((now - 500 - 50500) / 60000) * 60000 + 50500;
+}
+
 // An instant query at T (ms): {resultType, result}; throws on an error answer.
 export async function promQuery(srv, expr, T) {
 	const url = `${srv.api}/api/v1/query?query=${encodeURIComponent(expr)}&time=${tsParam(T)}`;
