@@ -206,8 +206,10 @@ export function quantileBand(xs, q, rel = 0.05) {
 const ms = (xs) => xs.filter((x) => x !== null).map((x) => x * 1000);
 
 // -> {nodes: Map(id -> {id, requests, failed, p50, p95}), edges: Map(edgeKey -> {..., p50, p95, clientP95}), unpaired}
-// where p50... are quantileBand()s or null.
-export function apiGraph(g) {
+// where p50... are quantileBand()s or null.  skipUnmeasured: leave out
+// (undefined: not compared) the latencies of a side no span measured
+// (virtual edges), and of a node nothing measured went into.
+export function apiGraph(g, { skipUnmeasured = false } = {}) {
 	const nodes = new Map();
 	const node = (id) => {
 		if (!nodes.has(id)) nodes.set(id, { id, requests: 0, failed: 0, lat: [] });
@@ -233,6 +235,17 @@ export function apiGraph(g) {
 		n.p50 = quantileBand(n.lat, 0.5);
 		n.p95 = quantileBand(n.lat, 0.95);
 		delete n.lat;
+	}
+	if (skipUnmeasured) {
+		for (const [k, e] of g.edges) {
+			const x = edges.get(k);
+			if (e.events.every((ev) => ev.serverSec === null)) { delete x.p50; delete x.p95; }
+			if (e.events.every((ev) => ev.clientSec === null)) delete x.clientP95;
+		}
+		for (const n of nodes.values()) {
+			const into = [...g.edges.values()].filter((e) => e.server === n.id);
+			if (into.length && into.every((e) => e.events.every((ev) => ev.serverSec === null))) { delete n.p50; delete n.p95; }
+		}
 	}
 	return { nodes, edges, unpaired: g.unpaired };
 }

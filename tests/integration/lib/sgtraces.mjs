@@ -12,6 +12,7 @@
 //   sv.span('cart', 'POST /cart', { kind: 'server', start: t + 12, end: t + 55, parent: call, error: true });
 //   await sv.flush('cart');            // the server side first
 //   await sv.flush();                  // then everything else
+//   sv.span('cart', 'late', { ..., via: 'later' }); await sv.flush('cart#later');
 //
 // mainSet() is the service-graph trace set of servicegraph.test.mjs.
 
@@ -37,8 +38,11 @@ export class Services {
 		this.providers = new Map();
 	}
 
-	provider(service, resourceAttrs = {}) {
-		let p = this.providers.get(service);
+	// The provider of a service; `via` names a second one for the same
+	// service (its own exporter, flushed on its own: spans held back).
+	provider(service, resourceAttrs = {}, via = '') {
+		const key = via ? `${service}#${via}` : service;
+		let p = this.providers.get(key);
 		if (!p) {
 			p = new BasicTracerProvider({
 				resource: resourceFromAttributes({ 'service.name': service, ...resourceAttrs }),
@@ -46,17 +50,17 @@ export class Services {
 					{ scheduledDelayMillis: 600000, maxExportBatchSize: 4096, maxQueueSize: 8192 })],
 			});
 			p.tracer = p.getTracer('sg-it', '1.0.0');
-			this.providers.set(service, p);
+			this.providers.set(key, p);
 		}
 		return p;
 	}
 
 	// Starts and ends one span; returns it.  parent: a span made here, a
 	// {traceId, spanId} (remoteParent()), or null for a root.
-	span(service, name, { kind = 'internal', start, end, parent = null, attrs = {}, error = false, ok = false, resource } = {}) {
+	span(service, name, { kind = 'internal', start, end, parent = null, attrs = {}, error = false, ok = false, resource, via = '' } = {}) {
 		if (!Number.isInteger(start) || !Number.isInteger(end) || end < start)
 			throw new Error(`test bug: span ${name}: start/end must be whole milliseconds, end >= start`);
-		const p = this.provider(service, resource);
+		const p = this.provider(service, resource, via);
 		let ctx = ROOT_CONTEXT;
 		if (parent) {
 			const pc = typeof parent.spanContext === 'function' ? parent.spanContext() : parent;
@@ -71,7 +75,8 @@ export class Services {
 		return s;
 	}
 
-	// forceFlush the named services' providers in that order (all when none named).
+	// forceFlush the named providers ("service" or "service#via") in that
+	// order (all when none named).
 	async flush(...services) {
 		const list = services.length ? services : [...this.providers.keys()];
 		for (const name of list) {
