@@ -29,9 +29,11 @@ import { takeExportErrors } from './lib/sdk.mjs';
 import { Services, mainSet } from './lib/sgtraces.mjs';
 import {
 	flatSpans, serviceGraph, spanMetrics, apiGraph, promSeries, samplesOf, instantValue, extrapolatedRate,
-	edgeKey, SG_BUCKETS, SM_BUCKETS,
+	edgeKey, SG_BUCKETS, SM_BUCKETS, sumRateBy, histQuantileOfRates, overSteps,
 } from './lib/sgmodel.mjs';
-import { pollGraph, serviceGraphApi, waitSealedMore, promQuery, diffVector, diffMatrix, report, evalTime } from './lib/sgcheck.mjs';
+import {
+	pollGraph, serviceGraphApi, waitSealedMore, promQuery, promRange, promApiData, diffVector, diffMatrix, report, evalTime,
+} from './lib/sgcheck.mjs';
 import { serviceMapCases, serviceTableCases, sevenDayCase } from './lib/sgqueries.mjs';
 
 const T30 = { timeout: 30000 };
@@ -215,11 +217,11 @@ test('Prometheus: raw samples (X[1h]) sit where the materialisation contract put
 // server_seconds are the last test's business)
 const missingServerPair = (l) => S.missing.some(({ edge, side }) => side === 'server' && edge.client === l.client && edge.server === l.server);
 
-async function runCases(target, cases, T) {
+async function runCases(target, cases, T, { method = 'GET' } = {}) {
 	const diffs = [];
 	for (const c of cases) {
 		let data;
-		try { data = await promQuery(target, c.expr, T); } catch (e) { diffs.push(e.message); continue; }
+		try { data = await promQuery(target, c.expr, T, { method }); } catch (e) { diffs.push(e.message); continue; }
 		diffs.push(...diffVector(c.expr, data, c.exp, c.opts));
 	}
 	return diffs;
@@ -227,7 +229,8 @@ async function runCases(target, cases, T) {
 
 test('Prometheus: Grafana\'s service map queries, word for word, answer the model (1h, 3600s, filters with OR)', T30, async () => {
 	const T = await promReady();
-	const diffs = await runCases(srv, serviceMapCases(S.seriesTempo, T, { ignore: missingServerPair }), T);
+	// POSTed as a form, as Grafana's Prometheus data source sends them
+	const diffs = await runCases(srv, serviceMapCases(S.seriesTempo, T, { ignore: missingServerPair }), T, { method: 'POST' });
 	assert.deepEqual(diffs, [], report(diffs));
 });
 
@@ -240,6 +243,68 @@ test('Prometheus: Grafana\'s service table queries (topk rate, error rate, p90 p
 	const diffs = await runCases(srv, cases, T);
 	assert.deepEqual(diffs, [], report(diffs));
 });
+
+// Range queries on minute steps over series (the model's), with the
+// expected matrix of each: [expr, f(t) -> Map].  On minute steps a [1m]
+// range has a sample at both ends, so increase() and rate() are exact
+// differences of the minute boundaries' values.
+function rangeCases(series) {
+	const M = 60000;
+	const tot = byName(series, 'traces_service_graph_request_total');
+	const failed = byName(series, 'traces_service_graph_request_failed_total');
+	const calls = byName(series, 'traces_spanmetrics_calls_total');
+	const fc = (s) => s.labels.client === 'frontend' && s.labels.server === 'cart';
+	const buckets = byName(series, 'traces_service_graph_request_server_seconds_bucket').filter(fc);
+	return [
+		['sum by (client, server, connection_type) (increase(traces_service_graph_request_total[1m]))',
+			(t) => sumRateBy(tot, ['client', 'server', 'connection_type'], t, M, { isRate: false })],
+		['sum by (service, span_name) (increase(traces_spanmetrics_calls_total[1m]))',
+			(t) => sumRateBy(calls, ['service', 'span_name'], t, M, { isRate: false })],
+		['sum by (client, server)(rate(traces_service_graph_request_total{client="frontend",server="cart"}[1m]))',
+			(t) => sumRateBy(tot.filter(fc), ['client', 'server'], t, M)],
+		['sum by (client, server)(rate(traces_service_graph_request_failed_total{client="frontend",server="cart"}[1m]))',
+			(t) => sumRateBy(failed.filter(fc), ['client', 'server'], t, M)],
+		['histogram_quantile(0.9, sum(rate(traces_service_graph_request_server_seconds_bucket{client="frontend",server="cart"}[1m])) by (le, client, server))',
+			(t) => (sumRateBy(buckets, ['le'], t, M).size
+				? new Map([['', { labels: { client: 'frontend', server: 'cart' }, value: histQuantileOfRates(0.9, buckets, t, M) }]])
+				: new Map())],
+	];
+}
+const rangeSpan = (T) => [Math.floor(S.t0 / 60000) * 60000 - 60000, Math.floor(T / 60000) * 60000];
+
+async function runRangeCases(target, series, T) {
+	const diffs = [];
+	const [start, end] = rangeSpan(T);
+	for (const [expr, f] of rangeCases(series)) {
+		let data;
+		try { data = await promRange(target, expr, start, end, 60, { method: 'POST' }); } catch (e) { diffs.push(e.message); continue; }
+		diffs.push(...diffMatrix(`query_range ${expr}`, data, overSteps(start, end, 60000, f), { rel: 1e-6 }));
+	}
+	return diffs;
+}
+
+test('Prometheus: query_range on minute steps: edges and calls per minute, and the rate and p90 links Grafana puts on an edge', T30, async () => {
+	const T = await promReady();
+	const diffs = await runRangeCases(srv, S.seriesMeasured, T);
+	assert.deepEqual(diffs, [], report(diffs));
+});
+
+test('Prometheus: series, labels and label values of the service graph (Grafana\'s availability probe)', T30, async () => {
+	const T = await promReady();
+	const range = { start: tsParamS(T - 3600000), end: tsParamS(T) };
+	const probe = '{__name__=~"traces_service_graph_request_server_seconds_sum|traces_service_graph_request_total|traces_service_graph_request_failed_total"}';
+	const labels = await promApiData(srv, '/api/v1/labels', { 'match[]': probe, ...range });
+	assert.deepEqual([...labels].sort(), ['__name__', 'client', 'connection_type', 'server'], `/api/v1/labels?match[]=${probe}`);
+	const tot = byName(S.seriesMeasured, 'traces_service_graph_request_total');
+	const series = await promApiData(srv, '/api/v1/series', { 'match[]': 'traces_service_graph_request_total', ...range });
+	const key = (l) => JSON.stringify(Object.entries(l).sort());
+	assert.deepEqual(series.map(key).sort(), tot.map((s) => key(s.labels)).sort(), '/api/v1/series?match[]=traces_service_graph_request_total');
+	const clients = await promApiData(srv, '/api/v1/label/client/values', { 'match[]': 'traces_service_graph_request_total', ...range });
+	assert.deepEqual(clients, [...new Set(tot.map((s) => s.labels.client))].sort(), '/api/v1/label/client/values');
+	const kinds = await promApiData(srv, '/api/v1/label/span_kind/values', { 'match[]': 'traces_spanmetrics_calls_total', ...range });
+	assert.deepEqual(kinds, ['SPAN_KIND_CLIENT', 'SPAN_KIND_CONSUMER', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_SERVER']);
+});
+const tsParamS = (ms) => String(Math.floor(ms / 1000));
 
 test('Prometheus: a 7d window: exact instant counts; rate over 7d as Prometheus computes it from the samples', T30, async (t) => {
 	const T = await promReady();
@@ -326,6 +391,7 @@ test('the expectations themselves: Prometheus 2.42 over the contract\'s samples 
 			diffs.push(...await runCases(target, serviceMapCases(series, T), T));
 			diffs.push(...await runCases(target, serviceTableCases(series, T).cases, T));
 			diffs.push(...await runCases(target, [sevenDayCase(series, T, 60000)], T));
+			diffs.push(...await runRangeCases(target, series, T));
 			assert.deepEqual(diffs, [], `the test's arithmetic disagrees with Prometheus: ${report(diffs)}`);
 		} finally {
 			await prom.stop();

@@ -3,7 +3,7 @@
 // (sgmodel.mjs).  Every diff* function returns a list of disagreements
 // ([] when none), so a test can report all of them at once.
 
-import { getJson, get, waitFor } from './obstui.mjs';
+import { getJson, get, post, waitFor } from './obstui.mjs';
 import { diffApiGraph, close } from './sgmodel.mjs';
 import { stats } from './sync.mjs';
 
@@ -49,14 +49,27 @@ export function evalTime(now = Date.now()) {
 	return Math.floor((now - 500 - 50500) / 60000) * 60000 + 50500;
 }
 
-// An instant query at T (ms): {resultType, result}; throws on an error answer.
-export async function promQuery(srv, expr, T) {
-	const url = `${srv.api}/api/v1/query?query=${encodeURIComponent(expr)}&time=${tsParam(T)}`;
-	const r = await get(url, { accept: 'application/json' });
+// An instant query at T (ms): {resultType, result}; throws on an error
+// answer.  method POST sends the parameters as a form, as Grafana does.
+export async function promQuery(srv, expr, T, { method = 'GET' } = {}) {
+	return promApiData(srv, '/api/v1/query', { query: expr, time: tsParam(T) }, method, expr);
+}
+
+// A range query from start to end (ms) every step seconds.
+export async function promRange(srv, expr, start, end, step, { method = 'GET' } = {}) {
+	return promApiData(srv, '/api/v1/query_range', { query: expr, start: tsParam(start), end: tsParam(end), step: String(step) }, method, expr);
+}
+
+// Any Prometheus API call answering {status, data}: data, or a thrown error.
+export async function promApiData(srv, path, params, method = 'GET', what = path) {
+	const qs = new URLSearchParams(params).toString();
+	const r = method === 'GET'
+		? await get(`${srv.api}${path}?${qs}`, { accept: 'application/json' })
+		: await post(`${srv.api}${path}`, qs, { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' });
 	let body;
 	try { body = JSON.parse(r.body.toString('utf8')); } catch { body = null; }
 	if (r.status !== 200 || body?.status !== 'success')
-		throw new Error(`${expr}: HTTP ${r.status} ${r.body.toString().slice(0, 400)}`);
+		throw new Error(`${what}: ${method} ${path}: HTTP ${r.status} ${r.body.toString().slice(0, 400)}`);
 	return body.data;
 }
 

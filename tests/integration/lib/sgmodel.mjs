@@ -443,11 +443,12 @@ export function byLabels(l, by) {
 	return { key: JSON.stringify(by.map((k) => o[k] ?? '')), labels: o };
 }
 
-// sum by (by) (rate(series[R])) at T -> Map(key -> {labels, value})
-export function sumRateBy(seriesList, by, T, rangeMs, { grain = MINUTE } = {}) {
+// sum by (by) (rate(series[R])) at T -> Map(key -> {labels, value});
+// isRate false: increase().
+export function sumRateBy(seriesList, by, T, rangeMs, { grain = MINUTE, isRate = true } = {}) {
 	const out = new Map();
 	for (const s of seriesList) {
-		const r = extrapolatedRate(samplesOf(s, T, { grain }), T, rangeMs, true);
+		const r = extrapolatedRate(samplesOf(s, T, { grain }), T, rangeMs, isRate);
 		if (r === undefined) continue;
 		const { key, labels } = byLabels(s.labels, by);
 		const x = out.get(key) ?? { labels, value: 0 };
@@ -489,4 +490,17 @@ export function close(a, b, rel = 1e-6) {
 	if (Number.isNaN(a) && Number.isNaN(b)) return true;
 	if (a === b) return true;
 	return Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b), 1e-12);
+}
+
+// A range query's expected matrix: f(t) -> Map(key -> {labels, value}) at
+// every step from start to end (ms) -> Map(key -> {labels, samples}).
+export function overSteps(start, end, stepMs, f) {
+	const out = new Map();
+	for (let t = start; t <= end; t += stepMs) {
+		for (const [k, x] of f(t)) {
+			if (!out.has(k)) out.set(k, { labels: x.labels, samples: [] });
+			out.get(k).samples.push([t, x.value]);
+		}
+	}
+	return out;
 }
