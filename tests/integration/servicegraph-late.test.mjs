@@ -170,3 +170,14 @@ test('Prometheus after all that: exact counts and sums, and every edge counted i
 	}
 	assert.deepEqual(diffs, [], report(diffs));
 });
+
+test('a restart on the same store: the same graph, nothing counted twice', T30, async () => {
+	assert.ok(S.c, 'the pull test did not get this far');
+	const store = s1.store;
+	assert.equal((await s1.stop()).code, 0);
+	s1 = await startServe({ store, args: ['--seal-idle', '1s', '--origin', 'sg-here'] });
+	await graphIs(S.c, 'after a restart');
+	// and it stays so once the sealer has looked at the blocks again
+	await new Promise((r) => setTimeout(r, 2500));
+	await graphIs(S.c, 'a few seconds after the restart');
+});

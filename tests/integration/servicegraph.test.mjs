@@ -28,7 +28,7 @@ import { captured } from './lib/traces.mjs';
 import { takeExportErrors } from './lib/sdk.mjs';
 import { Services, mainSet } from './lib/sgtraces.mjs';
 import {
-	flatSpans, serviceGraph, spanMetrics, apiGraph, promSeries, samplesOf, instantValue, extrapolatedRate,
+	flatSpans, serviceGraph, spanMetrics, apiGraph, promSeries, diffApiGraph, samplesOf, instantValue, extrapolatedRate,
 	edgeKey, SG_BUCKETS, SM_BUCKETS, sumRateBy, histQuantileOfRates, overSteps,
 } from './lib/sgmodel.mjs';
 import {
@@ -117,6 +117,24 @@ test('GET /api/service-graph: nodes, edges, requests, failures, p50/p95 and unpa
 	// the node of a service that is only a client: requests 0, nothing measured
 	const sessions = got.nodes.find((x) => x.id === 'sessions');
 	assert.deepEqual([sessions.requests, sessions.failed, sessions.p50Ms, sessions.p95Ms], [0, 0, null, null]);
+});
+
+test('GET /api/service-graph: a one-minute window holds the edges whose time (the later end of their sides) falls in it', T30, async () => {
+	need();
+	// the minute boundary with the most edges either side of it
+	const times = [...S.g.edges.values()].flatMap((e) => e.events.map((x) => x.tMs));
+	const b = Math.floor(times.sort((x, y) => x - y)[Math.floor(times.length / 2)] / 60000) * 60000;
+	const sub = { edges: new Map(), unpaired: S.g.unpaired };
+	for (const [k, e] of S.g.edges) {
+		const events = e.events.filter((x) => x.tMs >= b && x.tMs < b + 60000);
+		if (events.length) sub.edges.set(k, { ...e, events });
+	}
+	assert.ok(sub.edges.size >= 5 && sub.edges.size < S.g.edges.size, 'test bug: the minute should hold some edges, not all');
+	const exp = apiGraph(sub, { skipUnmeasured: true });
+	delete exp.unpaired; // which window an unpaired side belongs to is not specified
+	const got = await serviceGraphApi(srv, b / 1000, b / 1000 + 59);
+	const diffs = diffApiGraph(got, exp);
+	assert.deepEqual(diffs, [], `window [${b / 1000}, ${b / 1000 + 59}]: ${report(diffs)}`);
 });
 
 test('GET /api/service-graph: a window without the data is empty; bad start/end are 400', T30, async () => {
