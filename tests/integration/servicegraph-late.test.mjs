@@ -134,6 +134,8 @@ test('pulled from a remote: one side (or a whole trace) in another store, pushed
 	assert.equal((await s2.stop()).code, 0, 'the second store stopped (sealing its head)');
 	assert.equal(stats(s2.store).headSpans, 0);
 	const url = `file://${tempDir('obstui-sg-remote-')}/team`;
+	S.url = url;
+	S.there = there;
 	const p = parseSyncLine(cliOk(['push', url, '--store', s2.store]).stdout, 'push');
 	assert.ok(p.n >= 1 && p.failed === 0, JSON.stringify(p));
 	const q = parseSyncLine(cliOk(['pull', url, '--store', s1.store]).stdout, 'pull');
@@ -180,4 +182,27 @@ test('a restart on the same store: the same graph, nothing counted twice', T30, 
 	// and it stays so once the sealer has looked at the blocks again
 	await new Promise((r) => setTimeout(r, 2500));
 	await graphIs(S.c, 'a few seconds after the restart');
+});
+
+test('pulled into a store nobody serves: obstui query and then serve see the pulled graph', T30, async () => {
+	assert.ok(S.url, 'the pull test did not get this far');
+	const store = tempDir('obstui-sg-pulled-');
+	const q = parseSyncLine(cliOk(['pull', S.url, '--store', store]).stdout, 'pull');
+	assert.ok(q.n >= 1 && q.failed === 0, JSON.stringify(q));
+	const d = expected(S.there);
+	assert.deepEqual([requests(d.g, 'remote-web', 'remote-api'), d.g.unpaired], [2, 5], 'test bug: the other store alone');
+	const T = Date.now() - 500;
+	const args = ['query', 'sum by (client, server) (traces_service_graph_request_total)', '--time', (T / 1000).toFixed(3), '--json', '--store', store];
+	const r = cliOk(args);
+	const data = JSON.parse(r.stdout).data;
+	const want = new Map([...d.g.edges.values()].map((e) => [e, { labels: { client: e.client, server: e.server }, value: e.events.length }]));
+	const diffs = diffVector(`obstui query ${args[1]}`, data, want, { rel: 0 });
+	assert.deepEqual(diffs, [], report(diffs));
+	const srv = await startServe({ store });
+	try {
+		const { got, diffs: g } = await pollGraph(srv, d.api, S.start, S.end);
+		assert.deepEqual(g, [], `serve on the pulled store: ${report(g)}\nanswer: ${JSON.stringify(got).slice(0, 1500)}`);
+	} finally {
+		await srv.stop();
+	}
 });
