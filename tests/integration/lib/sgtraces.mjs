@@ -108,7 +108,9 @@ export class Services {
 //  - 5 root CLIENT spans of sessions, whose resource says db.system redis,
 //    with network.peer.address (and port on 3 of them);
 //  - an unpaired CLIENT (cart, no peer.service) and an unpaired SERVER
-//    (inventory, its parent never sent).
+//    (inventory, its parent never sent);
+//  - 3 cart PRODUCER spans with peer.service audit-bus and no consumer, and
+//    3 billing CONSUMER spans with no parent (-> user), one failing.
 export function mainSet(sv, t0) {
 	for (let i = 0; i < 20; i++) {
 		const b = t0 + i * 6000;
@@ -188,4 +190,10 @@ export function mainSet(sv, t0) {
 		});
 	}
 	sv.span('inventory', 'GET /restock', { kind: 'server', start: t0 + 5000, end: t0 + 5040, parent: remoteParent() });
+	// messaging without its other side: a producer naming its bus, a consumer with no parent
+	for (let k = 0; k < 3; k++) {
+		const b = t0 + 7000 + k * 25000;
+		sv.span('cart', 'audit publish', { kind: 'producer', start: b, end: b + 2 + k, attrs: { 'peer.service': 'audit-bus' } });
+		sv.span('billing', 'nightly batch', { kind: 'consumer', start: b + 500, end: b + 800 + 100 * k, error: k === 1 });
+	}
 }
