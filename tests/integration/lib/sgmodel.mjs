@@ -336,7 +336,10 @@ export function promSeries(g, m, { latencyMissing = 0 } = {}) {
 		const labels = { client: e.client, server: e.server, connection_type: e.connectionType };
 		push('traces_service_graph_request_total', labels, e.events.map((x) => ({ tMs: x.tMs, v: 1 })));
 		const f = e.events.filter((x) => x.failed);
-		if (f.length) push('traces_service_graph_request_failed_total', labels, f.map((x) => ({ tMs: x.tMs, v: 1 })));
+		if (f.length) {
+			push('traces_service_graph_request_failed_total', labels, f.map((x) => ({ tMs: x.tMs, v: 1 })));
+			out[out.length - 1].placeEvents = e.events; // (SAMPLES.newestPerBucket: samples at the edge's events)
+		}
 		for (const side of ['server', 'client']) {
 			const evs = [];
 			for (const x of e.events) {
@@ -358,16 +361,33 @@ export function labelKey(l) {
 	return JSON.stringify(Object.keys(l).filter((k) => k !== '__name__').sort().map((k) => [k, l[k]]).concat([['__name__', l.__name__ ?? '']]));
 }
 
+// Which samples the tests expect.  newestPerBucket false: the contract the
+// lead gave the tests (boundaries + the series' newest event); true: what
+// src/store/rollup_series.c says it does (boundaries + the newest event of
+// each minute/hour bucket with events; for failed_total, the edge's newest
+// request of each bucket with a failure).
+export const SAMPLES = { newestPerBucket: process.env.OBSTUI_SG_SAMPLES === 'per-bucket' };
+
 // Samples of a series at or before T (ms) under the contract, with step
 // `grain` (60000; the lead may use 3600000 for ranges of 6 h and more).
-export function samplesOf(series, T, { grain = MINUTE } = {}) {
+export function samplesOf(series, T, { grain = MINUTE, newestPerBucket = SAMPLES.newestPerBucket } = {}) {
 	const ev = series.events;
 	if (!ev.length) return [];
 	const first = ev[0].tMs;
 	const last = ev[ev.length - 1].tMs;
 	const times = new Set();
-	for (let b = Math.floor(first / grain) * grain; b <= Math.min(last + KEEP_MS, T); b += grain) times.add(b);
-	if (last <= T) times.add(last);
+	const b0 = Math.floor(first / grain) * grain;
+	for (let b = b0; b <= Math.min(last + KEEP_MS, T); b += grain) times.add(b);
+	if (last <= T && !newestPerBucket) times.add(last);
+	if (newestPerBucket) {
+		const own = new Set(ev.map((e) => Math.floor(e.tMs / grain) * grain));
+		const newest = new Map();
+		for (const e of series.placeEvents ?? ev) {
+			const b = Math.floor(e.tMs / grain) * grain;
+			if (own.has(b) && e.tMs <= T && e.tMs > (newest.get(b) ?? -1)) newest.set(b, e.tMs);
+		}
+		for (const t of newest.values()) times.add(t);
+	}
 	return [...times].sort((a, b) => a - b).map((t) => {
 		let v = 0;
 		for (const e of ev) if (e.tMs <= t) v += e.v;
