@@ -337,23 +337,9 @@ match_params(const struct api_params *p, struct ob_arena *arena, bool required,
 }
 
 static int
-labels_cmp(const struct series_labels *a, const struct series_labels *b)
-{
-	size_t i;
-	int c;
-
-	for (i = 0; i < a->n && i < b->n; i++) {
-		if ((c = strcmp(a->v[i].name, b->v[i].name)) ||
-		    (c = strcmp(a->v[i].value, b->v[i].value)))
-			return c;
-	}
-	return (a->n > b->n) - (a->n < b->n);
-}
-
-static int
 labels_qcmp(const void *a, const void *b)
 {
-	return labels_cmp(a, b);
+	return series_labels_cmp(a, b);
 }
 
 static int
@@ -414,7 +400,7 @@ series_union(const struct api_metrics *m, const struct match_sets *ms, struct ob
 	if (n)
 		qsort(all, n, sizeof *all, labels_qcmp);
 	for (i = 0, w = 0; i < n; i++)
-		if (w == 0 || labels_cmp(&all[w - 1], &all[i]) != 0)
+		if (w == 0 || series_labels_cmp(&all[w - 1], &all[i]) != 0)
 			all[w++] = all[i];
 	*out = all;
 	*nout = w;

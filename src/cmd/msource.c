@@ -8,21 +8,6 @@
 
 #define HOURLY_MS (6ll * 3600 * 1000)   /* rollup series at an hour's resolution */
 
-static int
-cmp_labels(const struct series_labels *a, const struct series_labels *b)
-{
-	size_t i;
-	int r;
-
-	for (i = 0; i < a->n && i < b->n; i++) {
-		if ((r = strcmp(a->v[i].name, b->v[i].name)))
-			return r;
-		if ((r = strcmp(a->v[i].value, b->v[i].value)))
-			return r;
-	}
-	return a->n < b->n ? -1 : a->n > b->n;
-}
-
 static enum ob_err
 select_hinted(void *ctx, const struct promql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
 	      int64_t range_ms, struct ob_arena *arena, struct series_data **out, size_t *nout,
@@ -49,7 +34,7 @@ select_hinted(void *ctx, const struct promql_matcher *m, size_t nm, int64_t mint
 	if ((v = ob_arena_alloc(arena, (na + nb) * sizeof *v)) == NULL)
 		return ob_errf(errbuf, OB_ETOOBIG, "query processing would load too many samples");
 	while (i < na || j < nb) {
-		int c = i == na ? 1 : j == nb ? -1 : cmp_labels(&a[i].labels, &b[j].labels);
+		int c = i == na ? 1 : j == nb ? -1 : series_labels_cmp(&a[i].labels, &b[j].labels);
 
 		if (c <= 0)
 			v[n++] = a[i++];

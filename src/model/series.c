@@ -64,3 +64,16 @@ series_hist_bound(int32_t idx, int32_t schema)
 		return ldexp(frac, e);
 	}
 }
+
+int
+series_labels_cmp(const struct series_labels *a, const struct series_labels *b)
+{
+	size_t i;
+	int c;
+
+	for (i = 0; i < a->n && i < b->n; i++)
+		if ((c = strcmp(a->v[i].name, b->v[i].name)) ||
+		    (c = strcmp(a->v[i].value, b->v[i].value)))
+			return c;
+	return a->n < b->n ? -1 : a->n > b->n;
+}

@@ -171,6 +171,9 @@ bool series_metric_name_valid(const char *s, size_t n);
  */
 double series_hist_bound(int32_t idx, int32_t schema);
 
+/* Order of label sets: name by name, then value, then the shorter first (Prometheus's). */
+int series_labels_cmp(const struct series_labels *a, const struct series_labels *b);
+
 /* The value of a label, or NULL (a label with an empty value is no label). */
 static inline const char *series_label_get(const struct series_labels *ls, const char *name)
 {

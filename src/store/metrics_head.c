@@ -60,19 +60,6 @@ mhead_labels_hash(const struct series_labels *ls)
 	return h ? h : 1;
 }
 
-int
-mhead_labels_cmp(const struct series_labels *a, const struct series_labels *b)
-{
-	for (size_t i = 0; i < a->n && i < b->n; i++) {
-		int c = strcmp(a->v[i].name, b->v[i].name);
-		if (c == 0)
-			c = strcmp(a->v[i].value, b->v[i].value);
-		if (c)
-			return c;
-	}
-	return a->n < b->n ? -1 : a->n > b->n;
-}
-
 char *
 mhead_labels_string(const struct series_labels *ls, char *out, size_t outlen)
 {
@@ -199,7 +186,7 @@ stripe_find(struct mstripe *st, const struct series_labels *ls, uint64_t hash)
 	if (!st->nbuckets)
 		return NULL;
 	for (s = st->buckets[hash & (st->nbuckets - 1)]; s; s = s->next)
-		if (s->hash == hash && mhead_labels_cmp(&s->labels, ls) == 0)
+		if (s->hash == hash && series_labels_cmp(&s->labels, ls) == 0)
 			return s;
 	return NULL;
 }

@@ -188,7 +188,6 @@ void mhead_free_chunks_before(struct mstore *m, struct mseries *s, int64_t befor
 void mhead_account(struct mstore *m, int64_t delta);
 void mhead_meta_set(struct mstore *m, const struct series_meta *sm, bool log);
 char *mhead_labels_string(const struct series_labels *ls, char *out, size_t outlen);
-int mhead_labels_cmp(const struct series_labels *a, const struct series_labels *b);
 
 /* metrics_wal.c: framing constants (the byte table is there) */
 #define WAL_MAGIC "OBMWAL1\n"

@@ -178,7 +178,7 @@ qset_get(struct qset *s, const struct series_labels *ls, bool copy)
 	struct qseries *q;
 
 	for (q = s->b[h & (s->nb - 1)]; q; q = q->next)
-		if (q->hash == h && mhead_labels_cmp(&q->labels, ls) == 0)
+		if (q->hash == h && series_labels_cmp(&q->labels, ls) == 0)
 			return q;
 	if (s->n >= s->nb) {
 		size_t nb = s->nb * 2;
@@ -646,7 +646,7 @@ collect_all(struct mstore *m, const struct mstore_selector *sel, size_t nsel, in
 static int
 cmp_labels_p(const void *a, const void *b)
 {
-	return mhead_labels_cmp(a, b);
+	return series_labels_cmp(a, b);
 }
 
 enum ob_err

@@ -12,8 +12,9 @@
  *	sg_pending  k = trace id[16] span id[8]  an edge side that found no
  *	             'C' or 'S'                   partner in its trace: a client
  *	                                          keyed by its span id, a server
- *	                                          by its parent's; t its end,
- *	                                          data the side (svcgraph_pair.c)
+ *	                                          by its parent's; t when it was
+ *	                                          stored (wall clock), data the
+ *	                                          side (svcgraph_pair.c)
  *
  * Keys and cells are explained in model/svcgraph.h.  Every event is added
  * to its minute row and its hour row in the transaction that records the
@@ -26,15 +27,20 @@
  * the trace is counted there.  The sides left over are matched here, on
  * the writer, against sg_pending: a match takes back what the waiting side
  * counted alone and counts the edge; no match stores the side and counts
- * it alone (svcgraph_pair.c says how).
+ * it alone (svcgraph_pair.c says how).  A side waits at most a day
+ * (PENDING_KEEP_NS after it was stored; Tempo waits 10 s): long enough for
+ * the other part of a trace to be sealed, or pulled with the next sync, and
+ * a bound on the table when half of every call is never instrumented.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec/otlp_pb.h"
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "model/otlp.h"
@@ -42,6 +48,10 @@
 #include "store/store_int.h"
 
 #define ROLLUP_TRACE_CAP (256u << 20)
+#define PENDING_KEEP_NS (24ull * 3600 * 1000000000ull)
+#define PENDING_PRUNE_EVERY_NS (600ull * 1000000000ull)
+
+static _Atomic uint64_t last_prune_ns;
 
 struct rollup_delta {
 	struct sg_agg *agg;
@@ -174,10 +184,23 @@ rollup_apply(struct conn *c, struct rollup_delta *d, char *errbuf)
 	sqlite3_stmt *get = NULL, *put = NULL, *del = NULL;
 	struct ob_buf tmp;
 	enum ob_err err;
+	uint64_t now;
 	size_t i;
 
 	if (d == NULL)
 		return OB_OK;
+	now = ob_now_ns();
+	if (now - atomic_load(&last_prune_ns) > PENDING_PRUNE_EVERY_NS) {
+		/* sides whose partner never came stay counted alone */
+		atomic_store(&last_prune_ns, now);
+		if ((err = prepare(c, "DELETE FROM sg_pending WHERE t < ?1", &find, errbuf)))
+			return err;
+		sqlite3_bind_int64(find, 1, (int64_t)(now - PENDING_KEEP_NS));
+		if (sqlite3_step(find) != SQLITE_DONE)
+			ob_warn("rollups: %s", sqlite3_errmsg(c->db));
+		sqlite3_finalize(find);
+		find = NULL;
+	}
 	ob_buf_init(&tmp, 0);
 	if ((err = prepare(c, "SELECT data FROM sg_pending WHERE k = ?1", &find, errbuf)) ||
 	    (err = prepare(c, "DELETE FROM sg_pending WHERE k = ?1", &drop, errbuf)) ||
@@ -231,7 +254,7 @@ rollup_apply(struct conn *c, struct rollup_delta *d, char *errbuf)
 		ob_buf_reset(&tmp);
 		sg_side_encode(s, &tmp);
 		sqlite3_bind_blob(wait, 1, key, 25, SQLITE_STATIC);
-		sqlite3_bind_int64(wait, 2, (int64_t)s->end_ns);
+		sqlite3_bind_int64(wait, 2, (int64_t)now);
 		sqlite3_bind_blob(wait, 3, tmp.data, (int)tmp.len, SQLITE_STATIC);
 		rc = sqlite3_step(wait);
 		sqlite3_reset(wait);

@@ -273,24 +273,9 @@ make_samples(const struct family *f, int le, const struct keyrows *e, uint64_t r
 }
 
 static int
-cmp_labels(const struct series_labels *a, const struct series_labels *b)
-{
-	size_t i;
-	int r;
-
-	for (i = 0; i < a->n && i < b->n; i++) {
-		if ((r = strcmp(a->v[i].name, b->v[i].name)))
-			return r;
-		if ((r = strcmp(a->v[i].value, b->v[i].value)))
-			return r;
-	}
-	return a->n < b->n ? -1 : a->n > b->n;
-}
-
-static int
 cmp_series(const void *a, const void *b)
 {
-	return cmp_labels(&((const struct series_data *)a)->labels,
+	return series_labels_cmp(&((const struct series_data *)a)->labels,
 			  &((const struct series_data *)b)->labels);
 }
 
