@@ -206,3 +206,11 @@ test('pulled into a store nobody serves: obstui query and then serve see the pul
 		await srv.stop();
 	}
 });
+
+test('the servers exit cleanly after all that (status 0, no sanitizer report)', T30, async () => {
+	for (const x of [s1, s2]) {
+		const st = await x.stop();
+		assert.deepEqual([st.code, st.signal], [0, null], `obstui serve: ${x.stderr().slice(-2000)}`);
+		assert.doesNotMatch(x.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/, x.stderr().slice(-3000));
+	}
+});
