@@ -103,7 +103,7 @@ sg_hist_observe(struct sg_hist *h, int kind, int64_t lat_ns, int64_t sign)
 		h->coarse[0] += sign;
 		return;
 	}
-	h->sum_ns += sign * lat_ns;
+	h->sum_ns = sg_add(h->sum_ns, sign * lat_ns);
 	h->coarse[coarse_index(kind, lat_ns)] += sign;
 	fine_add(h, fine_index(lat_ns), sign);
 }
@@ -113,7 +113,7 @@ sg_hist_merge(struct sg_hist *dst, const struct sg_hist *src, int kind)
 {
 	size_t i;
 
-	dst->sum_ns += src->sum_ns;
+	dst->sum_ns = sg_add(dst->sum_ns, src->sum_ns);
 	for (i = 0; i <= (size_t)sg_nbuckets(kind); i++)
 		dst->coarse[i] += src->coarse[i];
 	for (i = 0; i < src->nfine; i++)
@@ -251,9 +251,12 @@ sg_cell_encode(const struct sg_cell *c, int kind, struct ob_buf *out)
 enum ob_err
 sg_cell_decode(struct sg_cell *c, int kind, const uint8_t *p, size_t n)
 {
-	const uint8_t *end = p + n;
+	const uint8_t *end;
 	int i, j;
 
+	if (p == NULL)          /* SQLite's empty blob */
+		p = (const uint8_t *)"", n = 0;
+	end = p + n;
 	for (i = 0; i < nhists(kind); i++) {
 		struct sg_hist *h = &c->h[i];
 		uint64_t nf, k, d;

@@ -45,8 +45,9 @@ struct sg_edge {
 	char client[128], server[128];
 	char connection_type[20];       /* one of SG_CONN_* */
 	uint64_t requests, failed;
-	double p50_ms, p95_ms;          /* server side (the client's for database
-	                                 * and virtual server edges, as Tempo) */
+	double p50_ms, p95_ms;          /* server side (for a database edge the
+	                                 * client span's, as Tempo); NAN for a
+	                                 * virtual server, which sent no span */
 	double client_p95_ms;           /* client side */
 	double server_sum_s, client_sum_s;  /* for averages */
 };
@@ -131,6 +132,13 @@ struct sg_event {
 	int64_t lat_ns[2];              /* h[0], h[1]; -1: observed as 0 in the
 	                                 * Tempo buckets only (Tempo's unset side) */
 };
+
+/* Latency sums wrap rather than overflow (a span dated in year 2500 is no
+ * reason for undefined behaviour). */
+static inline int64_t sg_add(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a + (uint64_t)b);
+}
 
 /* Tempo's bucket bound i (seconds) of a kind's histogram; INFINITY past the last. */
 double sg_bucket_bound(int kind, int i);

@@ -268,10 +268,12 @@ sg_collect(const void *traces_data, struct sg_agg *agg, struct sg_sides *left)
 			}
 	}
 	/* pair inside the trace: each client with the first server under it */
-	qsort(clients, nc, sizeof *clients, cmp_side);
+	if (nc)
+		qsort(clients, nc, sizeof *clients, cmp_side);
 	used = ob_xcalloc(nc + 1, sizeof *used);
 	for (i = 0; i < ns; i++) {
-		struct sg_side *c = bsearch(&servers[i], clients, nc, sizeof *clients, cmp_side);
+		struct sg_side *c = nc ? bsearch(&servers[i], clients, nc, sizeof *clients, cmp_side)
+				       : NULL;
 
 		if (c && !used[c - clients]) {
 			used[c - clients] = true;
@@ -328,9 +330,12 @@ sg_side_encode(const struct sg_side *s, struct ob_buf *out)
 enum ob_err
 sg_side_decode(struct sg_side *s, const uint8_t key[25], const uint8_t *p, size_t n)
 {
-	const uint8_t *end = p + n, *z;
+	const uint8_t *end, *z;
 	size_t used;
 
+	if (p == NULL)          /* SQLite's empty blob */
+		p = (const uint8_t *)"", n = 0;
+	end = p + n;
 	memset(s, 0, sizeof *s);
 	memcpy(s->trace_id, key, 16);
 	memcpy(s->span_id, key + 16, 8);

@@ -3,7 +3,9 @@
  * from the rollups (rollup.c): hour rows for the window's whole hours,
  * minute rows for the rest; never a span.
  *
- * A node's numbers are those of the edges into it (it as the server); its
+ * A node's numbers are those of the edges into it (it as the server), and
+ * an edge's p50/p95 its server side's: a peer no span came from has none
+ * (NAN; the client side's p95 is there); its
  * kind is what the edges say about the name: a service if it ever sent
  * spans (a client of a real edge, or the server of a plain or messaging
  * edge), else a database, a peer, or the user of root spans.
@@ -167,13 +169,6 @@ cmp_edge(const void *a, const void *b)
 	return strcmp(x->connection_type, y->connection_type);
 }
 
-static double
-quantile(const struct sg_hist *h, const struct sg_hist *fallback, double q)
-{
-	return sg_hist_fine_total(h) > 0 ? sg_hist_quantile_ms(h, q)
-					 : sg_hist_quantile_ms(fallback, q);
-}
-
 enum ob_err
 store_service_graph(struct store *s, uint64_t start_ns, uint64_t end_ns, struct sg_graph *out,
 		    char *errbuf)
@@ -211,8 +206,8 @@ store_service_graph(struct store *s, uint64_t start_ns, uint64_t end_ns, struct 
 		snprintf(g->connection_type, sizeof g->connection_type, "%s", e->key.c);
 		g->requests = (uint64_t)e->cell.n;
 		g->failed = e->cell.failed > 0 ? (uint64_t)e->cell.failed : 0;
-		g->p50_ms = quantile(&e->cell.h[0], &e->cell.h[1], 0.5);
-		g->p95_ms = quantile(&e->cell.h[0], &e->cell.h[1], 0.95);
+		g->p50_ms = sg_hist_quantile_ms(&e->cell.h[0], 0.5);
+		g->p95_ms = sg_hist_quantile_ms(&e->cell.h[0], 0.95);
 		g->client_p95_ms = sg_hist_quantile_ms(&e->cell.h[1], 0.95);
 		g->server_sum_s = (double)e->cell.h[0].sum_ns / 1e9;
 		g->client_sum_s = (double)e->cell.h[1].sum_ns / 1e9;
@@ -236,8 +231,7 @@ store_service_graph(struct store *s, uint64_t start_ns, uint64_t end_ns, struct 
 			if (strcmp(e->key.b, nd->id) == 0) {
 				nd->requests += (uint64_t)e->cell.n;
 				nd->failed += e->cell.failed > 0 ? (uint64_t)e->cell.failed : 0;
-				sg_hist_merge(&into[i], sg_hist_fine_total(&e->cell.h[0]) > 0
-						? &e->cell.h[0] : &e->cell.h[1], SG_KIND_EDGE);
+				sg_hist_merge(&into[i], &e->cell.h[0], SG_KIND_EDGE);
 			}
 			if (strcmp(e->key.a, nd->id) == 0) {
 				nd->out_requests += (uint64_t)e->cell.n;

@@ -115,7 +115,7 @@ row_add(struct row *r, const struct sg_cell *c)
 	if (c->latest_ns > r->latest)
 		r->latest = c->latest_ns;
 	for (h = 0; h < 2; h++) {
-		r->sum[h] += c->h[h].sum_ns;
+		r->sum[h] = sg_add(r->sum[h], c->h[h].sum_ns);
 		for (i = 0; i < SG_MAX_COARSE; i++)
 			r->coarse[h][i] += c->h[h].coarse[i];
 	}
@@ -220,7 +220,7 @@ cum_add(struct row *acc, const struct row *r)
 	acc->n += r->n;
 	acc->failed += r->failed;
 	for (h = 0; h < 2; h++) {
-		acc->sum[h] += r->sum[h];
+		acc->sum[h] = sg_add(acc->sum[h], r->sum[h]);
 		for (i = 0; i < SG_MAX_COARSE; i++)
 			acc->coarse[h][i] += r->coarse[h][i];
 	}
