@@ -197,3 +197,38 @@ export function mainSet(sv, t0) {
 		sv.span('billing', 'nightly batch', { kind: 'consumer', start: b + 500, end: b + 800 + 100 * k, error: k === 1 });
 	}
 }
+
+// What the SDK cannot send, as a raw OTLP request (OTLP/JSON form, to be
+// encoded as protobuf): spans of kind UNSPECIFIED (0) and spans whose end is
+// before their start (latency 0, as Tempo clamps it).  Service legacy: two
+// root SERVER spans, the first ending 5 ms before it starts, each with an
+// UNSPECIFIED child and an INTERNAL child "backwards" (the first of which
+// also ends before it starts).  The backward spans are never the newest of
+// their minute, and their start and end are in the same minute, so where a
+// backward span is counted (its end, or its start) moves no sample.
+export function rawOddities(t0) {
+	let base = t0 + 9000;
+	if (base % 60000 > 50000) base += 12000;
+	const ns = (ms) => (BigInt(ms) * 1000000n).toString();
+	const spans = [];
+	for (let k = 0; k < 2; k++) {
+		const tid = newTraceId();
+		const root = newSpanId();
+		const b = base + 100 * k;
+		const back = k === 0;
+		const span = (spanId, parentSpanId, name, kind, start, end) => ({
+			traceId: tid, spanId, parentSpanId, name, kind, startTimeUnixNano: ns(start), endTimeUnixNano: ns(end), status: {},
+		});
+		spans.push(
+			back ? span(root, '', 'GET /legacy', 2, b + 5, b) : span(root, '', 'GET /legacy', 2, b, b + 20),
+			span(newSpanId(), root, 'unspecified work', 0, b + 1, b + 4),
+			back ? span(newSpanId(), root, 'backwards', 1, b + 3, b + 2) : span(newSpanId(), root, 'backwards', 1, b + 2, b + 3),
+		);
+	}
+	return {
+		resourceSpans: [{
+			resource: { attributes: [{ key: 'service.name', value: { stringValue: 'legacy' } }] },
+			scopeSpans: [{ scope: { name: 'raw' }, spans }],
+		}],
+	};
+}
