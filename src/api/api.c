@@ -2,7 +2,7 @@
  * api.c - routes of the query API and the small endpoints (see api.h).
  *
  * Source locations: trace by id in api_traces.c, search and tags in
- * api_search.c, the Prometheus API in api_prom.c (parameters in
+ * api_search.c, TraceQL metrics and Tempo's build info in api_tqlmetrics.c, the Prometheus API in api_prom.c (parameters in
  * api_params.c, answers as JSON in api_prom_json.c), /metrics here.
  */
 #include "api/api.h"
@@ -87,6 +87,9 @@ static const struct http_route routes[] = {
 	{ "GET", "/api/search/tag/", true, api_handle_tag_values, NULL },
 	{ "GET", "/api/v2/search/tag/", true, api_handle_tag_values_v2, NULL },
 	{ "GET", "/api/service-graph", false, api_handle_service_graph, NULL },
+	{ "GET", "/api/metrics/query_range", false, api_handle_tql_query_range, NULL },
+	{ "GET", "/api/metrics/query", false, api_handle_tql_query, NULL },
+	{ "GET", "/api/status/buildinfo", false, api_handle_tempo_buildinfo, NULL },
 	/* Prometheus: GET, and POST with a form body, as Grafana sends long queries */
 	{ "GET", "/api/v1/query", false, api_handle_prom_query, NULL },
 	{ "POST", "/api/v1/query", false, api_handle_prom_query, NULL },

@@ -57,6 +57,15 @@ void api_handle_service_graph(void *ctx, struct http_request *req, struct http_r
 struct sg_graph;
 json_t *api_service_graph_json(const struct sg_graph *g);
 
+/* {"key": key (NULL: a->key), "value": {"stringValue"|"intValue"|...}} (api_search.c) */
+struct traceql_attr;
+json_t *api_attr_json(const char *key, const struct traceql_attr *a);
+
+/* TraceQL metrics and Tempo's build info (api_tqlmetrics.c). */
+void api_handle_tql_query_range(void *ctx, struct http_request *req, struct http_response *resp);
+void api_handle_tql_query(void *ctx, struct http_request *req, struct http_response *resp);
+void api_handle_tempo_buildinfo(void *ctx, struct http_request *req, struct http_response *resp);
+
 /* Reply with a JSON document (takes the reference). */
 void api_reply_json(struct http_response *resp, int status, json_t *doc);
 void api_reply_error(struct http_response *resp, int status, const char *msg);

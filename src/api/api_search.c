@@ -3,15 +3,21 @@
  * and the tag name and value endpoints, answered as Tempo answers them.
  */
 #include <ctype.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api_int.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "model/traceql.h"
 
 static const char *const intrinsics[] = {
-	"duration", "kind", "name", "rootName", "rootServiceName", "status", "statusMessage",
+	"duration", "event:name", "event:timeSinceStart", "instrumentation:name",
+	"instrumentation:version", "kind", "link:spanID", "link:traceID", "name",
+	"nestedSetLeft", "nestedSetParent", "nestedSetRight", "rootName", "rootServiceName",
+	"span:childCount", "span:id", "span:parentID", "status", "statusMessage", "trace:id",
 	"traceDuration",
 };
 
@@ -122,33 +128,89 @@ arg_u64(struct http_request *req, const char *name, uint64_t *out, bool duration
 }
 
 json_t *
-api_hit_json(const struct store_trace_hit *h)
+api_attr_json(const char *key, const struct traceql_attr *a)
 {
-	char id[33], sid[17], num[32];
-	json_t *spans = json_array(), *set, *o;
+	char num[32];
+	json_t *v;
+
+	switch (a->type) {
+	case TRACEQL_V_INT:
+		snprintf(num, sizeof num, "%lld", (long long)a->i);
+		v = json_pack("{s:s}", "intValue", num);
+		break;
+	case TRACEQL_V_FLOAT:
+		v = isfinite(a->f) ? json_pack("{s:f}", "doubleValue", a->f)
+				   : json_pack("{s:s}", "stringValue", isnan(a->f) ? "NaN" : "Inf");
+		break;
+	case TRACEQL_V_BOOL:
+		v = json_pack("{s:b}", "boolValue", a->i != 0);
+		break;
+	default:
+		v = json_pack("{s:s}", "stringValue", a->s ? a->s : "");
+	}
+	return json_pack("{s:s, s:o}", "key", key ? key : a->key, "value", v);
+}
+
+static json_t *
+span_json(const struct store_span_hit *s)
+{
+	char sid[17], start[32], dur[32];
+	json_t *attrs = json_array();
+	size_t k;
+
+	ob_hex_encode(s->span_id, 8, sid);
+	snprintf(start, sizeof start, "%llu", (unsigned long long)s->start_ns);
+	snprintf(dur, sizeof dur, "%llu", (unsigned long long)s->duration_ns);
+	json_array_append_new(attrs, json_pack("{s:s, s:{s:s}}", "key", "service.name", "value",
+					       "stringValue", s->service));
+	for (k = 0; k < s->nattrs; k++)
+		if (strcmp(s->attrs[k].key, "service.name") != 0)
+			json_array_append_new(attrs, api_attr_json(NULL, &s->attrs[k]));
+	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "spanID", sid, "name", s->name,
+			 "startTimeUnixNano", start, "durationNanos", dur, "attributes", attrs);
+}
+
+static json_t *
+spanset_json(const struct store_span_hit *spans, size_t n, size_t matched,
+	     const struct traceql_attr *attrs, size_t nattrs)
+{
+	json_t *list = json_array(), *set;
 	size_t i;
 
-	ob_hex_encode(h->trace_id, 16, id);
-	for (i = 0; i < h->nspan_hits; i++) {
-		const struct store_span_hit *s = &h->spans[i];
-		char start[32], dur[32];
+	for (i = 0; i < n; i++)
+		json_array_append_new(list, span_json(&spans[i]));
+	set = json_pack("{s:o, s:I}", "spans", list, "matched", (json_int_t)matched);
+	if (nattrs) {
+		json_t *a = json_array();
 
-		ob_hex_encode(s->span_id, 8, sid);
-		snprintf(start, sizeof start, "%llu", (unsigned long long)s->start_ns);
-		snprintf(dur, sizeof dur, "%llu", (unsigned long long)s->duration_ns);
-		json_array_append_new(spans,
-			json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:{s:s}}]}", "spanID", sid, "name",
-				  s->name, "startTimeUnixNano", start, "durationNanos", dur,
-				  "attributes", "key", "service.name", "value", "stringValue",
-				  s->service));
+		for (i = 0; i < nattrs; i++)
+			json_array_append_new(a, api_attr_json(NULL, &attrs[i]));
+		json_object_set_new(set, "attributes", a);
 	}
-	set = json_pack("{s:o, s:i}", "spans", spans, "matched", (json_int_t)h->matched);
+	return set;
+}
+
+json_t *
+api_hit_json(const struct store_trace_hit *h)
+{
+	char id[33], num[32];
+	json_t *sets = json_array(), *o;
+	size_t k;
+
+	ob_hex_encode(h->trace_id, 16, id);
+	if (h->nsets == 0)
+		json_array_append_new(sets, spanset_json(h->spans, h->nspan_hits, h->matched,
+							 NULL, 0));
+	for (k = 0; k < h->nsets; k++)
+		json_array_append_new(sets, spanset_json(h->sets[k].spans, h->sets[k].nspans,
+							 h->sets[k].matched, h->sets[k].attrs,
+							 h->sets[k].nattrs));
 	snprintf(num, sizeof num, "%llu", (unsigned long long)h->start_ns);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:O, s:[O]}", "traceID", id, "rootServiceName",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:O, s:o}", "traceID", id, "rootServiceName",
 		      h->root_service[0] ? h->root_service : "<root span not yet received>",
 		      "rootTraceName", h->root_name, "startTimeUnixNano", num, "durationMs",
-		      (json_int_t)(h->duration_ns / 1000000), "spanSet", set, "spanSets", set);
-	json_decref(set);
+		      (json_int_t)(h->duration_ns / 1000000), "spanSet", json_array_get(sets, 0),
+		      "spanSets", sets);
 	return o;
 }
 
@@ -160,14 +222,14 @@ api_handle_search(void *ctx, struct http_request *req, struct http_response *res
 	struct store_search_result res;
 	char errbuf[OB_ERRLEN], *owned = NULL, bytes[32];
 	const char *q = http_arg(req, "q"), *tags = http_arg(req, "tags");
-	uint64_t start, end, limit;
+	uint64_t start, end, limit, spss;
 	json_t *list, *doc;
 	enum ob_err err;
 	size_t i;
 
 	memset(&sr, 0, sizeof sr);
 	if (!arg_u64(req, "start", &start, false) || !arg_u64(req, "end", &end, false) ||
-	    !arg_u64(req, "limit", &limit, false) ||
+	    !arg_u64(req, "limit", &limit, false) || !arg_u64(req, "spss", &spss, false) ||
 	    !arg_u64(req, "minDuration", &sr.min_duration_ns, true) ||
 	    !arg_u64(req, "maxDuration", &sr.max_duration_ns, true)) {
 		api_reply_error(resp, 400, "start, end and limit must be integers (start and end in"
@@ -186,6 +248,7 @@ api_handle_search(void *ctx, struct http_request *req, struct http_response *res
 	sr.start_ns = start * 1000000000ull;
 	sr.end_ns = end ? end * 1000000000ull + 999999999ull : 0;
 	sr.limit = limit ? (size_t)limit : 20;
+	sr.spans_per_set = spss > 1000 ? 1000 : (size_t)spss;
 	err = store_search(a->store, &sr, &res, errbuf);
 	free(owned);
 	if (err) {

@@ -73,9 +73,44 @@
  * a leading (?i), (?:...), \d, \D and lazy quantifiers are understood;
  * back-references and stacked or very large repetitions are refused.
  *
- * What is not: pipelines ("| count() > 2"), select(), by(), aggregates,
- * arithmetic, parent.x, event.x and link.x attributes.  They fail to parse
- * with OB_EUNSUPPORTED and a message that names them.
+ * Arithmetic (+ - * / % ^, with the usual precedence, ^ from the right)
+ * works on numbers and durations on either side of a comparison:
+ * "{ span.bytes / 1024 > 4 }", "{ duration - 10ms > 1s }".
+ *
+ * More scopes and intrinsics:
+ *
+ *   event.x  link.x                a span matches when one of its events /
+ *   event:name event:timeSinceStart links does; conditions on events are
+ *   link:traceID link:spanID       checked event by event
+ *   instrumentation:name           the scope of the span
+ *   instrumentation:version
+ *   span:id span:parentID trace:id hex strings ("" parent for a root)
+ *   nestedSetLeft nestedSetRight   nested-set numbers, computed from the
+ *   nestedSetParent                tree (the parent's left; -1 for roots)
+ *
+ * Pipelines (per spanset, as Tempo): a query starts with one spanset per
+ * trace, and each stage after '|' works on every spanset in turn:
+ *
+ *   | { cond }                     keeps the spans of the spanset that match
+ *   | count() > 3                  keeps the spansets whose aggregate holds;
+ *   | avg(duration) > 20ms         avg, min, max, sum over a field; spans
+ *                                  without a value do not take part.  The
+ *                                  spanset gets the attribute "avg(duration)"
+ *   | by(resource.service.name)    splits a spanset by the field's value
+ *                                  (attribute "by(resource.service.name)")
+ *   | select(span.a, status)       shows these fields on the result spans
+ *   | coalesce()                   merges all spansets into one
+ *
+ * Metrics queries end with a metrics function, evaluated over a time
+ * range by traceql_metrics.h: rate(), count_over_time(),
+ * sum|avg|min|max_over_time(field), quantile_over_time(field, q...),
+ * histogram_over_time(field), each with "by (a, b)" (at most 5), then
+ * "| topk(n)" or "| bottomk(n)".
+ *
+ * Query hints at the end, "with(sample=true)", are read and ignored (the
+ * answers are exact).  What is not understood: parent.x, pipelines inside
+ * parentheses and compare().  They fail to parse with OB_EUNSUPPORTED and
+ * a message that names them.
  */
 #ifndef OB_MODEL_TRACEQL_H
 #define OB_MODEL_TRACEQL_H
@@ -113,6 +148,53 @@ void traceql_free(struct traceql_query *q);
  * Linear in the number of spans times the size of the query.
  */
 bool traceql_eval(const struct traceql_query *q, const struct ob_trace *t, bool *matched);
+
+/* A value as the API shows it; s is owned by whoever owns the value. */
+enum traceql_vtype { TRACEQL_V_STRING, TRACEQL_V_INT, TRACEQL_V_FLOAT, TRACEQL_V_BOOL };
+
+struct traceql_attr {
+	const char *key;                /* lives as long as the query */
+	enum traceql_vtype type;
+	int64_t i;
+	double f;
+	char *s;                        /* STRING: owned (durations, statuses too) */
+};
+
+/* One spanset of a pipeline's result. */
+struct traceql_spanset {
+	uint8_t *spans;                 /* t->nspans bytes, 1 = in the spanset */
+	size_t count;
+	struct traceql_attr *attrs;     /* "count()", "by(x)", ... */
+	size_t nattrs;
+};
+
+struct traceql_result {
+	struct traceql_spanset *sets;
+	size_t nsets;
+};
+
+/*
+ * The spansets q leaves of trace t (none: t does not match), into *out,
+ * which the caller releases with traceql_result_release().  Without
+ * pipeline stages that is one spanset, the spans traceql_eval() marks.
+ */
+bool traceql_eval_sets(const struct traceql_query *q, const struct ob_trace *t,
+		       struct traceql_result *out);
+void traceql_result_release(struct traceql_result *r);
+
+/*
+ * The fields select() asks for: traceql_select_count() of them, the k-th
+ * of span i into *out (false when the span has no value).  out->s is the
+ * caller's to free.
+ */
+size_t traceql_select_count(const struct traceql_query *q);
+bool traceql_select_get(const struct traceql_query *q, size_t k, const struct ob_trace *t,
+			size_t i, struct traceql_attr *out);
+
+/* Has q pipeline stages after '|' (its result may be several spansets)? */
+bool traceql_has_pipeline(const struct traceql_query *q);
+/* Is q a metrics query (it ends in rate(), quantile_over_time(), ...)? */
+bool traceql_is_metrics(const struct traceql_query *q);
 
 /*
  * Facts every matching trace satisfies, for the store to skip traces

@@ -1,5 +1,7 @@
 /*
- * traceql_eval.c - run a parsed query over one trace (see traceql.h).
+ * traceql_eval.c - conditions and spanset expressions over one trace (see
+ * traceql.h; operands are read by traceql_value.c, pipelines run in
+ * traceql_pipe.c).
  *
  * Every spanset node evaluates to a bitmap over t->spans (one byte per
  * span, 1 = in the spanset).  A filter tests its condition on each span;
@@ -19,149 +21,11 @@
 #include <string.h>
 
 #include "core/mem.h"
-#include "model/traceql.h"
 #include "model/regex.h"
+#include "model/traceql.h"
 #include "model/traceql_ast.h"
 
-/* --- values --- */
-
-static const otlp_any_value *
-attr_find(const struct tq_operand *o, const struct ob_span_ref *r)
-{
-	const otlp_any_value *v = NULL;
-	const otlp_resource *res = r->rs ? r->rs->resource : NULL;
-	const otlp_scope *scope = r->ss ? r->ss->scope : NULL;
-
-	if (o->field == TQ_F_ATTR || o->field == TQ_F_SPAN_ATTR)
-		v = ob_attr_find(r->span->attributes, r->span->n_attributes, o->attr);
-	if (v == NULL && res && (o->field == TQ_F_ATTR || o->field == TQ_F_RESOURCE_ATTR))
-		v = ob_attr_find(res->attributes, res->n_attributes, o->attr);
-	if (o->field == TQ_F_SCOPE_ATTR && scope)
-		v = ob_attr_find(scope->attributes, scope->n_attributes, o->attr);
-	return v;
-}
-
-/* An OTLP value as a TraceQL one; false for types TraceQL cannot compare. */
-static bool
-any_value_get(const otlp_any_value *a, struct tq_value *v)
-{
-	switch (a->value_case) {
-	case OTLP_VALUE(STRING_VALUE):
-		v->type = TQ_STRING;
-		v->s = a->string_value ? a->string_value : "";
-		return true;
-	case OTLP_VALUE(BOOL_VALUE):
-		v->type = TQ_BOOL;
-		v->i = a->bool_value != 0;
-		return true;
-	case OTLP_VALUE(INT_VALUE):
-		v->type = TQ_INT;
-		v->i = a->int_value;
-		return true;
-	case OTLP_VALUE(DOUBLE_VALUE):
-		v->type = TQ_FLOAT;
-		v->f = a->double_value;
-		return true;
-	default:
-		return false;
-	}
-}
-
-static const char *
-str_or_empty(const char *s)
-{
-	return s ? s : "";
-}
-
-/*
- * The root span, as the store records it: one without a parent span id.
- * A trace whose root has not arrived has none (t->root is then an orphan).
- */
-static const struct ob_span_ref *
-trace_root(const struct ob_trace *t)
-{
-	const struct ob_span_ref *r;
-
-	if (t->root < 0 || (size_t)t->root >= t->nspans)
-		return NULL;
-	r = &t->spans[t->root];
-	return r->span->parent_span_id.len == 0 ? r : NULL;
-}
-
-static int64_t
-ns_value(uint64_t ns)
-{
-	return ns > INT64_MAX ? INT64_MAX : (int64_t)ns;
-}
-
-/*
- * The value of operand o on span i into *v.  An attribute holding an array
- * gives its elements in *array instead.  False when there is no value.
- */
-static bool
-operand_get(const struct tq_operand *o, const struct ob_trace *t, size_t i,
-	    struct tq_value *v, const otlp_array_value **array)
-{
-	const struct ob_span_ref *r = &t->spans[i];
-	const struct ob_span_ref *root = trace_root(t);
-	const otlp_any_value *a;
-
-	memset(v, 0, sizeof *v);
-	*array = NULL;
-	switch (o->field) {
-	case TQ_F_LITERAL:
-		*v = o->lit;
-		return true;
-	case TQ_F_ATTR:
-	case TQ_F_SPAN_ATTR:
-	case TQ_F_RESOURCE_ATTR:
-	case TQ_F_SCOPE_ATTR:
-		if ((a = attr_find(o, r)) == NULL)
-			return false;
-		if (a->value_case == OTLP_VALUE(ARRAY_VALUE) && a->array_value) {
-			*array = a->array_value;
-			return true;
-		}
-		return any_value_get(a, v);
-	case TQ_F_NAME:
-		v->type = TQ_STRING;
-		v->s = str_or_empty(r->span->name);
-		return true;
-	case TQ_F_STATUS:
-		v->type = TQ_STATUS;
-		v->i = r->span->status ? r->span->status->code : 0;
-		return true;
-	case TQ_F_STATUS_MESSAGE:
-		v->type = TQ_STRING;
-		v->s = r->span->status ? str_or_empty(r->span->status->message) : "";
-		return true;
-	case TQ_F_KIND:
-		v->type = TQ_KIND;
-		v->i = r->span->kind;
-		return true;
-	case TQ_F_DURATION:
-		v->type = TQ_DURATION;
-		v->i = ns_value(r->end_ns - r->start_ns);
-		return true;
-	case TQ_F_CHILD_COUNT:
-		v->type = TQ_INT;
-		v->i = r->nchildren;
-		return true;
-	case TQ_F_ROOT_NAME:
-		v->type = TQ_STRING;
-		v->s = root ? str_or_empty(root->span->name) : "";
-		return root != NULL;
-	case TQ_F_ROOT_SERVICE:
-		v->type = TQ_STRING;
-		v->s = root ? str_or_empty(root->service) : "";
-		return root != NULL;
-	case TQ_F_TRACE_DURATION:
-		v->type = TQ_DURATION;
-		v->i = ns_value(t->end_ns - t->start_ns);
-		return true;
-	}
-	return false;
-}
+/* --- comparisons --- */
 
 static bool
 is_number(enum tq_type t)
@@ -217,6 +81,16 @@ scalar_compare(const struct tq_cond *c, const struct tq_value *l, const struct t
 	}
 }
 
+bool
+tq_values_compare(enum tq_cmp op, const struct tq_value *l, const struct tq_value *r)
+{
+	struct tq_cond c;
+
+	memset(&c, 0, sizeof c);
+	c.op = op;
+	return op != TQ_RE && op != TQ_NRE && scalar_compare(&c, l, r);
+}
+
 /*
  * An array attribute against a value: true when an element compares; for
  * != and !~, when some element has the value's type and none is equal.
@@ -236,7 +110,7 @@ array_compare(const struct tq_cond *c, const otlp_array_value *a, const struct t
 		bool hit;
 
 		memset(&e, 0, sizeof e);
-		if (a->values[k] == NULL || !any_value_get(a->values[k], &e))
+		if (a->values[k] == NULL || !tq_any_value_get(a->values[k], &e))
 			continue;
 		hit = array_left ? scalar_compare(&positive, &e, other)
 				 : scalar_compare(&positive, other, &e);
@@ -247,19 +121,19 @@ array_compare(const struct tq_cond *c, const otlp_array_value *a, const struct t
 	return negated && comparable;
 }
 
+/* c on instance inst (an event or link) of span i */
 static bool
-compare(const struct tq_cond *c, const struct ob_trace *t, size_t i)
+compare_one(const struct tq_cond *c, struct tq_ctx *x, size_t i, size_t inst, bool *present)
 {
-	const otlp_array_value *la, *ra;
+	const void *la, *ra;
 	struct tq_value l, r;
 	bool lok, rok;
 
-	lok = operand_get(&c->lhs, t, i, &l, &la);
-	rok = operand_get(&c->rhs, t, i, &r, &ra);
+	lok = tq_operand_get(&c->lhs, x, i, inst, &l, &la);
+	rok = tq_operand_get(&c->rhs, x, i, inst, &r, &ra);
 	if (c->lhs.lit.type == TQ_NIL || c->rhs.lit.type == TQ_NIL) {
-		bool present = c->lhs.lit.type == TQ_NIL ? rok : lok;
-
-		return c->op == TQ_EQ ? !present : present;
+		*present = c->lhs.lit.type == TQ_NIL ? rok : lok;
+		return false;
 	}
 	if (!lok || !rok || (la && ra))
 		return false;
@@ -270,23 +144,50 @@ compare(const struct tq_cond *c, const struct ob_trace *t, size_t i)
 	return scalar_compare(c, &l, &r);
 }
 
+/* Fields of events and links hold when they hold for one of them. */
 static bool
-cond_eval(const struct tq_cond *c, const struct ob_trace *t, size_t i)
+compare(const struct tq_cond *c, struct tq_ctx *x, size_t i)
 {
-	const otlp_array_value *array;
+	size_t n = tq_instances(&c->lhs, x, i), k;
+	bool present = false, nil = c->lhs.lit.type == TQ_NIL || c->rhs.lit.type == TQ_NIL;
+
+	if (tq_instances(&c->rhs, x, i) > n)
+		n = tq_instances(&c->rhs, x, i);
+	for (k = 0; k < n; k++) {
+		bool p = false;
+
+		if (compare_one(c, x, i, k, &p))
+			return true;
+		present |= p;
+	}
+	if (nil)
+		return c->op == TQ_EQ ? !present : present;
+	return false;
+}
+
+bool
+tq_cond_eval(const struct tq_cond *c, struct tq_ctx *x, size_t i)
+{
+	const void *array;
 	struct tq_value v;
 
 	switch (c->kind) {
 	case TQ_COND_AND:
-		return cond_eval(c->left, t, i) && cond_eval(c->right, t, i);
+		return tq_cond_eval(c->left, x, i) && tq_cond_eval(c->right, x, i);
 	case TQ_COND_OR:
-		return cond_eval(c->left, t, i) || cond_eval(c->right, t, i);
+		return tq_cond_eval(c->left, x, i) || tq_cond_eval(c->right, x, i);
 	case TQ_COND_NOT:
-		return !cond_eval(c->left, t, i);
-	case TQ_COND_TRUTH:
-		return operand_get(&c->lhs, t, i, &v, &array) && v.type == TQ_BOOL && v.i;
+		return !tq_cond_eval(c->left, x, i);
+	case TQ_COND_TRUTH: {
+		size_t n = tq_instances(&c->lhs, x, i), k;
+
+		for (k = 0; k < n; k++)
+			if (tq_operand_get(&c->lhs, x, i, k, &v, &array) && v.type == TQ_BOOL && v.i)
+				return true;
+		return false;
+	}
 	case TQ_COND_CMP:
-		return compare(c, t, i);
+		return compare(c, x, i);
 	}
 	return false;
 }
@@ -418,22 +319,23 @@ any(const uint8_t *m, size_t n)
 }
 
 /* The spanset of s as a new bitmap of t->nspans bytes. */
-static uint8_t *
-set_eval(const struct tq_set *s, const struct ob_trace *t)
+uint8_t *
+tq_set_eval(const struct tq_set *s, struct tq_ctx *x)
 {
+	const struct ob_trace *t = x->t;
 	size_t n = t->nspans, i;
 	uint8_t *l, *r, *rel;
 
 	if (s->op == TQ_SET_FILTER) {
-		l = ob_xmalloc(n);
+		l = ob_xmalloc(n ? n : 1);
 		for (i = 0; i < n; i++)
-			l[i] = s->cond == NULL || cond_eval(s->cond, t, i);
+			l[i] = s->cond == NULL || tq_cond_eval(s->cond, x, i);
 		return l;
 	}
-	l = set_eval(s->left, t);
+	l = tq_set_eval(s->left, x);
 	if (s->op == TQ_SET_AND && !any(l, n))
 		return l;       /* empty either way */
-	r = set_eval(s->right, t);
+	r = tq_set_eval(s->right, x);
 	if (s->op == TQ_SET_AND || s->op == TQ_SET_OR) {
 		bool keep = s->op == TQ_SET_OR || any(r, n);
 
@@ -442,7 +344,7 @@ set_eval(const struct tq_set *s, const struct ob_trace *t)
 		free(r);
 		return l;
 	}
-	rel = ob_xmalloc(n);
+	rel = ob_xmalloc(n ? n : 1);
 	relations[s->op].fn(t, l, rel);
 	for (i = 0; i < n; i++)
 		r[i] = r[i] && (rel[i] != s->negate);
@@ -455,26 +357,4 @@ set_eval(const struct tq_set *s, const struct ob_trace *t)
 	free(rel);
 	free(l);
 	return r;
-}
-
-bool
-traceql_eval(const struct traceql_query *q, const struct ob_trace *t, bool *matched)
-{
-	uint8_t *m;
-	size_t i;
-	bool found;
-
-	if (t->nspans == 0)
-		return false;
-	if (q == NULL || q->root == NULL) {
-		for (i = 0; matched && i < t->nspans; i++)
-			matched[i] = true;
-		return true;
-	}
-	m = set_eval(q->root, t);
-	found = any(m, t->nspans);
-	for (i = 0; matched && i < t->nspans; i++)
-		matched[i] = m[i];
-	free(m);
-	return found;
 }

@@ -50,9 +50,9 @@ static const struct scope {
 	{ "span", TQ_F_SPAN_ATTR },
 	{ "resource", TQ_F_RESOURCE_ATTR },
 	{ "instrumentation", TQ_F_SCOPE_ATTR },
+	{ "event", TQ_F_EVENT_ATTR },
+	{ "link", TQ_F_LINK_ATTR },
 	{ "parent", TQ_F_LITERAL },
-	{ "event", TQ_F_LITERAL },
-	{ "link", TQ_F_LITERAL },
 };
 
 void

@@ -11,6 +11,9 @@
  *	unary    := '!' unary | '(' cond ')' | operand [cmpop operand]
  *	operand  := field | value | '-' number
  *
+ * Operands and arithmetic are parsed in traceql_parse_expr.c, the stages
+ * after '|' in traceql_parse_pipe.c.
+ *
  * The equal precedence of && and || follows Tempo's grammar.  Types are
  * checked here where both sides are known (intrinsics and values), so
  * "duration = "x"" fails now rather than never matching; attributes are
@@ -32,66 +35,20 @@
 
 #define MAX_NODES 2000
 
-struct parser {
-	struct tq_lexer lx;
-	struct tq_token tok;    /* the lookahead */
-	struct traceql_query *q;
-	char *errbuf;
-	int depth;
-	int nodes;
-};
+#define parser tq_parser
 
-/* Words that name a value or an intrinsic field. */
-static const struct keyword {
-	const char *name;
-	enum tq_field field;    /* TQ_F_LITERAL for values */
-	enum tq_type type;
-	int64_t value;
-} keywords[] = {
-	{ "true", TQ_F_LITERAL, TQ_BOOL, 1 },
-	{ "false", TQ_F_LITERAL, TQ_BOOL, 0 },
-	{ "nil", TQ_F_LITERAL, TQ_NIL, 0 },
-	{ "unset", TQ_F_LITERAL, TQ_STATUS, 0 },
-	{ "ok", TQ_F_LITERAL, TQ_STATUS, 1 },
-	{ "error", TQ_F_LITERAL, TQ_STATUS, 2 },
-	{ "unspecified", TQ_F_LITERAL, TQ_KIND, 0 },
-	{ "internal", TQ_F_LITERAL, TQ_KIND, 1 },
-	{ "server", TQ_F_LITERAL, TQ_KIND, 2 },
-	{ "client", TQ_F_LITERAL, TQ_KIND, 3 },
-	{ "producer", TQ_F_LITERAL, TQ_KIND, 4 },
-	{ "consumer", TQ_F_LITERAL, TQ_KIND, 5 },
-	{ "name", TQ_F_NAME, TQ_STRING, 0 },
-	{ "span:name", TQ_F_NAME, TQ_STRING, 0 },
-	{ "status", TQ_F_STATUS, TQ_STATUS, 0 },
-	{ "span:status", TQ_F_STATUS, TQ_STATUS, 0 },
-	{ "statusMessage", TQ_F_STATUS_MESSAGE, TQ_STRING, 0 },
-	{ "span:statusMessage", TQ_F_STATUS_MESSAGE, TQ_STRING, 0 },
-	{ "kind", TQ_F_KIND, TQ_KIND, 0 },
-	{ "span:kind", TQ_F_KIND, TQ_KIND, 0 },
-	{ "duration", TQ_F_DURATION, TQ_DURATION, 0 },
-	{ "span:duration", TQ_F_DURATION, TQ_DURATION, 0 },
-	{ "childCount", TQ_F_CHILD_COUNT, TQ_INT, 0 },
-	{ "span:childCount", TQ_F_CHILD_COUNT, TQ_INT, 0 },
-	{ "rootName", TQ_F_ROOT_NAME, TQ_STRING, 0 },
-	{ "trace:rootName", TQ_F_ROOT_NAME, TQ_STRING, 0 },
-	{ "rootServiceName", TQ_F_ROOT_SERVICE, TQ_STRING, 0 },
-	{ "trace:rootService", TQ_F_ROOT_SERVICE, TQ_STRING, 0 },
-	{ "traceDuration", TQ_F_TRACE_DURATION, TQ_DURATION, 0 },
-	{ "trace:duration", TQ_F_TRACE_DURATION, TQ_DURATION, 0 },
-};
-
-/* What a word followed by '(' is in full TraceQL, for the message. */
+/* What a word followed by '(' is, for the message where it does not fit. */
 static const struct call {
 	const char *name, *what;
 } calls[] = {
 	{ "count", "aggregate" }, { "avg", "aggregate" }, { "min", "aggregate" },
 	{ "max", "aggregate" }, { "sum", "aggregate" }, { "select", "selection" },
-	{ "by", "grouping" }, { "coalesce", "coalesce" },
-};
-
-/* Intrinsics of full TraceQL that obstui does not evaluate. */
-static const char *const unsupported_intrinsics[] = {
-	"nestedSetParent", "nestedSetLeft", "nestedSetRight", "parent", "id",
+	{ "by", "grouping" }, { "coalesce", "coalesce" }, { "rate", "metrics function" },
+	{ "count_over_time", "metrics function" }, { "sum_over_time", "metrics function" },
+	{ "avg_over_time", "metrics function" }, { "min_over_time", "metrics function" },
+	{ "max_over_time", "metrics function" }, { "quantile_over_time", "metrics function" },
+	{ "histogram_over_time", "metrics function" }, { "topk", "metrics function" },
+	{ "bottomk", "metrics function" },
 };
 
 /* Structural operators: token, operator, negated, with the left side. */
@@ -150,21 +107,14 @@ unsupported(struct parser *p, const struct tq_token *tok)
 	const char *t = p->lx.text, *after = t + tok->pos + tok->len;
 	size_t k;
 
-	if (tok->type == TQ_T_PIPE)
-		return ob_errf(p->errbuf, OB_EUNSUPPORTED,
-			       "unsupported TraceQL: pipeline operator '|' " TQ_UNSUPPORTED_TAIL);
-	if (tok->type == TQ_T_ARITH || tok->type == TQ_T_MINUS)
-		return ob_errf(p->errbuf, OB_EUNSUPPORTED,
-			       "unsupported TraceQL: arithmetic '%c' " TQ_UNSUPPORTED_TAIL,
-			       t[tok->pos]);
 	while (*after == ' ' || *after == '\t' || *after == '\n' || *after == '\r')
 		after++;
 	if (tok->type != TQ_T_IDENT || *after != '(')
 		return OB_OK;
 	for (k = 0; k < sizeof calls / sizeof calls[0]; k++)
 		if (word_is(tok, t, calls[k].name))
-			return ob_errf(p->errbuf, OB_EUNSUPPORTED,
-				       "unsupported TraceQL: %s '%s()' " TQ_UNSUPPORTED_TAIL,
+			return ob_errf(p->errbuf, OB_EINVAL,
+				       "TraceQL: %s '%s()' belongs after '|', not here",
 				       calls[k].what, calls[k].name);
 	return ob_errf(p->errbuf, OB_EUNSUPPORTED,
 		       "unsupported TraceQL: function '%.*s()' " TQ_UNSUPPORTED_TAIL,
@@ -228,93 +178,7 @@ enter(struct parser *p)
 	return OB_OK;
 }
 
-/* --- operands and comparisons --- */
-
-/* The message for a word that is neither a value nor a known intrinsic. */
-static enum ob_err
-unknown_word(struct parser *p)
-{
-	const char *t = p->lx.text, *word = t + p->tok.pos;
-	int len = (int)(p->tok.len > 40 ? 40 : p->tok.len);
-	char where[64];
-	size_t k;
-
-	/* "scope:name" is always an intrinsic */
-	for (k = 0; k < sizeof unsupported_intrinsics / sizeof *unsupported_intrinsics; k++)
-		if (word_is(&p->tok, t, unsupported_intrinsics[k]) || memchr(word, ':', p->tok.len))
-			return ob_errf(p->errbuf, OB_EUNSUPPORTED, "unsupported TraceQL: intrinsic "
-				       "'%.*s' " TQ_UNSUPPORTED_TAIL, len, word);
-	tq_where(t, p->tok.pos, where, sizeof where);
-	return ob_errf(p->errbuf, OB_EINVAL, "TraceQL syntax error at %s: unknown word '%.*s' "
-		       "(attributes are written span.x, resource.x or .x; strings are quoted)",
-		       where, len, word);
-}
-
-static enum ob_err
-parse_word(struct parser *p, struct tq_operand *o)
-{
-	enum ob_err err;
-	size_t k;
-
-	if ((err = unsupported(p, &p->tok)))
-		return err;
-	for (k = 0; k < sizeof keywords / sizeof keywords[0]; k++)
-		if (word_is(&p->tok, p->lx.text, keywords[k].name))
-			break;
-	if (k == sizeof keywords / sizeof keywords[0])
-		return unknown_word(p);
-	o->field = keywords[k].field;
-	o->lit.type = keywords[k].type;
-	o->lit.i = keywords[k].value;
-	return advance(p);
-}
-
-/* An operand into *o; *found is false when the lookahead cannot start one. */
-static enum ob_err
-parse_operand(struct parser *p, struct tq_operand *o, bool *found)
-{
-	bool negative = false;
-	enum ob_err err;
-
-	memset(o, 0, sizeof *o);
-	o->pos = p->tok.pos;
-	*found = true;
-	if (p->tok.type == TQ_T_MINUS) {
-		negative = true;
-		if ((err = advance(p)))
-			return err;
-		if (p->tok.type != TQ_T_INT && p->tok.type != TQ_T_FLOAT &&
-		    p->tok.type != TQ_T_DURATION)
-			return expected(p, "a number after '-'");
-	}
-	o->field = TQ_F_LITERAL;
-	switch (p->tok.type) {
-	case TQ_T_STRING:
-		o->lit.type = TQ_STRING;
-		o->lit.s = p->tok.str;
-		break;
-	case TQ_T_INT:
-	case TQ_T_DURATION:
-		o->lit.type = p->tok.type == TQ_T_INT ? TQ_INT : TQ_DURATION;
-		o->lit.i = negative ? -p->tok.i : p->tok.i;
-		break;
-	case TQ_T_FLOAT:
-		o->lit.type = TQ_FLOAT;
-		o->lit.f = negative ? -p->tok.f : p->tok.f;
-		break;
-	case TQ_T_ATTR:
-		o->field = p->tok.field;
-		o->attr = p->tok.str;
-		o->lit.type = TQ_ANY;
-		break;
-	case TQ_T_IDENT:
-		return parse_word(p, o);
-	default:
-		*found = false;
-		return OB_OK;
-	}
-	return advance(p);
-}
+/* --- comparisons --- */
 
 static enum ob_err
 parse_comparison(struct parser *p, struct tq_cond **out)
@@ -327,7 +191,7 @@ parse_comparison(struct parser *p, struct tq_cond **out)
 	if ((c = node_new(p, sizeof *c, &err)) == NULL)
 		return err;
 	*out = c;
-	if ((err = parse_operand(p, &c->lhs, &found)))
+	if ((err = tq_parse_expr(p, &c->lhs, &found)))
 		return err;
 	if (!found)
 		return expected(p, "a condition");
@@ -337,7 +201,7 @@ parse_comparison(struct parser *p, struct tq_cond **out)
 	if (k == sizeof comparisons / sizeof comparisons[0]) {
 		enum tq_type t = c->lhs.lit.type;
 
-		/* A bare bool; "{ .a + 1 = 2 }" stops here with '+' ahead. */
+		/* a bare bool */
 		c->kind = TQ_COND_TRUTH;
 		if (t == TQ_BOOL || t == TQ_ANY)
 			return unsupported(p, &p->tok);
@@ -348,7 +212,7 @@ parse_comparison(struct parser *p, struct tq_cond **out)
 	op_pos = p->tok.pos;
 	if ((err = advance(p)))
 		return err;
-	if ((err = parse_operand(p, &c->rhs, &found)))
+	if ((err = tq_parse_expr(p, &c->rhs, &found)))
 		return err;
 	if (!found)
 		return expected(p, "a value");
@@ -435,6 +299,9 @@ parse_set_prim(struct parser *p, struct tq_set **out)
 		if ((err = enter(p)) || (err = advance(p)) || (err = parse_set_expr(p, out)))
 			return err;
 		p->depth--;
+		if (p->tok.type == TQ_T_PIPE)
+			return ob_errf(p->errbuf, OB_EUNSUPPORTED, "unsupported TraceQL: a pipeline "
+				       "'|' inside parentheses " TQ_UNSUPPORTED_TAIL);
 		return expect(p, TQ_T_RPAREN, "')' or a spanset operator");
 	}
 	return expected(p, "'{' or '('");
@@ -516,8 +383,14 @@ traceql_parse(const char *text, struct traceql_query **out, char *errbuf)
 		goto out;       /* blank: every trace */
 	if ((err = parse_set_expr(&p, &q->root)))
 		goto out;
+	while (p.tok.type == TQ_T_PIPE && q->metrics == NULL) {
+		if ((err = advance(&p)) || (err = tq_parse_stage(&p)))
+			goto out;
+	}
+	if ((err = tq_parse_hints(&p)))
+		goto out;
 	if (p.tok.type != TQ_T_EOF)
-		err = expected(&p, "'&&', '||', a structural operator or the end of the query");
+		err = expected(&p, "'&&', '||', '|', a structural operator or the end of the query");
 out:
 	if (err) {
 		traceql_free(q);
@@ -525,6 +398,50 @@ out:
 	}
 	*out = q;
 	return OB_OK;
+}
+
+/* --- for traceql_parse_pipe.c and traceql_parse_expr.c --- */
+
+enum ob_err
+tq_unsupported(struct parser *p, const struct tq_token *tok)
+{
+	return unsupported(p, tok);
+}
+
+enum ob_err
+tq_advance(struct parser *p)
+{
+	return advance(p);
+}
+
+enum ob_err
+tq_expected(struct parser *p, const char *what)
+{
+	return expected(p, what);
+}
+
+enum ob_err
+tq_expect(struct parser *p, enum tq_tok type, const char *what)
+{
+	return expect(p, type, what);
+}
+
+bool
+tq_word_is(const struct tq_token *tok, const char *text, const char *word)
+{
+	return word_is(tok, text, word);
+}
+
+void *
+tq_node_new(struct parser *p, size_t size, enum ob_err *err)
+{
+	return node_new(p, size, err);
+}
+
+enum ob_err
+tq_parse_set_expr(struct parser *p, struct tq_set **out)
+{
+	return parse_set_expr(p, out);
 }
 
 void

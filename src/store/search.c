@@ -96,27 +96,59 @@ count_services(const struct ob_trace *t)
 	return n;
 }
 
+/* Span i of t as a hit, with the fields select() asks for. */
 static void
-hit_from_trace(struct store_trace_hit *h, const struct ob_trace *t, const bool *matched)
+span_hit(struct store_span_hit *sh, const struct traceql_query *q, const struct ob_trace *t,
+	 size_t i)
+{
+	const struct ob_span_ref *r = &t->spans[i];
+	size_t nsel = traceql_select_count(q), k;
+
+	memset(sh, 0, sizeof *sh);
+	if (r->span->span_id.len == 8)
+		memcpy(sh->span_id, r->span->span_id.data, 8);
+	sh->start_ns = r->start_ns;
+	sh->duration_ns = r->end_ns - r->start_ns;
+	sh->name = ob_xstrdup(r->span->name ? r->span->name : "");
+	sh->service = ob_xstrdup(r->service);
+	if (nsel)
+		sh->attrs = ob_xcalloc(nsel, sizeof *sh->attrs);
+	for (k = 0; k < nsel; k++)
+		if (traceql_select_get(q, k, t, i, &sh->attrs[sh->nattrs])) {
+			/* the hit outlives the query, whose arena holds the key */
+			sh->attrs[sh->nattrs].key = ob_xstrdup(sh->attrs[sh->nattrs].key);
+			sh->nattrs++;
+		}
+}
+
+static void
+span_hit_free(struct store_span_hit *sh)
+{
+	size_t k;
+
+	free(sh->name);
+	free(sh->service);
+	for (k = 0; k < sh->nattrs; k++) {
+		free(sh->attrs[k].s);
+		free((char *)sh->attrs[k].key);
+	}
+	free(sh->attrs);
+}
+
+static void
+hit_from_trace(struct store_trace_hit *h, const struct traceql_query *q, size_t per_set,
+	       const struct ob_trace *t, const bool *matched)
 {
 	size_t i;
 
-	h->spans = ob_xcalloc(MAX_SPAN_HITS, sizeof *h->spans);
+	h->spans = ob_xcalloc(per_set, sizeof *h->spans);
 	for (i = 0; i < t->nspans; i++) {
-		const struct ob_span_ref *r = &t->spans[i];
-		struct store_span_hit *sh;
-
 		if (matched && !matched[i])
 			continue;
 		h->matched++;
-		if (h->nspan_hits == MAX_SPAN_HITS)
+		if (h->nspan_hits == per_set)
 			continue;
-		sh = &h->spans[h->nspan_hits++];
-		memcpy(sh->span_id, r->span->span_id.data, 8);
-		sh->start_ns = r->start_ns;
-		sh->duration_ns = r->end_ns - r->start_ns;
-		sh->name = ob_xstrdup(r->span->name ? r->span->name : "");
-		sh->service = ob_xstrdup(r->service);
+		span_hit(&h->spans[h->nspan_hits++], q, t, i);
 	}
 	if (t->root >= 0 && t->spans[t->root].span->parent_span_id.len == 0) {
 		free(h->root_service);
@@ -138,24 +170,62 @@ struct search_ctx {
 	struct traceql_query *q;
 	struct traceql_hints hints;
 	struct store_search_result *out;
-	size_t alloc, limit;
+	size_t alloc, limit, per_set;
 	struct seen seen;
 	struct ob_buf bytes;
 	uint64_t deadline;
 };
 
+/* The spansets of a pipeline's result as hits; takes the attributes. */
+static void
+sets_from_result(struct store_trace_hit *h, const struct traceql_query *q, size_t per_set,
+		 const struct ob_trace *t, struct traceql_result *res)
+{
+	size_t k, i;
+
+	h->sets = ob_xcalloc(res->nsets, sizeof *h->sets);
+	h->nsets = res->nsets;
+	for (k = 0; k < res->nsets; k++) {
+		struct traceql_spanset *rs = &res->sets[k];
+		struct store_spanset_hit *sh = &h->sets[k];
+
+		sh->spans = ob_xcalloc(per_set, sizeof *sh->spans);
+		sh->matched = rs->count;
+		for (i = 0; i < t->nspans && sh->nspans < per_set; i++)
+			if (rs->spans[i])
+				span_hit(&sh->spans[sh->nspans++], q, t, i);
+		sh->attrs = rs->attrs;
+		sh->nattrs = rs->nattrs;
+		for (i = 0; i < sh->nattrs; i++)
+			sh->attrs[i].key = ob_xstrdup(sh->attrs[i].key);
+		rs->attrs = NULL;
+		rs->nattrs = 0;
+	}
+}
+
 static void
 hit_free(struct store_trace_hit *h)
 {
-	size_t i;
+	size_t i, k;
 
 	free(h->root_service);
 	free(h->root_name);
-	for (i = 0; i < h->nspan_hits; i++) {
-		free(h->spans[i].name);
-		free(h->spans[i].service);
-	}
+	for (i = 0; i < h->nspan_hits; i++)
+		span_hit_free(&h->spans[i]);
 	free(h->spans);
+	for (k = 0; k < h->nsets; k++) {
+		struct store_spanset_hit *sh = &h->sets[k];
+
+		for (i = 0; i < sh->nspans; i++)
+			span_hit_free(&sh->spans[i]);
+		free(sh->spans);
+		for (i = 0; i < sh->nattrs; i++) {
+			free(sh->attrs[i].s);
+			free((char *)sh->attrs[i].key);
+		}
+		free(sh->attrs);
+	}
+	free(h->sets);
 }
 
 /* Read the whole trace, check the window and durations, run TraceQL. */
@@ -165,6 +235,7 @@ consider(struct search_ctx *x, const uint8_t id[16], char *errbuf)
 	const struct store_search_req *req = x->req;
 	const struct traceql_hints *h = &x->hints;
 	struct store_trace_hit hit;
+	struct traceql_result res;
 	struct ob_trace t;
 	uint64_t dur;
 	bool *matched = NULL, ok;
@@ -189,16 +260,28 @@ consider(struct search_ctx *x, const uint8_t id[16], char *errbuf)
 	     (!req->max_duration_ns || dur <= req->max_duration_ns) &&
 	     (!h->min_trace_duration_ns || dur >= h->min_trace_duration_ns) &&
 	     (!h->max_trace_duration_ns || dur <= h->max_trace_duration_ns);
+	memset(&res, 0, sizeof res);
 	if (ok && x->q) {
+		size_t i, k;
+
 		matched = ob_xcalloc(t.nspans + 1, sizeof *matched);
-		ok = traceql_eval(x->q, &t, matched);
+		if (traceql_has_pipeline(x->q)) {
+			ok = traceql_eval_sets(x->q, &t, &res);
+			for (k = 0; k < res.nsets; k++)
+				for (i = 0; i < t.nspans; i++)
+					matched[i] |= res.sets[k].spans[i] != 0;
+		} else {
+			ok = traceql_eval(x->q, &t, matched);
+		}
 	}
 	if (ok) {
 		memset(&hit, 0, sizeof hit);
 		memcpy(hit.trace_id, id, 16);
 		hit.root_service = ob_xstrdup("");
 		hit.root_name = ob_xstrdup("");
-		hit_from_trace(&hit, &t, matched);
+		hit_from_trace(&hit, x->q, x->per_set, &t, matched);
+		if (res.nsets)
+			sets_from_result(&hit, x->q, x->per_set, &t, &res);
 		if (x->out->ntraces == x->alloc) {
 			x->alloc = x->alloc ? 2 * x->alloc : 32;
 			x->out->traces = ob_xrealloc(x->out->traces,
@@ -207,6 +290,7 @@ consider(struct search_ctx *x, const uint8_t id[16], char *errbuf)
 		x->out->traces[x->out->ntraces++] = hit;
 	}
 	free(matched);
+	traceql_result_release(&res);
 	ob_trace_release(&t);
 	return OB_OK;
 }
@@ -462,11 +546,20 @@ store_search(struct store *s, const struct store_search_req *req,
 	x.req = req;
 	x.out = out;
 	x.limit = req->limit ? req->limit : 20;
+	x.per_set = req->spans_per_set ? req->spans_per_set : MAX_SPAN_HITS;
+	if (x.per_set > 1000)
+		x.per_set = 1000;
 	x.deadline = ob_mono_ns() + (req->budget_ns ? req->budget_ns : 10000000000ull);
 	ob_buf_init(&x.bytes, 0);
 	if (req->traceql && *req->traceql) {
 		if ((err = traceql_parse(req->traceql, &x.q, errbuf)))
 			return err;
+		if (traceql_is_metrics(x.q)) {
+			traceql_free(x.q);
+			return ob_errf(errbuf, OB_EINVAL, "a TraceQL metrics query (rate(), "
+				       "quantile_over_time(), ...) is asked of /api/metrics/query_range,"
+				       " not of search");
+		}
 		traceql_hints_get(x.q, &x.hints);
 	}
 	if ((x.c = db_acquire(s, errbuf)) == NULL) {

@@ -124,13 +124,26 @@ struct store_search_req {
 	uint64_t max_duration_ns;
 	size_t limit;              /* 0: 20 */
 	uint64_t budget_ns;        /* stop scanning after this long (0: 10s) */
+	size_t spans_per_set;      /* spans shown per spanset (0: 3) */
 };
+
+struct traceql_attr;
 
 struct store_span_hit {
 	uint8_t span_id[8];
 	uint64_t start_ns, duration_ns;
 	char *name;
 	char *service;
+	struct traceql_attr *attrs; /* what select() asks for (model/traceql.h); keys owned */
+	size_t nattrs;
+};
+
+/* One spanset of a hit, when the query's pipeline leaves several or names some. */
+struct store_spanset_hit {
+	struct store_span_hit *spans;  /* the first spans_per_set by trace order */
+	size_t nspans, matched;
+	struct traceql_attr *attrs;    /* "count()", "by(x)", ...; keys owned */
+	size_t nattrs;
 };
 
 struct store_trace_hit {
@@ -141,6 +154,8 @@ struct store_trace_hit {
 	size_t nspans, nerrors, nservices;
 	struct store_span_hit *spans;  /* the matched spans (first 3 by time) */
 	size_t nspan_hits, matched;
+	struct store_spanset_hit *sets; /* every spanset (NULL: the one above) */
+	size_t nsets;
 };
 
 struct store_search_result {
@@ -155,6 +170,20 @@ struct store_search_result {
 enum ob_err store_search(struct store *s, const struct store_search_req *req,
 			 struct store_search_result *out, char *errbuf);
 void store_search_result_release(struct store_search_result *r);
+
+/*
+ * TraceQL metrics: show m (model/traceql_metrics.h) every trace with a
+ * part overlapping its window, each read and decoded once (tqlmetrics.c);
+ * the caller then takes the series with traceql_metrics_finish().  Stops
+ * after budget_ns (0: 30 s) with stats->partial set.
+ */
+struct traceql_metrics;
+struct store_scan_stats {
+	uint64_t inspected_traces, inspected_bytes;
+	bool partial;
+};
+enum ob_err store_traceql_metrics(struct store *s, struct traceql_metrics *m, uint64_t budget_ns,
+				  struct store_scan_stats *stats, char *errbuf);
 
 enum store_tag_scope { STORE_TAG_SPAN = 1, STORE_TAG_RESOURCE = 2, STORE_TAG_INTRINSIC = 3 };
 

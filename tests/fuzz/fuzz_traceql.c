@@ -3,11 +3,14 @@
  *
  * Any bytes are parsed as a query (up to the first NUL).  When they parse,
  * the query runs on a small fixed trace (a root with two services, an
- * orphan subtree, every attribute type) with and without the matched
- * array, which must agree, and its hints must admit the trace whenever it
- * matches: a hint that rules out a match is a bug the store would turn
- * into a missing search result.  Failing to parse is fine; crashing,
- * leaking, or a broken invariant is not.
+ * orphan subtree, every attribute type, an event and a link) with and
+ * without the matched array, which must agree, and its hints must admit
+ * the trace whenever it matches: a hint that rules out a match is a bug
+ * the store would turn into a missing search result.  The pipeline's
+ * spansets must cover exactly the matched spans, select() must read every
+ * span, and a metrics query runs its accumulator over the trace (range and
+ * instant) and yields series of the promised size.  Failing to parse is
+ * fine; crashing, leaking, or a broken invariant is not.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 
 #include "core/mem.h"
 #include "model/traceql.h"
+#include "model/traceql_metrics.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -119,6 +123,8 @@ resource(const char *service, otlp_span **spans, size_t n)
 	ss->scope->n_attributes = 1;
 	ss->scope->attributes = zalloc(sizeof *ss->scope->attributes);
 	ss->scope->attributes[0] = kv("v", OTLP_VALUE(STRING_VALUE), "1", 0, 0);
+	ss->scope->name = (char *)"lib";
+	ss->scope->version = (char *)"1.0";
 	ss->spans = spans;
 	ss->n_spans = n;
 	rs->n_scope_spans = 1;
@@ -141,6 +147,22 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	be[1] = span(5, 4, "cache", OTLP_KIND(PRODUCER), 160000000, 170000000, 0);
 	be[2] = span(6, 9, "orphan", OTLP_KIND(CONSUMER), 500000000, 900000000, OTLP_STATUS(ERROR));
 	be[3] = span(7, 6, "late", OTLP_KIND(UNSPECIFIED), 600000000, 1200000000, 0);
+	/* an event on auth and a link on query */
+	fe[1]->n_events = 1;
+	fe[1]->events = zalloc(sizeof *fe[1]->events);
+	fe[1]->events[0] = zalloc(sizeof *fe[1]->events[0]);
+	opentelemetry__proto__trace__v1__span__event__init(fe[1]->events[0]);
+	fe[1]->events[0]->name = (char *)"exception";
+	fe[1]->events[0]->time_unix_nano = 20000000;
+	fe[1]->events[0]->n_attributes = 1;
+	fe[1]->events[0]->attributes = zalloc(sizeof *fe[1]->events[0]->attributes);
+	fe[1]->events[0]->attributes[0] = kv("msg", OTLP_VALUE(STRING_VALUE), "x", 0, 0);
+	fe[2]->n_links = 1;
+	fe[2]->links = zalloc(sizeof *fe[2]->links);
+	fe[2]->links[0] = zalloc(sizeof *fe[2]->links[0]);
+	opentelemetry__proto__trace__v1__span__link__init(fe[2]->links[0]);
+	fe[2]->links[0]->trace_id = fe[0]->span_id;
+	fe[2]->links[0]->span_id = fe[0]->span_id;
 	data.n_resource_spans = 2;
 	data.resource_spans = zalloc(2 * sizeof *data.resource_spans);
 	data.resource_spans[0] = resource("frontend", fe, 3);
@@ -171,6 +193,67 @@ hints_admit(const struct traceql_hints *h, const struct ob_trace *t)
 	       (!h->root_name || strcmp(root->span->name, h->root_name) == 0) &&
 	       td >= h->min_trace_duration_ns &&
 	       (!h->max_trace_duration_ns || td <= h->max_trace_duration_ns);
+}
+
+/* The spansets cover the matched spans exactly; select() reads every span. */
+static void
+check_sets(const struct traceql_query *q, const bool *matched)
+{
+	struct traceql_result r;
+	bool cover[16] = { false };
+	size_t i, k;
+
+	traceql_eval_sets(q, &trace, &r);
+	for (k = 0; k < r.nsets; k++) {
+		size_t n = 0;
+
+		for (i = 0; i < trace.nspans; i++) {
+			cover[i] |= r.sets[k].spans[i] != 0;
+			n += r.sets[k].spans[i] != 0;
+		}
+		if (n != r.sets[k].count || n == 0)
+			abort();
+	}
+	for (i = 0; i < trace.nspans; i++)
+		if (cover[i] != matched[i])
+			abort();
+	traceql_result_release(&r);
+	for (k = 0; k < traceql_select_count(q); k++)
+		for (i = 0; i < trace.nspans; i++) {
+			struct traceql_attr a;
+
+			if (traceql_select_get(q, k, &trace, i, &a))
+				free(a.s);
+		}
+}
+
+static void
+check_metrics(const struct traceql_query *q)
+{
+	static const uint64_t steps[][3] = {
+		{ 0, 1200000000, 100000000 },   /* range: 13 points */
+		{ 0, 1200000000, 1200000000 },  /* instant */
+	};
+	char errbuf[OB_ERRLEN];
+	size_t r, i;
+
+	for (r = 0; r < 2; r++) {
+		struct traceql_metrics *m;
+		struct traceql_series_set set;
+
+		if (traceql_metrics_new(q, steps[r][0], steps[r][1], steps[r][2], &m, errbuf))
+			abort();
+		traceql_metrics_observe(m, &trace);
+		if (traceql_metrics_finish(m, &set, errbuf) == OB_OK) {
+			if (set.npoints != (r ? 1 : 13))
+				abort();
+			for (i = 0; i < set.nseries; i++)
+				if (set.series[i].prom_labels == NULL || set.series[i].prom_labels[0] != '{')
+					abort();
+			traceql_series_set_release(&set);
+		}
+		traceql_metrics_free(m);
+	}
 }
 
 int
@@ -204,6 +287,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	traceql_hints_get(q, &h);
 	if (found && !hints_admit(&h, &trace))
 		abort();
+	check_sets(q, matched);
+	if (traceql_is_metrics(q))
+		check_metrics(q);
 	traceql_free(q);
 	free(text);
 	return 0;
