@@ -41,8 +41,8 @@ export const tsParam = (T) => (T / 1000).toFixed(3);
 
 // The evaluation time of the Prometheus checks: the latest time before now
 // that is 50.5 s into its minute.  Fixed so that the answers do not depend
-// on when the test runs: the last sample is then 50.5 s before the end of
-// the range, where Prometheus's rate() extrapolates to the end or not
+// on when the test runs: the last boundary sample is then 50.5 s before the
+// end of the range, where Prometheus's rate() extrapolates to the end or not
 // depending on the spacing of the samples, so the samples must be the
 // contract's for rate() to come out as the contract's.
 export function evalTime(now = Date.now()) {

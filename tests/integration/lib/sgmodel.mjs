@@ -29,12 +29,15 @@
 // The set is complete when the model runs, so there is no expiry timing:
 // the model is the state once every span has arrived.
 //
-// Time contract for the series (what the lead's rollups materialise): an
-// edge counts at the later end time of its sides (a one-sided edge at that
-// side's end); a span-metrics call at the span's end.  A series' value at t
-// is the count (or sum) of its events at or before t.  Samples sit on every
-// minute boundary from the one at or before the first event to 15 minutes
-// after the last (never past now), plus one at the newest event's time.
+// Time contract for the series (what the rollups materialise,
+// src/store/rollup_series.c): an edge counts at the later end time of its
+// sides (a one-sided edge at that side's end); a span-metrics call at the
+// span's end.  A series' value at t is the count (or sum) of its events at
+// or before t.  Samples sit on every minute boundary (every hour for ranges
+// of 6 h and more) from the one at or before the first event to 15 minutes
+// after the last (never past now), plus one at the newest event of each
+// minute (hour) that has events; for _failed_total, at the edge's newest
+// request of each minute (hour) that had a failure.
 
 export const KIND = ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT',
 	'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'];
@@ -338,7 +341,7 @@ export function promSeries(g, m, { latencyMissing = 0 } = {}) {
 		const f = e.events.filter((x) => x.failed);
 		if (f.length) {
 			push('traces_service_graph_request_failed_total', labels, f.map((x) => ({ tMs: x.tMs, v: 1 })));
-			out[out.length - 1].placeEvents = e.events; // (SAMPLES.newestPerBucket: samples at the edge's events)
+			out[out.length - 1].placeEvents = e.events; // its samples sit at the edge's requests (samplesOf)
 		}
 		for (const side of ['server', 'client']) {
 			const evs = [];
@@ -361,15 +364,15 @@ export function labelKey(l) {
 	return JSON.stringify(Object.keys(l).filter((k) => k !== '__name__').sort().map((k) => [k, l[k]]).concat([['__name__', l.__name__ ?? '']]));
 }
 
-// Which samples the tests expect.  newestPerBucket false: the contract the
-// lead gave the tests (boundaries + the series' newest event); true: what
-// src/store/rollup_series.c says it does (boundaries + the newest event of
-// each minute/hour bucket with events; for failed_total, the edge's newest
-// request of each bucket with a failure).
-export const SAMPLES = { newestPerBucket: process.env.OBSTUI_SG_SAMPLES === 'per-bucket' };
+// Which samples the tests expect.  newestPerBucket true (the contract):
+// boundaries + the newest event of each minute/hour bucket with events (for
+// failed_total, the edge's newest request of each bucket with a failure).
+// OBSTUI_SG_SAMPLES=series-newest selects the sparser form first proposed
+// (boundaries + only the series' newest event), to compare.
+export const SAMPLES = { newestPerBucket: process.env.OBSTUI_SG_SAMPLES !== 'series-newest' };
 
 // Samples of a series at or before T (ms) under the contract, with step
-// `grain` (60000; the lead may use 3600000 for ranges of 6 h and more).
+// `grain` (60000; 3600000 for ranges of 6 h and more).
 export function samplesOf(series, T, { grain = MINUTE, newestPerBucket = SAMPLES.newestPerBucket } = {}) {
 	const ev = series.events;
 	if (!ev.length) return [];
