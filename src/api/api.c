@@ -2,7 +2,8 @@
  * api.c - routes of the query API and the small endpoints (see api.h).
  *
  * Source locations: trace by id in api_traces.c, search and tags in
- * api_search.c, TraceQL metrics and Tempo's build info in api_tqlmetrics.c, the Prometheus API in api_prom.c (parameters in
+ * api_search.c, TraceQL metrics and Tempo's build info in
+ * api_tqlmetrics.c, the Prometheus API in api_prom.c (parameters in
  * api_params.c, answers as JSON in api_prom_json.c), /metrics here.
  */
 #include "api/api.h"

@@ -154,6 +154,13 @@ parse_request(struct http_request *req, struct mreq *r, bool instant, char *msg,
 	return true;
 }
 
+/* JSON has no infinities: the largest doubles stand for them. */
+static double
+json_finite(double v)
+{
+	return isinf(v) ? (v > 0 ? 1.7976931348623157e308 : -1.7976931348623157e308) : v;
+}
+
 static json_t *
 labels_json(const struct traceql_series *s)
 {
@@ -176,9 +183,7 @@ series_json(const struct traceql_series_set *set, size_t i, bool instant)
 		if (isnan(s->values[0]))
 			return NULL;
 		return json_pack("{s:o, s:f, s:s}", "labels", labels_json(s), "value",
-				 isinf(s->values[0]) ? (s->values[0] > 0 ? 1e308 : -1e308)
-						     : s->values[0],
-				 "promLabels", s->prom_labels);
+				 json_finite(s->values[0]), "promLabels", s->prom_labels);
 	}
 	samples = json_array();
 	for (k = 0; k < set->npoints; k++) {
@@ -189,7 +194,7 @@ series_json(const struct traceql_series_set *set, size_t i, bool instant)
 		snprintf(ts, sizeof ts, "%llu",
 			 (unsigned long long)((set->first_ns + k * set->step_ns) / 1000000ull));
 		json_array_append_new(samples, json_pack("{s:s, s:f}", "timestampMs", ts, "value",
-							 s->values[k]));
+							 json_finite(s->values[k])));
 	}
 	o = json_pack("{s:o, s:o, s:s}", "labels", labels_json(s), "samples", samples,
 		      "promLabels", s->prom_labels);

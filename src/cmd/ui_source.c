@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
+#include "model/svcgraph.h"
 
 static enum ob_err
 list(void *ctx, const struct tui_list_query *q, struct tui_trace_row **rows, size_t *n,
@@ -132,7 +134,26 @@ status(void *ctx, struct tui_status *out)
 	}
 }
 
-static const struct tui_source_ops ops = { list, trace, status };
+static enum ob_err
+graph(void *ctx, uint64_t since_ns, uint64_t until_ns, struct sg_graph *g, char *errbuf)
+{
+	struct ui_source_ctx *x = ctx;
+
+	return store_service_graph(x->node->store, since_ns, until_ns ? until_ns : ob_now_ns(), g,
+				   errbuf);
+}
+
+static enum ob_err
+service_ops(void *ctx, const char *service, uint64_t since_ns, uint64_t until_ns,
+	    struct sg_op **out, size_t *n, char *errbuf)
+{
+	struct ui_source_ctx *x = ctx;
+
+	return store_service_ops(x->node->store, service, since_ns,
+				 until_ns ? until_ns : ob_now_ns(), out, n, errbuf);
+}
+
+static const struct tui_source_ops ops = { list, trace, status, graph, service_ops };
 
 void
 ui_source_init(struct tui_source *src, struct ui_source_ctx *ctx)

@@ -33,15 +33,12 @@ otlp_wire_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 	return false;
 }
 
-/*
- * Read one field at *p: its number and wire type, and for type 2 its
- * payload.  *p moves past the whole field; start gets where it began.
- */
-static bool
-next_field(const uint8_t **p, const uint8_t *end, uint32_t *num, int *type,
-	   struct otlp_wire_slice *payload)
+bool
+otlp_wire_next(const uint8_t **p, const uint8_t *end, uint32_t *num, int *type, uint64_t *value,
+	       struct otlp_wire_slice *payload)
 {
-	uint64_t key, v;
+	uint64_t key, v = 0;
+	const uint8_t *q;
 
 	if (!otlp_wire_get_varint(p, end, &key) || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
 		return false;
@@ -49,27 +46,38 @@ next_field(const uint8_t **p, const uint8_t *end, uint32_t *num, int *type,
 	*type = (int)(key & 7);
 	switch (*type) {
 	case 0:
-		return otlp_wire_get_varint(p, end, &v);
+		if (!otlp_wire_get_varint(p, end, &v))
+			return false;
+		break;
 	case 1:
-		if (end - *p < 8)
-			return false;
-		*p += 8;
-		return true;
 	case 5:
-		if (end - *p < 4)
+		if (end - *p < (*type == 1 ? 8 : 4))
 			return false;
-		*p += 4;
-		return true;
+		q = *p;
+		for (int i = (*type == 1 ? 8 : 4) - 1; i >= 0; i--)
+			v = v << 8 | q[i];
+		*p += *type == 1 ? 8 : 4;
+		break;
 	case 2:
 		if (!otlp_wire_get_varint(p, end, &v) || v > (uint64_t)(end - *p))
 			return false;
 		payload->p = *p;
 		payload->n = (size_t)v;
 		*p += v;
-		return true;
+		break;
 	default:
 		return false;
 	}
+	if (value)
+		*value = v;
+	return true;
+}
+
+static bool
+next_field(const uint8_t **p, const uint8_t *end, uint32_t *num, int *type,
+	   struct otlp_wire_slice *payload)
+{
+	return otlp_wire_next(p, end, num, type, NULL, payload);
 }
 
 void

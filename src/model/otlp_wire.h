@@ -58,6 +58,14 @@ void otlp_wire_put_bytes(struct ob_buf *b, uint32_t field, const void *p, size_t
 size_t otlp_wire_bytes_size(uint32_t field, size_t n);
 /* Read a varint at *p (below end), moving *p past it; false if cut short. */
 bool otlp_wire_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);
+/*
+ * Read one field at *p (below end): its number, wire type, and value
+ * (varint, or fixed64/fixed32 little-endian; may be NULL) or, for type 2,
+ * its payload.  *p moves past the field.  False on malformed bytes or a
+ * group (types 3 and 4).
+ */
+bool otlp_wire_next(const uint8_t **p, const uint8_t *end, uint32_t *num, int *type,
+		    uint64_t *value, struct otlp_wire_slice *payload);
 /* Append a varint. */
 void otlp_wire_put_varint(struct ob_buf *b, uint64_t v);
 

@@ -416,11 +416,26 @@ agg_cell(struct sg_agg *g, uint64_t res, uint64_t bucket, const struct sg_key *k
 void
 sg_agg_add(struct sg_agg *g, const struct sg_event *e)
 {
-	static const uint64_t res[2] = { SG_RES_MINUTE_NS, SG_RES_HOUR_NS };
-	int i;
+	sg_cell_add(agg_cell(g, SG_RES_MINUTE_NS, e->time_ns - e->time_ns % SG_RES_MINUTE_NS,
+			     &e->key), e);
+}
 
-	for (i = 0; i < 2; i++)
-		sg_cell_add(agg_cell(g, res[i], e->time_ns - e->time_ns % res[i], &e->key), e);
+void
+sg_agg_add_hours(struct sg_agg *g)
+{
+	size_t i, n = g->n;
+
+	for (i = 0; i < n; i++) {
+		struct sg_agg_entry *e = &g->v[i];
+		struct sg_key k = e->key;
+		uint64_t b = e->bucket_ns - e->bucket_ns % SG_RES_HOUR_NS;
+		struct sg_cell *h;
+
+		if (e->res_ns != SG_RES_MINUTE_NS)
+			continue;
+		h = agg_cell(g, SG_RES_HOUR_NS, b, &k);  /* may move g->v */
+		sg_cell_merge(h, &g->v[i].cell, k.kind);
+	}
 }
 
 void

@@ -84,7 +84,13 @@ struct sg_op {
  *	SG_KIND_EDGE     client   server     connection type  SG_VIRTUAL_*
  *	SG_KIND_OP       service  span name  ""               kind*8 + status code
  *	SG_KIND_UNPAIRED service  ""         ""               0 client side, 1 server
+ *	SG_KIND_START    service  span name  ""               kind*8 + status code
  *
+ * SG_KIND_START counts spans by their start time, a bucket b holding the
+ * starts in (b, b + res] (the others count at the end of a span or an
+ * edge, in [b, b + res)): TraceQL metrics count spans by start,
+ * and "{ } | rate() by (resource.service.name)" over a week is a read of
+ * these (store/tqlmetrics.c).
  * An edge cell has two latency histograms (h[0] server side, h[1] client
  * side), an operation cell one (h[0]).  Each histogram keeps the sum, the
  * counts per Tempo bucket (the service graph's 0.1 s .. 12.8 s, or span
@@ -94,7 +100,7 @@ struct sg_op {
  * event is taken back (sign -1) when a side waiting for its partner, and
  * counted meanwhile as unpaired or as a virtual edge, finds it.
  */
-enum sg_kind { SG_KIND_EDGE = 0, SG_KIND_OP = 1, SG_KIND_UNPAIRED = 2 };
+enum sg_kind { SG_KIND_EDGE = 0, SG_KIND_OP = 1, SG_KIND_UNPAIRED = 2, SG_KIND_START = 3 };
 enum { SG_VIRTUAL_NONE = 0, SG_VIRTUAL_CLIENT = 1, SG_VIRTUAL_SERVER = 2 };
 
 #define SG_RES_MINUTE_NS 60000000000ull
@@ -168,8 +174,10 @@ struct sg_agg_entry {
 };
 struct sg_agg *sg_agg_new(void);
 void sg_agg_free(struct sg_agg *g);
-/* Count e in its minute and its hour bucket. */
+/* Count e in its minute bucket. */
 void sg_agg_add(struct sg_agg *g, const struct sg_event *e);
+/* Add every minute entry to its hour's entry too (once, before the rows are written). */
+void sg_agg_add_hours(struct sg_agg *g);
 /* Sum a whole cell into (res, bucket, key). */
 void sg_agg_merge(struct sg_agg *g, uint64_t res, uint64_t bucket, const struct sg_key *k,
 		  const struct sg_cell *c);
@@ -196,12 +204,43 @@ struct sg_sides {
 };
 
 /*
- * Count the spans of one trace's TracesData: span metrics for every span,
- * edges for the pairs inside it, database and root edges at once; the
- * sides left without a partner are appended to left (strings in its arena).
+ * What pairing needs of a span (svcgraph_scan.c reads it straight from
+ * the wire): ids, kind, times, status, name, service and the few
+ * attributes the rules name, as text (ints in decimal), NULL when absent.
+ */
+enum sg_attr {
+	SG_A_PEER_SERVICE, SG_A_DB_NAMESPACE, SG_A_DB_NAME, SG_A_DB_SYSTEM, SG_A_DB_SYSTEM_NAME,
+	SG_A_SERVER_ADDRESS, SG_A_NET_PEER_ADDRESS, SG_A_NET_PEER_PORT, SG_NATTR
+};
+extern const char *const sg_attr_keys[SG_NATTR];
+
+struct sg_span {
+	uint8_t trace_id[16], span_id[8], parent_id[8];
+	bool has_ids;                   /* a 16-byte trace id and an 8-byte span id */
+	bool has_parent;                /* an 8-byte parent span id */
+	int kind, status;
+	uint64_t start_ns, end_ns;
+	const char *name, *service;     /* "" when absent */
+	const char *attr[SG_NATTR];     /* the span's */
+	const char *const *rattr;       /* its resource's (SG_NATTR of them) */
+};
+
+/*
+ * The spans of a serialized TracesData (several concatenated are one),
+ * strings in arena; OB_ECORRUPT when the bytes are not protobuf of that
+ * shape.  Only what struct sg_span holds is read; the rest is skipped.
  */
 struct ob_arena;
-enum ob_err sg_collect(const void *traces_data, struct sg_agg *agg, struct sg_sides *left);
+enum ob_err sg_scan(const uint8_t *p, size_t n, struct ob_arena *arena, struct sg_span **out,
+		    size_t *nout);
+
+/*
+ * Count the spans of one trace: span metrics for every span, edges for
+ * the pairs inside it, database and root edges at once; the sides left
+ * without a partner are appended to left (strings in its arena).
+ */
+void sg_collect(const struct sg_span *spans, size_t n, struct sg_agg *agg,
+		struct sg_sides *left);
 /* The edge of a client and a server side, counted with sign. */
 void sg_count_pair(struct sg_agg *agg, const struct sg_side *client, const struct sg_side *server,
 		   int sign);

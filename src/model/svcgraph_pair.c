@@ -23,9 +23,12 @@
  *     that way at once and waits in the store, and the count is taken back
  *     when its partner arrives in a later part of the trace (a late span,
  *     another seal, a pulled block), so the numbers settle on what Tempo's
- *     would be had it seen every span.
+ *     would be had it seen every span.  A server whose parent is in its
+ *     trace and is no client waiting for it (an internal span, a database
+ *     call, a client already paired) never pairs and does not wait.
  *   - Every span, of any kind, is a span-metrics call of (service, name,
- *     kind, status code).
+ *     kind, status code), counted at its end, and once more at its start
+ *     (SG_KIND_START, for TraceQL metrics).
  *
  * An edge counts at the later end of its sides, a call at its span's end.
  * Latencies are end - start, 0 when negative.
@@ -40,43 +43,15 @@
 #include "core/varint.h"
 #include "model/otlp.h"
 #include "model/svcgraph.h"
-#include "model/trace.h"
 
-static const char *const db_attrs[] = { "db.namespace", "db.name", "db.system", "db.system.name" };
+static const int db_attrs[] = { SG_A_DB_NAMESPACE, SG_A_DB_NAME, SG_A_DB_SYSTEM,
+				 SG_A_DB_SYSTEM_NAME };
 
-/* An attribute's value as text (Tempo compares them as strings), or NULL. */
+/* The span's attribute, else its resource's. */
 static const char *
-attr_text(otlp_key_value *const *attrs, size_t n, const char *key, char *tmp, size_t tmplen)
+either(const struct sg_span *sp, int a)
 {
-	const otlp_any_value *v = ob_attr_find(attrs, n, key);
-
-	if (v == NULL)
-		return NULL;
-	switch (v->value_case) {
-	case OTLP_VALUE(STRING_VALUE):
-		return v->string_value;
-	case OTLP_VALUE(INT_VALUE):
-		snprintf(tmp, tmplen, "%lld", (long long)v->int_value);
-		return tmp;
-	case OTLP_VALUE(BOOL_VALUE):
-		return v->bool_value ? "true" : "false";
-	case OTLP_VALUE(DOUBLE_VALUE):
-		snprintf(tmp, tmplen, "%g", v->double_value);
-		return tmp;
-	default:
-		return NULL;
-	}
-}
-
-/* The span's, else the resource's. */
-static const char *
-either_text(const otlp_span *sp, const otlp_resource *r, const char *key, char *tmp, size_t len)
-{
-	const char *v = attr_text(sp->attributes, sp->n_attributes, key, tmp, len);
-
-	if (v == NULL && r)
-		v = attr_text(r->attributes, r->n_attributes, key, tmp, len);
-	return v;
+	return sp->attr[a] ? sp->attr[a] : sp->rattr ? sp->rattr[a] : NULL;
 }
 
 static int64_t
@@ -120,18 +95,22 @@ sg_count_alone(struct sg_agg *agg, const struct sg_side *s, int sign)
 }
 
 static void
-count_call(struct sg_agg *agg, const otlp_span *sp, const char *service)
+count_call(struct sg_agg *agg, const struct sg_span *sp)
 {
-	uint64_t end = sp->end_time_unix_nano;
 	struct sg_event e = {
-		.key = { SG_KIND_OP, service, sp->name ? sp->name : "", "",
-			 (int)sp->kind * 8 + (sp->status ? (int)sp->status->code : 0) },
-		.time_ns = end > sp->start_time_unix_nano ? end : sp->start_time_unix_nano,
+		/* out-of-range kinds and codes keep their low bits (no label value) */
+		.key = { SG_KIND_OP, sp->service, sp->name, "", (sp->kind & 7) * 8 + (sp->status & 7) },
+		.time_ns = sp->end_ns > sp->start_ns ? sp->end_ns : sp->start_ns,
 		.sign = 1,
-		.failed = ob_span_is_error(sp),
-		.lat_ns = { (int64_t)ob_span_duration(sp), 0 },
+		.failed = sp->status == 2,
+		.lat_ns = { sp->end_ns > sp->start_ns ? (int64_t)(sp->end_ns - sp->start_ns) : 0, 0 },
 	};
 
+	sg_agg_add(agg, &e);
+	/* by start, as TraceQL metrics count: a step counts starts in (T - step, T],
+	 * so a start on a minute boundary belongs to the minute before it */
+	e.key.kind = SG_KIND_START;
+	e.time_ns = sp->start_ns ? sp->start_ns - 1 : 0;
 	sg_agg_add(agg, &e);
 }
 
@@ -153,26 +132,22 @@ dup(struct ob_arena *a, const char *s)
 
 /* A client span that is a database call: its edge, counted now; false if not one. */
 static bool
-database_edge(struct sg_agg *agg, const otlp_span *sp, const otlp_resource *r,
-	      const struct sg_side *c)
+database_edge(struct sg_agg *agg, const struct sg_span *sp, const struct sg_side *c)
 {
-	char tmp[64], tmp2[64], hostport[320];
+	char hostport[320];
 	const char *db = NULL, *server, *port;
 	size_t i;
 
 	for (i = 0; i < sizeof db_attrs / sizeof *db_attrs && db == NULL; i++)
-		db = either_text(sp, r, db_attrs[i], tmp, sizeof tmp);
+		db = either(sp, db_attrs[i]);
 	if (db == NULL)
 		return false;
-	if (!(server = either_text(sp, r, "peer.service", tmp2, sizeof tmp2)) &&
-	    !(server = either_text(sp, r, "server.address", tmp2, sizeof tmp2))) {
-		char ptmp[32];
-
-		if ((server = either_text(sp, r, "network.peer.address", tmp2, sizeof tmp2)) &&
-		    (port = either_text(sp, r, "network.peer.port", ptmp, sizeof ptmp))) {
-			snprintf(hostport, sizeof hostport, "%s:%s", server, port);
-			server = hostport;
-		}
+	if (!(server = either(sp, SG_A_PEER_SERVICE)) &&
+	    !(server = either(sp, SG_A_SERVER_ADDRESS)) &&
+	    (server = either(sp, SG_A_NET_PEER_ADDRESS)) &&
+	    (port = either(sp, SG_A_NET_PEER_PORT))) {
+		snprintf(hostport, sizeof hostport, "%s:%s", server, port);
+		server = hostport;
 	}
 	if (server == NULL)
 		server = db;
@@ -191,85 +166,82 @@ database_edge(struct sg_agg *agg, const otlp_span *sp, const otlp_resource *r,
 }
 
 static int
+cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, 8);
+}
+
+static int
 cmp_side(const void *a, const void *b)
 {
 	return memcmp(((const struct sg_side *)a)->span_id, ((const struct sg_side *)b)->span_id, 8);
 }
 
-enum ob_err
-sg_collect(const void *traces_data, struct sg_agg *agg, struct sg_sides *left)
+void
+sg_collect(const struct sg_span *spans, size_t nspans, struct sg_agg *agg, struct sg_sides *left)
 {
-	const otlp_traces_data *td = traces_data;
 	struct sg_side *clients = NULL, *servers = NULL;
-	size_t nc = 0, ns = 0, capc = 0, caps = 0, i, j, k;
+	size_t nc = 0, ns = 0, capc = 0, caps = 0, nids = 0, i;
+	uint8_t (*ids)[8] = ob_xmalloc((nspans + 1) * 8);
 	bool *used;
 
-	for (i = 0; i < td->n_resource_spans; i++) {
-		const otlp_resource_spans *rs = td->resource_spans[i];
-		const otlp_resource *r = rs->resource;
-		const char *service = ob_resource_service(r);
+	for (i = 0; i < nspans; i++) {
+		const struct sg_span *sp = &spans[i];
+		struct sg_side s = { 0 };
+		const char *peer;
 
-		for (j = 0; j < rs->n_scope_spans; j++)
-			for (k = 0; k < rs->scope_spans[j]->n_spans; k++) {
-				const otlp_span *sp = rs->scope_spans[j]->spans[k];
-				struct sg_side s = { 0 };
-				char tmp[64];
-				const char *peer;
-
-				count_call(agg, sp, service);
-				if (!service[0] || sp->trace_id.len != 16 || sp->span_id.len != 8)
-					continue;
-				s.messaging = sp->kind == OTLP_KIND(PRODUCER) ||
-					      sp->kind == OTLP_KIND(CONSUMER);
-				s.server = sp->kind == OTLP_KIND(SERVER) ||
-					   sp->kind == OTLP_KIND(CONSUMER);
-				if (!s.server && sp->kind != OTLP_KIND(CLIENT) &&
-				    sp->kind != OTLP_KIND(PRODUCER))
-					continue;
-				memcpy(s.trace_id, sp->trace_id.data, 16);
-				s.failed = ob_span_is_error(sp);
-				s.service = service;
-				peer = attr_text(sp->attributes, sp->n_attributes, "peer.service",
-						 tmp, sizeof tmp);
-				s.peer = dup(left->arena, peer ? peer : "");
-				s.start_ns = sp->start_time_unix_nano;
-				s.end_ns = sp->end_time_unix_nano > s.start_ns ? sp->end_time_unix_nano
-									       : s.start_ns;
-				if (!s.server) {
-					memcpy(s.span_id, sp->span_id.data, 8);
-					if (database_edge(agg, sp, r, &s))
-						continue;
-					if (nc == capc) {
-						capc = capc ? capc * 2 : 16;
-						clients = ob_xrealloc(clients, capc * sizeof *clients);
-					}
-					clients[nc++] = s;
-				} else if (sp->parent_span_id.len != 8) {
-					/* a root: nobody will call it but a user or its peer;
-					 * Tempo leaves the client latency of these unset */
-					struct sg_event e = {
-						.key = { SG_KIND_EDGE, s.peer[0] ? s.peer : "user",
-							 service, SG_CONN_VIRTUAL, SG_VIRTUAL_CLIENT },
-						.time_ns = s.end_ns,
-						.sign = 1,
-						.failed = s.failed,
-						.lat_ns = { latency(&s), -1 },
-					};
-
-					sg_agg_add(agg, &e);
-				} else {
-					memcpy(s.span_id, sp->parent_span_id.data, 8);
-					if (ns == caps) {
-						caps = caps ? caps * 2 : 16;
-						servers = ob_xrealloc(servers, caps * sizeof *servers);
-					}
-					servers[ns++] = s;
-				}
+		count_call(agg, sp);
+		if (sp->has_ids)
+			memcpy(ids[nids++], sp->span_id, 8);
+		if (!sp->service[0] || !sp->has_ids)
+			continue;
+		s.messaging = sp->kind == OTLP_KIND(PRODUCER) || sp->kind == OTLP_KIND(CONSUMER);
+		s.server = sp->kind == OTLP_KIND(SERVER) || sp->kind == OTLP_KIND(CONSUMER);
+		if (!s.server && sp->kind != OTLP_KIND(CLIENT) && sp->kind != OTLP_KIND(PRODUCER))
+			continue;
+		memcpy(s.trace_id, sp->trace_id, 16);
+		s.failed = sp->status == OTLP_STATUS(ERROR);
+		s.service = sp->service;
+		peer = sp->attr[SG_A_PEER_SERVICE];
+		s.peer = peer ? peer : "";
+		s.start_ns = sp->start_ns;
+		s.end_ns = sp->end_ns > s.start_ns ? sp->end_ns : s.start_ns;
+		if (!s.server) {
+			memcpy(s.span_id, sp->span_id, 8);
+			if (database_edge(agg, sp, &s))
+				continue;
+			if (nc == capc) {
+				capc = capc ? capc * 2 : 16;
+				clients = ob_xrealloc(clients, capc * sizeof *clients);
 			}
+			clients[nc++] = s;
+		} else if (!sp->has_parent) {
+			/* a root: nobody will call it but a user or its peer;
+			 * Tempo leaves the client latency of these unset */
+			struct sg_event e = {
+				.key = { SG_KIND_EDGE, s.peer[0] ? s.peer : "user", s.service,
+					 SG_CONN_VIRTUAL, SG_VIRTUAL_CLIENT },
+				.time_ns = s.end_ns,
+				.sign = 1,
+				.failed = s.failed,
+				.lat_ns = { latency(&s), -1 },
+			};
+
+			sg_agg_add(agg, &e);
+		} else {
+			memcpy(s.span_id, sp->parent_id, 8);
+			if (ns == caps) {
+				caps = caps ? caps * 2 : 16;
+				servers = ob_xrealloc(servers, caps * sizeof *servers);
+			}
+			servers[ns++] = s;
+		}
 	}
 	/* pair inside the trace: each client with the first server under it */
 	if (nc)
 		qsort(clients, nc, sizeof *clients, cmp_side);
+	if (nids)
+		qsort(ids, nids, 8, cmp_id);
 	used = ob_xcalloc(nc + 1, sizeof *used);
 	for (i = 0; i < ns; i++) {
 		struct sg_side *c = nc ? bsearch(&servers[i], clients, nc, sizeof *clients, cmp_side)
@@ -280,18 +252,27 @@ sg_collect(const void *traces_data, struct sg_agg *agg, struct sg_sides *left)
 			sg_count_pair(agg, c, &servers[i], 1);
 			continue;
 		}
+		if (nids && bsearch(servers[i].span_id, ids, nids, 8, cmp_id)) {
+			/* its parent is here and is no client waiting for it (an
+			 * internal span, a database call, a client already paired):
+			 * it will never pair */
+			sg_count_alone(agg, &servers[i], 1);
+			continue;
+		}
 		servers[i].service = dup(left->arena, servers[i].service);
+		servers[i].peer = dup(left->arena, servers[i].peer);
 		sides_push(left, &servers[i]);
 	}
 	for (i = 0; i < nc; i++)
 		if (!used[i]) {
 			clients[i].service = dup(left->arena, clients[i].service);
+			clients[i].peer = dup(left->arena, clients[i].peer);
 			sides_push(left, &clients[i]);
 		}
 	free(used);
+	free(ids);
 	free(clients);
 	free(servers);
-	return OB_OK;
 }
 
 void

@@ -183,9 +183,12 @@ bool traceql_eval_sets(const struct traceql_query *q, const struct ob_trace *t,
 void traceql_result_release(struct traceql_result *r);
 
 /*
- * The fields select() asks for: traceql_select_count() of them, the k-th
- * of span i into *out (false when the span has no value).  out->s is the
- * caller's to free.
+ * The fields a result span shows: those select() asks for, then those the
+ * query's conditions read (attributes and span intrinsics but name and
+ * duration, as Tempo shows them); traceql_select_count() of them, the k-th
+ * of span i into *out (false when the span has no value).  Keys may
+ * repeat (a field both selected and tested).  out->s is the caller's to
+ * free.
  */
 size_t traceql_select_count(const struct traceql_query *q);
 bool traceql_select_get(const struct traceql_query *q, size_t k, const struct ob_trace *t,

@@ -165,12 +165,17 @@ struct tq_metrics {
 };
 
 #define TQ_MAX_STAGES 32
+#define TQ_MAX_SHOWN 8
 
 struct traceql_query {
 	struct tq_set *root;    /* NULL: the query matches every trace */
 	struct tq_stage stages[TQ_MAX_STAGES];
 	size_t nstages;
 	struct tq_metrics *metrics;     /* NULL: a search query */
+	/* fields the root's conditions read, shown on result spans as Tempo does */
+	struct tq_operand shown[TQ_MAX_SHOWN];
+	const char *shown_names[TQ_MAX_SHOWN];
+	size_t nshown;
 	bool needs_nested_set;  /* some condition reads nestedSet* */
 	struct ob_arena arena;
 	regex_t **regexes;
@@ -239,6 +244,8 @@ enum ob_err tq_parse_expr(struct tq_parser *p, struct tq_operand *o, bool *found
 enum ob_err tq_parse_set_expr(struct tq_parser *p, struct tq_set **out);
 /* "with(name=value, ...)" if the lookahead starts it: read and ignored. */
 enum ob_err tq_parse_hints(struct tq_parser *p);
+/* Note the fields the root's conditions read in q->shown (traceql_parse_pipe.c). */
+void tq_collect_shown(struct tq_parser *p);
 /* One stage after '|' (traceql_parse_pipe.c). */
 enum ob_err tq_parse_stage(struct tq_parser *p);
 /* The text of o, blanks squeezed, in the arena: "span.x", "duration * 2". */

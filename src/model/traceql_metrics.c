@@ -198,7 +198,8 @@ series_find(struct traceql_metrics *m, const struct tq_value *vals, const bool *
 			return &m->s[m->slots[i] - 1];
 		}
 	}
-	if (m->ns == TRACEQL_METRICS_MAX_SERIES) {
+	if (m->ns == TRACEQL_METRICS_MAX_SERIES ||
+	    (m->ns + 1) * m->npoints > TRACEQL_METRICS_MAX_CELLS) {
 		m->too_many_series = true;
 		return NULL;
 	}
@@ -308,6 +309,56 @@ observe_span(struct traceql_metrics *m, struct tq_ctx *x, size_t i, long k)
 	}
 }
 
+bool
+traceql_metrics_counts_spans(const struct traceql_metrics *m, bool *by_service)
+{
+	const struct tq_metrics *mq = m->mq;
+	const uint64_t minute = 60000000000ull;
+
+	*by_service = false;
+	if ((m->q->root && (m->q->root->op != TQ_SET_FILTER || m->q->root->cond)) ||
+	    m->q->nstages || (mq->fn != TQ_M_RATE && mq->fn != TQ_M_COUNT) || mq->second ||
+	    m->instant || m->step % minute || m->first % minute)
+		return false;
+	if (mq->nby == 0)
+		return true;
+	if (mq->nby == 1 && mq->by[0].field == TQ_F_RESOURCE_ATTR && mq->by[0].attr &&
+	    strcmp(mq->by[0].attr, "service.name") == 0)
+		return *by_service = true;
+	return false;
+}
+
+bool
+traceql_metrics_hour_aligned(const struct traceql_metrics *m)
+{
+	const uint64_t hour = 3600000000000ull;
+
+	return !m->instant && m->step % hour == 0 && m->first % hour == 0;
+}
+
+void
+traceql_metrics_add_spans(struct traceql_metrics *m, const char *service, uint64_t ts, double n)
+{
+	struct tq_value vals[TQ_MAX_BY];
+	bool has[TQ_MAX_BY];
+	struct mseries *s;
+	long k = interval_of(m, ts);
+
+	if (k < 0 || n == 0)
+		return;
+	memset(vals, 0, sizeof vals);
+	memset(has, 0, sizeof has);
+	ob_buf_reset(&m->key);
+	if (m->mq->nby) {
+		vals[0].type = TQ_STRING;
+		vals[0].s = service ? service : "";
+		has[0] = service && service[0];
+		key_add_value(&m->key, &vals[0], has[0]);
+	}
+	if ((s = series_find(m, vals, has, 0)) != NULL)
+		s->acc[k] += n;
+}
+
 void
 traceql_metrics_observe(struct traceql_metrics *m, const struct ob_trace *t)
 {
@@ -363,4 +414,83 @@ traceql_metrics_free(struct traceql_metrics *m)
 	free(m->matched);
 	ob_buf_release(&m->key);
 	free(m);
+}
+
+struct traceql_metrics *
+traceql_metrics_fork(const struct traceql_metrics *m)
+{
+	struct traceql_metrics *f = ob_xcalloc(1, sizeof *f);
+
+	f->q = m->q;
+	f->mq = m->mq;
+	f->first = m->first;
+	f->step = m->step;
+	f->from = m->from;
+	f->to = m->to;
+	f->npoints = m->npoints;
+	f->instant = m->instant;
+	ob_buf_init(&f->key, 0);
+	return f;
+}
+
+/* Add src's accumulators into dst's, point by point. */
+static void
+series_add(struct traceql_metrics *m, struct mseries *dst, const struct mseries *src)
+{
+	size_t k, j;
+
+	for (k = 0; k < m->npoints; k++) {
+		double a = dst->acc[k], b = src->acc[k];
+
+		switch (m->mq->fn) {
+		case TQ_M_SUM:
+			dst->acc[k] = isnan(a) ? b : isnan(b) ? a : a + b;
+			break;
+		case TQ_M_MIN:
+			dst->acc[k] = isnan(a) || b < a ? b : a;
+			break;
+		case TQ_M_MAX:
+			dst->acc[k] = isnan(a) || b > a ? b : a;
+			break;
+		case TQ_M_QUANTILE:
+			for (j = 0; j < src->all[k].n; j++) {
+				struct values *v = &dst->all[k];
+
+				if (m->nvalues == TRACEQL_METRICS_MAX_VALUES) {
+					m->too_many_values = true;
+					break;
+				}
+				if (v->n == v->cap) {
+					v->cap = v->cap ? 2 * v->cap : 8;
+					v->v = ob_xrealloc(v->v, v->cap * sizeof *v->v);
+				}
+				v->v[v->n++] = src->all[k].v[j];
+				m->nvalues++;
+			}
+			break;
+		default:        /* counts, and avg's sums */
+			dst->acc[k] = a + b;
+			if (dst->count)
+				dst->count[k] += src->count[k];
+		}
+	}
+}
+
+void
+traceql_metrics_merge(struct traceql_metrics *m, struct traceql_metrics *other)
+{
+	size_t i;
+
+	m->too_many_series |= other->too_many_series;
+	m->too_many_values |= other->too_many_values;
+	m->last = 0;
+	for (i = 0; i < other->ns; i++) {
+		struct mseries *src = &other->s[i], *dst;
+
+		ob_buf_reset(&m->key);
+		ob_buf_addstr(&m->key, src->key);
+		if ((dst = series_find(m, src->vals, src->has, src->bucket)) != NULL)
+			series_add(m, dst, src);
+	}
+	traceql_metrics_free(other);
 }

@@ -38,9 +38,10 @@
  * series is labelled __name__ = the function's name.  topk(k)/bottomk(k)
  * keep the k series with the highest/lowest mean of their samples.
  *
- * Bounds: at most TRACEQL_METRICS_MAX_SERIES series and
- * TRACEQL_METRICS_MAX_POINTS intervals; quantiles keep every value and
- * stop at TRACEQL_METRICS_MAX_VALUES of them.  Past a bound finish()
+ * Bounds: at most TRACEQL_METRICS_MAX_SERIES series,
+ * TRACEQL_METRICS_MAX_POINTS intervals and TRACEQL_METRICS_MAX_CELLS
+ * series times intervals; quantiles keep every value and stop at
+ * TRACEQL_METRICS_MAX_VALUES of them.  Past a bound finish()
  * fails with OB_ETOOBIG and says which.
  */
 #ifndef OB_MODEL_TRACEQL_METRICS_H
@@ -55,6 +56,7 @@
 #define TRACEQL_METRICS_MAX_SERIES 20000
 #define TRACEQL_METRICS_MAX_POINTS 11000
 #define TRACEQL_METRICS_MAX_VALUES (20 * 1000 * 1000)
+#define TRACEQL_METRICS_MAX_CELLS (20 * 1000 * 1000)
 
 struct traceql_series {
 	struct traceql_attr *labels;    /* keys live as long as the query */
@@ -93,8 +95,28 @@ void traceql_metrics_window(const struct traceql_metrics *m, uint64_t *from, uin
  * Strings point into the query.
  */
 void traceql_metrics_hints(const struct traceql_metrics *m, struct traceql_hints *h);
+/*
+ * Does the query count every span (no condition, no pipeline) with rate()
+ * or count_over_time(), by nothing or by resource.service.name alone, on
+ * steps of whole minutes?  Then counts of spans by service and start
+ * minute answer it (*by_service: the series are per service), and
+ * traceql_metrics_add_spans() takes them instead of traces.
+ */
+bool traceql_metrics_counts_spans(const struct traceql_metrics *m, bool *by_service);
+/* Are the steps and the first sample whole hours? */
+bool traceql_metrics_hour_aligned(const struct traceql_metrics *m);
+/* Count n spans of service (NULL when not by service) that started at ts. */
+void traceql_metrics_add_spans(struct traceql_metrics *m, const char *service, uint64_t ts,
+			       double n);
 /* Evaluate the query on t and count its spans that started in the window. */
 void traceql_metrics_observe(struct traceql_metrics *m, const struct ob_trace *t);
+/*
+ * Another empty accumulator for the same query and range, for a second
+ * thread; traceql_metrics_merge() then adds what it counted into m and
+ * frees it.  Each accumulator is used by one thread at a time.
+ */
+struct traceql_metrics *traceql_metrics_fork(const struct traceql_metrics *m);
+void traceql_metrics_merge(struct traceql_metrics *m, struct traceql_metrics *other);
 /* The series (empty series left out), sorted by prom_labels. */
 enum ob_err traceql_metrics_finish(struct traceql_metrics *m, struct traceql_series_set *out,
 				   char *errbuf);

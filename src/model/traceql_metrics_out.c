@@ -257,8 +257,9 @@ traceql_metrics_finish(struct traceql_metrics *m, struct traceql_series_set *out
 
 	memset(out, 0, sizeof *out);
 	if (m->too_many_series)
-		return ob_errf(errbuf, OB_ETOOBIG, "metrics: more than %d series; narrow the "
-			       "query or its by()", TRACEQL_METRICS_MAX_SERIES);
+		return ob_errf(errbuf, OB_ETOOBIG, "metrics: more than %zu series of %zu points; "
+			       "narrow the query or its by(), or raise step",
+			       m->ns, m->npoints);
 	if (m->too_many_values)
 		return ob_errf(errbuf, OB_ETOOBIG, "metrics: quantile_over_time over more than %d "
 			       "spans; narrow the query or the time range",

@@ -391,6 +391,8 @@ traceql_parse(const char *text, struct traceql_query **out, char *errbuf)
 		goto out;
 	if (p.tok.type != TQ_T_EOF)
 		err = expected(&p, "'&&', '||', '|', a structural operator or the end of the query");
+	else
+		tq_collect_shown(&p);
 out:
 	if (err) {
 		traceql_free(q);

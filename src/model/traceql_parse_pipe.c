@@ -333,6 +333,94 @@ parse_metric(struct tq_parser *p, const struct metric_name *mf)
 	return OB_OK;
 }
 
+/*
+ * The fields conditions read that Tempo shows on matched spans: span,
+ * resource and scope attributes and the span intrinsics other than name
+ * and duration (which have fields of their own); not trace-level ones,
+ * nor events and links (many per span).
+ */
+static void
+shown_add(struct tq_parser *p, const struct tq_operand *o)
+{
+	struct traceql_query *q = p->q;
+	const char *name;
+	size_t k;
+
+	switch (o->field) {
+	case TQ_F_ARITH:
+	case TQ_F_NEG:
+		shown_add(p, o->a);
+		if (o->field == TQ_F_ARITH)
+			shown_add(p, o->b);
+		return;
+	case TQ_F_ATTR:
+	case TQ_F_SPAN_ATTR:
+	case TQ_F_RESOURCE_ATTR:
+	case TQ_F_SCOPE_ATTR:
+		name = o->attr;
+		break;
+	case TQ_F_STATUS:
+	case TQ_F_STATUS_MESSAGE:
+	case TQ_F_KIND:
+	case TQ_F_CHILD_COUNT:
+	case TQ_F_SCOPE_NAME:
+	case TQ_F_SCOPE_VERSION:
+		name = tq_operand_text(p, o);
+		break;
+	default:
+		return;
+	}
+	for (k = 0; k < q->nshown; k++)
+		if (strcmp(q->shown_names[k], name) == 0)
+			return;
+	if (q->nshown == TQ_MAX_SHOWN || strcmp(name, "service.name") == 0)
+		return;         /* service.name is always shown */
+	q->shown[q->nshown] = *o;
+	q->shown_names[q->nshown++] = name;
+}
+
+static void
+shown_cond(struct tq_parser *p, const struct tq_cond *c)
+{
+	if (c == NULL)
+		return;
+	switch (c->kind) {
+	case TQ_COND_AND:
+	case TQ_COND_OR:
+		shown_cond(p, c->left);
+		shown_cond(p, c->right);
+		return;
+	case TQ_COND_NOT:
+		shown_cond(p, c->left);
+		return;
+	case TQ_COND_CMP:
+		shown_add(p, &c->rhs);
+		/* fall through */
+	case TQ_COND_TRUTH:
+		shown_add(p, &c->lhs);
+		return;
+	}
+}
+
+static void
+shown_set(struct tq_parser *p, const struct tq_set *s, int depth)
+{
+	if (s == NULL || depth > TQ_MAX_DEPTH * 4)
+		return;
+	if (s->op == TQ_SET_FILTER) {
+		shown_cond(p, s->cond);
+		return;
+	}
+	shown_set(p, s->left, depth + 1);
+	shown_set(p, s->right, depth + 1);
+}
+
+void
+tq_collect_shown(struct tq_parser *p)
+{
+	shown_set(p, p->q->root, 0);
+}
+
 enum ob_err
 tq_parse_stage(struct tq_parser *p)
 {

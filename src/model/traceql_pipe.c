@@ -425,7 +425,7 @@ traceql_select_count(const struct traceql_query *q)
 	for (k = 0; q && k < q->nstages; k++)
 		if (q->stages[k].kind == TQ_STAGE_SELECT)
 			n += q->stages[k].nfields;
-	return n;
+	return q ? n + q->nshown : 0;
 }
 
 bool
@@ -451,6 +451,11 @@ traceql_select_get(const struct traceql_query *q, size_t k, const struct ob_trac
 		} else {
 			k -= st->nfields;
 		}
+	}
+	if (o == NULL && q && k < q->nshown) {
+		/* after select()'s fields, those the conditions read */
+		o = &q->shown[k];
+		name = q->shown_names[k];
 	}
 	if (o == NULL || i >= t->nspans)
 		return false;

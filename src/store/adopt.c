@@ -118,7 +118,7 @@ summarise_trace(const struct block_trace *bt, const uint8_t *data, struct seal_t
 	if (!err && nspans == 0)
 		t->start_ns = bt->start_ns;
 	if (!err && rollup)
-		rollup_delta_add(rollup, td);
+		rollup_delta_add_bytes(rollup, data, bt->length);
 	t->nspans = nspans;
 	return err;
 }

@@ -176,7 +176,7 @@ read_loc(struct store *s, sqlite3_stmt *st, struct ob_buf *out, bool origins, ch
 }
 
 /* Append the head parts at locs[0..n) (one trace) to out. */
-static enum ob_err
+enum ob_err
 read_head_parts(struct conn *c, const struct head_loc *locs, size_t n, struct ob_buf *out,
 		const char *origin, bool *any, char *errbuf)
 {

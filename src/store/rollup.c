@@ -22,8 +22,8 @@
  * a window reads hour rows for its whole hours and minute rows for the
  * rest.
  *
- * Building: the sealer (seal.c) and adopt.c decode each trace they write
- * and hand its spans to sg_collect (on their own thread); what pairs inside
+ * Building: the sealer (seal.c) and adopt.c hand each trace they write
+ * to sg_scan and sg_collect (on their own thread); what pairs inside
  * the trace is counted there.  The sides left over are matched here, on
  * the writer, against sg_pending: a match takes back what the waiting side
  * counted alone and counts the edge; no match stores the side and counts
@@ -37,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/otlp_pb.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -85,24 +84,18 @@ rollup_delta_free(struct rollup_delta *d)
 }
 
 void
-rollup_delta_add(struct rollup_delta *d, const void *traces_data)
-{
-	sg_collect(traces_data, d->agg, &d->left);
-}
-
-void
 rollup_delta_add_bytes(struct rollup_delta *d, const uint8_t *p, size_t n)
 {
-	ProtobufCMessage *msg;
-	char errbuf[OB_ERRLEN];
+	struct sg_span *spans;
+	size_t nspans;
 
 	ob_arena_reset(&d->scratch);
-	if (otlp_pb_decode(&otlp_traces_data_descriptor, p, n, &d->scratch, &msg, errbuf)) {
-		ob_warn("rollups: a sealed trace does not decode (%s); its spans are not counted",
-			errbuf);
+	if (sg_scan(p, n, &d->scratch, &spans, &nspans)) {
+		ob_warn("rollups: a sealed trace does not decode; its spans are not counted");
 		return;
 	}
-	sg_collect(msg, d->agg, &d->left);
+	sg_collect(spans, nspans, d->agg, &d->left);
+	free(spans);
 }
 
 static enum ob_err
@@ -264,6 +257,7 @@ rollup_apply(struct conn *c, struct rollup_delta *d, char *errbuf)
 		}
 		sg_count_alone(d->agg, s, 1);
 	}
+	sg_agg_add_hours(d->agg);
 	for (i = 0; i < sg_agg_count(d->agg); i++)
 		if ((err = upsert(c, get, put, del, sg_agg_entry(d->agg, i), &tmp, errbuf)))
 			goto out;

@@ -419,6 +419,7 @@ sealer_main(void *arg)
 	uint64_t last_expire = 0;
 	char errbuf[OB_ERRLEN];
 
+	pthread_setname_np(pthread_self(), "obstui-sealer");
 	if (!s->opt.no_rollups)
 		rollup_backfill(s);
 	pthread_mutex_lock(&s->sealer_lock);

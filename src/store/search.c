@@ -113,12 +113,22 @@ span_hit(struct store_span_hit *sh, const struct traceql_query *q, const struct 
 	sh->service = ob_xstrdup(r->service);
 	if (nsel)
 		sh->attrs = ob_xcalloc(nsel, sizeof *sh->attrs);
-	for (k = 0; k < nsel; k++)
-		if (traceql_select_get(q, k, t, i, &sh->attrs[sh->nattrs])) {
-			/* the hit outlives the query, whose arena holds the key */
-			sh->attrs[sh->nattrs].key = ob_xstrdup(sh->attrs[sh->nattrs].key);
-			sh->nattrs++;
+	for (k = 0; k < nsel; k++) {
+		struct traceql_attr *a = &sh->attrs[sh->nattrs];
+		size_t j;
+
+		if (!traceql_select_get(q, k, t, i, a))
+			continue;
+		for (j = 0; j < sh->nattrs && strcmp(sh->attrs[j].key, a->key) != 0; j++)
+			;
+		if (j < sh->nattrs) {
+			free(a->s);     /* selected and tested: shown once */
+			continue;
 		}
+		/* the hit outlives the query, whose arena holds the key */
+		a->key = ob_xstrdup(a->key);
+		sh->nattrs++;
+	}
 }
 
 static void

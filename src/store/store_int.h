@@ -299,6 +299,10 @@ enum ob_err bloom_cache_find(struct store *s, struct conn *c, const uint8_t id[1
 /* read.c */
 struct frame_cache *frame_cache_new(size_t max_bytes);
 void frame_cache_free(struct frame_cache *c);
+/* The head parts at locs (sorted by row) appended to out, one TracesData
+ * after the other; parts sealed since are skipped; *any says whether one was read. */
+enum ob_err read_head_parts(struct conn *c, const struct head_loc *locs, size_t n,
+			    struct ob_buf *out, const char *origin, bool *any, char *errbuf);
 /* origins: tag each part's resources with obstui.origin (the UI's detail pane) */
 enum ob_err trace_read(struct store *s, struct conn *c, const uint8_t id[16],
 		       struct ob_buf *out, bool origins, char *errbuf);
@@ -307,9 +311,7 @@ enum ob_err trace_read(struct store *s, struct conn *c, const uint8_t id[16],
 struct rollup_delta;
 struct rollup_delta *rollup_delta_new(void);
 void rollup_delta_free(struct rollup_delta *d);
-/* Count one trace's decoded TracesData (an otlp_traces_data). */
-void rollup_delta_add(struct rollup_delta *d, const void *traces_data);
-/* Decode one trace's TracesData bytes and count them; a trace that does
+/* Read one trace's TracesData bytes and count them; a trace that does
  * not decode is logged and skipped (its block holds it all the same). */
 void rollup_delta_add_bytes(struct rollup_delta *d, const uint8_t *p, size_t n);
 /* On the writer, in the transaction that records the block. */

@@ -19,21 +19,40 @@
  * span of that service that could match, and sealed traces in that
  * service's postings (block_services) of the window's blocks, are read.
  *
+ * The reading and decoding, most of the cost, is shared by up to one
+ * thread per core (MAX_WORKERS): each takes a contiguous run of the
+ * sorted candidates, its own connection and its own accumulator
+ * (traceql_metrics_fork), merged at the end.
+ *
  * Work is bounded by a time budget; past it the answer is partial and
  * says so.
+ *
+ * A query that counts every span by start time, by nothing or by service
+ * (traceql_metrics_counts_spans: "{ } | rate() by
+ * (resource.service.name)" on whole-minute steps) reads no sealed trace:
+ * the rollups count sealed spans per service and start minute
+ * (SG_KIND_START, rollup.c), hour rows for hour-aligned steps, and only
+ * the head, which no rollup covers yet, is read span by span.  Rollups and
+ * head come from one read transaction, so a seal in between neither drops
+ * nor doubles a span.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec/otlp_pb.h"
 #include "core/clock.h"
 #include "core/endian.h"
 #include "core/mem.h"
+#include "model/svcgraph.h"
 #include "model/trace.h"
 #include "model/traceql_metrics.h"
 #include "store/store_int.h"
 
 #define TRACE_DECODE_CAP (512u << 20)
+#define MAX_WORKERS 4
+#define MIN_SHARE 32            /* traces: fewer are not worth a thread */
 #define MAX_CANDIDATES (50u * 1000 * 1000)
 
 struct cand {
@@ -197,24 +216,216 @@ cands_unique(struct cands *cs)
 	qsort(cs->c, cs->n, sizeof *cs->c, cmp_place);
 }
 
+/* One thread's share of the candidates, with its own connection and accumulator. */
+struct worker {
+	struct store *s;
+	const struct cands *cs;
+	size_t first, last;
+	struct traceql_metrics *m;
+	uint64_t deadline;
+	struct store_scan_stats stats;
+	enum ob_err err;
+	char errbuf[OB_ERRLEN];
+	pthread_t thread;
+	bool started;
+};
+
+static void *
+scan_share(void *arg)
+{
+	struct worker *w = arg;
+	struct ob_buf bytes;
+	struct conn *c;
+	size_t i;
+
+	if ((c = db_acquire(w->s, w->errbuf)) == NULL) {
+		w->err = OB_EIO;
+		return NULL;
+	}
+	ob_buf_init(&bytes, 0);
+	for (i = w->first; i < w->last; i++) {
+		struct ob_trace t;
+		enum ob_err e;
+
+		if ((i & 63) == 0 && ob_mono_ns() > w->deadline) {
+			w->stats.partial = true;
+			break;
+		}
+		ob_buf_reset(&bytes);
+		e = trace_read(w->s, c, w->cs->c[i].id, &bytes, false, w->errbuf);
+		if (e == OB_ENOTFOUND)
+			continue;       /* expired under us */
+		if (e) {
+			w->err = e;
+			break;
+		}
+		w->stats.inspected_traces++;
+		w->stats.inspected_bytes += bytes.len;
+		if (otlp_pb_decode_trace(bytes.data, bytes.len, TRACE_DECODE_CAP, &t, w->errbuf))
+			continue;       /* a trace that does not decode is skipped, as search does */
+		traceql_metrics_observe(w->m, &t);
+		ob_trace_release(&t);
+	}
+	db_release(w->s, c);
+	ob_buf_release(&bytes);
+	return NULL;
+}
+
+/* Workers for n candidates: one per core (at most MAX_WORKERS), none idle. */
+static size_t
+workers_for(size_t n)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t k = cores > 1 ? (size_t)cores : 1;
+
+	if (k > MAX_WORKERS)
+		k = MAX_WORKERS;
+	while (k > 1 && n / k < MIN_SHARE)
+		k--;
+	return k;
+}
+
+/* --- counting spans from the rollups ----------------------------------------------- */
+
+struct counts {
+	struct traceql_metrics *m;
+	bool by_service;
+	struct head_loc *locs;
+	size_t n, cap;
+	uint64_t from, to;
+};
+
+static void
+count_row(void *ctx, uint64_t bucket, const struct sg_key *k, const struct sg_cell *cell)
+{
+	struct counts *ct = ctx;
+
+	/* a step counts the starts in (T - step, T]: the bucket's are after its start */
+	traceql_metrics_add_spans(ct->m, ct->by_service ? k->a : NULL, bucket + 1,
+				  (double)cell->n);
+}
+
+static bool
+head_loc(void *ctx, int64_t row, const struct head_part *hp)
+{
+	struct counts *ct = ctx;
+
+	if (hp->end_ns < ct->from || hp->start_ns > ct->to)
+		return true;
+	if (ct->n == ct->cap) {
+		ct->cap = ct->cap ? 2 * ct->cap : 256;
+		ct->locs = ob_xrealloc(ct->locs, ct->cap * sizeof *ct->locs);
+	}
+	ct->locs[ct->n++] = (struct head_loc){ row, hp->offset, hp->len };
+	return true;
+}
+
+static int
+cmp_loc(const void *a, const void *b)
+{
+	const struct head_loc *x = a, *y = b;
+
+	if (x->row != y->row)
+		return x->row < y->row ? -1 : 1;
+	return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+#define HEAD_CHUNK (16u << 20)
+
+/* The head's spans, read a few MiB at a time, each part on its own. */
+static enum ob_err
+count_head(struct store *s, struct conn *c, struct counts *ct, struct store_scan_stats *stats,
+	   char *errbuf)
+{
+	struct ob_buf bytes;
+	enum ob_err err = OB_OK;
+	size_t i = 0;
+
+	if ((err = head_cache_sync(s, c, errbuf)))
+		return err;
+	head_cache_each(s->head, head_loc, ct);
+	if (ct->n)
+		qsort(ct->locs, ct->n, sizeof *ct->locs, cmp_loc);
+	ob_buf_init(&bytes, 0);
+	while (i < ct->n && !err) {
+		size_t j = i, raw = 0;
+		struct ob_trace t;
+		bool any = false;
+
+		while (j < ct->n && (j == i || raw + ct->locs[j].len <= HEAD_CHUNK))
+			raw += ct->locs[j++].len;
+		ob_buf_reset(&bytes);
+		if ((err = read_head_parts(c, ct->locs + i, j - i, &bytes, NULL, &any, errbuf)))
+			break;
+		if (!any) {
+			i = j;
+			continue;
+		}
+		stats->inspected_traces += j - i;     /* trace parts, here */
+		stats->inspected_bytes += bytes.len;
+		i = j;
+		/* parts of several traces as one: counting every span needs no tree */
+		if (otlp_pb_decode_trace(bytes.data, bytes.len, TRACE_DECODE_CAP, &t, errbuf))
+			continue;
+		traceql_metrics_observe(ct->m, &t);
+		ob_trace_release(&t);
+	}
+	ob_buf_release(&bytes);
+	return err;
+}
+
+static enum ob_err
+count_spans(struct store *s, struct traceql_metrics *m, bool by_service,
+	    struct store_scan_stats *stats, char *errbuf)
+{
+	struct counts ct = { .m = m, .by_service = by_service };
+	uint64_t res = SG_RES_MINUTE_NS, from;
+	struct conn *c;
+	enum ob_err err;
+
+	traceql_metrics_window(m, &ct.from, &ct.to);
+	if ((c = db_acquire(s, errbuf)) == NULL)
+		return OB_EIO;
+	if ((err = db_exec(c, "BEGIN", errbuf)))
+		goto out;
+	/* hour rows when every step is whole hours and the window is long */
+	if (traceql_metrics_hour_aligned(m) && ct.to - ct.from >= 6 * SG_RES_HOUR_NS)
+		res = SG_RES_HOUR_NS;
+	from = ct.from - ct.from % res;
+	if ((err = rollup_scan(c, res, from, ct.to + 1, SG_KIND_START, NULL, count_row, &ct,
+			       errbuf)) == OB_OK)
+		err = count_head(s, c, &ct, stats, errbuf);
+	db_exec(c, "COMMIT", NULL);
+out:
+	db_release(s, c);
+	free(ct.locs);
+	return err;
+}
+
 enum ob_err
 store_traceql_metrics(struct store *s, struct traceql_metrics *m, uint64_t budget_ns,
 		      struct store_scan_stats *stats, char *errbuf)
 {
+	struct worker w[MAX_WORKERS];
 	struct cands cs;
 	struct conn *c;
-	struct ob_buf bytes;
 	uint64_t deadline = ob_mono_ns() + (budget_ns ? budget_ns : 30000000000ull);
 	enum ob_err err = OB_OK;
-	size_t i;
+	size_t i, nw;
 
 	memset(stats, 0, sizeof *stats);
+	{
+		bool by_service;
+
+		if (!s->opt.no_rollups && traceql_metrics_counts_spans(m, &by_service))
+			return count_spans(s, m, by_service, stats, errbuf);
+	}
 	memset(&cs, 0, sizeof cs);
+	memset(w, 0, sizeof w);
 	traceql_metrics_window(m, &cs.from, &cs.to);
 	traceql_metrics_hints(m, &cs.h);
 	if ((c = db_acquire(s, errbuf)) == NULL)
 		return OB_EIO;
-	ob_buf_init(&bytes, 0);
 	if ((err = head_cache_sync(s, c, errbuf)))
 		goto out;
 	head_cache_each(s->head, head_part, &cs);
@@ -225,33 +436,41 @@ store_traceql_metrics(struct store *s, struct traceql_metrics *m, uint64_t budge
 			      "narrow the time range", MAX_CANDIDATES);
 		goto out;
 	}
+	db_release(s, c);
+	c = NULL;
 	cands_unique(&cs);
-	for (i = 0; i < cs.n; i++) {
-		struct ob_trace t;
-		enum ob_err e;
-
-		if ((i & 63) == 0 && ob_mono_ns() > deadline) {
-			stats->partial = true;
-			break;
+	/* contiguous shares keep each thread's reads in block and frame order */
+	nw = workers_for(cs.n);
+	for (i = 0; i < nw; i++) {
+		w[i].s = s;
+		w[i].cs = &cs;
+		w[i].first = cs.n * i / nw;
+		w[i].last = cs.n * (i + 1) / nw;
+		w[i].m = i ? traceql_metrics_fork(m) : m;
+		w[i].deadline = deadline;
+		if (i)
+			w[i].started = pthread_create(&w[i].thread, NULL, scan_share, &w[i]) == 0;
+	}
+	scan_share(&w[0]);
+	for (i = 1; i < nw; i++) {
+		if (w[i].started)
+			pthread_join(w[i].thread, NULL);
+		else
+			scan_share(&w[i]);      /* no thread: do its share here */
+	}
+	for (i = 0; i < nw; i++) {
+		if (err == OB_OK && w[i].err) {
+			err = w[i].err;
+			memcpy(errbuf, w[i].errbuf, OB_ERRLEN);
 		}
-		ob_buf_reset(&bytes);
-		e = trace_read(s, c, cs.c[i].id, &bytes, false, errbuf);
-		if (e == OB_ENOTFOUND)
-			continue;       /* expired under us */
-		if (e) {
-			err = e;
-			break;
-		}
-		stats->inspected_traces++;
-		stats->inspected_bytes += bytes.len;
-		if (otlp_pb_decode_trace(bytes.data, bytes.len, TRACE_DECODE_CAP, &t, errbuf))
-			continue;       /* a trace that does not decode is skipped, as search does */
-		traceql_metrics_observe(m, &t);
-		ob_trace_release(&t);
+		stats->inspected_traces += w[i].stats.inspected_traces;
+		stats->inspected_bytes += w[i].stats.inspected_bytes;
+		stats->partial |= w[i].stats.partial;
+		if (i)
+			traceql_metrics_merge(m, w[i].m);
 	}
 out:
 	db_release(s, c);
-	ob_buf_release(&bytes);
 	free(cs.c);
 	return err;
 }

@@ -546,6 +546,7 @@ writer_main(void *arg)
 	struct store *s = arg;
 	void *items[MAX_GROUP];
 
+	pthread_setname_np(pthread_self(), "obstui-writer");   /* for top -H and perf */
 	for (;;) {
 		size_t n = ob_queue_pop(&s->queue, items, MAX_GROUP, 500);
 

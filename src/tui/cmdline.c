@@ -59,15 +59,22 @@ cmd_query(struct tui *t, const char *arg)
 	view_traces_set_query(t, arg);
 }
 
-/* The time range every list uses; back to the traces list, reloaded. */
+/*
+ * The time range every list uses; the traces list reloaded, and shown
+ * unless the view open shows the window itself (the Services view: it
+ * asks again on its next tick).
+ */
 static void
 set_range(struct tui *t, uint64_t since_ns, uint64_t until_ns, bool range)
 {
 	t->since_ns = since_ns;
 	t->until_ns = until_ns;
 	t->range = range;
-	cmd_traces(t, NULL);
+	if (!t->view->ops->follows_range)
+		cmd_traces(t, NULL);
 	view_traces_refresh(t);
+	if (t->view->ops->tick)
+		t->view->ops->tick(t, t->view);
 }
 
 static void
@@ -103,6 +110,14 @@ cmd_theme(struct tui *t, const char *arg)
 }
 
 static void
+cmd_services(struct tui *t, const char *arg)
+{
+	(void)arg;
+	cmd_traces(t, NULL);
+	tui_push(t, view_services_new(t));
+}
+
+static void
 cmd_remotes(struct tui *t, const char *arg)
 {
 	(void)arg;
@@ -132,6 +147,7 @@ static const struct command commands[] = {
 	{ "since", "DUR", "only traces of the last DUR (15m, 2h, 7d; all)", cmd_since },
 	{ "range", "FROM TO", "traces between two times: 10:00, 2026-11-21T10:00:00Z, now-1h,"
 			      " unix seconds; TO may be now", cmd_range },
+	{ "services", "", "the service graph of the time range (t: as a table)", cmd_services },
 	{ "remotes", "", "what is pulled and pushed, and how it is going", cmd_remotes },
 	{ "theme", "NAME", "dark, light, high-contrast, or a theme file", cmd_theme },
 	{ "help", "", "the key bindings", cmd_help },

@@ -24,6 +24,7 @@ struct tui_fetch {
 	bool want[FETCH__COUNT];
 	bool running[FETCH__COUNT];
 	struct tui_list_query list_query;
+	struct tui_graph_query graph_query[FETCH__COUNT];
 	uint8_t trace_id[16];
 	uint64_t generation[FETCH__COUNT];
 	struct tui_fetch_result *done_head, *done_tail;
@@ -41,6 +42,22 @@ run(struct tui_fetch *f, struct tui_fetch_result *r)
 		break;
 	case FETCH_TRACE:
 		r->err = f->src.ops->trace(f->src.ctx, r->trace_id, &r->trace, r->errbuf);
+		break;
+	case FETCH_GRAPH:
+		if (f->src.ops->graph == NULL)
+			r->err = ob_errf(r->errbuf, OB_EUNSUPPORTED, "this source has no service graph");
+		else
+			r->err = f->src.ops->graph(f->src.ctx, r->graph_query.since_ns,
+						   r->graph_query.until_ns, &r->graph, r->errbuf);
+		break;
+	case FETCH_OPS:
+		if (f->src.ops->ops == NULL)
+			r->err = ob_errf(r->errbuf, OB_EUNSUPPORTED, "this source has no span metrics");
+		else
+			r->err = f->src.ops->ops(f->src.ctx, r->graph_query.service[0] ?
+						 r->graph_query.service : NULL,
+						 r->graph_query.since_ns, r->graph_query.until_ns,
+						 &r->ops, &r->nops, r->errbuf);
 		break;
 	default:
 		f->src.ops->status(f->src.ctx, &r->status);
@@ -73,6 +90,7 @@ fetch_main(void *arg)
 		r->generation = f->generation[k];
 		r->query = f->list_query;
 		memcpy(r->trace_id, f->trace_id, 16);
+		r->graph_query = f->graph_query[k];
 		ob_buf_init(&r->trace, 0);
 		f->want[k] = false;
 		f->running[k] = true;
@@ -170,6 +188,22 @@ tui_fetch_status(struct tui_fetch *f)
 	ask(f, FETCH_STATUS, 0);
 }
 
+void
+tui_fetch_graph(struct tui_fetch *f, const struct tui_graph_query *q, uint64_t generation)
+{
+	pthread_mutex_lock(&f->mu);
+	f->graph_query[FETCH_GRAPH] = *q;
+	ask(f, FETCH_GRAPH, generation);
+}
+
+void
+tui_fetch_ops(struct tui_fetch *f, const struct tui_graph_query *q, uint64_t generation)
+{
+	pthread_mutex_lock(&f->mu);
+	f->graph_query[FETCH_OPS] = *q;
+	ask(f, FETCH_OPS, generation);
+}
+
 struct tui_fetch_result *
 tui_fetch_take(struct tui_fetch *f)
 {
@@ -199,6 +233,8 @@ tui_fetch_result_free(struct tui_fetch_result *r)
 	if (r == NULL)
 		return;
 	free(r->rows);
+	free(r->ops);
+	sg_graph_release(&r->graph);
 	ob_buf_release(&r->trace);
 	if (r->have_decoded)
 		ob_trace_release(&r->decoded);

@@ -16,10 +16,17 @@
 #ifndef OB_TUI_FETCH_H
 #define OB_TUI_FETCH_H
 
+#include "model/svcgraph.h"
 #include "model/trace.h"
 #include "tui/source.h"
 
-enum tui_fetch_kind { FETCH_LIST, FETCH_TRACE, FETCH_STATUS, FETCH__COUNT };
+enum tui_fetch_kind { FETCH_LIST, FETCH_TRACE, FETCH_STATUS, FETCH_GRAPH, FETCH_OPS, FETCH__COUNT };
+
+/* The window and the service of a service-graph or operations request. */
+struct tui_graph_query {
+	uint64_t since_ns, until_ns;    /* as tui_source_ops.graph takes them */
+	char service[128];              /* FETCH_OPS: "" for every service */
+};
 
 struct tui_fetch_result {
 	enum tui_fetch_kind kind;
@@ -40,6 +47,10 @@ struct tui_fetch_result {
 	bool have_decoded;
 	char decode_error[OB_ERRLEN];
 	struct tui_status status;      /* FETCH_STATUS */
+	struct tui_graph_query graph_query;    /* FETCH_GRAPH, FETCH_OPS: what was asked */
+	struct sg_graph graph;         /* FETCH_GRAPH: a view may take it (zeroing it) */
+	struct sg_op *ops;             /* FETCH_OPS: a view may take it (setting NULL) */
+	size_t nops;
 	struct tui_fetch_result *next;
 };
 
@@ -54,6 +65,9 @@ int tui_fetch_fd(const struct tui_fetch *f);
 void tui_fetch_list(struct tui_fetch *f, const struct tui_list_query *q, uint64_t generation);
 void tui_fetch_trace(struct tui_fetch *f, const uint8_t id[16], uint64_t generation);
 void tui_fetch_status(struct tui_fetch *f);
+/* The service graph, or the operations of q->service; OB_EUNSUPPORTED when the source has none. */
+void tui_fetch_graph(struct tui_fetch *f, const struct tui_graph_query *q, uint64_t generation);
+void tui_fetch_ops(struct tui_fetch *f, const struct tui_graph_query *q, uint64_t generation);
 
 /* The oldest finished result, or NULL; the caller frees it. */
 struct tui_fetch_result *tui_fetch_take(struct tui_fetch *f);

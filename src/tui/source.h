@@ -64,6 +64,9 @@ struct tui_status {
 	char origin[256];           /* who this store says captured its own data */
 };
 
+struct sg_graph;
+struct sg_op;
+
 struct tui_source_ops {
 	/* Rows matching q, newest first; *rows is the caller's to free. */
 	enum ob_err (*list)(void *ctx, const struct tui_list_query *q,
@@ -71,6 +74,16 @@ struct tui_source_ops {
 	/* The whole trace as OTLP TracesData bytes appended to out; OB_ENOTFOUND. */
 	enum ob_err (*trace)(void *ctx, const uint8_t id[16], struct ob_buf *out, char *errbuf);
 	void (*status)(void *ctx, struct tui_status *out);
+	/*
+	 * The service graph of the window [since, until) (since 0: from the
+	 * oldest data; until 0: now) into *g, which the caller releases with
+	 * sg_graph_release.  May be NULL: the Services view then says so.
+	 */
+	enum ob_err (*graph)(void *ctx, uint64_t since_ns, uint64_t until_ns, struct sg_graph *g,
+			     char *errbuf);
+	/* Operations of service (NULL: all) in the window, most calls first; *ops is the caller's. */
+	enum ob_err (*ops)(void *ctx, const char *service, uint64_t since_ns, uint64_t until_ns,
+			   struct sg_op **ops, size_t *n, char *errbuf);
 };
 
 struct tui_source {

@@ -168,12 +168,54 @@ key_traces(struct tui *t, struct tui_view *v)
 		tui_pop(t);
 }
 
+/*
+ * The main views in Tab's order; each one's constructor.  The traces list
+ * is the bottom of the stack and the others sit right above it, so
+ * going to one is popping to the list and pushing it.
+ */
+static const struct {
+	const char *name;
+	struct tui_view *(*make)(struct tui *t);
+} main_views[] = {
+	{ "Traces", NULL },
+	{ "Services", view_services_new },
+	{ "Remotes", view_remotes_new },
+};
+#define NMAIN_VIEWS (sizeof main_views / sizeof main_views[0])
+
+void
+tui_next_view(struct tui *t)
+{
+	struct tui_view *v = t->view;
+	size_t at = 0, i;
+
+	/* the main view the stack is in: the one just above the list */
+	while (v->below && v->below->below)
+		v = v->below;
+	for (i = 0; v->below && i < NMAIN_VIEWS; i++)
+		if (strcmp(v->ops->name, main_views[i].name) == 0)
+			at = i;
+	at = (at + 1) % NMAIN_VIEWS;
+	while (t->view->below)
+		tui_pop(t);
+	if (main_views[at].make)
+		tui_push(t, main_views[at].make(t));
+}
+
+static void
+key_next_view(struct tui *t, struct tui_view *v)
+{
+	(void)v;
+	tui_next_view(t);
+}
+
 static const struct tui_binding global_bindings[] = {
 	{ '?', 0, "?", "this help", key_help },
 	{ ':', 0, ":", "command mode (Tab completes, arrows recall)", key_command },
 	{ 'q', 0, "q", "back; quit from the traces list", key_back_or_quit },
 	{ TK_ESC, 0, "Esc", "back", key_back },
 	{ TK_CTRL('t'), 0, "^T", "the traces list", key_traces },
+	{ TK_TAB, 0, "Tab", "next view: traces, services, remotes", key_next_view },
 	{ TK_CTRL('c'), 0, "^C", "quit", key_quit },
 };
 

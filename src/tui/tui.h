@@ -68,6 +68,8 @@ struct tui_view_ops {
 	/* The title bar's text after the view name. */
 	void (*title)(struct tui *t, struct tui_view *v, char *out, size_t cap);
 	void (*free)(struct tui_view *v);
+	/* :since and :range leave it open (it shows the window itself) instead of going back */
+	bool follows_range;
 };
 
 struct tui_view {
@@ -143,12 +145,21 @@ void tui_clipboard(struct tui *t, const char *text);
 struct tui_view *view_traces_new(struct tui *t);
 struct tui_view *view_trace_new(struct tui *t, const uint8_t id[16]);
 struct tui_view *view_remotes_new(struct tui *t);
+struct tui_view *view_services_new(struct tui *t);
+/* The operations of a service (the Services view's Enter on a node). */
+struct tui_view *view_services_ops_new(struct tui *t, const char *service);
+/* Tab: the next of the main views (traces, services, remotes), from any view. */
+void tui_next_view(struct tui *t);
 /* Load and apply a theme; false (with a message shown) when it cannot. */
 bool tui_set_theme(struct tui *t, const char *name);
 
 /* The traces list (the bottom view): a new TraceQL query ("" for all), a refresh. */
 void view_traces_set_query(struct tui *t, const char *traceql);
 void view_traces_refresh(struct tui *t);
+/* Back to the traces list with this query, failing traces first, then the slowest. */
+void view_traces_open_worst(struct tui *t, const char *traceql);
+/* The time range as the title bar says it: "  since 15m ago", "  range A to B" or "". */
+void view_traces_range_text(const struct tui *t, char *out, size_t cap);
 
 /* Service colour slot for a service name (stable across views). */
 enum tui_style tui_service_style(const char *service);

@@ -31,7 +31,8 @@
 #define PAGE 200
 #define MAX_ROWS 50000
 
-enum sort_by { SORT_TIME, SORT_DURATION };
+/* SORT_WORST: traces with failed spans first, each group slowest first (from the Services view). */
+enum sort_by { SORT_TIME, SORT_DURATION, SORT_WORST };
 
 struct traces_view {
 	struct tui_view base;
@@ -170,6 +171,18 @@ view_traces_refresh(struct tui *t)
 	restart(t, bottom_view(t));
 }
 
+void
+view_traces_open_worst(struct tui *t, const char *traceql)
+{
+	struct traces_view *v = bottom_view(t);
+
+	while (t->view->below)
+		tui_pop(t);
+	v->filter[0] = 0;
+	v->sort = SORT_WORST;
+	view_traces_set_query(t, traceql);
+}
+
 /* --- merging results ---------------------------------------------------------- */
 
 static int
@@ -192,10 +205,21 @@ cmp_duration(const void *a, const void *b)
 	return cmp_time(a, b);
 }
 
+static int
+cmp_worst(const void *a, const void *b)
+{
+	const struct tui_trace_row *x = a, *y = b;
+
+	if ((x->nerrors > 0) != (y->nerrors > 0))
+		return x->nerrors > 0 ? -1 : 1;
+	return cmp_duration(a, b);
+}
+
 static void
 sort_rows(struct traces_view *v)
 {
-	qsort(v->rows, v->nrows, sizeof *v->rows, v->sort == SORT_TIME ? cmp_time : cmp_duration);
+	qsort(v->rows, v->nrows, sizeof *v->rows,
+	      v->sort == SORT_TIME ? cmp_time : v->sort == SORT_DURATION ? cmp_duration : cmp_worst);
 }
 
 static long
@@ -435,7 +459,8 @@ draw(struct tui *t, struct tui_view *base, struct tui_canvas *c, int top, int he
 	for (i = 0, x = 0; i < NCOLS; i++) {
 		bool numeric = i == COL_DURATION || i == COL_SPANS || i == COL_SERVICES;
 		bool sorted = (i == COL_TIME && v->sort == SORT_TIME) ||
-			      (i == COL_DURATION && v->sort == SORT_DURATION);
+			      (i == COL_DURATION && v->sort != SORT_TIME) ||
+			      (i == COL_ERRORS && v->sort == SORT_WORST);
 		const char *arrow = c->ascii ? "v" : "\xe2\x96\xbe";
 		int len = (int)strlen(headers[i]) + (sorted ? 1 : 0);
 		int hx = numeric && widths[i] > len ? x + widths[i] - len : x;
@@ -495,8 +520,8 @@ range_end(uint64_t ns, char shown_date[DATE_LEN], char *out, size_t cap)
 }
 
 /* "  since 15m ago", "  range 2025-03-14 09:26:45 to 09:27:15", or "". */
-static void
-time_range(const struct tui *t, char *out, size_t cap)
+void
+view_traces_range_text(const struct tui *t, char *out, size_t cap)
 {
 	char from[48], to[48] = "now", date[DATE_LEN] = "";
 
@@ -518,11 +543,12 @@ title(struct tui *t, struct tui_view *base, char *out, size_t cap)
 	struct traces_view *v = (struct traces_view *)base;
 	char range[128], took[32];
 
-	time_range(t, range, sizeof range);
+	view_traces_range_text(t, range, sizeof range);
 	layout_duration(v->elapsed_ns, took, sizeof took);
 	snprintf(out, cap, "%zu%s traces%s%s%s  sorted by %s  (%s)", v->nrows,
 		 v->at_end ? "" : "+", v->query[0] ? "  q: " : "", v->query, range,
-		 v->sort == SORT_TIME ? "time" : "duration", took);
+		 v->sort == SORT_TIME ? "time" : v->sort == SORT_DURATION ? "duration" :
+		 "failing, slowest", took);
 }
 
 /* --- keys ---------------------------------------------------------------------- */

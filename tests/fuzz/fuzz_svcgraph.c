@@ -2,14 +2,16 @@
  * fuzz_svcgraph.c - the rollup bytes obstui keeps in SQLite, read back
  * (src/model/svcgraph.c and svcgraph_pair.c): a rollup cell and a waiting
  * edge side decoded from arbitrary bytes never crash or read out of
- * bounds, and whatever decodes encodes to bytes that decode the same.  The first
- * byte picks the decoder and the cell's kind.
+ * bounds, and whatever decodes encodes to bytes that decode the same; and
+ * the spans of a TracesData read straight from the wire (sg_scan) and paired
+ * (sg_collect) never crash either.  The first byte picks the decoder.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arena.h"
 #include "core/buf.h"
 #include "model/svcgraph.h"
 
@@ -23,7 +25,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	ob_buf_init(&b, 0);
-	if (data[0] & 1) {
+	if ((data[0] & 0xf0) == 0x10) {
+		struct ob_arena a;
+		struct sg_agg *g = sg_agg_new();
+		struct sg_sides left = { .arena = &a };
+		struct sg_span *v;
+		size_t n;
+
+		ob_arena_init(&a, 1 << 24);
+		if (sg_scan(data + 1, size - 1, &a, &v, &n) == OB_OK) {
+			sg_collect(v, n, g, &left);
+			for (size_t i = 0; i < left.n; i++)
+				sg_count_alone(g, &left.v[i], 1);
+			sg_agg_add_hours(g);
+			free(v);
+		}
+		free(left.v);
+		sg_agg_free(g);
+		ob_arena_release(&a);
+	} else if (data[0] & 1) {
 		struct sg_side s;
 		uint8_t key[25] = { 0 };
 

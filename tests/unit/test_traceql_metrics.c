@@ -381,6 +381,49 @@ test_instant_and_bounds(void **state)
 	traceql_free(q);
 }
 
+/* Two accumulators over halves of the traces, merged, answer as one over all. */
+static void
+test_fork_merge(void **state)
+{
+	static const char *const queries[] = {
+		"{ } | rate() by (resource.service.name)",
+		"{ } | sum_over_time(span.bytes) by (name)",
+		"{ } | min_over_time(duration)",
+		"{ } | max_over_time(duration) by (resource.service.name)",
+		"{ } | avg_over_time(span.bytes)",
+		"{ } | quantile_over_time(duration, .5, .9)",
+		"{ } | histogram_over_time(duration) | topk(4)",
+	};
+	size_t qi, t, i, k;
+
+	(void)state;
+	for (qi = 0; qi < sizeof queries / sizeof queries[0]; qi++) {
+		struct traceql_series_set one, two;
+		struct traceql_metrics *m, *half;
+		struct traceql_query *q;
+		char errbuf[OB_ERRLEN];
+
+		run(queries[qi], START, END, STEP, &one);
+		assert_int_equal(traceql_parse(queries[qi], &q, errbuf), OB_OK);
+		assert_int_equal(traceql_metrics_new(q, START, END, STEP, &m, errbuf), OB_OK);
+		half = traceql_metrics_fork(m);
+		for (t = 0; t < NTRACES; t++)
+			traceql_metrics_observe(t % 2 ? half : m, &traces[t]);
+		traceql_metrics_merge(m, half);
+		assert_int_equal(traceql_metrics_finish(m, &two, errbuf), OB_OK);
+		traceql_metrics_free(m);
+		assert_int_equal(one.nseries, two.nseries);
+		for (i = 0; i < one.nseries; i++) {
+			assert_string_equal(one.series[i].prom_labels, two.series[i].prom_labels);
+			for (k = 0; k < NPOINTS; k++)
+				assert_near(two.series[i].values[k], one.series[i].values[k]);
+		}
+		traceql_series_set_release(&one);
+		traceql_series_set_release(&two);
+		traceql_free(q);
+	}
+}
+
 int
 main(void)
 {
@@ -389,6 +432,7 @@ main(void)
 		cmocka_unit_test(test_over_time),
 		cmocka_unit_test(test_quantiles_and_histogram),
 		cmocka_unit_test(test_instant_and_bounds),
+		cmocka_unit_test(test_fork_merge),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -285,6 +285,18 @@ test_select(void **state)
 	assert_false(traceql_select_get(q, 3, &trace, 2, &a));
 	assert_string_equal(match("{ name = \"query\" } | select(span.bytes)"), "query");
 	traceql_free(q);
+	/* the fields conditions read are shown too (not name and duration) */
+	q = parse("{ span.bytes > 1000 && status = error && name != \"x\" && duration > 1ms }");
+	assert_int_equal(traceql_select_count(q), 2);
+	assert_true(traceql_select_get(q, 0, &trace, 2, &a));
+	assert_string_equal(a.key, "bytes");
+	assert_int_equal(a.i, 4096);
+	free(a.s);
+	assert_true(traceql_select_get(q, 1, &trace, 2, &a));
+	assert_string_equal(a.key, "status");
+	assert_string_equal(a.s, "error");
+	free(a.s);
+	traceql_free(q);
 	q = parse("{ }");
 	assert_int_equal(traceql_select_count(q), 0);
 	assert_false(traceql_is_metrics(q));

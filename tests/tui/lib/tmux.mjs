@@ -70,10 +70,11 @@ export function freePort() {
 
 const shq = (s) => `'${String(s).replace(/'/g, "'\\''")}'`;
 
-// startUi({cols, rows, env, args, store, t}) -> ui handle (see the methods below).
+// startUi({cols, rows, env, args, store, command, t}) -> ui handle (see the methods below).
 // env is the program's environment on top of LANG=C.UTF-8 TZ=UTC
-// TERM=xterm-256color; a value of null removes a variable.
-export async function startUi({ cols = 120, rows = 32, env = {}, args = [], store, t } = {}) {
+// TERM=xterm-256color; a value of null removes a variable.  command runs
+// `obstui COMMAND ...` (e.g. 'demo') instead of the plain UI.
+export async function startUi({ cols = 120, rows = 32, env = {}, args = [], store, command, t } = {}) {
 	assertBinary();
 	const n = ++counter;
 	const sock = `obstui-tui-${process.pid}-${n}`;
@@ -94,7 +95,7 @@ export async function startUi({ cols = 120, rows = 32, env = {}, args = [], stor
 		`set -g default-size ${cols}x${rows}`,
 		'',
 	].join('\n'));
-	const argv = [BIN, '--store', store, '--otlp-http', `127.0.0.1:${httpPort}`, '--otlp-grpc', 'off',
+	const argv = [BIN, ...(command ? [command] : []), '--store', store, '--otlp-http', `127.0.0.1:${httpPort}`, '--otlp-grpc', 'off',
 		'--zipkin', 'off', '--api', `127.0.0.1:${apiPort}`, ...args];
 	const progEnv = { LANG: 'C.UTF-8', TZ: 'UTC', TERM: 'xterm-256color', ...env };
 	const unset = Object.entries(progEnv).filter(([, v]) => v === null).map(([k]) => `-u ${k}`);
