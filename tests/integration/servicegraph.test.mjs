@@ -104,7 +104,9 @@ test('the trace set: sent with the OpenTelemetry SDK, expectations worked out fr
 	assert.deepEqual([n('user', 'legacy', 'virtual_node'), e('user', 'legacy', 'virtual_node')?.events[0].serverSec], [2, 0],
 		'a span ending before it starts: latency 0');
 	assert.ok(S.spans.some((x) => x.kind === 0), 'a span of kind UNSPECIFIED');
-	assert.equal(S.g.edges.size, 16);
+	assert.deepEqual([n('reporting', 'dwh.internal', 'database'), f('reporting', 'dwh.internal', 'database'), n('reporting', 'dwh-primary', 'database'),
+		n('archiver', 'archive', 'database')], [2, 1, 1, 3], 'database attributes on the resource');
+	assert.equal(S.g.edges.size, 19);
 	assert.deepEqual(S.g.unpairedSides.map((s) => s.name).sort(), ['GET /recommendations', 'GET /restock']);
 	assert.deepEqual(S.missing.map((x) => `${x.edge.client}->${x.edge.server}:${x.side}`).sort(),
 		['billing->stripe:server', 'cart->audit-bus:server', 'k8s-probe->frontend:client', 'user->billing:client', 'user->frontend:client',

@@ -106,7 +106,9 @@ export class Services {
 //  - 6 root SERVER "GET /health" with peer.service k8s-probe (virtual client);
 //  - 3 root SERVER "POST /login" in gateway (-> user), one failing;
 //  - 5 root CLIENT spans of sessions, whose resource says db.system redis,
-//    with network.peer.address (and port on 3 of them);
+//    with network.peer.address (and port on 3 of them); root CLIENT spans of
+//    reporting (resource: db.name, server.address; one with peer.service on
+//    the span) and archiver (resource db.namespace, span db.name);
 //  - an unpaired CLIENT (cart, no peer.service) and an unpaired SERVER
 //    (inventory, its parent never sent);
 //  - 3 cart PRODUCER spans with peer.service audit-bus and no consumer, and
@@ -190,6 +192,18 @@ export function mainSet(sv, t0) {
 		});
 	}
 	sv.span('inventory', 'GET /restock', { kind: 'server', start: t0 + 5000, end: t0 + 5040, parent: remoteParent() });
+	// database attributes on the resource: server.address there names the server
+	// unless the span has peer.service; db.namespace there comes before the span's db.name
+	for (let k = 0; k < 3; k++) {
+		const b = t0 + 4000 + k * 21000;
+		sv.span('reporting', 'nightly query', {
+			kind: 'client', start: b, end: b + 40 + 10 * k, resource: { 'db.name': 'warehouse', 'server.address': 'dwh.internal' },
+			attrs: k === 2 ? { 'peer.service': 'dwh-primary' } : {}, error: k === 1,
+		});
+		sv.span('archiver', 'archive rows', {
+			kind: 'client', start: b + 100, end: b + 130 + k, resource: { 'db.namespace': 'archive' }, attrs: { 'db.name': 'not-this' },
+		});
+	}
 	// messaging without its other side: a producer naming its bus, a consumer with no parent
 	for (let k = 0; k < 3; k++) {
 		const b = t0 + 7000 + k * 25000;
