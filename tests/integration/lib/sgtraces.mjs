@@ -109,8 +109,9 @@ export class Services {
 //    with network.peer.address (and port on 3 of them); root CLIENT spans of
 //    reporting (resource: db.name, server.address; one with peer.service on
 //    the span) and archiver (resource db.namespace, span db.name);
-//  - an unpaired CLIENT (cart, no peer.service) and an unpaired SERVER
-//    (inventory, its parent never sent);
+//  - an unpaired CLIENT (cart, no peer.service), an unpaired SERVER
+//    (inventory, its parent never sent) and an unpaired SERVER under an
+//    INTERNAL span (billing "GET /quote");
 //  - 3 cart PRODUCER spans with peer.service audit-bus and no consumer, and
 //    3 billing CONSUMER spans with no parent (-> user), one failing.
 export function mainSet(sv, t0) {
@@ -129,7 +130,9 @@ export function mainSet(sv, t0) {
 		const cart = sv.span('cart', 'POST /cart', {
 			kind: 'server', start: b + 12, end: b + 12 + sdur, parent: call, error: fail.server, ok: !fail.server,
 		});
-		sv.span('cart', 'price cart', { kind: 'internal', start: b + 13, end: b + 14 + (i % 5), parent: cart });
+		const price = sv.span('cart', 'price cart', { kind: 'internal', start: b + 13, end: b + 14 + (i % 5), parent: cart });
+		if (i === 5) // a server span whose parent is in the trace but is no client: unpaired
+			sv.span('billing', 'GET /quote', { kind: 'server', start: b + 13, end: b + 14, parent: price });
 		sv.span('cart', 'SELECT carts', {
 			kind: 'client', start: b + 13, end: b + 18 + ((7 * i) % 23), parent: cart, error: i === 9,
 			attrs: { 'db.system.name': 'postgresql', 'server.address': 'pg-main', 'db.query.text': 'SELECT * FROM carts' },
