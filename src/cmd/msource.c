@@ -118,7 +118,8 @@ api_series(void *ctx, const struct promql_matcher *m, size_t nm, int64_t mint, i
 	}
 	if ((v = ob_arena_alloc(arena, (na + nb) * sizeof *v)) == NULL)
 		return ob_errf(errbuf, OB_ETOOBIG, "too many series");
-	memcpy(v, a, na * sizeof *v);
+	if (na)
+		memcpy(v, a, na * sizeof *v);
 	for (i = 0; i < nb; i++)
 		v[na + i] = b[i].labels;
 	*out = v;
@@ -142,9 +143,12 @@ union_strings(const char **a, size_t na, const char **extra, size_t ne, struct o
 
 	if (v == NULL)
 		return ob_errf(errbuf, OB_ETOOBIG, "too many label names");
-	memcpy(v, a, na * sizeof *v);
-	memcpy(v + na, extra, ne * sizeof *v);
-	qsort(v, na + ne, sizeof *v, cmp_str);
+	if (na)
+		memcpy(v, a, na * sizeof *v);
+	if (ne)
+		memcpy(v + na, extra, ne * sizeof *v);
+	if (na + ne)
+		qsort(v, na + ne, sizeof *v, cmp_str);
 	for (i = 0; i < na + ne; i++)
 		if (k == 0 || strcmp(v[k - 1], v[i]) != 0)
 			v[k++] = v[i];
@@ -179,7 +183,8 @@ rollup_strings(struct msource *ms, const char *label, const struct promql_matche
 
 				if (nv == NULL)
 					return ob_errf(errbuf, OB_ETOOBIG, "too many label values");
-				memcpy(nv, v, k * sizeof *nv);
+				if (k)
+					memcpy(nv, v, k * sizeof *nv);
 				v = nv;
 				cap = ncap;
 			}
@@ -258,7 +263,8 @@ api_metadata(void *ctx, struct ob_arena *arena, struct series_meta **out, size_t
 	}
 	if ((v = ob_arena_alloc(arena, (na + 6) * sizeof *v)) == NULL)
 		return ob_errf(errbuf, OB_ETOOBIG, "too much metadata");
-	memcpy(v, a, na * sizeof *v);
+	if (na)
+		memcpy(v, a, na * sizeof *v);
 	k = na;
 	for (i = 0; i < 6; i++) {
 		size_t j;

@@ -345,22 +345,31 @@ mix(uint64_t h, const char *s)
 	return (h ^ 0xff) * 0x100000001b3ull;
 }
 
-static uint64_t
-entry_hash(uint64_t res, uint64_t bucket, const struct sg_key *k)
+uint64_t
+sg_key_strings_hash(const struct sg_key *k)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ res ^ (bucket * 0x9e3779b97f4a7c15ull);
+	return mix(mix(mix(0xcbf29ce484222325ull, k->a), k->b), k->c);
+}
 
-	h = mix(h ^ (uint64_t)k->kind * 31 ^ (uint64_t)k->d * 131, k->a);
-	h = mix(h, k->b);
-	return mix(h, k->c);
+/* The slot hash of (res, bucket, key) from the hash of the key's strings. */
+static uint64_t
+entry_hash(uint64_t res, uint64_t bucket, const struct sg_key *k, uint64_t strings)
+{
+	uint64_t h = strings ^ (res * 0xff51afd7ed558ccdull) ^ (bucket * 0x9e3779b97f4a7c15ull) ^
+		     ((uint64_t)k->kind << 56) ^ ((uint64_t)(uint32_t)k->d << 24);
+
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 29);
 }
 
 static bool
-entry_is(const struct sg_agg_entry *e, uint64_t res, uint64_t bucket, const struct sg_key *k)
+entry_is(const struct sg_agg_entry *e, uint64_t hash, uint64_t res, uint64_t bucket,
+	 const struct sg_key *k)
 {
-	return e->res_ns == res && e->bucket_ns == bucket && e->key.kind == k->kind &&
-	       e->key.d == k->d && strcmp(e->key.a, k->a) == 0 && strcmp(e->key.b, k->b) == 0 &&
-	       strcmp(e->key.c, k->c) == 0;
+	return e->hash == hash && e->res_ns == res && e->bucket_ns == bucket &&
+	       e->key.kind == k->kind && e->key.d == k->d && strcmp(e->key.a, k->a) == 0 &&
+	       strcmp(e->key.b, k->b) == 0 && strcmp(e->key.c, k->c) == 0;
 }
 
 static void
@@ -372,8 +381,7 @@ agg_rehash(struct sg_agg *g)
 	g->nslots = g->nslots ? g->nslots * 2 : 64;
 	g->slots = ob_xcalloc(g->nslots, sizeof *g->slots);
 	for (i = 0; i < g->n; i++) {
-		size_t s = entry_hash(g->v[i].res_ns, g->v[i].bucket_ns, &g->v[i].key) &
-			   (g->nslots - 1);
+		size_t s = g->v[i].hash & (g->nslots - 1);
 
 		while (g->slots[s])
 			s = (s + 1) & (g->nslots - 1);
@@ -382,17 +390,19 @@ agg_rehash(struct sg_agg *g)
 }
 
 static struct sg_cell *
-agg_cell(struct sg_agg *g, uint64_t res, uint64_t bucket, const struct sg_key *k)
+agg_cell_h(struct sg_agg *g, uint64_t res, uint64_t bucket, const struct sg_key *k,
+	   uint64_t strings)
 {
+	uint64_t hash = entry_hash(res, bucket, k, strings);
 	struct sg_agg_entry *e;
 	size_t s;
 
 	if ((g->n + 1) * 2 > g->nslots)
 		agg_rehash(g);
-	s = entry_hash(res, bucket, k) & (g->nslots - 1);
+	s = hash & (g->nslots - 1);
 	while (g->slots[s]) {
 		e = &g->v[g->slots[s] - 1];
-		if (entry_is(e, res, bucket, k))
+		if (entry_is(e, hash, res, bucket, k))
 			return &e->cell;
 		s = (s + 1) & (g->nslots - 1);
 	}
@@ -404,6 +414,8 @@ agg_cell(struct sg_agg *g, uint64_t res, uint64_t bucket, const struct sg_key *k
 	memset(e, 0, sizeof *e);
 	e->res_ns = res;
 	e->bucket_ns = bucket;
+	e->hash = hash;
+	e->strings_hash = strings;
 	e->key.kind = k->kind;
 	e->key.d = k->d;
 	e->key.a = ob_arena_memdup(&g->strings, k->a, strlen(k->a) + 1);
@@ -411,6 +423,19 @@ agg_cell(struct sg_agg *g, uint64_t res, uint64_t bucket, const struct sg_key *k
 	e->key.c = ob_arena_memdup(&g->strings, k->c, strlen(k->c) + 1);
 	g->slots[s] = (uint32_t)++g->n;
 	return &e->cell;
+}
+
+static struct sg_cell *
+agg_cell(struct sg_agg *g, uint64_t res, uint64_t bucket, const struct sg_key *k)
+{
+	return agg_cell_h(g, res, bucket, k, sg_key_strings_hash(k));
+}
+
+void
+sg_agg_add_hashed(struct sg_agg *g, const struct sg_event *e, uint64_t strings)
+{
+	sg_cell_add(agg_cell_h(g, SG_RES_MINUTE_NS, e->time_ns - e->time_ns % SG_RES_MINUTE_NS,
+			       &e->key, strings), e);
 }
 
 void
@@ -433,7 +458,7 @@ sg_agg_add_hours(struct sg_agg *g)
 
 		if (e->res_ns != SG_RES_MINUTE_NS)
 			continue;
-		h = agg_cell(g, SG_RES_HOUR_NS, b, &k);  /* may move g->v */
+		h = agg_cell_h(g, SG_RES_HOUR_NS, b, &k, e->strings_hash);  /* may move g->v */
 		sg_cell_merge(h, &g->v[i].cell, k.kind);
 	}
 }

@@ -169,6 +169,7 @@ enum ob_err sg_cell_decode(struct sg_cell *c, int kind, const uint8_t *p, size_t
 struct sg_agg;
 struct sg_agg_entry {
 	uint64_t res_ns, bucket_ns;
+	uint64_t hash, strings_hash;    /* of the slot; of the key's strings */
 	struct sg_key key;              /* strings owned by the agg */
 	struct sg_cell cell;
 };
@@ -176,6 +177,9 @@ struct sg_agg *sg_agg_new(void);
 void sg_agg_free(struct sg_agg *g);
 /* Count e in its minute bucket. */
 void sg_agg_add(struct sg_agg *g, const struct sg_event *e);
+/* The same, with sg_key_strings_hash(&e->key) already known (events of one key). */
+void sg_agg_add_hashed(struct sg_agg *g, const struct sg_event *e, uint64_t strings);
+uint64_t sg_key_strings_hash(const struct sg_key *k);
 /* Add every minute entry to its hour's entry too (once, before the rows are written). */
 void sg_agg_add_hours(struct sg_agg *g);
 /* Sum a whole cell into (res, bucket, key). */

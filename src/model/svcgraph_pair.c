@@ -106,12 +106,14 @@ count_call(struct sg_agg *agg, const struct sg_span *sp)
 		.lat_ns = { sp->end_ns > sp->start_ns ? (int64_t)(sp->end_ns - sp->start_ns) : 0, 0 },
 	};
 
-	sg_agg_add(agg, &e);
+	uint64_t h = sg_key_strings_hash(&e.key);
+
+	sg_agg_add_hashed(agg, &e, h);
 	/* by start, as TraceQL metrics count: a step counts starts in (T - step, T],
 	 * so a start on a minute boundary belongs to the minute before it */
 	e.key.kind = SG_KIND_START;
 	e.time_ns = sp->start_ns ? sp->start_ns - 1 : 0;
-	sg_agg_add(agg, &e);
+	sg_agg_add_hashed(agg, &e, h);
 }
 
 static void

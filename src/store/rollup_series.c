@@ -439,7 +439,8 @@ store_rollup_select(struct store *s, const struct promql_matcher *m, size_t nm, 
 				}
 			}
 		}
-	qsort(v, nv, sizeof *v, cmp_series);
+	if (nv)
+		qsort(v, nv, sizeof *v, cmp_series);
 	if (nv) {
 		*out = ob_arena_alloc(arena, nv * sizeof *v);
 		if (*out == NULL) {
