@@ -131,6 +131,11 @@ $(B)/bench/bench_ui: $(BENCH_UI_SRC) bench/ui_session.h bench/ui_trace.h bench/b
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $(BENCH_UI_SRC) $(B)/libobstui.a $(LDLIBS_ALL)
 
+$(B)/bench/bench_sgui: bench/bench_sgui.c bench/ui_session.c bench/ui_session.h bench/bench.h \
+		$(B)/libobstui.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/bench_sgui.c bench/ui_session.c $(B)/libobstui.a $(LDLIBS_ALL)
+
 $(B)/bench/bench_sync: bench/bench_sync.c bench/bench.h $(B)/libobstui.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/bench_sync.c $(B)/libobstui.a $(LDLIBS_ALL)
@@ -138,6 +143,7 @@ $(B)/bench/bench_sync: bench/bench_sync.c bench/bench.h $(B)/libobstui.a
 bench: deps-test all $(B)/bench/rwgen
 	@BENCH_BUILD=$(B) bench/run.sh
 	@[ "$${BENCH_METRICS:-1}" = 0 ] || BENCH_BUILD=$(B) bench/metrics_bench.sh $(BENCH_METRICS_ARGS)
+	@[ "$${BENCH_SVCGRAPH:-1}" = 0 ] || BENCH_BUILD=$(B) bench/svcgraph_bench.sh
 
 bench-ui: all
 	@BENCH_BUILD=$(B) BENCH_UI=only bench/run.sh
@@ -155,6 +161,14 @@ $(B)/bench/rwgen: bench/rwgen.c bench/bench.h
 bench-metrics: all $(B)/bench/rwgen
 	@BENCH_BUILD=$(B) bench/metrics_bench.sh $(BENCH_METRICS_ARGS)
 .PHONY: bench-metrics
+
+# make bench-svcgraph (also a phase of make bench; BENCH_SVCGRAPH=0 skips it there):
+# what the service-graph rollups cost on ingest (with and without, same run), then
+# the service graph, Grafana's service-map queries, TraceQL metrics and the Services
+# view over 10M spans spread over 7 days (bench/svcgraph_bench.sh; BENCH_SG_* knobs).
+bench-svcgraph: all
+	@BENCH_BUILD=$(B) bench/svcgraph_bench.sh
+.PHONY: bench-svcgraph
 
 # the pkg-config names, for scripts that build outside this Makefile
 print-pkgs:

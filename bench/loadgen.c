@@ -19,7 +19,8 @@
  *	trace id  16     bench_trace_id(seed, seq, t)
  *	span id    8     bench_span_id(seed, seq, t, s)
  *	parent     8     bench_span_id(seed, seq, t, parent of s)
- *	start      8     now - jitter(seq, t) - trace duration + span offset
+ *	start      8     now - jitter(seq, t) - spread(seq, t) - trace duration
+ *	                 + span offset
  *	end        8     start + span duration
  *	user id    8     8 decimal digits of a user number (per trace)
  *
@@ -44,6 +45,15 @@
  *
  * Output: key=value lines on stdout (see print_summary), a progress line
  * per --report-every seconds on stderr.
+ *
+ * --spread S moves each trace back by a further offset in [0, S) seconds,
+ * a hash of (seed, seq, t) like the jitter, so that a fill covers S seconds
+ * of span times (bench/svcgraph_bench.sh fills 7 days this way).  With
+ * --spread-ordered (and --spans N) the offset falls in request seq's own
+ * slice of the S seconds, the first request the oldest: the spans arrive
+ * in time order, as a week of live traffic would have.  The
+ * summary also counts what the service graph should find in the requests
+ * sent: client/server pairs between services and database calls.
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -140,7 +150,13 @@ struct variant {
 	size_t nslots;
 	uint64_t start_off[BENCH_TRACES_PER_REQ][SHAPE_SPANS];
 	uint64_t dur[BENCH_TRACES_PER_REQ][SHAPE_SPANS];
+	unsigned rpc_pairs;        /* client spans with a server child */
+	unsigned db_calls;         /* client spans with db.system */
 };
+
+static uint64_t spread_ns;         /* --spread, in ns; 0: none */
+static bool spread_ordered;        /* --spread-ordered: older first */
+static uint64_t spread_seq0, spread_nseq;
 
 /* --- building variants ------------------------------------------------------ */
 
@@ -480,6 +496,8 @@ variant_build(struct variant *v, uint64_t seed, unsigned index)
 				sp->status = st;
 			}
 			spans[d->service][nspans[d->service]++] = sp;
+			if (d->kind == 3)
+				*(d->attrs == A_DB ? &v->db_calls : &v->rpc_pairs) += 1;
 		}
 	}
 
@@ -558,6 +576,15 @@ variant_patch(const struct variant *v, uint8_t *body, uint64_t seed, uint64_t se
 		uint64_t jitter = bench_mix(seed ^ (seq * 131 + (uint64_t)t)) % 1000000000ull;
 
 		trace_start[t] = now_ns - jitter - v->dur[t][0];
+		if (spread_ns && spread_ordered)
+			/* request seq's slice of the spread, the first the oldest */
+			trace_start[t] -= (uint64_t)((double)spread_ns *
+				(double)(spread_nseq - 1 - (seq - spread_seq0)) / (double)spread_nseq) +
+				bench_mix(seed ^ 0x3c6ef372fe94f82bull ^ (seq * 131 + (uint64_t)t)) %
+				(spread_ns / spread_nseq + 1);
+		else if (spread_ns)
+			trace_start[t] -= bench_mix(seed ^ 0x3c6ef372fe94f82bull ^
+						    (seq * 131 + (uint64_t)t)) % spread_ns;
 	}
 	for (i = 0; i < v->nslots; i++) {
 		const struct slot *sl = &v->slots[i];
@@ -606,6 +633,7 @@ struct options {
 	unsigned nvariants;
 	double report_every;
 	double rate;               /* spans per second; 0: as fast as answered */
+	double spread;             /* seconds over which trace starts spread */
 	const char *dump;          /* write the bodies here instead of sending */
 };
 
@@ -821,9 +849,12 @@ usage(void)
 	fprintf(stderr,
 		"usage: loadgen [--host H] [--port P] [--conns N] [--seconds S] [--spans N]\n"
 		"               [--seed N] [--seq-start N] [--variants N] [--report-every S]\n"
-		"               [--grpc [--streams M]] [--rate N] [--dump FILE]\n"
+		"               [--grpc [--streams M]] [--rate N] [--spread S] [--dump FILE]\n"
 		"  --spans 0 (the default) sends until --seconds is up\n"
 		"  --rate N sends N spans/s at most (0, the default: as fast as answered)\n"
+		"  --spread S starts each trace up to S seconds earlier (0, the default:\n"
+		"  within the last second); with --spread-ordered (and --spans) request\n"
+		"  seq's traces fall in its slice of the S seconds, the first the oldest\n"
 		"  --grpc sends OTLP/gRPC (HTTP/2 cleartext) to --port, M calls in flight\n"
 		"  per connection (8)\n"
 		"  --dump writes the bodies of --spans spans to FILE, each preceded by its\n"
@@ -848,6 +879,8 @@ parse_args(int argc, char **argv)
 		{ "grpc", no_argument, NULL, 'g' },
 		{ "streams", required_argument, NULL, 'm' },
 		{ "rate", required_argument, NULL, 'R' },
+		{ "spread", required_argument, NULL, 'S' },
+		{ "spread-ordered", no_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -867,18 +900,26 @@ parse_args(int argc, char **argv)
 		case 'g': opt.grpc = true; break;
 		case 'm': opt.streams = atoi(optarg); break;
 		case 'R': opt.rate = atof(optarg); break;
+		case 'S': opt.spread = atof(optarg); break;
+		case 'O': spread_ordered = true; break;
 		default: usage();
 		}
 	}
 	if (opt.conns < 1 || opt.conns > 1024 || opt.nvariants < 1 || opt.seconds <= 0 ||
-	    opt.streams < 1 || opt.streams > 1000 || opt.rate < 0)
+	    opt.streams < 1 || opt.streams > 1000 || opt.rate < 0 || opt.spread < 0 ||
+	    opt.spread > 10.0 * 365 * 86400 || (spread_ordered && (opt.spans == 0 || opt.spread == 0)))
 		usage();
+	spread_ns = (uint64_t)(opt.spread * 1e9);
+	spread_seq0 = opt.seq_start;
+	spread_nseq = opt.spans ? (opt.spans + BENCH_SPANS_PER_REQ - 1) / BENCH_SPANS_PER_REQ : 1;
 }
 
 static void
 print_summary(struct sender *snd, uint64_t start_ns, uint64_t end_ns)
 {
 	uint64_t ok = 0, busy = 0, herr = 0, cerr = 0, failed = 0, bytes = 0, *all;
+	uint64_t last = atomic_load(&next_seq) < seq_end ? atomic_load(&next_seq) : seq_end;
+	uint64_t seq, pairs = 0, dbs = 0;
 	size_t n = 0, i;
 	struct rusage ru;
 	double secs = (double)(end_ns - start_ns) / 1e9, cpu;
@@ -920,8 +961,18 @@ print_summary(struct sender *snd, uint64_t start_ns, uint64_t end_ns)
 	printf("ack_max_ms=%.2f\n", n ? (double)all[n - 1] / 1e6 : 0);
 	printf("loadgen_cpu_seconds=%.2f\n", cpu);
 	printf("seq_start=%llu\n", (unsigned long long)opt.seq_start);
-	printf("seq_end=%llu\n", (unsigned long long)(atomic_load(&next_seq) < seq_end
-						      ? atomic_load(&next_seq) : seq_end));
+	printf("seq_end=%llu\n", (unsigned long long)last);
+	for (seq = opt.seq_start; seq < last; seq++) {
+		pairs += variants[seq % opt.nvariants].rpc_pairs;
+		dbs += variants[seq % opt.nvariants].db_calls;
+	}
+	/* what the requests sent hold (acknowledged or not: see failed_requests) */
+	printf("traces_sent=%llu\n", (unsigned long long)((last - opt.seq_start) *
+							 BENCH_TRACES_PER_REQ));
+	printf("rpc_pairs_sent=%llu\n", (unsigned long long)pairs);
+	printf("db_calls_sent=%llu\n", (unsigned long long)dbs);
+	printf("spread_seconds=%.0f\n", opt.spread);
+	printf("spread_ordered=%d\n", spread_ordered);
 	free(all);
 }
 

@@ -36,6 +36,7 @@ static enum ui_screen
 classify(const struct tui_canvas *c, char *title, size_t cap)
 {
 	char row[1024];
+	const char *p;
 
 	if (c->h < 4)
 		return UI_OTHER;
@@ -49,6 +50,14 @@ classify(const struct tui_canvas *c, char *title, size_t cap)
 		/* view_trace.c: the ruler ("SPAN ...") once the trace is in */
 		tui_canvas_row(c, 1, row, sizeof row);
 		return strncmp(row, "SPAN", 4) == 0 ? UI_TRACE : UI_TRACE_LOADING;
+	}
+	if ((p = strstr(title, "obstui Services")) != NULL) {
+		/* view_services.c: "N services  M nodes  K edges", 0 nodes until the graph is in */
+		size_t services, nodes;
+
+		if (sscanf(p + 15, " %zu services %zu nodes", &services, &nodes) == 2 && nodes > 0)
+			return UI_SERVICES;
+		return UI_SERVICES_LOADING;
 	}
 	return UI_OTHER;
 }

@@ -231,6 +231,18 @@ gather_rows(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
 }
 
 /* Build one block from the head rows [first, last]; *out is the writer's. */
+/* The rollups of every trace of si (its bytes are only read). */
+static void *
+count_traces(void *arg)
+{
+	struct seal_item *si = arg;
+	size_t i;
+
+	for (i = 0; i < si->ntraces; i++)
+		rollup_delta_add_bytes(si->rollup, si->traces[i].bytes.data, si->traces[i].bytes.len);
+	return NULL;
+}
+
 static enum ob_err
 build_block(struct store *s, struct conn *c, int64_t first, int64_t last,
 	    struct seal_item **out, char *errbuf)
@@ -238,6 +250,8 @@ build_block(struct store *s, struct conn *c, int64_t first, int64_t last,
 	struct seal_item *si = ob_xcalloc(1, sizeof *si);
 	struct block_writer *w = NULL;
 	char *path = NULL;
+	pthread_t counter;
+	bool counting = false;
 	enum ob_err err;
 	size_t i;
 
@@ -251,20 +265,28 @@ build_block(struct store *s, struct conn *c, int64_t first, int64_t last,
 		goto fail;
 	if ((err = block_writer_new(path, s->origin, BLOCK_ZSTD_LEVEL, &w, errbuf)))
 		goto fail;
-	if (!s->opt.no_rollups)
+	/* the rollups count the traces on a thread of their own while the block
+	 * is compressed: the sealer's one thread bounds how fast the head empties */
+	if (!s->opt.no_rollups) {
 		si->rollup = rollup_delta_new();
+		counting = pthread_create(&counter, NULL, count_traces, si) == 0;
+		if (!counting)
+			count_traces(si);
+	}
 	for (i = 0; i < si->ntraces; i++) {
 		struct seal_trace *t = &si->traces[i];
 
-		if (si->rollup)
-			rollup_delta_add_bytes(si->rollup, t->bytes.data, t->bytes.len);
 		if ((err = block_writer_add(w, t->trace_id, t->bytes.data, t->bytes.len, t->nspans,
 					    t->start_ns, t->end_ns, errbuf)))
 			goto fail;
-		ob_buf_release(&t->bytes);
 	}
 	err = block_writer_finish(w, &si->ix, si->sha256, &si->file_bytes, errbuf);
 	w = NULL;
+	if (counting)
+		pthread_join(counter, NULL);
+	counting = false;
+	for (i = 0; i < si->ntraces; i++)
+		ob_buf_release(&si->traces[i].bytes);
 	if (err)
 		goto fail;
 	{
@@ -279,6 +301,8 @@ build_block(struct store *s, struct conn *c, int64_t first, int64_t last,
 	*out = si;
 	return OB_OK;
 fail:
+	if (counting)
+		pthread_join(counter, NULL);
 	block_writer_abort(w);
 	seal_item_free(si);
 	free(path);

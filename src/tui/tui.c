@@ -359,8 +359,9 @@ draw(struct tui *t)
 		term_draw(c);
 		return;
 	}
-	draw_title(t, c);
+	/* the view first: its title may tell what drawing it decided (a layout) */
 	t->view->ops->draw(t, t->view, c, 1, h - 2);
+	draw_title(t, c);
 	if (t->help)
 		draw_help(t, c);
 	if (t->cmd_active)
