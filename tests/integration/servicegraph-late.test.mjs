@@ -236,6 +236,6 @@ test('the servers exit cleanly after all that (status 0, no sanitizer report)', 
 	for (const x of [s1, s2]) {
 		const st = await x.stop();
 		assert.deepEqual([st.code, st.signal], [0, null], `obstui serve: ${x.stderr().slice(-2000)}`);
-		assert.doesNotMatch(x.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/, x.stderr().slice(-3000));
+		assert.doesNotMatch(x.stderr(), /runtime error|AddressSanitizer|LeakSanitizer|ThreadSanitizer/, x.stderr().slice(-3000));
 	}
 });

@@ -438,5 +438,5 @@ test('the expectations themselves: Prometheus 2.42 over the contract\'s samples 
 test('serve exits cleanly after all that (status 0, no sanitizer report)', T30, async () => {
 	const st = await srv.stop();
 	assert.deepEqual([st.code, st.signal], [0, null], `obstui serve: ${srv.stderr().slice(-2000)}`);
-	assert.doesNotMatch(srv.stderr(), /runtime error|AddressSanitizer|LeakSanitizer/, srv.stderr().slice(-3000));
+	assert.doesNotMatch(srv.stderr(), /runtime error|AddressSanitizer|LeakSanitizer|ThreadSanitizer/, srv.stderr().slice(-3000));
 });
