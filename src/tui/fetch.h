@@ -27,7 +27,7 @@ enum tui_fetch_kind {
 
 /* A metrics request: the list (FETCH_METRICS), a selector's series, a range query. */
 struct tui_metric_query {
-	char expr[1024];                /* FETCH_SERIES: a selector; FETCH_QUERY: PromQL */
+	char expr[4096];                /* FETCH_SERIES: a selector; FETCH_QUERY: PromQL */
 	uint64_t since_ns, until_ns;    /* FETCH_METRICS, FETCH_SERIES */
 	int64_t start_ms, end_ms, step_ms;      /* FETCH_QUERY */
 };

@@ -875,9 +875,11 @@ services_view_keys_and_enter(void **state)
 	u.t.view->ops->title(&u.t, u.t.view, title, sizeof title);
 	assert_non_null(strstr(title, want));
 	assert_non_null(strstr(title, "sorted by failing, slowest"));
-	/* Tab: traces -> services -> remotes -> traces */
+	/* Tab: traces -> services -> metrics -> remotes -> traces */
 	press(&u, TK_TAB);
 	assert_string_equal(u.t.view->ops->name, "Services");
+	press(&u, TK_TAB);
+	assert_string_equal(u.t.view->ops->name, "Metrics");
 	press(&u, TK_TAB);
 	assert_string_equal(u.t.view->ops->name, "Remotes");
 	press(&u, TK_TAB);
