@@ -167,7 +167,10 @@ draw(struct tui *t, struct tui_view *v, struct tui_canvas *cv, int top, int heig
 	int chart_h, y, x;
 
 	(void)t;
-	x = tui_canvas_text(cv, top, 1, -1, TS_HEADER, c->expr);
+	/* a histogram's quantiles are a long expression: its name says enough */
+	x = tui_canvas_text(cv, top, 1, -1, TS_HEADER,
+			    !c->is_expr && c->type == 3 && ends_with(c->name, "_bucket") ? c->name
+										 : c->expr);
 	if (c->note[0])
 		tui_canvas_printf(cv, top, x + 3, -1, TS_DIM, "(%s)", c->note);
 	y = top + 1;

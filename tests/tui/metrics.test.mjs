@@ -1,0 +1,183 @@
+// The Metrics view (`:metrics`, Tab): the browser of metric names, filtered
+// as you type; Enter charts a metric (a counter as rate(), a histogram's
+// buckets as p50/p90/p99); a label filter; `:promql EXPR`; the cursor;
+// zoom; 80x24.  The metrics are sent by the test over OTLP/HTTP JSON to
+// the UI's own receiver, 30 points 15 s apart ending now, with values
+// whose rates and quantiles are known:
+//
+//   http.server.requests  counter, route=/cart +30 a point (2/s), route=/pay +60 (4/s)
+//   process.memory.usage  gauge in bytes, 40-60 MB
+//   http.server.duration  histogram in s, bounds 0.1 0.5 1: of every 10 requests 5 are
+//                         <= 0.1, 3 in (0.1, 0.5], 2 in (0.5, 1]: p50 100ms, p90 750ms, p99 975ms
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hasTmux, startUi } from './lib/tmux.mjs';
+import { post } from '../integration/lib/obstui.mjs';
+
+const skip = hasTmux() ? false : 'tmux is not installed';
+const lines = (s) => s.split('\n');
+const N = 30;
+
+function metricsBody(now) {
+	const ts = (i) => String((now - (N - 1 - i) * 15000) * 1e6);
+	const start = String((now - N * 15000) * 1e6);
+	const pts = (f, attrs = []) => Array.from({ length: N }, (_, i) => ({ timeUnixNano: ts(i), asDouble: f(i), attributes: attrs }));
+	const route = (r) => [{ key: 'route', value: { stringValue: r } }];
+	const hist = Array.from({ length: N }, (_, i) => ({
+		startTimeUnixNano: start, timeUnixNano: ts(i), count: String(10 * i), sum: 3 * i,
+		explicitBounds: [0.1, 0.5, 1], bucketCounts: [String(5 * i), String(3 * i), String(2 * i), '0'],
+	}));
+	return { resourceMetrics: [{
+		resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shop' } }] },
+		scopeMetrics: [{ metrics: [
+			{ name: 'http.server.requests', unit: '1', description: 'Requests served.',
+				sum: { aggregationTemporality: 2, isMonotonic: true,
+					dataPoints: [...pts((i) => i * 30, route('/cart')), ...pts((i) => i * 60, route('/pay'))] } },
+			{ name: 'process.memory.usage', unit: 'By', description: 'Resident memory.',
+				gauge: { dataPoints: pts((i) => 1e6 * (50 + 10 * Math.sin(i / 3))) } },
+			{ name: 'http.server.duration', unit: 's', description: 'Request latency.',
+				histogram: { aggregationTemporality: 2, dataPoints: hist } },
+		] }],
+	}] };
+}
+
+async function command(ui, text) {
+	await ui.keys(':');
+	await ui.type(text);
+	await ui.keys('Enter');
+}
+
+async function startWithMetrics(t, opts = {}) {
+	const ui = await startUi({ t, ...opts });
+	await ui.waitText(/No traces yet/, { timeout: 10000 });
+	const r = await post(`${ui.otlp}/v1/metrics`, Buffer.from(JSON.stringify(metricsBody(Date.now()))),
+		{ 'content-type': 'application/json' }, { timeout: 10000 });
+	assert.equal(r.status, 200, r.body.toString());
+	return ui;
+}
+
+// the rows of the series list under a chart: "■ VALUE  LABELS"
+const seriesRows = (s) => lines(s).filter((l) => /^ [■#] /.test(l)).map((l) => l.slice(3).trim().split(/\s{2,}/));
+// the time axis labels (HH:MM) of a chart, in minutes since midnight
+const axisMinutes = (s) => {
+	const row = lines(s).find((l) => /^\s+\d\d:\d\d(\s+\d\d:\d\d)+\s*$/.test(l));
+	return row ? [...row.matchAll(/(\d\d):(\d\d)/g)].map((m) => Number(m[1]) * 60 + Number(m[2])) : [];
+};
+
+test('browse: every metric with type, unit, series and help; typing filters; Enter charts a gauge in bytes', { skip }, async (t) => {
+	const ui = await startWithMetrics(t);
+	await command(ui, 'metrics');
+	let s = await ui.waitText(/^ obstui Metrics {2}5 of 5 metrics/);
+	const row = (name) => lines(s).find((l) => l.startsWith(` ${name} `));
+	assert.match(row('http_server_requests_total') ?? '', /counter\s+2\s+Requests served\./, s);
+	assert.match(row('process_memory_usage_bytes') ?? '', /gauge\s+bytes\s+1\s+Resident memory\./, s);
+	assert.match(row('http_server_duration_seconds_bucket') ?? '', /histogram\s+seconds\s+4\s+Request latency\./, s);
+	assert.match(row('http_server_duration_seconds_count') ?? '', /histogram\s+seconds\s+1 /, s);
+	// typed letters filter the names, in any case
+	await ui.type('MEMORY');
+	s = await ui.waitText(/^ obstui Metrics {2}1 of 5 metrics/);
+	assert.match(s, /filter: MEMORY/);
+	assert.ok(!s.includes('http_server'), s);
+	await ui.keys('BSpace', 'BSpace', 'BSpace', 'BSpace', 'BSpace', 'BSpace');
+	await ui.waitText(/^ obstui Metrics {2}5 of 5 metrics/);
+	await ui.type('memory');
+	await ui.keys('Enter');
+	s = await ui.waitText(/^ obstui Chart {2}process_memory_usage_bytes {2}1 series/);
+	s = await ui.waitScreen('the chart drawn', (x) => seriesRows(x).length === 1);
+	// y labels in MiB (40-60 MB is 38-57 MiB), braille dots, the time axis
+	assert.ok(lines(s).some((l) => /^\s*\d+MiB┤/.test(l)), s);
+	assert.ok(/[\u2801-\u28ff]/.test(s), s);
+	assert.ok(axisMinutes(s).length >= 3, s);
+	const [[val, labels]] = seriesRows(s);
+	assert.equal(labels, 'process_memory_usage_bytes{job="shop"}');
+	assert.match(val, /^\d+(\.\d+)?MiB$/);
+	// Esc goes back to the list as it was
+	await ui.keys('Escape');
+	await ui.waitText(/^ obstui Metrics {2}1 of 5 metrics/);
+});
+
+test('a counter is charted as rate() and says so; a label filter; the cursor reads values', { skip }, async (t) => {
+	const ui = await startWithMetrics(t);
+	await command(ui, 'metrics');
+	await ui.waitText(/5 of 5 metrics/);
+	await ui.type('requests');
+	await ui.keys('Enter');
+	let s = await ui.waitText(/^ obstui Chart {2}http_server_requests_total {2}2 series/);
+	s = await ui.waitScreen('two series', (x) => seriesRows(x).length === 2);
+	assert.match(lines(s)[1], /^ rate\(http_server_requests_total\[\d+s\]\) {2}\(rate\(\) per second of a counter, over \d+s\)/);
+	// rate() drops the name, as in Prometheus
+	assert.deepEqual(seriesRows(s), [['2/s', '{job="shop", route="/cart"}'], ['4/s', '{job="shop", route="/pay"}']]);
+	assert.ok(lines(s).some((l) => /^\s*4\/s┤/.test(l)), s);
+	// '/' a label filter in selector syntax
+	await ui.keys('/');
+	await ui.type('{route="/pay"}');
+	await ui.waitText(/labels: \{route="\/pay"\}_/);
+	await ui.keys('Enter');
+	s = await ui.waitText(/rate\(http_server_requests_total\{route="\/pay"\}\[/);
+	s = await ui.waitScreen('one series', (x) => seriesRows(x).length === 1);
+	assert.deepEqual(seriesRows(s), [['4/s', '{job="shop", route="/pay"}']]);
+	// the cursor: Left puts it at the right edge (now), then moves back
+	await ui.keys('Left', 'Left');
+	s = await ui.waitText(/ cursor at \d\d:\d\d:\d\d/);
+	assert.deepEqual(seriesRows(s), [['4/s', '{job="shop", route="/pay"}']]);
+	// far to the left, before the first sample: no value
+	for (let i = 0; i < 8; i++)
+		await ui.keys('Left', 'Left', 'Left', 'Left', 'Left', 'Left', 'Left', 'Left', 'Left', 'Left');
+	s = await ui.waitScreen('no value at the cursor', (x) => seriesRows(x)[0]?.[0] === '-');
+});
+
+test('a histogram: p50, p90 and p99 lines from its buckets', { skip }, async (t) => {
+	const ui = await startWithMetrics(t);
+	await command(ui, 'metrics');
+	await ui.waitText(/5 of 5 metrics/);
+	await ui.type('bucket');
+	await ui.keys('Enter');
+	let s = await ui.waitText(/^ obstui Chart {2}http_server_duration_seconds_bucket {2}3 series/);
+	s = await ui.waitScreen('three quantiles', (x) => seriesRows(x).length === 3);
+	assert.match(lines(s)[1], /p50\/p90\/p99 of a histogram/);
+	assert.deepEqual(seriesRows(s), [['100ms', '{q="p50"}'], ['750ms', '{q="p90"}'], ['975ms', '{q="p99"}']]);
+	assert.ok(lines(s).some((l) => /^\s*1\.0s┤/.test(l)), s);
+});
+
+test(':promql charts an expression; a bad one says why; + zooms the time axis', { skip }, async (t) => {
+	const ui = await startWithMetrics(t);
+	await command(ui, 'promql sum(rate(http_server_requests_total[1m]))');
+	let s = await ui.waitText(/^ obstui Chart {2}promql {2}1 series/);
+	s = await ui.waitScreen('the sum', (x) => seriesRows(x).length === 1);
+	assert.deepEqual(seriesRows(s), [['6', '{}']]);
+	assert.equal(lines(s)[1].trim(), 'sum(rate(http_server_requests_total[1m]))');
+	// zoom: the window halves, so the labels come closer in time
+	const before = axisMinutes(s);
+	await ui.keys('+', '+');
+	s = await ui.waitText(/ zoomed/);
+	s = await ui.waitScreen('a narrower time axis', (x) => {
+		const m = axisMinutes(x);
+		return m.length >= 2 && m.at(-1) - m[0] < before.at(-1) - before[0];
+	});
+	assert.deepEqual(seriesRows(s), [['6', '{}']]);
+	await ui.keys('Escape');
+	await command(ui, 'promql sum(rate(nope[1m]');
+	s = await ui.waitText(/parse error/);
+	await ui.keys('Escape');
+	await command(ui, 'promql');
+	await ui.waitText(/usage: :promql EXPR/);
+});
+
+test('Tab: traces → services → metrics; the chart at 80x24', { skip }, async (t) => {
+	const ui = await startWithMetrics(t);
+	await ui.keys('Tab');
+	await ui.waitText(/^ obstui Services /);
+	await ui.keys('Tab');
+	await ui.waitText(/^ obstui Metrics {2}5 of 5 metrics/);
+	await ui.type('requests');
+	await ui.keys('Enter');
+	await ui.waitScreen('two series', (x) => seriesRows(x).length === 2);
+	ui.resize(80, 24);
+	const s = await ui.waitScreen('redrawn at 80 columns', (x) => {
+		const ls = lines(x);
+		return ls.length === 24 && ls.some((l) => /^\s*4\/s┤/.test(l) && [...l].length <= 80) &&
+			axisMinutes(x).length >= 2 && seriesRows(x).length === 2;
+	});
+	assert.ok(lines(s).every((l) => [...l].length <= 80), s);
+});
