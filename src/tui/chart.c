@@ -411,34 +411,56 @@ chart_draw(struct tui_canvas *c, int y, int x, int w, int h,
 	tui_canvas_fill(c, py + ph, px - 1, 1, c->ascii ? '+' : 0x2514, TS_BORDER);
 	draw_time_axis(c, o, py + ph, px, pw, x + w, dots_w, g.cx);
 
-	/* the series */
+	/*
+	 * The series.  Points falling in the dot column of the one before
+	 * only widen that column's vertical run, drawn once when the line
+	 * leaves the column: the same dots as a line per pair, in time
+	 * proportional to the columns rather than the samples.
+	 */
 	for (si = 0; si < ns; si++) {
 		bool have = false;
-		int lx = 0, ly = 0;
+		int lx = 0, ly = 0, rmin = 0, rmax = 0;
 		int64_t lt = 0;
+		uint8_t st = (uint8_t)s[si].style;
+		double xs = (double)(dots_w - 1) / (double)span;
+		double ys = (double)(dots_h - 1) / (tk.hi - tk.lo);
 
 		for (j = 0; j < s[si].n; j++) {
 			double v = vals[si][j];
 			int64_t t = s[si].t_ms[j];
+			bool joined;
 			int dx, dy;
 
 			if (!isfinite(v)) {
+				if (have && rmax > rmin)
+					grid_line(&g, marker, lx, rmin, lx, rmax, st);
 				have = false;
 				continue;
 			}
-			dx = (int)floor((double)(t - o->start_ms) / (double)span * (dots_w - 1) + 0.5);
-			dy = dots_h - 1 -
-			     (int)floor((v - tk.lo) / (tk.hi - tk.lo) * (dots_h - 1) + 0.5);
-			if (have && (o->step_ms <= 0 || (double)(t - lt) <= 1.5 * (double)o->step_ms) &&
-			    !((lx < 0 && dx < 0) || (lx >= dots_w && dx >= dots_w)))
-				grid_line(&g, marker, lx, ly, dx, dy, (uint8_t)s[si].style);
-			else
-				grid_set(&g, marker, dx, dy, (uint8_t)s[si].style);
+			dx = (int)floor((double)(t - o->start_ms) * xs + 0.5);
+			dy = dots_h - 1 - (int)floor((v - tk.lo) * ys + 0.5);
+			joined = have && (o->step_ms <= 0 || (double)(t - lt) <= 1.5 * (double)o->step_ms);
+			if (joined && dx == lx) {
+				if (dy < rmin)
+					rmin = dy;
+				if (dy > rmax)
+					rmax = dy;
+			} else {
+				if (have && rmax > rmin)
+					grid_line(&g, marker, lx, rmin, lx, rmax, st);
+				if (joined && !((lx < 0 && dx < 0) || (lx >= dots_w && dx >= dots_w)))
+					grid_line(&g, marker, lx, ly, dx, dy, st);
+				else
+					grid_set(&g, marker, dx, dy, st);
+				rmin = rmax = dy;
+			}
 			have = true;
 			lx = dx;
 			ly = dy;
 			lt = t;
 		}
+		if (have && rmax > rmin)
+			grid_line(&g, marker, lx, rmin, lx, rmax, st);
 	}
 	for (r = 0; r < ph; r++)
 		for (i = 0; i < pw; i++) {
