@@ -83,8 +83,11 @@ window(struct tui *t, struct chart_view *c, int64_t *start, int64_t *end, int64_
 	if (*step < 1000)
 		*step = 1000;
 	*step = (*step + 999) / 1000 * 1000;
-	/* whole steps: a live chart does not shimmer as now moves */
-	*end = *end / *step * *step;
+	/*
+	 * The window ends at now itself, not at a step boundary before it:
+	 * the service-graph series of the rollups have their live sample at
+	 * now only.
+	 */
 	*start = *end - span / *step * *step;
 }
 
