@@ -181,3 +181,39 @@ test('Tab: traces → services → metrics; the chart at 80x24', { skip }, async
 	});
 	assert.ok(lines(s).every((l) => [...l].length <= 80), s);
 });
+
+test('LANG=C: the chart in ASCII (no braille, no box drawing), every label readable', { skip }, async (t) => {
+	const ui = await startWithMetrics(t, { env: { LANG: 'C' } });
+	await command(ui, 'metrics');
+	await ui.waitText(/5 of 5 metrics/);
+	await ui.type('requests');
+	await ui.keys('Enter');
+	const s = await ui.waitScreen('two series', (x) => seriesRows(x).length === 2);
+	assert.ok(/^[\x20-\x7e\n]*$/.test(s), s);
+	assert.ok(lines(s).some((l) => /^\s*4\/s\+/.test(l)), s);
+	assert.ok(lines(s).some((l) => /^\s+\|[ .:']*[.:'][ .:']*$/.test(l)), s);
+	assert.ok(axisMinutes(s).length >= 3, s);
+	assert.deepEqual(seriesRows(s), [['2/s', '{job="shop", route="/cart"}'], ['4/s', '{job="shop", route="/pay"}']]);
+});
+
+test("the demo shop: 'm' on a service in the Services view shows its RED charts", { skip }, async (t) => {
+	const ui = await startUi({ command: 'demo', cols: 160, rows: 48, t,
+		args: ['--seed', '21', '--rate', '20', '--seal-idle', '1s'] });
+	await ui.waitText(/^ obstui Traces /, { timeout: 10000 });
+	await ui.keys('Tab');
+	await ui.waitText(/^ obstui Services {2}7 services/, { timeout: 15000 });
+	// walk the selection to frontend (the info row above the status line names it)
+	const info = () => lines(ui.capture()).at(-2);
+	for (let i = 0; i < 40 && !/^ frontend /.test(info()); i++)
+		await ui.keys(i % 8 === 7 ? 'l' : 'j');
+	assert.match(info(), /^ frontend /);
+	await ui.keys('m');
+	await ui.waitText(/^ obstui RED {2}frontend {2}rate, errors, duration/);
+	const s = await ui.waitScreen('requests, errors and three quantiles with values', (x) =>
+		/^ Requests {2}■ \d+(\.\d+)?\/s/m.test(x) && /^ Errors {2}■ \d+(\.\d+)?\/s/m.test(x) &&
+		/^ Duration {2}■ \d+(\.\d+)?(ms|s|µs) \{q="p50"\} {2}■ \S+ \{q="p90"\} {2}■ \S+ \{q="p99"\}/m.test(x),
+	{ timeout: 15000 });
+	assert.ok(/[\u2801-\u28ff]/.test(s), s);
+	await ui.keys('Escape');
+	await ui.waitText(/^ obstui Services /);
+});
