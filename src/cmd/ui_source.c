@@ -155,7 +155,7 @@ service_ops(void *ctx, const char *service, uint64_t since_ns, uint64_t until_ns
 
 static const struct tui_source_ops ops = {
 	list, trace, status, graph, service_ops,
-	ui_source_metrics, ui_source_series, ui_source_query_range,
+	ui_source_metrics, ui_source_series, ui_source_query_range, ui_source_exemplars,
 };
 
 void

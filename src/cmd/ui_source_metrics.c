@@ -19,6 +19,7 @@
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/mem.h"
+#include "core/util.h"
 #include "model/promql.h"
 
 #define ARENA_CAP (512u << 20)
@@ -233,6 +234,60 @@ ui_source_query_range(void *ctx, const char *expr, int64_t start_ms, int64_t end
 out:
 	if (e)
 		promql_expr_release(e);
+	ob_arena_release(&arena);
+	return err;
+}
+
+static int
+cmp_exemplar(const void *a, const void *b)
+{
+	const struct tui_exemplar *x = a, *y = b;
+
+	return (x->t_ms > y->t_ms) - (x->t_ms < y->t_ms);
+}
+
+enum ob_err
+ui_source_exemplars(void *ctx, const char *selector, int64_t start_ms, int64_t end_ms,
+		    struct tui_exemplar **out, size_t *n, char *errbuf)
+{
+	struct ui_source_ctx *x = ctx;
+	struct ob_arena arena;
+	struct promql_matcher *mt = NULL;
+	struct mstore_exemplar_series *es = NULL;
+	size_t nm = 0, nes = 0, i, j, k = 0, total = 0;
+	enum ob_err err;
+
+	*out = NULL;
+	*n = 0;
+	if (x->node->metrics == NULL)
+		return OB_OK;
+	ob_arena_init(&arena, ARENA_CAP);
+	if ((err = promql_parse_selector(selector, &arena, &mt, &nm, errbuf)))
+		goto out;
+	if ((err = mstore_exemplars(x->node->metrics, mt, nm, start_ms, end_ms, &arena, &es, &nes,
+				    errbuf)))
+		goto out;
+	for (i = 0; i < nes; i++)
+		total += es[i].n;
+	if (total > TUI_MAX_SERIES * 2)
+		total = TUI_MAX_SERIES * 2;
+	*out = ob_xcalloc(total + 1, sizeof **out);
+	for (i = 0; i < nes; i++)
+		for (j = 0; j < es[i].n && k < total; j++) {
+			const char *id = series_label_get(&es[i].ex[j].labels, "trace_id");
+
+			if (id == NULL || strlen(id) != 32 ||
+			    !ob_hex_decode(id, 32, (*out)[k].trace_id, 16))
+				continue;
+			(*out)[k].t_ms = es[i].ex[j].t;
+			(*out)[k].v = es[i].ex[j].v;
+			k++;
+		}
+	qsort(*out, k, sizeof **out, cmp_exemplar);
+	*n = k;
+out:
+	if (mt)
+		promql_matchers_release(mt, nm);
 	ob_arena_release(&arena);
 	return err;
 }

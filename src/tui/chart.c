@@ -470,6 +470,21 @@ chart_draw(struct tui_canvas *c, int y, int x, int w, int h,
 				tui_canvas_fill(c, py + r, px + i, 1, cell_glyph(marker, g.bits[k]),
 						(enum tui_style)g.style[k]);
 		}
+	for (j = 0; j < o->nmarks; j++) {
+		double v = o->mark_v ? o->mark_v[j] : NAN;
+		int col, row;
+
+		if (o->mark_t[j] < o->start_ms || o->mark_t[j] > o->end_ms)
+			continue;
+		col = (int)floor((double)(o->mark_t[j] - o->start_ms) / (double)span * (dots_w - 1) +
+				 0.5) / g.cx;
+		row = ph - 1;
+		if (isfinite(v) && v >= tk.lo && v <= tk.hi)
+			row = ph - 1 - (int)floor((v - tk.lo) / (tk.hi - tk.lo) * (dots_h - 1) + 0.5) /
+				       g.cy;
+		tui_canvas_fill(c, py + row, px + col, 1, c->ascii ? '*' : 0x25c6,
+				(long)j == o->mark_sel ? TS_SELECTED : TS_MATCH);
+	}
 	if (lay.empty)
 		tui_canvas_text(c, py + ph / 2, px + (pw > 7 ? (pw - 7) / 2 : 0), pw, TS_DIM,
 				"no data");

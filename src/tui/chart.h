@@ -54,6 +54,11 @@ struct chart_opts {
 	bool legend;                /* a legend row (with values at the cursor, if any) */
 	bool cursor;                /* a cursor column at cursor_ms */
 	int64_t cursor_ms;
+	/* marks (exemplars) at (t, v); v NaN: on the bottom row; mark_sel is drawn selected */
+	const int64_t *mark_t;
+	const double *mark_v;
+	size_t nmarks;
+	long mark_sel;              /* -1: none */
 };
 
 /* What the chart drew, for the view: the plot area and the y range. */

@@ -47,6 +47,9 @@ run_metric(struct tui_fetch *f, struct tui_fetch_result *r)
 	else if (r->kind == FETCH_QUERY && o->query_range)
 		r->err = o->query_range(f->src.ctx, q->expr, q->start_ms, q->end_ms, q->step_ms,
 					&r->series, &r->nseries, r->errbuf);
+	else if (r->kind == FETCH_EXEMPLARS && o->exemplars)
+		r->err = o->exemplars(f->src.ctx, q->expr, q->start_ms, q->end_ms, &r->exemplars,
+				      &r->nexemplars, r->errbuf);
 	else
 		r->err = ob_errf(r->errbuf, OB_EUNSUPPORTED, "this source has no metrics");
 }
@@ -82,6 +85,7 @@ run(struct tui_fetch *f, struct tui_fetch_result *r)
 	case FETCH_METRICS:
 	case FETCH_SERIES:
 	case FETCH_QUERY:
+	case FETCH_EXEMPLARS:
 		run_metric(f, r);
 		break;
 	default:
@@ -282,6 +286,7 @@ tui_fetch_result_free(struct tui_fetch_result *r)
 	free(r->rows);
 	free(r->ops);
 	free(r->metrics);
+	free(r->exemplars);
 	tui_series_free(r->series, r->nseries);
 	sg_graph_release(&r->graph);
 	ob_buf_release(&r->trace);

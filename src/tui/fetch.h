@@ -22,14 +22,14 @@
 
 enum tui_fetch_kind {
 	FETCH_LIST, FETCH_TRACE, FETCH_STATUS, FETCH_GRAPH, FETCH_OPS,
-	FETCH_METRICS, FETCH_SERIES, FETCH_QUERY, FETCH__COUNT
+	FETCH_METRICS, FETCH_SERIES, FETCH_QUERY, FETCH_EXEMPLARS, FETCH__COUNT
 };
 
 /* A metrics request: the list (FETCH_METRICS), a selector's series, a range query. */
 struct tui_metric_query {
 	char expr[4096];                /* FETCH_SERIES: a selector; FETCH_QUERY: PromQL */
 	uint64_t since_ns, until_ns;    /* FETCH_METRICS, FETCH_SERIES */
-	int64_t start_ms, end_ms, step_ms;      /* FETCH_QUERY */
+	int64_t start_ms, end_ms, step_ms;      /* FETCH_QUERY, FETCH_EXEMPLARS */
 };
 
 /* The window and the service of a service-graph or operations request. */
@@ -66,6 +66,8 @@ struct tui_fetch_result {
 	size_t nmetrics;
 	struct tui_series *series;     /* FETCH_SERIES, FETCH_QUERY: a view may take it */
 	size_t nseries;
+	struct tui_exemplar *exemplars;        /* FETCH_EXEMPLARS: a view may take it */
+	size_t nexemplars;
 	struct tui_fetch_result *next;
 };
 

@@ -87,6 +87,13 @@ struct tui_series {
 
 void tui_series_free(struct tui_series *s, size_t n);
 
+/* An exemplar with a trace: where it sits on a chart and the trace it opens. */
+struct tui_exemplar {
+	int64_t t_ms;
+	double v;
+	uint8_t trace_id[16];
+};
+
 /* The most series a range query or a series listing hands to the UI. */
 #define TUI_MAX_SERIES 5000
 
@@ -124,6 +131,9 @@ struct tui_source_ops {
 	enum ob_err (*query_range)(void *ctx, const char *expr, int64_t start_ms, int64_t end_ms,
 				   int64_t step_ms, struct tui_series **out, size_t *n,
 				   char *errbuf);
+	/* Exemplars with a trace_id of the series a selector matches, by time; may be NULL. */
+	enum ob_err (*exemplars)(void *ctx, const char *selector, int64_t start_ms, int64_t end_ms,
+				 struct tui_exemplar **out, size_t *n, char *errbuf);
 };
 
 struct tui_source {

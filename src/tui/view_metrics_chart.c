@@ -23,6 +23,7 @@
 
 #include "core/clock.h"
 #include "core/mem.h"
+#include "core/util.h"
 #include "tui/chart.h"
 #include "tui/fetch.h"
 #include "tui/view_metrics.h"
@@ -54,6 +55,13 @@ struct chart_view {
 	bool cursor, stacked, block;
 	int cursor_col;
 	struct chart_layout lay;
+	/* exemplars of the metric's series in the window; x/X select one, Enter opens its trace */
+	struct tui_exemplar *ex;
+	size_t nex;
+	int64_t *ex_t;
+	double *ex_v;
+	long ex_sel;
+	uint64_t ex_gen;
 };
 
 static bool
@@ -141,6 +149,49 @@ ask(struct tui *t, struct chart_view *c)
 	tui_fetch_metric(t->fetch, FETCH_QUERY, &q, c->gen);
 }
 
+/* The exemplars of the metric's series (not of a :promql expression) in the data's window. */
+static void
+ask_exemplars(struct tui *t, struct chart_view *c)
+{
+	struct tui_metric_query q;
+
+	if (c->is_expr)
+		return;
+	memset(&q, 0, sizeof q);
+	snprintf(q.expr, sizeof q.expr, "%s%s", c->name, c->filter);
+	q.start_ms = c->start_ms;
+	q.end_ms = c->end_ms;
+	c->ex_gen = tui_next_generation(t);
+	tui_fetch_metric(t->fetch, FETCH_EXEMPLARS, &q, c->ex_gen);
+}
+
+static void
+take_exemplars(struct chart_view *c, struct tui_fetch_result *r)
+{
+	size_t i;
+	uint8_t keep[16];
+	bool had = c->ex_sel >= 0 && (size_t)c->ex_sel < c->nex;
+
+	if (had)
+		memcpy(keep, c->ex[c->ex_sel].trace_id, 16);
+	free(c->ex);
+	free(c->ex_t);
+	free(c->ex_v);
+	c->ex = r->exemplars;
+	c->nex = r->nexemplars;
+	r->exemplars = NULL;
+	c->ex_t = ob_xcalloc(c->nex + 1, sizeof *c->ex_t);
+	c->ex_v = ob_xcalloc(c->nex + 1, sizeof *c->ex_v);
+	c->ex_sel = -1;
+	for (i = 0; i < c->nex; i++) {
+		c->ex_t[i] = c->ex[i].t_ms;
+		/* a histogram's exemplars sit at their value; a counter's (a count) on the axis */
+		c->ex_v[i] = c->type == 1 || ends_with(c->name, "_total") ? NAN : c->ex[i].v;
+		if (had && memcmp(keep, c->ex[i].trace_id, 16) == 0)
+			c->ex_sel = (long)i;
+	}
+}
+
 static int64_t
 cursor_ms(const struct chart_view *c)
 {
@@ -213,8 +264,32 @@ draw(struct tui *t, struct tui_view *v, struct tui_canvas *cv, int top, int heig
 		o.cursor = true;
 		o.cursor_ms = cursor_ms(c);
 	}
+	o.mark_t = c->ex_t;
+	o.mark_v = c->ex_v;
+	o.nmarks = c->nex;
+	o.mark_sel = c->ex_sel;
 	chart_draw(cv, y, 0, cv->w, chart_h, cs, n, &o, &c->lay);
 	y += chart_h;
+	if (c->ex_sel >= 0 && (size_t)c->ex_sel < c->nex && y < top + height) {
+		const struct tui_exemplar *e = &c->ex[c->ex_sel];
+		char hex[33], val[48], when[32];
+		time_t sec = (time_t)(e->t_ms / 1000);
+		struct tm tm;
+
+		ob_hex_encode(e->trace_id, 16, hex);
+		chart_format(e->v, c->ex_v[c->ex_sel] == c->ex_v[c->ex_sel] ? c->cunit : CU_NONE, 0, 0,
+			     cv->ascii, val, sizeof val);
+		if (localtime_r(&sec, &tm))
+			strftime(when, sizeof when, "%H:%M:%S", &tm);
+		else
+			snprintf(when, sizeof when, "?");
+		tui_canvas_printf(cv, y++, 1, -1, TS_MATCH,
+				  "exemplar %ld/%zu at %s  value %s  trace %s  (Enter opens it)",
+				  c->ex_sel + 1, c->nex, when, val, hex);
+	} else if (c->nex && y < top + height) {
+		tui_canvas_printf(cv, y++, 1, -1, TS_DIM, "%zu exemplar%s: x selects one", c->nex,
+				  c->nex == 1 ? "" : "s");
+	}
 	if (c->cursor && y < top + height) {
 		char when[32];
 		time_t sec = (time_t)(o.cursor_ms / 1000);
@@ -293,6 +368,18 @@ key(struct tui *t, struct tui_view *v, int k)
 	case 'c':
 		c->cursor = !c->cursor;
 		return true;
+	case 'x': case 'X':
+		if (c->nex == 0)
+			return true;
+		if (c->ex_sel < 0)
+			c->ex_sel = k == 'x' ? 0 : (long)c->nex - 1;
+		else
+			c->ex_sel = (c->ex_sel + (k == 'x' ? 1 : (long)c->nex - 1)) % (long)c->nex;
+		return true;
+	case TK_ENTER:
+		if (c->ex_sel >= 0 && (size_t)c->ex_sel < c->nex)
+			tui_push(t, view_trace_new(t, c->ex[c->ex_sel].trace_id));
+		return true;
 	case '+': case '=':
 		if (c->zoom < 16)
 			c->zoom++;
@@ -337,7 +424,11 @@ result(struct tui *t, struct tui_view *v, struct tui_fetch_result *r)
 {
 	struct chart_view *c = (struct chart_view *)v;
 
-	(void)t;
+	if (r->kind == FETCH_EXEMPLARS && r->generation == c->ex_gen) {
+		if (r->err == OB_OK)
+			take_exemplars(c, r);
+		return;
+	}
 	if (r->kind != FETCH_QUERY || r->generation != c->gen)
 		return;
 	c->loaded = true;
@@ -354,6 +445,7 @@ result(struct tui *t, struct tui_view *v, struct tui_fetch_result *r)
 	c->start_ms = r->metric_query.start_ms;
 	c->end_ms = r->metric_query.end_ms;
 	c->step_ms = r->metric_query.step_ms;
+	ask_exemplars(t, c);
 }
 
 static void
@@ -384,6 +476,9 @@ view_free(struct tui_view *v)
 	struct chart_view *c = (struct chart_view *)v;
 
 	tui_series_free(c->series, c->nseries);
+	free(c->ex);
+	free(c->ex_t);
+	free(c->ex_v);
 	free(c);
 }
 
@@ -393,6 +488,7 @@ static const struct tui_binding bindings[] = {
 	{ -1, 0, "< >", "pan back and forward by half the window (0: back to live)", NULL },
 	{ -1, 0, "/", "a label filter: {job=\"api\"}", NULL },
 	{ -1, 0, "s b", "stacked; block glyphs instead of braille", NULL },
+	{ -1, 0, "x X", "the next / previous exemplar; Enter opens its trace", NULL },
 };
 
 static const struct tui_view_ops ops = {
@@ -415,6 +511,7 @@ view_metrics_chart_new(struct tui *t, const char *name, uint8_t type, const char
 	struct chart_view *c = ob_xcalloc(1, sizeof *c);
 
 	c->base.ops = &ops;
+	c->ex_sel = -1;
 	snprintf(c->name, sizeof c->name, "%s", name ? name : "");
 	snprintf(c->unit, sizeof c->unit, "%s", unit ? unit : "");
 	c->type = type;

@@ -14,12 +14,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hasTmux, startUi } from './lib/tmux.mjs';
 import { post } from '../integration/lib/obstui.mjs';
+import { startLoaded } from './lib/ui.mjs';
+import { TID } from './lib/traces.mjs';
 
 const skip = hasTmux() ? false : 'tmux is not installed';
 const lines = (s) => s.split('\n');
 const N = 30;
 
-function metricsBody(now) {
+function metricsBody(now, exemplars = {}) {
 	const ts = (i) => String((now - (N - 1 - i) * 15000) * 1e6);
 	const start = String((now - N * 15000) * 1e6);
 	const pts = (f, attrs = []) => Array.from({ length: N }, (_, i) => ({ timeUnixNano: ts(i), asDouble: f(i), attributes: attrs }));
@@ -27,6 +29,7 @@ function metricsBody(now) {
 	const hist = Array.from({ length: N }, (_, i) => ({
 		startTimeUnixNano: start, timeUnixNano: ts(i), count: String(10 * i), sum: 3 * i,
 		explicitBounds: [0.1, 0.5, 1], bucketCounts: [String(5 * i), String(3 * i), String(2 * i), '0'],
+		...(exemplars[i] ? { exemplars: [{ timeUnixNano: ts(i), ...exemplars[i] }] } : {}),
 	}));
 	return { resourceMetrics: [{
 		resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shop' } }] },
@@ -216,4 +219,32 @@ test("the demo shop: 'm' on a service in the Services view shows its RED charts"
 	assert.ok(/[\u2801-\u28ff]/.test(s), s);
 	await ui.keys('Escape');
 	await ui.waitText(/^ obstui Services /);
+});
+
+test('exemplars: marked on the chart, x selects one, Enter opens its trace', { skip }, async (t) => {
+	const ui = await startLoaded(t);
+	const ex = {
+		[N - 10]: { asDouble: 0.05, traceId: TID.CHECKOUT, spanId: '0000000000000001' },
+		[N - 3]: { asDouble: 0.3, traceId: TID.ERROR, spanId: '0000000000000002' },
+	};
+	const r = await post(`${ui.otlp}/v1/metrics`, Buffer.from(JSON.stringify(metricsBody(Date.now(), ex))),
+		{ 'content-type': 'application/json' }, { timeout: 10000 });
+	assert.equal(r.status, 200, r.body.toString());
+	await command(ui, 'metrics');
+	await ui.waitText(/ of \d+ metrics/);
+	await ui.type('http_server_duration_seconds_bucket');
+	await ui.waitText(/ 1 of \d+ metrics/);
+	await ui.keys('Enter');
+	let s = await ui.waitText(/ 2 exemplars: x selects one/);
+	const marks = lines(s).slice(2, 24).join('').match(/◆/g) ?? [];
+	assert.equal(marks.length, 2, s);
+	await ui.keys('x');
+	s = await ui.waitText(/ exemplar 1\/2 at \d\d:\d\d:\d\d {2}value 50ms {2}trace 1c0c0000000000000000000000000001 {2}\(Enter opens it\)/);
+	await ui.keys('x');
+	s = await ui.waitText(/ exemplar 2\/2 at \d\d:\d\d:\d\d {2}value 300ms {2}trace 2e0e0000000000000000000000000002 /);
+	await ui.keys('Enter');
+	await ui.waitText(`Trace  ${TID.ERROR}  80.0ms  4 spans`);
+	// Esc: back on the chart, the exemplar still selected
+	await ui.keys('Escape');
+	await ui.waitText(/ exemplar 2\/2 /);
 });

@@ -463,7 +463,7 @@ fake_query_range(void *ctx, const char *expr, int64_t start_ms, int64_t end_ms, 
 
 static const struct tui_source_ops fake_ops = { fake_list, fake_trace, fake_status, fake_graph,
 						fake_service_ops, fake_metrics, fake_series,
-						fake_query_range };
+						fake_query_range, NULL };
 
 static struct tui_fetch_result *
 wait_result(struct tui_fetch *f)
@@ -571,7 +571,7 @@ fetch_thread(void **state)
 	/* a source without a graph says so */
 	{
 		static const struct tui_source_ops old = { fake_list, fake_trace, fake_status, NULL, NULL,
-							   NULL, NULL, NULL };
+							   NULL, NULL, NULL, NULL };
 		struct tui_source src2 = { &old, &fake };
 		struct tui_graph_query gq = { 0 };
 
