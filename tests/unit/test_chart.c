@@ -361,6 +361,52 @@ stacked_series(void **state)
 }
 
 static void
+marks_at_their_value_or_on_the_axis(void **state)
+{
+	struct tui_canvas c;
+	struct chart_layout lay;
+	double v[11];
+	int64_t mt[3] = { times[2], times[8], times[10] + MIN };    /* the last is outside */
+	double mv[3] = { 100, NAN, 50 };
+	struct chart_series s = { "up", times, v, 11, TS_SERVICE0 };
+	struct chart_opts o = minute_opts();
+	int i, y, x, found = 0;
+
+	(void)state;
+	for (i = 0; i < 11; i++)
+		v[i] = i * 10;
+	o.legend = false;
+	o.mark_t = mt;
+	o.mark_v = mv;
+	o.nmarks = 3;
+	o.mark_sel = 1;
+	draw(&c, false, 40, 10, &s, 1, &o, &lay);
+	for (y = 0; y < c.h; y++)
+		for (x = 0; x < c.w; x++)
+			if (c.cells[y * c.w + x].ch == 0x25c6) {
+				found++;
+				if (y == 0) {   /* 100: the top row, at 2 of 10 minutes */
+					int dx = (int)floor(0.2 * (lay.plot_w * 2 - 1) + 0.5);
+
+					assert_int_equal(x, lay.plot_x + dx / 2);
+					assert_int_equal(c.cells[y * c.w + x].style, TS_MATCH);
+				} else {        /* NaN: on the bottom row, selected */
+					assert_int_equal(y, lay.plot_h - 1);
+					assert_int_equal(c.cells[y * c.w + x].style, TS_SELECTED);
+				}
+			}
+	assert_int_equal(found, 2);
+	tui_canvas_release(&c);
+	/* ASCII: '*' */
+	draw(&c, true, 40, 10, &s, 1, &o, &lay);
+	for (found = 0, y = 0; y < c.h; y++)
+		for (x = 0; x < c.w; x++)
+			found += c.cells[y * c.w + x].ch == '*';
+	assert_int_equal(found, 2);
+	tui_canvas_release(&c);
+}
+
+static void
 formats(void **state)
 {
 	char out[64];
@@ -439,6 +485,7 @@ main(void)
 		cmocka_unit_test(only_nan_and_too_small),
 		cmocka_unit_test(ascii_and_block_with_a_cursor),
 		cmocka_unit_test(stacked_series),
+		cmocka_unit_test(marks_at_their_value_or_on_the_axis),
 		cmocka_unit_test(formats),
 		cmocka_unit_test(units_and_values_at),
 	};
