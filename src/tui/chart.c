@@ -271,8 +271,8 @@ time_interval(int64_t span, int cols, int label_w)
 	return iv[sizeof iv / sizeof iv[0] - 1];
 }
 
-static void
-draw_time_axis(struct tui_canvas *c, const struct chart_opts *o, int row, int px, int pw,
+void
+chart_time_axis(struct tui_canvas *c, const struct chart_opts *o, int row, int px, int pw,
 	       int right, int dots_w, int cx)
 {
 	int64_t span = o->end_ms - o->start_ms, iv, t, off;
@@ -409,7 +409,7 @@ chart_draw(struct tui_canvas *c, int y, int x, int w, int h,
 				tk.label[i]);
 	}
 	tui_canvas_fill(c, py + ph, px - 1, 1, c->ascii ? '+' : 0x2514, TS_BORDER);
-	draw_time_axis(c, o, py + ph, px, pw, x + w, dots_w, g.cx);
+	chart_time_axis(c, o, py + ph, px, pw, x + w, dots_w, g.cx);
 
 	/*
 	 * The series.  Points falling in the dot column of the one before

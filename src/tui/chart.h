@@ -88,6 +88,30 @@ void chart_format(double v, enum chart_unit unit, double ref, double step, bool 
 /* The unit a metric's name or unit metadata implies ("seconds", "_bytes"...). */
 enum chart_unit chart_unit_guess(const char *name, const char *unit);
 
+/*
+ * The time axis of a plot at columns [px, px + pw) on row (labels on the
+ * row under it, up to column right), for a plot dots_w dots wide, cx a cell.
+ */
+void chart_time_axis(struct tui_canvas *c, const struct chart_opts *o, int row, int px, int pw,
+		     int right, int dots_w, int cx);
+
+/*
+ * A heatmap: nb rows of buckets (upper bounds ascending, +Inf last), ncols
+ * columns of counts at start, start + step, ...; counts[b * ncols + col].
+ * Each cell is shaded by its count against the largest (" ░▒▓█", in ASCII
+ * " .:*#"); the y axis names the buckets' upper bounds in unit.
+ */
+struct chart_heat {
+	const double *bounds;
+	size_t nb;
+	const double *counts;
+	size_t ncols;
+	int64_t start_ms, step_ms;
+	enum chart_unit unit;
+	enum tui_style style;
+};
+void chart_heatmap(struct tui_canvas *c, int y, int x, int w, int h, const struct chart_heat *hm);
+
 /* The sample of s nearest to t within tolerance ms; NaN when none. */
 double chart_value_at(const struct chart_series *s, int64_t t_ms, int64_t tolerance_ms);
 

@@ -407,6 +407,35 @@ marks_at_their_value_or_on_the_axis(void **state)
 }
 
 static void
+heatmap_of_buckets(void **state)
+{
+	static const char *const want[] = {
+		" +Inf┤                  ",
+		"     │                  ",
+		"500ms┤█████▒▒▒▒░░░░░    ",
+		"     │█████▒▒▒▒░░░░░    ",
+		"100ms┤░░░░░▒▒▒▒▓▓▓▓▓████",
+		"     │░░░░░▒▒▒▒▓▓▓▓▓████",
+		"     └───┬───────────┬──",
+		"       22:14       22:16",
+		NULL };
+	double bounds[3] = { 0.1, 0.5, INFINITY };
+	/* 4 columns, one a minute: the fast bucket fills up, the slow one fades */
+	double counts[12] = { 1, 2, 3, 4,       /* <= 100ms */
+			      4, 2, 1, 0,       /* <= 500ms */
+			      0, 0, 0, NAN };   /* +Inf */
+	struct chart_heat hm = { bounds, 3, counts, 4, T0, MIN, CU_SECONDS, TS_SERVICE0 };
+	struct tui_canvas c;
+
+	(void)state;
+	tui_canvas_init(&c, false);
+	tui_canvas_resize(&c, 24, 8);
+	chart_heatmap(&c, 0, 0, 24, 8, &hm);
+	expect_rows(&c, want);
+	tui_canvas_release(&c);
+}
+
+static void
 formats(void **state)
 {
 	char out[64];
@@ -486,6 +515,7 @@ main(void)
 		cmocka_unit_test(ascii_and_block_with_a_cursor),
 		cmocka_unit_test(stacked_series),
 		cmocka_unit_test(marks_at_their_value_or_on_the_axis),
+		cmocka_unit_test(heatmap_of_buckets),
 		cmocka_unit_test(formats),
 		cmocka_unit_test(units_and_values_at),
 	};
