@@ -17,6 +17,13 @@
  */
 struct tui_view *view_metrics_chart_new(struct tui *t, const char *name, uint8_t type,
 					const char *unit, const char *expr);
+/* The heatmap of a histogram's bucket series (those with an le label) in rows [y, y + h). */
+#include "tui/chart.h"
+void view_metrics_heat_draw(struct tui_canvas *c, int y, int h, const struct tui_series *s,
+			    size_t ns, int64_t start_ms, int64_t end_ms, int64_t step_ms,
+			    enum chart_unit unit);
+/* The le="..." bound in a series' labels text; NaN when none. */
+double view_metrics_le(const char *labels);
 /* "counter", "gauge", ... for enum series_type's numbers. */
 const char *view_metrics_type_name(uint8_t type);
 

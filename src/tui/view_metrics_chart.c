@@ -53,6 +53,7 @@ struct chart_view {
 	int zoom;                   /* the window's span halved this many times */
 	int64_t pan_ms;             /* how far before the live end the window ends */
 	bool cursor, stacked, block;
+	bool heat;                  /* a histogram: the buckets' heatmap above the quantiles */
 	int cursor_col;
 	struct chart_layout lay;
 	/* exemplars of the metric's series in the window; x/X select one, Enter opens its trace */
@@ -112,7 +113,12 @@ build_expr(struct chart_view *c, int64_t step)
 	}
 	snprintf(sel, sizeof sel, "%s%s", c->name, c->filter);
 	if (c->type == 3 && ends_with(c->name, "_bucket")) {
-		snprintf(c->expr, sizeof c->expr,
+		int o = 0;
+
+		if (c->heat)
+			o = snprintf(c->expr, sizeof c->expr, "sum by (le) (rate(%s[%llds])) or ", sel,
+				     (long long)(r / 1000));
+		snprintf(c->expr + o, sizeof c->expr - (size_t)o,
 			 "label_replace(histogram_quantile(0.99, sum by (le) (rate(%s[%llds]))),"
 			 " \"q\", \"p99\", \"\", \"\") or "
 			 "label_replace(histogram_quantile(0.9, sum by (le) (rate(%s[%llds]))),"
@@ -121,8 +127,9 @@ build_expr(struct chart_view *c, int64_t step)
 			 " \"q\", \"p50\", \"\", \"\")",
 			 sel, (long long)(r / 1000), sel, (long long)(r / 1000), sel,
 			 (long long)(r / 1000));
-		snprintf(c->note, sizeof c->note, "p50/p90/p99 of a histogram, rate over %llds",
-			 (long long)(r / 1000));
+		snprintf(c->note, sizeof c->note, "%sp50/p90/p99 of a histogram, rate over %llds%s",
+			 c->heat ? "buckets and " : "", (long long)(r / 1000),
+			 c->heat ? "" : "; H: heatmap");
 	} else if (c->type == 1 || (c->type == 3 && (ends_with(c->name, "_sum") ||
 						      ends_with(c->name, "_count"))) ||
 		   (c->type == 0 && ends_with(c->name, "_total"))) {
@@ -247,10 +254,20 @@ draw(struct tui *t, struct tui_view *v, struct tui_canvas *cv, int top, int heig
 	chart_h = (height - 1) * 2 / 3;
 	if (chart_h < 6)
 		chart_h = height - 1 < 6 ? height - 1 : 6;
-	for (i = 0; i < n; i++)
-		cs[i] = (struct chart_series){ c->series[i].labels, c->series[i].t_ms,
-					       c->series[i].v, c->series[i].n,
-					       (enum tui_style)(TS_SERVICE0 + i % 8) };
+	if (c->heat) {
+		int hh = chart_h / 2;
+
+		view_metrics_heat_draw(cv, y, hh, c->series, c->nseries, c->start_ms, c->end_ms,
+				       c->step_ms, c->cunit);
+		y += hh;
+		chart_h -= hh;
+	}
+	/* the lines: every series but a heatmap's buckets */
+	for (i = 0, n = 0; i < c->nseries && n < MAX_DRAWN; i++)
+		if (!c->heat || isnan(view_metrics_le(c->series[i].labels)))
+			cs[n++] = (struct chart_series){ c->series[i].labels, c->series[i].t_ms,
+							 c->series[i].v, c->series[i].n,
+							 (enum tui_style)(TS_SERVICE0 + n % 8) };
 	memset(&o, 0, sizeof o);
 	o.start_ms = c->start_ms;
 	o.end_ms = c->end_ms;
@@ -301,23 +318,20 @@ draw(struct tui *t, struct tui_view *v, struct tui_canvas *cv, int top, int heig
 			snprintf(when, sizeof when, "?");
 		tui_canvas_printf(cv, y++, 1, -1, TS_DIM, "cursor at %s", when);
 	}
-	for (i = 0; i < c->nseries && y < top + height; i++, y++) {
+	for (i = 0; i < n && y < top + height; i++, y++) {
 		char val[48];
-		double vv = c->cursor ? chart_value_at(&cs[i < n ? i : 0], o.cursor_ms,
-						       c->step_ms / 2)
-				      : last_value(&c->series[i]);
+		struct tui_series one = { "", (int64_t *)cs[i].t_ms, (double *)cs[i].v, cs[i].n };
+		double vv = c->cursor ? chart_value_at(&cs[i], o.cursor_ms, c->step_ms / 2)
+				      : last_value(&one);
 
-		if (i >= n) {
-			tui_canvas_printf(cv, y, 1, -1, TS_DIM, "and %zu more series not drawn",
-					  c->nseries - n);
-			break;
-		}
 		chart_format(vv, c->cunit, 0, 0, cv->ascii, val, sizeof val);
 		tui_canvas_fill(cv, y, 1, 1, cv->ascii ? '#' : 0x25a0, cs[i].style);
 		tui_canvas_text(cv, y, 3, 10, TS_NORMAL, val);
-		tui_canvas_text(cv, y, 14, -1, TS_NORMAL,
-				c->series[i].labels[0] ? c->series[i].labels : "{}");
+		tui_canvas_text(cv, y, 14, -1, TS_NORMAL, cs[i].name[0] ? cs[i].name : "{}");
 	}
+	if (n == MAX_DRAWN && c->nseries > n && y < top + height)
+		tui_canvas_printf(cv, y, 1, -1, TS_DIM, "more series not drawn (at most %d)",
+				  MAX_DRAWN);
 }
 
 static bool
@@ -406,6 +420,11 @@ key(struct tui *t, struct tui_view *v, int k)
 	case 'b':
 		c->block = !c->block;
 		return true;
+	case 'H':
+		if (c->is_expr || c->type != 3 || !ends_with(c->name, "_bucket"))
+			return true;
+		c->heat = !c->heat;
+		break;
 	case '/':
 		if (c->is_expr)
 			return true;
@@ -489,6 +508,7 @@ static const struct tui_binding bindings[] = {
 	{ -1, 0, "/", "a label filter: {job=\"api\"}", NULL },
 	{ -1, 0, "s b", "stacked; block glyphs instead of braille", NULL },
 	{ -1, 0, "x X", "the next / previous exemplar; Enter opens its trace", NULL },
+	{ -1, 0, "H", "a histogram: its buckets as a heatmap above the quantiles", NULL },
 };
 
 static const struct tui_view_ops ops = {

@@ -51,6 +51,14 @@ async function command(ui, text) {
 	await ui.keys('Enter');
 }
 
+// obstui writes its metric head into a block as it closes: each test ends by
+// letting it finish (exit status 0) before the store is removed, which
+// tmux's kill-server alone would not wait for
+async function quit(ui) {
+	ui.signal('SIGTERM');
+	assert.equal(await ui.waitExit(20000), 0);
+}
+
 async function startWithMetrics(t, opts = {}) {
 	const ui = await startUi({ t, ...opts });
 	await ui.waitText(/No traces yet/, { timeout: 10000 });
@@ -98,6 +106,7 @@ test('browse: every metric with type, unit, series and help; typing filters; Ent
 	// Esc goes back to the list as it was
 	await ui.keys('Escape');
 	await ui.waitText(/^ obstui Metrics {2}1 of 5 metrics/);
+	await quit(ui);
 });
 
 test('a counter is charted as rate() and says so; a label filter; the cursor reads values', { skip }, async (t) => {
@@ -128,6 +137,7 @@ test('a counter is charted as rate() and says so; a label filter; the cursor rea
 	for (let i = 0; i < 8; i++)
 		await ui.keys('Left', 'Left', 'Left', 'Left', 'Left', 'Left', 'Left', 'Left', 'Left', 'Left');
 	s = await ui.waitScreen('no value at the cursor', (x) => seriesRows(x)[0]?.[0] === '-');
+	await quit(ui);
 });
 
 test('a histogram: p50, p90 and p99 lines from its buckets', { skip }, async (t) => {
@@ -141,6 +151,18 @@ test('a histogram: p50, p90 and p99 lines from its buckets', { skip }, async (t)
 	assert.match(lines(s)[1], /p50\/p90\/p99 of a histogram/);
 	assert.deepEqual(seriesRows(s), [['100ms', '{q="p50"}'], ['750ms', '{q="p90"}'], ['975ms', '{q="p99"}']]);
 	assert.ok(lines(s).some((l) => /^\s*1\.0s┤/.test(l)), s);
+	// H: the buckets as a heatmap above the quantile lines; of every 10 requests
+	// 5 are in the first bucket (the darkest), 3 and 2 in the next, none above 1 s
+	await ui.keys('H');
+	s = await ui.waitText(/\(buckets and p50\/p90\/p99 of a histogram, rate over \d+s\)/);
+	s = await ui.waitScreen('the heatmap', (x) => lines(x).some((l) => /^\s*100ms┤.*█/.test(l)));
+	const band = (label) => lines(s).find((l) => new RegExp(`^\\s*${label}┤`).test(l)) ?? '';
+	assert.match(band('100ms'), /█+$/, s);
+	assert.match(band('500ms'), /▒+$/, s);
+	assert.match(band('1s'), /▒+$/, s);
+	assert.doesNotMatch(band('\\+Inf'), /[░▒▓█]/, s);
+	assert.deepEqual(seriesRows(s), [['100ms', '{q="p50"}'], ['750ms', '{q="p90"}'], ['975ms', '{q="p99"}']]);
+	await quit(ui);
 });
 
 test(':promql charts an expression; a bad one says why; + zooms the time axis', { skip }, async (t) => {
@@ -165,6 +187,7 @@ test(':promql charts an expression; a bad one says why; + zooms the time axis', 
 	await ui.keys('Escape');
 	await command(ui, 'promql');
 	await ui.waitText(/usage: :promql EXPR/);
+	await quit(ui);
 });
 
 test('Tab: traces → services → metrics; the chart at 80x24', { skip }, async (t) => {
@@ -183,6 +206,7 @@ test('Tab: traces → services → metrics; the chart at 80x24', { skip }, async
 			axisMinutes(x).length >= 2 && seriesRows(x).length === 2;
 	});
 	assert.ok(lines(s).every((l) => [...l].length <= 80), s);
+	await quit(ui);
 });
 
 test('LANG=C: the chart in ASCII (no braille, no box drawing), every label readable', { skip }, async (t) => {
@@ -197,6 +221,7 @@ test('LANG=C: the chart in ASCII (no braille, no box drawing), every label reada
 	assert.ok(lines(s).some((l) => /^\s+\|[ .:']*[.:'][ .:']*$/.test(l)), s);
 	assert.ok(axisMinutes(s).length >= 3, s);
 	assert.deepEqual(seriesRows(s), [['2/s', '{job="shop", route="/cart"}'], ['4/s', '{job="shop", route="/pay"}']]);
+	await quit(ui);
 });
 
 test("the demo shop: 'm' on a service in the Services view shows its RED charts", { skip }, async (t) => {
@@ -219,6 +244,7 @@ test("the demo shop: 'm' on a service in the Services view shows its RED charts"
 	assert.ok(/[\u2801-\u28ff]/.test(s), s);
 	await ui.keys('Escape');
 	await ui.waitText(/^ obstui Services /);
+	await quit(ui);
 });
 
 test('exemplars: marked on the chart, x selects one, Enter opens its trace', { skip }, async (t) => {
@@ -247,4 +273,5 @@ test('exemplars: marked on the chart, x selects one, Enter opens its trace', { s
 	// Esc: back on the chart, the exemplar still selected
 	await ui.keys('Escape');
 	await ui.waitText(/ exemplar 2\/2 /);
+	await quit(ui);
 });
