@@ -275,3 +275,36 @@ test('exemplars: marked on the chart, x selects one, Enter opens its trace', { s
 	await ui.waitText(/ exemplar 2\/2 /);
 	await quit(ui);
 });
+
+test('pan back and to live again; stacked; block glyphs; NO_COLOR: no colour, the same chart', { skip }, async (t) => {
+	const ui = await startWithMetrics(t, { env: { NO_COLOR: '1' } });
+	await command(ui, 'promql sum by (route) (rate(http_server_requests_total[1m]))');
+	let s = await ui.waitScreen('two routes', (x) => seriesRows(x).length === 2);
+	const coloured = (cells) => cells.flat().filter((c) => c.fg !== null || c.bg !== null);
+	assert.deepEqual(coloured(ui.cells()).slice(0, 3), [], 'no cell has a colour');
+	assert.ok(/[\u2801-\u28ff]/.test(s), s);
+	// zoomed to 7.5 minutes (the samples cover the last 7.25), then '<': half a
+	// window back, no longer live; the axis ends earlier
+	await ui.keys('+', '+', '+');
+	s = await ui.waitScreen('zoomed in', (x) => / zoomed/.test(x) && seriesRows(x).length === 2 &&
+		axisMinutes(x).length >= 2 && axisMinutes(x).at(-1) - axisMinutes(x)[0] <= 8);
+	const live = axisMinutes(s);
+	await ui.keys('<');
+	s = await ui.waitText(/ \(not live\)/);
+	s = await ui.waitScreen('an earlier axis', (x) => {
+		const m = axisMinutes(x);
+		return m.length >= 2 && m.at(-1) < live.at(-1);
+	});
+	await ui.keys('0');
+	s = await ui.waitGone(/ \(not live\)/);
+	// stacked: /pay (4/s) drawn on top of /cart (2/s): the axis reaches 6 (a :promql chart has no unit)
+	s = await ui.waitScreen('unstacked, up to 4', (x) => lines(x).some((l) => /^\s*4┤/.test(l)) && seriesRows(x).length === 2);
+	assert.ok(!lines(s).some((l) => /^\s*[56]┤/.test(l)), s);
+	await ui.keys('s');
+	s = await ui.waitScreen("a stacked axis up to 6", (x) => lines(x).some((l) => /^\s*6┤/.test(l)));
+	assert.deepEqual(seriesRows(s), [['2', '{route="/cart"}'], ['4', '{route="/pay"}']]);
+	// b: block glyphs instead of braille
+	await ui.keys('b');
+	s = await ui.waitScreen('block glyphs', (x) => /[▀▄█]/.test(x) && !/[\u2801-\u28ff]/.test(x));
+	await quit(ui);
+});
