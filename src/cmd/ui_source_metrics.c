@@ -42,8 +42,22 @@ labels_text(const struct series_labels *ls, char *out, size_t cap)
 	for (i = 0; i < ls->n && o < cap; i++) {
 		if (!strcmp(ls->v[i].name, "__name__"))
 			continue;
+		char val[256];
+		size_t k = 0;
+		const char *p;
+
+		/* the value as a PromQL string: the text is a selector the UI can query */
+		for (p = ls->v[i].value; *p && k + 3 < sizeof val; p++) {
+			if (*p == '"' || *p == '\\' || *p == '\n') {
+				val[k++] = '\\';
+				val[k++] = *p == '\n' ? 'n' : *p;
+			} else {
+				val[k++] = *p;
+			}
+		}
+		val[k] = 0;
 		o += (size_t)snprintf(out + o, cap - o, "%s%s=\"%s\"", first ? "" : ", ",
-				      ls->v[i].name, ls->v[i].value);
+				      ls->v[i].name, val);
 		first = false;
 	}
 	if (o < cap)

@@ -149,7 +149,7 @@ open_chart(struct tui *t, struct metrics_view *m)
 	if (m->cursor >= m->nshown)
 		return;
 	r = &m->rows[m->shown[m->cursor]];
-	tui_push(t, view_metrics_chart_new(t, r->name, r->type, r->unit, NULL));
+	tui_push(t, view_metrics_series_new(t, r->name, r->type, r->unit));
 }
 
 static bool
@@ -237,7 +237,7 @@ view_free(struct tui_view *v)
 }
 
 static const struct tui_binding bindings[] = {
-	{ -1, 0, "Enter", "chart the metric (counters as rate())", NULL },
+	{ -1, 0, "Enter", "the metric's series; Enter there charts them", NULL },
 	{ -1, 0, "a-z 0-9 _", "filter the names; Backspace deletes", NULL },
 };
 

@@ -17,6 +17,12 @@
  */
 struct tui_view *view_metrics_chart_new(struct tui *t, const char *name, uint8_t type,
 					const char *unit, const char *expr);
+/* The same with a label filter ({k="v", ...}) already set. */
+struct tui_view *view_metrics_chart_filtered(struct tui *t, const char *name, uint8_t type,
+					     const char *unit, const char *filter);
+/* The series of a metric with their labels (Enter in the browser); Enter charts. */
+struct tui_view *view_metrics_series_new(struct tui *t, const char *name, uint8_t type,
+					 const char *unit);
 /* The heatmap of a histogram's bucket series (those with an le label) in rows [y, y + h). */
 #include "tui/chart.h"
 void view_metrics_heat_draw(struct tui_canvas *c, int y, int h, const struct tui_series *s,

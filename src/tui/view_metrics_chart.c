@@ -553,3 +553,15 @@ view_metrics_promql_new(struct tui *t, const char *expr)
 {
 	return view_metrics_chart_new(t, NULL, 0, NULL, expr);
 }
+
+struct tui_view *
+view_metrics_chart_filtered(struct tui *t, const char *name, uint8_t type, const char *unit,
+			    const char *filter)
+{
+	struct tui_view *v = view_metrics_chart_new(t, name, type, unit, NULL);
+	struct chart_view *c = (struct chart_view *)v;
+
+	snprintf(c->filter, sizeof c->filter, "%s", filter ? filter : "");
+	ask(t, c);      /* again, with the filter: the first answer is dropped by generation */
+	return v;
+}

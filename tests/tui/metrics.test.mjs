@@ -59,6 +59,15 @@ async function quit(ui) {
 	assert.equal(await ui.waitExit(20000), 0);
 }
 
+// Enter on the metric picked in the browser: its series list; Enter on its
+// first row charts them all
+async function chartAll(ui) {
+	await ui.keys('Enter');
+	await ui.waitText(/^ obstui Series /);
+	await ui.waitText(/^ all \d+ series, charted together/m);
+	await ui.keys('Enter');
+}
+
 async function startWithMetrics(t, opts = {}) {
 	const ui = await startUi({ t, ...opts });
 	await ui.waitText(/No traces yet/, { timeout: 10000 });
@@ -93,7 +102,7 @@ test('browse: every metric with type, unit, series and help; typing filters; Ent
 	await ui.keys('BSpace', 'BSpace', 'BSpace', 'BSpace', 'BSpace', 'BSpace');
 	await ui.waitText(/^ obstui Metrics {2}5 of 5 metrics/);
 	await ui.type('memory');
-	await ui.keys('Enter');
+	await chartAll(ui);
 	s = await ui.waitText(/^ obstui Chart {2}process_memory_usage_bytes {2}1 series/);
 	s = await ui.waitScreen('the chart drawn', (x) => seriesRows(x).length === 1);
 	// y labels in MiB (40-60 MB is 38-57 MiB), braille dots, the time axis
@@ -105,6 +114,8 @@ test('browse: every metric with type, unit, series and help; typing filters; Ent
 	assert.match(val, /^\d+(\.\d+)?MiB$/);
 	// Esc goes back to the list as it was
 	await ui.keys('Escape');
+	await ui.waitText(/^ obstui Series {2}process_memory_usage_bytes {2}1 series {2}gauge/);
+	await ui.keys('Escape');
 	await ui.waitText(/^ obstui Metrics {2}1 of 5 metrics/);
 	await quit(ui);
 });
@@ -114,7 +125,7 @@ test('a counter is charted as rate() and says so; a label filter; the cursor rea
 	await command(ui, 'metrics');
 	await ui.waitText(/5 of 5 metrics/);
 	await ui.type('requests');
-	await ui.keys('Enter');
+	await chartAll(ui);
 	let s = await ui.waitText(/^ obstui Chart {2}http_server_requests_total {2}2 series/);
 	s = await ui.waitScreen('two series', (x) => seriesRows(x).length === 2);
 	assert.match(lines(s)[1], /^ rate\(http_server_requests_total\[\d+s\]\) {2}\(rate\(\) per second of a counter, over \d+s\)/);
@@ -145,7 +156,7 @@ test('a histogram: p50, p90 and p99 lines from its buckets', { skip }, async (t)
 	await command(ui, 'metrics');
 	await ui.waitText(/5 of 5 metrics/);
 	await ui.type('bucket');
-	await ui.keys('Enter');
+	await chartAll(ui);
 	let s = await ui.waitText(/^ obstui Chart {2}http_server_duration_seconds_bucket {2}3 series/);
 	s = await ui.waitScreen('three quantiles', (x) => seriesRows(x).length === 3);
 	assert.match(lines(s)[1], /p50\/p90\/p99 of a histogram/);
@@ -197,7 +208,7 @@ test('Tab: traces → services → metrics; the chart at 80x24', { skip }, async
 	await ui.keys('Tab');
 	await ui.waitText(/^ obstui Metrics {2}5 of 5 metrics/);
 	await ui.type('requests');
-	await ui.keys('Enter');
+	await chartAll(ui);
 	await ui.waitScreen('two series', (x) => seriesRows(x).length === 2);
 	ui.resize(80, 24);
 	const s = await ui.waitScreen('redrawn at 80 columns', (x) => {
@@ -214,7 +225,7 @@ test('LANG=C: the chart in ASCII (no braille, no box drawing), every label reada
 	await command(ui, 'metrics');
 	await ui.waitText(/5 of 5 metrics/);
 	await ui.type('requests');
-	await ui.keys('Enter');
+	await chartAll(ui);
 	const s = await ui.waitScreen('two series', (x) => seriesRows(x).length === 2);
 	assert.ok(/^[\x20-\x7e\n]*$/.test(s), s);
 	assert.ok(lines(s).some((l) => /^\s*4\/s\+/.test(l)), s);
@@ -260,7 +271,7 @@ test('exemplars: marked on the chart, x selects one, Enter opens its trace', { s
 	await ui.waitText(/ of \d+ metrics/);
 	await ui.type('http_server_duration_seconds_bucket');
 	await ui.waitText(/ 1 of \d+ metrics/);
-	await ui.keys('Enter');
+	await chartAll(ui);
 	let s = await ui.waitText(/ 2 exemplars: x selects one/);
 	const marks = lines(s).slice(2, 24).join('').match(/◆/g) ?? [];
 	assert.equal(marks.length, 2, s);
@@ -306,5 +317,34 @@ test('pan back and to live again; stacked; block glyphs; NO_COLOR: no colour, th
 	// b: block glyphs instead of braille
 	await ui.keys('b');
 	s = await ui.waitScreen('block glyphs', (x) => /[▀▄█]/.test(x) && !/[\u2801-\u28ff]/.test(x));
+	await quit(ui);
+});
+
+test("the series list: every series' labels, a label filter, Enter on one charts it alone", { skip }, async (t) => {
+	const ui = await startWithMetrics(t);
+	await command(ui, 'metrics');
+	await ui.waitText(/5 of 5 metrics/);
+	await ui.type('requests');
+	await ui.keys('Enter');
+	let s = await ui.waitText(/^ obstui Series {2}http_server_requests_total {2}2 series {2}counter/);
+	s = await ui.waitText(/^ all 2 series, charted together/m);
+	const listed = lines(s).filter((l) => l.startsWith('   http_server')).map((l) => l.trim());
+	assert.deepEqual(listed, ['http_server_requests_total{job="shop", route="/cart"}',
+		'http_server_requests_total{job="shop", route="/pay"}']);
+	// a label filter narrows the list
+	await ui.keys('/');
+	await ui.type('{route=~"/p.*"}');
+	await ui.keys('Enter');
+	s = await ui.waitText(/^ obstui Series {2}http_server_requests_total {2}1 series/);
+	assert.match(s, /^ http_server_requests_total\{route=~"\/p\.\*"\}$/m);
+	await ui.keys('/', 'C-u');
+	for (let i = 0; i < 20; i++) await ui.keys('BSpace');
+	await ui.keys('Enter');
+	await ui.waitText(/^ obstui Series {2}http_server_requests_total {2}2 series/);
+	// Enter on the first series: a chart of it alone, its labels as the filter
+	await ui.keys('Down', 'Enter');
+	s = await ui.waitText(/rate\(http_server_requests_total\{job="shop", route="\/cart"\}\[\d+s\]\)/);
+	s = await ui.waitScreen('one series', (x) => seriesRows(x).length === 1);
+	assert.deepEqual(seriesRows(s), [['2/s', '{job="shop", route="/cart"}']]);
 	await quit(ui);
 });
