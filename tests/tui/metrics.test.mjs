@@ -348,3 +348,24 @@ test("the series list: every series' labels, a label filter, Enter on one charts
 	assert.deepEqual(seriesRows(s), [['2/s', '{job="shop", route="/cart"}']]);
 	await quit(ui);
 });
+
+test('live: a sample sent while the chart is open shows up in it', { skip }, async (t) => {
+	const ui = await startWithMetrics(t);
+	await command(ui, 'metrics');
+	await ui.waitText(/5 of 5 metrics/);
+	await ui.type('memory');
+	await chartAll(ui);
+	let s = await ui.waitScreen('the gauge', (x) => seriesRows(x).length === 1);
+	assert.notEqual(seriesRows(s)[0][0], '95.4MiB');
+	const body = { resourceMetrics: [{
+		resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shop' } }] },
+		scopeMetrics: [{ metrics: [{ name: 'process.memory.usage', unit: 'By', description: 'Resident memory.',
+			gauge: { dataPoints: [{ timeUnixNano: String(Date.now() * 1e6), asDouble: 1e8 }] } }] }],
+	}] };
+	const r = await post(`${ui.otlp}/v1/metrics`, Buffer.from(JSON.stringify(body)), { 'content-type': 'application/json' }, { timeout: 10000 });
+	assert.equal(r.status, 200);
+	// 100 MB = 95.4 MiB: the last value, and the axis grows to take it in
+	s = await ui.waitScreen('the new sample', (x) => seriesRows(x)[0]?.[0] === '95.4MiB');
+	assert.ok(lines(s).some((l) => /^\s*100MiB┤/.test(l)), s);
+	await quit(ui);
+});
