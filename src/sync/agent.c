@@ -20,6 +20,7 @@
 struct sync_agent {
 	enum sync_agent_kind kind;
 	struct store *s;
+	struct mstore *m;           /* or NULL */
 	struct blob_store *b;
 	struct remote r;
 	uint64_t interval_ns;
@@ -42,6 +43,45 @@ on_progress(void *arg, const struct sync_progress *p)
 	pthread_mutex_unlock(&a->lock);
 }
 
+/* The metric blocks' part of a cycle, its result added to res. */
+static enum ob_err
+metrics_cycle(struct sync_agent *a, const struct sync_opts *to, struct sync_result *res,
+	      char *errbuf)
+{
+	struct sync_opts o = *to;
+	struct sync_result mr;
+	enum ob_err err;
+	size_t i;
+
+	o.since_ns = 0;
+	o.newest_ns = NULL;
+	if (a->kind == SYNC_AGENT_PUSH)
+		err = msync_push(mstore_dir(a->m), a->b, &a->r, &o, &mr, errbuf);
+	else
+		err = msync_pull(a->m, mstore_dir(a->m), a->b, &a->r, &o, &mr, errbuf);
+	res->moved += mr.moved;
+	res->already += mr.already;
+	res->bytes += mr.bytes;
+	for (i = 0; i < mr.nfailures; i++) {
+		res->failures = ob_xrealloc(res->failures,
+					    (res->nfailures + 1) * sizeof *res->failures);
+		res->failures[res->nfailures] = mr.failures[i];
+		snprintf(res->failures[res->nfailures].why, sizeof res->failures->why,
+			 "metric block: %.400s", mr.failures[i].why);
+		res->nfailures++;
+	}
+	pthread_mutex_lock(&a->lock);
+	a->st.metric_blocks_total += mr.moved;
+	pthread_mutex_unlock(&a->lock);
+	if (mr.moved)
+		ob_info("sync: %s %zu metric block%s %s %s",
+			a->kind == SYNC_AGENT_PUSH ? "pushed" : "pulled", mr.moved,
+			mr.moved == 1 ? "" : "s", a->kind == SYNC_AGENT_PUSH ? "to" : "from",
+			a->st.remote);
+	sync_result_release(&mr);
+	return err;
+}
+
 static void
 cycle(struct sync_agent *a, uint64_t deadline_ns)
 {
@@ -60,7 +100,10 @@ cycle(struct sync_agent *a, uint64_t deadline_ns)
 	newest = a->st.newest_remote_ns;
 	full = a->st.cycles % PULL_FULL_EVERY == 0 || newest == 0;
 	pthread_mutex_unlock(&a->lock);
-	if (a->kind == SYNC_AGENT_PUSH) {
+	if (a->r.layout == REMOTE_LAYOUT_THANOS) {
+		memset(&res, 0, sizeof res);    /* metric blocks only (below) */
+		err = OB_OK;
+	} else if (a->kind == SYNC_AGENT_PUSH) {
 		err = sync_push(a->s, a->b, &a->r, &o, &res, errbuf);
 	} else {
 		/* an hour back from the newest block seen covers clock skew
@@ -69,6 +112,8 @@ cycle(struct sync_agent *a, uint64_t deadline_ns)
 		o.newest_ns = &newest;
 		err = sync_pull(a->s, a->b, &a->r, &o, &res, errbuf);
 	}
+	if (a->m && !err)
+		err = metrics_cycle(a, &o, &res, errbuf);
 	pthread_mutex_lock(&a->lock);
 	a->st.running_cycle = false;
 	a->st.cycles++;
@@ -142,14 +187,20 @@ agent_main(void *arg)
 }
 
 enum ob_err
-sync_agent_start(enum sync_agent_kind kind, struct store *s, struct blob_store *b,
-		 const struct remote *r, uint64_t interval_ns, struct sync_agent **out,
-		 char *errbuf)
+sync_agent_start(enum sync_agent_kind kind, struct store *s, struct mstore *m,
+		 struct blob_store *b, const struct remote *r, uint64_t interval_ns,
+		 struct sync_agent **out, char *errbuf)
 {
-	struct sync_agent *a = ob_xcalloc(1, sizeof *a);
+	struct sync_agent *a;
 
+	if (kind == SYNC_AGENT_PUSH && r->layout == REMOTE_LAYOUT_THANOS)
+		return ob_errf(errbuf, OB_EINVAL, "%s is a Thanos bucket (layout thanos): obstui"
+			       " pulls from it but never writes into another system's bucket",
+			       r->name[0] ? r->name : r->url);
+	a = ob_xcalloc(1, sizeof *a);
 	a->kind = kind;
 	a->s = s;
+	a->m = m;
 	a->b = b;
 	a->r = *r;
 	a->interval_ns = interval_ns ? interval_ns : 30ull * 1000000000ull;
