@@ -19,6 +19,7 @@ import { startServe, cli, describeCli, tempDir } from './lib/obstui.mjs';
 import { startAzurite } from './lib/azurite.mjs';
 import { startPrometheus, promApi, compareAnswers } from './lib/prom.mjs';
 import { sendWrite } from './lib/promrw.mjs';
+import { spawnCli, startBlobProxy } from './lib/sync.mjs';
 
 const T = { timeout: 60000 };
 const C = 'msync';
@@ -221,6 +222,35 @@ test('an interrupted push (files up, meta not) resumes: the next push completes 
 	await assertSameAnswers(src.store, dst, src, ['ms_requests_total', 'count(ms_temp)']);
 });
 
+test('a push killed while its meta.json uploads are held resumes: the next push completes every block, and they pull whole', T, async () => {
+	const proxy = await startBlobProxy(az.url);
+	const url = `${proxy.url}/${C}/p5`;
+	proxy.hold((rec) => rec.method === 'PUT' && /obstui\/v1\/metrics\/[^/]+\/meta\.json$/.test(rec.name));
+	const h = spawnCli(['push', url, '--store', src.store], { env: KEY_ENV });
+	const t0 = Date.now();
+	while (proxy.holding() < Math.min(4, src.blocks.length) && Date.now() - t0 < 20000)
+		await new Promise((r) => setTimeout(r, 50));
+	assert.ok(proxy.holding() >= 1, 'no meta.json upload was held');
+	// the files of the held blocks went up; their metas did not
+	const filesUp = proxy.records.filter((r) => r.method === 'PUT' && /\/(index|chunks\/\d+)$/.test(r.name) && r.status === 201).length;
+	assert.ok(filesUp >= 2, `files uploaded before the kill: ${filesUp}`);
+	h.kill('SIGKILL');
+	await h.done;
+	await proxy.close(); // the held requests are never forwarded
+	const metas = (await az.listNames(C, 'p5/')).filter((n) => n.endsWith('/meta.json'));
+	assert.equal(metas.length, 0, `metas on the remote after the kill: ${metas}`);
+	const midStore = tempDir('obstui-msync-k-');
+	run(['pull', az.containerUrl(C, 'p5'), '--store', midStore]);
+	assert.deepEqual(metricBlocks(midStore), [], 'a block without meta.json was pulled');
+
+	const line = metricLine(run(['push', az.containerUrl(C, 'p5'), '--store', src.store]).stdout, 'push resumed');
+	assert.deepEqual([line.n, line.already, line.failed], [src.blocks.length, 0, 0]);
+	const dst = tempDir('obstui-msync-k2-');
+	const pl = metricLine(run(['pull', az.containerUrl(C, 'p5'), '--store', dst]).stdout, 'pull');
+	assert.deepEqual([pl.n, pl.failed], [src.blocks.length, 0]);
+	assert.deepEqual(metricBlocks(dst), src.blocks);
+});
+
 // --- a Thanos bucket ------------------------------------------------------------------
 
 function promtool(args) {
@@ -280,8 +310,12 @@ test('a Thanos bucket: promtool blocks uploaded with the SDK as Thanos lays them
 	assert.match(pr.stderr, /Thanos bucket/);
 	assert.deepEqual(await az.listNames(C, 'thanos/'), before, 'a refused push wrote into the bucket');
 
+	// pulled with a read-and-list SAS only (the auth chain: no key in the environment)
 	const dst = tempDir('obstui-thanos-dst-');
-	const r = run(['pull', 'th', '--config', cfg, '--store', dst]);
+	assert.equal(process.env.AZURE_STORAGE_KEY, undefined, 'test bug: a key in the environment');
+	const sasEnv = { AZURE_STORAGE_SAS_TOKEN: az.sasFor(C, 'rl', 600) };
+	const r = cli(['pull', 'th', '--config', cfg, '--store', dst], { env: sasEnv, timeout: 60000 });
+	assert.equal(r.code, 0, describeCli(['pull', 'th'], r));
 	const line = metricLine(r.stdout, 'pull th');
 	assert.deepEqual([line.n, line.failed, line.skipped], [made.length, 0, 1]);
 	assert.match(r.stdout, /skipped \(downsampled/);
