@@ -30,6 +30,7 @@ struct sync_agent {
 	bool stop, kick;
 	_Atomic bool cancel;        /* a pull agent stopping: take no new block */
 	uint64_t deadline_ns;       /* for the last push cycle */
+	uint64_t metrics_newest_ns; /* newest metric block (ULID time) seen on the remote */
 	struct sync_agent_status st;
 };
 
@@ -45,20 +46,26 @@ on_progress(void *arg, const struct sync_progress *p)
 
 /* The metric blocks' part of a cycle, its result added to res. */
 static enum ob_err
-metrics_cycle(struct sync_agent *a, const struct sync_opts *to, struct sync_result *res,
-	      char *errbuf)
+metrics_cycle(struct sync_agent *a, const struct sync_opts *to, bool full,
+	      struct sync_result *res, char *errbuf)
 {
 	struct sync_opts o = *to;
 	struct sync_result mr;
+	uint64_t newest = a->metrics_newest_ns;     /* the agent's thread only */
 	enum ob_err err;
 	size_t i;
 
-	o.since_ns = 0;
-	o.newest_ns = NULL;
+	/* following lists the ULID windows of the last hour before the newest
+	 * block seen (clock skew, late pushes); a full listing now and then
+	 * catches blocks pushed long after they were sealed */
+	o.since_ns = full || newest == 0 ? 0 : newest > HOUR_NS ? newest - HOUR_NS : 1;
+	o.newest_ns = &newest;
 	if (a->kind == SYNC_AGENT_PUSH)
 		err = msync_push(mstore_dir(a->m), a->b, &a->r, &o, &mr, errbuf);
 	else
 		err = msync_pull(a->m, mstore_dir(a->m), a->b, &a->r, &o, &mr, errbuf);
+	if (newest > a->metrics_newest_ns)
+		a->metrics_newest_ns = newest;
 	res->moved += mr.moved;
 	res->already += mr.already;
 	res->bytes += mr.bytes;
@@ -113,7 +120,7 @@ cycle(struct sync_agent *a, uint64_t deadline_ns)
 		err = sync_pull(a->s, a->b, &a->r, &o, &res, errbuf);
 	}
 	if (a->m && !err)
-		err = metrics_cycle(a, &o, &res, errbuf);
+		err = metrics_cycle(a, &o, full, &res, errbuf);
 	pthread_mutex_lock(&a->lock);
 	a->st.running_cycle = false;
 	a->st.cycles++;

@@ -7,6 +7,7 @@
  * each capped at FILE_MAX.
  */
 #include "sync/msync.h"
+#include "sync/msync_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -38,19 +39,6 @@ msync_root(const struct remote *r, char *out, size_t cap)
 		 r->layout == REMOTE_LAYOUT_THANOS ? "" : REMOTE_METRICS);
 }
 
-static bool
-is_ulid(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n != 26)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z')))
-			return false;
-	return true;
-}
-
 static void
 sha256_hex(const uint8_t *p, size_t n, char out[65])
 {
@@ -78,6 +66,7 @@ struct mjob {
 	size_t n;
 	atomic_size_t next;
 	mjob_fn one;
+	struct msync_known known;   /* blocks known to be on the remote */
 	pthread_mutex_t lock;
 	struct sync_result *res;
 	struct sync_progress prog;
@@ -112,6 +101,8 @@ mjob_worker(void *arg)
 		if (blob_denied(j->b, NULL))
 			break;
 		err = j->one(j, j->ids[i], &bytes, errbuf);
+		if (err == OB_OK || (err == OB_EBUSY && errbuf[0] == '\0'))
+			msync_known_add(&j->known, j->ids[i]);
 		pthread_mutex_lock(&j->lock);
 		if (err == OB_OK) {
 			j->res->moved++;
@@ -160,65 +151,6 @@ mjob_run(struct mjob *j, char *errbuf)
 	pthread_mutex_destroy(&j->lock);
 	if (blob_denied(j->b, errbuf))
 		return OB_EINVAL;
-	return OB_OK;
-}
-
-/* --- the remote's listing ------------------------------------------------ */
-
-/*
- * The blocks under root with a meta.json, sorted (names sort), and for each
- * the sum of its listed sizes.  Names not of the form ULID/... are not
- * blocks (Thanos keeps debug/ and the like beside them).
- */
-static enum ob_err
-list_remote(struct mjob *j, char (**ids)[27], uint64_t **sizes, size_t *nids, size_t *ndeleted,
-	    char *errbuf)
-{
-	struct blob_entry *e = NULL;
-	size_t n = 0, i, rl = strlen(j->root), cap = 0;
-	enum ob_err err;
-	char cur[27] = "";
-	uint64_t cur_bytes = 0;
-	bool cur_meta = false, cur_deleted = false;
-
-	*ndeleted = 0;
-	*ids = NULL;
-	*sizes = NULL;
-	*nids = 0;
-	if ((err = blob_list(j->b, j->root, &e, &n, errbuf)))
-		return err;
-	for (i = 0; i <= n; i++) {
-		const char *rest = i < n ? e[i].name + rl : NULL;
-
-		if (rest && (strlen(e[i].name) < rl || !is_ulid(rest, strcspn(rest, "/")) ||
-			     rest[26] != '/'))
-			continue;
-		if (rest == NULL || strncmp(rest, cur, 26) != 0) {
-			if (cur[0] && cur_meta && cur_deleted)
-				(*ndeleted)++;
-			else if (cur[0] && cur_meta) {
-				if (*nids == cap) {
-					cap = cap ? cap * 2 : 64;
-					*ids = ob_xrealloc(*ids, cap * sizeof **ids);
-					*sizes = ob_xrealloc(*sizes, cap * sizeof **sizes);
-				}
-				memcpy((*ids)[*nids], cur, 27);
-				(*sizes)[(*nids)++] = cur_bytes;
-			}
-			if (rest == NULL)
-				break;
-			memcpy(cur, rest, 26);
-			cur[26] = '\0';
-			cur_bytes = 0;
-			cur_meta = cur_deleted = false;
-		}
-		cur_bytes += e[i].size;
-		if (strcmp(rest + 27, "meta.json") == 0)
-			cur_meta = true;
-		else if (strcmp(rest + 27, "deletion-mark.json") == 0)
-			cur_deleted = true;     /* Thanos: being deleted, not to be read */
-	}
-	blob_entries_free(e, n);
 	return OB_OK;
 }
 
@@ -371,7 +303,7 @@ msync_push(const char *metrics_dir, struct blob_store *b, const struct remote *r
 		char *meta;
 		struct stat st;
 
-		if (!is_ulid(de->d_name, strlen(de->d_name)))
+		if (!msync_is_ulid(de->d_name, strlen(de->d_name)))
 			continue;
 		meta = ob_xasprintf("%s/%s/meta.json", metrics_dir, de->d_name);
 		if (stat(meta, &st) == 0) {
@@ -384,19 +316,33 @@ msync_push(const char *metrics_dir, struct blob_store *b, const struct remote *r
 		free(meta);
 	}
 	closedir(d);
+	msync_known_load(metrics_dir, r, &j.known);
+	{
+		size_t i, w = 0;
+
+		/* what this store pushed before costs nothing, not even a listing */
+		for (i = 0; i < j.n; i++) {
+			if (msync_known_has(&j.known, j.ids[i]))
+				res->already++;
+			else
+				memcpy(j.ids[w++], j.ids[i], 27);
+		}
+		j.n = w;
+	}
 	if (j.n == 0)
 		goto out;
 	if ((err = blob_ensure_container(b, errbuf)) ||
-	    (err = list_remote(&j, &have, &sizes, &nhave, &ndel, errbuf)))
+	    (err = msync_list(b, j.root, 0, &have, &sizes, &nhave, &ndel, errbuf)))
 		goto out;
 	{
 		size_t i, w = 0;
 
 		for (i = 0; i < j.n; i++) {
 			if (nhave && bsearch(j.ids[i], have, nhave, sizeof *have,
-					     (int (*)(const void *, const void *))strcmp))
+					     (int (*)(const void *, const void *))strcmp)) {
 				res->already++;
-			else
+				msync_known_add(&j.known, j.ids[i]);
+			} else
 				memcpy(j.ids[w++], j.ids[i], 27);
 		}
 		j.n = w;
@@ -405,6 +351,7 @@ msync_push(const char *metrics_dir, struct blob_store *b, const struct remote *r
 		qsort(j.ids, j.n, sizeof *j.ids, (int (*)(const void *, const void *))strcmp);
 	err = mjob_run(&j, errbuf);
 out:
+	msync_known_free(&j.known);
 	free(j.ids);
 	free(have);
 	free(sizes);
@@ -602,8 +549,11 @@ msync_pull(struct mstore *m, const char *metrics_dir, struct blob_store *b,
 
 	memset(res, 0, sizeof *res);
 	msync_root(r, j.root, sizeof j.root);
-	if ((err = list_remote(&j, &j.ids, &sizes, &j.n, &res->skipped, errbuf)))
+	if ((err = msync_list(b, j.root, o ? o->since_ns : 0, &j.ids, &sizes, &j.n, &res->skipped,
+			      errbuf)))
 		goto out;
+	if (m)
+		msync_known_load(metrics_dir, r, &j.known);
 	for (i = 0; i < j.n; i++) {
 		char *bdir = ob_xasprintf("%s/%s", metrics_dir, j.ids[i]);
 		struct stat st;
@@ -629,6 +579,7 @@ msync_pull(struct mstore *m, const char *metrics_dir, struct blob_store *b,
 		j.prog.bytes_total += sizes[i];
 	err = mjob_run(&j, errbuf);
 out:
+	msync_known_free(&j.known);
 	free(j.ids);
 	free(sizes);
 	res->elapsed_ns = ob_mono_ns() - t0;

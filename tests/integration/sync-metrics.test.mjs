@@ -211,6 +211,12 @@ test('an interrupted push (files up, meta not) resumes: the next push completes 
 	const last = src.blocks.at(-1);
 	for await (const b of cc.listBlobsFlat({ prefix: `p4/obstui/v1/metrics/${last}/` }))
 		if (!b.name.endsWith('/index')) await cc.deleteBlob(b.name);
+	// and the store's record of what it pushed to p4 (STORE/sync/KEY.metric-ids,
+	// KEY the first 16 hex digits of the SHA-256 of the remote's URL; a block
+	// is recorded after its meta.json) without that block
+	const rec = join(src.store, 'sync', `${createHash('sha256').update(url).digest('hex').slice(0, 16)}.metric-ids`);
+	assert.ok(readFileSync(rec, 'utf8').includes(last), `${rec} does not name ${last}`);
+	writeFileSync(rec, readFileSync(rec, 'utf8').split('\n').filter((l) => l !== last).join('\n'));
 	const mid = run(['pull', url, '--store', tempDir('obstui-msync-mid-')]);
 	assert.equal(metricLine(mid.stdout, 'pull of the interrupted push').n, src.blocks.length - 1, 'a block without meta.json was pulled');
 	const line = metricLine(run(['push', url, '--store', src.store]).stdout, 'push resumed');
