@@ -67,6 +67,7 @@ struct mjob {
 	atomic_size_t next;
 	mjob_fn one;
 	struct msync_known known;   /* blocks known to be on the remote */
+	struct msync_known sources; /* pull: the sources of the store's blocks */
 	pthread_mutex_t lock;
 	struct sync_result *res;
 	struct sync_progress prog;
@@ -418,6 +419,24 @@ rel_ok(const char *rel)
 	       rel[7] != '.';
 }
 
+/* Are all of a merged block's sources in the store (none: no)? */
+static bool
+all_sources_here(struct mjob *j, json_t *sources)
+{
+	json_t *v;
+	size_t i;
+
+	if (json_array_size(sources) < 2)
+		return false;   /* never merged: it is its own source */
+	json_array_foreach(sources, i, v) {
+		const char *id = json_string_value(v);
+
+		if (id == NULL || !msync_known_has(&j->sources, id))
+			return false;
+	}
+	return true;
+}
+
 static enum ob_err
 pull_one(struct mjob *j, const char *ulid, uint64_t *bytes, char *errbuf)
 {
@@ -451,6 +470,10 @@ pull_one(struct mjob *j, const char *ulid, uint64_t *bytes, char *errbuf)
 			     "resolution");
 	if (ds && json_integer_value(ds) != 0) {
 		err = OB_EUNSUPPORTED;  /* a downsampled Thanos block */
+		goto out;
+	}
+	if (all_sources_here(j, json_object_get(json_object_get(meta, "compaction"), "sources"))) {
+		err = OB_EBUSY;         /* merged from blocks the store has */
 		goto out;
 	}
 	tmp = ob_xasprintf("%s.tmp", bdir);
@@ -569,6 +592,19 @@ msync_pull(struct mstore *m, const char *metrics_dir, struct blob_store *b,
 		free(bdir);
 	}
 	j.n = w;
+	if (j.n) {
+		/* a block whose data the store has inside a merged block */
+		msync_local_sources(metrics_dir, &j.sources);
+		for (i = w = 0; i < j.n; i++) {
+			if (msync_known_has(&j.sources, j.ids[i])) {
+				res->already++;
+			} else {
+				memcpy(j.ids[w], j.ids[i], 27);
+				sizes[w++] = sizes[i];
+			}
+		}
+		j.n = w;
+	}
 	if (m == NULL && j.n) {
 		err = ob_errf(errbuf, OB_EBUSY, "%zu metric block%s not pulled: the metrics store is"
 			      " open in another process (serve --attach pulls into a running serve)",
@@ -580,6 +616,7 @@ msync_pull(struct mstore *m, const char *metrics_dir, struct blob_store *b,
 	err = mjob_run(&j, errbuf);
 out:
 	msync_known_free(&j.known);
+	msync_known_free(&j.sources);
 	free(j.ids);
 	free(sizes);
 	res->elapsed_ns = ob_mono_ns() - t0;

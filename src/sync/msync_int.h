@@ -44,4 +44,14 @@ bool msync_known_has(const struct msync_known *k, const char *id);
 void msync_known_add(const struct msync_known *k, const char *id);
 void msync_known_free(struct msync_known *k);
 
+/*
+ * Every block the metric blocks under metrics_dir were made from (their
+ * meta.json's compaction.sources, which for a block never compacted is
+ * itself), into k (path NULL: not to be added to).  A remote block all of
+ * whose sources are here holds nothing new, and is not fetched: how a
+ * follower of a Thanos bucket skips what the compactor merged from blocks
+ * it already has, and the sources of a merged block it has.
+ */
+void msync_local_sources(const char *metrics_dir, struct msync_known *k);
+
 #endif

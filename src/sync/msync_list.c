@@ -4,12 +4,15 @@
  */
 #include "sync/msync_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -192,4 +195,49 @@ msync_known_free(struct msync_known *k)
 	free(k->ids);
 	free(k->path);
 	memset(k, 0, sizeof *k);
+}
+
+void
+msync_local_sources(const char *metrics_dir, struct msync_known *k)
+{
+	DIR *d = opendir(metrics_dir);
+	struct dirent *de;
+	size_t cap = 0;
+
+	memset(k, 0, sizeof *k);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *path, errbuf[OB_ERRLEN];
+		uint8_t *data = NULL;
+		size_t len = 0, i;
+		json_t *meta, *src, *v;
+
+		if (!msync_is_ulid(de->d_name, strlen(de->d_name)))
+			continue;
+		path = ob_xasprintf("%s/%s/meta.json", metrics_dir, de->d_name);
+		if (ob_file_read(path, 4u << 20, &data, &len, errbuf) != OB_OK) {
+			free(path);
+			continue;
+		}
+		free(path);
+		meta = json_loadb((const char *)data, len, 0, NULL);
+		free(data);
+		src = json_object_get(json_object_get(meta, "compaction"), "sources");
+		json_array_foreach(src, i, v) {
+			const char *id = json_string_value(v);
+
+			if (id == NULL || !msync_is_ulid(id, strlen(id)))
+				continue;
+			if (k->n == cap) {
+				cap = cap ? cap * 2 : 256;
+				k->ids = ob_xrealloc(k->ids, cap * sizeof *k->ids);
+			}
+			memcpy(k->ids[k->n++], id, 27);
+		}
+		json_decref(meta);
+	}
+	closedir(d);
+	if (k->n)
+		qsort(k->ids, k->n, sizeof *k->ids, cmp_id);
 }

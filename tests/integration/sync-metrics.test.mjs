@@ -327,6 +327,34 @@ test('a Thanos bucket: promtool blocks uploaded with the SDK as Thanos lays them
 	assert.match(r.stdout, /skipped \(downsampled/);
 	assert.deepEqual(metricBlocks(dst), made);
 
+	// the compactor merges the first two blocks (a level-2 block naming them as
+	// its sources) and marks them for deletion: the store has that data, so the
+	// next pull fetches nothing; the marked blocks are not taken either
+	const merged = '01JBBBBBBBBBBBBBBBBBBBBBBB';
+	{
+		const dir = join(out, made[0]);
+		const rels = ['index', ...readdirSync(join(dir, 'chunks')).map((x) => `chunks/${x}`)];
+		for (const rel of rels) await up(`thanos/${merged}/${rel}`, readFileSync(join(dir, rel)));
+		const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
+		meta.ulid = merged;
+		meta.compaction = { level: 2, sources: [made[0], made[1]], parents: [] };
+		meta.thanos = { labels: { cluster: 'it' }, downsample: { resolution: 0 }, source: 'compactor',
+			files: rels.map((rel) => ({ rel_path: rel, size_bytes: statSync(join(dir, rel)).size })) };
+		await up(`thanos/${merged}/meta.json`, Buffer.from(JSON.stringify(meta)));
+		for (const id of [made[0], made[1]])
+			await up(`thanos/${id}/deletion-mark.json`, Buffer.from(JSON.stringify({ id, deletion_time: now, version: 1 })));
+	}
+	const r2 = cli(['pull', 'th', '--config', cfg, '--store', dst], { env: sasEnv, timeout: 60000 });
+	assert.equal(r2.code, 0, describeCli(['pull', 'th'], r2));
+	const l2 = metricLine(r2.stdout, 'pull th after compaction');
+	assert.deepEqual([l2.n, l2.already, l2.failed, l2.skipped], [0, made.length - 2 + 1, 0, 3]);
+	assert.deepEqual(metricBlocks(dst), made);
+	// a fresh store takes the merged block and the unmarked ones, not the marked sources
+	const dst2 = tempDir('obstui-thanos-dst2-');
+	const r3 = cli(['pull', 'th', '--config', cfg, '--store', dst2], { env: sasEnv, timeout: 60000 });
+	assert.equal(r3.code, 0, describeCli(['pull', 'th'], r3));
+	assert.deepEqual(metricBlocks(dst2), [merged, ...made.slice(2)].sort());
+
 	const srv = await startServe({ store: dst, args: ['--zipkin', 'off'] });
 	const prom = await startPrometheus({ dataDir: out, retention: '100y' });
 	try {
