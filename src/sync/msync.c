@@ -362,53 +362,6 @@ out:
 
 /* --- pull ---------------------------------------------------------------- */
 
-static enum ob_err
-write_file(const char *path, const uint8_t *data, size_t len, char *errbuf)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	size_t off = 0;
-
-	if (fd < 0)
-		return ob_errf(errbuf, OB_EIO, "%s: %s", path, strerror(errno));
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	if (off != len || fsync(fd) != 0) {
-		close(fd);
-		return ob_errf(errbuf, OB_EIO, "%s: %s", path, strerror(errno));
-	}
-	close(fd);
-	return OB_OK;
-}
-
-static void
-rm_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	if (d) {
-		while ((de = readdir(d)) != NULL) {
-			char *p;
-
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			p = ob_xasprintf("%s/%s", dir, de->d_name);
-			if (unlink(p) != 0)
-				rm_tree(p);
-			free(p);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
-
 /* A relative path inside a block: index, or chunks/NAME. */
 static bool
 rel_ok(const char *rel)
@@ -477,14 +430,14 @@ pull_one(struct mjob *j, const char *ulid, uint64_t *bytes, char *errbuf)
 		goto out;
 	}
 	tmp = ob_xasprintf("%s.tmp", bdir);
-	rm_tree(tmp);
+	msync_rm_tree(tmp);
 	path = ob_xasprintf("%s/chunks", tmp);
 	err = ob_mkdirs(path, errbuf);
 	free(path);
 	if (err)
 		goto out;
 	path = ob_xasprintf("%s/meta.json", tmp);
-	err = write_file(path, buf.data, buf.len, errbuf);
+	err = msync_write_file(path, buf.data, buf.len, errbuf);
 	free(path);
 	if (err)
 		goto out;
@@ -541,7 +494,7 @@ pull_one(struct mjob *j, const char *ulid, uint64_t *bytes, char *errbuf)
 			}
 		}
 		path = ob_xasprintf("%s/%s", tmp, rel);
-		err = write_file(path, buf.data, buf.len, errbuf);
+		err = msync_write_file(path, buf.data, buf.len, errbuf);
 		free(path);
 		if (err)
 			goto out;
@@ -551,7 +504,7 @@ pull_one(struct mjob *j, const char *ulid, uint64_t *bytes, char *errbuf)
 		goto out;
 out:
 	if (tmp)
-		rm_tree(tmp);   /* gone after adoption; what is left of a failure */
+		msync_rm_tree(tmp);   /* gone after adoption; what is left of a failure */
 	free(tmp);
 	free(bdir);
 	json_decref(listed);

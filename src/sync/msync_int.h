@@ -54,4 +54,9 @@ void msync_known_free(struct msync_known *k);
  */
 void msync_local_sources(const char *metrics_dir, struct msync_known *k);
 
+/* Write a whole file and fsync it. */
+enum ob_err msync_write_file(const char *path, const uint8_t *data, size_t len, char *errbuf);
+/* rm -r dir (what a failed pull left). */
+void msync_rm_tree(const char *dir);
+
 #endif

@@ -1,6 +1,6 @@
 /*
- * msync_list.c - the remote's listing of metric blocks, and the record of
- * the blocks a store pushed (msync_int.h).
+ * msync_list.c - the remote's listing of metric blocks, the record of the
+ * blocks a store pushed, and the local side: sources, files (msync_int.h).
  */
 #include "sync/msync_int.h"
 
@@ -240,4 +240,53 @@ msync_local_sources(const char *metrics_dir, struct msync_known *k)
 	closedir(d);
 	if (k->n)
 		qsort(k->ids, k->n, sizeof *k->ids, cmp_id);
+}
+
+/* --- files -------------------------------------------------------------- */
+
+enum ob_err
+msync_write_file(const char *path, const uint8_t *data, size_t len, char *errbuf)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	size_t off = 0;
+
+	if (fd < 0)
+		return ob_errf(errbuf, OB_EIO, "%s: %s", path, strerror(errno));
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off != len || fsync(fd) != 0) {
+		close(fd);
+		return ob_errf(errbuf, OB_EIO, "%s: %s", path, strerror(errno));
+	}
+	close(fd);
+	return OB_OK;
+}
+
+void
+msync_rm_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (d) {
+		while ((de = readdir(d)) != NULL) {
+			char *p;
+
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			p = ob_xasprintf("%s/%s", dir, de->d_name);
+			if (unlink(p) != 0)
+				msync_rm_tree(p);
+			free(p);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
 }
