@@ -316,6 +316,14 @@ test('a Thanos bucket: promtool blocks uploaded with the SDK as Thanos lays them
 	assert.match(pr.stderr, /Thanos bucket/);
 	assert.deepEqual(await az.listNames(C, 'thanos/'), before, 'a refused push wrote into the bucket');
 
+	// doctor lists and reads it, and does not write into it
+	const doc = cli(['doctor', 'th', '--config', cfg], { env: { AZURE_STORAGE_SAS_TOKEN: az.sasFor(C, 'rl', 600) }, timeout: 30000 });
+	assert.equal(doc.code, 0, describeCli(['doctor', 'th'], doc));
+	assert.match(doc.stdout, new RegExp(`list .*${made.length + 1} blocks under`), doc.stdout);
+	assert.match(doc.stdout, /read .*read the meta of block/, doc.stdout);
+	assert.match(doc.stdout, /write .*not tried: a Thanos bucket is only read/, doc.stdout);
+	assert.deepEqual(await az.listNames(C, 'thanos/'), before, 'doctor wrote into the bucket');
+
 	// pulled with a read-and-list SAS only (the auth chain: no key in the environment)
 	const dst = tempDir('obstui-thanos-dst-');
 	assert.equal(process.env.AZURE_STORAGE_KEY, undefined, 'test bug: a key in the environment');
