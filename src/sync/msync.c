@@ -31,6 +31,7 @@
 #define FILE_MAX ((uint64_t)4 << 30)
 #define META_MAX (4u << 20)
 #define FILES_MAX 4096          /* files in one block (chunks segments + 2) */
+#define PUSH_LIST_FROM 16       /* list the remote before pushing more blocks than this */
 
 void
 msync_root(const struct remote *r, char *out, size_t cap)
@@ -332,8 +333,12 @@ msync_push(const char *metrics_dir, struct blob_store *b, const struct remote *r
 	}
 	if (j.n == 0)
 		goto out;
+	/* a few new blocks (what sealing makes between two cycles) go up
+	 * create-only without a listing, which would cost more than they do;
+	 * many (a store that lost its record, a first push) are listed first */
 	if ((err = blob_ensure_container(b, errbuf)) ||
-	    (err = msync_list(b, j.root, 0, &have, &sizes, &nhave, &ndel, errbuf)))
+	    (j.n > PUSH_LIST_FROM &&
+	     (err = msync_list(b, j.root, 0, &have, &sizes, &nhave, &ndel, errbuf))))
 		goto out;
 	{
 		size_t i, w = 0;

@@ -19,7 +19,7 @@ import { startServe, cli, describeCli, tempDir } from './lib/obstui.mjs';
 import { startAzurite } from './lib/azurite.mjs';
 import { startPrometheus, promApi, compareAnswers } from './lib/prom.mjs';
 import { sendWrite } from './lib/promrw.mjs';
-import { spawnCli, startBlobProxy } from './lib/sync.mjs';
+import { spawnCli, runCli, startBlobProxy } from './lib/sync.mjs';
 
 const T = { timeout: 60000 };
 const C = 'msync';
@@ -255,6 +255,42 @@ test('a push killed while its meta.json uploads are held resumes: the next push 
 	const pl = metricLine(run(['pull', az.containerUrl(C, 'p5'), '--store', dst]).stdout, 'pull');
 	assert.deepEqual([pl.n, pl.failed], [src.blocks.length, 0]);
 	assert.deepEqual(metricBlocks(dst), src.blocks);
+});
+
+test('a store that lost its record of what it pushed lists the remote once and sends no block again', T, async () => {
+	// many small blocks (one a minute), more than a push sends without listing
+	const store = tempDir('obstui-msync-many-');
+	const srv = await startServe({ store, args: ['--zipkin', 'off', '--metrics-block', '1m'] });
+	const end = Math.floor(Date.now() / 60000) * 60000;
+	const samples = [];
+	for (let t = end - 25 * 60000; t < end; t += 10000) samples.push([t, t / 1000]);
+	const w = await sendWrite(`${srv.otlp}/api/v1/write`, { series: [{ labels: { __name__: 'many_blocks', job: 'm' }, samples }] });
+	assert.equal(w.status, 204, w.body.toString());
+	assert.equal((await srv.stop()).code, 0, srv.stderr());
+	const blocks = metricBlocks(store);
+	assert.ok(blocks.length > 16, `want more than 16 blocks, got ${blocks.length}`);
+
+	const proxy = await startBlobProxy(az.url);
+	const url = `${proxy.url}/${C}/p6`;
+	// through a proxy this process runs: the CLI must not block it (runCli)
+	const push = async (what) => {
+		const r = await runCli(['push', url, '--store', store], { env: KEY_ENV, timeout: 30000 });
+		assert.equal(r.code, 0, describeCli(['push', url], r));
+		return metricLine(r.stdout, what);
+	};
+	const first = await push('push');
+	assert.deepEqual([first.n, first.already, first.failed], [blocks.length, 0, 0]);
+	const again = await push('push again');
+	assert.deepEqual([again.n, again.already], [0, blocks.length]);
+	// the record is lost: one listing, no block uploaded again
+	for (const f of readdirSync(join(store, 'sync'))) if (f.endsWith('.metric-ids')) writeFileSync(join(store, 'sync', f), '');
+	const n0 = proxy.records.length;
+	const lost = await push('push without a record');
+	assert.deepEqual([lost.n, lost.already, lost.failed], [0, blocks.length, 0]);
+	const after = proxy.records.slice(n0);
+	assert.deepEqual(after.filter((r) => r.method === 'PUT' && r.name.includes('/obstui/v1/metrics/')), [], 'blocks were uploaded again');
+	assert.ok(after.some((r) => r.method === 'GET' && r.query.comp === 'list'), 'no listing');
+	await proxy.close();
 });
 
 // --- a Thanos bucket ------------------------------------------------------------------
