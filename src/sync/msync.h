@@ -19,14 +19,19 @@
  * ({"rel_path","size_bytes","hash":{"hashFunc":"SHA256","value"}}).
  *
  * Push: every sealed block under STORE/metrics (a directory named by its
- * ULID; blocks being written are ULID.tmp) whose meta.json is not on the
- * remote: its files create-only (If-None-Match: *, Content-MD5), meta.json
- * last.  A file already there with the same bytes counts as uploaded, so an
- * interrupted push resumes where it stopped and a second push sends only
- * the listing.
+ * ULID; blocks being written are ULID.tmp) not known to be on the remote:
+ * its files create-only (If-None-Match: *, Content-MD5), meta.json last.
+ * What is known is STORE/sync/<remote_key>.metric-ids (blocks pushed or
+ * pulled, recorded after their meta.json), so a push with nothing new
+ * sends no request; more than a few unknown blocks are first looked up in
+ * a listing (a store that lost its record sends nothing twice).  A file
+ * already there with the same bytes counts as uploaded, so an interrupted
+ * push resumes where it stopped.
  *
- * Pull: the listing gives the blocks with a meta.json; each one the store
- * lacks is downloaded into STORE/metrics/ULID.tmp (which the metrics store
+ * Pull: the listing gives the blocks with a meta.json (when following,
+ * only the ULID windows from o->since_ns on); each one the store lacks, and
+ * whose data it does not have inside a merged block (compaction.sources),
+ * is downloaded into STORE/metrics/ULID.tmp (which the metrics store
  * removes when it opens), every file checked against the meta's size and
  * SHA-256 (sizes only when the meta carries no hash, as Thanos blocks
  * usually don't), then adopted by the metrics store (opened and checked,
