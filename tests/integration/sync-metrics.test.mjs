@@ -202,6 +202,20 @@ test('a corrupted metric block on the remote is reported by name and skipped; th
 	} finally { await srv.stop(); }
 });
 
+test('bytes that do not match the blob\'s Content-MD5 are refused (what checks a Thanos file with no hash in its meta)', T, async () => {
+	const url = az.containerUrl(C, 'p7');
+	run(['push', url, '--store', src.store]);
+	const bad = src.blocks[0];
+	const name = `p7/obstui/v1/metrics/${bad}/index`;
+	// the service's MD5 of the blob says other bytes than those it serves
+	await az.blobServiceClient().getContainerClient(C).getBlobClient(name)
+		.setHTTPHeaders({ blobContentMD5: createHash('md5').update('other bytes').digest() });
+	const dst = tempDir('obstui-msync-md5-');
+	const r = run(['pull', url, '--store', dst], 1);
+	assert.match(r.stderr, new RegExp(`metric block ${bad}: .*index: the bytes read do not match the blob's Content-MD5`), r.stderr);
+	assert.deepEqual(metricBlocks(dst), src.blocks.slice(1));
+});
+
 test('an interrupted push (files up, meta not) resumes: the next push completes the block, create-only, and it pulls whole', T, async () => {
 	const url = az.containerUrl(C, 'p4');
 	run(['push', url, '--store', src.store]);
