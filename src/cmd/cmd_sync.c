@@ -47,6 +47,9 @@ metrics_sync(bool push, const char *store, struct blob_store *b, const struct re
 report:
 	if (err || always_report || res.moved || res.already || res.nfailures || res.skipped)
 		rc = sync_cli_report_metrics(verb, r, &res, err, errbuf);
+	if (!push && m == NULL && res.moved)
+		fprintf(stderr, "obstui: pull: the store's metrics are open in a running obstui; it"
+			" sees the metric blocks pulled when it next opens the store\n");
 	mstore_close(m);
 	sync_result_release(&res);
 	free(dir);

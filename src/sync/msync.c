@@ -27,6 +27,7 @@
 #include "core/clock.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "store/tsdb.h"
 
 #define FILE_MAX ((uint64_t)4 << 30)
 #define META_MAX (4u << 20)
@@ -57,8 +58,8 @@ typedef enum ob_err (*mjob_fn)(struct mjob *j, const char *ulid, uint64_t *bytes
 			       char *errbuf);
 
 struct mjob {
-	const char *dir;            /* push: STORE/metrics */
-	struct mstore *m;           /* pull */
+	const char *dir;            /* STORE/metrics */
+	struct mstore *m;           /* pull: the metrics store, or NULL (held elsewhere) */
 	struct blob_store *b;
 	const struct remote *r;
 	const struct sync_opts *o;
@@ -377,6 +378,28 @@ rel_ok(const char *rel)
 	       rel[7] != '.';
 }
 
+/*
+ * The metrics store is held by another process (a running serve or UI):
+ * check the block opens, then rename it in among the blocks, where that
+ * process finds it when it opens the store again.
+ */
+static enum ob_err
+place(const char *tmp, const char *dest, char *errbuf)
+{
+	struct tsdb_block *tb;
+	struct stat st;
+	enum ob_err err;
+
+	if ((err = tsdb_block_open(tmp, &tb, errbuf)))
+		return err;
+	tsdb_block_close(tb);
+	if (stat(dest, &st) == 0)
+		return OB_OK;   /* pulled meanwhile */
+	if (rename(tmp, dest) != 0)
+		return ob_errf(errbuf, OB_EIO, "moving %s to %s: %s", tmp, dest, strerror(errno));
+	return OB_OK;
+}
+
 /* Are all of a merged block's sources in the store (none: no)? */
 static bool
 all_sources_here(struct mjob *j, json_t *sources)
@@ -398,7 +421,7 @@ all_sources_here(struct mjob *j, json_t *sources)
 static enum ob_err
 pull_one(struct mjob *j, const char *ulid, uint64_t *bytes, char *errbuf)
 {
-	char name[2600], *tmp = NULL, *bdir = mstore_block_dir(j->m, ulid), *path;
+	char name[2600], *tmp = NULL, *bdir = ob_xasprintf("%s/%s", j->dir, ulid), *path;
 	struct ob_buf buf;
 	json_t *meta = NULL, *files, *f, *ds, *listed = NULL;
 	json_error_t je;
@@ -434,7 +457,9 @@ pull_one(struct mjob *j, const char *ulid, uint64_t *bytes, char *errbuf)
 		err = OB_EBUSY;         /* merged from blocks the store has */
 		goto out;
 	}
-	tmp = ob_xasprintf("%s.tmp", bdir);
+	/* with the metrics store here, beside its blocks (it removes what a
+	 * crash leaves); held by another process, beside the sync records */
+	tmp = j->m ? ob_xasprintf("%s.tmp", bdir) : ob_xasprintf("%s/../sync/%s.pull.tmp", j->dir, ulid);
 	msync_rm_tree(tmp);
 	path = ob_xasprintf("%s/chunks", tmp);
 	err = ob_mkdirs(path, errbuf);
@@ -505,7 +530,7 @@ pull_one(struct mjob *j, const char *ulid, uint64_t *bytes, char *errbuf)
 			goto out;
 		*bytes += buf.len;
 	}
-	if ((err = mstore_block_adopt(j->m, tmp, errbuf)))
+	if ((err = j->m ? mstore_block_adopt(j->m, tmp, errbuf) : place(tmp, bdir, errbuf)))
 		goto out;
 out:
 	if (tmp)
@@ -523,7 +548,8 @@ msync_pull(struct mstore *m, const char *metrics_dir, struct blob_store *b,
 	   const struct remote *r, const struct sync_opts *o, struct sync_result *res,
 	   char *errbuf)
 {
-	struct mjob j = { .m = m, .b = b, .r = r, .o = o, .one = pull_one, .res = res };
+	struct mjob j = { .m = m, .dir = metrics_dir, .b = b, .r = r, .o = o, .one = pull_one,
+			  .res = res };
 	uint64_t *sizes = NULL, t0 = ob_mono_ns();
 	size_t i, w = 0;
 	enum ob_err err;
@@ -533,8 +559,7 @@ msync_pull(struct mstore *m, const char *metrics_dir, struct blob_store *b,
 	if ((err = msync_list(b, j.root, o ? o->since_ns : 0, &j.ids, &sizes, &j.n, &res->skipped,
 			      errbuf)))
 		goto out;
-	if (m)
-		msync_known_load(metrics_dir, r, &j.known);
+	msync_known_load(metrics_dir, r, &j.known);
 	for (i = 0; i < j.n; i++) {
 		char *bdir = ob_xasprintf("%s/%s", metrics_dir, j.ids[i]);
 		struct stat st;
@@ -562,12 +587,6 @@ msync_pull(struct mstore *m, const char *metrics_dir, struct blob_store *b,
 			}
 		}
 		j.n = w;
-	}
-	if (m == NULL && j.n) {
-		err = ob_errf(errbuf, OB_EBUSY, "%zu metric block%s not pulled: the metrics store is"
-			      " open in another process (serve --attach pulls into a running serve)",
-			      j.n, j.n == 1 ? "" : "s");
-		goto out;
 	}
 	for (i = 0; i < j.n; i++)
 		j.prog.bytes_total += sizes[i];

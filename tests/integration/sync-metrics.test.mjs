@@ -179,6 +179,24 @@ test('pull into a fresh store: the same blocks, byte for byte, and every query a
 	await assertSameAnswers(src.store, dst, src);
 });
 
+test('pull into a store a running serve holds: the blocks land whole, and the serve answers from them once restarted', T, async () => {
+	const url = az.containerUrl(C, 'p8');
+	run(['push', url, '--store', src.store]);
+	const dst = tempDir('obstui-msync-busy-');
+	let srv = await startServe({ store: dst, args: ['--zipkin', 'off'] });
+	try {
+		const r = run(['pull', url, '--store', dst]);
+		const line = metricLine(r.stdout, 'pull into a running serve');
+		assert.deepEqual([line.n, line.failed], [src.blocks.length, 0]);
+		assert.match(r.stderr, /open in a running obstui; it sees the metric blocks pulled when it next opens the store/);
+		assert.deepEqual(metricBlocks(dst), src.blocks);
+		assert.deepEqual(readdirSync(join(dst, 'sync')).filter((x) => x.endsWith('.tmp')), [], 'temporary directories left behind');
+	} finally {
+		assert.equal((await srv.stop()).code, 0, srv.stderr());
+	}
+	await assertSameAnswers(src.store, dst, src, ['ms_requests_total', 'sum by (code) (rate(ms_requests_total[5m]))']);
+});
+
 test('a corrupted metric block on the remote is reported by name and skipped; the others are taken', T, async () => {
 	const url = az.containerUrl(C, 'p3');
 	run(['push', url, '--store', src.store]);
