@@ -2,7 +2,8 @@
  * test_msync.c - the listing of metric blocks on a remote (msync_list):
  * grouping a block's files, meta.json making a block count, Thanos's
  * deletion marks, names that are not blocks, the ULID-window listing a
- * follower uses, and the record of pushed blocks; through a file:// remote
+ * follower uses, the record of pushed blocks, and a remote's layout in the
+ * config; through a file:// remote
  * (the same calls as on Azure).  Push and pull themselves are tested
  * against Azurite (tests/integration/sync-metrics.test.mjs).
  */
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/mem.h"
 #include "core/util.h"
 #include "sync/blob.h"
@@ -187,6 +189,44 @@ known_records_and_reads_back(void **state)
 	fix_close(&f);
 }
 
+static void
+layout_round_trips_through_the_config(void **state)
+{
+	struct fix f;
+	struct ob_remote_conf rc = { 0 };
+	struct ob_config cfg;
+	struct remote r;
+	char path[128], errbuf[OB_ERRLEN];
+	FILE *fp;
+
+	fix_open(&f, NULL);
+	snprintf(path, sizeof path, "%s/config", f.dir);
+	snprintf(rc.name, sizeof rc.name, "th");
+	snprintf(rc.url, sizeof rc.url, "https://acct.blob.core.windows.net/thanos/tenant");
+	snprintf(rc.layout, sizeof rc.layout, "thanos");
+	assert_int_equal(ob_config_remote_add(path, &rc, errbuf), OB_OK);
+	snprintf(rc.name, sizeof rc.name, "plain");
+	rc.layout[0] = '\0';
+	assert_int_equal(ob_config_remote_add(path, &rc, errbuf), OB_OK);
+	assert_int_equal(ob_config_load(path, &cfg, errbuf), OB_OK);
+	assert_int_equal(remote_resolve("th", &cfg, &r, errbuf), OB_OK);
+	assert_int_equal(r.layout, REMOTE_LAYOUT_THANOS);
+	assert_string_equal(r.prefix, "tenant/");
+	assert_int_equal(remote_resolve("plain", &cfg, &r, errbuf), OB_OK);
+	assert_int_equal(r.layout, REMOTE_LAYOUT_OBSTUI);
+	ob_config_release(&cfg);
+	/* a layout obstui does not know is an error, not obstui's layout */
+	fp = fopen(path, "a");
+	assert_non_null(fp);
+	fputs("\n[remote \"odd\"]\nurl = https://acct.blob.core.windows.net/ctr\nlayout = cortex\n", fp);
+	fclose(fp);
+	assert_int_equal(ob_config_load(path, &cfg, errbuf), OB_OK);
+	assert_int_equal(remote_resolve("odd", &cfg, &r, errbuf), OB_EINVAL);
+	assert_non_null(strstr(errbuf, "unknown layout"));
+	ob_config_release(&cfg);
+	fix_close(&f);
+}
+
 int
 main(void)
 {
@@ -195,6 +235,7 @@ main(void)
 		cmocka_unit_test(list_counts_blocks_with_a_meta),
 		cmocka_unit_test(list_since_lists_only_recent_windows),
 		cmocka_unit_test(known_records_and_reads_back),
+		cmocka_unit_test(layout_round_trips_through_the_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
