@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/clock.h"
@@ -31,6 +32,7 @@ struct sync_agent {
 	_Atomic bool cancel;        /* a pull agent stopping: take no new block */
 	uint64_t deadline_ns;       /* for the last push cycle */
 	uint64_t metrics_newest_ns; /* newest metric block (ULID time) seen on the remote */
+	struct timespec mdir_mtime; /* push: STORE/metrics as the last cycle began */
 	struct sync_agent_status st;
 };
 
@@ -159,6 +161,25 @@ cycle(struct sync_agent *a, uint64_t deadline_ns)
 	sync_result_release(&res);
 }
 
+/*
+ * A push agent: has a block been sealed into STORE/metrics since the last
+ * look (the directory's mtime moves when one is renamed in)?  Sealing has
+ * no hook here, so the agent looks once a second: one stat(2).
+ */
+static bool
+metrics_dir_changed(struct sync_agent *a)
+{
+	struct stat st;
+	bool changed;
+
+	if (a->kind != SYNC_AGENT_PUSH || a->m == NULL || stat(mstore_dir(a->m), &st) != 0)
+		return false;
+	changed = st.st_mtim.tv_sec != a->mdir_mtime.tv_sec ||
+		  st.st_mtim.tv_nsec != a->mdir_mtime.tv_nsec;
+	a->mdir_mtime = st.st_mtim;
+	return changed;
+}
+
 static void *
 agent_main(void *arg)
 {
@@ -175,16 +196,38 @@ agent_main(void *arg)
 		}
 		a->kick = false;
 		pthread_mutex_unlock(&a->lock);
+		(void)metrics_dir_changed(a);   /* what this cycle pushes */
 		cycle(a, 0);
-		/* condition variables wait on the real-time clock */
+		/* condition variables wait on the real-time clock; a push agent
+		 * with metrics wakes each second to look for new metric blocks */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		until = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + a->interval_ns;
-		ts.tv_sec = (time_t)(until / 1000000000);
-		ts.tv_nsec = (long)(until % 1000000000);
 		pthread_mutex_lock(&a->lock);
-		while (!a->stop && !a->kick &&
-		       pthread_cond_timedwait(&a->cond, &a->lock, &ts) == 0)
-			;
+		while (!a->stop && !a->kick) {
+			uint64_t now, step;
+			int rc;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+			if (now >= until)
+				break;
+			step = a->kind == SYNC_AGENT_PUSH && a->m && until - now > 1000000000ull
+				       ? now + 1000000000ull : until;
+			ts.tv_sec = (time_t)(step / 1000000000);
+			ts.tv_nsec = (long)(step % 1000000000);
+			rc = pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+			if (rc != 0 && step == until)
+				break;
+			if (rc != 0) {
+				bool changed;
+
+				pthread_mutex_unlock(&a->lock);
+				changed = metrics_dir_changed(a);
+				pthread_mutex_lock(&a->lock);
+				if (changed)
+					break;
+			}
+		}
 		pthread_mutex_unlock(&a->lock);
 	}
 	/* a push agent's last cycle: what was sealed on the way out */
