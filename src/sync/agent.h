@@ -3,7 +3,10 @@
  *
  * `serve --push NAME` runs a push agent: each cycle uploads the blocks
  * sealed since (push is a no-op for blocks already there, so a cycle costs
- * one read of the blocks table when nothing is new).  `--attach NAME`
+ * one read of the blocks table when nothing is new).  With a metrics store
+ * it also pushes sealed metric blocks (msync.h), and looks at the metrics
+ * directory's mtime once a second between cycles, so that a metric block
+ * goes up within a second of its sealing.  `--attach NAME`
  * runs a pull agent: the first cycle lists the whole remote, later ones
  * list only the hours since the newest block seen (less an hour, for
  * clocks and late pushes), so a cycle's cost does not grow with the
