@@ -114,7 +114,7 @@ doctor_remote(const char *name, const struct ob_config *cfg)
 			 n >= 1000 ? " or more" : "", metas == 1 ? "" : "s", probe);
 		line("list", true, "", detail);
 		if (newest[0]) {
-			char meta[1400];
+			char meta[1400 + 40];
 
 			ob_buf_init(&buf, 0);
 			if (r.layout == REMOTE_LAYOUT_THANOS)
