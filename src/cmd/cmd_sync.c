@@ -25,7 +25,8 @@ metrics_sync(bool push, const char *store, struct blob_store *b, const struct re
 	     bool always_report)
 {
 	const char *verb = push ? "push" : "pull";
-	struct sync_opts so = { .progress = sync_cli_progress, .progress_arg = (void *)verb };
+	struct sync_opts so = { .progress = sync_cli_progress,
+				.progress_arg = (void *)(push ? "push (metrics)" : "pull (metrics)") };
 	struct sync_result res = { 0 };
 	char errbuf[OB_ERRLEN] = "", *dir = ob_xasprintf("%s/metrics", store);
 	struct mstore_options mo;
