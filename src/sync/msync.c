@@ -152,8 +152,17 @@ mjob_run(struct mjob *j, char *errbuf)
 	while (i-- > 0)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&j->lock);
-	if (blob_denied(j->b, errbuf))
+	if (blob_denied(j->b, errbuf)) {
+		/* the refusal is the result, said once, not a failure per block */
+		size_t k, w = 0;
+
+		for (k = 0; k < j->res->nfailures; k++)
+			if (strstr(j->res->failures[k].why, " answered 401") == NULL &&
+			    strstr(j->res->failures[k].why, " answered 403") == NULL)
+				j->res->failures[w++] = j->res->failures[k];
+		j->res->nfailures = w;
 		return OB_EINVAL;
+	}
 	return OB_OK;
 }
 

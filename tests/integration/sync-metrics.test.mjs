@@ -162,6 +162,22 @@ test('push uploads every sealed metric block in the layout, meta last with each 
 	assert.deepEqual(await az.listNames(C, 'p1/'), names, 'a second push changed the remote');
 });
 
+test('wrong credentials: push and pull of metric blocks fail with one clear line, no secret in it', T, async () => {
+	const url = az.containerUrl(C, 'p9');
+	run(['push', url, '--store', src.store]);
+	const wrong = Buffer.alloc(64, 7).toString('base64');
+	// (a push to a remote this store already pushed everything to sends nothing: a new one)
+	for (const args of [['push', az.containerUrl(C, 'p9x'), '--store', src.store],
+		['pull', url, '--store', tempDir('obstui-msync-deny-')]]) {
+		const r = cli(args, { env: { AZURE_STORAGE_KEY: wrong }, timeout: 60000 });
+		assert.equal(r.code, 1, describeCli(args, r));
+		const lines = r.stderr.split('\n').filter((l) => l.startsWith('obstui:'));
+		assert.equal(lines.length, 1, `want one line on stderr: ${r.stderr}`);
+		assert.match(lines[0], /answered 403/, r.stderr);
+		assert.ok(!r.stderr.includes(wrong.slice(0, 16)), 'the key appears in the message');
+	}
+});
+
 test('pull into a fresh store: the same blocks, byte for byte, and every query answers the same; pulling again takes nothing', T, async () => {
 	const url = az.containerUrl(C, 'p2');
 	run(['push', url, '--store', src.store]);
