@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "sync/msync.h"
 
 static void
 line(const char *what, bool ok, const char *unused, const char *detail)
@@ -51,6 +52,24 @@ failed_line(const char *what, const char *why, const char *need)
 	line(what, false, "", detail);
 }
 
+/* ROOT/ULID/meta.json: a Thanos block's meta, its ULID into id. */
+static bool
+thanos_meta_id(const char *root, const char *name, char id[27])
+{
+	size_t rl = strlen(root), i;
+
+	if (strncmp(name, root, rl) != 0 || strlen(name) != rl + 26 + 10 ||
+	    strcmp(name + rl + 26, "/meta.json") != 0)
+		return false;
+	for (i = 0; i < 26; i++)
+		if (!((name[rl + i] >= '0' && name[rl + i] <= '9') ||
+		      (name[rl + i] >= 'A' && name[rl + i] <= 'Z')))
+			return false;
+	memcpy(id, name + rl, 26);
+	id[26] = '\0';
+	return true;
+}
+
 static int
 doctor_remote(const char *name, const struct ob_config *cfg)
 {
@@ -72,7 +91,10 @@ doctor_remote(const char *name, const struct ob_config *cfg)
 		return 1;
 	}
 	printf("%-12s %s\n", "credentials", blob_auth_describe(b));
-	snprintf(probe, sizeof probe, "%s" REMOTE_BLOCKS, r.prefix);
+	if (r.layout == REMOTE_LAYOUT_THANOS)
+		msync_root(&r, probe, sizeof probe);    /* its metric blocks */
+	else
+		snprintf(probe, sizeof probe, "%s" REMOTE_BLOCKS, r.prefix);
 	if (blob_list_some(b, probe, 1000, &e, &n, errbuf)) {
 		failed_line("list", errbuf, "this identity may not list the container: give it the"
 			    " Storage Blob Data Reader role (or a SAS with l and r)");
@@ -83,7 +105,8 @@ doctor_remote(const char *name, const struct ob_config *cfg)
 		char newest[27] = "";
 
 		for (i = 0; i < n; i++)
-			if (remote_meta_id(&r, e[i].name, id)) {
+			if (r.layout == REMOTE_LAYOUT_THANOS ? thanos_meta_id(probe, e[i].name, id)
+							     : remote_meta_id(&r, e[i].name, id)) {
 				metas++;
 				snprintf(newest, sizeof newest, "%s", id);
 			}
@@ -91,10 +114,13 @@ doctor_remote(const char *name, const struct ob_config *cfg)
 			 n >= 1000 ? " or more" : "", metas == 1 ? "" : "s", probe);
 		line("list", true, "", detail);
 		if (newest[0]) {
-			char meta[1400];
+			char meta[1400 + 40];
 
 			ob_buf_init(&buf, 0);
-			remote_meta_name(&r, newest, meta, sizeof meta);
+			if (r.layout == REMOTE_LAYOUT_THANOS)
+				snprintf(meta, sizeof meta, "%s%s/meta.json", probe, newest);
+			else
+				remote_meta_name(&r, newest, meta, sizeof meta);
 			if (blob_get(b, meta, 1u << 16, &buf, errbuf)) {
 				failed_line("read", errbuf, "this identity may list but not read: give"
 					    " it the Storage Blob Data Reader role (or a SAS with r)");
@@ -109,7 +135,10 @@ doctor_remote(const char *name, const struct ob_config *cfg)
 		}
 	}
 	blob_entries_free(e, n);
-	{
+	if (r.layout == REMOTE_LAYOUT_THANOS) {
+		line("write", true, "", "not tried: a Thanos bucket is only read (push to it is"
+		     " refused)");
+	} else {
 		char host[128] = "host", ulid[27];
 		bool existed;
 

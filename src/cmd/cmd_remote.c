@@ -10,7 +10,7 @@
 
 static int
 remote_add(int argc, char **argv, const char *config_flag, const char *auth,
-	   const char *client_id)
+	   const char *client_id, const char *layout)
 {
 	struct ob_remote_conf rc = { 0 };
 	struct remote r;
@@ -25,6 +25,8 @@ remote_add(int argc, char **argv, const char *config_flag, const char *auth,
 	if (auth && !az_auth_mode_parse(auth, &mode))
 		return cmd_usage(&cmd_remote_entry, "unknown --auth \"%s\" (auto, connection-string,"
 				 " key, sas, workload-identity, managed-identity, cli, none)", auth);
+	if (layout && strcmp(layout, "obstui") != 0 && strcmp(layout, "thanos") != 0)
+		return cmd_usage(&cmd_remote_entry, "unknown --layout \"%s\" (obstui, thanos)", layout);
 	if (remote_parse_url(argv[1], &r, errbuf))
 		return cmd_fail(OB_EINVAL, errbuf);
 	if (strchr(argv[1], '?'))
@@ -36,6 +38,8 @@ remote_add(int argc, char **argv, const char *config_flag, const char *auth,
 		snprintf(rc.auth, sizeof rc.auth, "%s", auth);
 	if (client_id)
 		snprintf(rc.client_id, sizeof rc.client_id, "%s", client_id);
+	if (layout && strcmp(layout, "thanos") == 0)
+		snprintf(rc.layout, sizeof rc.layout, "thanos");
 	if (ob_config_remote_add(ob_config_path(config_flag), &rc, errbuf))
 		return cmd_fail(OB_EINVAL, errbuf);
 	return 0;
@@ -55,8 +59,9 @@ remote_list(const char *config_flag, bool verbose)
 		if (!verbose)
 			printf("%s\n", rc->name);
 		else
-			printf("%s\t%s%s%s%s%s\n", rc->name, rc->url, rc->auth[0] ? "\tauth=" : "",
-			       rc->auth, rc->client_id[0] ? "\tclient-id=" : "", rc->client_id);
+			printf("%s\t%s%s%s%s%s%s%s\n", rc->name, rc->url, rc->auth[0] ? "\tauth=" : "",
+			       rc->auth, rc->client_id[0] ? "\tclient-id=" : "", rc->client_id,
+			       rc->layout[0] ? "\tlayout=" : "", rc->layout);
 	}
 	ob_config_release(&cfg);
 	return 0;
@@ -70,9 +75,10 @@ remote_main(int argc, char **argv)
 		{ "auth", required_argument, NULL, 'a' },
 		{ "client-id", required_argument, NULL, 'i' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "layout", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_flag = NULL, *auth = NULL, *client_id = NULL;
+	const char *config_flag = NULL, *auth = NULL, *client_id = NULL, *layout = NULL;
 	bool verbose = false;
 	char errbuf[OB_ERRLEN];
 	int c;
@@ -83,6 +89,7 @@ remote_main(int argc, char **argv)
 		case 'a': auth = optarg; break;
 		case 'i': client_id = optarg; break;
 		case 'v': verbose = true; break;
+		case 'l': layout = optarg; break;
 		default: return cmd_usage(&cmd_remote_entry, "unknown option");
 		}
 	}
@@ -93,7 +100,8 @@ remote_main(int argc, char **argv)
 		return remote_list(config_flag, verbose);
 	}
 	if (strcmp(argv[optind], "add") == 0)
-		return remote_add(argc - optind - 1, argv + optind + 1, config_flag, auth, client_id);
+		return remote_add(argc - optind - 1, argv + optind + 1, config_flag, auth, client_id,
+				  layout);
 	if (strcmp(argv[optind], "remove") == 0 || strcmp(argv[optind], "rm") == 0) {
 		if (argc - optind != 2)
 			return cmd_usage(&cmd_remote_entry, "remote remove takes NAME");
@@ -107,13 +115,16 @@ remote_main(int argc, char **argv)
 
 const struct cmd_entry cmd_remote_entry = {
 	.name = "remote",
-	.usage = "remote add NAME URL [--auth MODE] [--client-id ID] | remote list [-v] | remote remove NAME",
+	.usage = "remote add NAME URL [--auth MODE] [--client-id ID] [--layout thanos] | remote list [-v] | remote remove NAME",
 	.summary = "named remotes (blob containers or folders) in the config file",
 	.help = "  URL is https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX],\n"
 		"  http://HOST:PORT/ACCOUNT/CONTAINER[/PREFIX] (Azurite), or file:///DIR\n"
 		"  --auth MODE       connection-string, key, sas, workload-identity,\n"
 		"                    managed-identity, cli, none (default: try them in that order)\n"
 		"  --client-id ID    the user-assigned managed identity to use\n"
+		"  --layout thanos   a Thanos bucket: metric blocks as ULID/{meta.json,index,chunks/}\n"
+		"                    at the prefix; pull reads its raw-resolution blocks (downsampled\n"
+		"                    ones are skipped with a note); push is refused\n"
 		"  --config FILE     the config file (default $OBSTUI_CONFIG, else\n"
 		"                    $XDG_CONFIG_HOME/obstui/config)\n"
 		"  -v, --verbose     list URLs and auth too\n",

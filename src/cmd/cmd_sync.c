@@ -6,12 +6,56 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
 #include "cmd/sync_cli.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/mem.h"
+#include "store/metrics.h"
+#include "sync/msync.h"
+
+/* The metric blocks' part of push and pull (msync.h); its line is printed
+ * when there was anything to say, or always (always_report) when the
+ * remote holds nothing else. */
+static int
+metrics_sync(bool push, const char *store, struct blob_store *b, const struct remote *r,
+	     bool always_report)
+{
+	const char *verb = push ? "push" : "pull";
+	struct sync_opts so = { .progress = sync_cli_progress,
+				.progress_arg = (void *)(push ? "push (metrics)" : "pull (metrics)") };
+	struct sync_result res = { 0 };
+	char errbuf[OB_ERRLEN] = "", *dir = ob_xasprintf("%s/metrics", store);
+	struct mstore_options mo;
+	struct mstore *m = NULL;
+	enum ob_err err;
+	int rc = 0;
+
+	if (push) {
+		err = msync_push(dir, b, r, &so, &res, errbuf);
+	} else {
+		mstore_options_init(&mo);
+		mo.dir = dir;
+		mo.no_sealer = true;
+		mo.max_exemplars = 0;
+		if ((err = mstore_open(&mo, &m, errbuf)) && err != OB_EBUSY)
+			goto report;
+		err = msync_pull(m, dir, b, r, &so, &res, errbuf);
+	}
+report:
+	if (err || always_report || res.moved || res.already || res.nfailures || res.skipped)
+		rc = sync_cli_report_metrics(verb, r, &res, err, errbuf);
+	if (!push && m == NULL && res.moved)
+		fprintf(stderr, "obstui: pull: the store's metrics are open in a running obstui; it"
+			" sees the metric blocks pulled when it next opens the store\n");
+	mstore_close(m);
+	sync_result_release(&res);
+	free(dir);
+	return rc;
+}
 
 static int
 sync_main(const struct cmd_entry *cmd, bool push, int argc, char **argv)
@@ -69,17 +113,30 @@ sync_main(const struct cmd_entry *cmd, bool push, int argc, char **argv)
 	opt.read_only = push;
 	opt.no_sealer = true;
 	opt.submit_timeout_ms = 60000;
+	if (push && r.layout == REMOTE_LAYOUT_THANOS) {
+		snprintf(errbuf, sizeof errbuf, "push: %s is a Thanos bucket (layout thanos): obstui"
+			 " pulls from it but never writes into another system's bucket", argv[optind]);
+		rc = cmd_fail(OB_EINVAL, errbuf);
+		goto out;
+	}
 	if (store_open(&opt, &s, errbuf)) {
 		rc = cmd_fail(OB_EIO, errbuf);
 		goto out;
 	}
-	if (!push)
+	if (r.layout == REMOTE_LAYOUT_THANOS)
+		err = OB_OK;    /* a Thanos bucket holds no trace blocks */
+	else if (!push)
 		err = sync_pull(s, b, &r, &so, &res, errbuf);
 	else if (query || since)
 		err = sync_push_capture(s, b, &r, query, since_ns, store_origin(s), &so, &res, errbuf);
 	else
 		err = sync_push(s, b, &r, &so, &res, errbuf);
-	rc = sync_cli_report(verb, &r, &res, err, errbuf);
+	if (r.layout != REMOTE_LAYOUT_THANOS || err)
+		rc = sync_cli_report(verb, &r, &res, err, errbuf);
+	else
+		rc = 0;
+	if (!err && !query && !since)
+		rc |= metrics_sync(push, store_dir(s), b, &r, r.layout == REMOTE_LAYOUT_THANOS);
 out:
 	sync_result_release(&res);
 	if (s)
@@ -107,6 +164,8 @@ const struct cmd_entry cmd_push_entry = {
 	.summary = "upload the sealed blocks the remote does not have",
 	.help = "  Create-only uploads of every sealed block, then its meta; pushing again\n"
 		"  sends nothing, and an interrupted push continues where it stopped.\n"
+		"  Sealed metric blocks go to obstui/v1/metrics/ULID/ (index, chunks/, then\n"
+		"  meta.json with each file's size and SHA-256).  A Thanos remote is refused.\n"
 		"  --since DUR       a capture: the traces of the last DUR, sealed into a block of\n"
 		"                    their own (with --query: only the traces it selects)\n"
 		"  --query TRACEQL   a capture of the traces the query selects\n"
@@ -121,6 +180,8 @@ const struct cmd_entry cmd_pull_entry = {
 	.summary = "download the blocks the store does not have",
 	.help = "  Lists the remote, downloads each block the store lacks, checks its SHA-256\n"
 		"  and takes it in whole or not at all; a corrupt block is named and skipped.\n"
+		"  Metric blocks come too (obstui/v1/metrics/ULID/, or ULID/ at the prefix of a\n"
+		"  remote added with --layout thanos, whose downsampled blocks are skipped).\n"
 		"  --store DIR, --config FILE\n",
 	.exec = pull_main,
 	.built = true,

@@ -85,6 +85,8 @@ attach_setup(struct node_options *opt, const char *name, const struct ob_config 
 	snprintf(opt->attach_dir, sizeof opt->attach_dir, "%s/remotes/%s%s", cmd_store_dir(NULL),
 		 r.name[0] ? r.name : "url-", r.name[0] ? "" : key);
 	opt->sopt.dir = opt->attach_dir;
+	/* the metric blocks pulled go with the rest, not into the default store */
+	snprintf(opt->metrics_dir, sizeof opt->metrics_dir, "%.4000s/metrics", opt->attach_dir);
 	return ob_mkdirs(opt->attach_dir, errbuf);
 }
 

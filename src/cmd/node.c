@@ -123,6 +123,7 @@ node_option(struct node_options *o, int c, const char *arg, char *errbuf)
 		if (ob_duration_parse(arg, &v) || v < 60000000000ull || v % 1000000)
 			return bad(errbuf, "duration (1m or more)", arg);
 		o->mopt.block_ms = (int64_t)(v / 1000000);
+		o->metrics_block_set = true;
 		return 1;
 	case NODE_OPT_OOO_WINDOW:
 		if (ob_duration_parse(arg, &v))
@@ -189,6 +190,10 @@ node_options_check(struct node_options *o, char *errbuf)
 	o->sopt.dir = cmd_store_dir(o->store_flag);
 	snprintf(o->metrics_dir, sizeof o->metrics_dir, "%s/metrics", o->sopt.dir);
 	o->mopt.dir = o->metrics_dir;
+	/* metric blocks reach the remote only once sealed: under --push seal
+	 * them every 15 minutes (a 2 h block would keep up to 3 h off it) */
+	if (o->push && !o->metrics_block_set)
+		o->mopt.block_ms = NODE_PUSH_METRICS_BLOCK_MS;
 	return OB_OK;
 }
 
@@ -333,8 +338,8 @@ start_agent(struct node *n, const struct node_options *o, enum sync_agent_kind k
 	ob_config_release(&cfg);
 	if (err || (err = blob_open(&r, b, errbuf)))
 		return err;
-	if ((err = sync_agent_start(kind, n->store, *b, &r, push ? o->push_interval_ns
-								 : o->attach_interval_ns, &a, errbuf)))
+	if ((err = sync_agent_start(kind, n->store, n->metrics, *b, &r,
+				    push ? o->push_interval_ns : o->attach_interval_ns, &a, errbuf)))
 		return err;
 	if (push) {
 		n->push_timeout_ns = o->push_timeout_ns;

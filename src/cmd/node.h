@@ -50,6 +50,7 @@ struct node_options {
 	const char *attach;         /* --attach NAME|URL: pull from it in the background */
 	uint64_t attach_interval_ns;    /* 5 s */
 	char attach_dir[4096];      /* the store kept for the remote followed */
+	bool metrics_block_set;     /* --metrics-block given (else 2h, 15m with --push) */
 };
 
 enum {
@@ -100,7 +101,8 @@ enum {
 	"  --seal-idle DUR      keep spans in the head this long before sealing (10s)\n" \
 	"  --retention DUR      drop trace and metric blocks older than this (keep all)\n" \
 	"  --max-store SIZE     drop the oldest blocks past this size, traces and metrics (no cap)\n" \
-	"  --metrics-block DUR  the time range of a metric block (2h)\n" \
+	"  --metrics-block DUR  the time range of a metric block (2h; 15m with --push, so\n" \
+	"                       that what is not yet on the remote, the head, stays short)\n" \
 	"  --ooo-window DUR     accept samples this far behind a series' newest (1h; 0: none)\n" \
 	"  --max-body SIZE      largest request body or gRPC message as received (16MiB)\n" \
 	"  --max-decoded SIZE   largest body after decompression (64MiB)\n" \
@@ -112,6 +114,9 @@ enum {
 	"  --push-interval DUR  how often to look for new blocks to push (30s)\n" \
 	"  --push-timeout DUR   on SIGTERM, how long to spend pushing what is left (60s)\n" \
 	"  --config FILE        the config file, for remote names (env OBSTUI_CONFIG)\n"
+
+/* The metric block range under --push (unless --metrics-block says). */
+#define NODE_PUSH_METRICS_BLOCK_MS (15 * 60 * 1000)
 
 struct node {
 	struct store *store;

@@ -92,3 +92,30 @@ sync_cli_report(const char *verb, const struct remote *r, const struct sync_resu
 	       res->already, push ? "there" : "here", res->nfailures);
 	return res->nfailures ? 1 : 0;
 }
+
+int
+sync_cli_report_metrics(const char *verb, const struct remote *r, const struct sync_result *res,
+			enum ob_err err, const char *errbuf)
+{
+	char size[32];
+	size_t i;
+	bool push = strcmp(verb, "push") == 0;
+
+	for (i = 0; i < res->nfailures; i++)
+		fprintf(stderr, "obstui: %s: metric block %s: %s\n", verb, res->failures[i].id,
+			res->failures[i].why);
+	if (err) {
+		ob_die_msg("%s: metrics: %s", verb, errbuf);
+		return 1;
+	}
+	ob_size_format(res->bytes, size, sizeof size);
+	printf("%s %zu metric block%s (%s) %s %s in %.1f s; %zu already %s; %zu failed",
+	       push ? "pushed" : "pulled", res->moved, res->moved == 1 ? "" : "s", size,
+	       push ? "to" : "from", r->name[0] ? r->name : r->url, res->elapsed_ns / 1e9,
+	       res->already, push ? "there" : "here", res->nfailures);
+	if (res->skipped)
+		printf("; %zu skipped (downsampled or marked for deletion: only raw-resolution"
+		       " blocks are read)", res->skipped);
+	putchar('\n');
+	return res->nfailures ? 1 : 0;
+}

@@ -28,4 +28,9 @@ void sync_cli_progress(void *arg, const struct sync_progress *p);
 int sync_cli_report(const char *verb, const struct remote *r, const struct sync_result *res,
 		    enum ob_err err, const char *errbuf);
 
+/* The metric blocks' line: "pushed|pulled N metric blocks (SIZE) to|from R in T s;
+ * K already there|here; F failed[; S skipped (...)]" (failures on stderr). */
+int sync_cli_report_metrics(const char *verb, const struct remote *r,
+			    const struct sync_result *res, enum ob_err err, const char *errbuf);
+
 #endif

@@ -179,6 +179,8 @@ on_value(void *user, const char *section, const char *key, const char *value)
 			return copy_value(lc, r->auth, sizeof r->auth, key, value, lineno);
 		if (strcmp(key, "client-id") == 0)
 			return copy_value(lc, r->client_id, sizeof r->client_id, key, value, lineno);
+		if (strcmp(key, "layout") == 0)
+			return copy_value(lc, r->layout, sizeof r->layout, key, value, lineno);
 	}
 	ob_warn("%s:%d: unknown setting [%s] %s (ignored)", c->path, lineno, section, key);
 	return 1;
@@ -319,12 +321,13 @@ ob_config_remote_add(const char *path, const struct ob_remote_conf *r, char *err
 	ob_config_release(&c);
 	if ((err = read_all(path, &text, &len, errbuf)))
 		return err;
-	out = ob_xasprintf("%s%s%s[remote \"%s\"]\nurl = %s\n%s%s%s%s%s%s",
+	out = ob_xasprintf("%s%s%s[remote \"%s\"]\nurl = %s\n%s%s%s%s%s%s%s%s%s",
 			   text, len && text[len - 1] != '\n' ? "\n" : "", len ? "\n" : "",
 			   r->name, r->url,
 			   r->auth[0] ? "auth = " : "", r->auth, r->auth[0] ? "\n" : "",
 			   r->client_id[0] ? "client-id = " : "", r->client_id,
-			   r->client_id[0] ? "\n" : "");
+			   r->client_id[0] ? "\n" : "",
+			   r->layout[0] ? "layout = " : "", r->layout, r->layout[0] ? "\n" : "");
 	err = replace_file(path, out, strlen(out), errbuf);
 	free(text);
 	free(out);

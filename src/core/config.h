@@ -33,6 +33,7 @@ struct ob_remote_conf {
 	char url[2048];
 	char auth[32];              /* "" for the default order */
 	char client_id[128];
+	char layout[16];            /* "" (obstui's) or "thanos" */
 };
 
 struct ob_config {

@@ -45,6 +45,7 @@ traceql_metrics_new(const struct traceql_query *q, uint64_t start_ns, uint64_t e
 	if (end_ns <= start_ns || step_ns == 0)
 		return ob_errf(errbuf, OB_EINVAL, "metrics need start < end and a step above 0");
 	m = ob_xcalloc(1, sizeof *m);
+	m->weight = 1;
 	m->q = q;
 	m->mq = q->metrics;
 	m->step = step_ns;
@@ -276,7 +277,7 @@ observe_span(struct traceql_metrics *m, struct tq_ctx *x, size_t i, long k)
 	case TQ_M_RATE:
 	case TQ_M_COUNT:
 	case TQ_M_HISTOGRAM:
-		s->acc[k] += 1;
+		s->acc[k] += m->weight;
 		break;
 	case TQ_M_SUM:
 		s->acc[k] = isnan(s->acc[k]) ? v : s->acc[k] + v;
@@ -309,23 +310,110 @@ observe_span(struct traceql_metrics *m, struct tq_ctx *x, size_t i, long k)
 	}
 }
 
+/* Does the operand read only what a rollup row knows (service, name, kind, status)? */
+static bool
+row_field(const struct tq_operand *o)
+{
+	switch (o->field) {
+	case TQ_F_LITERAL:
+	case TQ_F_NAME:
+	case TQ_F_KIND:
+	case TQ_F_STATUS:
+		return true;
+	case TQ_F_RESOURCE_ATTR:
+		return o->attr && strcmp(o->attr, "service.name") == 0;
+	default:
+		return false;
+	}
+}
+
+static bool
+row_cond(const struct tq_cond *c)
+{
+	if (c == NULL)
+		return true;
+	switch (c->kind) {
+	case TQ_COND_AND:
+	case TQ_COND_OR:
+		return row_cond(c->left) && row_cond(c->right);
+	case TQ_COND_NOT:
+		return row_cond(c->left);
+	case TQ_COND_CMP:
+		return row_field(&c->lhs) && row_field(&c->rhs);
+	case TQ_COND_TRUTH:
+		return row_field(&c->lhs);
+	}
+	return false;
+}
+
 bool
-traceql_metrics_counts_spans(const struct traceql_metrics *m, bool *by_service)
+traceql_metrics_counts_rows(const struct traceql_metrics *m)
 {
 	const struct tq_metrics *mq = m->mq;
 	const uint64_t minute = 60000000000ull;
+	size_t i;
 
-	*by_service = false;
-	if ((m->q->root && (m->q->root->op != TQ_SET_FILTER || m->q->root->cond)) ||
-	    m->q->nstages || (mq->fn != TQ_M_RATE && mq->fn != TQ_M_COUNT) || mq->second ||
-	    m->instant || m->step % minute || m->first % minute)
+	if ((m->q->root && (m->q->root->op != TQ_SET_FILTER || !row_cond(m->q->root->cond))) ||
+	    m->q->nstages || (mq->fn != TQ_M_RATE && mq->fn != TQ_M_COUNT) || m->instant ||
+	    m->step % minute || m->first % minute)
 		return false;
-	if (mq->nby == 0)
-		return true;
-	if (mq->nby == 1 && mq->by[0].field == TQ_F_RESOURCE_ATTR && mq->by[0].attr &&
-	    strcmp(mq->by[0].attr, "service.name") == 0)
-		return *by_service = true;
-	return false;
+	for (i = 0; i < mq->nby; i++)
+		if (mq->by[i].field == TQ_F_LITERAL || !row_field(&mq->by[i]))
+			return false;
+	return true;
+}
+
+void
+traceql_metrics_add_row(struct traceql_metrics *m, const char *service, const char *name,
+			int kind, int status, uint64_t ts, double n)
+{
+	otlp_traces_data td = OPENTELEMETRY__PROTO__TRACE__V1__TRACES_DATA__INIT;
+	otlp_resource_spans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+	otlp_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+	otlp_scope_spans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+	otlp_span sp = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT;
+	otlp_status st = OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
+	otlp_key_value kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+	otlp_any_value av = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+	otlp_key_value *kvs[1] = { &kv };
+	otlp_resource_spans *rss[1] = { &rs };
+	otlp_scope_spans *sss[1] = { &ss };
+	otlp_span *sps[1] = { &sp };
+	static uint8_t tid[16] = { 1 }, sid[8] = { 1 };
+	struct ob_trace t;
+
+	if (n == 0)
+		return;
+	/* one span standing for the row's n: evaluated, and counted n times */
+	av.value_case = OTLP_VALUE(STRING_VALUE);
+	av.string_value = (char *)service;
+	kv.key = "service.name";
+	kv.value = &av;
+	if (service && service[0]) {
+		res.attributes = kvs;
+		res.n_attributes = 1;
+	}
+	rs.resource = &res;
+	rs.scope_spans = sss;
+	rs.n_scope_spans = 1;
+	ss.spans = sps;
+	ss.n_spans = 1;
+	sp.trace_id = (ProtobufCBinaryData){ 16, tid };
+	sp.span_id = (ProtobufCBinaryData){ 8, sid };
+	sp.name = (char *)name;
+	sp.kind = kind;
+	sp.start_time_unix_nano = sp.end_time_unix_nano = ts;
+	st.code = status;
+	sp.status = &st;
+	td.resource_spans = rss;
+	td.n_resource_spans = 1;
+	memset(&t, 0, sizeof t);
+	ob_arena_init(&t.arena, 0);
+	ob_trace_index(&t, &td);
+	m->weight = n;
+	traceql_metrics_observe(m, &t);
+	m->weight = 1;
+	ob_trace_release(&t);
 }
 
 bool
@@ -334,29 +422,6 @@ traceql_metrics_hour_aligned(const struct traceql_metrics *m)
 	const uint64_t hour = 3600000000000ull;
 
 	return !m->instant && m->step % hour == 0 && m->first % hour == 0;
-}
-
-void
-traceql_metrics_add_spans(struct traceql_metrics *m, const char *service, uint64_t ts, double n)
-{
-	struct tq_value vals[TQ_MAX_BY];
-	bool has[TQ_MAX_BY];
-	struct mseries *s;
-	long k = interval_of(m, ts);
-
-	if (k < 0 || n == 0)
-		return;
-	memset(vals, 0, sizeof vals);
-	memset(has, 0, sizeof has);
-	ob_buf_reset(&m->key);
-	if (m->mq->nby) {
-		vals[0].type = TQ_STRING;
-		vals[0].s = service ? service : "";
-		has[0] = service && service[0];
-		key_add_value(&m->key, &vals[0], has[0]);
-	}
-	if ((s = series_find(m, vals, has, 0)) != NULL)
-		s->acc[k] += n;
 }
 
 void
@@ -423,6 +488,7 @@ traceql_metrics_fork(const struct traceql_metrics *m)
 
 	f->q = m->q;
 	f->mq = m->mq;
+	f->weight = 1;
 	f->first = m->first;
 	f->step = m->step;
 	f->from = m->from;

@@ -96,18 +96,21 @@ void traceql_metrics_window(const struct traceql_metrics *m, uint64_t *from, uin
  */
 void traceql_metrics_hints(const struct traceql_metrics *m, struct traceql_hints *h);
 /*
- * Does the query count every span (no condition, no pipeline) with rate()
- * or count_over_time(), by nothing or by resource.service.name alone, on
- * steps of whole minutes?  Then counts of spans by service and start
- * minute answer it (*by_service: the series are per service), and
- * traceql_metrics_add_spans() takes them instead of traces.
+ * Can counts of spans per (service, name, kind, status) and start minute
+ * answer the query?  rate() or count_over_time() of one filter whose
+ * conditions and by() fields read only resource.service.name, name, kind
+ * and status ("{ kind = server && status = error } | rate() by
+ * (resource.service.name)"), no pipeline, steps and first sample on whole
+ * minutes.  Then traceql_metrics_add_row() takes such counts instead of
+ * traces (store/tqlmetrics.c reads them from the rollups).
  */
-bool traceql_metrics_counts_spans(const struct traceql_metrics *m, bool *by_service);
+bool traceql_metrics_counts_rows(const struct traceql_metrics *m);
 /* Are the steps and the first sample whole hours? */
 bool traceql_metrics_hour_aligned(const struct traceql_metrics *m);
-/* Count n spans of service (NULL when not by service) that started at ts. */
-void traceql_metrics_add_spans(struct traceql_metrics *m, const char *service, uint64_t ts,
-			       double n);
+/* n spans of (service, name, kind, status code) that started at ts, counted if the query
+ * matches such a span. */
+void traceql_metrics_add_row(struct traceql_metrics *m, const char *service, const char *name,
+			     int kind, int status, uint64_t ts, double n);
 /* Evaluate the query on t and count its spans that started in the window. */
 void traceql_metrics_observe(struct traceql_metrics *m, const struct ob_trace *t);
 /*

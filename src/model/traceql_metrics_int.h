@@ -26,6 +26,7 @@ struct mseries {
 struct traceql_metrics {
 	const struct traceql_query *q;
 	const struct tq_metrics *mq;
+	double weight;                  /* what a counted span adds (1; a rollup row's count) */
 	uint64_t first, step, from, to;
 	size_t npoints;
 	bool instant;

@@ -31,6 +31,10 @@
  * (PENDING_KEEP_NS after it was stored; Tempo waits 10 s): long enough for
  * the other part of a trace to be sealed, or pulled with the next sync, and
  * a bound on the table when half of every call is never instrumented.
+ *
+ * Each span is counted once, when the block holding it is recorded: a
+ * block made by compacting recorded blocks (none yet) must carry no
+ * rollup delta, and retention drops the rollups of times no block covers.
  */
 #include <math.h>
 #include <stdatomic.h>

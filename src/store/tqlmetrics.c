@@ -27,11 +27,12 @@
  * Work is bounded by a time budget; past it the answer is partial and
  * says so.
  *
- * A query that counts every span by start time, by nothing or by service
- * (traceql_metrics_counts_spans: "{ } | rate() by
+ * A query that counts spans by what the rollups key them by
+ * (traceql_metrics_counts_rows: "{ status = error } | rate() by
  * (resource.service.name)" on whole-minute steps) reads no sealed trace:
- * the rollups count sealed spans per service and start minute
- * (SG_KIND_START, rollup.c), hour rows for hour-aligned steps, and only
+ * the rollups count sealed spans per service, name, kind, status and
+ * start minute (SG_KIND_START, rollup.c), hour rows for hour-aligned
+ * steps, each row shown to the query as one span counted n times; only
  * the head, which no rollup covers yet, is read span by span.  Rollups and
  * head come from one read transaction, so a seal in between neither drops
  * nor doubles a span.
@@ -289,7 +290,6 @@ workers_for(size_t n)
 
 struct counts {
 	struct traceql_metrics *m;
-	bool by_service;
 	struct head_loc *locs;
 	size_t n, cap;
 	uint64_t from, to;
@@ -301,8 +301,8 @@ count_row(void *ctx, uint64_t bucket, const struct sg_key *k, const struct sg_ce
 	struct counts *ct = ctx;
 
 	/* a step counts the starts in (T - step, T]: the bucket's are after its start */
-	traceql_metrics_add_spans(ct->m, ct->by_service ? k->a : NULL, bucket + 1,
-				  (double)cell->n);
+	traceql_metrics_add_row(ct->m, k->a, k->b, k->d / 8, k->d % 8, bucket + 1,
+				(double)cell->n);
 }
 
 static bool
@@ -375,10 +375,10 @@ count_head(struct store *s, struct conn *c, struct counts *ct, struct store_scan
 }
 
 static enum ob_err
-count_spans(struct store *s, struct traceql_metrics *m, bool by_service,
-	    struct store_scan_stats *stats, char *errbuf)
+count_spans(struct store *s, struct traceql_metrics *m, struct store_scan_stats *stats,
+	    char *errbuf)
 {
-	struct counts ct = { .m = m, .by_service = by_service };
+	struct counts ct = { .m = m };
 	uint64_t res = SG_RES_MINUTE_NS, from;
 	struct conn *c;
 	enum ob_err err;
@@ -414,12 +414,8 @@ store_traceql_metrics(struct store *s, struct traceql_metrics *m, uint64_t budge
 	size_t i, nw;
 
 	memset(stats, 0, sizeof *stats);
-	{
-		bool by_service;
-
-		if (!s->opt.no_rollups && traceql_metrics_counts_spans(m, &by_service))
-			return count_spans(s, m, by_service, stats, errbuf);
-	}
+	if (!s->opt.no_rollups && traceql_metrics_counts_rows(m))
+		return count_spans(s, m, stats, errbuf);
 	memset(&cs, 0, sizeof cs);
 	memset(w, 0, sizeof w);
 	traceql_metrics_window(m, &cs.from, &cs.to);

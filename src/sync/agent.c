@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/clock.h"
@@ -20,6 +21,7 @@
 struct sync_agent {
 	enum sync_agent_kind kind;
 	struct store *s;
+	struct mstore *m;           /* or NULL */
 	struct blob_store *b;
 	struct remote r;
 	uint64_t interval_ns;
@@ -29,6 +31,8 @@ struct sync_agent {
 	bool stop, kick;
 	_Atomic bool cancel;        /* a pull agent stopping: take no new block */
 	uint64_t deadline_ns;       /* for the last push cycle */
+	uint64_t metrics_newest_ns; /* newest metric block (ULID time) seen on the remote */
+	struct timespec mdir_mtime; /* push: STORE/metrics as the last cycle began */
 	struct sync_agent_status st;
 };
 
@@ -40,6 +44,51 @@ on_progress(void *arg, const struct sync_progress *p)
 	pthread_mutex_lock(&a->lock);
 	a->st.progress = *p;
 	pthread_mutex_unlock(&a->lock);
+}
+
+/* The metric blocks' part of a cycle, its result added to res. */
+static enum ob_err
+metrics_cycle(struct sync_agent *a, const struct sync_opts *to, bool full,
+	      struct sync_result *res, char *errbuf)
+{
+	struct sync_opts o = *to;
+	struct sync_result mr;
+	uint64_t newest = a->metrics_newest_ns;     /* the agent's thread only */
+	enum ob_err err;
+	size_t i;
+
+	/* following lists the ULID windows of the last hour before the newest
+	 * block seen (clock skew, late pushes); a full listing now and then
+	 * catches blocks pushed long after they were sealed */
+	o.since_ns = full || newest == 0 ? 0 : newest > HOUR_NS ? newest - HOUR_NS : 1;
+	o.newest_ns = &newest;
+	if (a->kind == SYNC_AGENT_PUSH)
+		err = msync_push(mstore_dir(a->m), a->b, &a->r, &o, &mr, errbuf);
+	else
+		err = msync_pull(a->m, mstore_dir(a->m), a->b, &a->r, &o, &mr, errbuf);
+	if (newest > a->metrics_newest_ns)
+		a->metrics_newest_ns = newest;
+	res->moved += mr.moved;
+	res->already += mr.already;
+	res->bytes += mr.bytes;
+	for (i = 0; i < mr.nfailures; i++) {
+		res->failures = ob_xrealloc(res->failures,
+					    (res->nfailures + 1) * sizeof *res->failures);
+		res->failures[res->nfailures] = mr.failures[i];
+		snprintf(res->failures[res->nfailures].why, sizeof res->failures->why,
+			 "metric block: %.400s", mr.failures[i].why);
+		res->nfailures++;
+	}
+	pthread_mutex_lock(&a->lock);
+	a->st.metric_blocks_total += mr.moved;
+	pthread_mutex_unlock(&a->lock);
+	if (mr.moved)
+		ob_info("sync: %s %zu metric block%s %s %s",
+			a->kind == SYNC_AGENT_PUSH ? "pushed" : "pulled", mr.moved,
+			mr.moved == 1 ? "" : "s", a->kind == SYNC_AGENT_PUSH ? "to" : "from",
+			a->st.remote);
+	sync_result_release(&mr);
+	return err;
 }
 
 static void
@@ -60,7 +109,10 @@ cycle(struct sync_agent *a, uint64_t deadline_ns)
 	newest = a->st.newest_remote_ns;
 	full = a->st.cycles % PULL_FULL_EVERY == 0 || newest == 0;
 	pthread_mutex_unlock(&a->lock);
-	if (a->kind == SYNC_AGENT_PUSH) {
+	if (a->r.layout == REMOTE_LAYOUT_THANOS) {
+		memset(&res, 0, sizeof res);    /* metric blocks only (below) */
+		err = OB_OK;
+	} else if (a->kind == SYNC_AGENT_PUSH) {
 		err = sync_push(a->s, a->b, &a->r, &o, &res, errbuf);
 	} else {
 		/* an hour back from the newest block seen covers clock skew
@@ -69,6 +121,8 @@ cycle(struct sync_agent *a, uint64_t deadline_ns)
 		o.newest_ns = &newest;
 		err = sync_pull(a->s, a->b, &a->r, &o, &res, errbuf);
 	}
+	if (a->m && !err)
+		err = metrics_cycle(a, &o, full, &res, errbuf);
 	pthread_mutex_lock(&a->lock);
 	a->st.running_cycle = false;
 	a->st.cycles++;
@@ -107,6 +161,25 @@ cycle(struct sync_agent *a, uint64_t deadline_ns)
 	sync_result_release(&res);
 }
 
+/*
+ * A push agent: has a block been sealed into STORE/metrics since the last
+ * look (the directory's mtime moves when one is renamed in)?  Sealing has
+ * no hook here, so the agent looks once a second: one stat(2).
+ */
+static bool
+metrics_dir_changed(struct sync_agent *a)
+{
+	struct stat st;
+	bool changed;
+
+	if (a->kind != SYNC_AGENT_PUSH || a->m == NULL || stat(mstore_dir(a->m), &st) != 0)
+		return false;
+	changed = st.st_mtim.tv_sec != a->mdir_mtime.tv_sec ||
+		  st.st_mtim.tv_nsec != a->mdir_mtime.tv_nsec;
+	a->mdir_mtime = st.st_mtim;
+	return changed;
+}
+
 static void *
 agent_main(void *arg)
 {
@@ -123,16 +196,38 @@ agent_main(void *arg)
 		}
 		a->kick = false;
 		pthread_mutex_unlock(&a->lock);
+		(void)metrics_dir_changed(a);   /* what this cycle pushes */
 		cycle(a, 0);
-		/* condition variables wait on the real-time clock */
+		/* condition variables wait on the real-time clock; a push agent
+		 * with metrics wakes each second to look for new metric blocks */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		until = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + a->interval_ns;
-		ts.tv_sec = (time_t)(until / 1000000000);
-		ts.tv_nsec = (long)(until % 1000000000);
 		pthread_mutex_lock(&a->lock);
-		while (!a->stop && !a->kick &&
-		       pthread_cond_timedwait(&a->cond, &a->lock, &ts) == 0)
-			;
+		while (!a->stop && !a->kick) {
+			uint64_t now, step;
+			int rc;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+			if (now >= until)
+				break;
+			step = a->kind == SYNC_AGENT_PUSH && a->m && until - now > 1000000000ull
+				       ? now + 1000000000ull : until;
+			ts.tv_sec = (time_t)(step / 1000000000);
+			ts.tv_nsec = (long)(step % 1000000000);
+			rc = pthread_cond_timedwait(&a->cond, &a->lock, &ts);
+			if (rc != 0 && step == until)
+				break;
+			if (rc != 0) {
+				bool changed;
+
+				pthread_mutex_unlock(&a->lock);
+				changed = metrics_dir_changed(a);
+				pthread_mutex_lock(&a->lock);
+				if (changed)
+					break;
+			}
+		}
 		pthread_mutex_unlock(&a->lock);
 	}
 	/* a push agent's last cycle: what was sealed on the way out */
@@ -142,14 +237,20 @@ agent_main(void *arg)
 }
 
 enum ob_err
-sync_agent_start(enum sync_agent_kind kind, struct store *s, struct blob_store *b,
-		 const struct remote *r, uint64_t interval_ns, struct sync_agent **out,
-		 char *errbuf)
+sync_agent_start(enum sync_agent_kind kind, struct store *s, struct mstore *m,
+		 struct blob_store *b, const struct remote *r, uint64_t interval_ns,
+		 struct sync_agent **out, char *errbuf)
 {
-	struct sync_agent *a = ob_xcalloc(1, sizeof *a);
+	struct sync_agent *a;
 
+	if (kind == SYNC_AGENT_PUSH && r->layout == REMOTE_LAYOUT_THANOS)
+		return ob_errf(errbuf, OB_EINVAL, "%s is a Thanos bucket (layout thanos): obstui"
+			       " pulls from it but never writes into another system's bucket",
+			       r->name[0] ? r->name : r->url);
+	a = ob_xcalloc(1, sizeof *a);
 	a->kind = kind;
 	a->s = s;
+	a->m = m;
 	a->b = b;
 	a->r = *r;
 	a->interval_ns = interval_ns ? interval_ns : 30ull * 1000000000ull;

@@ -247,6 +247,7 @@ struct exchange {
 	struct ob_buf resp;
 	bool too_big;
 	char error_code[128];
+	char content_md5[32];       /* the blob's, as the answer gives it ("" if none) */
 	long retry_after_ms;
 };
 
@@ -314,6 +315,12 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 		while (*v == ' ')
 			v++;
 		snprintf(x->error_code, sizeof x->error_code, "%.100s", v);
+	} else if (strncasecmp(line, "content-md5:", 12) == 0) {
+		const char *v = line + 12;
+
+		while (*v == ' ')
+			v++;
+		snprintf(x->content_md5, sizeof x->content_md5, "%.31s", v);
 	} else if (strncasecmp(line, "retry-after:", 12) == 0) {
 		long s = atol(line + 12);
 
@@ -442,6 +449,7 @@ attempt(struct blob_store *b, struct exchange *x, char *errbuf)
 	x->status = 0;
 	x->too_big = false;
 	x->error_code[0] = '\0';
+	x->content_md5[0] = '\0';
 	x->retry_after_ms = 0;
 	ob_buf_reset(&x->resp);
 	b->requests++;
@@ -596,6 +604,8 @@ blob_list_some(struct blob_store *b, const char *prefix, size_t limit, struct bl
 	return err;
 }
 
+static void md5_b64(const uint8_t *data, size_t len, char out[32]);
+
 enum ob_err
 blob_get(struct blob_store *b, const char *name, uint64_t cap, struct ob_buf *out,
 	 char *errbuf)
@@ -610,10 +620,19 @@ blob_get(struct blob_store *b, const char *name, uint64_t cap, struct ob_buf *ou
 	if (!x_path(&x, b, name))
 		return ob_errf(errbuf, OB_EINVAL, "blob name too long: %s", name);
 	if ((err = exchange(b, &x, errbuf)) == OB_OK) {
-		if (x.status == 200)
-			ob_buf_add(out, x.resp.data, x.resp.len);
-		else
+		char have[32];
+
+		if (x.status != 200) {
 			err = answer_error(b, &x, name, errbuf);
+		} else if (x.content_md5[0] && (md5_b64(x.resp.data, x.resp.len, have),
+						strcmp(have, x.content_md5) != 0)) {
+			/* the service keeps the MD5 it was given or computed: the
+			 * bytes changed on the way */
+			err = ob_errf(errbuf, OB_ECORRUPT, "%s: the bytes read do not match the"
+				      " blob's Content-MD5", name);
+		} else {
+			ob_buf_add(out, x.resp.data, x.resp.len);
+		}
 	}
 	ob_buf_release(&x.resp);
 	return err;

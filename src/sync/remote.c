@@ -165,6 +165,11 @@ remote_resolve(const char *name_or_url, const struct ob_config *cfg, struct remo
 	snprintf(out->name, sizeof out->name, "%s", rc->name);
 	snprintf(out->auth, sizeof out->auth, "%s", rc->auth);
 	snprintf(out->client_id, sizeof out->client_id, "%s", rc->client_id);
+	if (strcmp(rc->layout, "thanos") == 0)
+		out->layout = REMOTE_LAYOUT_THANOS;
+	else if (rc->layout[0] && strcmp(rc->layout, "obstui") != 0)
+		return ob_errf(errbuf, OB_EINVAL, "remote %s: unknown layout \"%s\" (obstui or thanos)",
+			       rc->name, rc->layout);
 	return OB_OK;
 }
 

@@ -38,11 +38,14 @@
 #include "core/err.h"
 
 enum remote_kind { REMOTE_AZURE, REMOTE_FILE };
+/* obstui's layout, or a Thanos bucket's (msync.h; read only) */
+enum remote_layout { REMOTE_LAYOUT_OBSTUI, REMOTE_LAYOUT_THANOS };
 
 struct remote {
 	char name[64];              /* the config name, or "" for a bare URL */
 	char url[2048];             /* as given, with any SAS removed (safe to print) */
 	enum remote_kind kind;
+	enum remote_layout layout;  /* from the config ("layout = thanos") */
 	/* Azure */
 	char origin[512];           /* "https://acct.blob.core.windows.net" */
 	char account[64];

@@ -46,6 +46,7 @@ struct sync_failure {
 struct sync_result {
 	size_t moved;               /* uploaded or downloaded */
 	size_t already;             /* on both sides before */
+	size_t skipped;             /* left alone on purpose (msync.h: downsampled) */
 	uint64_t bytes;             /* block bytes moved */
 	struct sync_failure *failures;
 	size_t nfailures;

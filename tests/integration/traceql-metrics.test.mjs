@@ -195,10 +195,27 @@ test('avg/min/max/sum_over_time and errors only', { timeout: 30000 }, async () =
 	// counting every span reads only the head (the rollups count the sealed spans), the
 	// same answer
 	const counted = await range('{ } | count_over_time()');
-	const scanned = await range('{ true } | count_over_time()');
+	const scanned = await range('{ duration >= 0 } | count_over_time()');
 	assert.ok(counted.metrics.inspectedTraces < scanned.metrics.inspectedTraces,
 		`counted ${counted.metrics.inspectedTraces}, scanned ${scanned.metrics.inspectedTraces}`);
 	assert.deepEqual(valuesOf(counted.series[0]), valuesOf(scanned.series[0]));
+	// the same for filters and by() on what the rollups key spans by (service, name,
+	// kind, status), against a filter that must read spans (duration)
+	for (const [rows, spansq] of [
+		['{ status = error } | rate() by (resource.service.name)',
+		 '{ status = error && duration >= 0 } | rate() by (resource.service.name)'],
+		['{ resource.service.name = "api" && name != "child" } | count_over_time() by (kind, status)',
+		 '{ resource.service.name = "api" && name != "child" && duration >= 0 } | count_over_time() by (kind, status)'],
+		['{ !(kind = server) || status = error } | count_over_time() by (name)',
+		 '{ (!(kind = server) || status = error) && duration >= 0 } | count_over_time() by (name)'],
+	]) {
+		const a = await range(rows), b = await range(spansq);
+		assert.ok(a.metrics.inspectedTraces < b.metrics.inspectedTraces, rows);
+		assert.ok(b.series.length > 0, spansq);
+		assert.deepEqual(a.series.map((x) => x.promLabels), b.series.map((x) => x.promLabels), rows);
+		for (let i = 0; i < a.series.length; i++)
+			assert.deepEqual(valuesOf(a.series[i]), valuesOf(b.series[i]), `${rows} ${a.series[i].promLabels}`);
+	}
 });
 
 test('quantile_over_time(duration, .5, .9, .99): one series per p, exact', { timeout: 30000 }, async () => {
