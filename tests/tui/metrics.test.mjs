@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hasTmux, startUi } from './lib/tmux.mjs';
 import { post } from '../integration/lib/obstui.mjs';
-import { startLoaded } from './lib/ui.mjs';
+import { startLoaded, openTrace } from './lib/ui.mjs';
 import { TID } from './lib/traces.mjs';
 
 const skip = hasTmux() ? false : 'tmux is not installed';
@@ -306,8 +306,13 @@ test('pan back and to live again; stacked; block glyphs; NO_COLOR: no colour, th
 		const m = axisMinutes(x);
 		return m.length >= 2 && m.at(-1) < live.at(-1);
 	});
+	// '>': forward again, which is now: live
+	await ui.keys('>');
+	await ui.waitGone(/ \(not live\)/);
+	await ui.waitText(/ zoomed/);
+	// '0': the whole window again
 	await ui.keys('0');
-	s = await ui.waitGone(/ \(not live\)/);
+	s = await ui.waitGone(/ zoomed/);
 	// stacked: /pay (4/s) drawn on top of /cart (2/s): the axis reaches 6 (a :promql chart has no unit)
 	s = await ui.waitScreen('unstacked, up to 4', (x) => lines(x).some((l) => /^\s*4┤/.test(l)) && seriesRows(x).length === 2);
 	assert.ok(!lines(s).some((l) => /^\s*[56]┤/.test(l)), s);
@@ -367,5 +372,25 @@ test('live: a sample sent while the chart is open shows up in it', { skip }, asy
 	// 100 MB = 95.4 MiB: the last value, and the axis grows to take it in
 	s = await ui.waitScreen('the new sample', (x) => seriesRows(x)[0]?.[0] === '95.4MiB');
 	assert.ok(lines(s).some((l) => /^\s*100MiB┤/.test(l)), s);
+	await quit(ui);
+});
+
+test("the Trace view: 'm' on a span shows its service's RED charts", { skip }, async (t) => {
+	const ui = await startLoaded(t);
+	await command(ui, 'range 2025-03-14T09:26:40Z 2025-03-14T09:27:40Z');
+	await ui.waitText(/ 5 traces {2}range /);
+	await openTrace(ui, 'GET /checkout');
+	await ui.keys('j', 'j');
+	await ui.waitScreen('GET /cart selected', (x) => / cart +GET \/cart /.test(x));
+	await ui.keys('m');
+	const s = await ui.waitText(/^ obstui RED {2}cart {2}rate, errors, duration {2}range /);
+	// the trace set's cart spans, from the rollups: a rate, no errors, quantiles in ms
+	const panels = await ui.waitScreen('the three panels', (x) => /^ Requests {2}■ \d+(\.\d+)?\/s/m.test(x) &&
+		/^ Errors\n no span metrics for it in this time range/m.test(x) &&
+		/^ Duration {2}■ \d+(\.\d+)?ms \{q="p50"\} {2}■ \d+(\.\d+)?ms \{q="p90"\} {2}■ \d+(\.\d+)?ms \{q="p99"\}/m.test(x));
+	assert.ok(/[\u2801-\u28ff]/.test(panels), panels);
+	assert.match(s, / cart {2}rate, errors, duration/);
+	await ui.keys('Escape');
+	await ui.waitText(/^ obstui Trace {2}/);
 	await quit(ui);
 });
