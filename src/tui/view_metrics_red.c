@@ -88,8 +88,10 @@ build(struct red_view *r)
 	snprintf(sel, sizeof sel, "service=\"%s\", span_kind=~\"SPAN_KIND_SERVER|SPAN_KIND_CONSUMER\"",
 		 svc);
 	snprintf(r->p[0].expr, sizeof r->p[0].expr, "sum(rate(%s{%s}[%llds]))", m, sel, w);
+	/* no failing series is no errors: 0 wherever there are calls */
 	snprintf(r->p[1].expr, sizeof r->p[1].expr,
-		 "sum(rate(%s{%s, status_code=\"STATUS_CODE_ERROR\"}[%llds]))", m, sel, w);
+		 "sum(rate(%s{%s, status_code=\"STATUS_CODE_ERROR\"}[%llds])) or "
+		 "0 * sum(rate(%s{%s}[%llds]))", m, sel, w, m, sel, w);
 	snprintf(r->p[2].expr, sizeof r->p[2].expr,
 		 "label_replace(histogram_quantile(0.99, sum by (le) (rate(%s{%s}[%llds]))),"
 		 " \"q\", \"p99\", \"\", \"\") or "
