@@ -227,7 +227,8 @@ fake_status(void *ctx, struct tui_status *out)
 	out->bytes = t->len;
 }
 
-static const struct tui_source_ops fake_ops = { fake_list, fake_trace, fake_status, NULL, NULL };
+static const struct tui_source_ops fake_ops = { fake_list, fake_trace, fake_status, NULL, NULL,
+						NULL, NULL, NULL, NULL };
 
 /* The scroll keys, round and round: moves, pages, jumps, folds, zooms. */
 static const char *const scroll_keys[] = {
@@ -383,7 +384,7 @@ timed_status(void *ctx, struct tui_status *out)
 }
 
 static const struct tui_source_ops timed_ops = { timed_list, timed_trace, timed_status, NULL,
-						 NULL };
+						 NULL, NULL, NULL, NULL, NULL };
 
 /* Keys on the list: down and back up, pages, the oldest loaded row, the newest. */
 static const char *const list_keys[] = {

@@ -153,7 +153,10 @@ service_ops(void *ctx, const char *service, uint64_t since_ns, uint64_t until_ns
 				 until_ns ? until_ns : ob_now_ns(), out, n, errbuf);
 }
 
-static const struct tui_source_ops ops = { list, trace, status, graph, service_ops };
+static const struct tui_source_ops ops = {
+	list, trace, status, graph, service_ops,
+	ui_source_metrics, ui_source_series, ui_source_query_range, ui_source_exemplars,
+};
 
 void
 ui_source_init(struct tui_source *src, struct ui_source_ctx *ctx)

@@ -14,6 +14,18 @@ struct ui_source_ctx {
 	uint64_t retention_ns;
 };
 
+/* The Metrics view's reads (ui_source_metrics.c), as tui_source_ops has them. */
+enum ob_err ui_source_metrics(void *ctx, uint64_t since_ns, uint64_t until_ns,
+			      struct tui_metric_row **rows, size_t *n, char *errbuf);
+enum ob_err ui_source_series(void *ctx, const char *selector, uint64_t since_ns,
+			     uint64_t until_ns, struct tui_series **out, size_t *n, char *errbuf);
+enum ob_err ui_source_query_range(void *ctx, const char *expr, int64_t start_ms, int64_t end_ms,
+				  int64_t step_ms, struct tui_series **out, size_t *n,
+				  char *errbuf);
+
+enum ob_err ui_source_exemplars(void *ctx, const char *selector, int64_t start_ms, int64_t end_ms,
+				struct tui_exemplar **out, size_t *n, char *errbuf);
+
 /* A source over ctx (which must outlive it). */
 void ui_source_init(struct tui_source *src, struct ui_source_ctx *ctx);
 

@@ -126,6 +126,24 @@ cmd_remotes(struct tui *t, const char *arg)
 }
 
 static void
+cmd_metrics(struct tui *t, const char *arg)
+{
+	(void)arg;
+	cmd_traces(t, NULL);
+	tui_push(t, view_metrics_new(t));
+}
+
+static void
+cmd_promql(struct tui *t, const char *arg)
+{
+	if (*arg == 0) {
+		tui_message(t, true, "usage: :promql EXPR, e.g. :promql sum(rate(http_requests_total[5m]))");
+		return;
+	}
+	tui_push(t, view_metrics_promql_new(t, arg));
+}
+
+static void
 cmd_quit(struct tui *t, const char *arg)
 {
 	(void)arg;
@@ -148,6 +166,8 @@ static const struct command commands[] = {
 	{ "range", "FROM TO", "traces between two times: 10:00, 2026-11-21T10:00:00Z, now-1h,"
 			      " unix seconds; TO may be now", cmd_range },
 	{ "services", "", "the service graph of the time range (t: as a table)", cmd_services },
+	{ "metrics", "", "the metrics: names, type, unit, series; Enter charts one", cmd_metrics },
+	{ "promql", "EXPR", "chart a PromQL expression over the time range", cmd_promql },
 	{ "remotes", "", "what is pulled and pushed, and how it is going", cmd_remotes },
 	{ "theme", "NAME", "dark, light, high-contrast, or a theme file", cmd_theme },
 	{ "help", "", "the key bindings", cmd_help },

@@ -25,11 +25,34 @@ struct tui_fetch {
 	bool running[FETCH__COUNT];
 	struct tui_list_query list_query;
 	struct tui_graph_query graph_query[FETCH__COUNT];
+	struct tui_metric_query metric_query[FETCH__COUNT];
 	uint8_t trace_id[16];
 	uint64_t generation[FETCH__COUNT];
 	struct tui_fetch_result *done_head, *done_tail;
 	int pipe[2];
 };
+
+static void
+run_metric(struct tui_fetch *f, struct tui_fetch_result *r)
+{
+	const struct tui_source_ops *o = f->src.ops;
+	const struct tui_metric_query *q = &r->metric_query;
+
+	if (r->kind == FETCH_METRICS && o->metrics)
+		r->err = o->metrics(f->src.ctx, q->since_ns, q->until_ns, &r->metrics, &r->nmetrics,
+				    r->errbuf);
+	else if (r->kind == FETCH_SERIES && o->series)
+		r->err = o->series(f->src.ctx, q->expr, q->since_ns, q->until_ns, &r->series,
+				   &r->nseries, r->errbuf);
+	else if (r->kind == FETCH_QUERY && o->query_range)
+		r->err = o->query_range(f->src.ctx, q->expr, q->start_ms, q->end_ms, q->step_ms,
+					&r->series, &r->nseries, r->errbuf);
+	else if (r->kind == FETCH_EXEMPLARS && o->exemplars)
+		r->err = o->exemplars(f->src.ctx, q->expr, q->start_ms, q->end_ms, &r->exemplars,
+				      &r->nexemplars, r->errbuf);
+	else
+		r->err = ob_errf(r->errbuf, OB_EUNSUPPORTED, "this source has no metrics");
+}
 
 static void
 run(struct tui_fetch *f, struct tui_fetch_result *r)
@@ -58,6 +81,12 @@ run(struct tui_fetch *f, struct tui_fetch_result *r)
 						 r->graph_query.service : NULL,
 						 r->graph_query.since_ns, r->graph_query.until_ns,
 						 &r->ops, &r->nops, r->errbuf);
+		break;
+	case FETCH_METRICS:
+	case FETCH_SERIES:
+	case FETCH_QUERY:
+	case FETCH_EXEMPLARS:
+		run_metric(f, r);
 		break;
 	default:
 		f->src.ops->status(f->src.ctx, &r->status);
@@ -91,6 +120,7 @@ fetch_main(void *arg)
 		r->query = f->list_query;
 		memcpy(r->trace_id, f->trace_id, 16);
 		r->graph_query = f->graph_query[k];
+		r->metric_query = f->metric_query[k];
 		ob_buf_init(&r->trace, 0);
 		f->want[k] = false;
 		f->running[k] = true;
@@ -204,6 +234,27 @@ tui_fetch_ops(struct tui_fetch *f, const struct tui_graph_query *q, uint64_t gen
 	ask(f, FETCH_OPS, generation);
 }
 
+void
+tui_fetch_metric(struct tui_fetch *f, enum tui_fetch_kind kind, const struct tui_metric_query *q,
+		 uint64_t generation)
+{
+	pthread_mutex_lock(&f->mu);
+	f->metric_query[kind] = *q;
+	ask(f, kind, generation);
+}
+
+void
+tui_series_free(struct tui_series *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s && i < n; i++) {
+		free(s[i].t_ms);
+		free(s[i].v);
+	}
+	free(s);
+}
+
 struct tui_fetch_result *
 tui_fetch_take(struct tui_fetch *f)
 {
@@ -234,6 +285,9 @@ tui_fetch_result_free(struct tui_fetch_result *r)
 		return;
 	free(r->rows);
 	free(r->ops);
+	free(r->metrics);
+	free(r->exemplars);
+	tui_series_free(r->series, r->nseries);
 	sg_graph_release(&r->graph);
 	ob_buf_release(&r->trace);
 	if (r->have_decoded)

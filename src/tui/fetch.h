@@ -20,7 +20,17 @@
 #include "model/trace.h"
 #include "tui/source.h"
 
-enum tui_fetch_kind { FETCH_LIST, FETCH_TRACE, FETCH_STATUS, FETCH_GRAPH, FETCH_OPS, FETCH__COUNT };
+enum tui_fetch_kind {
+	FETCH_LIST, FETCH_TRACE, FETCH_STATUS, FETCH_GRAPH, FETCH_OPS,
+	FETCH_METRICS, FETCH_SERIES, FETCH_QUERY, FETCH_EXEMPLARS, FETCH__COUNT
+};
+
+/* A metrics request: the list (FETCH_METRICS), a selector's series, a range query. */
+struct tui_metric_query {
+	char expr[4096];                /* FETCH_SERIES: a selector; FETCH_QUERY: PromQL */
+	uint64_t since_ns, until_ns;    /* FETCH_METRICS, FETCH_SERIES */
+	int64_t start_ms, end_ms, step_ms;      /* FETCH_QUERY, FETCH_EXEMPLARS */
+};
 
 /* The window and the service of a service-graph or operations request. */
 struct tui_graph_query {
@@ -51,6 +61,13 @@ struct tui_fetch_result {
 	struct sg_graph graph;         /* FETCH_GRAPH: a view may take it (zeroing it) */
 	struct sg_op *ops;             /* FETCH_OPS: a view may take it (setting NULL) */
 	size_t nops;
+	struct tui_metric_query metric_query;  /* FETCH_METRICS, _SERIES, _QUERY: what was asked */
+	struct tui_metric_row *metrics;        /* FETCH_METRICS: a view may take it (setting NULL) */
+	size_t nmetrics;
+	struct tui_series *series;     /* FETCH_SERIES, FETCH_QUERY: a view may take it */
+	size_t nseries;
+	struct tui_exemplar *exemplars;        /* FETCH_EXEMPLARS: a view may take it */
+	size_t nexemplars;
 	struct tui_fetch_result *next;
 };
 
@@ -68,6 +85,10 @@ void tui_fetch_status(struct tui_fetch *f);
 /* The service graph, or the operations of q->service; OB_EUNSUPPORTED when the source has none. */
 void tui_fetch_graph(struct tui_fetch *f, const struct tui_graph_query *q, uint64_t generation);
 void tui_fetch_ops(struct tui_fetch *f, const struct tui_graph_query *q, uint64_t generation);
+
+/* The metrics view's requests; OB_EUNSUPPORTED when the source has no metrics. */
+void tui_fetch_metric(struct tui_fetch *f, enum tui_fetch_kind kind,
+		      const struct tui_metric_query *q, uint64_t generation);
 
 /* The oldest finished result, or NULL; the caller frees it. */
 struct tui_fetch_result *tui_fetch_take(struct tui_fetch *f);

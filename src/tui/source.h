@@ -64,6 +64,39 @@ struct tui_status {
 	char origin[256];           /* who this store says captured its own data */
 };
 
+/* One metric of the Metrics view's browser. */
+struct tui_metric_row {
+	char name[128];
+	uint8_t type;               /* enum series_type's numbers: 1 counter, 2 gauge, 3 histogram... */
+	char unit[32];
+	char help[200];
+	uint32_t nseries;
+};
+
+/*
+ * One series: its labels as PromQL writes them (name{k="v", ...}) and,
+ * from a range query, its points (NaN: no value).  t_ms and v are malloc'd;
+ * tui_series_free releases an array of them.
+ */
+struct tui_series {
+	char labels[384];
+	int64_t *t_ms;
+	double *v;
+	size_t n;
+};
+
+void tui_series_free(struct tui_series *s, size_t n);
+
+/* An exemplar with a trace: where it sits on a chart and the trace it opens. */
+struct tui_exemplar {
+	int64_t t_ms;
+	double v;
+	uint8_t trace_id[16];
+};
+
+/* The most series a range query or a series listing hands to the UI. */
+#define TUI_MAX_SERIES 5000
+
 struct sg_graph;
 struct sg_op;
 
@@ -84,6 +117,23 @@ struct tui_source_ops {
 	/* Operations of service (NULL: all) in the window, most calls first; *ops is the caller's. */
 	enum ob_err (*ops)(void *ctx, const char *service, uint64_t since_ns, uint64_t until_ns,
 			   struct sg_op **ops, size_t *n, char *errbuf);
+	/*
+	 * The metrics with a sample in the window (0: open ends), by name,
+	 * with their metadata and series counts; *rows is the caller's.  The
+	 * next three may be NULL: the Metrics view then says there are none.
+	 */
+	enum ob_err (*metrics)(void *ctx, uint64_t since_ns, uint64_t until_ns,
+			       struct tui_metric_row **rows, size_t *n, char *errbuf);
+	/* Label sets of the series matching a PromQL selector, at most TUI_MAX_SERIES. */
+	enum ob_err (*series)(void *ctx, const char *selector, uint64_t since_ns,
+			      uint64_t until_ns, struct tui_series **out, size_t *n, char *errbuf);
+	/* A PromQL range query; OB_EINVAL with the parser's words for a bad expression. */
+	enum ob_err (*query_range)(void *ctx, const char *expr, int64_t start_ms, int64_t end_ms,
+				   int64_t step_ms, struct tui_series **out, size_t *n,
+				   char *errbuf);
+	/* Exemplars with a trace_id of the series a selector matches, by time; may be NULL. */
+	enum ob_err (*exemplars)(void *ctx, const char *selector, int64_t start_ms, int64_t end_ms,
+				 struct tui_exemplar **out, size_t *n, char *errbuf);
 };
 
 struct tui_source {

@@ -179,6 +179,7 @@ static const struct {
 } main_views[] = {
 	{ "Traces", NULL },
 	{ "Services", view_services_new },
+	{ "Metrics", view_metrics_new },
 	{ "Remotes", view_remotes_new },
 };
 #define NMAIN_VIEWS (sizeof main_views / sizeof main_views[0])
@@ -215,7 +216,7 @@ static const struct tui_binding global_bindings[] = {
 	{ 'q', 0, "q", "back; quit from the traces list", key_back_or_quit },
 	{ TK_ESC, 0, "Esc", "back", key_back },
 	{ TK_CTRL('t'), 0, "^T", "the traces list", key_traces },
-	{ TK_TAB, 0, "Tab", "next view: traces, services, remotes", key_next_view },
+	{ TK_TAB, 0, "Tab", "next view: traces, services, metrics, remotes", key_next_view },
 	{ TK_CTRL('c'), 0, "^C", "quit", key_quit },
 };
 

@@ -146,9 +146,14 @@ struct tui_view *view_traces_new(struct tui *t);
 struct tui_view *view_trace_new(struct tui *t, const uint8_t id[16]);
 struct tui_view *view_remotes_new(struct tui *t);
 struct tui_view *view_services_new(struct tui *t);
+/* The Metrics view: the browser of metric names; a chart of a PromQL expression. */
+struct tui_view *view_metrics_new(struct tui *t);
+struct tui_view *view_metrics_promql_new(struct tui *t, const char *expr);
+/* A service's RED charts (rate, errors, duration) from its span metrics. */
+struct tui_view *view_metrics_red_new(struct tui *t, const char *service);
 /* The operations of a service (the Services view's Enter on a node). */
 struct tui_view *view_services_ops_new(struct tui *t, const char *service);
-/* Tab: the next of the main views (traces, services, remotes), from any view. */
+/* Tab: the next of the main views (traces, services, metrics, remotes), from any view. */
 void tui_next_view(struct tui *t);
 /* Load and apply a theme; false (with a message shown) when it cannot. */
 bool tui_set_theme(struct tui *t, const char *name);

@@ -402,6 +402,27 @@ services_open_edge(struct tui *t, struct services_view *v, long edge)
 	view_traces_open_worst(t, q);
 }
 
+/* m: the selected service's RED charts (an edge: its server's) */
+static void
+k_red(struct tui *t, struct tui_view *b)
+{
+	struct services_view *v = VIEW(b);
+	long n = v->sel_edge >= 0 ? -1 : v->sel_node;
+
+	if (v->sel_edge >= 0) {
+		const char *server = v->g.edges[v->sel_edge].server;
+		size_t i;
+
+		for (i = 0; i < v->g.nnodes; i++)
+			if (strcmp(v->g.nodes[i].id, server) == 0)
+				n = (long)i;
+	}
+	if (n >= 0 && v->g.nodes[n].kind == SG_NODE_SERVICE)
+		tui_push(t, view_metrics_red_new(t, v->g.nodes[n].id));
+	else
+		tui_message(t, false, "RED charts are for services that send spans");
+}
+
 static void k_down(struct tui *t, struct tui_view *b) { (void)t; move_vertical(VIEW(b), 1); }
 static void k_up(struct tui *t, struct tui_view *b) { (void)t; move_vertical(VIEW(b), -1); }
 static void k_left(struct tui *t, struct tui_view *b) { (void)t; move_layer(VIEW(b), -1); }
@@ -445,6 +466,7 @@ static const struct tui_binding bindings[] = {
 	{ 'E', 0, "E", "the node's previous edge", k_edge_back },
 	{ TK_ENTER, 0, "Enter", "a service: its operations; an edge: its traces, failing and"
 				" slowest first", k_open },
+	{ 'm', 0, "m", "the service's RED charts: rate, errors, duration", k_red },
 	{ 't', 0, "t", "the edges as a table (s, S: sort) / back to the graph", k_table },
 	{ 'z', 0, "z", "zoom: fit / detail / compact", k_zoom },
 	{ 'H', 0, "H", "pan left", k_pan_left },

@@ -499,6 +499,22 @@ k_zoom_in(struct tui *t, struct tui_view *b)
 	v->nzoom++;
 }
 
+/* m: the RED charts of the selected span's service */
+static void
+k_red(struct tui *t, struct tui_view *b)
+{
+	struct trace_view *v = VIEW(b);
+	const char *svc;
+
+	if (!v->have_trace)
+		return;
+	svc = v->trace.spans[v->cursor].service;
+	if (svc == NULL || *svc == 0)
+		tui_message(t, true, "the span has no service.name");
+	else
+		tui_push(t, view_metrics_red_new(t, svc));
+}
+
 static void
 k_zoom_out(struct tui *t, struct tui_view *b)
 {
@@ -542,6 +558,7 @@ static const struct tui_binding bindings[] = {
 	{ 'Z', '-', "Z -", "zoom back out", k_zoom_out },
 	{ TK_TAB, 0, "Tab", "move between the spans and the details", k_focus },
 	{ 'y', 0, "y", "copy the trace id (OSC 52)", k_copy },
+	{ 'm', 0, "m", "the RED charts of the span's service", k_red },
 };
 
 /* Keys while the details have the focus: scroll, open links. */

@@ -408,8 +408,62 @@ fake_service_ops(void *ctx, const char *service, uint64_t since_ns, uint64_t unt
 	return OB_OK;
 }
 
+/* Two metrics; a selector's series; a range query: one point a step, value = step index. */
+static enum ob_err
+fake_metrics(void *ctx, uint64_t since_ns, uint64_t until_ns, struct tui_metric_row **rows,
+	     size_t *n, char *errbuf)
+{
+	(void)ctx, (void)since_ns, (void)until_ns, (void)errbuf;
+	*rows = calloc(2, sizeof **rows);
+	snprintf((*rows)[0].name, sizeof (*rows)[0].name, "http_requests_total");
+	(*rows)[0].type = 1;
+	(*rows)[0].nseries = 3;
+	snprintf((*rows)[0].help, sizeof (*rows)[0].help, "Requests served.");
+	snprintf((*rows)[1].name, sizeof (*rows)[1].name, "process_resident_memory_bytes");
+	(*rows)[1].type = 2;
+	(*rows)[1].nseries = 1;
+	*n = 2;
+	return OB_OK;
+}
+
+static enum ob_err
+fake_series(void *ctx, const char *selector, uint64_t since_ns, uint64_t until_ns,
+	    struct tui_series **out, size_t *n, char *errbuf)
+{
+	(void)ctx, (void)since_ns, (void)until_ns;
+	if (strchr(selector, '(') != NULL)
+		return ob_errf(errbuf, OB_EINVAL, "not a selector");
+	*out = calloc(1, sizeof **out);
+	snprintf((*out)[0].labels, sizeof (*out)[0].labels, "%s", selector);
+	*n = 1;
+	return OB_OK;
+}
+
+static enum ob_err
+fake_query_range(void *ctx, const char *expr, int64_t start_ms, int64_t end_ms, int64_t step_ms,
+		 struct tui_series **out, size_t *n, char *errbuf)
+{
+	size_t i, k = (size_t)((end_ms - start_ms) / step_ms) + 1;
+
+	(void)ctx;
+	if (strstr(expr, "bad"))
+		return ob_errf(errbuf, OB_EINVAL, "1:1: parse error: bad");
+	*out = calloc(1, sizeof **out);
+	snprintf((*out)[0].labels, sizeof (*out)[0].labels, "%s", expr);
+	(*out)[0].t_ms = calloc(k, sizeof *(*out)[0].t_ms);
+	(*out)[0].v = calloc(k, sizeof *(*out)[0].v);
+	for (i = 0; i < k; i++) {
+		(*out)[0].t_ms[i] = start_ms + (int64_t)i * step_ms;
+		(*out)[0].v[i] = (double)i;
+	}
+	(*out)[0].n = k;
+	*n = 1;
+	return OB_OK;
+}
+
 static const struct tui_source_ops fake_ops = { fake_list, fake_trace, fake_status, fake_graph,
-						fake_service_ops };
+						fake_service_ops, fake_metrics, fake_series,
+						fake_query_range, NULL };
 
 static struct tui_fetch_result *
 wait_result(struct tui_fetch *f)
@@ -466,6 +520,31 @@ fetch_thread(void **state)
 	assert_int_equal(r->kind, FETCH_STATUS);
 	assert_int_equal(r->status.traces, 42);
 	tui_fetch_result_free(r);
+
+	{
+		struct tui_metric_query mq = { .start_ms = 60000, .end_ms = 120000, .step_ms = 15000 };
+
+		tui_fetch_metric(f, FETCH_METRICS, &mq, 11);
+		r = wait_result(f);
+		assert_int_equal(r->kind, FETCH_METRICS);
+		assert_int_equal(r->nmetrics, 2);
+		assert_string_equal(r->metrics[1].name, "process_resident_memory_bytes");
+		tui_fetch_result_free(r);
+		snprintf(mq.expr, sizeof mq.expr, "rate(x[1m])");
+		tui_fetch_metric(f, FETCH_QUERY, &mq, 12);
+		r = wait_result(f);
+		assert_int_equal(r->kind, FETCH_QUERY);
+		assert_int_equal(r->generation, 12);
+		assert_int_equal(r->nseries, 1);
+		assert_int_equal(r->series[0].n, 5);
+		assert_true(r->series[0].t_ms[4] == 120000 && r->series[0].v[4] == 4);
+		assert_string_equal(r->series[0].labels, "rate(x[1m])");
+		tui_fetch_result_free(r);
+		tui_fetch_metric(f, FETCH_SERIES, &mq, 13);
+		r = wait_result(f);
+		assert_int_equal(r->err, OB_EINVAL);
+		tui_fetch_result_free(r);
+	}
 	assert_false(tui_fetch_busy(f, FETCH_LIST));
 
 	{
@@ -491,7 +570,8 @@ fetch_thread(void **state)
 
 	/* a source without a graph says so */
 	{
-		static const struct tui_source_ops old = { fake_list, fake_trace, fake_status, NULL, NULL };
+		static const struct tui_source_ops old = { fake_list, fake_trace, fake_status, NULL, NULL,
+							   NULL, NULL, NULL, NULL };
 		struct tui_source src2 = { &old, &fake };
 		struct tui_graph_query gq = { 0 };
 
@@ -499,6 +579,12 @@ fetch_thread(void **state)
 		tui_fetch_graph(f, &gq, 1);
 		r = wait_result(f);
 		assert_int_equal(r->err, OB_EUNSUPPORTED);
+		tui_fetch_result_free(r);
+		/* nor metrics */
+		tui_fetch_metric(f, FETCH_QUERY, &(struct tui_metric_query){ .step_ms = 1 }, 2);
+		r = wait_result(f);
+		assert_int_equal(r->err, OB_EUNSUPPORTED);
+		assert_string_equal(r->errbuf, "this source has no metrics");
 		tui_fetch_result_free(r);
 		tui_fetch_free(f);
 	}
@@ -789,9 +875,11 @@ services_view_keys_and_enter(void **state)
 	u.t.view->ops->title(&u.t, u.t.view, title, sizeof title);
 	assert_non_null(strstr(title, want));
 	assert_non_null(strstr(title, "sorted by failing, slowest"));
-	/* Tab: traces -> services -> remotes -> traces */
+	/* Tab: traces -> services -> metrics -> remotes -> traces */
 	press(&u, TK_TAB);
 	assert_string_equal(u.t.view->ops->name, "Services");
+	press(&u, TK_TAB);
+	assert_string_equal(u.t.view->ops->name, "Metrics");
 	press(&u, TK_TAB);
 	assert_string_equal(u.t.view->ops->name, "Remotes");
 	press(&u, TK_TAB);

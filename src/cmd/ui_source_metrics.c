@@ -1,0 +1,307 @@
+/*
+ * ui_source_metrics.c - the Metrics view's reads (tui/source.h), answered
+ * by the node's metrics side (node->api_metrics: the metric store and the
+ * service-graph series as one, as the Prometheus API sees them).
+ *
+ * The metric list is every series with a sample in the window, counted by
+ * name, with the metadata of its family (a counter's family may have
+ * dropped the _total its series carry; a histogram's series add _bucket,
+ * _sum and _count).  Each call works in its own capped arena and copies
+ * what it returns out of it, so nothing the UI holds points into a store.
+ */
+#include "cmd/ui_source.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/clock.h"
+#include "core/mem.h"
+#include "core/util.h"
+#include "model/promql.h"
+
+#define ARENA_CAP (512u << 20)
+
+static int64_t
+ms_of(uint64_t ns, int64_t open)
+{
+	return ns ? (int64_t)(ns / 1000000) : open;
+}
+
+/* name{k="v", ...} of ls into out (cut to fit; the __name__ label leads). */
+static void
+labels_text(const struct series_labels *ls, char *out, size_t cap)
+{
+	const char *name = series_label_get(ls, "__name__");
+	size_t o, i;
+	bool first = true;
+
+	o = (size_t)snprintf(out, cap, "%s{", name ? name : "");
+	for (i = 0; i < ls->n && o < cap; i++) {
+		if (!strcmp(ls->v[i].name, "__name__"))
+			continue;
+		char val[256];
+		size_t k = 0;
+		const char *p;
+
+		/* the value as a PromQL string: the text is a selector the UI can query */
+		for (p = ls->v[i].value; *p && k + 3 < sizeof val; p++) {
+			if (*p == '"' || *p == '\\' || *p == '\n') {
+				val[k++] = '\\';
+				val[k++] = *p == '\n' ? 'n' : *p;
+			} else {
+				val[k++] = *p;
+			}
+		}
+		val[k] = 0;
+		o += (size_t)snprintf(out + o, cap - o, "%s%s=\"%s\"", first ? "" : ", ",
+				      ls->v[i].name, val);
+		first = false;
+	}
+	if (o < cap)
+		snprintf(out + o, cap - o, "}");
+	if (first && name && o < cap)
+		out[strlen(name)] = 0;          /* a bare name needs no braces */
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+cmp_meta(const void *a, const void *b)
+{
+	return strcmp(((const struct series_meta *)a)->family,
+		      ((const struct series_meta *)b)->family);
+}
+
+static const struct series_meta *
+find_meta(const struct series_meta *m, size_t n, const char *name)
+{
+	static const char *const suffixes[] = { "_total", "_bucket", "_sum", "_count",
+						"_created" };
+	struct series_meta key = { 0 };
+	const struct series_meta *r;
+	char base[256];
+	size_t i, len = strlen(name);
+
+	key.family = name;
+	if ((r = bsearch(&key, m, n, sizeof *m, cmp_meta)))
+		return r;
+	for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		size_t k = strlen(suffixes[i]);
+
+		if (len <= k || len - k >= sizeof base || strcmp(name + len - k, suffixes[i]))
+			continue;
+		memcpy(base, name, len - k);
+		base[len - k] = 0;
+		key.family = base;
+		if ((r = bsearch(&key, m, n, sizeof *m, cmp_meta)))
+			return r;
+	}
+	return NULL;
+}
+
+enum ob_err
+ui_source_metrics(void *ctx, uint64_t since_ns, uint64_t until_ns, struct tui_metric_row **rows,
+		  size_t *n, char *errbuf)
+{
+	struct ui_source_ctx *x = ctx;
+	const struct api_metrics *am = &x->node->api_metrics;
+	struct ob_arena arena;
+	struct promql_matcher *mt = NULL;
+	struct series_labels *ls;
+	struct series_meta *meta = NULL;
+	const char **names;
+	size_t nm = 0, nls = 0, nmeta = 0, i, k = 0;
+	enum ob_err err;
+
+	*rows = NULL;
+	*n = 0;
+	if (am->series == NULL)
+		return ob_errf(errbuf, OB_EUNSUPPORTED, "no metric store");
+	ob_arena_init(&arena, ARENA_CAP);
+	if ((err = promql_parse_selector("{__name__=~\".+\"}", &arena, &mt, &nm, errbuf)))
+		goto out;
+	if ((err = am->series(am->src.ctx, mt, nm, ms_of(since_ns, INT64_MIN),
+			      ms_of(until_ns, INT64_MAX), &arena, &ls, &nls, errbuf)))
+		goto out;
+	if (am->metadata && am->metadata(am->src.ctx, &arena, &meta, &nmeta, errbuf) != OB_OK)
+		nmeta = 0;      /* names without help are still worth listing */
+	if (nmeta)
+		qsort(meta, nmeta, sizeof *meta, cmp_meta);
+	names = ob_xcalloc(nls + 1, sizeof *names);
+	for (i = 0; i < nls; i++) {
+		const char *nm_ = series_label_get(&ls[i], "__name__");
+
+		names[i] = nm_ ? nm_ : "";
+	}
+	qsort(names, nls, sizeof *names, cmp_name);
+	*rows = ob_xcalloc(nls + 1, sizeof **rows);
+	for (i = 0; i < nls; i++) {
+		struct tui_metric_row *r;
+		const struct series_meta *m;
+
+		if (k > 0 && !strcmp((*rows)[k - 1].name, names[i])) {
+			(*rows)[k - 1].nseries++;
+			continue;
+		}
+		r = &(*rows)[k++];
+		snprintf(r->name, sizeof r->name, "%s", names[i]);
+		r->nseries = 1;
+		if ((m = find_meta(meta, nmeta, names[i]))) {
+			r->type = m->type;
+			snprintf(r->unit, sizeof r->unit, "%s", m->unit ? m->unit : "");
+			snprintf(r->help, sizeof r->help, "%s", m->help ? m->help : "");
+		}
+	}
+	*n = k;
+	free(names);
+out:
+	if (mt)
+		promql_matchers_release(mt, nm);
+	ob_arena_release(&arena);
+	return err;
+}
+
+enum ob_err
+ui_source_series(void *ctx, const char *selector, uint64_t since_ns, uint64_t until_ns,
+		 struct tui_series **out, size_t *n, char *errbuf)
+{
+	struct ui_source_ctx *x = ctx;
+	const struct api_metrics *am = &x->node->api_metrics;
+	struct ob_arena arena;
+	struct promql_matcher *mt = NULL;
+	struct series_labels *ls;
+	size_t nm = 0, nls = 0, i;
+	enum ob_err err;
+
+	*out = NULL;
+	*n = 0;
+	if (am->series == NULL)
+		return ob_errf(errbuf, OB_EUNSUPPORTED, "no metric store");
+	ob_arena_init(&arena, ARENA_CAP);
+	if ((err = promql_parse_selector(selector, &arena, &mt, &nm, errbuf)))
+		goto out;
+	if ((err = am->series(am->src.ctx, mt, nm, ms_of(since_ns, INT64_MIN),
+			      ms_of(until_ns, INT64_MAX), &arena, &ls, &nls, errbuf)))
+		goto out;
+	if (nls > TUI_MAX_SERIES)
+		nls = TUI_MAX_SERIES;
+	*out = ob_xcalloc(nls + 1, sizeof **out);
+	for (i = 0; i < nls; i++)
+		labels_text(&ls[i], (*out)[i].labels, sizeof (*out)[i].labels);
+	*n = nls;
+out:
+	if (mt)
+		promql_matchers_release(mt, nm);
+	ob_arena_release(&arena);
+	return err;
+}
+
+enum ob_err
+ui_source_query_range(void *ctx, const char *expr, int64_t start_ms, int64_t end_ms,
+		      int64_t step_ms, struct tui_series **out, size_t *n, char *errbuf)
+{
+	struct ui_source_ctx *x = ctx;
+	const struct api_metrics *am = &x->node->api_metrics;
+	struct promql_opts opts = { 0 };
+	struct promql_result res;
+	struct promql_expr *e = NULL;
+	struct ob_arena arena;
+	size_t i, j, ns;
+	enum ob_err err;
+
+	*out = NULL;
+	*n = 0;
+	if (am->src.select == NULL)
+		return ob_errf(errbuf, OB_EUNSUPPORTED, "no metric store");
+	if (step_ms <= 0 || end_ms < start_ms || (end_ms - start_ms) / step_ms > 11000)
+		return ob_errf(errbuf, OB_EINVAL, "a range query of at most 11,000 steps");
+	ob_arena_init(&arena, ARENA_CAP);
+	if ((err = promql_parse(expr, &arena, &e, errbuf)))
+		goto out;
+	opts.timeout_ns = 10000000000ull;
+	if ((err = promql_eval_range(e, start_ms, end_ms, step_ms, &opts, &am->src, &arena, &res,
+				     errbuf)))
+		goto out;
+	ns = res.nseries < TUI_MAX_SERIES ? res.nseries : TUI_MAX_SERIES;
+	*out = ob_xcalloc(ns + 1, sizeof **out);
+	for (i = 0; i < ns; i++) {
+		const struct promql_series *ps = &res.series[i];
+		struct tui_series *s = &(*out)[i];
+
+		labels_text(&ps->labels, s->labels, sizeof s->labels);
+		s->t_ms = ob_xcalloc(ps->nf + 1, sizeof *s->t_ms);
+		s->v = ob_xcalloc(ps->nf + 1, sizeof *s->v);
+		for (j = 0; j < ps->nf; j++) {
+			s->t_ms[j] = ps->f[j].t;
+			s->v[j] = ps->f[j].v;
+		}
+		s->n = ps->nf;
+	}
+	*n = ns;
+out:
+	if (e)
+		promql_expr_release(e);
+	ob_arena_release(&arena);
+	return err;
+}
+
+static int
+cmp_exemplar(const void *a, const void *b)
+{
+	const struct tui_exemplar *x = a, *y = b;
+
+	return (x->t_ms > y->t_ms) - (x->t_ms < y->t_ms);
+}
+
+enum ob_err
+ui_source_exemplars(void *ctx, const char *selector, int64_t start_ms, int64_t end_ms,
+		    struct tui_exemplar **out, size_t *n, char *errbuf)
+{
+	struct ui_source_ctx *x = ctx;
+	struct ob_arena arena;
+	struct promql_matcher *mt = NULL;
+	struct mstore_exemplar_series *es = NULL;
+	size_t nm = 0, nes = 0, i, j, k = 0, total = 0;
+	enum ob_err err;
+
+	*out = NULL;
+	*n = 0;
+	if (x->node->metrics == NULL)
+		return OB_OK;
+	ob_arena_init(&arena, ARENA_CAP);
+	if ((err = promql_parse_selector(selector, &arena, &mt, &nm, errbuf)))
+		goto out;
+	if ((err = mstore_exemplars(x->node->metrics, mt, nm, start_ms, end_ms, &arena, &es, &nes,
+				    errbuf)))
+		goto out;
+	for (i = 0; i < nes; i++)
+		total += es[i].n;
+	if (total > TUI_MAX_SERIES * 2)
+		total = TUI_MAX_SERIES * 2;
+	*out = ob_xcalloc(total + 1, sizeof **out);
+	for (i = 0; i < nes; i++)
+		for (j = 0; j < es[i].n && k < total; j++) {
+			const char *id = series_label_get(&es[i].ex[j].labels, "trace_id");
+
+			if (id == NULL || strlen(id) != 32 ||
+			    !ob_hex_decode(id, 32, (*out)[k].trace_id, 16))
+				continue;
+			(*out)[k].t_ms = es[i].ex[j].t;
+			(*out)[k].v = es[i].ex[j].v;
+			k++;
+		}
+	qsort(*out, k, sizeof **out, cmp_exemplar);
+	*n = k;
+out:
+	if (mt)
+		promql_matchers_release(mt, nm);
+	ob_arena_release(&arena);
+	return err;
+}
