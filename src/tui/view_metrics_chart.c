@@ -264,10 +264,12 @@ draw(struct tui *t, struct tui_view *v, struct tui_canvas *cv, int top, int heig
 	}
 	/* the lines: every series but a heatmap's buckets */
 	for (i = 0, n = 0; i < c->nseries && n < MAX_DRAWN; i++)
-		if (!c->heat || isnan(view_metrics_le(c->series[i].labels)))
-			cs[n++] = (struct chart_series){ c->series[i].labels, c->series[i].t_ms,
-							 c->series[i].v, c->series[i].n,
-							 (enum tui_style)(TS_SERVICE0 + n % 8) };
+		if (!c->heat || isnan(view_metrics_le(c->series[i].labels))) {
+			cs[n] = (struct chart_series){ c->series[i].labels, c->series[i].t_ms,
+						       c->series[i].v, c->series[i].n,
+						       (enum tui_style)(TS_SERVICE0 + n % 8) };
+			n++;
+		}
 	memset(&o, 0, sizeof o);
 	o.start_ms = c->start_ms;
 	o.end_ms = c->end_ms;
