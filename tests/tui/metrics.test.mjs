@@ -82,7 +82,16 @@ const seriesRows = (s) => lines(s).filter((l) => /^ [■#] /.test(l)).map((l) =>
 // the time axis labels (HH:MM) of a chart, in minutes since midnight
 const axisMinutes = (s) => {
 	const row = lines(s).find((l) => /^\s+\d\d:\d\d(\s+\d\d:\d\d)+\s*$/.test(l));
-	return row ? [...row.matchAll(/(\d\d):(\d\d)/g)].map((m) => Number(m[1]) * 60 + Number(m[2])) : [];
+	if (!row) return [];
+	// minutes of the day, unwrapped across midnight so that later labels stay larger
+	let day = 0;
+	let last = -1;
+	return [...row.matchAll(/(\d\d):(\d\d)/g)].map((m) => {
+		const v = Number(m[1]) * 60 + Number(m[2]);
+		if (v < last) day += 1440;
+		last = v;
+		return v + day;
+	});
 };
 
 test('browse: every metric with type, unit, series and help; typing filters; Enter charts a gauge in bytes', { skip }, async (t) => {
