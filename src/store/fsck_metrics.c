@@ -8,7 +8,8 @@
  *   metric-index  the index's header, TOC and its CRC, the symbol table,
  *                 label indices, label offset table and postings offset
  *                 table sections with their CRCs (tsdb_index_parse checks
- *                 two of them; the other two are checked here), every
+ *                 two of them; the label offset table and every label
+ *                 index it points at are checked here), every
  *                 postings list's CRC, every series entry's CRC;
  *   metric-chunk  a chunks segment without its header, a series' chunk
  *                 reference outside the segments, a chunk's CRC, or a
@@ -24,6 +25,7 @@
  * bad record and sets the segments after it aside as NAME.corrupt.
  */
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -203,6 +205,49 @@ range:
 	return false;
 }
 
+/*
+ * The label offset table at off (its CRC), and every label index it
+ * points at (each a section of its own, with its CRC).
+ */
+static bool
+label_indices_ok(const uint8_t *b, size_t len, uint64_t off, char *why, size_t whylen)
+{
+	const uint8_t *p, *end;
+	uint32_t n, i;
+
+	if (!section_ok(b, len, off) || ob_get_be32(b + off) < 4) {
+		snprintf(why, whylen, "index: the label offset table fails its CRC");
+		return false;
+	}
+	end = b + off + 4 + ob_get_be32(b + off);
+	n = ob_get_be32(b + off + 4);
+	p = b + off + 8;
+	for (i = 0; i < n; i++) {
+		uint64_t keys, nl, loff;
+		size_t k;
+
+		if (!(k = ob_get_uvarint(p, end, &keys)))
+			break;
+		p += k;
+		if (!(k = ob_get_uvarint(p, end, &nl)) || nl > (uint64_t)(end - p - (ptrdiff_t)k))
+			break;
+		p += k + nl;
+		if (!(k = ob_get_uvarint(p, end, &loff)))
+			break;
+		p += k;
+		if (!section_ok(b, len, loff)) {
+			snprintf(why, whylen, "index: a label index (values of a label name) fails"
+				 " its CRC");
+			return false;
+		}
+	}
+	if (i < n) {
+		snprintf(why, whylen, "index: the label offset table does not decode");
+		return false;
+	}
+	return true;
+}
+
 /* The index: sections, postings, series and their chunks.  Returns the problem code or NULL. */
 static const char *
 check_index(const uint8_t *b, size_t len, const struct segs *segs, struct fsck_report *rep,
@@ -222,10 +267,7 @@ check_index(const uint8_t *b, size_t len, const struct segs *segs, struct fsck_r
 		return "metric-index";
 	}
 	ob_arena_init(&arena, 0);
-	if ((ix.toc[2] && !section_ok(b, len, ix.toc[2])) ||
-	    (ix.toc[3] && !section_ok(b, len, ix.toc[3]))) {
-		snprintf(why, whylen, "index: the label %s section fails its CRC",
-			 ix.toc[2] && !section_ok(b, len, ix.toc[2]) ? "indices" : "offset table");
+	if (ix.toc[3] && !label_indices_ok(b, len, ix.toc[3], why, whylen)) {
 		code = "metric-index";
 		goto out;
 	}
