@@ -177,7 +177,7 @@ enum ob_err store_fsck(const struct fsck_options *opt, struct fsck_report *rep, 
 size_t fsck_unrepaired(const struct fsck_report *rep);
 void fsck_report_release(struct fsck_report *rep);
 
-/* fsck's parts (fsck_metrics.c); rep is appended to. */
+/* fsck's parts (fsck_metrics.c); rep (zeroed, or filled by these) is appended to. */
 void fsck_problem_add(struct fsck_report *rep, const char *code, const char *object,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void fsck_note_add(struct fsck_report *rep, const char *fmt, ...)
