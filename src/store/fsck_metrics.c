@@ -157,6 +157,7 @@ map_segments(const char *bdir, struct segs *s, char *why, size_t whylen)
 				 nums[i]);
 			ok = false;
 		}
+		free(path);
 		s->n = i + 1;
 	}
 	free(nums);

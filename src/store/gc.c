@@ -362,6 +362,16 @@ store_gc(const struct gc_options *opt, struct gc_result *res, char *errbuf)
 	enum ob_err err;
 
 	memset(res, 0, sizeof *res);
+	{
+		char *db = ob_xasprintf("%s/obstui.db", opt->dir);
+		bool there = stat(db, &st) == 0;
+
+		free(db);
+		if (!there) {
+			err = ob_errf(errbuf, OB_ENOTFOUND, "no store at %s (no obstui.db)", opt->dir);
+			goto out;
+		}
+	}
 	if (!opt->dry_run && (err = store_maint_lock(opt->dir, &lock, errbuf)))
 		goto out;
 	store_options_init(&so);
