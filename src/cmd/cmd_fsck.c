@@ -100,7 +100,9 @@ const struct cmd_entry cmd_fsck_entry = {
 	.summary = "check every block, index and the database; --repair sets broken blocks aside",
 	.help = "  --repair   move broken blocks to STORE/lost+found/ (never deleting data),\n"
 		"             remove their rows, rebuild rows from sound block files, adopt\n"
-		"             unrecorded block files that verify; needs the store stopped\n"
+		"             unrecorded block files that verify; copy a damaged metrics\n"
+		"             WAL aside, replay it up to the damage and seal that; needs\n"
+		"             the store stopped\n"
 		"  --quick    PRAGMA quick_check instead of integrity_check for the database\n"
 		"\nChecks: the database's integrity; each trace block's size and SHA-256\n"
 		"against its row, its index and footer, every frame and trace in it, its\n"

@@ -20,9 +20,11 @@
  * cuts: a note, not a problem.  Anything else is metrics-wal.
  *
  * --repair moves a broken block directory to STORE/lost+found/metrics-ULID
- * (holding metrics/lock, so no writer has it open).  A damaged WAL is not
- * rewritten here: the next writable open (obstui serve) replays up to the
- * bad record and sets the segments after it aside as NAME.corrupt.
+ * (holding metrics/lock, so no writer has it open).  A damaged WAL: a copy
+ * of each damaged file goes to lost+found first; then the metrics store is
+ * opened writable once, which replays up to the bad record, cuts the file
+ * there and sets the later segments aside as NAME.corrupt (those move to
+ * lost+found too), and closed, which seals what was replayed into a block.
  */
 #include <dirent.h>
 #include <stddef.h>
@@ -458,13 +460,115 @@ check_wal(const char *mdir, const struct fsck_options *opt, struct fsck_report *
 		free(path);
 		free(names[i]);
 	}
-	for (i = 0; i < rep->nproblems; i++)
-		if (strcmp(rep->problems[i].code, "metrics-wal") == 0 && opt->repair)
-			snprintf(rep->problems[i].repair, sizeof rep->problems[i].repair,
-				 "not repaired here: the next 'obstui serve' replays up to it and"
-				 " sets the rest aside as NAME.corrupt");
 	free(names);
 	free(dir);
+}
+
+static bool
+copy_file(const char *from, const char *to)
+{
+	uint8_t *data = NULL;
+	size_t len;
+	FILE *f;
+	bool ok;
+
+	if (ob_file_read(from, (size_t)1 << 31, &data, &len, NULL))
+		return false;
+	ok = (f = fopen(to, "wb")) != NULL && fwrite(data, 1, len, f) == len;
+	if (f && fclose(f) != 0)
+		ok = false;
+	free(data);
+	return ok;
+}
+
+/*
+ * A damaged WAL: keep a copy of each damaged file in lost+found, then let
+ * a writable open do what it does with one (replay up to the bad record,
+ * cut it there, set later segments aside as *.corrupt) and its close seal
+ * what was replayed into a block; the *.corrupt files join the copies.
+ */
+static void
+repair_wal(const struct fsck_options *opt, const char *mdir, struct fsck_report *rep,
+	   size_t from)
+{
+	char *wdir = ob_xasprintf("%s/obwal", mdir), how[256], errbuf[OB_ERRLEN];
+	struct mstore_options mo;
+	struct mstore *m = NULL;
+	struct fsck_options quiet = *opt;
+	struct fsck_report again;
+	DIR *d;
+	struct dirent *e;
+	size_t i, left = 0;
+	bool ok = true;
+
+	for (i = from; i < rep->nproblems && ok; i++) {
+		char *src, dest[4096], name[80];
+		int fd;
+
+		if (strcmp(rep->problems[i].code, "metrics-wal") != 0)
+			continue;
+		src = ob_xasprintf("%s/%s", wdir, rep->problems[i].object);
+		snprintf(name, sizeof name, "metrics-wal-%s", rep->problems[i].object);
+		/* a name in lost+found, by moving an empty placeholder there */
+		{
+			char *tmp = ob_xasprintf("%s.fsck", src);
+
+			fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			if (fd >= 0)
+				close(fd);
+			ok = fd >= 0 && fsck_move_aside(opt->dir, tmp, name, dest, sizeof dest) &&
+			     copy_file(src, dest);
+			free(tmp);
+		}
+		free(src);
+	}
+	if (!ok) {
+		snprintf(how, sizeof how, "not repaired: cannot keep a copy in lost+found: %s",
+			 strerror(errno));
+		goto mark;
+	}
+	mstore_options_init(&mo);
+	mo.dir = mdir;
+	mo.no_sealer = true;
+	if (mstore_open(&mo, &m, errbuf)) {
+		snprintf(how, sizeof how, "not repaired: opening the metrics store: %.180s", errbuf);
+		ok = false;
+		goto mark;
+	}
+	mstore_close(m);
+	if ((d = opendir(wdir))) {
+		while ((e = readdir(d))) {
+			size_t n = strlen(e->d_name);
+			char *path, dest[4096], name[80];
+
+			if (n < 9 || strcmp(e->d_name + n - 8, ".corrupt") != 0)
+				continue;
+			path = ob_xasprintf("%s/%s", wdir, e->d_name);
+			snprintf(name, sizeof name, "metrics-wal-%s", e->d_name);
+			fsck_move_aside(opt->dir, path, name, dest, sizeof dest);
+			free(path);
+		}
+		closedir(d);
+	}
+	quiet.progress = NULL;
+	memset(&again, 0, sizeof again);
+	check_wal(mdir, &quiet, &again);
+	for (i = 0; i < again.nproblems; i++)
+		left += strcmp(again.problems[i].code, "metrics-wal") == 0;
+	fsck_report_release(&again);
+	ok = left == 0;
+	snprintf(how, sizeof how, ok ? "the records before it were replayed and sealed into a"
+				       " block; copies of the damaged files and the segments after"
+				       " it are in lost+found/metrics-wal-*"
+				     : "not repaired: the WAL is still damaged after a replay");
+mark:
+	for (i = from; i < rep->nproblems; i++) {
+		if (strcmp(rep->problems[i].code, "metrics-wal") != 0)
+			continue;
+		rep->problems[i].repaired = ok;
+		snprintf(rep->problems[i].repair, sizeof rep->problems[i].repair, "%s", how);
+	}
+	free(wdir);
 }
 
 void
@@ -540,8 +644,14 @@ fsck_metrics(const struct fsck_options *opt, struct fsck_report *rep)
 	if (opt->progress)
 		opt->progress(opt->progress_arg, "metric blocks", n, n);
 	free(ulids);
-	check_wal(mdir, opt, rep);
-	if (lock >= 0)
-		close(lock);
+	{
+		size_t from = rep->nproblems;
+
+		check_wal(mdir, opt, rep);
+		if (lock >= 0)
+			close(lock);
+		if (lock >= 0 && rep->nproblems > from)
+			repair_wal(opt, mdir, rep, from);
+	}
 	free(mdir);
 }

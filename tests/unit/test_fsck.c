@@ -353,15 +353,19 @@ write_file(const char *path, const uint8_t *p, size_t n)
 	fclose(f);
 }
 
-/* A WAL record: len, CRC-32C, type, payload (metrics_wal.c). */
+/* A WAL record: len, CRC-32C, type, payload (metrics_wal.c): a META record of family. */
 static size_t
-wal_record(uint8_t *out, uint8_t type, const char *payload, bool good)
+wal_record(uint8_t *out, const char *family, bool good)
 {
-	size_t n = 1 + strlen(payload);
+	size_t fl = strlen(family), n = 1 + 1 + fl + 3;
 
 	ob_put_le32(out, (uint32_t)n);
-	out[8] = type;
-	memcpy(out + 9, payload, n - 1);
+	out[8] = 4;                     /* META: family str, type u8, help str, unit str */
+	out[9] = (uint8_t)fl;
+	memcpy(out + 10, family, fl);
+	out[10 + fl] = 2;               /* gauge */
+	out[11 + fl] = 0;
+	out[12 + fl] = 0;
 	ob_put_le32(out + 4, ob_crc32c(0, out + 8, n) ^ (good ? 0 : 1));
 	return 8 + n;
 }
@@ -402,14 +406,14 @@ fsck_metric_blocks_and_wal(void **state)
 	assert_int_equal(mkdir(path, 0755), 0);
 	memcpy(wal, "OBMWAL1\n", 8);
 	n = 8;
-	n += wal_record(wal + n, 4, "meta", true);
-	n += wal_record(wal + n, 4, "bad!", false);
-	n += wal_record(wal + n, 4, "after", true);
+	n += wal_record(wal + n, "first", true);
+	n += wal_record(wal + n, "bad", false);
+	n += wal_record(wal + n, "after", true);
 	snprintf(path, sizeof path, "%s/obwal/00000001", mdir);
 	write_file(path, wal, n);
 	n = 8;
-	n += wal_record(wal + n, 4, "good", true);
-	n += wal_record(wal + n, 4, "torn record", true) - 5;
+	n += wal_record(wal + n, "good", true);
+	n += wal_record(wal + n, "torn record", true) - 5;
 	snprintf(path, sizeof path, "%s/obwal/00000002", mdir);
 	write_file(path, wal, n);
 
@@ -445,6 +449,18 @@ fsck_metric_blocks_and_wal(void **state)
 	memset(&rep, 0, sizeof rep);
 	fsck_metrics(&opt, &rep);
 	assert_true(find_problem(&rep, "metric-index", id)->repaired);
+	/* the WAL: a copy kept, replayed up to the bad record, the rest set aside */
+	assert_true(find_problem(&rep, "metrics-wal", "00000001")->repaired);
+	assert_int_equal(fsck_unrepaired(&rep), 0);
+	fsck_report_release(&rep);
+	snprintf(path, sizeof path, "%s/lost+found/metrics-wal-00000001", tmp);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof path, "%s/lost+found/metrics-wal-00000002.corrupt", tmp);
+	assert_int_equal(access(path, F_OK), 0);
+	opt.repair = false;
+	memset(&rep, 0, sizeof rep);
+	fsck_metrics(&opt, &rep);
+	assert_int_equal(rep.nproblems, 0);
 	fsck_report_release(&rep);
 	snprintf(path, sizeof path, "%s/lost+found/metrics-%s/meta.json", tmp, id);
 	assert_int_equal(access(path, F_OK), 0);
