@@ -621,7 +621,14 @@ fsck_metrics(const struct fsck_options *opt, struct fsck_report *rep)
 			opt->progress(opt->progress_arg, "metric blocks", i, n);
 		if (stat(bdir, &st) == 0 && S_ISDIR(st.st_mode)) {
 			rep->metric_blocks++;
-			if (!check_block(bdir, ulids[i], rep) && lock >= 0) {
+			if (!check_block(bdir, ulids[i], rep) && !opt->repair &&
+			    stat(bdir, &st) != 0) {
+				/* dropped by a running serve's retention while we looked */
+				rep->nproblems--;
+				rep->metric_blocks--;
+			} else if (rep->nproblems && !rep->problems[rep->nproblems - 1].repaired &&
+				   strcmp(rep->problems[rep->nproblems - 1].object, ulids[i]) == 0 &&
+				   lock >= 0) {
 				char dest[4096], name[64];
 
 				snprintf(name, sizeof name, "metrics-%s", ulids[i]);
