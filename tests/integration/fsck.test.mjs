@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync, statSync, truncateSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServe, cli, describeCli, tempDir } from './lib/obstui.mjs';
-import { traceId, spanId } from './lib/traces.mjs';
+import { traceId, spanId, mustSend, simpleRequest } from './lib/traces.mjs';
 import { sendWrite } from './lib/promrw.mjs';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -183,6 +183,36 @@ test('fsck --repair adopts a sound block file that lost its row', { skip: !HAVE_
 	const again = fsck(store);
 	assert.equal(again.code, 0, again.what);
 	for (const tid of [...a.traces, ...lost.traces]) assert.ok(readsById(store, tid), `trace ${tid} reads`);
+});
+
+test('fsck beside a running serve: no false alarms while it ingests and seals; --repair refuses, naming it', async () => {
+	const store = tempDir();
+	importBlock(store, 3);
+	const srv = await startServe({ store, args: ['--seal-idle', '200ms'] });
+	let sending = true;
+	const sender = (async () => {
+		while (sending) {
+			await mustSend(srv, simpleRequest({ names: ['a', 'b', 'c'] }).req);
+			await new Promise((r) => setTimeout(r, 20));
+		}
+	})();
+	try {
+		for (let i = 0; i < 4; i++) {
+			const r = fsck(store, '--quick');
+			assert.equal(r.code, 0, r.what);
+			assert.match(r.stdout, /no problems found/, r.what);
+		}
+		const busy = fsck(store, '--repair');
+		assert.equal(busy.code, 2, busy.what);
+		assert.match(busy.stderr, new RegExp(`in use by .*pid ${srv.pid}`), busy.what);
+	} finally {
+		sending = false;
+		await sender;
+		await srv.stop();
+	}
+	assert.ok(blockFiles(store).length > 1, 'the serve sealed blocks meanwhile');
+	const after = fsck(store);
+	assert.equal(after.code, 0, after.what);
 });
 
 // "would remove ..." lines of gc: [kind, id, why]
