@@ -238,6 +238,8 @@ test('gc: --dry-run lists what retention would remove and changes nothing; gc re
 		...mblocks.map((id) => ['metric block', id, 'age'])].sort();
 	assert.deepEqual(gcItems(dry.stdout), want, dry.stdout);
 	assert.match(dry.stdout, /dry run: nothing was changed/);
+	// the old blocks' span metrics go with them (no block covers their time any more)
+	assert.match(dry.stdout, /^ {2}rollups +- .* [1-9]\d* rows/m, dry.stdout);
 	assert.deepEqual(blockFiles(store), filesBefore, 'dry run removed nothing');
 	assert.deepEqual(metricBlocks(store), mblocks);
 
@@ -264,6 +266,9 @@ test('gc: --dry-run lists what retention would remove and changes nothing; gc re
 	for (const id of mblocks) assert.ok(!metricBlocks(store).includes(id), `metric block ${id} went`);
 	for (const x of fresh) for (const tid of x.traces) assert.ok(readsById(store, tid), `trace ${tid} stays`);
 	assert.ok(!readsById(store, old1.traces[0]));
+	const twice = cli(['gc', '--store', store, '--retention', '30m', '--dry-run']);
+	assert.match(twice.stdout, /^would remove 0 of 2 trace blocks and 0 of 0 metric blocks$/m, twice.stdout);
+	assert.doesNotMatch(twice.stdout, /rollups/, 'the old rollups went with the blocks');
 	const ok = fsck(store);
 	assert.equal(ok.code, 0, ok.what);
 });
