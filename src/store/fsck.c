@@ -146,37 +146,64 @@ fsck_progress(struct fsck_ctx *x, const char *phase, size_t done, size_t total)
 		x->opt->progress(x->opt->progress_arg, phase, done, total);
 }
 
+/* Run the integrity check on c: its complaints, newlines folded, in msgs ("" when ok). */
 static void
-check_database(struct fsck_ctx *x)
+integrity(struct fsck_ctx *x, struct conn *c, char *msgs, size_t cap)
 {
 	const char *sql = x->opt->quick ? "PRAGMA quick_check(20)" : "PRAGMA integrity_check(20)";
 	sqlite3_stmt *st;
-	char msgs[400] = "";
 	size_t len = 0;
 	int rc;
 
-	fsck_progress(x, "database", 0, 1);
-	if (sqlite3_prepare_v2(x->rc->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		fsck_problem_add(x->rep, "database", "obstui.db", "%s does not run: %s", sql + 7,
-				 sqlite3_errmsg(x->rc->db));
-		goto done;
+	*msgs = 0;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(msgs, cap, "%s does not run: %s", sql + 7, sqlite3_errmsg(c->db));
+		return;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *m = (const char *)sqlite3_column_text(st, 0);
 
-		if (m && strcmp(m, "ok") != 0 && len < sizeof msgs - 2)
-			len += (size_t)snprintf(msgs + len, sizeof msgs - len, "%s%s", len ? "; " : "", m);
+		if (m && strcmp(m, "ok") != 0 && len + 2 < cap)
+			len += (size_t)snprintf(msgs + len, cap - len, "%s%s", len ? "; " : "", m);
 	}
 	if (rc != SQLITE_DONE && len == 0)
-		snprintf(msgs, sizeof msgs, "%s", sqlite3_errmsg(x->rc->db));
+		snprintf(msgs, cap, "%s", sqlite3_errmsg(c->db));
 	sqlite3_finalize(st);
-	if (*msgs)
+	for (char *p = msgs; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	if (len >= cap - 2 && cap > 4)
+		memcpy(msgs + cap - 4, "...", 4);
+}
+
+/*
+ * The database's own check.  Repair tries what SQLite can rebuild from the
+ * tables (REINDEX: damaged indexes); when that does not make it whole, no
+ * row of it is changed by the repairs after this (their reads are not to
+ * be trusted): x->db_damaged.
+ */
+static void
+check_database(struct fsck_ctx *x)
+{
+	char msgs[400], after[400], errbuf[OB_ERRLEN];
+
+	fsck_progress(x, "database", 0, 1);
+	integrity(x, x->rc, msgs, sizeof msgs);
+	if (*msgs) {
 		fsck_problem_add(x->rep, "database", "obstui.db", "the database is damaged (%s): %s",
-				 sql + 7, msgs);
-done:
-	if (x->rep->nproblems && strcmp(x->rep->problems[x->rep->nproblems - 1].code, "database") == 0)
-		fsck_repaired(x->rep, false, "not repaired: copy the store aside, then rebuild the"
-			 " database with sqlite3's .recover");
+				 x->opt->quick ? "quick_check" : "integrity_check", msgs);
+		x->db_damaged = true;
+		if (x->wc && db_exec(x->wc, "REINDEX", errbuf) == OB_OK &&
+		    (integrity(x, x->wc, after, sizeof after), *after == 0)) {
+			x->db_damaged = false;
+			fsck_repaired(x->rep, true, "its indexes were damaged: rebuilt them from the"
+				      " tables (REINDEX)");
+		} else {
+			fsck_repaired(x->rep, false, "not repaired: copy the store aside, then rebuild"
+				      " the database with sqlite3's .recover (the problems below may"
+				      " come from this one)");
+		}
+	}
 	fsck_progress(x, "database", 1, 1);
 }
 
@@ -328,6 +355,7 @@ store_fsck(const struct fsck_options *opt, struct fsck_report *rep, char *errbuf
 	char *db = ob_xasprintf("%s/obstui.db", opt->dir);
 	struct stat st;
 	int lock = -1;
+	size_t from = SIZE_MAX;
 	enum ob_err err = OB_OK;
 
 	memset(rep, 0, sizeof *rep);
@@ -356,10 +384,20 @@ store_fsck(const struct fsck_options *opt, struct fsck_report *rep, char *errbuf
 		x.owner_running = store_owner_running(opt->dir, who, sizeof who);
 	}
 	check_database(&x);
+	if (x.db_damaged && x.wc) {
+		/* check only: rows read through a damaged database are not to be trusted */
+		db_close(x.wc);
+		x.wc = NULL;
+		from = rep->nproblems;
+	}
 	fsck_check_blocks(&x);
 	check_dangling(&x);
 	fsck_check_orphans(&x);
 	check_head(&x);
+	for (; opt->repair && from < rep->nproblems; from++)
+		snprintf(rep->problems[from].repair, sizeof rep->problems[from].repair,
+			 "not repaired: the database is damaged; recover it first, then run"
+			 " fsck --repair again");
 out:
 	db_close(x.wc);
 	if (x.rc)

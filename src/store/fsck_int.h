@@ -17,6 +17,7 @@ struct fsck_ctx {
 	struct conn *rc;        /* reads */
 	struct conn *wc;        /* repairs (own writable connection), else NULL */
 	bool owner_running;     /* a serve may be sealing beside us */
+	bool db_damaged;        /* integrity_check failed (and REINDEX did not mend it) */
 };
 
 

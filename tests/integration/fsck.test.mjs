@@ -215,6 +215,31 @@ test('fsck beside a running serve: no false alarms while it ingests and seals; -
 	assert.equal(after.code, 0, after.what);
 });
 
+test('fsck: a damaged database index is caught; --repair rebuilds it (REINDEX) and the traces read', { skip: !HAVE_SQLITE3 && 'no sqlite3 CLI' }, () => {
+	const store = tempDir();
+	const blocks = [importBlock(store, 4), importBlock(store, 4)];
+	const db = join(store, 'obstui.db');
+	const sq = (sql) => {
+		const r = spawnSync('sqlite3', [db, sql], { encoding: 'utf8' });
+		assert.equal(r.status, 0, r.stderr);
+		return r.stdout.trim();
+	};
+	sq('PRAGMA wal_checkpoint(TRUNCATE)');
+	const page = Number(sq("SELECT rootpage FROM sqlite_master WHERE name = 'trace_parts_start'"));
+	const size = Number(sq('PRAGMA page_size'));
+	const b = readFileSync(db);
+	for (let i = 8; i < 40; i++) b[(page - 1) * size + i] ^= 0x77;
+	writeFileSync(db, b);
+	const r = fsck(store);
+	assert.equal(r.code, 1, r.what);
+	assert.match(r.stdout, /^database: the database is damaged \(integrity_check\): /m, r.what);
+	const fixed = fsck(store, '--repair');
+	assert.equal(fixed.code, 0, fixed.what);
+	assert.match(fixed.stdout, /rebuilt them from the tables \(REINDEX\)/, fixed.what);
+	assert.equal(fsck(store).code, 0);
+	for (const x of blocks) for (const tid of x.traces) assert.ok(readsById(store, tid), `trace ${tid} reads`);
+});
+
 // "would remove ..." lines of gc: [kind, id, why]
 function gcItems(stdout) {
 	const out = [];
