@@ -36,8 +36,9 @@
  *     recording leaves one whose spans are still in the head);
  *   - dangling rows: deleted; a head row that does not read: its bytes
  *     saved to lost+found/head-ROW.zst, the row deleted;
- *   - the database itself: not repaired (copy the store, then sqlite3's
- *     .recover).
+ *   - the database itself: damaged indexes are rebuilt from the tables
+ *     (REINDEX); anything else is not repaired (copy the store, then
+ *     sqlite3's .recover), and then no row is repaired through it either.
  */
 #include <errno.h>
 #include <fcntl.h>
