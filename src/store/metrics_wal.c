@@ -69,6 +69,7 @@
 #include <zstd.h>
 
 #include "core/crc32c.h"
+#include "core/fault.h"
 #include "core/endian.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -354,6 +355,8 @@ flush_locked(struct mwal *w)
 		ok = fdatasync(w->fd) == 0;
 		w->syncs++;
 	}
+	if (ok)
+		ob_fault("mwal.synced");
 	int e = errno;
 	pthread_mutex_lock(&w->lock);
 	w->writes++;
