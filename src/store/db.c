@@ -84,6 +84,10 @@ db_err(struct conn *c, const char *what, char *errbuf)
 		err = OB_EBUSY;
 	else if ((code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB)
 		err = OB_ECORRUPT;
+	else if ((code & 0xff) == SQLITE_FULL ||
+		 ((code & 0xff) == SQLITE_IOERR && ob_err_of_errno(sqlite3_system_errno(c->db)) ==
+		  OB_ENOSPC))
+		err = OB_ENOSPC;
 	return ob_errf(errbuf, err, "store: %s: %s", what, sqlite3_errmsg(c->db));
 }
 

@@ -458,7 +458,13 @@ sealer_main(void *arg)
 
 		pthread_mutex_unlock(&s->sealer_lock);
 		do {
-			if (seal_some(s, false, &n, errbuf)) {
+			enum ob_err err = seal_some(s, false, &n, errbuf);
+
+			if (err == OB_ENOSPC) {
+				store_note_space(s, err, errbuf);
+				break;
+			}
+			if (err) {
 				ob_error("%s", errbuf);
 				break;
 			}

@@ -493,8 +493,10 @@ run_group(struct store *s, struct write_item **items, size_t n)
 		ob_fault("ingest.committed");
 done:
 	dt = ob_mono_ns() - t0;
-	if (txerr) {
+	if (txerr && txerr != OB_ENOSPC) {
 		ob_error("store: commit failed: %s", errbuf);
+		spans = batches = 0;
+	} else if (txerr) {
 		spans = batches = 0;
 	}
 	s->commits++;
@@ -505,6 +507,15 @@ done:
 	s->spans_committed += spans;
 	if (!txerr)
 		s->head_raw += head_delta;
+	{
+		enum ob_err space = txerr;
+
+		for (i = 0; i < n && space == OB_OK; i++)
+			if (errs[i] == OB_ENOSPC)
+				space = OB_ENOSPC;
+		if (space == OB_ENOSPC || (space == OB_OK && batches))
+			store_note_space(s, space, "writing to the database");
+	}
 	for (i = 0; i < n; i++) {
 		if (txerr) {
 			memcpy(items[i]->errbuf, errbuf, OB_ERRLEN);
