@@ -68,6 +68,13 @@ struct gc_block {
 };
 
 /*
+ * The trace rule for one block, blocks taken newest end first: *total is
+ * the bytes of the blocks before it (start at 0; this adds the block's).
+ * seal.c's expire_blocks and gc_plan_traces both use it.
+ */
+enum gc_why gc_trace_rule(uint64_t max_ns, uint64_t bytes, uint64_t now_ns, uint64_t retention_ns,
+			  uint64_t max_bytes, uint64_t *total);
+/*
  * Mark why[i] for each of the n trace blocks (any order): GC_KEEP,
  * GC_AGE or GC_SIZE; 0 for retention_ns or max_bytes means no limit.
  * Returns how many go.

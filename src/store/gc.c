@@ -128,6 +128,18 @@ cmp_newest_end(const void *a, const void *b)
 	return x->max_ns > y->max_ns ? -1 : x->max_ns < y->max_ns;
 }
 
+enum gc_why
+gc_trace_rule(uint64_t max_ns, uint64_t bytes, uint64_t now_ns, uint64_t retention_ns,
+	      uint64_t max_bytes, uint64_t *total)
+{
+	bool old = retention_ns && max_ns + retention_ns < now_ns;
+	bool over = max_bytes && *total + bytes > max_bytes;
+
+	/* what went counts too: once over, every older block is over */
+	*total += bytes;
+	return old ? GC_AGE : over ? GC_SIZE : GC_KEEP;
+}
+
 size_t
 gc_plan_traces(const struct gc_block *b, size_t n, uint64_t now_ns, uint64_t retention_ns,
 	       uint64_t max_bytes, uint8_t *why)
@@ -140,18 +152,14 @@ gc_plan_traces(const struct gc_block *b, size_t n, uint64_t now_ns, uint64_t ret
 		order[i] = &b[i];
 		why[i] = GC_KEEP;
 	}
-	/* seal.c: newest end first, keep while within both limits */
+	/* newest end first, as seal.c's expire_blocks reads them */
 	qsort(order, n, sizeof *order, cmp_newest_end);
 	for (i = 0; i < n; i++) {
 		const struct gc_block *x = order[i];
-		bool old = retention_ns && x->max_ns + retention_ns < now_ns;
-		bool over = max_bytes && total + x->bytes > max_bytes;
 
-		total += x->bytes;
-		if (old || over) {
-			why[x - b] = old ? GC_AGE : GC_SIZE;
-			dropped++;
-		}
+		why[x - b] = (uint8_t)gc_trace_rule(x->max_ns, x->bytes, now_ns, retention_ns,
+						    max_bytes, &total);
+		dropped += why[x - b] != GC_KEEP;
 	}
 	free(order);
 	return dropped;
