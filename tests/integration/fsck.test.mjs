@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync, statSync, truncateSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServe, cli, describeCli, tempDir } from './lib/obstui.mjs';
-import { traceId, spanId, mustSend, simpleRequest } from './lib/traces.mjs';
+import { traceId, spanId, mustSend, simpleRequest, sendTraces } from './lib/traces.mjs';
 import { sendWrite } from './lib/promrw.mjs';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -238,6 +238,30 @@ test('fsck: a damaged database index is caught; --repair rebuilds it (REINDEX) a
 	assert.match(fixed.stdout, /rebuilt them from the tables \(REINDEX\)/, fixed.what);
 	assert.equal(fsck(store).code, 0);
 	for (const x of blocks) for (const tid of x.traces) assert.ok(readsById(store, tid), `trace ${tid} reads`);
+});
+
+test('fsck after a crash between writing a block and recording it: the orphan is set aside, its spans read from the head', async () => {
+	const store = tempDir();
+	const srv = await startServe({ store, args: ['--seal-idle', '200ms'], env: { OBSTUI_FAULT: 'seal.file_written' } });
+	const acked = [];
+	for (let i = 0; i < 100 && srv.alive(); i++) {
+		const r = simpleRequest({ names: ['a', 'b'] });
+		try {
+			if ((await sendTraces(srv, r.req)).status === 200) acked.push(r.tid);
+		} catch { break; }
+		await new Promise((res) => setTimeout(res, 30));
+	}
+	const died = await srv.exited;
+	assert.equal(died.signal, 'SIGKILL', srv.stderr().slice(-800));
+	assert.ok(acked.length > 0);
+	const r = fsck(store);
+	assert.equal(r.code, 1, r.what);
+	assert.match(r.stdout, /^orphan-block: /m, r.what);
+	const fixed = fsck(store, '--repair');
+	assert.equal(fixed.code, 0, fixed.what);
+	assert.match(fixed.stdout, /still in the head \(a seal that did not finish\): moved to lost\+found/, fixed.what);
+	assert.equal(fsck(store).code, 0);
+	for (const tid of acked) assert.ok(readsById(store, tid), `acknowledged trace ${tid} reads`);
 });
 
 // "would remove ..." lines of gc: [kind, id, why]
