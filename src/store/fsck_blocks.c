@@ -157,7 +157,7 @@ check_parts(struct fsck_ctx *x, const struct block_row *b, const struct seal_ite
 	    size_t firstlen)
 {
 	sqlite3_stmt *st;
-	size_t bad = 0, seen = 0, i = 0;
+	size_t bad = 0, seen = 0;
 	char hex[33];
 
 	if (sqlite3_prepare_v2(x->rc->db, "SELECT trace_id, frame_off, frame_len, raw_len, off, len,"
@@ -179,7 +179,6 @@ check_parts(struct fsck_ctx *x, const struct block_row *b, const struct seal_ite
 		seen++;
 		f = &si->ix.frames[t->frame];
 		sum = &si->traces[t - si->ix.traces];
-		i = (size_t)(t - si->ix.traces);
 		if ((uint64_t)sqlite3_column_int64(st, 1) != f->file_off ||
 		    (uint64_t)sqlite3_column_int64(st, 2) != f->comp_len ||
 		    (uint64_t)sqlite3_column_int64(st, 3) != f->raw_len ||
@@ -189,16 +188,20 @@ check_parts(struct fsck_ctx *x, const struct block_row *b, const struct seal_ite
 				     (uint64_t)sqlite3_column_int64(st, 7) != sum->end_ns))) {
 			if (bad++ == 0) {
 				ob_hex_encode(id, 16, hex);
-				snprintf(first, firstlen, "trace %s: its row points at frame offset %lld,"
-					 " byte %lld, the block's index at %llu, byte %u", hex,
-					 (long long)sqlite3_column_int64(st, 1),
-					 (long long)sqlite3_column_int64(st, 4),
-					 (unsigned long long)f->file_off, t->offset);
+				if ((uint64_t)sqlite3_column_int64(st, 1) == f->file_off &&
+				    (uint64_t)sqlite3_column_int64(st, 4) == t->offset)
+					snprintf(first, firstlen, "trace %s: its row's lengths or time"
+						 " range differ from the block's", hex);
+				else
+					snprintf(first, firstlen, "trace %s: its row points at frame"
+						 " offset %lld, byte %lld, the block's index at %llu,"
+						 " byte %u", hex, (long long)sqlite3_column_int64(st, 1),
+						 (long long)sqlite3_column_int64(st, 4),
+						 (unsigned long long)f->file_off, t->offset);
 			}
 		}
 	}
 	sqlite3_finalize(st);
-	(void)i;
 	if (seen < si->ix.ntraces) {
 		if (bad == 0)
 			snprintf(first, firstlen, "%zu traces of the block have no row, so reads by id"
