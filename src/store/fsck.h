@@ -193,5 +193,9 @@ void fsck_note_add(struct fsck_report *rep, const char *fmt, ...)
 bool fsck_move_aside(const char *dir, const char *path, const char *name, char *dest,
 		     size_t destlen);
 void fsck_metrics(const struct fsck_options *opt, struct fsck_report *rep);
+/* fsck_wal.c: the metrics WAL at mdir/obwal; repair the problems from index from on */
+void fsck_check_wal(const char *mdir, const struct fsck_options *opt, struct fsck_report *rep);
+void fsck_repair_wal(const struct fsck_options *opt, const char *mdir, struct fsck_report *rep,
+		     size_t from);
 
 #endif
