@@ -124,7 +124,7 @@ api_start(const struct api_options *opt, const char *addr, struct api **out, cha
 		memcpy(a->routes + nfixed, opt->extra_routes,
 		       opt->nextra_routes * sizeof *a->routes);
 	err = http_server_start(addr, a->routes, n, a, opt->max_body ? opt->max_body : 1 << 20,
-				&a->srv, bound, errbuf);
+				opt->guard, "api", &a->srv, bound, errbuf);
 	if (err) {
 		free(a->routes);
 		free(a);
