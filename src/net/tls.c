@@ -84,7 +84,8 @@ ctx_build(struct net_tls *t, enum net_alpn alpn, SSL_CTX **out, char *errbuf)
 			      ssl_why("cannot read it"));
 		goto out;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, t->path[F_KEY], SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, t->path[F_KEY], SSL_FILETYPE_PEM) != 1 &&
+	    ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH) {
 		err = ob_errf(errbuf, OB_EINVAL, "--tls-key %s: %s", t->path[F_KEY],
 			      ssl_why("cannot read it"));
 		goto out;
