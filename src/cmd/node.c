@@ -179,13 +179,39 @@ is_off(const char *a)
 	return a == NULL || strcmp(a, "off") == 0;
 }
 
+/* The security options of [serve] in the config file, where no flag set them. */
+static enum ob_err
+guard_from_config(struct node_options *o, char *errbuf)
+{
+	struct net_guard_options *g = &o->guard;
+	struct ob_serve_conf *sc = &o->serve_conf;
+	struct ob_config cfg;
+	enum ob_err err;
+
+	if ((err = ob_config_load(ob_config_path(o->config_flag), &cfg, errbuf)))
+		return err;
+	*sc = cfg.serve;
+	ob_config_release(&cfg);
+	if (!g->tls_cert && !g->tls_key && sc->tls_cert[0]) {
+		g->tls_cert = sc->tls_cert;
+		g->tls_key = sc->tls_key[0] ? sc->tls_key : NULL;
+	}
+	if (!g->tls_client_ca && sc->tls_client_ca[0])
+		g->tls_client_ca = sc->tls_client_ca;
+	if (!g->auth_token_file && sc->auth_token_file[0])
+		g->auth_token_file = sc->auth_token_file;
+	if (!g->open_paths && sc->open_paths_set)
+		g->open_paths = sc->open_paths;
+	return OB_OK;
+}
+
 enum ob_err
 node_options_check(struct node_options *o, char *errbuf)
 {
 	char why[OB_ERRLEN];
 	int i;
 
-	if (net_guard_options_check(&o->guard, errbuf))
+	if (guard_from_config(o, errbuf) || net_guard_options_check(&o->guard, errbuf))
 		return OB_EINVAL;
 	for (i = 0; i < NODE__COUNT; i++)
 		if (!is_off(o->addr[i]) && net_addr_check(o->addr[i], why))

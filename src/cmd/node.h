@@ -18,6 +18,7 @@
 
 #include "api/api.h"
 #include "cmd/msource.h"
+#include "core/config.h"
 #include "ingest/ingest.h"
 #include "ingest/metrics_ingest.h"
 #include "ingest/otlp_grpc.h"
@@ -45,6 +46,7 @@ struct node_options {
 	struct ingest_limits lim;
 	struct otlp_grpc_options gopt;
 	struct net_guard_options guard; /* TLS and bearer tokens on every listener */
+	struct ob_serve_conf serve_conf;    /* [serve] of the config file: what flags did not set */
 	const char *config_flag;
 	const char *push;           /* --push NAME|URL, or NULL */
 	uint64_t push_interval_ns;  /* 30 s */

@@ -345,12 +345,23 @@ test('bad security options are clear errors; help serve lists the options', { ti
 	r = cli([...base, '--tls-cert', pki.cert, '--tls-key', join(dir, 'server2.key')]);
 	assert.equal(r.code, 1, `a key that does not match: ${r.stderr}`);
 	assert.match(r.stderr, /does not match/);
-	// --open-paths '' closes /ready too
+	// --open-paths '' closes /ready too; from the config file's [serve] as well as from flags
 	writeFileSync(join(dir, 'closed-tokens'), `${TOKEN1}\n`);
 	const closed = await startServe({ args: ['--auth-token-file', join(dir, 'closed-tokens'), '--open-paths', ''] });
 	assert.equal((await request(`${closed.api}/ready`)).status, 401);
 	assert.equal((await request(`${closed.api}/ready`, { headers: bearer(TOKEN1) })).status, 200);
 	await closed.stop();
+	const conf = join(dir, 'config');
+	writeFileSync(conf, `[serve]\ntls-cert = ${pki.cert}\ntls-key = ${pki.key}\nauth-token-file = ${join(dir, 'closed-tokens')}\nopen-paths =\n`);
+	const fromConf = await startServe({ args: ['--config', conf], ca: pki.ca });
+	assert.match(fromConf.api, /^https:/, `[serve] tls-cert in the config file: ${fromConf.stdout()}`);
+	assert.equal((await request(`${fromConf.api}/ready`)).status, 401, '[serve] open-paths = (none)');
+	assert.equal((await request(`${fromConf.api}/ready`, { headers: bearer(TOKEN1) })).status, 200);
+	await fromConf.stop();
+	// a flag wins over the file
+	const flagWins = await startServe({ args: ['--config', conf, '--open-paths', '/ready'], ca: pki.ca });
+	assert.equal((await request(`${flagWins.api}/ready`)).status, 200, '--open-paths over [serve] open-paths');
+	await flagWins.stop();
 	const help = cli(['help', 'serve']);
 	for (const opt of ['--tls-cert', '--tls-key', '--tls-client-ca', '--auth-token-file', '--open-paths'])
 		assert.ok(help.stdout.includes(opt), `help serve does not list ${opt}`);

@@ -2,8 +2,9 @@
  * test_net_auth.c - bearer tokens on the listeners (src/net/auth.c) and the
  * small net helpers they lean on (src/net/net.c): the token file parser,
  * the Authorization header, the constant-time match, --open-paths, and a
- * token file re-read when it changes.  Every error text is checked for the
- * token it is about.
+ * token file re-read when it changes, and the [serve] section of the config
+ * file that can name them.  Every error text is checked for the token it is
+ * about.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/config.h"
 #include "core/log.h"
 #include "net/auth.h"
 #include "net/net.h"
@@ -240,6 +242,35 @@ loopback_and_file_sig(void **state)
 	rmdir(dir);
 }
 
+static void
+serve_config_section(void **state)
+{
+	char dir[] = "/tmp/obstui-conf-XXXXXX", path[512], errbuf[OB_ERRLEN];
+	struct ob_config c;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/config", dir);
+	write_file(path, "[ui]\nmouse = true\n[serve]\ntls-cert = /c/tls.crt\ntls-key = /c/tls.key\n"
+			 "tls-client-ca = /c/ca.crt\nauth-token-file = /t/tokens\nopen-paths =\n");
+	assert_int_equal(ob_config_load(path, &c, errbuf), OB_OK);
+	assert_string_equal(c.serve.tls_cert, "/c/tls.crt");
+	assert_string_equal(c.serve.tls_key, "/c/tls.key");
+	assert_string_equal(c.serve.tls_client_ca, "/c/ca.crt");
+	assert_string_equal(c.serve.auth_token_file, "/t/tokens");
+	assert_true(c.serve.open_paths_set);
+	assert_string_equal(c.serve.open_paths, "");
+	assert_int_equal(c.mouse, 1);
+	ob_config_release(&c);
+	write_file(path, "[serve]\nauth-token-file = /t/tokens\n");
+	assert_int_equal(ob_config_load(path, &c, errbuf), OB_OK);
+	assert_false(c.serve.open_paths_set);
+	assert_string_equal(c.serve.tls_cert, "");
+	ob_config_release(&c);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -250,6 +281,7 @@ main(void)
 		cmocka_unit_test(open_paths),
 		cmocka_unit_test(auth_reload),
 		cmocka_unit_test(loopback_and_file_sig),
+		cmocka_unit_test(serve_config_section),
 	};
 
 	ob_log_init(OB_LOG_ERROR);
