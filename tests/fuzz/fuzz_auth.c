@@ -44,10 +44,10 @@ first_token(const char *s, size_t len, const char **tok, size_t *n)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *s = (const char *)data, *tok;
+	const char *s = (const char *)data, *tok = NULL;
 	struct net_tokens t;
 	char errbuf[OB_ERRLEN];
-	size_t n, i;
+	size_t n = 0, i;
 
 	if (net_tokens_parse(s, size, &t, errbuf) == OB_OK) {
 		if (t.n == 0 || t.n > NET_TOKENS_MAX || !first_token(s, size, &tok, &n) ||
