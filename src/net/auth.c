@@ -10,6 +10,7 @@
 #include "net/auth.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +29,7 @@ struct net_auth {
 	pthread_mutex_t mu;
 	struct net_tokens tokens;       /* under mu */
 	struct net_file_sig sig;        /* of the last read tried (watcher thread only) */
+	atomic_uint_fast64_t rejected;
 };
 
 static bool
@@ -275,4 +277,16 @@ net_auth_reload(struct net_auth *a, bool force)
 	net_tokens_release(&old);
 	ob_info("auth: read %zu token%s from %s", fresh.n, fresh.n == 1 ? "" : "s", a->path);
 	return true;
+}
+
+void
+net_auth_count_rejected(struct net_auth *a)
+{
+	atomic_fetch_add(&a->rejected, 1);
+}
+
+uint64_t
+net_auth_rejected_total(const struct net_auth *a)
+{
+	return atomic_load(&((struct net_auth *)a)->rejected);
 }

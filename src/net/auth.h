@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 
@@ -95,5 +96,9 @@ bool net_auth_allow(struct net_auth *a, const char *authorization, size_t len);
  * true when a new set is in use.
  */
 bool net_auth_reload(struct net_auth *a, bool force);
+
+/* Count a request refused for its token (any listener), for /metrics. */
+void net_auth_count_rejected(struct net_auth *a);
+uint64_t net_auth_rejected_total(const struct net_auth *a);
 
 #endif

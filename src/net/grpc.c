@@ -384,6 +384,7 @@ judge_headers(struct grpc_conn *c, struct grpc_stream *st)
 	int m;
 
 	if (c->cfg->auth && !st->authorized && !net_auth_path_open(c->cfg->auth, st->path)) {
+		net_auth_count_rejected(c->cfg->auth);
 		answer_error(c, st, 200, GRPC_UNAUTHENTICATED, false,
 			     "%s bearer token: send the metadata 'authorization: Bearer TOKEN' with"
 			     " a token from obstui's --auth-token-file",

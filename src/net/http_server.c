@@ -202,8 +202,10 @@ authorized(struct http_server *srv, struct http_request *req)
 
 /* 401 with the challenge RFC 6750 asks for; the token is never echoed. */
 static void
-reply_unauthorized(struct http_request *req, struct http_response *resp)
+reply_unauthorized(struct http_server *srv, struct http_request *req,
+		   struct http_response *resp)
 {
+	net_auth_count_rejected(srv->auth);
 	http_reply(resp, 401, "text/plain",
 		   "%s bearer token: send the header 'Authorization: Bearer TOKEN' with a token"
 		   " from obstui's --auth-token-file\n", req->token_sent ? "wrong" : "missing");
@@ -263,7 +265,7 @@ answer:
 	ob_buf_init(&resp.body, 0);
 	route = route_find(srv, method, url, &known);
 	if (req->unauthorized)
-		reply_unauthorized(req, &resp);
+		reply_unauthorized(srv, req, &resp);
 	else if (req->too_big)
 		http_reply(&resp, 413, "text/plain",
 			   "request body is larger than the %zu byte limit\n", srv->max_body);

@@ -137,10 +137,10 @@ handshake(struct pump *p)
 		if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
 		    poll_one(p->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
 			     ms_left(deadline)) <= 0) {
-			unsigned long err = ERR_peek_last_error();
+			const char *why = ERR_reason_error_string(ERR_peek_last_error());
 
 			ob_debug("%s: TLS handshake failed: %s", p->f->name,
-				 err ? ERR_reason_error_string(err) : "closed or timed out");
+				 why ? why : "closed or timed out");
 			ERR_clear_error();
 			return false;
 		}

@@ -257,6 +257,10 @@ test('a token is required on every receiver and the API; /ready and /metrics sta
 	}
 	const q = await request(https('api', '/api/v1/query?query=tls_rw_test'), { headers: bearer(TOKEN1) });
 	assert.match(q.body.toString(), /"42"/, `the remote-written sample: ${q.body}`);
+	// the refusals are counted, gRPC and HTTP alike, on the open /metrics
+	const m = await request(https('api', '/metrics'));
+	const rejected = Number(/^obstui_auth_rejected_total (\S+)$/m.exec(m.body.toString())?.[1]);
+	assert.ok(rejected >= 15, `obstui_auth_rejected_total ${rejected}: ${m.body.toString().slice(0, 300)}`);
 });
 
 test('the token file is re-read when it changes: the new token works, the old one fails', { timeout: 20000 }, async () => {
