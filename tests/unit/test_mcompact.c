@@ -28,6 +28,10 @@
 #include "core/util.h"
 #include "store/metrics.h"
 #include "store/tsdb.h"
+#include "sync/blob.h"
+#include "sync/msync.h"
+#include "sync/remote.h"
+#include "sync/sync.h"
 
 extern int mstore_fault;
 #define FAULT_AFTER_WRITE 11    /* metrics_int.h MCOMPACT_FAULT_AFTER_WRITE */
@@ -468,6 +472,103 @@ running_store_picks_up_blocks_put_in(void **state)
 	mstore_close(m);
 }
 
+/* STORE/metrics under base/name; the path (malloc'd). */
+static char *
+mk_store(const char *base, const char *name)
+{
+	char *d = ob_xasprintf("%s/%s/metrics", base, name);
+	char errbuf[OB_ERRLEN];
+
+	assert_int_equal(ob_mkdirs(d, errbuf), OB_OK);
+	return d;
+}
+
+static void
+push_and_pull_after_compaction(void **state)
+{
+	struct fx *f = *state;
+	char *origin = mk_store(f->dir, "origin"), *origin2 = mk_store(f->dir, "origin2");
+	char *follower = mk_store(f->dir, "follower"), *rdir = ob_xasprintf("%s/remote", f->dir);
+	char url[200], errbuf[OB_ERRLEN], *want, *got;
+	struct remote r;
+	struct blob_store *b;
+	struct sync_result res;
+	struct mstore_compact_result cres;
+	size_t n, nw, ng;
+
+	assert_int_equal(mkdir(rdir, 0755), 0);
+	snprintf(url, sizeof url, "file://%s", rdir);
+	memset(&r, 0, sizeof r);
+	assert_int_equal(remote_parse_url(url, &r, errbuf), OB_OK);
+	assert_int_equal(blob_open(&r, &b, errbuf), OB_OK);
+
+	/* sources pushed, then merged: the merged block is not pushed again */
+	four_blocks(origin);
+	assert_int_equal(msync_push(origin, b, &r, NULL, &res, errbuf), OB_OK);
+	assert_int_equal(res.moved, 4);
+	sync_result_release(&res);
+	struct mstore *m = open_m(origin, false, 0);
+	assert_int_equal(mstore_compact_now(m, &cres, errbuf), OB_OK);
+	assert_int_equal(cres.merges, 1);
+	mstore_close(m);
+	assert_int_equal(msync_push(origin, b, &r, NULL, &res, errbuf), OB_OK);
+	assert_int_equal(res.moved, 0);
+	assert_int_equal(res.skipped, 1);
+	assert_int_equal(res.nfailures, 0);
+	sync_result_release(&res);
+
+	/* another origin merges before pushing: the merged block goes up; a
+	 * follower holding one of its sources pulls it and counts nothing twice */
+	four_blocks(origin2);
+	m = open_m(origin2, false, 0);
+	struct mstore_block_info *v = blocks(m, &n);
+	mstore_close(m);
+	char *cmd = ob_xasprintf("cp -r %s/%s %s/", origin2, v[0].ulid, follower);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(v);
+	m = open_m(origin2, false, 0);
+	assert_int_equal(mstore_compact_now(m, &cres, errbuf), OB_OK);
+	assert_int_equal(cres.merges, 1);
+	want = dump(m, &nw);
+	mstore_close(m);
+	blob_close(b);
+	free(rdir);
+	rdir = ob_xasprintf("%s/remote2", f->dir);
+	assert_int_equal(mkdir(rdir, 0755), 0);
+	snprintf(url, sizeof url, "file://%s", rdir);
+	assert_int_equal(remote_parse_url(url, &r, errbuf), OB_OK);
+	assert_int_equal(blob_open(&r, &b, errbuf), OB_OK);
+	assert_int_equal(msync_push(origin2, b, &r, NULL, &res, errbuf), OB_OK);
+	assert_int_equal(res.moved, 2);
+	sync_result_release(&res);
+
+	m = open_m(follower, false, 0);
+	v = blocks(m, &n);
+	assert_int_equal(n, 1);
+	free(v);
+	assert_int_equal(msync_pull(m, follower, b, &r, NULL, &res, errbuf), OB_OK);
+	assert_int_equal(res.moved, 2);
+	sync_result_release(&res);
+	v = blocks(m, &n);
+	assert_int_equal(n, 2);         /* the merged block covers the source held */
+	assert_int_equal(v[0].level, 2);
+	free(v);
+	got = dump(m, &ng);
+	assert_int_equal(ng, nw);
+	assert_string_equal(want, got);
+	mstore_close(m);
+	assert_int_equal(dirs_in(follower), 2);
+
+	blob_close(b);
+	free(want);
+	free(got);
+	free(origin);
+	free(origin2);
+	free(follower);
+	free(rdir);
+}
+
 int
 main(void)
 {
@@ -483,6 +584,7 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(running_store_picks_up_blocks_put_in, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(push_and_pull_after_compaction, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
