@@ -494,7 +494,8 @@ mcompact_main(void *arg)
 		if (m->stopping)
 			break;
 		pthread_mutex_unlock(&m->sealer_lock);
-		if (compact_run(m, NULL, errbuf))
+		enum ob_err err = compact_run(m, NULL, errbuf);
+		if (err && err != OB_ESHUTDOWN)
 			ob_error("metrics: compaction: %s", errbuf);
 		pthread_mutex_lock(&m->sealer_lock);
 	}
