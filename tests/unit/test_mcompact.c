@@ -14,6 +14,8 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +102,7 @@ fill(struct mstore *m, int64_t t0, int64_t step, size_t nsamp, size_t nser, doub
 	struct series_in *in = ob_xcalloc(nser, sizeof *in);
 	struct series_label *lab = ob_xcalloc(nser * 3, sizeof *lab);
 	struct series_sample *s = ob_xcalloc(nser * nsamp, sizeof *s);
-	char (*inst)[16] = ob_xcalloc(nser, sizeof *inst);
+	char (*inst)[32] = ob_xcalloc(nser, sizeof *inst);
 	struct mstore_append_result res;
 	char errbuf[OB_ERRLEN];
 
@@ -472,6 +474,56 @@ running_store_picks_up_blocks_put_in(void **state)
 	mstore_close(m);
 }
 
+struct reader {
+	struct mstore *m;
+	atomic_bool stop;
+	size_t want;
+	atomic_size_t queries, wrong;
+};
+
+static void *
+reader_main(void *arg)
+{
+	struct reader *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		size_t n;
+		char *d = dump(r->m, &n);
+		free(d);
+		r->queries++;
+		if (n != r->want)
+			r->wrong++;
+	}
+	return NULL;
+}
+
+static void
+queries_during_compaction_see_every_sample_once(void **state)
+{
+	struct fx *f = *state;
+	struct mstore_compact_result res;
+	char errbuf[OB_ERRLEN];
+	pthread_t th[2];
+	struct reader r = {0};
+
+	four_blocks(f->dir);
+	r.m = open_m(f->dir, false, 0);
+	r.want = 20 * 4 * 120;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, reader_main, &r), 0);
+	usleep(20000);
+	assert_int_equal(mstore_compact_now(r.m, &res, errbuf), OB_OK);
+	assert_int_equal(res.merges, 1);
+	usleep(20000);
+	atomic_store(&r.stop, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_true(r.queries > 2);
+	assert_int_equal(r.wrong, 0);
+	mstore_close(r.m);
+	assert_int_equal(dirs_in(f->dir), 2);
+}
+
 /* STORE/metrics under base/name; the path (malloc'd). */
 static char *
 mk_store(const char *base, const char *name)
@@ -584,6 +636,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(running_store_picks_up_blocks_put_in, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(queries_during_compaction_see_every_sample_once,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(push_and_pull_after_compaction, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
