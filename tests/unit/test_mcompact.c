@@ -130,6 +130,45 @@ fill(struct mstore *m, int64_t t0, int64_t step, size_t nsamp, size_t nser, doub
 	free(inst);
 }
 
+/* One native histogram series, nsamp samples every step ms from t0. */
+static void
+fill_hist(struct mstore *m, int64_t t0, int64_t step, size_t nsamp)
+{
+	static struct series_span spans[1] = {{0, 3}};
+	static struct series_label lab[2] = {{"__name__", "lat_seconds"}, {"job", "api"}};
+	struct series_histogram *hs = ob_xcalloc(nsamp, sizeof *hs);
+	double *pos = ob_xcalloc(nsamp * 3, sizeof *pos);
+	struct series_in in = {0};
+	struct series_write w = {0};
+	struct mstore_append_result res;
+	char errbuf[OB_ERRLEN];
+
+	for (size_t i = 0; i < nsamp; i++) {
+		for (int k = 0; k < 3; k++)
+			pos[i * 3 + k] = (double)(i * (k + 1));
+		hs[i].t = t0 + (int64_t)i * step;
+		hs[i].schema = 1;
+		hs[i].is_int = true;
+		hs[i].count = pos[i * 3] + pos[i * 3 + 1] + pos[i * 3 + 2];
+		hs[i].sum = 0.25 * (double)i;
+		hs[i].zero_threshold = 1e-128;
+		hs[i].pos_spans = spans;
+		hs[i].npos_spans = 1;
+		hs[i].pos = &pos[i * 3];
+		hs[i].npos = 3;
+	}
+	in.labels.v = lab;
+	in.labels.n = 2;
+	in.hists = hs;
+	in.nhists = nsamp;
+	w.series = &in;
+	w.nseries = 1;
+	assert_int_equal(mstore_append(m, &w, 0, &res, errbuf), OB_OK);
+	assert_int_equal(res.accepted, nsamp);
+	free(hs);
+	free(pos);
+}
+
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -161,7 +200,14 @@ dump(struct mstore *m, size_t *nsamples)
 		ob_buf_addf(&b, " :");
 		for (size_t k = 0; k < d[i].nf; k++)
 			ob_buf_addf(&b, " %lld=%.17g", (long long)d[i].f[k].t, d[i].f[k].v);
-		*nsamples += d[i].nf;
+		for (size_t k = 0; k < d[i].nh; k++) {
+			const struct series_histogram *h = &d[i].h[k];
+			ob_buf_addf(&b, " %lld=h(%g,%g,", (long long)h->t, h->count, h->sum);
+			for (size_t x = 0; x < h->npos; x++)
+				ob_buf_addf(&b, "%g;", h->pos[x]);
+			ob_buf_addf(&b, ")");
+		}
+		*nsamples += d[i].nf + d[i].nh;
 		ob_buf_add(&b, "", 1);
 		lines[i] = (char *)b.data;
 	}
@@ -217,14 +263,20 @@ read_meta(const char *dir, const char *ulid)
 	return (char *)data;
 }
 
-/* Four hours of 20 series every 30 s, sealed range by range: 4 blocks. */
+/* Four hours of 20 series every 30 s (and a native histogram every
+ * minute), sealed range by range: 4 blocks. */
 static void
 four_blocks(const char *dir)
 {
 	struct mstore *m = open_m(dir, false, 0);
 	char errbuf[OB_ERRLEN];
 
-	fill(m, T0, 30000, 4 * 120, 20, 0, 0);
+	/* ten minutes at a time: a sample more than half a block range behind
+	 * the head's newest would go out of order */
+	for (int k = 0; k < 24; k++) {
+		fill_hist(m, T0 + k * 600000ll, 60000, 10);
+		fill(m, T0 + k * 600000ll, 30000, 20, 20, (double)k, 0);
+	}
 	assert_int_equal(mstore_seal_all(m, errbuf), OB_OK);
 	mstore_close(m);
 }
@@ -244,7 +296,7 @@ ranges_merge_and_answers_stay_the_same(void **state)
 	assert_int_equal(n, 4);
 	free(v);
 	before = dump(m, &nb);
-	assert_int_equal(nb, 20 * 4 * 120);
+	assert_int_equal(nb, 20 * 4 * 120 + 4 * 60);
 
 	assert_int_equal(mstore_compact_now(m, &res, errbuf), OB_OK);
 	/* [0,1h) [1h,2h) [2h,3h) fill the 3 h window; the newest is left alone */
@@ -255,8 +307,8 @@ ranges_merge_and_answers_stay_the_same(void **state)
 	assert_int_equal(v[0].level, 2);
 	assert_int_equal(v[0].min_time, T0);
 	assert_int_equal(v[0].max_time, T0 + 3 * HOUR);
-	assert_int_equal(v[0].num_series, 20);
-	assert_int_equal(v[0].num_samples, 20 * 3 * 120);
+	assert_int_equal(v[0].num_series, 21);
+	assert_int_equal(v[0].num_samples, 20 * 3 * 120 + 3 * 60);
 	assert_int_equal(v[1].level, 1);
 	after = dump(m, &na);
 	assert_string_equal(before, after);
@@ -334,6 +386,44 @@ overlapping_blocks_merge_vertically(void **state)
 	after = dump(m, &na);
 	assert_string_equal(before, after);
 	free(v);
+	free(before);
+	free(after);
+	mstore_close(m);
+}
+
+static void
+out_of_order_blocks_beside_each_range_merge(void **state)
+{
+	struct fx *f = *state;
+	struct mstore_compact_result res;
+	char errbuf[OB_ERRLEN], *before, *after;
+	size_t n, nb, na;
+	struct mstore *m = open_m(f->dir, false, 0);
+
+	/* hour by hour, histograms first: each hour's first half of float
+	 * samples lags the head by more than half a range and goes out of
+	 * order, so every range gets an out-of-order block beside it */
+	for (int h = 0; h < 4; h++) {
+		fill_hist(m, T0 + h * HOUR, 60000, 60);
+		fill(m, T0 + h * HOUR, 30000, 120, 20, (double)h, 0);
+	}
+	assert_int_equal(mstore_seal_all(m, errbuf), OB_OK);
+	struct mstore_block_info *v = blocks(m, &n);
+	assert_int_equal(n, 8);
+	free(v);
+	before = dump(m, &nb);
+	assert_int_equal(nb, 4 * (20 * 120 + 60));
+	assert_int_equal(mstore_compact_now(m, &res, errbuf), OB_OK);
+	/* four vertical merges, then the first three hours into one */
+	assert_int_equal(res.merges, 5);
+	v = blocks(m, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].level, 3);
+	assert_int_equal(v[0].max_time, T0 + 3 * HOUR);
+	assert_int_equal(v[1].level, 2);
+	free(v);
+	after = dump(m, &na);
+	assert_string_equal(before, after);
 	free(before);
 	free(after);
 	mstore_close(m);
@@ -467,7 +557,7 @@ running_store_picks_up_blocks_put_in(void **state)
 		after = dump(m, &got);
 		free(after);
 	}
-	assert_int_equal(got, 20 * 120);
+	assert_int_equal(got, 20 * 120 + 60);
 	free(v);
 	free(from);
 	free(to);
@@ -508,7 +598,7 @@ queries_during_compaction_see_every_sample_once(void **state)
 
 	four_blocks(f->dir);
 	r.m = open_m(f->dir, false, 0);
-	r.want = 20 * 4 * 120;
+	r.want = 20 * 4 * 120 + 4 * 60;
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, reader_main, &r), 0);
 	usleep(20000);
@@ -628,6 +718,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(ranges_merge_and_answers_stay_the_same, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(overlapping_blocks_merge_vertically, setup, teardown),
+		cmocka_unit_test_setup_teardown(out_of_order_blocks_beside_each_range_merge, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(same_timestamp_other_value_keeps_the_answer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(crash_after_the_merged_block_keeps_one_copy, setup,
