@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fault.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -72,6 +73,8 @@ mstore_drop_block(struct mstore *m, size_t i, const char *why)
 		free(aside);
 	}
 	b->dropped = true;
+	if (strcmp(why, "retention") == 0)
+		ob_fault("mretention.marked");
 	ob_info("metrics: %s dropped block %s", why, b->meta.ulid);
 	mblock_put(b);
 }
@@ -235,6 +238,7 @@ mstore_block_adopt(struct mstore *m, const char *dir, char *errbuf)
 		fsync(fd);
 		close(fd);
 	}
+	ob_fault("madopt.placed");
 	if ((err = mblock_load(m, dest, &mb, errbuf)))
 		goto out;
 	pthread_rwlock_wrlock(&m->rw);
