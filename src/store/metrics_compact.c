@@ -67,6 +67,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
@@ -382,6 +383,8 @@ compact_once(struct mstore *m, bool *did, struct mstore_compact_result *res, cha
 	dir = mstore_block_dir(m, ulid);
 	if (!err && mstore_fault == MCOMPACT_FAULT_AFTER_WRITE)
 		kill(getpid(), SIGKILL);
+	if (!err)
+		ob_fault("mcompact.written");
 	if (!err)
 		err = mblock_load(m, dir, &mb, errbuf);
 	if (err) {
