@@ -169,3 +169,35 @@ test('a running serve sees metric blocks an `obstui pull` puts into its store, w
 		assert.equal((await srv.stop()).code, 0, srv.stderr());
 	}
 });
+
+test('kill -9 right after a merged block is written: the restart keeps one copy of every sample', T, async () => {
+	const { out, made } = promtoolBlocks(20);
+	const store = tempDir('obstui-mcompact-crash-');
+	const mdir = join(store, 'metrics');
+	mkdirSync(mdir, { recursive: true });
+	for (const b of made) cpSync(join(out, b), join(mdir, b), { recursive: true });
+	mkdirSync(join(out, 'wal'));
+	const want = dumpLines(out);
+
+	let srv = await startServe({ store, args: ['--zipkin', 'off'],
+		env: { OBSTUI_MCOMPACT_EVERY_MS: '200', OBSTUI_FAULT: 'mcompact.written' } });
+	const r = await srv.exited;
+	assert.equal(r.signal, 'SIGKILL', srv.stderr().slice(-1500));
+	assert.match(srv.stderr(), /OBSTUI_FAULT: killed at mcompact\.written/);
+	await srv.stop();
+	// the merged block and all of its parents are on disk
+	const left = blocksIn(mdir);
+	assert.equal(left.length, made.length + 1);
+	const merged = left.filter((b) => metaOf(mdir, b).compaction.level > 1);
+	assert.equal(merged.length, 1);
+
+	srv = await startServe({ store, args: ['--zipkin', 'off'] });
+	assert.equal((await srv.stop()).code, 0, srv.stderr());
+	const now = blocksIn(mdir);
+	assert.ok(now.includes(merged[0]), 'the merged block stays');
+	for (const p of metaOf(mdir, merged[0]).compaction.parents)
+		assert.ok(!now.includes(p.ulid), `parent ${p.ulid} removed at start-up`);
+	const covered = now.flatMap((b) => metaOf(mdir, b).compaction.sources).sort();
+	assert.deepEqual(covered, [...made].sort());
+	assert.deepEqual(dumpLines(mdir), want, 'promtool dump: every sample once');
+});
