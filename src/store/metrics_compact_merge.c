@@ -16,6 +16,10 @@
  *     store's block list - the one a query over the parents shows (the
  *     newest block wins a tie), so answers are the same before and after.
  *
+ * A parent that cannot be read (tombstones, a corrupt series or chunk) is
+ * marked and left out of later plans; the merge is abandoned, nothing
+ * changes.
+ *
  * Memory: the iterators' series id lists (4 bytes per series per parent),
  * one series' chunk references per parent, the decoded samples of one
  * series when its chunks overlap, and what the writer keeps (labels
@@ -305,6 +309,8 @@ mcompact_write(struct mstore *m, struct mblock **parents, size_t np, const char 
 		cur[k].live = err == OB_OK;
 		if (err == OB_ENOTFOUND)
 			err = OB_OK;
+		else if (err == OB_ECORRUPT)
+			parents[k]->skip_compact = true;
 	}
 	if (err || (err = tsdb_block_writer_new(m->dir, ulid, &w, errbuf)))
 		goto out;
@@ -338,6 +344,8 @@ mcompact_write(struct mstore *m, struct mblock **parents, size_t np, const char 
 			cur[k].live = err == OB_OK;
 			if (err == OB_ENOTFOUND)
 				err = OB_OK;
+			else if (err == OB_ECORRUPT)
+				parents[k]->skip_compact = true;    /* not tried again */
 		}
 		if (err)
 			break;

@@ -460,6 +460,48 @@ same_timestamp_other_value_keeps_the_answer(void **state)
 }
 
 static void
+a_corrupt_block_is_left_alone(void **state)
+{
+	struct fx *f = *state;
+	struct mstore_compact_result res;
+	char errbuf[OB_ERRLEN];
+	size_t n;
+
+	four_blocks(f->dir);
+	struct mstore *m = open_m(f->dir, false, 0);
+	struct mstore_block_info *v = blocks(m, &n);
+	assert_int_equal(n, 4);
+	/* a flipped byte in the oldest block's first chunk */
+	char *path = ob_xasprintf("%s/%s/chunks/000001", f->dir, v[0].ulid);
+	FILE *fp = fopen(path, "r+b");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 12, SEEK_SET), 0);
+	int c = fgetc(fp);
+	assert_int_equal(fseek(fp, 12, SEEK_SET), 0);
+	fputc(c ^ 0x55, fp);
+	fclose(fp);
+	free(path);
+	assert_int_not_equal(mstore_compact_now(m, &res, errbuf), OB_OK);
+	assert_non_null(strstr(errbuf, "CRC"));
+	free(v);
+	v = blocks(m, &n);
+	assert_int_equal(n, 4);         /* nothing changed */
+	assert_int_equal(dirs_in(f->dir), 4);
+	char first[27];
+	memcpy(first, v[0].ulid, 27);
+	free(v);
+	/* the next round leaves the damaged block out and merges the others */
+	assert_int_equal(mstore_compact_now(m, &res, errbuf), OB_OK);
+	assert_int_equal(res.merges, 1);
+	assert_int_equal(res.sources, 2);
+	v = blocks(m, &n);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].ulid, first);
+	free(v);
+	mstore_close(m);
+}
+
+static void
 crash_after_the_merged_block_keeps_one_copy(void **state)
 {
 	struct fx *f = *state;
@@ -722,6 +764,7 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(same_timestamp_other_value_keeps_the_answer, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(a_corrupt_block_is_left_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(crash_after_the_merged_block_keeps_one_copy, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(crash_before_the_rename_keeps_the_parents, setup,
