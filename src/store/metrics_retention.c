@@ -13,7 +13,8 @@
  *
  * Adopting checks the block by opening it, then renames it under the
  * store (copying into ULID.tmp and renaming when it is on another file
- * system) and adds it to the list under m->rw exclusive.
+ * system) and adds it to the list under m->rw exclusive; blocks a merged
+ * block covers (metrics_compact.c's rule) leave the list then.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -59,9 +60,8 @@ mstore_rm_rf(const char *path)
 	return err;
 }
 
-/* Take block i out of the list (m->rw exclusive held). */
-static void
-drop_block(struct mstore *m, size_t i)
+void
+mstore_drop_block(struct mstore *m, size_t i, const char *why)
 {
 	struct mblock *b = m->blocks[i];
 	char *aside = ob_xasprintf("%s.deleted", b->dir);
@@ -75,9 +75,16 @@ drop_block(struct mstore *m, size_t i)
 		free(aside);
 	}
 	b->dropped = true;
-	ob_fault("mretention.marked");
-	ob_info("metrics: retention dropped block %s", b->meta.ulid);
+	if (strcmp(why, "retention") == 0)
+		ob_fault("mretention.marked");
+	ob_info("metrics: %s dropped block %s", why, b->meta.ulid);
 	mblock_put(b);
+}
+
+static void
+drop_block(struct mstore *m, size_t i)
+{
+	mstore_drop_block(m, i, "retention");
 	atomic_fetch_add(&m->expired_blocks, 1);
 }
 
@@ -234,6 +241,9 @@ mstore_block_adopt(struct mstore *m, const char *dir, char *errbuf)
 		goto out;
 	pthread_rwlock_wrlock(&m->rw);
 	mstore_add_block(m, mb);
+	/* a merged block makes the blocks it was made from redundant (and a
+	 * block a merged one here holds already is redundant itself) */
+	mcompact_prune_covered(m);
 	pthread_rwlock_unlock(&m->rw);
 	atomic_fetch_add(&m->adopted_blocks, 1);
 	ob_info("metrics: adopted block %s", ulid);
