@@ -3,10 +3,11 @@
  * by the node's metrics side (node->api_metrics: the metric store and the
  * service-graph series as one, as the Prometheus API sees them).
  *
- * The metric list is every series with a sample in the window, counted by
- * name, with the metadata of its family (a counter's family may have
- * dropped the _total its series carry; a histogram's series add _bucket,
- * _sum and _count).  Each call works in its own capped arena and copies
+ * The metric list is every name with a series in the window and how many
+ * (the metric store counts them from its indexes, mstore_name_counts; the
+ * rollups' service-graph series are added per name), with the metadata of
+ * its family (a counter's family may have dropped the _total its series
+ * carry; a histogram's series add _bucket, _sum and _count).  Each call works in its own capped arena and copies
  * what it returns out of it, so nothing the UI holds points into a store.
  */
 #include "cmd/ui_source.h"
@@ -67,9 +68,10 @@ labels_text(const struct series_labels *ls, char *out, size_t cap)
 }
 
 static int
-cmp_name(const void *a, const void *b)
+cmp_row(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return strcmp(((const struct tui_metric_row *)a)->name,
+		      ((const struct tui_metric_row *)b)->name);
 }
 
 static int
@@ -106,64 +108,127 @@ find_meta(const struct series_meta *m, size_t n, const char *name)
 	return NULL;
 }
 
+/* One name's count into the row list (grown as needed). */
+static void
+row_add(struct tui_metric_row **rows, size_t *n, size_t *cap, const char *name, uint64_t count)
+{
+	struct tui_metric_row *r;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 256;
+		*rows = ob_xrealloc(*rows, (*cap + 1) * sizeof **rows);
+	}
+	r = &(*rows)[(*n)++];
+	memset(r, 0, sizeof *r);
+	snprintf(r->name, sizeof r->name, "%s", name);
+	r->nseries = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+}
+
+static int
+cmp_labels(const void *a, const void *b)
+{
+	return series_labels_cmp(a, b);
+}
+
+/*
+ * The rollup series of one name in the window (listed at the hour's
+ * resolution, as the API's series listing does), less those the metric
+ * store also holds (msource: those are the store's, counted already).
+ */
+static enum ob_err
+rollup_count(const struct msource *ms, const char *name, bool in_store, int64_t mint,
+	     int64_t maxt, struct ob_arena *arena, uint64_t *count, char *errbuf)
+{
+	struct promql_matcher mt = { PROMQL_MATCH_EQ, "__name__", name, NULL };
+	struct mstore_selector sel = { &mt, 1 };
+	struct series_data *sd = NULL;
+	struct series_labels *ls = NULL;
+	size_t nsd = 0, nls = 0;
+	bool truncated;
+	enum ob_err err;
+
+	*count = 0;
+	if ((err = store_rollup_select(ms->traces, &mt, 1, mint, maxt, 6ll * 3600 * 1000, arena,
+				       &sd, &nsd, errbuf)))
+		return err;
+	if (in_store && nsd &&
+	    (err = mstore_series(ms->metrics, &sel, 1, mint, maxt, 0, arena, &ls, &nls,
+				 &truncated, errbuf)))
+		return err;
+	for (size_t i = 0; i < nsd; i++)   /* mstore_series answers sorted */
+		if (!nls || !bsearch(&sd[i].labels, ls, nls, sizeof *ls, cmp_labels))
+			(*count)++;
+	return OB_OK;
+}
+
+/*
+ * Names and series counts: the metric store counts per name from its
+ * indexes (mstore_name_counts, no series listed), the rollups add theirs.
+ */
 enum ob_err
 ui_source_metrics(void *ctx, uint64_t since_ns, uint64_t until_ns, struct tui_metric_row **rows,
 		  size_t *n, char *errbuf)
 {
 	struct ui_source_ctx *x = ctx;
 	const struct api_metrics *am = &x->node->api_metrics;
+	const struct msource *ms = &x->node->msrc;
+	int64_t mint = ms_of(since_ns, INT64_MIN), maxt = ms_of(until_ns, INT64_MAX);
 	struct ob_arena arena;
-	struct promql_matcher *mt = NULL;
-	struct series_labels *ls;
+	struct mstore_name_count *nc = NULL;
 	struct series_meta *meta = NULL;
-	const char **names;
-	size_t nm = 0, nls = 0, nmeta = 0, i, k = 0;
-	enum ob_err err;
+	size_t nnc = 0, nmeta = 0, i, k = 0, cap = 0, nstore;
+	enum ob_err err = OB_OK;
 
 	*rows = NULL;
 	*n = 0;
-	if (am->series == NULL)
+	if (ms->metrics == NULL && ms->traces == NULL)
 		return ob_errf(errbuf, OB_EUNSUPPORTED, "no metric store");
 	ob_arena_init(&arena, ARENA_CAP);
-	if ((err = promql_parse_selector("{__name__=~\".+\"}", &arena, &mt, &nm, errbuf)))
+	if (ms->metrics &&
+	    (err = mstore_name_counts(ms->metrics, mint, maxt, &arena, &nc, &nnc, errbuf)))
 		goto out;
-	if ((err = am->series(am->src.ctx, mt, nm, ms_of(since_ns, INT64_MIN),
-			      ms_of(until_ns, INT64_MAX), &arena, &ls, &nls, errbuf)))
-		goto out;
+	for (i = 0; i < nnc; i++)
+		row_add(rows, &k, &cap, nc[i].name, nc[i].series);
+	nstore = k;
+	for (i = 0; ms->traces && store_rollup_series_name(i); i++) {
+		const char *name = store_rollup_series_name(i);
+		struct tui_metric_row key = { 0 }, *hit;
+		uint64_t count;
+
+		snprintf(key.name, sizeof key.name, "%s", name);
+		hit = nstore ? bsearch(&key, *rows, nstore, sizeof key, cmp_row) : NULL;
+		if ((err = rollup_count(ms, name, hit != NULL, mint, maxt, &arena, &count, errbuf)))
+			goto out;
+		if (hit)
+			hit->nseries += (uint32_t)count;
+		else if (count)
+			row_add(rows, &k, &cap, name, count);
+	}
+	if (k > nstore)
+		qsort(*rows, k, sizeof **rows, cmp_row);
 	if (am->metadata && am->metadata(am->src.ctx, &arena, &meta, &nmeta, errbuf) != OB_OK)
 		nmeta = 0;      /* names without help are still worth listing */
 	if (nmeta)
 		qsort(meta, nmeta, sizeof *meta, cmp_meta);
-	names = ob_xcalloc(nls + 1, sizeof *names);
-	for (i = 0; i < nls; i++) {
-		const char *nm_ = series_label_get(&ls[i], "__name__");
+	for (i = 0; i < k; i++) {
+		struct tui_metric_row *r = &(*rows)[i];
+		const struct series_meta *m = find_meta(meta, nmeta, r->name);
 
-		names[i] = nm_ ? nm_ : "";
-	}
-	qsort(names, nls, sizeof *names, cmp_name);
-	*rows = ob_xcalloc(nls + 1, sizeof **rows);
-	for (i = 0; i < nls; i++) {
-		struct tui_metric_row *r;
-		const struct series_meta *m;
-
-		if (k > 0 && !strcmp((*rows)[k - 1].name, names[i])) {
-			(*rows)[k - 1].nseries++;
-			continue;
-		}
-		r = &(*rows)[k++];
-		snprintf(r->name, sizeof r->name, "%s", names[i]);
-		r->nseries = 1;
-		if ((m = find_meta(meta, nmeta, names[i]))) {
+		if (m) {
 			r->type = m->type;
 			snprintf(r->unit, sizeof r->unit, "%s", m->unit ? m->unit : "");
 			snprintf(r->help, sizeof r->help, "%s", m->help ? m->help : "");
 		}
 	}
+	if (!*rows)
+		*rows = ob_xcalloc(1, sizeof **rows);
 	*n = k;
-	free(names);
 out:
-	if (mt)
-		promql_matchers_release(mt, nm);
+	if (err) {
+		free(*rows);
+		*rows = NULL;
+		*n = 0;
+	}
 	ob_arena_release(&arena);
 	return err;
 }
