@@ -268,6 +268,163 @@ out:
 	return err;
 }
 
+/* --- native histograms as cumulative bucket series ------------------------------------ */
+
+#define NATIVE_MAX_BUCKETS 40   /* bounds drawn per histogram series (+Inf besides) */
+
+/* The upper bound of positive bucket idx of h. */
+static double
+upper_bound(const struct series_histogram *h, int32_t idx)
+{
+	if (h->schema == -53)
+		return idx >= 0 && (size_t)idx < h->ncustom ? h->custom_values[idx] : INFINITY;
+	return series_hist_bound(idx, h->schema);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The bounds to draw for a series' histogram points: every positive
+ * bucket's upper bound that has a count in some point (the union over
+ * the points' layouts), and zero_threshold when a zero bucket or negative
+ * buckets count; thinned evenly to NATIVE_MAX_BUCKETS (a cumulative count
+ * at fewer bounds is still right: the buckets are only coarser).
+ */
+static double *
+native_bounds(const struct promql_series *ps, size_t *nout)
+{
+	double *v = NULL;
+	size_t n = 0, cap = 0, i, j, k, bi;
+
+	for (i = 0; i < ps->nh; i++) {
+		const struct series_histogram *h = &ps->h[i];
+		int32_t idx = 0;
+
+		if (n + h->npos + 1 > cap) {
+			cap = (n + h->npos + 1) * 2;
+			v = ob_xrealloc(v, cap * sizeof *v);
+		}
+		if (h->zero_count > 0 || h->nneg > 0)
+			v[n++] = h->zero_threshold;
+		for (j = 0, bi = 0; j < h->npos_spans; j++) {
+			idx += h->pos_spans[j].offset;
+			for (k = 0; k < h->pos_spans[j].length && bi < h->npos; k++, idx++, bi++)
+				if (h->pos[bi] > 0 && !isinf(upper_bound(h, idx)))
+					v[n++] = upper_bound(h, idx);
+		}
+		/* the same layout step after step: keep the list short as it grows */
+		if (n > 4096) {
+			qsort(v, n, sizeof *v, cmp_double);
+			for (j = 0, k = 0; j < n; j++)
+				if (k == 0 || v[j] != v[k - 1])
+					v[k++] = v[j];
+			n = k;
+		}
+	}
+	if (n)
+		qsort(v, n, sizeof *v, cmp_double);
+	for (j = 0, k = 0; j < n; j++)
+		if (k == 0 || v[j] != v[k - 1])
+			v[k++] = v[j];
+	n = k;
+	if (n > NATIVE_MAX_BUCKETS) {
+		for (j = 0; j < NATIVE_MAX_BUCKETS; j++)    /* the top bound kept */
+			v[j] = v[(n - 1) - (NATIVE_MAX_BUCKETS - 1 - j) * (n - 1) / (NATIVE_MAX_BUCKETS - 1)];
+		n = NATIVE_MAX_BUCKETS;
+	}
+	*nout = n;
+	return v;
+}
+
+/* h's count at or below each bound (ascending), into out[nb]. */
+static void
+native_cumulative(const struct series_histogram *h, const double *bounds, size_t nb, double *out)
+{
+	double below = h->zero_count;   /* negative buckets and the zero bucket */
+	size_t i, j, k, bi, at = 0;
+	int32_t idx = 0;
+
+	for (i = 0; i < h->nneg; i++)
+		below += h->neg[i];
+	/* bounds under the zero threshold see none of it */
+	while (at < nb && bounds[at] < h->zero_threshold)
+		out[at++] = 0;
+	for (j = 0, bi = 0; j < h->npos_spans; j++) {
+		idx += h->pos_spans[j].offset;
+		for (k = 0; k < h->pos_spans[j].length && bi < h->npos; k++, idx++, bi++) {
+			double up = upper_bound(h, idx);
+
+			while (at < nb && bounds[at] < up)
+				out[at++] = below;
+			below += h->pos[bi];
+		}
+	}
+	while (at < nb)
+		out[at++] = below;
+}
+
+/* name{k="v", ..., le="b"}: ps's labels text with an le label. */
+static void
+labels_le(const struct series_labels *ls, double le, char *out, size_t cap)
+{
+	struct series_label v[64];
+	struct series_labels l = { v, 0 };
+	char b[32];
+
+	if (isinf(le))
+		snprintf(b, sizeof b, "+Inf");
+	else
+		snprintf(b, sizeof b, "%.6g", le);
+	for (size_t i = 0; i < ls->n && l.n < 63; i++)
+		if (strcmp(ls->v[i].name, "le") != 0)
+			v[l.n++] = ls->v[i];
+	v[l.n++] = (struct series_label){ "le", b };
+	labels_text(&l, out, cap);
+}
+
+/*
+ * A series' histogram points as one series per bound (le="b": the count
+ * at or below b, cumulative, as a classic histogram's _bucket series are;
+ * le="+Inf": the count), appended at out[*k] (room for cap).  The chart's
+ * heatmap decumulates them like a classic histogram's buckets.
+ */
+static void
+native_series(const struct promql_series *ps, struct tui_series *out, size_t *k, size_t cap)
+{
+	size_t nb, i, j;
+	double *bounds = native_bounds(ps, &nb), *cum = ob_xcalloc(nb + 1, sizeof *cum);
+	size_t first = *k;
+
+	for (i = 0; i <= nb && *k < cap; i++, (*k)++) {
+		struct tui_series *s = &out[*k];
+
+		labels_le(&ps->labels, i < nb ? bounds[i] : INFINITY, s->labels, sizeof s->labels);
+		s->t_ms = ob_xcalloc(ps->nh + 1, sizeof *s->t_ms);
+		s->v = ob_xcalloc(ps->nh + 1, sizeof *s->v);
+		s->n = ps->nh;
+	}
+	for (j = 0; j < ps->nh; j++) {
+		native_cumulative(&ps->h[j], bounds, nb, cum);
+		cum[nb] = ps->h[j].count;
+		for (i = 0; first + i < *k; i++) {
+			out[first + i].t_ms[j] = ps->h[j].t;
+			out[first + i].v[j] = cum[i];
+		}
+	}
+	free(bounds);
+	free(cum);
+}
+
+/*
+ * Float points as they are; a series' native histogram points (promql_series
+ * h) as its cumulative bucket series (native_series).
+ */
 enum ob_err
 ui_source_query_range(void *ctx, const char *expr, int64_t start_ms, int64_t end_ms,
 		      int64_t step_ms, struct tui_series **out, size_t *n, char *errbuf)
@@ -278,7 +435,7 @@ ui_source_query_range(void *ctx, const char *expr, int64_t start_ms, int64_t end
 	struct promql_result res;
 	struct promql_expr *e = NULL;
 	struct ob_arena arena;
-	size_t i, j, ns;
+	size_t i, j, ns = 0, k = 0;
 	enum ob_err err;
 
 	*out = NULL;
@@ -294,22 +451,30 @@ ui_source_query_range(void *ctx, const char *expr, int64_t start_ms, int64_t end
 	if ((err = promql_eval_range(e, start_ms, end_ms, step_ms, &opts, &am->src, &arena, &res,
 				     errbuf)))
 		goto out;
-	ns = res.nseries < TUI_MAX_SERIES ? res.nseries : TUI_MAX_SERIES;
+	for (i = 0; i < res.nseries; i++)
+		ns += (res.series[i].nf || !res.series[i].nh) + (res.series[i].nh ? NATIVE_MAX_BUCKETS + 1 : 0);
+	if (ns > TUI_MAX_SERIES)
+		ns = TUI_MAX_SERIES;
 	*out = ob_xcalloc(ns + 1, sizeof **out);
-	for (i = 0; i < ns; i++) {
+	for (i = 0; i < res.nseries && k < ns; i++) {
 		const struct promql_series *ps = &res.series[i];
-		struct tui_series *s = &(*out)[i];
 
-		labels_text(&ps->labels, s->labels, sizeof s->labels);
-		s->t_ms = ob_xcalloc(ps->nf + 1, sizeof *s->t_ms);
-		s->v = ob_xcalloc(ps->nf + 1, sizeof *s->v);
-		for (j = 0; j < ps->nf; j++) {
-			s->t_ms[j] = ps->f[j].t;
-			s->v[j] = ps->f[j].v;
+		if (ps->nf || !ps->nh) {
+			struct tui_series *s = &(*out)[k++];
+
+			labels_text(&ps->labels, s->labels, sizeof s->labels);
+			s->t_ms = ob_xcalloc(ps->nf + 1, sizeof *s->t_ms);
+			s->v = ob_xcalloc(ps->nf + 1, sizeof *s->v);
+			for (j = 0; j < ps->nf; j++) {
+				s->t_ms[j] = ps->f[j].t;
+				s->v[j] = ps->f[j].v;
+			}
+			s->n = ps->nf;
 		}
-		s->n = ps->nf;
+		if (ps->nh)
+			native_series(ps, *out, &k, ns);
 	}
-	*n = ns;
+	*n = k;
 out:
 	if (e)
 		promql_expr_release(e);
