@@ -19,8 +19,11 @@
  * counted exactly as a union: the series entries of the name's postings
  * are decoded (labels and chunk ranges, no samples), a series kept when a
  * chunk overlaps the window, and its label set hashed as the head hashes
- * it (mhead_labels_hash over the symbols' bytes); the hashes of all
- * sources are sorted and the distinct ones counted.  Two label sets with
+ * it (mhead_labels_hash over the symbols' bytes); the distinct hashes of
+ * all sources are counted in a hash set.  So a call costs about 0.3 µs per
+ * series per source that holds a name another source holds too (a store
+ * whose last blocks repeat the head's series: the head's series times the
+ * blocks in the window).  Two label sets with
  * one 64-bit hash would count once (about 1 in 10^9 at 100,000 series).
  *
  * The window is tested per chunk, as the head's listing does (a chunk
@@ -206,6 +209,8 @@ block_hash(const struct tsdb_index *ix, const struct tsdb_rseries *rs, uint64_t 
 struct scratch {
 	uint64_t *v;
 	size_t n, cap;
+	uint64_t *set;                  /* open addressing over v's hashes (never 0) */
+	size_t setcap;
 	uint32_t *lab;
 	size_t labcap;
 	struct tsdb_rchunk *chk;
@@ -252,12 +257,34 @@ block_hashes(const struct tsdb_index *ix, const struct contrib *c, int64_t mint,
 	return OB_OK;
 }
 
-static int
-cmp_u64(const void *a, const void *b)
+/* How many distinct hashes sc->v holds (a hash set: a sort cost a fifth of the time). */
+static uint64_t
+distinct(struct scratch *sc)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	size_t cap = 16, mask;
+	uint64_t k = 0;
 
-	return (x > y) - (x < y);
+	while (cap < sc->n * 2)
+		cap <<= 1;
+	if (cap > sc->setcap) {
+		free(sc->set);
+		sc->set = ob_xmalloc(cap * sizeof *sc->set);
+		sc->setcap = cap;
+	}
+	memset(sc->set, 0, cap * sizeof *sc->set);
+	mask = cap - 1;
+	for (size_t i = 0; i < sc->n; i++) {
+		uint64_t h = sc->v[i] ? sc->v[i] : 1;
+		size_t j = (size_t)((h * 0x9e3779b97f4a7c15ull) >> 17) & mask;
+
+		while (sc->set[j] && sc->set[j] != h)
+			j = (j + 1) & mask;
+		if (!sc->set[j]) {
+			sc->set[j] = h;
+			k++;
+		}
+	}
+	return k;
 }
 
 static int
@@ -371,7 +398,6 @@ row_union(const struct nrow *r, const struct hhash *hv, size_t nh, const struct 
 	  uint64_t *count, char *errbuf)
 {
 	enum ob_err err;
-	size_t k = 0;
 
 	sc->n = 0;
 	for (size_t i = 0; i < nh; i++)
@@ -380,10 +406,7 @@ row_union(const struct nrow *r, const struct hhash *hv, size_t nh, const struct 
 		if ((err = block_hashes(tsdb_block_index(blocks[cv[c - 1].block]->b, NULL), &cv[c - 1],
 					mint, maxt, sc, errbuf)))
 			return err;
-	qsort(sc->v, sc->n, sizeof *sc->v, cmp_u64);
-	for (size_t i = 0; i < sc->n; i++)
-		k += i == 0 || sc->v[i] != sc->v[i - 1];
-	*count = k;
+	*count = distinct(sc);
 	return OB_OK;
 }
 
@@ -465,6 +488,7 @@ out:
 	free(at);
 	free(cv);
 	free(sc.v);
+	free(sc.set);
 	free(sc.lab);
 	free(sc.chk);
 	if (err)
