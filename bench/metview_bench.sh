@@ -135,7 +135,7 @@ if has_phase ui; then
 			p=$(kv "metui_${k}_p50_ms" "$R") m=$(kv "metui_${k}_max_ms" "$R")
 			[ "$k" = chart ] && l="a chart frame: $(kv metui_chart_shape "$R"), braille, legend, cursor" ||
 				l="the same, stacked"
-			echo "| $l | $p / $m ms | $(kv metui_chart_n "$R") frames | < 16 ms | $(verdict "$p" 16 le)$(over "$m" 16) |"
+			echo "| $l | $p / $m ms | $(kv metui_chart_n "$R") frames; the drawing thread's CPU time p50 / max $(kv "metui_${k}_cpu_p50_ms" "$R") / $(kv "metui_${k}_cpu_max_ms" "$R") ms | < 16 ms | $(verdict "$p" 16 le)$(over "$m" 16) |"
 		done
 		echo "| the view's store | $(kv metui_store_series "$R") series, $(kv metui_store_names "$R") names | written in $(kv metui_store_write_s "$R") s; opened in $(kv metui_store_open_ms "$R") ms (WAL replay) | | |"
 		echo "| its read: names and series counts, all time (head + blocks, counted once) | $(kv metui_count_all_p50_ms "$R") / $(kv metui_count_all_max_ms "$R") ms | $(kv metui_count_all_names "$R") names, $(kv metui_count_all_series "$R") series | | |"
