@@ -19,8 +19,9 @@
  *	        left in the head (its WAL), as a running server holds them, so
  *	        every series is in a block and in the head.
  *	count   the Metrics view's read (ui_source_metrics) over all time and
- *	        the last hour, --runs times each; once, for comparison, the
- *	        listing it replaced (every series' labels, {__name__=~".+"}).
+ *	        the last hour, --runs times each (wall and this thread's CPU
+ *	        time); once, for comparison, the listing it replaced (every
+ *	        series' labels, {__name__=~".+"}).
  *	first   the store opened as obstui opens it (node_start, listeners
  *	        off) and the real UI on a pseudo-terminal (ui_session.c):
  *	        ":metrics" Enter, then the first frame whose title counts the
@@ -293,6 +294,7 @@ count_phase(struct ui_source_ctx *ctx)
 {
 	const struct api_metrics *am = &ctx->node->api_metrics;
 	uint64_t *ns = ob_xcalloc((size_t)opt.runs, sizeof *ns), total = 0;
+	uint64_t *cpu = ob_xcalloc((size_t)opt.runs, sizeof *cpu);
 	char errbuf[OB_ERRLEN];
 
 	for (int pass = 0; pass < 2; pass++) {
@@ -301,11 +303,12 @@ count_phase(struct ui_source_ctx *ctx)
 		for (int r = 0; r < opt.runs; r++) {
 			struct tui_metric_row *rows;
 			size_t n;
-			uint64_t t0 = ob_mono_ns();
+			uint64_t t0 = ob_mono_ns(), c0 = bench_now_ns(CLOCK_THREAD_CPUTIME_ID);
 
 			if (ui_source_metrics(ctx, since, 0, &rows, &n, errbuf))
 				ui_die("ui_source_metrics: %s", errbuf);
 			ns[r] = ob_mono_ns() - t0;
+			cpu[r] = bench_now_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
 			total = 0;
 			for (size_t i = 0; i < n; i++)
 				total += rows[i].nseries;
@@ -319,6 +322,7 @@ count_phase(struct ui_source_ctx *ctx)
 			ui_die("the counts add up to %llu series, not %d",
 			       (unsigned long long)total, opt.series);
 		report_ms(pass ? "count_1h" : "count_all", ns, (size_t)opt.runs);
+		report_ms(pass ? "count_1h_cpu" : "count_all_cpu", cpu, (size_t)opt.runs);
 	}
 	/* the listing the view used before: every series' labels, counted by name */
 	{
@@ -339,6 +343,7 @@ count_phase(struct ui_source_ctx *ctx)
 	}
 	fflush(report);
 	free(ns);
+	free(cpu);
 }
 
 /* --- first: the view on a pty -------------------------------------------------------- */

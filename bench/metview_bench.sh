@@ -138,8 +138,8 @@ if has_phase ui; then
 			echo "| $l | $p / $m ms | $(kv metui_chart_n "$R") frames; the drawing thread's CPU time p50 / max $(kv "metui_${k}_cpu_p50_ms" "$R") / $(kv "metui_${k}_cpu_max_ms" "$R") ms | < 16 ms | $(verdict "$p" 16 le)$(over "$m" 16) |"
 		done
 		echo "| the view's store | $(kv metui_store_series "$R") series, $(kv metui_store_names "$R") names | written in $(kv metui_store_write_s "$R") s; opened in $(kv metui_store_open_ms "$R") ms (WAL replay) | | |"
-		echo "| its read: names and series counts, all time (head + blocks, counted once) | $(kv metui_count_all_p50_ms "$R") / $(kv metui_count_all_max_ms "$R") ms | $(kv metui_count_all_names "$R") names, $(kv metui_count_all_series "$R") series | | |"
-		echo "| the same, last hour (the head) | $(kv metui_count_1h_p50_ms "$R") / $(kv metui_count_1h_max_ms "$R") ms | $(kv metui_count_1h_series "$R") series | | |"
+		echo "| its read: names and series counts, all time (head + blocks, counted once) | $(kv metui_count_all_p50_ms "$R") / $(kv metui_count_all_max_ms "$R") ms | $(kv metui_count_all_names "$R") names, $(kv metui_count_all_series "$R") series; CPU time p50 $(kv metui_count_all_cpu_p50_ms "$R") ms | | |"
+		echo "| the same, last hour (the head) | $(kv metui_count_1h_p50_ms "$R") / $(kv metui_count_1h_max_ms "$R") ms | $(kv metui_count_1h_series "$R") series; CPU time p50 $(kv metui_count_1h_cpu_p50_ms "$R") ms | | |"
 		echo "| for comparison: every series' labels listed (what the view counted before) | $(kv metui_list_all_ms "$R") ms (once) | $(kv metui_list_all_series "$R") series | | |"
 		if [ -n "$(kv metui_not_built "$R")" ]; then
 			echo "| the Metrics view's first frame | not built: $(kv metui_not_built "$R") | | < 100 ms | |"

@@ -131,33 +131,56 @@ cmp_labels(const void *a, const void *b)
 }
 
 /*
- * The rollup series of one name in the window (listed at the hour's
- * resolution, as the API's series listing does), less those the metric
- * store also holds (msource: those are the store's, counted already).
+ * The rollup series in the window (listed at the hour's resolution, as the
+ * API's series listing does), one select for every family, counted into
+ * rows by name; a series the metric store also holds is the store's
+ * (msource), counted there already: rows[0..nstore) are the store's, sorted.
  */
 static enum ob_err
-rollup_count(const struct msource *ms, const char *name, bool in_store, int64_t mint,
-	     int64_t maxt, struct ob_arena *arena, uint64_t *count, char *errbuf)
+rollup_counts(const struct msource *ms, int64_t mint, int64_t maxt, struct ob_arena *arena,
+	      struct tui_metric_row **rows, size_t *k, size_t *cap, size_t nstore, char *errbuf)
 {
-	struct promql_matcher mt = { PROMQL_MATCH_EQ, "__name__", name, NULL };
-	struct mstore_selector sel = { &mt, 1 };
+	static const struct promql_matcher every = { PROMQL_MATCH_NEQ, "__name__", "", NULL };
 	struct series_data *sd = NULL;
 	struct series_labels *ls = NULL;
-	size_t nsd = 0, nls = 0;
-	bool truncated;
+	const char *listed = NULL;      /* the name ls holds the store's series of */
+	size_t nsd = 0, nls = 0, i, j;
 	enum ob_err err;
 
-	*count = 0;
-	if ((err = store_rollup_select(ms->traces, &mt, 1, mint, maxt, 6ll * 3600 * 1000, arena,
+	if ((err = store_rollup_select(ms->traces, &every, 1, mint, maxt, 6ll * 3600 * 1000, arena,
 				       &sd, &nsd, errbuf)))
 		return err;
-	if (in_store && nsd &&
-	    (err = mstore_series(ms->metrics, &sel, 1, mint, maxt, 0, arena, &ls, &nls,
-				 &truncated, errbuf)))
-		return err;
-	for (size_t i = 0; i < nsd; i++)   /* mstore_series answers sorted */
-		if (!nls || !bsearch(&sd[i].labels, ls, nls, sizeof *ls, cmp_labels))
-			(*count)++;
+	for (i = 0; i < nsd; i++) {
+		const char *name = series_label_get(&sd[i].labels, "__name__");
+		struct tui_metric_row key, *hit;
+
+		if (!name)
+			continue;
+		snprintf(key.name, sizeof key.name, "%s", name);
+		hit = nstore ? bsearch(&key, *rows, nstore, sizeof key, cmp_row) : NULL;
+		if (hit) {      /* rare: a metrics-generator writing these names into obstui */
+			if (!listed || strcmp(listed, name) != 0) {
+				struct promql_matcher mt = { PROMQL_MATCH_EQ, "__name__", name, NULL };
+				struct mstore_selector sel = { &mt, 1 };
+				bool truncated;
+
+				if ((err = mstore_series(ms->metrics, &sel, 1, mint, maxt, 0, arena, &ls,
+							 &nls, &truncated, errbuf)))
+					return err;
+				listed = name;
+			}
+			/* mstore_series answers sorted */
+			if (!bsearch(&sd[i].labels, ls, nls, sizeof *ls, cmp_labels))
+				hit->nseries++;
+			continue;
+		}
+		for (j = nstore; j < *k && strcmp((*rows)[j].name, name) != 0; j++)
+			;
+		if (j < *k)
+			(*rows)[j].nseries++;
+		else
+			row_add(rows, k, cap, name, 1);
+	}
 	return OB_OK;
 }
 
@@ -190,20 +213,9 @@ ui_source_metrics(void *ctx, uint64_t since_ns, uint64_t until_ns, struct tui_me
 	for (i = 0; i < nnc; i++)
 		row_add(rows, &k, &cap, nc[i].name, nc[i].series);
 	nstore = k;
-	for (i = 0; ms->traces && store_rollup_series_name(i); i++) {
-		const char *name = store_rollup_series_name(i);
-		struct tui_metric_row key = { 0 }, *hit;
-		uint64_t count;
-
-		snprintf(key.name, sizeof key.name, "%s", name);
-		hit = nstore ? bsearch(&key, *rows, nstore, sizeof key, cmp_row) : NULL;
-		if ((err = rollup_count(ms, name, hit != NULL, mint, maxt, &arena, &count, errbuf)))
-			goto out;
-		if (hit)
-			hit->nseries += (uint32_t)count;
-		else if (count)
-			row_add(rows, &k, &cap, name, count);
-	}
+	if (ms->traces &&
+	    (err = rollup_counts(ms, mint, maxt, &arena, rows, &k, &cap, nstore, errbuf)))
+		goto out;
 	if (k > nstore)
 		qsort(*rows, k, sizeof **rows, cmp_row);
 	if (am->metadata && am->metadata(am->src.ctx, &arena, &meta, &nmeta, errbuf) != OB_OK)

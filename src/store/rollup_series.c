@@ -469,12 +469,6 @@ store_rollup_meta(const char *family)
 	return NULL;
 }
 
-const char *
-store_rollup_series_name(size_t i)
-{
-	return i < NFAMILIES ? families[i].name : NULL;
-}
-
 bool
 store_rollup_family(const char *name)
 {

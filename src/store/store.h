@@ -231,8 +231,6 @@ enum ob_err store_rollup_select(struct store *s, const struct promql_matcher *m,
 				char *errbuf);
 /* Metadata of a rollup family (traces_spanmetrics_latency, ...), or NULL. */
 const struct series_meta *store_rollup_meta(const char *family);
-/* The i-th name the rollup series carry (..._total, ..._bucket, ...), NULL past the last. */
-const char *store_rollup_series_name(size_t i);
 /* Is name one of the rollup series' names (or families)? */
 bool store_rollup_family(const char *name);
 

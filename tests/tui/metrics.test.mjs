@@ -264,6 +264,16 @@ test("the demo shop: 'm' on a service in the Services view shows its RED charts"
 	assert.ok(/[\u2801-\u28ff]/.test(s), s);
 	await ui.keys('Escape');
 	await ui.waitText(/^ obstui Services /);
+	// the rollups' series in the metric list, counted per name as their listing counts them
+	await command(ui, 'metrics');
+	await ui.waitText(/^ obstui Metrics {2}\d+ of \d+ metrics/);
+	await ui.type('spanmetrics_calls');
+	const m = await ui.waitScreen('the span metrics row', (x) => /traces_spanmetrics_calls_total\s+counter\s+\d+ /.test(x));
+	const listed = Number(/traces_spanmetrics_calls_total\s+counter\s+(\d+) /.exec(m)[1]);
+	assert.ok(listed > 0, m);
+	await ui.keys('Enter');
+	const all = await ui.waitText(/^ all \d+ series, charted together/m);
+	assert.equal(Number(/^ all (\d+) series/m.exec(all)[1]), listed, all);
 	await quit(ui);
 });
 
