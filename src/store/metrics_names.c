@@ -125,7 +125,14 @@ ntab_get(struct ntab *t, const char *s, size_t n, bool *created)
 	return (uint32_t)t->n - 1;
 }
 
-/* Does head series s have a chunk or an out-of-order sample in the window? */
+/*
+ * Does head series s have a chunk or an out-of-order sample in the window?
+ * A window open to the future (maxt INT64_MAX, the view's usual one) takes
+ * a series whose newest sample is in it and not below the seal floor at
+ * once: that sample's chunk cannot have been freed (chunks are freed below
+ * the floor only), and reading the series alone spares a cache miss on its
+ * chunk array, most of the head's cost.  m->rw is held.
+ */
 static bool
 head_in_window(struct mstore *m, struct mseries *s, int64_t mint, int64_t maxt)
 {
@@ -133,6 +140,10 @@ head_in_window(struct mstore *m, struct mseries *s, int64_t mint, int64_t maxt)
 	bool any = false;
 
 	pthread_mutex_lock(&st->lock);
+	if (maxt == INT64_MAX && s->last_kind && s->maxt >= mint && s->maxt >= m->floor) {
+		pthread_mutex_unlock(&st->lock);
+		return true;
+	}
 	for (uint32_t pass = 0; pass < 2 && !any; pass++) {
 		const struct tsdb_chunk *ch = pass ? s->hc : s->fc;
 		uint32_t n = pass ? s->nhc : s->nfc;
@@ -186,13 +197,26 @@ scan_head(struct mstore *m, int64_t mint, int64_t maxt, struct ob_arena *arena, 
 	return true;
 }
 
+/* The hash after a postings list's first label pair (the same for its every series, mostly). */
+struct first_pair {
+	uint32_t name, value;           /* symbol refs */
+	uint64_t h;
+	bool ok;
+};
+
 /* A block's label set hashed as mhead_labels_hash hashes the head's. */
 static bool
-block_hash(const struct tsdb_index *ix, const struct tsdb_rseries *rs, uint64_t *out)
+block_hash(const struct tsdb_index *ix, const struct tsdb_rseries *rs, struct first_pair *fp,
+	   uint64_t *out)
 {
 	uint64_t h = 0x243f6a8885a308d3ull;
+	uint32_t i = 0;
 
-	for (uint32_t i = 0; i < rs->nlab; i++) {
+	if (rs->nlab && fp->ok && fp->name == rs->lab[0] && fp->value == rs->lab[1]) {
+		h = fp->h;
+		i = 1;
+	}
+	for (; i < rs->nlab; i++) {
 		const uint8_t *n, *v;
 		uint32_t nl, vl;
 
@@ -201,6 +225,8 @@ block_hash(const struct tsdb_index *ix, const struct tsdb_rseries *rs, uint64_t 
 			return false;
 		h = mhead_hash_bytes(n, nl, h);
 		h = mhead_hash_bytes(v, vl, h + 1);
+		if (i == 0)
+			*fp = (struct first_pair){ rs->lab[0], rs->lab[1], h, true };
 	}
 	*out = h ? h : 1;
 	return true;
@@ -233,6 +259,7 @@ block_hashes(const struct tsdb_index *ix, const struct contrib *c, int64_t mint,
 	     struct scratch *sc, char *errbuf)
 {
 	const uint8_t *refs;
+	struct first_pair fp = { 0 };
 	uint32_t n;
 	enum ob_err err;
 
@@ -250,7 +277,7 @@ block_hashes(const struct tsdb_index *ix, const struct contrib *c, int64_t mint,
 			in = rs.chunks[k].maxt >= mint && rs.chunks[k].mint <= maxt;
 		if (!in)
 			continue;
-		if (!block_hash(ix, &rs, &h))
+		if (!block_hash(ix, &rs, &fp, &h))
 			return ob_errf(errbuf, OB_ECORRUPT, "index: a series names a bad symbol");
 		scratch_add(sc, h);
 	}
