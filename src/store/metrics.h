@@ -223,6 +223,22 @@ enum ob_err mstore_label_values(struct mstore *m, const char *name,
 				size_t *nout, char *errbuf);
 
 /*
+ * For the Metrics view's list: each metric name with how many series
+ * have a sample in [mint, maxt] (per chunk: a chunk reaching into the
+ * window counts), a series in several blocks and the head counted once
+ * (by label-set hash), read from the head's series and the blocks'
+ * indexes without decoding samples (metrics_names.c).  Sorted by name;
+ * names and the array in arena.
+ */
+struct mstore_name_count {
+	const char *name;
+	uint64_t series;
+};
+enum ob_err mstore_name_counts(struct mstore *m, int64_t mint, int64_t maxt,
+			       struct ob_arena *arena, struct mstore_name_count **out,
+			       size_t *nout, char *errbuf);
+
+/*
  * Metadata as /api/v1/metadata gives it: every family (or only family
  * when not NULL), copied into arena, sorted by family.
  */

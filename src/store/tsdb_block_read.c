@@ -48,6 +48,13 @@ struct tsdb_block {
 	uint32_t nseg;
 };
 
+const struct tsdb_index *tsdb_block_index(const struct tsdb_block *b, bool *tombstones)
+{
+	if (tombstones)
+		*tombstones = b->nstones > 0;
+	return &b->ix;
+}
+
 static enum ob_err map_file(const char *path, uint8_t **out, size_t *len, char *errbuf)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
