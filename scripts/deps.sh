@@ -23,7 +23,8 @@ RUN_PKGS="build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libsq
 libzstd-dev libmicrohttpd-dev libjansson-dev zlib1g-dev libinih-dev libncurses-dev
 libcurl4-openssl-dev libnghttp2-dev libssl-dev libsnappy-dev ca-certificates curl"
 TEST_PKGS="libcmocka-dev tmux clang libclang-rt-14-dev zstd sqlite3 wrk procps openssl
-git prometheus victoria-metrics"
+git prometheus victoria-metrics
+lintian mmdebstrap podman buildah runc uidmap yamllint zsh"
 
 mode=${1:-run}
 want="$RUN_PKGS"
