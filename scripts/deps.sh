@@ -24,7 +24,7 @@ libzstd-dev libmicrohttpd-dev libjansson-dev zlib1g-dev libinih-dev libncurses-d
 libcurl4-openssl-dev libnghttp2-dev libssl-dev libsnappy-dev ca-certificates curl"
 TEST_PKGS="libcmocka-dev tmux clang libclang-rt-14-dev zstd sqlite3 wrk procps openssl
 git prometheus victoria-metrics
-lintian mmdebstrap podman buildah runc uidmap yamllint zsh"
+lintian mmdebstrap podman buildah runc uidmap catatonit yamllint zsh"
 
 mode=${1:-run}
 want="$RUN_PKGS"

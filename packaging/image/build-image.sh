@@ -8,10 +8,11 @@
 #     path excludes (no docs, man pages or locales), cached as
 #     build/packaging/bookworm-slim.tar and imported into podman as
 #     docker.io/library/debian:bookworm-slim when podman does not have it;
-#  3. old=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
-podman build --pull=never --format=docker (OCI images drop HEALTHCHECK)
+#  3. podman build --pull=never --format=docker (OCI images drop HEALTHCHECK)
 #     with the host's network (the RUN step fetches obstui's Depends from the
-#     Debian mirror; no bridge is ever made); the image it replaces is removed.
+#     Debian mirror; no bridge is ever made); the image it replaces is
+#     removed.  Skipped when the image was built from the same .deb and
+#     Containerfile (their sha256 are labels on it).
 #
 # Uses packaging/image/containers.conf (CONTAINERS_CONF) unless one is set.
 # Needs root, mmdebstrap and podman.  Prints the image name.
@@ -52,12 +53,20 @@ if ! podman image exists "$base"; then
 	podman import --change 'CMD ["bash"]' "$tarball" "$base" >/dev/null
 fi
 
+sum=$(cat "$deb" "$here/Containerfile" | sha256sum | cut -d' ' -f1)
+if [ "$(podman image inspect --format '{{index .Labels "org.obstui.inputs"}}' "$image" 2>/dev/null)" = "$sum" ]; then
+	echo "build-image: $image is up to date" >&2
+	echo "$image"
+	exit 0
+fi
+
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 cp "$here/Containerfile" "$ctx/Containerfile"
 cp "$deb" "$ctx/obstui.deb"
 old=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
-podman build --pull=never --network=host --layers=false --format=docker -t "$image" -f "$ctx/Containerfile" "$ctx" >&2
+podman build --pull=never --network=host --layers=false --format=docker \
+	--label "org.obstui.inputs=$sum" -t "$image" -f "$ctx/Containerfile" "$ctx" >&2
 podman tag "$image" "${image%:*}:latest"
 new=$(podman image inspect --format '{{.Id}}' "$image")
 if [ -n "$old" ] && [ "$old" != "$new" ]; then podman rmi "$old" >/dev/null 2>&1 || true; fi

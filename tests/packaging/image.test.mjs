@@ -7,13 +7,17 @@
 //
 // Rootful podman with packaging/image/containers.conf (runc, lowered
 // ulimits, netns=host): no network bridge, firewall rule or sysctl is made.
-// Every container and volume the test makes is removed; the image stays for
-// the next run (OBSTUI_IMAGE_CLEAN=1 removes it too).
+// The chart's StatefulSet, rendered by helm with the image and free
+// loopback ports, runs under podman kube play (as a Pod: podman has no
+// StatefulSet; host network) with its security context, read-only root and
+// volumes, and answers /ready.  Every container, pod and volume the test
+// makes is removed; the image stays for the next run (OBSTUI_IMAGE_CLEAN=1
+// removes it too).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, chownSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
@@ -28,6 +32,7 @@ const IMAGE = `localhost/obstui:${version}`;
 const BIN = process.env.OBSTUI_BIN || join(ROOT, 'obstui');
 const name = `obstui-it-${randomBytes(4).toString('hex')}`;
 let store;
+let kubeFile;
 
 const podman = (args, opts = {}) => spawnSync('podman', args, { encoding: 'utf8', env, timeout: 120000, ...opts });
 
@@ -48,6 +53,7 @@ before(() => {
 
 after(() => {
 	podman(['rm', '-f', '-t', '0', name]);
+	if (kubeFile) { podman(['kube', 'down', kubeFile]); rmSync(dirname(kubeFile), { recursive: true, force: true }); }
 	if (store) rmSync(store, { recursive: true, force: true });
 	if (process.env.OBSTUI_IMAGE_CLEAN === '1') podman(['rmi', '-f', IMAGE, IMAGE.replace(/:[^:]+$/, ':latest')]);
 });
@@ -56,7 +62,8 @@ test('the image runs obstui version as a non-root user, with the store a volume'
 	const r = podman(['run', '--rm', '--network', 'host', IMAGE, 'version']);
 	assert.equal(r.status, 0, r.stderr);
 	assert.equal(r.stdout.trim(), `obstui ${version}`);
-	const cfg = JSON.parse(podman(['image', 'inspect', IMAGE]).stdout)[0].Config;
+	const img = JSON.parse(podman(['image', 'inspect', IMAGE]).stdout)[0];
+	const cfg = img.Config;
 	assert.equal(cfg.User, '10001:10001');
 	assert.ok(cfg.Volumes && '/var/lib/obstui' in cfg.Volumes, JSON.stringify(cfg.Volumes));
 	for (const p of ['4317/tcp', '4318/tcp', '9411/tcp', '3200/tcp']) assert.ok(p in cfg.ExposedPorts, p);
@@ -64,7 +71,7 @@ test('the image runs obstui version as a non-root user, with the store a volume'
 	assert.equal(cfg.Cmd[0], 'serve');
 	assert.equal(cfg.Cmd[cfg.Cmd.indexOf('--api') + 1], '0.0.0.0:3200');
 	assert.equal(cfg.StopSignal, 'SIGTERM');
-	assert.ok(cfg.Healthcheck?.Test?.join(' ').includes('GET /ready'), JSON.stringify(cfg.Healthcheck));
+	assert.ok(img.Healthcheck?.Test?.join(' ').includes('GET /ready'), JSON.stringify(img.Healthcheck));
 	const id = podman(['run', '--rm', '--network', 'host', '--entrypoint', '/usr/bin/id', IMAGE, '-u']);
 	assert.equal(id.stdout.trim(), '10001');
 });
@@ -115,4 +122,46 @@ test('serve in the container: /ready, the healthcheck, an OTLP request from outs
 	const t = spawnSync(BIN, ['trace', tid, '--json', '--store', store], { encoding: 'utf8' });
 	assert.equal(t.status, 0, t.stderr);
 	assert.match(t.stdout, /GET \/img/);
+});
+
+test('the chart\'s StatefulSet runs under podman kube play and answers /ready', { timeout: 180000 }, async () => {
+	const { fetchTools, helm, parseDocs } = await import('./lib/k8s.mjs');
+	fetchTools();
+	const [g, h, z, a] = [await freePort(), await freePort(), await freePort(), await freePort()];
+	const r = helm(['template', 'kp', 'packaging/helm/obstui', '--set', 'listenAddress=127.0.0.1',
+		'--set', `ports.otlpGrpc=${g}`, '--set', `ports.otlpHttp=${h}`, '--set', `ports.zipkin=${z}`, '--set', `ports.api=${a}`,
+		'--set', 'persistence.enabled=false', '--set', `image.tag=${version}`, '--set', 'image.pullPolicy=Never']);
+	assert.equal(r.status, 0, r.stderr);
+	const sts = (await parseDocs(r.stdout)).find((o) => o.kind === 'StatefulSet');
+	const c = sts.spec.template.spec.containers[0];
+	assert.equal(c.image, IMAGE);
+	assert.equal(c.args[c.args.indexOf('--api') + 1], `127.0.0.1:${a}`);
+	// host network: podman refuses port mappings there, so the ports go and
+	// the probes name the API port by number
+	const ports = Object.fromEntries(c.ports.map((p) => [p.name, p.containerPort]));
+	const ctrSpec = { ...c, ports: undefined };
+	for (const k of ['livenessProbe', 'readinessProbe'])
+		ctrSpec[k] = { ...c[k], httpGet: { ...c[k].httpGet, port: ports[c[k].httpGet.port] } };
+	const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${name}-kube`, labels: sts.spec.template.metadata.labels },
+		spec: { ...sts.spec.template.spec, hostNetwork: true, containers: [ctrSpec] } };
+	const dir = mkdtempSync(join(tmpdir(), 'obstui-kube-'));
+	kubeFile = join(dir, 'pod.json');
+	writeFileSync(kubeFile, JSON.stringify(pod));
+	const play = podman(['kube', 'play', '--build=false', '--network', 'host', kubeFile], { cwd: dir });
+	assert.equal(play.status, 0, `podman kube play:\n${play.stdout}${play.stderr}`);
+	let ready = false;
+	for (let i = 0; i < 150 && !ready; i++) {
+		try { ready = (await fetch(`http://127.0.0.1:${a}/ready`)).status === 200; } catch { /* not yet */ }
+		if (!ready) await sleep(100);
+	}
+	const ctr = `${name}-kube-obstui`;
+	assert.ok(ready, `no /ready from the kube play pod: ${podman(['logs', ctr]).stderr.slice(-2000)}`);
+	// the pod's container as the chart says: uid 10001, read-only root
+	const info = JSON.parse(podman(['inspect', ctr]).stdout)[0];
+	assert.equal(info.Config.User, '10001:10001');
+	assert.equal(info.HostConfig.ReadonlyRootfs, true);
+	const down = podman(['kube', 'down', kubeFile]);
+	assert.equal(down.status, 0, down.stderr);
+	kubeFile = undefined;
+	rmSync(dir, { recursive: true, force: true });
 });
