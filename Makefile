@@ -5,6 +5,9 @@
 #   make test       install what the tests need, build, run every test
 #   make check      the tests again under ASan + UBSan, plus the layer rules
 #   make test-fresh make test in a fresh Debian bookworm root (mmdebstrap)
+#   make deb        build/obstui_VERSION_ARCH.deb (packaging/debian)
+#   make image      the container image localhost/obstui:VERSION (packaging/image)
+#   make test-packaging  the .deb, image, Helm chart and Kustomize tests
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make bench      the benchmarks (see bench/README.md)
 #
@@ -87,8 +90,21 @@ test: deps-test
 	@$(MAKE) --no-print-directory all unit
 	@OBSTUI_BIN=$(abspath $(BIN)) tests/run-integration.sh
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	@$(MAKE) --no-print-directory test-packaging
 
 TEST_FUZZ_SECONDS ?= 5
+
+# --- packaging (packaging/README.md) -------------------------------------------
+# make deb: build/obstui_VERSION_ARCH.deb, built in build/deb with Debian's
+# flags; make image: that .deb in a bookworm image imported into podman;
+# make test-packaging: tests/packaging/*.test.mjs (root; a few minutes, the
+# bookworm root and the tools are cached in build/packaging).
+deb:
+	@packaging/debian/build-deb.sh
+image:
+	@packaging/image/build-image.sh
+test-packaging: deps-test all
+	@OBSTUI_BIN=$(abspath $(BIN)) tests/packaging/run.sh
 
 # make test-fresh: make test in a fresh Debian bookworm root built with
 # mmdebstrap, on a clone of the committed HEAD (scripts/test-fresh.sh; 15-25
@@ -190,4 +206,4 @@ print-pkgs:
 clean:
 	rm -rf build build-asan build-fuzz obstui
 
-.PHONY: all unit test test-fresh check run fuzz bench clean deps-run deps-test print-pkgs
+.PHONY: all unit test test-fresh test-packaging deb image check run fuzz bench clean deps-run deps-test print-pkgs

@@ -4,7 +4,8 @@
 # As root it runs apt-get for whatever is missing or too old; otherwise it
 # prints the exact command to run (with and without sudo) and exits 1.
 # "test" adds what the tests need: Debian packages (the clang runtime for
-# the fuzz targets, Prometheus as the metrics oracle, tmux, ...), the npm
+# the fuzz targets, Prometheus as the metrics oracle, tmux, and for the
+# packaging tests lintian, mmdebstrap, podman, yamllint, zsh ...), the npm
 # packages in tests/ (from tests/package-lock.json), and a Node.js the
 # tests support.
 #
@@ -23,7 +24,8 @@ RUN_PKGS="build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libsq
 libzstd-dev libmicrohttpd-dev libjansson-dev zlib1g-dev libinih-dev libncurses-dev
 libcurl4-openssl-dev libnghttp2-dev libssl-dev libsnappy-dev ca-certificates curl"
 TEST_PKGS="libcmocka-dev tmux clang libclang-rt-14-dev zstd sqlite3 wrk procps openssl
-git prometheus victoria-metrics"
+git prometheus victoria-metrics
+lintian mmdebstrap podman runc catatonit yamllint zsh groff-base systemd"
 
 mode=${1:-run}
 want="$RUN_PKGS"
