@@ -508,36 +508,52 @@ tag_memory_new(void)
 }
 
 /*
- * Give back space the head no longer needs: sealing frees the head's
- * pages, and past HEAD_SLACK_PAGES of free pages the rest goes back to the
- * file system (auto_vacuum=INCREMENTAL).  Runs only when the queue is
- * empty, so it never delays an acknowledgement.
+ * Give back space the head no longer needs (reclaim.c has the design): after
+ * a group that sealed or expired blocks, when nobody is waiting in the
+ * queue, and when the queue has been idle, one bounded step returns free
+ * pages beyond HEAD_SLACK_PAGES (all of them once the head is empty) and
+ * checkpoints the WAL: PASSIVE while ingest runs, TRUNCATE when the head is
+ * empty or the WAL passed WAL_BOUND_FRAMES.  A step that left work re-arms
+ * maintenance_due.  When the queue closes (a clean stop), everything goes
+ * back and the WAL is truncated.
  */
-#define HEAD_SLACK_PAGES 16384
+#define HEAD_SLACK_PAGES 16384          /* 64 MiB of 4 KiB pages */
+#define RECLAIM_STEP_PAGES 2048         /* 8 MiB: a few ms of the writer */
+#define WAL_BOUND_FRAMES 16384          /* 64 MiB of WAL */
 
 static void
-maintain(struct store *s)
+maintain(struct store *s, bool final, int64_t *wal_frames)
 {
 	struct conn *c = s->writer_conn;
-	sqlite3_stmt *st;
-	int64_t free_pages = 0;
-	char sql[64];
+	bool head_empty = db_counter(c, "head_bytes") <= 0;
+	struct db_reclaim r = {
+		.keep_free = head_empty || final ? 0 : HEAD_SLACK_PAGES,
+		.max_pages = final ? 0 : RECLAIM_STEP_PAGES,
+		.truncate_wal = head_empty || final || *wal_frames > WAL_BOUND_FRAMES,
+		.busy_ms = final ? 2000 : 0,
+	};
+	char errbuf[OB_ERRLEN];
 
-	bool head_empty = db_counter(c, "head_bytes") == 0;
-
-	if (sqlite3_prepare_v2(c->db, "PRAGMA freelist_count", -1, &st, NULL) != SQLITE_OK)
+	if (db_reclaim(c, &r, errbuf) != OB_OK) {
+		ob_warn("%s", errbuf);
 		return;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		free_pages = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	/* an empty head (ingest stopped, all sealed) needs no slack at all */
-	if (free_pages > (head_empty ? 0 : HEAD_SLACK_PAGES)) {
-		snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)",
-			 (long long)(free_pages - (head_empty ? 0 : HEAD_SLACK_PAGES)));
-		db_exec(c, sql, NULL);
 	}
-	db_exec(c, head_empty ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)",
-		NULL);
+	*wal_frames = r.wal_frames;
+	if (final && (r.free_left || r.wal_busy))
+		ob_warn("store: on stop, %lld free pages and a WAL of %lld frames are left%s",
+			(long long)r.free_left, (long long)r.wal_frames,
+			r.wal_busy ? " (another process is reading the store)" : "");
+	else if (!final && (r.free_left > r.keep_free || (r.truncate_wal && r.wal_busy)))
+		atomic_store(&s->maintenance_due, true);
+}
+
+static bool
+queue_empty(struct store *s)
+{
+	size_t count, weight;
+
+	ob_queue_depth(&s->queue, &count, &weight);
+	return count == 0;
 }
 
 void *
@@ -547,6 +563,8 @@ writer_main(void *arg)
 	void *items[MAX_GROUP];
 
 	pthread_setname_np(pthread_self(), "obstui-writer");   /* for top -H and perf */
+	int64_t wal_frames = 0;
+
 	for (;;) {
 		size_t n = ob_queue_pop(&s->queue, items, MAX_GROUP, 500);
 
@@ -554,10 +572,13 @@ writer_main(void *arg)
 			if (ob_queue_closed(&s->queue))
 				break;
 			if (atomic_exchange(&s->maintenance_due, false))
-				maintain(s);
+				maintain(s, false, &wal_frames);
 			continue;
 		}
 		run_group(s, (struct write_item **)items, n);
+		if (queue_empty(s) && atomic_exchange(&s->maintenance_due, false))
+			maintain(s, false, &wal_frames);
 	}
+	maintain(s, true, &wal_frames);
 	return NULL;
 }
