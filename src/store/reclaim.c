@@ -16,17 +16,18 @@
  *     and its free pages are reused by the head, as before.
  *   - After seals the writer calls db_reclaim() for one bounded step: at most
  *     max_pages free pages go back to the file system (incremental_vacuum),
- *     leaving keep_free pages for the head to grow into again, then a
- *     checkpoint.  Bounded steps (RECLAIM_STEP_PAGES, a few ms each) keep an
+ *     leaving keep_free pages for the head to grow into again, then, if
+ *     asked, a checkpoint.  Bounded steps (a few ms each) keep an
  *     acknowledgement from ever waiting behind a long vacuum; the writer
- *     calls again while free_left says there is more.
- *   - The checkpoint is PASSIVE while ingest runs (it never waits) and
- *     TRUNCATE when asked: when the head is empty, when the WAL passed its
- *     bound, and on a clean stop, so a stopped store has no WAL to speak
- *     of.  Its busy wait is short (RECLAIM_BUSY_MS): a reader in another
- *     process makes it give up until the next step, never stall the writer.
- *     journal_size_limit (db_open) truncates the WAL whenever SQLite resets
- *     it, and wal_autocheckpoint keeps it bounded under continuous ingest.
+ *     calls again while free_left says there is more (writer.c says when).
+ *   - While ingest runs the writer asks for no checkpoint: SQLite's
+ *     wal_autocheckpoint keeps the WAL bounded then, and journal_size_limit
+ *     (db_open) truncates the file whenever SQLite restarts it.  When the
+ *     writer is idle it asks for PASSIVE (never waits), or TRUNCATE when the
+ *     head is empty or the WAL passed its bound; a clean stop asks for
+ *     TRUNCATE, so a stopped store has no WAL to speak of.  The busy wait is
+ *     short (RECLAIM_BUSY_MS): a reader in another process makes it give up
+ *     until the next step, never stall the writer.
  *
  * Invariant: runs on the writer connection, in the writer thread, outside a
  * transaction.
@@ -66,19 +67,22 @@ db_free_pages(struct conn *c)
 }
 
 uint64_t
+db_wal_bytes(const char *db_path)
+{
+	struct stat sb;
+	char *wal = ob_xasprintf("%s-wal", db_path);
+	uint64_t n = stat(wal, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+
+	free(wal);
+	return n;
+}
+
+uint64_t
 db_disk_bytes(const char *db_path)
 {
 	struct stat sb;
-	uint64_t n = 0;
-	char *wal;
 
-	if (stat(db_path, &sb) == 0)
-		n += (uint64_t)sb.st_size;
-	wal = ob_xasprintf("%s-wal", db_path);
-	if (stat(wal, &sb) == 0)
-		n += (uint64_t)sb.st_size;
-	free(wal);
-	return n;
+	return (stat(db_path, &sb) == 0 ? (uint64_t)sb.st_size : 0) + db_wal_bytes(db_path);
 }
 
 enum ob_err
@@ -115,7 +119,8 @@ enum ob_err
 db_reclaim(struct conn *c, struct db_reclaim *r, char *errbuf)
 {
 	int64_t free_pages = db_free_pages(c), n;
-	int mode = r->truncate_wal ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
+	int mode = r->checkpoint == DB_CKPT_TRUNCATE ? SQLITE_CHECKPOINT_TRUNCATE
+							: SQLITE_CHECKPOINT_PASSIVE;
 	int rc, nlog = -1, nckpt = -1;
 	char sql[64];
 
@@ -136,6 +141,8 @@ db_reclaim(struct conn *c, struct db_reclaim *r, char *errbuf)
 			r->free_left = free_pages;
 		}
 	}
+	if (r->checkpoint == DB_CKPT_NONE)
+		return OB_OK;
 	sqlite3_busy_timeout(c->db, r->busy_ms > 0 ? r->busy_ms : RECLAIM_BUSY_MS);
 	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, mode, &nlog, &nckpt);
 	sqlite3_busy_timeout(c->db, DB_BUSY_MS);

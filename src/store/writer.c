@@ -508,43 +508,54 @@ tag_memory_new(void)
 }
 
 /*
- * Give back space the head no longer needs (reclaim.c has the design): after
- * a group that sealed or expired blocks, when nobody is waiting in the
- * queue, and when the queue has been idle, one bounded step returns free
- * pages beyond HEAD_SLACK_PAGES (all of them once the head is empty) and
- * checkpoints the WAL: PASSIVE while ingest runs, TRUNCATE when the head is
- * empty or the WAL passed WAL_BOUND_FRAMES.  A step that left work re-arms
- * maintenance_due.  When the queue closes (a clean stop), everything goes
- * back and the WAL is truncated.
+ * Give back space the head no longer needs (reclaim.c has the design).  Three
+ * moments, three steps:
+ *
+ *	when                              pages returned             checkpoint
+ *	after a group that sealed or      beyond HEAD_SLACK_PAGES,   none (SQLite's
+ *	expired, nobody left queued       RECLAIM_STEP_PAGES at most  autocheckpoint)
+ *	the queue idle for 500 ms         the same (all once the     PASSIVE; TRUNCATE if
+ *	                                  head is empty)             the head is empty or
+ *	                                                             the WAL > WAL_BOUND
+ *	the queue closed (clean stop)     all                        TRUNCATE
+ *
+ * A step after a seal leaves maintenance_due set for the idle one, which
+ * checkpoints; an idle step that left work (pages, a WAL a reader kept)
+ * sets it again.
  */
 #define HEAD_SLACK_PAGES 16384          /* 64 MiB of 4 KiB pages */
 #define RECLAIM_STEP_PAGES 2048         /* 8 MiB: a few ms of the writer */
-#define WAL_BOUND_FRAMES 16384          /* 64 MiB of WAL */
+#define WAL_BOUND_BYTES (64ull << 20)
+
+enum maintain_when { AFTER_SEAL, IDLE, FINAL };
 
 static void
-maintain(struct store *s, bool final, int64_t *wal_frames)
+maintain(struct store *s, enum maintain_when when)
 {
 	struct conn *c = s->writer_conn;
 	bool head_empty = db_counter(c, "head_bytes") <= 0;
 	struct db_reclaim r = {
-		.keep_free = head_empty || final ? 0 : HEAD_SLACK_PAGES,
-		.max_pages = final ? 0 : RECLAIM_STEP_PAGES,
-		.truncate_wal = head_empty || final || *wal_frames > WAL_BOUND_FRAMES,
-		.busy_ms = final ? 2000 : 0,
+		.keep_free = head_empty || when == FINAL ? 0 : HEAD_SLACK_PAGES,
+		.max_pages = when == FINAL ? 0 : RECLAIM_STEP_PAGES,
+		.checkpoint = when == AFTER_SEAL ? DB_CKPT_NONE : DB_CKPT_PASSIVE,
+		.busy_ms = when == FINAL ? 2000 : 0,
 	};
 	char errbuf[OB_ERRLEN];
 
+	if (when == FINAL || (when == IDLE && (head_empty ||
+					  db_wal_bytes(s->db_path) > WAL_BOUND_BYTES)))
+		r.checkpoint = DB_CKPT_TRUNCATE;
 	if (db_reclaim(c, &r, errbuf) != OB_OK) {
 		ob_warn("%s", errbuf);
 		return;
 	}
-	*wal_frames = r.wal_frames;
-	if (final && (r.free_left || r.wal_busy))
+	if (when == FINAL && (r.free_left || r.wal_busy))
 		ob_warn("store: on stop, %lld free pages and a WAL of %lld frames are left%s",
 			(long long)r.free_left, (long long)r.wal_frames,
 			r.wal_busy ? " (another process is reading the store)" : "");
-	else if (!final && (r.free_left > r.keep_free || (r.truncate_wal && r.wal_busy)))
-		atomic_store(&s->maintenance_due, true);
+	else if (when == AFTER_SEAL || (when == IDLE && (r.free_left > r.keep_free ||
+				(r.checkpoint == DB_CKPT_TRUNCATE && r.wal_busy))))
+		atomic_store(&s->maintenance_due, true);    /* the idle step checkpoints */
 }
 
 static bool
@@ -563,8 +574,6 @@ writer_main(void *arg)
 	void *items[MAX_GROUP];
 
 	pthread_setname_np(pthread_self(), "obstui-writer");   /* for top -H and perf */
-	int64_t wal_frames = 0;
-
 	for (;;) {
 		size_t n = ob_queue_pop(&s->queue, items, MAX_GROUP, 500);
 
@@ -572,13 +581,13 @@ writer_main(void *arg)
 			if (ob_queue_closed(&s->queue))
 				break;
 			if (atomic_exchange(&s->maintenance_due, false))
-				maintain(s, false, &wal_frames);
+				maintain(s, IDLE);
 			continue;
 		}
 		run_group(s, (struct write_item **)items, n);
 		if (queue_empty(s) && atomic_exchange(&s->maintenance_due, false))
-			maintain(s, false, &wal_frames);
+			maintain(s, AFTER_SEAL);
 	}
-	maintain(s, true, &wal_frames);
+	maintain(s, FINAL);
 	return NULL;
 }

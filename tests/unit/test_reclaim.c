@@ -132,6 +132,7 @@ steps_are_bounded_and_leave_the_slack(void **state)
 	assert_true(free0 > 3000);
 	assert_int_equal(db_reclaim(f->c, &r, errbuf), OB_OK);
 	assert_int_equal(r.freed, 512);
+	assert_int_equal(r.wal_frames, -1);         /* no checkpoint was asked for */
 	assert_int_equal(r.free_left, free0 - 512);
 	assert_int_equal(db_free_pages(f->c), free0 - 512);
 	/* the writer steps while there is more than the slack */
@@ -153,7 +154,7 @@ truncate_gives_back_everything(void **state)
 {
 	struct fixture *f = *state;
 	char errbuf[OB_ERRLEN];
-	struct db_reclaim r = { .truncate_wal = true };
+	struct db_reclaim r = { .checkpoint = DB_CKPT_TRUNCATE };
 	off_t before, after;
 
 	f->c = open_db(f, "INCREMENTAL");
@@ -179,7 +180,7 @@ a_reader_does_not_stall_the_checkpoint(void **state)
 {
 	struct fixture *f = *state;
 	char errbuf[OB_ERRLEN];
-	struct db_reclaim r = { .truncate_wal = true, .busy_ms = 50 };
+	struct db_reclaim r = { .checkpoint = DB_CKPT_TRUNCATE, .busy_ms = 50 };
 	sqlite3 *reader;
 	uint64_t t0, dt;
 
@@ -207,7 +208,7 @@ an_old_database_is_converted(void **state)
 {
 	struct fixture *f = *state;
 	char errbuf[OB_ERRLEN];
-	struct db_reclaim r = { .truncate_wal = true };
+	struct db_reclaim r = { .checkpoint = DB_CKPT_TRUNCATE };
 
 	f->c = open_db(f, "NONE");
 	assert_int_equal(one(f->c->db, "PRAGMA auto_vacuum"), 0);
