@@ -6,6 +6,11 @@
  * Content-Length against the limit), then with each piece of the body (we
  * append, capped), then once more with no data, when the route runs.  The
  * route fills a struct http_response, which becomes the MHD response.
+ *
+ * Threads: MHD's polling thread accepts; each connection has its own
+ * thread, which runs the handlers.  Stopping: http_server_quiesce refuses
+ * new connections, http_server_stop waits for every connection thread
+ * (the handlers in flight finish), then closes the listening socket once.
  */
 #include "net/http_server.h"
 
@@ -33,7 +38,8 @@ struct http_server {
 	size_t nroutes;
 	void *ctx;
 	size_t max_body;
-	int fd;
+	int fd;                     /* the listening socket: ours to close (http_server_stop) */
+	bool quiesced, mhd_closes_fd;
 };
 
 struct http_request {
@@ -264,13 +270,35 @@ http_server_start(const char *addr, const struct http_route *routes, size_t nrou
 	return OB_OK;
 }
 
+/*
+ * The listening socket is obstui's (net_listen made it), so it is closed
+ * here exactly once: quiescing the daemon first keeps MHD_stop_daemon from
+ * closing it too (a second close could hit a file another thread opened in
+ * between under the same number).  shutdown() on the listening socket makes
+ * the kernel refuse new connections at once, without closing the fd, which
+ * MHD's threads may still look at until MHD_stop_daemon returns.
+ */
+void
+http_server_quiesce(struct http_server *srv)
+{
+	if (srv == NULL || srv->quiesced)
+		return;
+	srv->quiesced = true;
+	/* should MHD refuse (it cannot quiesce), it keeps the socket and closes it */
+	if (MHD_quiesce_daemon(srv->daemon) == MHD_INVALID_SOCKET)
+		srv->mhd_closes_fd = true;
+	shutdown(srv->fd, SHUT_RDWR);
+}
+
 void
 http_server_stop(struct http_server *srv)
 {
 	if (srv == NULL)
 		return;
+	http_server_quiesce(srv);
 	MHD_stop_daemon(srv->daemon);
-	close(srv->fd);
+	if (!srv->mhd_closes_fd)
+		close(srv->fd);
 	free(srv);
 }
 

@@ -70,6 +70,12 @@ void http_reply(struct http_response *resp, int status, const char *content_type
 enum ob_err http_server_start(const char *addr, const struct http_route *routes, size_t nroutes,
 			      void *ctx, size_t max_body, struct http_server **out,
 			      char bound[64], char *errbuf);
+/*
+ * Stop accepting: connecting to the port is refused from now on; requests
+ * in flight, and requests on connections already open, are still answered.
+ * The first step of stopping (the order is in cmd/node.c); idempotent.
+ */
+void http_server_quiesce(struct http_server *srv);
 /* Stop accepting, finish requests in flight, close; frees the server. */
 void http_server_stop(struct http_server *srv);
 
