@@ -100,7 +100,8 @@ test-fresh:
 check: deps-test
 	@scripts/check-layers.sh
 	@$(MAKE) --no-print-directory B=build-asan SAN=1 all unit
-	@OBSTUI_BIN=$(abspath build-asan/obstui) tests/run-integration.sh
+	@OBSTUI_BIN=$(abspath build-asan/obstui) OBSTUI_ASAN_BIN=$(abspath build-asan/obstui) \
+		tests/run-integration.sh
 
 # build/asan/obstui (objects in build/asan/obj, kept between runs): what
 # tests/integration/shutdown.test.mjs stops with queries in flight
