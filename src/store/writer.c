@@ -518,6 +518,7 @@ tag_memory_new(void)
  *	                                  head is empty)             the head is empty or
  *	                                                             the WAL > WAL_BOUND
  *	the queue closed (clean stop)     all                        TRUNCATE
+ *	  (not the owner: as when idle)
  *
  * A step after a seal leaves maintenance_due set for the idle one, which
  * checkpoints; an idle step that left work (pages, a WAL a reader kept)
@@ -534,22 +535,25 @@ maintain(struct store *s, enum maintain_when when)
 {
 	struct conn *c = s->writer_conn;
 	bool head_empty = db_counter(c, "head_bytes") <= 0;
+	/* the last step of the process that seals; another one (an import next
+	 * to a serve) leaves the head's slack and never holds the serve's
+	 * writer back waiting for a TRUNCATE */
+	bool last = when == FINAL && s->owner;
 	struct db_reclaim r = {
-		.keep_free = head_empty || when == FINAL ? 0 : HEAD_SLACK_PAGES,
+		.keep_free = head_empty || last ? 0 : HEAD_SLACK_PAGES,
 		.max_pages = when == FINAL ? 0 : RECLAIM_STEP_PAGES,
 		.checkpoint = when == AFTER_SEAL ? DB_CKPT_NONE : DB_CKPT_PASSIVE,
-		.busy_ms = when == FINAL ? 2000 : 0,
+		.busy_ms = last ? 2000 : 0,
 	};
 	char errbuf[OB_ERRLEN];
 
-	if (when == FINAL || (when == IDLE && (head_empty ||
-					  db_wal_bytes(s->db_path) > WAL_BOUND_BYTES)))
+	if (last || (when == IDLE && (head_empty || db_wal_bytes(s->db_path) > WAL_BOUND_BYTES)))
 		r.checkpoint = DB_CKPT_TRUNCATE;
 	if (db_reclaim(c, &r, errbuf) != OB_OK) {
 		ob_warn("%s", errbuf);
 		return;
 	}
-	if (when == FINAL && (r.free_left || r.wal_busy))
+	if (last && (r.free_left || r.wal_busy))
 		ob_warn("store: on stop, %lld free pages and a WAL of %lld frames are left%s",
 			(long long)r.free_left, (long long)r.wal_frames,
 			r.wal_busy ? " (another process is reading the store)" : "");
