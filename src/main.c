@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "core/fault.h"
 
 void cmd_help_overview(FILE *f);
 
@@ -22,8 +23,13 @@ const unsigned cmd_count = sizeof cmd_table / sizeof cmd_table[0];
 int
 main(int argc, char **argv)
 {
+	char errbuf[OB_ERRLEN];
 	unsigned i;
 
+	if (ob_fault_check(errbuf)) {
+		fprintf(stderr, "obstui: %s\n", errbuf);
+		return 2;
+	}
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 		argv[1] = "help";
 	if (argc >= 2 && strcmp(argv[1], "--version") == 0)

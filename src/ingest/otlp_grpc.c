@@ -112,6 +112,7 @@ out:
 		break;
 	case OB_EBUSY:
 	case OB_ESHUTDOWN:
+	case OB_ENOSPC:
 		grpc_reply_error(r, GRPC_UNAVAILABLE, "%s", errbuf);
 		retry_details(r);
 		break;

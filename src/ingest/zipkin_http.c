@@ -85,8 +85,9 @@ out:
 		break;
 	case OB_EBUSY:
 	case OB_ESHUTDOWN:
+	case OB_ENOSPC:
 		http_reply(resp, 503, "text/plain; charset=utf-8", "%s\n", errbuf);
-		http_response_header(resp, "Retry-After", "1");
+		http_response_header(resp, "Retry-After", ingest_retry_after(err));
 		break;
 	default:
 		ob_error("zipkin: %s", errbuf);

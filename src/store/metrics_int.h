@@ -90,6 +90,7 @@ struct mwal {
 	int64_t pending_maxt;
 	uint64_t queued, written;       /* cumulative byte counts */
 	uint64_t fail_upto;             /* waiters up to here failed (a write failed) */
+	enum ob_err fail_err;           /* why: OB_ENOSPC (disk full, said once) or OB_EIO */
 	bool flushing, broken, fsync;
 	size_t seg_max;
 	uint64_t writes, syncs;

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fault.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -72,6 +73,7 @@ drop_block(struct mstore *m, size_t i)
 		free(aside);
 	}
 	b->dropped = true;
+	ob_fault("mretention.marked");
 	ob_info("metrics: retention dropped block %s", b->meta.ulid);
 	mblock_put(b);
 	atomic_fetch_add(&m->expired_blocks, 1);
@@ -229,6 +231,7 @@ mstore_block_adopt(struct mstore *m, const char *dir, char *errbuf)
 		fsync(fd);
 		close(fd);
 	}
+	ob_fault("madopt.placed");
 	if ((err = mblock_load(m, dest, &mb, errbuf)))
 		goto out;
 	pthread_rwlock_wrlock(&m->rw);

@@ -30,6 +30,7 @@
 
 #include <zstd.h>
 
+#include "core/fault.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -327,7 +328,10 @@ seal_some(struct store *s, bool everything, size_t *sealed, char *errbuf)
 	if ((err = build_block(s, c, first, last, &si, errbuf)))
 		goto out;
 	t1 = ob_mono_ns();
+	ob_fault("seal.file_written");
 	err = writer_submit(s, &si->item, 0, -1, errbuf);
+	if (err == OB_OK)
+		ob_fault("seal.recorded");
 	if (err) {
 		char *path = block_path(s, si->block_id);
 
@@ -410,6 +414,7 @@ expire_blocks(struct store *s, size_t *dropped, char *errbuf)
 		goto out;
 	if ((err = writer_submit(s, &ei->item, 0, -1, errbuf)))
 		goto out;
+	ob_fault("retention.recorded");
 	for (i = 0; i < ei->nblocks; i++) {
 		char *path = block_path(s, ei->block_ids[i]);
 
@@ -453,7 +458,13 @@ sealer_main(void *arg)
 
 		pthread_mutex_unlock(&s->sealer_lock);
 		do {
-			if (seal_some(s, false, &n, errbuf)) {
+			enum ob_err err = seal_some(s, false, &n, errbuf);
+
+			if (err == OB_ENOSPC) {
+				store_note_space(s, err, errbuf);
+				break;
+			}
+			if (err) {
 				ob_error("%s", errbuf);
 				break;
 			}
