@@ -143,6 +143,11 @@ $(B)/bench/bench_sgui: bench/bench_sgui.c bench/ui_session.c bench/ui_session.h 
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/bench_sgui.c bench/ui_session.c $(B)/libobstui.a $(LDLIBS_ALL)
 
+$(B)/bench/bench_metui: bench/bench_metui.c bench/ui_session.c bench/ui_session.h bench/bench.h \
+		$(B)/libobstui.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/bench_metui.c bench/ui_session.c $(B)/libobstui.a $(LDLIBS_ALL)
+
 $(B)/bench/bench_sync: bench/bench_sync.c bench/bench.h $(B)/libobstui.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/bench_sync.c $(B)/libobstui.a $(LDLIBS_ALL)
@@ -151,6 +156,7 @@ bench: deps-test all $(B)/bench/rwgen
 	@BENCH_BUILD=$(B) bench/run.sh
 	@[ "$${BENCH_METRICS:-1}" = 0 ] || BENCH_BUILD=$(B) bench/metrics_bench.sh $(BENCH_METRICS_ARGS)
 	@[ "$${BENCH_SVCGRAPH:-1}" = 0 ] || BENCH_BUILD=$(B) bench/svcgraph_bench.sh
+	@[ "$${BENCH_METVIEW:-1}" = 0 ] || BENCH_BUILD=$(B) bench/metview_bench.sh
 
 bench-ui: all
 	@BENCH_BUILD=$(B) BENCH_UI=only bench/run.sh
@@ -176,6 +182,13 @@ bench-metrics: all $(B)/bench/rwgen
 bench-svcgraph: all
 	@BENCH_BUILD=$(B) bench/svcgraph_bench.sh
 .PHONY: bench-svcgraph
+
+# make bench-metview (also a phase of make bench; BENCH_METVIEW=0 skips it there): a chart
+# frame, the Metrics view's first frame over 100,000 series (bench/bench_metui.c), and metric
+# block pull against the Azure SDK (bench/metsync_bench.mjs); bench/metview_bench.sh.
+bench-metview: deps-test all
+	@BENCH_BUILD=$(B) bench/metview_bench.sh
+.PHONY: bench-metview
 
 # the pkg-config names, for scripts that build outside this Makefile
 print-pkgs:

@@ -1,7 +1,8 @@
 // metsync_bench.mjs - metric block pull, end to end, against the official
 // Azure SDK downloading the same bytes from the same Azurite (issue 13's
 // benchmark: the ratio SDK time / obstui time must be at least 1.0).
-// Not wired into bench/run.sh yet; run it by hand after `make`:
+// A phase of `make bench` through bench/metview_bench.sh (BENCH_MV_PHASES);
+// by hand after `make`:
 //
 //   node bench/metsync_bench.mjs [--obstui ./obstui] [--reps 3] [--pad-mib 24]
 //
@@ -43,7 +44,9 @@ const work = mkdtempSync(join(tmpdir(), 'obstui-metsync-bench-'));
 const az = await startAzurite();
 const watchdog = setTimeout(() => { console.error('metsync_bench: out of time'); process.exit(2); }, 900000);
 try {
+	const say = (m) => console.error(`metsync_bench: ${m}`);
 	await az.blobServiceClient().createContainer('bench');
+	say('container made; filling a store by remote write');
 	const store = join(work, 'src');
 	const srv = await startServe({ store, args: ['--zipkin', 'off'] });
 	const end = Date.now() - 600000;
@@ -59,6 +62,7 @@ try {
 		if (r.status !== 204) throw new Error(`remote write: ${r.status}`);
 	}
 	if ((await srv.stop()).code !== 0) throw new Error('serve did not stop cleanly');
+	say('store sealed; padding the blocks and pushing them');
 	const mdir = join(store, 'metrics');
 	const blocks = readdirSync(mdir).filter((d) => /^[0-9A-HJKMNP-TV-Z]{26}$/.test(d));
 	for (const b of blocks) {
@@ -74,7 +78,11 @@ try {
 	const url = az.containerUrl('bench', 'm');
 	const push = spawnSync(BIN, ['push', url, '--store', store], { env, encoding: 'utf8', timeout: 600000 });
 	if (push.status !== 0) throw new Error(`push: ${push.stderr}`);
-	const cc = az.blobServiceClient().getContainerClient('bench');
+	// the SDK as an application uses it: with retries (the test helper's default is one
+	// try, and a keep-alive socket Azurite closed while push ran would fail the first GET)
+	const cc = az.blobServiceClient(undefined, { retryOptions: { maxTries: 4, tryTimeoutInMs: 120000 } })
+		.getContainerClient('bench');
+	say('pushed; timing');
 
 	const sdk = async () => {
 		const names = [];

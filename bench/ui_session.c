@@ -59,6 +59,14 @@ classify(const struct tui_canvas *c, char *title, size_t cap)
 			return UI_SERVICES;
 		return UI_SERVICES_LOADING;
 	}
+	if ((p = strstr(title, "obstui Metrics")) != NULL) {
+		/* view_metrics.c: "N of M metrics" once the list (with its counts) is in */
+		size_t shown, all;
+
+		if (sscanf(p + 14, " %zu of %zu metric", &shown, &all) == 2 && all > 0)
+			return UI_METRICS;
+		return UI_METRICS_LOADING;
+	}
 	return UI_OTHER;
 }
 

@@ -30,7 +30,7 @@
 #include "tui/source.h"
 
 enum ui_screen { UI_OTHER, UI_LIST_LOADING, UI_LIST, UI_TRACE_LOADING, UI_TRACE,
-		 UI_SERVICES_LOADING, UI_SERVICES };
+		 UI_SERVICES_LOADING, UI_SERVICES, UI_METRICS_LOADING, UI_METRICS };
 #define UI_ON(screen) (1u << (screen))
 
 /* One frame; times are ob_mono_ns() (see struct term_frame). */

@@ -26,6 +26,9 @@
  *                       (*.deleted), not yet removed.  Start-up removes it.
  *   madopt.placed       metrics pull: a pulled block renamed into place,
  *                       not yet in the block list.  Start-up loads it.
+ *   mcompact.written    metrics compaction: the merged block renamed into
+ *                       place, its parents still there.  Start-up removes
+ *                       the parents (the merged block names them).
  *
  * The count is decremented atomically, so with several threads passing a
  * step exactly one of them kills the process.
@@ -43,7 +46,7 @@
 const char *const ob_fault_steps[] = {
 	"ingest.committed", "seal.file_written", "seal.recorded", "retention.recorded",
 	"adopt.recorded", "mwal.synced", "mseal.marker", "mseal.blocks",
-	"mretention.marked", "madopt.placed", NULL,
+	"mretention.marked", "madopt.placed", "mcompact.written", NULL,
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;

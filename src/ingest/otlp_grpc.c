@@ -223,8 +223,7 @@ otlp_grpc_start(struct store *s, const char *addr, const struct ingest_limits *l
 		.workers = WORKERS,
 		.max_streams = MAX_STREAMS,
 		.keepalive_ns = opt->keepalive_ns,
-		.tls_cert = opt->tls_cert,
-		.tls_key = opt->tls_key,
+		.guard = opt->guard,
 	};
 	enum ob_err err;
 

@@ -249,9 +249,9 @@ static const struct http_route routes[] = {
 
 enum ob_err
 otlp_http_start(struct store *s, struct ingest_metrics *metrics, const char *addr,
-		const struct ingest_limits *lim, struct ingest_stats *stats, struct receiver **out,
-		char bound[64], char *errbuf)
+		const struct ingest_limits *lim, struct net_guard *guard, struct ingest_stats *stats,
+		struct receiver **out, char bound[64], char *errbuf)
 {
 	return receiver_start(routes, sizeof routes / sizeof routes[0], s, metrics, addr, lim,
-			      stats, out, bound, errbuf);
+			      guard, "otlp-http", stats, out, bound, errbuf);
 }

@@ -35,6 +35,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "store/fsck.h"
 #include "store/store_int.h"
 
 #define SEAL_MAX_RAW (32u << 20)
@@ -396,11 +397,10 @@ expire_blocks(struct store *s, size_t *dropped, char *errbuf)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		uint64_t max_ns = (uint64_t)sqlite3_column_int64(st, 1);
 		uint64_t bytes = (uint64_t)sqlite3_column_int64(st, 2);
-		bool old = s->opt.retention_ns && max_ns + s->opt.retention_ns < now;
-		bool over = s->opt.max_bytes && total + bytes > s->opt.max_bytes;
 
-		total += bytes;
-		if (!old && !over)
+		/* the rule lives in gc.c, shared with `obstui gc --dry-run` */
+		if (gc_trace_rule(max_ns, bytes, now, s->opt.retention_ns, s->opt.max_bytes,
+				  &total) == GC_KEEP)
 			continue;
 		if (ei->nblocks == alloc) {
 			alloc = alloc ? 2 * alloc : 16;

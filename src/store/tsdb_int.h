@@ -179,6 +179,10 @@ bool tsdb_index_postings(const struct tsdb_index *ix, uint64_t off, const uint8_
 const struct tsdb_pname *tsdb_index_name(const struct tsdb_index *ix, const char *name,
 					 size_t nlen);
 
+/* An open block's index (tsdb_block_read.c); *tombstones (if not NULL) says the block
+ * has deletions, which the index alone does not show. */
+const struct tsdb_index *tsdb_block_index(const struct tsdb_block *b, bool *tombstones);
+
 /* Sorted series ids (tsdb_postings.c); the caller frees v. */
 struct tsdb_ids {
 	uint32_t *v;

@@ -53,6 +53,24 @@ cell_glyph(int marker, uint8_t bits)
 	return bits == 1 ? '\'' : bits == 2 ? '.' : ':';
 }
 
+/*
+ * floor(x + 0.5) as an int, clamped to +-1e9: (int)floor(...) without
+ * SSE4.1 is a libm call per sample, a third of a 288,000-sample frame.
+ */
+static inline int
+round_dot(double x)
+{
+	double y = x + 0.5;
+	int i;
+
+	if (!(y > -1e9))
+		return -1000000000;
+	if (y > 1e9)
+		return 1000000000;
+	i = (int)y;             /* toward zero: one less below zero unless whole */
+	return i - (y < (double)i);
+}
+
 static void
 grid_set(struct grid *g, int marker, int x, int y, uint8_t style)
 {
@@ -437,8 +455,8 @@ chart_draw(struct tui_canvas *c, int y, int x, int w, int h,
 				have = false;
 				continue;
 			}
-			dx = (int)floor((double)(t - o->start_ms) * xs + 0.5);
-			dy = dots_h - 1 - (int)floor((v - tk.lo) * ys + 0.5);
+			dx = round_dot((double)(t - o->start_ms) * xs);
+			dy = dots_h - 1 - round_dot((v - tk.lo) * ys);
 			joined = have && (o->step_ms <= 0 || (double)(t - lt) <= 1.5 * (double)o->step_ms);
 			if (joined && dx == lx) {
 				if (dy < rmin)

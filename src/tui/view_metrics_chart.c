@@ -5,7 +5,11 @@
  * The expression: a counter (and a histogram's _sum and _count) is charted
  * as rate(name{filter}[R]) with R = max(4 steps, 1m), and the header says
  * so; a histogram's _bucket as its p50, p90 and p99 (histogram_quantile
- * over rate); anything else as it is.  `/` edits a label filter in PromQL
+ * over rate), and a native histogram (type histogram without a _bucket,
+ * _sum or _count suffix, or a name whose answer came back as buckets) the
+ * same way over its sum of rates; 'H' adds the buckets' heatmap (the
+ * source gives a native histogram's points as cumulative le="..." series,
+ * as a classic histogram's); anything else as it is.  `/` edits a label filter in PromQL
  * selector syntax ({job="api"}).
  *
  * The window follows :since/:range (the last hour when open), zoomed by
@@ -54,6 +58,7 @@ struct chart_view {
 	int64_t pan_ms;             /* how far before the live end the window ends */
 	bool cursor, stacked, block;
 	bool heat;                  /* a histogram: the buckets' heatmap above the quantiles */
+	bool native;                /* a native histogram (not _bucket series) */
 	int cursor_col;
 	struct chart_layout lay;
 	/* exemplars of the metric's series in the window; x/X select one, Enter opens its trace */
@@ -112,7 +117,23 @@ build_expr(struct chart_view *c, int64_t step)
 		return;
 	}
 	snprintf(sel, sizeof sel, "%s%s", c->name, c->filter);
-	if (c->type == 3 && ends_with(c->name, "_bucket")) {
+	if (c->native) {
+		long long rs = (long long)(r / 1000);
+		int o = 0;
+
+		if (c->heat)
+			o = snprintf(c->expr, sizeof c->expr, "sum(rate(%s[%llds])) or ", sel, rs);
+		snprintf(c->expr + o, sizeof c->expr - (size_t)o,
+			 "label_replace(histogram_quantile(0.99, sum(rate(%s[%llds]))),"
+			 " \"q\", \"p99\", \"\", \"\") or "
+			 "label_replace(histogram_quantile(0.9, sum(rate(%s[%llds]))),"
+			 " \"q\", \"p90\", \"\", \"\") or "
+			 "label_replace(histogram_quantile(0.5, sum(rate(%s[%llds]))),"
+			 " \"q\", \"p50\", \"\", \"\")", sel, rs, sel, rs, sel, rs);
+		snprintf(c->note, sizeof c->note,
+			 "%sp50/p90/p99 of a native histogram, rate over %llds%s",
+			 c->heat ? "buckets and " : "", rs, c->heat ? "" : "; H: heatmap");
+	} else if (c->type == 3 && ends_with(c->name, "_bucket")) {
 		int o = 0;
 
 		if (c->heat)
@@ -230,8 +251,9 @@ draw(struct tui *t, struct tui_view *v, struct tui_canvas *cv, int top, int heig
 	(void)t;
 	/* a histogram's quantiles are a long expression: its name says enough */
 	x = tui_canvas_text(cv, top, 1, -1, TS_HEADER,
-			    !c->is_expr && c->type == 3 && ends_with(c->name, "_bucket") ? c->name
-										 : c->expr);
+			    !c->is_expr && (c->native || (c->type == 3 &&
+							  ends_with(c->name, "_bucket"))) ? c->name
+											  : c->expr);
 	if (c->note[0])
 		tui_canvas_printf(cv, top, x + 3, -1, TS_DIM, "(%s)", c->note);
 	y = top + 1;
@@ -423,7 +445,7 @@ key(struct tui *t, struct tui_view *v, int k)
 		c->block = !c->block;
 		return true;
 	case 'H':
-		if (c->is_expr || c->type != 3 || !ends_with(c->name, "_bucket"))
+		if (c->is_expr || (!c->native && (c->type != 3 || !ends_with(c->name, "_bucket"))))
 			return true;
 		c->heat = !c->heat;
 		break;
@@ -458,6 +480,15 @@ result(struct tui *t, struct tui_view *v, struct tui_fetch_result *r)
 		return;
 	}
 	c->error[0] = 0;
+	if (!c->is_expr && !c->native && !ends_with(c->name, "_bucket") && r->nseries &&
+	    !isnan(view_metrics_le(r->series[r->nseries - 1].labels)) &&
+	    isinf(view_metrics_le(r->series[r->nseries - 1].labels))) {
+		/* histogram points came back (a native histogram without metadata) */
+		c->native = true;
+		c->loaded = false;
+		ask(t, c);
+		return;
+	}
 	tui_series_free(c->series, c->nseries);
 	c->series = r->series;
 	c->nseries = r->nseries;
@@ -537,6 +568,8 @@ view_metrics_chart_new(struct tui *t, const char *name, uint8_t type, const char
 	snprintf(c->name, sizeof c->name, "%s", name ? name : "");
 	snprintf(c->unit, sizeof c->unit, "%s", unit ? unit : "");
 	c->type = type;
+	c->native = !expr && type == 3 && !ends_with(c->name, "_bucket") &&
+		    !ends_with(c->name, "_sum") && !ends_with(c->name, "_count");
 	if (expr) {
 		c->is_expr = true;
 		snprintf(c->user_expr, sizeof c->user_expr, "%s", expr);

@@ -1,8 +1,9 @@
 // Crash safety at every step: OBSTUI_FAULT=STEP[:N] makes obstui kill itself
 // with SIGKILL the Nth time it passes STEP (src/core/fault.c lists the steps
 // and what a crash there must leave).  For each step: obstui dies there by
-// SIGKILL, a restart on the same store opens it, and everything that was
-// acknowledged before the crash is served, once; the store takes new data.
+// SIGKILL, a restart on the same store opens it, everything that was
+// acknowledged before the crash is served, once, the store takes new data,
+// and `obstui fsck` finds nothing wrong.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,6 +63,14 @@ async function stillWorks(srv, what) {
 	await assertTrace(srv, r.tid, spanMap(r.req), `${what}: a trace sent after the restart`);
 	const st = await srv.stop('SIGTERM');
 	assert.equal(st.code, 0, `${what}: SIGTERM after the restart: ${st.code}/${st.signal}: ${srv.stderr().slice(-1500)}`);
+	assertHealthy(srv.store, what);
+}
+
+// obstui fsck finds nothing wrong with the store
+function assertHealthy(store, what) {
+	const args = ['fsck', '--store', store];
+	const r = cli(args, { timeout: 60000 });
+	assert.equal(r.code, 0, `${what}: ${describeCli(args, r)}`);
 }
 
 const SEAL = ['--seal-idle', '200ms'];
@@ -192,6 +201,7 @@ test('kill -9 at mwal.synced: every acknowledged sample is there after a restart
 	const third = await startServe({ store });
 	await assertSamples(third, acked, t0, 'after the clean stop that sealed them');
 	assert.equal((await third.stop('SIGTERM')).code, 0);
+	assertHealthy(store, 'mwal.synced');
 });
 
 for (const step of ['mseal.marker', 'mseal.blocks']) {
@@ -209,6 +219,7 @@ for (const step of ['mseal.marker', 'mseal.blocks']) {
 		const third = await startServe({ store });
 		await assertSamples(third, acked, t0, `after a crash at ${step} and a clean stop`);
 		assert.equal((await third.stop('SIGTERM')).code, 0);
+		assertHealthy(store, step);
 		assert.ok(existsSync(join(store, 'metrics')));
 	});
 }

@@ -264,6 +264,16 @@ test("the demo shop: 'm' on a service in the Services view shows its RED charts"
 	assert.ok(/[\u2801-\u28ff]/.test(s), s);
 	await ui.keys('Escape');
 	await ui.waitText(/^ obstui Services /);
+	// the rollups' series in the metric list, counted per name as their listing counts them
+	await command(ui, 'metrics');
+	await ui.waitText(/^ obstui Metrics {2}\d+ of \d+ metrics/);
+	await ui.type('spanmetrics_calls');
+	const m = await ui.waitScreen('the span metrics row', (x) => /traces_spanmetrics_calls_total\s+counter\s+\d+ /.test(x));
+	const listed = Number(/traces_spanmetrics_calls_total\s+counter\s+(\d+) /.exec(m)[1]);
+	assert.ok(listed > 0, m);
+	await ui.keys('Enter');
+	const all = await ui.waitText(/^ all \d+ series, charted together/m);
+	assert.equal(Number(/^ all (\d+) series/m.exec(all)[1]), listed, all);
 	await quit(ui);
 });
 
@@ -402,5 +412,62 @@ test("the Trace view: 'm' on a span shows its service's RED charts", { skip }, a
 	assert.match(s, / cart {2}rate, errors, duration/);
 	await ui.keys('Escape');
 	await ui.waitText(/^ obstui Trace {2}/);
+	await quit(ui);
+});
+
+// An OTLP exponential histogram is stored as a native histogram: scale 0
+// (bucket i holds (2^i, 2^(i+1)]), offset -4, so its buckets are (62.5ms,
+// 125ms], (125ms, 250ms], (250ms, 500ms], (500ms, 1s]; of every 10 requests 5
+// are in the first, none in the second, 3 in the third, 2 in the last.
+function nativeBody(now) {
+	const ts = (i) => String((now - (N - 1 - i) * 15000) * 1e6);
+	const start = String((now - N * 15000) * 1e6);
+	const dataPoints = Array.from({ length: N }, (_, i) => ({
+		startTimeUnixNano: start, timeUnixNano: ts(i), count: String(10 * i), sum: 3 * i, scale: 0,
+		zeroCount: '0', positive: { offset: -4, bucketCounts: [String(5 * i), '0', String(3 * i), String(2 * i)] },
+	}));
+	return { resourceMetrics: [{
+		resource: { attributes: [{ key: 'service.name', value: { stringValue: 'rpc' } }] },
+		scopeMetrics: [{ metrics: [
+			{ name: 'rpc.server.duration', unit: 's', description: 'RPC latency.',
+				exponentialHistogram: { aggregationTemporality: 2, dataPoints } },
+		] }],
+	}] };
+}
+
+test('a native histogram (OTLP exponential): p50/p90/p99 lines, H its buckets as a heatmap', { skip }, async (t) => {
+	const ui = await startUi({ t });
+	await ui.waitText(/No traces yet/, { timeout: 10000 });
+	const r = await post(`${ui.otlp}/v1/metrics`, Buffer.from(JSON.stringify(nativeBody(Date.now()))),
+		{ 'content-type': 'application/json' }, { timeout: 10000 });
+	assert.equal(r.status, 200, r.body.toString());
+	await command(ui, 'metrics');
+	let s = await ui.waitText(/1 of 1 metric/);
+	assert.match(lines(s).find((l) => l.includes('rpc_server_duration_seconds')) ?? '',
+		/rpc_server_duration_seconds\s+histogram\s+seconds\s+1\s+RPC latency\./, s);
+	await chartAll(ui);
+	s = await ui.waitText(/^ obstui Chart {2}rpc_server_duration_seconds {2}3 series/);
+	s = await ui.waitScreen('three quantiles', (x) => seriesRows(x).length === 3);
+	assert.match(lines(s)[1], /rpc_server_duration_seconds.*\(p50\/p90\/p99 of a native histogram, rate over \d+s; H: heatmap\)/);
+	const rows = seriesRows(s);
+	assert.deepEqual(rows.map((x) => x[1]), ['{q="p50"}', '{q="p90"}', '{q="p99"}'], s);
+	// p50 is the top of the first bucket; p90 and p99 fall in (500ms, 1s]
+	assert.equal(rows[0][0], '125ms', s);
+	for (const [v] of rows.slice(1)) {
+		const ms = Number(v.replace(/ms$/, ''));
+		assert.ok(v.endsWith('ms') && ms > 500 && ms < 1000, `${v}\n${s}`);
+	}
+	assert.ok(Number(rows[1][0].replace(/ms$/, '')) < Number(rows[2][0].replace(/ms$/, '')), s);
+	// H: the buckets (the bounds holding counts, and +Inf) as a heatmap above the lines
+	await ui.keys('H');
+	s = await ui.waitText(/\(buckets and p50\/p90\/p99 of a native histogram, rate over \d+s\)/);
+	s = await ui.waitScreen('the heatmap', (x) => lines(x).some((l) => /^\s*125ms┤.*█/.test(l)));
+	const band = (label) => lines(s).find((l) => new RegExp(`^\\s*${label}┤`).test(l)) ?? '';
+	assert.match(band('125ms'), /█+$/, s);
+	assert.match(band('500ms'), /▒+$/, s);
+	assert.match(band('1s'), /▒+$/, s);
+	assert.doesNotMatch(band('\\+Inf'), /[░▒▓█]/, s);
+	assert.equal(band('250ms'), '', s);            /* an empty bucket is not a row */
+	assert.deepEqual(seriesRows(s).map((x) => x[1]), ['{q="p50"}', '{q="p90"}', '{q="p99"}'], s);
 	await quit(ui);
 });

@@ -3,8 +3,10 @@
  * terminal: the browser's rows and its filter, the series list, the
  * expressions the chart view asks for (a gauge as it is, a counter as
  * rate() over max(4 steps, 1m), a histogram's quantiles, H's buckets, a
- * label filter), :promql and its errors, and the RED view's three
- * queries, asked one after another.
+ * label filter), :promql and its errors, the RED view's three queries,
+ * asked one after another, and a native histogram (known by its metadata,
+ * or by buckets coming back for a plain name) as quantiles of its summed
+ * rate with H's heatmap of its buckets.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -96,6 +98,42 @@ fake_series(void *ctx, const char *selector, uint64_t since_ns, uint64_t until_n
 	return OB_OK;
 }
 
+/*
+ * A native histogram as the source gives it: cumulative le="..." series
+ * (the plain name, or the sum of rates H adds), and the three quantiles.
+ */
+static enum ob_err
+fake_native(const char *expr, int64_t start_ms, int64_t step_ms, size_t k,
+	    struct tui_series **out, size_t *n)
+{
+	static const struct { const char *labels; double v; } all[] = {
+		{ "{q=\"p99\"}", 0.9 }, { "{q=\"p90\"}", 0.5 }, { "{q=\"p50\"}", 0.05 },
+		{ "{le=\"0.1\"}", 1 }, { "{le=\"1\"}", 3 }, { "{le=\"+Inf\"}", 4 },
+	};
+	bool buckets = strcmp(expr, "rpc_latency") == 0 || strncmp(expr, "sum(rate(", 9) == 0;
+	bool quantiles = strstr(expr, "histogram_quantile") != NULL;
+	size_t i, j;
+
+	*out = calloc(6, sizeof **out);
+	*n = 0;
+	for (i = 0; i < 6; i++) {
+		struct tui_series *s;
+
+		if (i < 3 ? !quantiles : !buckets)
+			continue;
+		s = &(*out)[(*n)++];
+		snprintf(s->labels, sizeof s->labels, "%s", all[i].labels);
+		s->t_ms = calloc(k, sizeof *s->t_ms);
+		s->v = calloc(k, sizeof *s->v);
+		for (j = 0; j < k; j++) {
+			s->t_ms[j] = start_ms + (int64_t)j * step_ms;
+			s->v[j] = all[i].v;
+		}
+		s->n = k;
+	}
+	return OB_OK;
+}
+
 static enum ob_err
 fake_query_range(void *ctx, const char *expr, int64_t start_ms, int64_t end_ms, int64_t step_ms,
 		 struct tui_series **out, size_t *n, char *errbuf)
@@ -109,6 +147,8 @@ fake_query_range(void *ctx, const char *expr, int64_t start_ms, int64_t end_ms, 
 	fake.step_ms = step_ms;
 	if (strstr(expr, "(((("))
 		return ob_errf(errbuf, OB_EINVAL, "1:5: parse error: unexpected (");
+	if (strstr(expr, "rpc_latency"))
+		return fake_native(expr, start_ms, step_ms, k, out, n);
 	*out = calloc(1, sizeof **out);
 	snprintf((*out)[0].labels, sizeof (*out)[0].labels, "{}");
 	(*out)[0].t_ms = calloc(k, sizeof *(*out)[0].t_ms);
@@ -383,6 +423,44 @@ red_asks_its_panels_in_turn(void **state)
 	stop(&u);
 }
 
+static void
+native_histogram_chart(void **state)
+{
+	static const char *q99 = "label_replace(histogram_quantile(0.99, sum(rate(rpc_latency[60s]))),"
+				 " \"q\", \"p99\", \"\", \"\") or ";
+	struct ui u;
+	const char *sc;
+
+	(void)state;
+	start(&u);
+	/* known by its metadata: type histogram, no _bucket in the name */
+	tui_push(&u.t, view_metrics_chart_filtered(&u.t, "rpc_latency", 3, "seconds", ""));
+	pump(&u.t);
+	assert_true(strncmp(last_expr(), q99, strlen(q99)) == 0);
+	assert_non_null(strstr(last_expr(), "histogram_quantile(0.5, sum(rate(rpc_latency[60s])))"));
+	sc = screen(&u);
+	assert_non_null(strstr(sc, "p50/p90/p99 of a native histogram, rate over 60s; H: heatmap"));
+	assert_non_null(strstr(sc, "900ms"));           /* p99's value in the legend */
+	assert_null(strstr(sc, "le=\""));
+	/* H: the sum of rates first (its buckets), drawn as a heatmap above the lines */
+	press(&u, 'H');
+	pump(&u.t);
+	assert_true(strncmp(last_expr(), "sum(rate(rpc_latency[60s])) or label_replace(", 45) == 0);
+	sc = screen(&u);
+	assert_non_null(strstr(sc, "buckets and p50/p90/p99 of a native histogram"));
+	assert_non_null(strstr(sc, "\u2588"));          /* the fullest bucket's shade */
+	assert_null(strstr(sc, "le=\""));                /* buckets are not listed as lines */
+	tui_pop(&u.t);
+	/* no metadata: buckets came back for the plain name, so it is asked again as one */
+	fake.nexprs = 0;
+	tui_push(&u.t, view_metrics_chart_filtered(&u.t, "rpc_latency", 0, "", ""));
+	pump(&u.t);
+	assert_true(fake.nexprs >= 2);
+	assert_true(strncmp(last_expr(), q99, strlen(q99)) == 0);
+	assert_non_null(strstr(screen(&u), "of a native histogram"));
+	stop(&u);
+}
+
 int
 main(void)
 {
@@ -390,6 +468,7 @@ main(void)
 		cmocka_unit_test(browse_filter_and_series),
 		cmocka_unit_test(expressions_by_type),
 		cmocka_unit_test(red_asks_its_panels_in_turn),
+		cmocka_unit_test(native_histogram_chart),
 	};
 
 	setenv("TZ", "UTC", 1);
