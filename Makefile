@@ -4,6 +4,7 @@
 #   make run        install missing Debian packages, build, start obstui (the UI)
 #   make test       install what the tests need, build, run every test
 #   make check      the tests again under ASan + UBSan, plus the layer rules
+#   make asan       build/asan/obstui: the program under ASan + UBSan (the shutdown test's)
 #   make test-fresh make test in a fresh Debian bookworm root (mmdebstrap)
 #   make deb        build/obstui_VERSION_ARCH.deb (packaging/debian)
 #   make image      the container image localhost/obstui:VERSION (packaging/image)
@@ -87,7 +88,7 @@ deps-test:
 # make test: unit tests, the integration suite, and every fuzz target for a
 # few seconds (so they keep building and the seeds keep passing).
 test: deps-test
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit asan
 	@OBSTUI_BIN=$(abspath $(BIN)) tests/run-integration.sh
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	@$(MAKE) --no-print-directory test-packaging
@@ -115,7 +116,13 @@ test-fresh:
 check: deps-test
 	@scripts/check-layers.sh
 	@$(MAKE) --no-print-directory B=build-asan SAN=1 all unit
-	@OBSTUI_BIN=$(abspath build-asan/obstui) tests/run-integration.sh
+	@OBSTUI_BIN=$(abspath build-asan/obstui) OBSTUI_ASAN_BIN=$(abspath build-asan/obstui) \
+		tests/run-integration.sh
+
+# build/asan/obstui (objects in build/asan/obj, kept between runs): what
+# tests/integration/shutdown.test.mjs stops with queries in flight
+asan:
+	@$(MAKE) --no-print-directory B=build/asan SAN=1 build/asan/obstui
 
 # the UI on a terminal; headless (serve) when output is not a terminal
 run: deps-run
@@ -206,4 +213,4 @@ print-pkgs:
 clean:
 	rm -rf build build-asan build-fuzz obstui
 
-.PHONY: all unit test test-fresh test-packaging deb image check run fuzz bench clean deps-run deps-test print-pkgs
+.PHONY: all unit test test-fresh test-packaging deb image check asan run fuzz bench clean deps-run deps-test print-pkgs

@@ -9,7 +9,7 @@
 # Needs Node.js >= 20.11 (scripts/deps.sh test puts one in tests/.node when
 # the system's is older; it is used first), zstd, and the npm packages in
 # tests/ (scripts/deps.sh test installs them from tests/package-lock.json).  The whole run is bounded
-# by OBSTUI_IT_TIMEOUT seconds (default 600).
+# by OBSTUI_IT_TIMEOUT seconds (default 1500).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -37,5 +37,5 @@ fi
 
 # --test-concurrency=1: one file at a time, so timings and RSS are the
 # binary's own; each test has its own timeout, the run has this one.
-exec timeout --kill-after=10 "${OBSTUI_IT_TIMEOUT:-600}" \
+exec timeout --kill-after=10 "${OBSTUI_IT_TIMEOUT:-1500}" \
 	node --test --test-concurrency=1 --test-timeout=120000 "$@"

@@ -141,6 +141,13 @@ api_start(const struct api_options *opt, const char *addr, struct api **out, cha
 }
 
 void
+api_quiesce(struct api *a)
+{
+	if (a)
+		http_server_quiesce(a->srv);
+}
+
+void
 api_stop(struct api *a)
 {
 	if (a == NULL)

@@ -54,6 +54,8 @@ struct api_options {
 enum ob_err api_start(const struct api_options *opt, const char *addr, struct api **out,
 		      char bound[64], char *errbuf);
 void api_stop(struct api *a);
+/* Stop accepting connections; api_stop finishes the queries in flight. */
+void api_quiesce(struct api *a);
 
 /*
  * A PromQL result as Prometheus's answer, {"status":"success","data":...}

@@ -2,10 +2,11 @@
  * cmd_serve.c - `obstui serve`: receivers + store + query API, headless.
  *
  * Signals are blocked in every thread and taken synchronously by the main
- * thread with sigwait, so shutdown runs in one known place: stop the
- * receivers (no new requests; in-flight ones finish and are answered),
- * close the store (the writer drains its queue, the head is sealed), then
- * stop the API.
+ * thread with sigwait, so shutdown runs in one known place, node_stop: the
+ * listeners stop accepting, the receivers and the API answer what is in
+ * flight, the sync agents stop, then the metrics store and the trace store
+ * close (the order and the threads are in the table at the top of
+ * cmd/node.c).
  */
 #include <getopt.h>
 #include <signal.h>

@@ -1,4 +1,42 @@
-/* node.c - the store, receivers and API that serve, the UI and demo share (see node.h). */
+/*
+ * node.c - the store, receivers and API that serve, the UI and demo share
+ * (see node.h).
+ *
+ * Threads of a node, what each owns or uses, and when node_stop() ends it.
+ * Each step may use only what later steps stop, so nothing ever runs on a
+ * closed store:
+ *
+ *   thread(s)                     owns                      uses                 stopped at
+ *   main (serve: sigwait; the     struct node; calls        everything           -
+ *     UI; demo)                   node_start/node_stop
+ *   OTLP/gRPC event loop          listening socket, the     -                    1 (listener, GOAWAY)
+ *                                 HTTP/2 connections                             2 (joined)
+ *   OTLP/gRPC workers             calls being decoded       trace store,         2 (calls in flight
+ *                                                           metrics store, im      answered, joined)
+ *   OTLP/HTTP, Zipkin: MHD        listening socket, a       trace store,         1 (listener)
+ *     polling thread + one per    thread per connection     metrics store, im    2 (requests in flight
+ *     connection                                                                   answered, joined)
+ *   API: MHD polling thread +     listening socket, a       trace store (read    1 (listener)
+ *     one per connection          thread per connection     pool), metrics       2 (queries in flight
+ *                                                           store, msrc, rw        finish, joined)
+ *   --attach pull agent           pull_blob, its downloads  trace + metrics      3 (cancelled; an
+ *                                                           stores (adopts)        adoption finishes)
+ *   --push push agent             push_blob, its uploads    sealed blocks of     3 (after the head is
+ *                                                           both stores            sealed; bounded by
+ *                                                                                  --push-timeout)
+ *   metrics store sealer          metrics head, WAL,        trace store (the     4 (seals its head)
+ *                                 TSDB blocks               shared byte cap)
+ *   trace store sealer            block files being         trace store;         5 (stopped, then the
+ *                                 written                   kicks the pusher      head is sealed)
+ *                                                           (under pusher_lock)
+ *   trace store writer            the SQLite writer         -                    5 (drains its queue,
+ *                                 connection, the queue                            reclaims, closes)
+ *
+ * The UI's fetch thread (tui/fetch.c) and the demo's generator thread
+ * (demo/demo.c) are ended by their commands before node_stop.  Threads that
+ * live for one operation (a seal's trace counter, TraceQL metrics scans,
+ * sync transfers) are joined by whoever started them.
+ */
 #include "cmd/node.h"
 
 #include <malloc.h>
@@ -285,15 +323,22 @@ listener_warn_exposed(const struct node_listener *l, const struct net_guard_opti
 		: !g->tls_cert ? "--tls-cert/--tls-key" : "--auth-token-file");
 }
 
-/* A block was sealed: push it now rather than at the next interval. */
+/*
+ * A block was sealed: push it now rather than at the next interval.  Runs
+ * in the sealer thread; pusher_lock keeps node_stop from freeing the agent
+ * between the load and the kick.
+ */
 static void
 on_sealed(void *arg)
 {
 	struct node *n = arg;
-	struct sync_agent *p = atomic_load(&n->pusher);
+	struct sync_agent *p;
 
+	pthread_mutex_lock(&n->pusher_lock);
+	p = atomic_load(&n->pusher);
 	if (p)
 		sync_agent_kick(p);
+	pthread_mutex_unlock(&n->pusher_lock);
 }
 
 enum ob_err
@@ -304,11 +349,13 @@ node_start(struct node_options *o, bool all_or_nothing, struct node **out, char 
 	enum ob_err err;
 	int i;
 
+	pthread_mutex_init(&n->pusher_lock, NULL);
 	o->sopt.on_sealed = on_sealed;
 	o->sopt.on_sealed_arg = n;
 	/* benchmarks measure what the service-graph rollups cost by turning them off */
 	o->sopt.no_rollups = getenv("OBSTUI_NO_ROLLUPS") && *getenv("OBSTUI_NO_ROLLUPS") == '1';
 	if ((err = store_open(&o->sopt, &n->store, errbuf))) {
+		pthread_mutex_destroy(&n->pusher_lock);
 		free(n);
 		return err;
 	}
@@ -400,7 +447,9 @@ start_agent(struct node *n, const struct node_options *o, enum sync_agent_kind k
 		return err;
 	if (push) {
 		n->push_timeout_ns = o->push_timeout_ns;
+		pthread_mutex_lock(&n->pusher_lock);
 		atomic_store(&n->pusher, a);
+		pthread_mutex_unlock(&n->pusher_lock);
 	} else {
 		n->puller = a;
 	}
@@ -410,22 +459,35 @@ start_agent(struct node *n, const struct node_options *o, enum sync_agent_kind k
 	return OB_OK;
 }
 
+/* The steps are those of the table at the top of this file. */
 void
 node_stop(struct node *n)
 {
+	struct sync_agent *a;
+
 	if (n == NULL)
 		return;
-	/* 1: nothing new arrives, nothing reads (the order is in node.h) */
+	/* 1: every listener stops accepting at once (not one after another while
+	 * the gRPC clients drain) */
+	otlp_grpc_quiesce(n->grpc);
+	receiver_quiesce(n->http);
+	receiver_quiesce(n->zipkin);
+	api_quiesce(n->api);
+	/* 2: what is in flight is answered (ingest after its commit), then the
+	 * servers' threads are joined: nothing new arrives, nothing reads */
 	otlp_grpc_stop(n->grpc);
 	receiver_stop(n->http);
 	receiver_stop(n->zipkin);
 	api_stop(n->api);
+	/* 3: the sync agents */
 	if (n->puller) {
 		sync_agent_stop(n->puller, 0, NULL);
 		blob_close(n->pull_blob);
 	}
-	if (n->pusher) {
-		struct sync_agent *a = atomic_exchange(&n->pusher, NULL);
+	pthread_mutex_lock(&n->pusher_lock);    /* the sealer kicks no more */
+	a = atomic_exchange(&n->pusher, NULL);
+	pthread_mutex_unlock(&n->pusher_lock);
+	if (a) {
 		struct sync_agent_status st;
 		char errbuf[OB_ERRLEN];
 
@@ -439,8 +501,11 @@ node_stop(struct node *n)
 			ob_info("pushed everything sealed to %s", st.remote);
 		blob_close(n->push_blob);
 	}
+	/* 4: the metrics store seals its head (it reads the trace store's size) */
 	mstore_close(n->metrics);
 	otlp_metrics_state_free(n->im.state);
+	/* 5: the trace store: sealer, head sealed, writer drained, database reclaimed */
 	store_close(n->store);
+	pthread_mutex_destroy(&n->pusher_lock);
 	free(n);
 }

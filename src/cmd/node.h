@@ -13,6 +13,7 @@
 #define OB_CMD_NODE_H
 
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 
@@ -146,6 +147,7 @@ struct node {
 	struct api_metrics api_metrics;
 	struct http_route rw_route;     /* POST /api/v1/write on the API port */
 	struct sync_agent *_Atomic pusher;  /* --push; the sealer kicks it */
+	pthread_mutex_t pusher_lock;    /* held while kicking it and while taking it away */
 	struct blob_store *push_blob;
 	struct sync_agent *puller;  /* --attach */
 	struct blob_store *pull_blob;
@@ -178,19 +180,16 @@ void node_signals_block(sigset_t *set);
 void node_print_listeners(const struct node *n, const struct node_options *o);
 
 /*
- * Stop in this order (each step may use only what is still running):
- *
- *	what                      owns / uses                      stopped
- *	receivers (gRPC, HTTP,    their threads; write to the      1: answer what is in
- *	Zipkin), API              stores, read them                flight, then close
- *	--attach puller           its thread; adopts blocks         2
- *	--push pusher             its thread; reads blocks          3: after sealing the
- *	                                                             head, bounded by
- *	                                                             --push-timeout
- *	metrics store             head, WAL, sealer thread          4: seals its head
- *	trace store               writer, sealer, SQLite            5
- *
- * so no query or request ever runs on a closed store.
+ * Stop, in this order (the table of threads is at the top of node.c):
+ *   1. every listener stops accepting;
+ *   2. the receivers (gRPC, OTLP/HTTP, Zipkin) and the API answer what is in
+ *      flight and their threads end;
+ *   3. the --attach puller, then the --push pusher (after the head is
+ *      sealed, bounded by --push-timeout);
+ *   4. the metrics store (seals its head);
+ *   5. the trace store (seals the head, drains the writer, gives back the
+ *      database's free pages and truncates its WAL).
+ * So no query or request ever runs on a closed store.
  */
 void node_stop(struct node *n);
 

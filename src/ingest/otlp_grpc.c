@@ -240,6 +240,13 @@ otlp_grpc_start(struct store *s, const char *addr, const struct ingest_limits *l
 }
 
 void
+otlp_grpc_quiesce(struct otlp_grpc *g)
+{
+	if (g)
+		grpc_server_quiesce(g->srv);
+}
+
+void
 otlp_grpc_stop(struct otlp_grpc *g)
 {
 	if (g == NULL)

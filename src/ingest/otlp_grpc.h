@@ -34,5 +34,7 @@ enum ob_err otlp_grpc_start(struct store *s, const char *addr, const struct inge
 			    struct otlp_grpc **out, char bound[64], char *errbuf);
 /* GOAWAY, answer the calls in flight, close, free.  NULL is fine. */
 void otlp_grpc_stop(struct otlp_grpc *g);
+/* Stop accepting (new connections and calls); otlp_grpc_stop finishes. */
+void otlp_grpc_quiesce(struct otlp_grpc *g);
 
 #endif

@@ -31,6 +31,13 @@ receiver_start(const struct http_route *routes, size_t nroutes, struct store *s,
 }
 
 void
+receiver_quiesce(struct receiver *r)
+{
+	if (r)
+		http_server_quiesce(r->srv);
+}
+
+void
 receiver_stop(struct receiver *r)
 {
 	if (r == NULL)

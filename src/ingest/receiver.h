@@ -37,6 +37,8 @@ enum ob_err receiver_start(const struct http_route *routes, size_t nroutes, stru
 			   char *errbuf);
 /* Stop listening, finish requests in flight, free.  NULL is fine. */
 void receiver_stop(struct receiver *r);
+/* Stop accepting connections; receiver_stop finishes what is in flight. */
+void receiver_quiesce(struct receiver *r);
 
 
 #endif

@@ -7,6 +7,11 @@
  *	workers       a struct grpc_call between the todo and done queues
  *	srv->mu       the todo and done queues and workers_stop
  *
+ * Stopping (grpc_server_quiesce, then grpc_server_stop): the loop closes
+ * the listening socket and sends a GOAWAY notice, then the final GOAWAY
+ * 300 ms later; calls in flight are answered (30 s at most), the loop
+ * ends, then the workers are joined.
+ *
  * A connection whose socket is gone while calls are still with workers
  * stays as a zombie (fd -1) until the last call came back; only then is
  * its grpc_conn freed, so a call never points at freed memory.
@@ -592,14 +597,21 @@ fail:
 }
 
 void
+grpc_server_quiesce(struct grpc_server *srv)
+{
+	if (srv == NULL || atomic_exchange(&srv->stopping, true))
+		return;
+	wake(srv);
+}
+
+void
 grpc_server_stop(struct grpc_server *srv)
 {
 	unsigned i;
 
 	if (srv == NULL)
 		return;
-	atomic_store(&srv->stopping, true);
-	wake(srv);
+	grpc_server_quiesce(srv);
 	pthread_join(srv->loop, NULL);
 	pthread_mutex_lock(&srv->mu);
 	srv->workers_stop = true;

@@ -63,5 +63,11 @@ enum ob_err grpc_server_start(const char *addr, const struct grpc_server_config 
 			      struct grpc_server **out, char bound[64], char *errbuf);
 /* GOAWAY, finish and answer calls in flight, close; frees.  NULL is fine. */
 void grpc_server_stop(struct grpc_server *srv);
+/*
+ * The first step of stopping: the listening socket closes and every client
+ * is told (GOAWAY) to open no new calls; calls in flight go on.
+ * grpc_server_stop then waits for them.  Idempotent.
+ */
+void grpc_server_quiesce(struct grpc_server *srv);
 
 #endif

@@ -14,6 +14,12 @@
  * body, a large one or one of unknown length (libmicrohttpd then closes
  * the connection); a small body is read and dropped first, so the client
  * reads the 401 rather than a reset.
+ *
+ * Threads: MHD's polling thread accepts (or, with TLS, http_tls.c's
+ * acceptor); each connection has its own thread, which runs the handlers.
+ * Stopping: http_server_quiesce refuses new connections, http_server_stop
+ * waits for every connection thread (the handlers in flight finish), then
+ * closes the listening socket, once.
  */
 #include "net/http_server.h"
 
@@ -45,7 +51,8 @@ struct http_server {
 	size_t nroutes;
 	void *ctx;
 	size_t max_body;
-	int fd;
+	int fd;                         /* the listening socket: ours to close (http_server_stop) */
+	bool quiesced, mhd_closes_fd;
 	struct net_guard *guard;        /* a reference, or NULL */
 	struct net_auth *auth;          /* the guard's, or NULL: no token needed */
 	struct http_tls_front *front;   /* TLS in front of the daemon, or NULL */
@@ -344,15 +351,38 @@ http_server_start(const char *addr, const struct http_route *routes, size_t nrou
 	return OB_OK;
 }
 
+/*
+ * The listening socket is obstui's (net_listen made it), so it is closed
+ * here exactly once: quiescing the daemon first keeps MHD_stop_daemon from
+ * closing it too (a second close could hit a file another thread opened in
+ * between under the same number).  shutdown() on the listening socket makes
+ * the kernel refuse new connections at once, without closing the fd, which
+ * MHD's threads may still look at until MHD_stop_daemon returns.
+ */
+void
+http_server_quiesce(struct http_server *srv)
+{
+	if (srv == NULL || srv->quiesced)
+		return;
+	srv->quiesced = true;
+	if (srv->front)
+		http_tls_front_quiesce(srv->front);     /* its acceptor is gone */
+	else if (MHD_quiesce_daemon(srv->daemon) == MHD_INVALID_SOCKET)
+		/* MHD could not quiesce: it keeps the socket and closes it */
+		srv->mhd_closes_fd = true;
+	shutdown(srv->fd, SHUT_RDWR);
+}
+
 void
 http_server_stop(struct http_server *srv)
 {
 	if (srv == NULL)
 		return;
-	http_tls_front_quiesce(srv->front);
+	http_server_quiesce(srv);
 	MHD_stop_daemon(srv->daemon);
 	http_tls_front_free(srv->front);
-	close(srv->fd);
+	if (!srv->mhd_closes_fd)
+		close(srv->fd);
 	net_guard_unref(srv->guard);
 	free(srv);
 }

@@ -74,6 +74,12 @@ enum ob_err http_server_start(const char *addr, const struct http_route *routes,
 			      void *ctx, size_t max_body, struct net_guard *guard,
 			      const char *name, struct http_server **out, char bound[64],
 			      char *errbuf);
+/*
+ * Stop accepting: connecting to the port is refused from now on; requests
+ * in flight, and requests on connections already open, are still answered.
+ * The first step of stopping (the order is in cmd/node.c); idempotent.
+ */
+void http_server_quiesce(struct http_server *srv);
 /* Stop accepting, finish requests in flight, close; frees the server. */
 void http_server_stop(struct http_server *srv);
 

@@ -136,6 +136,7 @@ db_open(struct store *s, bool writer, struct conn **out, char *errbuf)
 						   : "PRAGMA synchronous=NORMAL", errbuf)) ||
 		    (err = db_exec(c, "PRAGMA cache_size=-65536", errbuf)) ||
 		    (err = db_exec(c, "PRAGMA wal_autocheckpoint=10000", errbuf)) ||
+		    (err = db_convert_incremental(c, errbuf)) ||
 		    (err = db_exec(c, "BEGIN IMMEDIATE", errbuf)))
 			goto fail;
 		for (i = 0; i < sizeof schema / sizeof schema[0]; i++)

@@ -206,7 +206,7 @@ fsck_repair_wal(const struct fsck_options *opt, const char *mdir, struct fsck_re
 			if (n < 9 || strcmp(e->d_name + n - 8, ".corrupt") != 0)
 				continue;
 			path = ob_xasprintf("%s/%s", wdir, e->d_name);
-			snprintf(name, sizeof name, "metrics-wal-%s", e->d_name);
+			snprintf(name, sizeof name, "metrics-wal-%.60s", e->d_name);
 			fsck_move_aside(opt->dir, path, name, dest, sizeof dest);
 			free(path);
 		}

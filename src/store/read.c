@@ -343,10 +343,10 @@ store_stats_get(struct store *s, struct store_stats *st, char *errbuf)
 	st->block_spans = (uint64_t)one_int(c, "SELECT coalesce(sum(spans), 0) FROM blocks");
 	st->oldest_ns = (uint64_t)one_int(c, "SELECT min(min_ns) FROM blocks");
 	st->newest_ns = (uint64_t)one_int(c, "SELECT max(max_ns) FROM blocks");
-	st->db_bytes = (uint64_t)one_int(c, "SELECT page_count * page_size FROM"
-					    " pragma_page_count(), pragma_page_size()");
 	db_exec(c, "COMMIT", NULL);
 	db_release(s, c);
+	/* as on disk: the database file and its WAL (reclaim.c keeps both small) */
+	st->db_bytes = db_disk_bytes(s->db_path);
 	st->spans = st->block_spans + st->head_spans;
 	st->batches_committed = s->batches_committed;
 	st->spans_committed = s->spans_committed;

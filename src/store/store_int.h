@@ -234,6 +234,26 @@ void db_release(struct store *s, struct conn *c);
 int64_t db_counter(struct conn *c, const char *name);
 char *block_path(const struct store *s, const char *id);
 
+/* reclaim.c: giving freed pages and the WAL back (the design is there) */
+struct db_reclaim {
+	int64_t keep_free;      /* free pages left for the head to reuse */
+	int64_t max_pages;      /* at most this many pages this step (0: no limit) */
+	enum { DB_CKPT_NONE, DB_CKPT_PASSIVE, DB_CKPT_TRUNCATE } checkpoint;
+	int busy_ms;            /* how long the checkpoint waits for readers (0: 100 ms) */
+	int64_t freed;          /* out: pages given back to the file system */
+	int64_t free_left;      /* out: free pages still in the file */
+	int64_t wal_frames;     /* out: frames in the WAL after the checkpoint (-1: none ran) */
+	bool wal_busy;          /* out: a reader kept the checkpoint from finishing */
+};
+enum ob_err db_reclaim(struct conn *c, struct db_reclaim *r, char *errbuf);
+/* An auto_vacuum=NONE database (made before) becomes INCREMENTAL by one VACUUM
+ * when small or mostly free; else it is left, and logged. */
+enum ob_err db_convert_incremental(struct conn *c, char *errbuf);
+int64_t db_free_pages(struct conn *c);
+/* obstui.db and its WAL, as on disk; the WAL alone */
+uint64_t db_disk_bytes(const char *db_path);
+uint64_t db_wal_bytes(const char *db_path);
+
 /* The hash of a tag key within its scope (never 0). */
 static inline uint64_t
 tag_key_hash(int scope, const char *key)

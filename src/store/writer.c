@@ -533,36 +533,67 @@ tag_memory_new(void)
 }
 
 /*
- * Give back space the head no longer needs: sealing frees the head's
- * pages, and past HEAD_SLACK_PAGES of free pages the rest goes back to the
- * file system (auto_vacuum=INCREMENTAL).  Runs only when the queue is
- * empty, so it never delays an acknowledgement.
+ * Give back space the head no longer needs (reclaim.c has the design).  Three
+ * moments, three steps:
+ *
+ *	when                              pages returned             checkpoint
+ *	after a group that sealed or      beyond HEAD_SLACK_PAGES,   none (SQLite's
+ *	expired, nobody left queued       RECLAIM_STEP_PAGES at most  autocheckpoint)
+ *	the queue idle for 500 ms         the same (all once the     PASSIVE; TRUNCATE if
+ *	                                  head is empty)             the head is empty or
+ *	                                                             the WAL > WAL_BOUND
+ *	the queue closed (clean stop)     all                        TRUNCATE
+ *	  (not the owner: as when idle)
+ *
+ * A step after a seal leaves maintenance_due set for the idle one, which
+ * checkpoints; an idle step that left work (pages, a WAL a reader kept)
+ * sets it again.
  */
-#define HEAD_SLACK_PAGES 16384
+#define HEAD_SLACK_PAGES 16384          /* 64 MiB of 4 KiB pages */
+#define RECLAIM_STEP_PAGES 2048         /* 8 MiB: a few ms of the writer */
+#define WAL_BOUND_BYTES (64ull << 20)
+
+enum maintain_when { AFTER_SEAL, IDLE, FINAL };
 
 static void
-maintain(struct store *s)
+maintain(struct store *s, enum maintain_when when)
 {
 	struct conn *c = s->writer_conn;
-	sqlite3_stmt *st;
-	int64_t free_pages = 0;
-	char sql[64];
+	bool head_empty = db_counter(c, "head_bytes") <= 0;
+	/* the last step of the process that seals; another one (an import next
+	 * to a serve) leaves the head's slack and never holds the serve's
+	 * writer back waiting for a TRUNCATE */
+	bool last = when == FINAL && s->owner;
+	struct db_reclaim r = {
+		.keep_free = head_empty || last ? 0 : HEAD_SLACK_PAGES,
+		.max_pages = when == FINAL ? 0 : RECLAIM_STEP_PAGES,
+		.checkpoint = when == AFTER_SEAL ? DB_CKPT_NONE : DB_CKPT_PASSIVE,
+		.busy_ms = last ? 2000 : 0,
+	};
+	char errbuf[OB_ERRLEN];
 
-	bool head_empty = db_counter(c, "head_bytes") == 0;
-
-	if (sqlite3_prepare_v2(c->db, "PRAGMA freelist_count", -1, &st, NULL) != SQLITE_OK)
+	if (last || (when == IDLE && (head_empty || db_wal_bytes(s->db_path) > WAL_BOUND_BYTES)))
+		r.checkpoint = DB_CKPT_TRUNCATE;
+	if (db_reclaim(c, &r, errbuf) != OB_OK) {
+		ob_warn("%s", errbuf);
 		return;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		free_pages = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	/* an empty head (ingest stopped, all sealed) needs no slack at all */
-	if (free_pages > (head_empty ? 0 : HEAD_SLACK_PAGES)) {
-		snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)",
-			 (long long)(free_pages - (head_empty ? 0 : HEAD_SLACK_PAGES)));
-		db_exec(c, sql, NULL);
 	}
-	db_exec(c, head_empty ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)",
-		NULL);
+	if (last && (r.free_left || r.wal_busy))
+		ob_warn("store: on stop, %lld free pages and a WAL of %lld frames are left%s",
+			(long long)r.free_left, (long long)r.wal_frames,
+			r.wal_busy ? " (another process is reading the store)" : "");
+	else if (when == AFTER_SEAL || (when == IDLE && (r.free_left > r.keep_free ||
+				(r.checkpoint == DB_CKPT_TRUNCATE && r.wal_busy))))
+		atomic_store(&s->maintenance_due, true);    /* the idle step checkpoints */
+}
+
+static bool
+queue_empty(struct store *s)
+{
+	size_t count, weight;
+
+	ob_queue_depth(&s->queue, &count, &weight);
+	return count == 0;
 }
 
 void *
@@ -579,10 +610,13 @@ writer_main(void *arg)
 			if (ob_queue_closed(&s->queue))
 				break;
 			if (atomic_exchange(&s->maintenance_due, false))
-				maintain(s);
+				maintain(s, IDLE);
 			continue;
 		}
 		run_group(s, (struct write_item **)items, n);
+		if (queue_empty(s) && atomic_exchange(&s->maintenance_due, false))
+			maintain(s, AFTER_SEAL);
 	}
+	maintain(s, FINAL);
 	return NULL;
 }
