@@ -64,7 +64,9 @@
 #include "store/block.h"
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
+#define OB_STR_(x) #x
+#define OB_STR(x) OB_STR_(x)
 
 /* Prepared statements each connection keeps. */
 enum stmt_id {
@@ -108,7 +110,7 @@ struct tag_value {
 	char *key, *value;
 };
 
-enum item_kind { ITEM_BATCH, ITEM_SEAL, ITEM_EXPIRE, ITEM_ROLLUP };
+enum item_kind { ITEM_BATCH, ITEM_SEAL, ITEM_EXPIRE, ITEM_ROLLUP, ITEM_COMPACT };
 
 /* What the writer thread is handed.  Completion is signalled on done. */
 struct write_item {
@@ -146,6 +148,10 @@ struct seal_item {
 	struct seal_trace *traces;       /* sorted by trace id */
 	size_t ntraces;
 	struct rollup_delta *rollup;     /* what its spans add to the rollups */
+	/* ITEM_COMPACT (compact.c): the blocks it replaces; none: only prune */
+	int level;
+	char (*sources)[27];
+	size_t nsources;
 };
 
 /* A sealed trace's summary, added to its traces row. */
@@ -213,6 +219,8 @@ struct store {
 	pthread_mutex_t pool_lock;
 	struct conn *pool;
 
+	struct compactor *compactor;    /* compact.c; NULL unless owner */
+
 	struct frame_cache *cache;
 	struct head_cache *head;
 	struct bloom_cache *blooms;
@@ -220,7 +228,7 @@ struct store {
 	/* counters for /metrics, this process only */
 	_Atomic uint64_t batches_committed, spans_committed, commits;
 	_Atomic uint64_t commit_ns_total, commit_ns_max;
-	_Atomic uint64_t sealed_blocks, expired_blocks;
+	_Atomic uint64_t sealed_blocks, expired_blocks, compacted_blocks;
 };
 
 /* db.c */
@@ -269,6 +277,68 @@ void *sealer_main(void *arg);
 enum ob_err seal_some(struct store *s, bool everything, size_t *sealed, char *errbuf);
 void seal_item_free(struct seal_item *si);
 enum ob_err expire_blocks(struct store *s, size_t *dropped, char *errbuf);
+
+/* writer.c: record a sealed (or adopted, or compacted) block's rows */
+enum ob_err writer_record_block(struct store *s, struct conn *c, struct seal_item *si,
+				char *errbuf);
+
+/* compact.c */
+struct compactor;
+/* Before remove_orphans: the state, and the sources waiting out their grace. */
+void compact_init(struct store *s);
+void compact_start(struct store *s);
+void compact_stop(struct store *s);
+void compact_free(struct store *s);
+/* An unrecorded block file: 1 when it is a compacted source still in its
+ * grace period (then kept, and deleted when that ends), -1 a source past
+ * it, 0 no source at all. */
+int compact_orphan(struct store *s, const char *id);
+/* On the writer: replace the sources by the merged block (or only prune). */
+enum ob_err compact_apply(struct store *s, struct conn *c, struct seal_item *si, char *errbuf);
+
+/* A block as the compaction planner sees it. */
+struct compact_cand {
+	int64_t seq;
+	int level;
+	uint32_t origin;            /* a number per origin: only equal ones merge */
+	uint64_t created_ns, min_ns, max_ns, bytes, traces;
+};
+/* The rules (compact.c's constants, scaled by OBSTUI_COMPACT_SCALE). */
+struct compact_rules {
+	uint64_t age_ns[8];         /* per level: merge a lone tail older than this */
+	size_t fanout, max_sources;
+	int max_level;
+	uint64_t max_bytes, max_traces, max_range_ns;
+	uint64_t every_ns, grace_ns;  /* pass interval; sources' files kept this long */
+	uint64_t frame_mem;           /* the sources' frames in memory at once */
+	int zstd_level;
+};
+#define COMPACT_FRAME_MEM (64ull << 20)
+#define COMPACT_ZSTD_LEVEL 19
+/* The blocks that may be compacted, sorted for compact_plan, and their ids. */
+enum ob_err compact_candidates(struct store *s, struct compact_cand **v, char (**ids)[27],
+			       size_t *n, char *errbuf);
+/* compact_merge.c: merge the blocks ids[0..n) into one of level; OB_EBUSY
+ * when a source is no longer recorded (nothing changed). */
+struct store_compact_result;
+enum ob_err compact_merge(struct store *s, const struct compact_rules *r, const char (*ids)[27],
+			  size_t n, int level, struct store_compact_result *res, char *errbuf);
+bool compact_stopping(struct store *s);
+void compact_rules_default(struct compact_rules *r, double scale);
+/*
+ * v[0..n) sorted by (origin, level, seq): the run [*first, *first + return)
+ * to merge next, or 0 when nothing is due (force: whatever can merge).
+ */
+size_t compact_plan(const struct compact_cand *v, size_t n, uint64_t now, bool force,
+		    const struct compact_rules *r, size_t *first);
+
+/* adopt.c: decode one trace's bytes and summarise them into t (bt gives
+ * the id, length and expected span count); OB_ECORRUPT when they are not a
+ * TracesData of exactly that trace. */
+struct ob_arena;
+enum ob_err summarise_trace(const struct block_trace *bt, const uint8_t *data,
+			    struct seal_trace *t, const char *id, struct ob_arena *arena,
+			    struct rollup_delta *rollup, char *errbuf);
 
 /* head.c */
 void head_dir_add(struct ob_buf *dir, const struct chunk *c);
