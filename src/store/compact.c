@@ -20,8 +20,10 @@
  *	  and COMPACT_MAX_RANGE of span time (or     6 h
  *	  the widest member's, if wider)
  *	a block past half a cap is full: never a     (retention drops whole
- *	  source again; nor is one at level             blocks, so blocks stay
- *	  COMPACT_MAX_LEVEL                             a few hours wide)
+ *	  source again                                  blocks, so blocks stay
+ *	                                                a few hours wide)
+ *	levels stop at COMPACT_MAX_LEVEL (6): its    6
+ *	  blocks merge among themselves
  *
  * The fan-out bounds the count: a steady trickle seals a block every half
  * second (172,800 a day), and with 8 per level there are at most 7 blocks
@@ -62,6 +64,10 @@
  * into) is recorded: sync uses them to push a merged block only when the
  * remote lacks its sources, and to skip pulling a block already held as a
  * source.  Rows of blocks retention dropped are pruned hourly.
+ *
+ * Compacting now (obstui compact, store_compact_now) merges whatever can
+ * merge, whatever its age and across levels (still one origin at a time
+ * and within the caps), into a block a level above the highest source.
  *
  * OBSTUI_COMPACT_SCALE=N (tests only) divides every age, the pass interval
  * and the grace by N, so that a test compresses a day into seconds.
@@ -125,8 +131,7 @@ compact_rules_default(struct compact_rules *r, double scale)
 static bool
 full(const struct compact_rules *r, const struct compact_cand *c)
 {
-	return c->level >= r->max_level || 2 * c->bytes > r->max_bytes ||
-	       2 * c->traces > r->max_traces;
+	return 2 * c->bytes > r->max_bytes || 2 * c->traces > r->max_traces;
 }
 
 /* How many of v[k..j) (all one group, none full at k) may merge: 0 or 2+. */
@@ -163,7 +168,8 @@ compact_plan(const struct compact_cand *v, size_t n, uint64_t now, bool force,
 	size_t i, j, k, m, cnt, run;
 
 	for (i = 0; i < n; i = j) {
-		for (j = i; j < n && v[j].origin == v[i].origin && v[j].level == v[i].level; j++)
+		for (j = i; j < n && v[j].origin == v[i].origin &&
+			    (force || v[j].level == v[i].level); j++)
 			;
 		for (k = i; k < j; k++) {
 			int lv = v[k].level < 7 ? v[k].level : 7;
@@ -307,12 +313,20 @@ compact_once(struct store *s, bool force, struct store_compact_result *res, bool
 	enum ob_err err;
 
 	*merged = false;
-	if ((err = compact_candidates(s, &v, &ids, &n, errbuf)))
+	if ((err = compact_candidates(s, force, &v, &ids, &n, errbuf)))
 		return err;
 	run = compact_plan(v, n, ob_now_ns(), force, &k->rules, &first);
 	if (run) {
-		err = compact_merge(s, &k->rules, (const char (*)[27])ids + first, run,
-				    v[first].level + 1, res, errbuf);
+		int level = 0;
+		size_t i;
+
+		for (i = first; i < first + run; i++)
+			if (v[i].level > level)
+				level = v[i].level;
+		if (level < k->rules.max_level)
+			level++;
+		err = compact_merge(s, &k->rules, (const char (*)[27])ids + first, run, level, res,
+				    errbuf);
 		if (err == OB_EBUSY) {
 			err = OB_OK;   /* a source went meanwhile (retention): next pass */
 		} else if (err == OB_OK) {

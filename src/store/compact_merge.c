@@ -47,8 +47,8 @@ meta_int(struct conn *c, const char *name, int64_t dflt)
 }
 
 enum ob_err
-compact_candidates(struct store *s, struct compact_cand **v, char (**ids)[27], size_t *n,
-		   char *errbuf)
+compact_candidates(struct store *s, bool any_level, struct compact_cand **v, char (**ids)[27],
+		   size_t *n, char *errbuf)
 {
 	struct conn *c = db_acquire(s, errbuf);
 	sqlite3_stmt *st;
@@ -64,9 +64,12 @@ compact_candidates(struct store *s, struct compact_cand **v, char (**ids)[27], s
 	if (c == NULL)
 		return OB_EIO;
 	/* blocks rollup_backfill has still to count are left alone (rollup_backfill.c) */
-	if (sqlite3_prepare_v2(c->db, "SELECT seq, id, origin, level, created_ns, min_ns, max_ns,"
-				      " bytes, traces FROM blocks WHERE seq <= ?1 OR seq >= ?2"
-				      " ORDER BY origin, level, seq", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(c->db, any_level
+			       ? "SELECT seq, id, origin, level, created_ns, min_ns, max_ns, bytes,"
+				 " traces FROM blocks WHERE seq <= ?1 OR seq >= ?2 ORDER BY origin, seq"
+			       : "SELECT seq, id, origin, level, created_ns, min_ns, max_ns, bytes,"
+				 " traces FROM blocks WHERE seq <= ?1 OR seq >= ?2"
+				 " ORDER BY origin, level, seq", -1, &st, NULL) != SQLITE_OK) {
 		err = db_err(c, "listing blocks to compact", errbuf);
 		db_release(s, c);
 		return err;

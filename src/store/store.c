@@ -93,8 +93,9 @@ remove_orphans(struct store *s)
 			int source = compact_orphan(s, id);
 
 			if (source == 0)
-				ob_warn("store: removing unrecorded block file %s (its spans are"
-					" still in the head)", path);
+				ob_warn("store: removing unrecorded block file %s (a seal or a"
+					" compaction that did not finish: its spans are still in"
+					" the head or in the blocks it merged)", path);
 			if (source <= 0)
 				unlink(path);   /* -1: merged into another, its grace is over */
 			free(path);

@@ -315,9 +315,10 @@ struct compact_rules {
 };
 #define COMPACT_FRAME_MEM (64ull << 20)
 #define COMPACT_ZSTD_LEVEL 19
-/* The blocks that may be compacted, sorted for compact_plan, and their ids. */
-enum ob_err compact_candidates(struct store *s, struct compact_cand **v, char (**ids)[27],
-			       size_t *n, char *errbuf);
+/* The blocks that may be compacted, sorted for compact_plan (any_level: by
+ * origin and seq only, as force plans them), and their ids. */
+enum ob_err compact_candidates(struct store *s, bool any_level, struct compact_cand **v,
+			       char (**ids)[27], size_t *n, char *errbuf);
 /* compact_merge.c: merge the blocks ids[0..n) into one of level; OB_EBUSY
  * when a source is no longer recorded (nothing changed). */
 struct store_compact_result;
@@ -327,7 +328,8 @@ bool compact_stopping(struct store *s);
 void compact_rules_default(struct compact_rules *r, double scale);
 /*
  * v[0..n) sorted by (origin, level, seq): the run [*first, *first + return)
- * to merge next, or 0 when nothing is due (force: whatever can merge).
+ * to merge next, or 0 when nothing is due.  force: whatever can merge,
+ * any level (v sorted by origin and seq).
  */
 size_t compact_plan(const struct compact_cand *v, size_t n, uint64_t now, bool force,
 		    const struct compact_rules *r, size_t *first);
