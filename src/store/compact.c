@@ -41,7 +41,11 @@
  * (about 100 B a trace, at most COMPACT_MAX_TRACES).  CPU: the thread runs
  * at nice 10 and, after a merge that took t, sleeps 3t: at most a quarter
  * of one core, less when ingest wants the CPU.  Compacted blocks are
- * compressed at zstd level COMPACT_ZSTD_LEVEL (19).
+ * compressed at zstd level COMPACT_ZSTD_LEVEL (12, store_int.h): on the
+ * benchmark's spans it is 15 % smaller than the seal's level 3 at about
+ * 10 MB/s; level 19 is no smaller on these 2 MiB frames and ten times
+ * slower.  At a trickle of 100 spans/s (about 54 kB/s of OTLP), six
+ * rewrites cost about 3 % of one core.
  *
  * Recording: the merged file is written and fsynced first; then one
  * writer transaction deletes the sources' blocks, trace_parts and

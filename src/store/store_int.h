@@ -314,7 +314,7 @@ struct compact_rules {
 	int zstd_level;
 };
 #define COMPACT_FRAME_MEM (64ull << 20)
-#define COMPACT_ZSTD_LEVEL 19
+#define COMPACT_ZSTD_LEVEL 12
 /* The blocks that may be compacted, sorted for compact_plan (any_level: by
  * origin and seq only, as force plans them), and their ids. */
 enum ob_err compact_candidates(struct store *s, bool any_level, struct compact_cand **v,
