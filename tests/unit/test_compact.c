@@ -477,6 +477,45 @@ old_schema_store_opens(void **state)
 	rm_rf(dir);
 }
 
+/* Retention drops a compacted block as it drops any other. */
+static void
+retention_drops_compacted_blocks(void **state)
+{
+	char dir[64] = "/tmp/obstui-compact-XXXXXX", errbuf[OB_ERRLEN];
+	struct store_options opt;
+	struct store *s;
+	struct store_compact_result res;
+	struct store_stats st;
+	struct ob_buf fp;
+	size_t dropped;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	s = open_store(dir, false);
+	fill(s);
+	assert_int_equal(store_compact_now(s, &res, errbuf), OB_OK);
+	assert_int_equal(res.merges, 1);
+	store_close(s);
+	/* the spans are from 2023: a day of retention drops the merged block */
+	store_options_init(&opt);
+	opt.dir = dir;
+	opt.idle_ns = 3600ull * 1000000000ull;
+	opt.origin = "unit-test";
+	opt.no_compact = true;
+	opt.retention_ns = 24ull * 3600 * 1000000000ull;
+	assert_int_equal(store_open(&opt, &s, errbuf), OB_OK);
+	assert_int_equal(store_expire(s, &dropped, errbuf), OB_OK);
+	assert_int_equal(store_stats_get(s, &st, errbuf), OB_OK);
+	assert_int_equal(st.blocks, 0);
+	ob_buf_init(&fp, 0);
+	fingerprint(s, 50, &fp);
+	assert_int_equal(fp.len, 7);
+	assert_memory_equal(fp.data, "missing", 7);
+	ob_buf_release(&fp);
+	store_close(s);
+	rm_rf(dir);
+}
+
 /*
  * A day of 100 spans/s: a block sealed every half second, a compaction
  * pass every 5 s, merged blocks ~80 % of their sources' bytes.
@@ -581,6 +620,7 @@ main(void)
 		cmocka_unit_test(compaction_keeps_every_trace),
 		cmocka_unit_test(crash_before_the_transaction_loses_nothing),
 		cmocka_unit_test(old_schema_store_opens),
+		cmocka_unit_test(retention_drops_compacted_blocks),
 		cmocka_unit_test(planner_day_of_trickle),
 		cmocka_unit_test(trickle_compacts_in_the_background),
 	};
