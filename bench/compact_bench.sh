@@ -53,6 +53,19 @@ for _ in $(seq 300); do
 	[ "$(json_num headSpans "$st")" = 0 ] && break
 	sleep 1
 done
+# CPU of the compactor thread and of the whole process while serving (ticks)
+compact_ticks=0
+for t in /proc/"$PID"/task/*; do
+	[ "$(cat "$t/comm" 2>/dev/null)" = obstui-compact ] || continue
+	s=$(cat "$t/stat"); s=${s##*) }
+	# shellcheck disable=SC2086
+	set -- $s
+	compact_ticks=$(( ${12} + ${13} ))
+done
+s=$(cat /proc/"$PID"/stat); s=${s##*) }
+# shellcheck disable=SC2086
+set -- $s
+proc_ticks=$(( ${12} + ${13} ))
 kill -TERM "$PID"
 wait "$PID" || die "obstui exited badly at SIGTERM: $(tail -3 "$OUT/compact-serve.log")"
 PID=
@@ -88,6 +101,8 @@ rss=$(sed -n 's/.*maxrss_kb=\([0-9]*\).*/\1/p' "$OUT/compact-time.txt")
 	echo "compact_seconds=$secs"
 	echo "compact_cpu_seconds=$cpu"
 	echo "compact_maxrss_kb=$rss"
+	echo "serve_cpu_ticks=$proc_ticks"
+	echo "serve_compactor_cpu_ticks=$compact_ticks"
 	echo "compact_result=$res"
 } >"$OUT/compact.txt"
 
@@ -98,3 +113,4 @@ echo "|---|---|---|"
 echo "| as served (background compaction on): store dir, B/span | $(fdiv "$dir0" "$spans") ($blocks0 blocks: $(fdiv "$block0" "$spans"); SQLite $(fdiv "$db0" "$spans")) | |"
 echo "| after \`obstui compact\`: blocks + SQLite, B/span | **$(fdiv $((block1 + db1)) "$spans")** ($blocks1 blocks: $(fdiv "$block1" "$spans"); SQLite $(fdiv "$db1" "$spans")) | <= 40 |"
 echo "| \`obstui compact\` time / CPU / peak RSS | $secs s / $cpu s / $(fdiv "$rss" 1024 %.0f) MB | |"
+echo "| background compactor's share of obstui's CPU while serving the load | $(fdiv $((100 * compact_ticks)) "$proc_ticks")% ($compact_ticks of $proc_ticks ticks) | at most 25 % of one core |"

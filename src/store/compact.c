@@ -74,7 +74,8 @@
  * and within the caps), into a block a level above the highest source.
  *
  * OBSTUI_COMPACT_SCALE=N (tests only) divides every age, the pass interval
- * and the grace by N, so that a test compresses a day into seconds.
+ * and the grace by N, so that a test compresses a day into seconds;
+ * OBSTUI_COMPACT_FRAME_MEM=BYTES lowers the frame memory bound.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -257,7 +258,11 @@ compact_init(struct store *s)
 	struct compactor *k = ob_xcalloc(1, sizeof *k);
 	const char *scale = getenv("OBSTUI_COMPACT_SCALE");
 
+	const char *mem = getenv("OBSTUI_COMPACT_FRAME_MEM");
+
 	compact_rules_default(&k->rules, scale ? strtod(scale, NULL) : 1);
+	if (mem && strtoull(mem, NULL, 10) > 0)
+		k->rules.frame_mem = strtoull(mem, NULL, 10);
 	pthread_mutex_init(&k->run_lock, NULL);
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_cond_init(&k->cond, NULL);
@@ -329,7 +334,8 @@ compact_once(struct store *s, bool force, struct store_compact_result *res, bool
 				level = v[i].level;
 		if (level < k->rules.max_level)
 			level++;
-		err = compact_merge(s, &k->rules, (const char (*)[27])ids + first, run, level, res,
+		/* the memory bound may merge fewer: only those are scheduled for deletion */
+		err = compact_merge(s, &k->rules, (const char (*)[27])ids + first, &run, level, res,
 				    errbuf);
 		if (err == OB_EBUSY) {
 			err = OB_OK;   /* a source went meanwhile (retention): next pass */

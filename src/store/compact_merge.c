@@ -256,9 +256,10 @@ bloom_of(struct seal_item *si)
 }
 
 enum ob_err
-compact_merge(struct store *s, const struct compact_rules *r, const char (*ids)[27], size_t n,
-	      int level, struct store_compact_result *res, char *errbuf)
+compact_merge(struct store *s, const struct compact_rules *r, const char (*ids)[27],
+	      size_t *nsrc, int level, struct store_compact_result *res, char *errbuf)
 {
+	size_t n = *nsrc;
 	struct seal_item *si = ob_xcalloc(1, sizeof *si);
 	struct source *src = NULL;
 	struct block_writer *w = NULL;
@@ -279,6 +280,7 @@ compact_merge(struct store *s, const struct compact_rules *r, const char (*ids)[
 	si->level = level;
 	if ((err = sources_open(s, r, ids, &n, &src, errbuf)))
 		goto out;
+	*nsrc = n;
 	ob_ulid_new(ob_now_ns(), si->block_id);
 	path = block_path(s, si->block_id);
 	if ((err = block_writer_new(path, src[0].ix.origin, r->zstd_level, &w, errbuf)))

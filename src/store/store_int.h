@@ -319,11 +319,12 @@ struct compact_rules {
  * origin and seq only, as force plans them), and their ids. */
 enum ob_err compact_candidates(struct store *s, bool any_level, struct compact_cand **v,
 			       char (**ids)[27], size_t *n, char *errbuf);
-/* compact_merge.c: merge the blocks ids[0..n) into one of level; OB_EBUSY
- * when a source is no longer recorded (nothing changed). */
+/* compact_merge.c: merge the blocks ids[0..*n) into one of level (*n is
+ * lowered when their frames would pass r->frame_mem: the first *n merged);
+ * OB_EBUSY when a source is no longer recorded (nothing changed). */
 struct store_compact_result;
 enum ob_err compact_merge(struct store *s, const struct compact_rules *r, const char (*ids)[27],
-			  size_t n, int level, struct store_compact_result *res, char *errbuf);
+			  size_t *n, int level, struct store_compact_result *res, char *errbuf);
 bool compact_stopping(struct store *s);
 void compact_rules_default(struct compact_rules *r, double scale);
 /*

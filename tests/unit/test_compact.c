@@ -477,6 +477,47 @@ old_schema_store_opens(void **state)
 	rm_rf(dir);
 }
 
+/*
+ * The frame memory bound cuts a run short: only the blocks merged are
+ * replaced, and the others' files stay (the background sweeps with no
+ * grace meanwhile).
+ */
+static void
+memory_bound_merges_fewer_and_loses_nothing(void **state)
+{
+	char dir[64] = "/tmp/obstui-compact-XXXXXX", errbuf[OB_ERRLEN];
+	struct store *s;
+	struct snapshot before, after;
+	struct store_stats st;
+	uint64_t deadline;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	s = open_store(dir, false);
+	fill(s);
+	snap(s, &before);
+	store_close(s);
+	/* the four blocks are due at once; each run may hold two of them */
+	setenv("OBSTUI_COMPACT_SCALE", "1000000", 1);
+	setenv("OBSTUI_COMPACT_FRAME_MEM", "1", 1);
+	s = open_store(dir, true);
+	unsetenv("OBSTUI_COMPACT_SCALE");
+	unsetenv("OBSTUI_COMPACT_FRAME_MEM");
+	deadline = ob_mono_ns() + 10000 * MS;
+	do {
+		usleep(50000);
+		assert_int_equal(store_stats_get(s, &st, errbuf), OB_OK);
+	} while (st.blocks > 1 && ob_mono_ns() < deadline);
+	usleep(100000);
+	assert_int_equal(st.blocks, 1);
+	snap(s, &after);
+	snap_equal(&before, &after);
+	snap_release(&after);
+	store_close(s);
+	snap_release(&before);
+	rm_rf(dir);
+}
+
 /* Retention drops a compacted block as it drops any other. */
 static void
 retention_drops_compacted_blocks(void **state)
@@ -620,6 +661,7 @@ main(void)
 		cmocka_unit_test(compaction_keeps_every_trace),
 		cmocka_unit_test(crash_before_the_transaction_loses_nothing),
 		cmocka_unit_test(old_schema_store_opens),
+		cmocka_unit_test(memory_bound_merges_fewer_and_loses_nothing),
 		cmocka_unit_test(retention_drops_compacted_blocks),
 		cmocka_unit_test(planner_day_of_trickle),
 		cmocka_unit_test(trickle_compacts_in_the_background),
