@@ -36,7 +36,9 @@
  *
  * block_services.entries: per trace, newest start first, 36 bytes:
  * trace id[16], u64 start_ns, u64 longest span of the service, u32 errors
- * of the service.
+ * of the service.  A compacted block's are one zstd frame of those
+ * entries, then a zero byte if the frame's length is a multiple of 36
+ * (postings_raw reads both forms).
  *
  * Part directory (head.dir), one entry per trace in the request, all
  * integers little-endian, strings NUL-terminated:
@@ -319,6 +321,10 @@ struct compact_rules {
  * origin and seq only, as force plans them), and their ids. */
 enum ob_err compact_candidates(struct store *s, bool any_level, struct compact_cand **v,
 			       char (**ids)[27], size_t *n, char *errbuf);
+/* block_services.entries as 36-byte entries (store_int.h's header) into out
+ * (reset first): a compacted block's are zstd-compressed (compact.c), told
+ * apart by a length that is not a multiple of 36. */
+enum ob_err postings_raw(const uint8_t *blob, size_t len, struct ob_buf *out, char *errbuf);
 /* compact_merge.c: merge the blocks ids[0..*n) into one of level (*n is
  * lowered when their frames would pass r->frame_mem: the first *n merged);
  * OB_EBUSY when a source is no longer recorded (nothing changed). */

@@ -28,6 +28,8 @@
 #include "core/util.h"
 #include "model/svcgraph.h"
 #include "model/trace.h"
+#include "model/traceql.h"
+#include "model/traceql_metrics.h"
 #include "otlp_build.h"
 #include "store/block.h"
 #include "store/store.h"
@@ -196,6 +198,35 @@ ops_text(struct store *s, struct ob_buf *out)
 	free(ops);
 }
 
+/* TraceQL metrics (tqlmetrics.c: service postings, trace parts) as text. */
+static void
+metrics_text(struct store *s, const char *text, struct ob_buf *out)
+{
+	struct traceql_query *q;
+	struct traceql_metrics *m;
+	struct traceql_series_set set;
+	struct store_scan_stats stats;
+	char errbuf[OB_ERRLEN], line[128];
+	size_t i, k;
+
+	assert_int_equal(traceql_parse(text, &q, errbuf), OB_OK);
+	assert_int_equal(traceql_metrics_new(q, T0, T0 + 200000 * MS, 10000 * MS, &m, errbuf),
+			 OB_OK);
+	assert_int_equal(store_traceql_metrics(s, m, 0, &stats, errbuf), OB_OK);
+	assert_int_equal(traceql_metrics_finish(m, &set, errbuf), OB_OK);
+	for (i = 0; i < set.nseries; i++) {
+		ob_buf_add(out, set.series[i].prom_labels, strlen(set.series[i].prom_labels));
+		for (k = 0; k < set.npoints; k++) {
+			snprintf(line, sizeof line, " %g", set.series[i].values[k]);
+			ob_buf_add(out, line, strlen(line));
+		}
+		ob_buf_add(out, "\n", 1);
+	}
+	traceql_series_set_release(&set);
+	traceql_metrics_free(m);
+	traceql_free(q);
+}
+
 static const char *const queries[] = {
 	"{}",
 	"{ resource.service.name = \"cart\" }",
@@ -227,6 +258,8 @@ snap(struct store *s, struct snapshot *sn)
 	}
 	ob_buf_init(&sn->ops, 0);
 	ops_text(s, &sn->ops);
+	metrics_text(s, "{ resource.service.name = \"cart\" } | rate()", &sn->ops);
+	metrics_text(s, "{ } | count_over_time() by (resource.service.name)", &sn->ops);
 }
 
 static void
@@ -244,6 +277,9 @@ snap_equal(struct snapshot *a, struct snapshot *b)
 		assert_memory_equal(a->search[i].data, b->search[i].data, a->search[i].len);
 	}
 	assert_true(a->ops.len > 0);
+	/* the metrics part counted spans of every service */
+	assert_non_null(memmem(a->ops.data, a->ops.len, "\"db\"}", 5));
+	assert_non_null(memmem(a->ops.data, a->ops.len, " 1 ", 3));
 	assert_int_equal(a->ops.len, b->ops.len);
 	assert_memory_equal(a->ops.data, b->ops.data, a->ops.len);
 }
@@ -364,6 +400,22 @@ compaction_keeps_every_trace(void **state)
 	}
 	free(path);
 
+	{
+		/* the merged block's postings are kept compressed, and search read them */
+		sqlite3 *h;
+		sqlite3_stmt *q;
+		char db[128];
+
+		snprintf(db, sizeof db, "%s/obstui.db", dir);
+		assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*), sum(length(entries) % 36 != 0)"
+						       " FROM block_services", -1, &q, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(q, 0), 3);
+		assert_int_equal(sqlite3_column_int(q, 1), 3);
+		sqlite3_finalize(q);
+		sqlite3_close(h);
+	}
 	/* the sources are named, still count as held, and wait out their grace */
 	assert_int_equal(store_block_sources(s, bl2[0].id, &src, &nsrc, errbuf), OB_OK);
 	assert_int_equal(nsrc, 4);
