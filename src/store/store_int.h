@@ -13,7 +13,12 @@
  *	                                  zstd(the parts' TracesData, one after
  *	                                  the other); append-only, no other index
  *	blocks         seq (rowid), id    one sealed block file, with a Bloom
- *	                                  filter of its trace ids (bloom.c)
+ *	                                  filter of its trace ids (bloom.c) and
+ *	                                  its compaction level (0: sealed or
+ *	                                  pulled; compact.c)
+ *	block_sources  (block, source)    a block a compacted block replaced,
+ *	                                  and when (dropped_ns); kept while the
+ *	                                  block or one merged from it is recorded
  *	trace_parts    (block seq,        a trace's part in a block: where its
  *	                trace_id)         bytes sit, and its time range; keyed by
  *	                                  block first, so sealing appends;
@@ -325,6 +330,8 @@ enum ob_err compact_candidates(struct store *s, bool any_level, struct compact_c
  * (reset first): a compacted block's are zstd-compressed (compact.c), told
  * apart by a length that is not a multiple of 36. */
 enum ob_err postings_raw(const uint8_t *blob, size_t len, struct ob_buf *out, char *errbuf);
+/* On the writer: compress the postings of block_id (compact_postings.c). */
+enum ob_err postings_compress(struct conn *c, const char *block_id, char *errbuf);
 /* compact_merge.c: merge the blocks ids[0..*n) into one of level (*n is
  * lowered when their frames would pass r->frame_mem: the first *n merged);
  * OB_EBUSY when a source is no longer recorded (nothing changed). */
