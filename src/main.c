@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "core/fault.h"
 
 void cmd_help_overview(FILE *f);
 
@@ -16,15 +17,20 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_export_entry, &cmd_stats_entry, &cmd_help_entry,   &cmd_version_entry,
 	&cmd_demo_entry,   &cmd_ui_entry,     &cmd_remote_entry, &cmd_push_entry,
 	&cmd_pull_entry,   &cmd_doctor_entry, &cmd_attach_entry,
-	&cmd_compact_entry,
+	&cmd_gc_entry,     &cmd_fsck_entry,  &cmd_compact_entry,
 };
 const unsigned cmd_count = sizeof cmd_table / sizeof cmd_table[0];
 
 int
 main(int argc, char **argv)
 {
+	char errbuf[OB_ERRLEN];
 	unsigned i;
 
+	if (ob_fault_check(errbuf)) {
+		fprintf(stderr, "obstui: %s\n", errbuf);
+		return 2;
+	}
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 		argv[1] = "help";
 	if (argc >= 2 && strcmp(argv[1], "--version") == 0)

@@ -13,6 +13,7 @@
 
 #include "api/api_int.h"
 #include "core/mem.h"
+#include "net/guard.h"
 #include "net/http_server.h"
 
 static void
@@ -51,6 +52,10 @@ handle_metrics(void *ctx, struct http_request *req, struct http_response *resp)
 	resp->content_type = "text/plain; version=0.0.4";
 	if (a->metrics_text)
 		a->metrics_text(a->metrics_text_arg, b);
+	if (a->auth)
+		metric(b, "obstui_auth_rejected_total", "counter",
+		       "Requests refused for a missing or wrong bearer token, every listener.", NULL,
+		       (double)net_auth_rejected_total(a->auth));
 	metric(b, "obstui_store_queue_depth", "gauge", "Batches waiting for the store writer.",
 	       NULL, (double)st.queue_count);
 	metric(b, "obstui_store_queue_bytes", "gauge", "Bytes waiting for the store writer.", NULL,
@@ -118,13 +123,14 @@ api_start(const struct api_options *opt, const char *addr, struct api **out, cha
 	a->metrics = opt->metrics;
 	a->metrics_text = opt->metrics_text;
 	a->metrics_text_arg = opt->metrics_text_arg;
+	a->auth = net_guard_auth(opt->guard);
 	a->routes = ob_xmalloc(n * sizeof *a->routes);
 	memcpy(a->routes, routes, sizeof routes);
 	if (opt->nextra_routes)
 		memcpy(a->routes + nfixed, opt->extra_routes,
 		       opt->nextra_routes * sizeof *a->routes);
 	err = http_server_start(addr, a->routes, n, a, opt->max_body ? opt->max_body : 1 << 20,
-				&a->srv, bound, errbuf);
+				opt->guard, "api", &a->srv, bound, errbuf);
 	if (err) {
 		free(a->routes);
 		free(a);

@@ -48,6 +48,7 @@ struct api_options {
 	const struct http_route *extra_routes;
 	size_t nextra_routes;
 	size_t max_body;                    /* 0: 1 MiB (a remote write wants more) */
+	struct net_guard *guard;            /* TLS and tokens (net/guard.h), or NULL */
 };
 
 enum ob_err api_start(const struct api_options *opt, const char *addr, struct api **out,

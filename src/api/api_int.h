@@ -16,6 +16,7 @@ struct api {
 	void (*metrics_text)(void *arg, struct ob_buf *out);
 	void *metrics_text_arg;
 	struct http_route *routes;          /* the fixed ones, then the caller's */
+	struct net_auth *auth;              /* the guard's tokens, or NULL */
 };
 
 /* A request's parameters: URL, then an urlencoded POST body. */

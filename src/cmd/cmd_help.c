@@ -15,8 +15,7 @@ overview(FILE *f)
 	for (i = 0; i < cmd_count; i++)
 		fprintf(f, "  %-8s %s%s\n", cmd_table[i]->name, cmd_table[i]->summary,
 			cmd_table[i]->built ? "" : " (not built yet)");
-	fprintf(f, "\nnot built yet: gc.\n"
-		   "Common option: --store DIR (env OBSTUI_STORE, default"
+	fprintf(f, "\nCommon option: --store DIR (env OBSTUI_STORE, default"
 		   " $XDG_DATA_HOME/obstui).\n'obstui help COMMAND' for a command's options.\n");
 }
 

@@ -50,7 +50,7 @@ report:
 		rc = sync_cli_report_metrics(verb, r, &res, err, errbuf);
 	if (!push && m == NULL && res.moved)
 		fprintf(stderr, "obstui: pull: the store's metrics are open in a running obstui; it"
-			" sees the metric blocks pulled when it next opens the store\n");
+			" picks up the metric blocks pulled within seconds\n");
 	mstore_close(m);
 	sync_result_release(&res);
 	free(dir);

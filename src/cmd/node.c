@@ -130,8 +130,11 @@ node_option(struct node_options *o, int c, const char *arg, char *errbuf)
 			return bad(errbuf, "duration", arg);
 		o->mopt.ooo_window_ms = (int64_t)(v / 1000000);
 		return 1;
-	case NODE_OPT_TLS_CERT: o->gopt.tls_cert = arg; return 1;
-	case NODE_OPT_TLS_KEY: o->gopt.tls_key = arg; return 1;
+	case NODE_OPT_TLS_CERT: o->guard.tls_cert = arg; return 1;
+	case NODE_OPT_TLS_KEY: o->guard.tls_key = arg; return 1;
+	case NODE_OPT_TLS_CLIENT_CA: o->guard.tls_client_ca = arg; return 1;
+	case NODE_OPT_AUTH_TOKEN_FILE: o->guard.auth_token_file = arg; return 1;
+	case NODE_OPT_OPEN_PATHS: o->guard.open_paths = arg; return 1;
 	case NODE_OPT_GRPC_KEEPALIVE:
 		if (strcmp(arg, "off") == 0)
 			o->gopt.keepalive_ns = 0;
@@ -176,14 +179,40 @@ is_off(const char *a)
 	return a == NULL || strcmp(a, "off") == 0;
 }
 
+/* The security options of [serve] in the config file, where no flag set them. */
+static enum ob_err
+guard_from_config(struct node_options *o, char *errbuf)
+{
+	struct net_guard_options *g = &o->guard;
+	struct ob_serve_conf *sc = &o->serve_conf;
+	struct ob_config cfg;
+	enum ob_err err;
+
+	if ((err = ob_config_load(ob_config_path(o->config_flag), &cfg, errbuf)))
+		return err;
+	*sc = cfg.serve;
+	ob_config_release(&cfg);
+	if (!g->tls_cert && !g->tls_key && sc->tls_cert[0]) {
+		g->tls_cert = sc->tls_cert;
+		g->tls_key = sc->tls_key[0] ? sc->tls_key : NULL;
+	}
+	if (!g->tls_client_ca && sc->tls_client_ca[0])
+		g->tls_client_ca = sc->tls_client_ca;
+	if (!g->auth_token_file && sc->auth_token_file[0])
+		g->auth_token_file = sc->auth_token_file;
+	if (!g->open_paths && sc->open_paths_set)
+		g->open_paths = sc->open_paths;
+	return OB_OK;
+}
+
 enum ob_err
 node_options_check(struct node_options *o, char *errbuf)
 {
 	char why[OB_ERRLEN];
 	int i;
 
-	if (!o->gopt.tls_cert != !o->gopt.tls_key)
-		return ob_errf(errbuf, OB_EINVAL, "--tls-cert and --tls-key go together");
+	if (guard_from_config(o, errbuf) || net_guard_options_check(&o->guard, errbuf))
+		return OB_EINVAL;
 	for (i = 0; i < NODE__COUNT; i++)
 		if (!is_off(o->addr[i]) && net_addr_check(o->addr[i], why))
 			return ob_errf(errbuf, OB_EINVAL, "--%s: %s", listener_names[i], why);
@@ -198,7 +227,8 @@ node_options_check(struct node_options *o, char *errbuf)
 }
 
 static enum ob_err
-start_one(struct node *n, struct node_options *o, int i, char *errbuf)
+start_one(struct node *n, struct node_options *o, int i, struct net_guard *guard,
+	  char *errbuf)
 {
 	const char *addr = o->addr[i];
 	char *bound = n->listeners[i].bound;
@@ -208,15 +238,16 @@ start_one(struct node *n, struct node_options *o, int i, char *errbuf)
 		struct otlp_grpc_options g = o->gopt;
 
 		g.metrics = n->metrics ? &n->im : NULL;
+		g.guard = guard;
 		return otlp_grpc_start(n->store, addr, &o->lim, &g, &n->stats, &n->grpc, bound,
 				       errbuf);
 	}
 	case NODE_OTLP_HTTP:
-		return otlp_http_start(n->store, n->metrics ? &n->im : NULL, addr, &o->lim, &n->stats,
-				       &n->http, bound, errbuf);
+		return otlp_http_start(n->store, n->metrics ? &n->im : NULL, addr, &o->lim, guard,
+				       &n->stats, &n->http, bound, errbuf);
 	case NODE_ZIPKIN:
-		return zipkin_http_start(n->store, addr, &o->lim, &n->stats, &n->zipkin, bound,
-					 errbuf);
+		return zipkin_http_start(n->store, addr, &o->lim, guard, &n->stats, &n->zipkin,
+					 bound, errbuf);
 	default:
 	{
 		struct api_options ao = {
@@ -227,6 +258,7 @@ start_one(struct node *n, struct node_options *o, int i, char *errbuf)
 			.extra_routes = n->metrics ? &n->rw_route : NULL,
 			.nextra_routes = n->metrics ? 1 : 0,
 			.max_body = o->lim.max_body,
+			.guard = guard,
 		};
 
 		return api_start(&ao, addr, &n->api, bound, errbuf);
@@ -236,6 +268,22 @@ start_one(struct node *n, struct node_options *o, int i, char *errbuf)
 
 static enum ob_err start_agent(struct node *n, const struct node_options *o,
 			       enum sync_agent_kind kind, char *errbuf);
+
+/* Beyond loopback, without TLS or a token: say what anyone who can reach it may do. */
+static void
+listener_warn_exposed(const struct node_listener *l, const struct net_guard_options *g)
+{
+	if (net_addr_is_loopback(l->bound) || (g->tls_cert && g->auth_token_file))
+		return;
+	ob_warn("%s listens on %s, beyond loopback, %s: anyone who can reach it can %s."
+		" Add %s (see 'Securing the listeners' in the README)", l->name, l->bound,
+		!g->tls_cert && !g->auth_token_file ? "without TLS and without a token"
+		: !g->tls_cert ? "without TLS (tokens and data cross the network in clear text)"
+			       : "without a token",
+		strcmp(l->name, "api") == 0 ? "read every trace and metric" : "write data into it",
+		!g->tls_cert && !g->auth_token_file ? "--tls-cert/--tls-key and --auth-token-file"
+		: !g->tls_cert ? "--tls-cert/--tls-key" : "--auth-token-file");
+}
 
 /* A block was sealed: push it now rather than at the next interval. */
 static void
@@ -252,6 +300,7 @@ enum ob_err
 node_start(struct node_options *o, bool all_or_nothing, struct node **out, char *errbuf)
 {
 	struct node *n = ob_xcalloc(1, sizeof *n);
+	struct net_guard *guard = NULL;
 	enum ob_err err;
 	int i;
 
@@ -268,6 +317,11 @@ node_start(struct node_options *o, bool all_or_nothing, struct node **out, char 
 	metrics_open(n, o);
 	n->msrc = (struct msource){ n->metrics, n->store };
 	msource_api(&n->msrc, &n->api_metrics);
+	/* TLS and tokens: each listener takes a reference; ours goes after the loop */
+	if (net_guard_wanted(&o->guard) && (err = net_guard_new(&o->guard, &guard, errbuf))) {
+		node_stop(n);
+		return err;
+	}
 	for (i = 0; i < NODE__COUNT; i++) {
 		struct node_listener *l = &n->listeners[i];
 
@@ -275,17 +329,20 @@ node_start(struct node_options *o, bool all_or_nothing, struct node **out, char 
 		l->addr = is_off(o->addr[i]) ? NULL : o->addr[i];
 		if (l->addr == NULL)
 			continue;
-		if ((err = start_one(n, o, i, l->error)) == OB_OK) {
+		if ((err = start_one(n, o, i, guard, l->error)) == OB_OK) {
 			l->running = true;
+			listener_warn_exposed(l, &o->guard);
 			continue;
 		}
 		if (all_or_nothing) {
 			ob_errf(errbuf, err, "%s: %s", l->name, l->error);
+			net_guard_unref(guard);
 			node_stop(n);
 			return err;
 		}
 		ob_warn("%s: %s", l->name, l->error);
 	}
+	net_guard_unref(guard);
 	if ((o->push && (err = start_agent(n, o, SYNC_AGENT_PUSH, errbuf))) ||
 	    (o->attach && (err = start_agent(n, o, SYNC_AGENT_PULL, errbuf)))) {
 		node_stop(n);
@@ -315,7 +372,7 @@ node_print_listeners(const struct node *n, const struct node_options *o)
 	for (i = 0; i < NODE__COUNT; i++)
 		if (n->listeners[i].running)
 			printf("listening %s %s%s\n", n->listeners[i].name, n->listeners[i].bound,
-			       i == NODE_OTLP_GRPC && o->gopt.tls_cert ? " tls" : "");
+			       o->guard.tls_cert ? " tls" : "");
 	printf("ready\n");
 	fflush(stdout);
 }

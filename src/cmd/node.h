@@ -18,9 +18,11 @@
 
 #include "api/api.h"
 #include "cmd/msource.h"
+#include "core/config.h"
 #include "ingest/ingest.h"
 #include "ingest/metrics_ingest.h"
 #include "ingest/otlp_grpc.h"
+#include "net/guard.h"
 #include "store/metrics.h"
 #include "store/store.h"
 #include "sync/agent.h"
@@ -43,6 +45,8 @@ struct node_options {
 	char metrics_dir[4096];
 	struct ingest_limits lim;
 	struct otlp_grpc_options gopt;
+	struct net_guard_options guard; /* TLS and bearer tokens on every listener */
+	struct ob_serve_conf serve_conf;    /* [serve] of the config file: what flags did not set */
 	const char *config_flag;
 	const char *push;           /* --push NAME|URL, or NULL */
 	uint64_t push_interval_ns;  /* 30 s */
@@ -60,6 +64,7 @@ enum {
 	NODE_OPT_CONFIG, NODE_OPT_QUEUE_BYTES, NODE_OPT_QUEUE_WAIT, NODE_OPT_TLS_CERT,
 	NODE_OPT_TLS_KEY, NODE_OPT_GRPC_KEEPALIVE, NODE_OPT_PUSH, NODE_OPT_PUSH_INTERVAL,
 	NODE_OPT_PUSH_TIMEOUT, NODE_OPT_METRICS_BLOCK, NODE_OPT_OOO_WINDOW,
+	NODE_OPT_TLS_CLIENT_CA, NODE_OPT_AUTH_TOKEN_FILE, NODE_OPT_OPEN_PATHS,
 	NODE_OPT__END               /* commands number their own options from here */
 };
 
@@ -81,6 +86,9 @@ enum {
 	{ "queue-wait", required_argument, NULL, NODE_OPT_QUEUE_WAIT }, \
 	{ "tls-cert", required_argument, NULL, NODE_OPT_TLS_CERT }, \
 	{ "tls-key", required_argument, NULL, NODE_OPT_TLS_KEY }, \
+	{ "tls-client-ca", required_argument, NULL, NODE_OPT_TLS_CLIENT_CA }, \
+	{ "auth-token-file", required_argument, NULL, NODE_OPT_AUTH_TOKEN_FILE }, \
+	{ "open-paths", required_argument, NULL, NODE_OPT_OPEN_PATHS }, \
 	{ "grpc-keepalive", required_argument, NULL, NODE_OPT_GRPC_KEEPALIVE }, \
 	{ "push", required_argument, NULL, NODE_OPT_PUSH }, \
 	{ "push-interval", required_argument, NULL, NODE_OPT_PUSH_INTERVAL }, \
@@ -95,8 +103,15 @@ enum {
 	"  --otlp-http ADDR     OTLP/HTTP receiver (127.0.0.1:4318)\n" \
 	"  --zipkin ADDR        Zipkin v2 receiver, POST /api/v2/spans (127.0.0.1:9411)\n" \
 	"  --api ADDR           query API, Tempo-compatible (127.0.0.1:3200)\n" \
-	"  --tls-cert FILE      PEM certificate (chain): the gRPC port speaks TLS, ALPN h2\n" \
+	"  --tls-cert FILE      PEM certificate (chain): every listener speaks TLS 1.2+ (gRPC:\n" \
+	"                       ALPN h2); re-read on SIGHUP or when the file changes\n" \
 	"  --tls-key FILE       its PEM private key\n" \
+	"  --tls-client-ca FILE require client certificates signed by a CA in this PEM file\n" \
+	"  --auth-token-file FILE  bearer tokens, one a line: every request needs\n" \
+	"                       'Authorization: Bearer TOKEN' (gRPC: authorization metadata);\n" \
+	"                       re-read on SIGHUP or when the file changes\n" \
+	"  --open-paths LIST    paths that need no token, comma-separated ('/ready,/metrics';\n" \
+	"                       '' for none; a trailing * is a prefix)\n" \
 	"  --grpc-keepalive DUR ping gRPC clients idle this long; close if no answer (60s; 'off')\n" \
 	"  --seal-idle DUR      keep spans in the head this long before sealing (10s)\n" \
 	"  --retention DUR      drop trace and metric blocks older than this (keep all)\n" \

@@ -163,6 +163,24 @@ on_value(void *user, const char *section, const char *key, const char *value)
 			lc->failed = true;
 			return 0;
 		}
+	} else if (strcmp(section, "serve") == 0) {
+		struct ob_serve_conf *sc = &c->serve;
+
+		if (strcmp(key, "tls-cert") == 0)
+			return copy_value(lc, sc->tls_cert, sizeof sc->tls_cert, key, value, lineno);
+		if (strcmp(key, "tls-key") == 0)
+			return copy_value(lc, sc->tls_key, sizeof sc->tls_key, key, value, lineno);
+		if (strcmp(key, "tls-client-ca") == 0)
+			return copy_value(lc, sc->tls_client_ca, sizeof sc->tls_client_ca, key, value,
+					  lineno);
+		if (strcmp(key, "auth-token-file") == 0)
+			return copy_value(lc, sc->auth_token_file, sizeof sc->auth_token_file, key,
+					  value, lineno);
+		if (strcmp(key, "open-paths") == 0) {
+			sc->open_paths_set = true;
+			return copy_value(lc, sc->open_paths, sizeof sc->open_paths, key, value,
+					  lineno);
+		}
 	} else if (remote_section(section, name, sizeof name)) {
 		struct ob_remote_conf *r;
 

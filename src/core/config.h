@@ -10,6 +10,13 @@
  *	theme = dark                 ; a theme name or a path to a .theme file
  *	mouse = true
  *
+ *	[serve]                      ; serve's and the UI's listeners (flags win)
+ *	tls-cert = /etc/obstui/tls/tls.crt
+ *	tls-key = /etc/obstui/tls/tls.key
+ *	tls-client-ca = /etc/obstui/client-ca.crt
+ *	auth-token-file = /etc/obstui/token/tokens
+ *	open-paths = /ready,/metrics
+ *
  *	[remote "aks-cluster"]       ; one section per named remote
  *	url = https://acct.blob.core.windows.net/traces/prod
  *	auth = workload-identity     ; optional: see src/sync/auth.h for modes
@@ -36,10 +43,18 @@ struct ob_remote_conf {
 	char layout[16];            /* "" (obstui's) or "thanos" */
 };
 
+/* [serve]: "" when not set (open_paths may be set to ""). */
+struct ob_serve_conf {
+	char tls_cert[4096], tls_key[4096], tls_client_ca[4096], auth_token_file[4096];
+	char open_paths[1024];
+	bool open_paths_set;
+};
+
 struct ob_config {
 	char path[4096];            /* the file read (it may not exist) */
 	char theme[256];            /* "" when not set */
 	int mouse;                  /* -1 not set, else 0 / 1 */
+	struct ob_serve_conf serve;
 	struct ob_remote_conf *remotes;
 	size_t nremotes;
 };

@@ -1,6 +1,7 @@
 /* err.c - names and formatting for enum ob_err (see err.h). */
 #include "core/err.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -15,7 +16,14 @@ static const char *const names[] = {
 	[OB_EUNSUPPORTED] = "unsupported",
 	[OB_ESHUTDOWN] = "shutting down",
 	[OB_EINTERNAL] = "internal error",
+	[OB_ENOSPC] = "disk full",
 };
+
+enum ob_err
+ob_err_of_errno(int e)
+{
+	return e == ENOSPC || e == EDQUOT ? OB_ENOSPC : OB_EIO;
+}
 
 const char *
 ob_err_str(enum ob_err err)

@@ -30,7 +30,11 @@ enum ob_err {
 	OB_EUNSUPPORTED, /* valid, but not something obstui does */
 	OB_ESHUTDOWN,    /* the component is stopping */
 	OB_EINTERNAL,    /* a library failed in a way that is our bug */
+	OB_ENOSPC,       /* the disk is full: try again when there is room */
 };
+
+/* OB_ENOSPC for ENOSPC and EDQUOT, else OB_EIO: for a failed write's errno. */
+enum ob_err ob_err_of_errno(int e);
 
 /* A short constant name for err ("invalid input", "too big", ...). */
 const char *ob_err_str(enum ob_err err);

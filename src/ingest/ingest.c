@@ -113,6 +113,7 @@ ingest_count(struct ingest_stats *st, enum ob_err err, size_t nspans, size_t byt
 		break;
 	case OB_EBUSY:
 	case OB_ESHUTDOWN:
+	case OB_ENOSPC:
 		why = REJECT_BUSY;
 		break;
 	case OB_EUNSUPPORTED:

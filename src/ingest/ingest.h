@@ -27,6 +27,21 @@ struct ingest_limits {
 
 void ingest_limits_init(struct ingest_limits *l);
 
+/*
+ * Retry-After, in seconds, of a 503: the store is busy (a queue full: soon)
+ * or its disk is full (room comes back in minutes, if at all, so senders
+ * should not hammer).
+ */
+#define INGEST_RETRY_BUSY "1"
+#define INGEST_RETRY_FULL "10"
+
+/* The Retry-After of a 503 for err (OB_ENOSPC or another). */
+static inline const char *
+ingest_retry_after(enum ob_err err)
+{
+	return err == OB_ENOSPC ? INGEST_RETRY_FULL : INGEST_RETRY_BUSY;
+}
+
 enum ingest_reject {
 	REJECT_INVALID,          /* undecodable or invalid ids */
 	REJECT_TOO_BIG,

@@ -50,7 +50,9 @@ append(struct ingest_metrics *im, const struct series_write *w,
 		break;
 	case OB_EBUSY:
 	case OB_ESHUTDOWN:
+	case OB_ENOSPC:
 		ans->http = 503;
+		ans->retry_after = ingest_retry_after(err);
 		snprintf(ans->message, sizeof ans->message, "%s", errbuf);
 		return;
 	default:
@@ -185,7 +187,8 @@ ingest_remote_write_reply(const struct ingest_metrics_answer *ans, struct http_r
 	}
 	http_reply(resp, ans->http, "text/plain", "%s\n", ans->message);
 	if (ans->http == 503) {
-		http_response_header(resp, "Retry-After", "1");
+		http_response_header(resp, "Retry-After",
+				     ans->retry_after ? ans->retry_after : INGEST_RETRY_BUSY);
 	}
 }
 

@@ -54,6 +54,7 @@ struct ingest_metrics_answer {
 	int64_t rejected;               /* samples or points not stored */
 	size_t accepted;
 	bool partial;
+	const char *retry_after;        /* of a 503 (INGEST_RETRY_...) */
 	bool v2;                        /* remote write 2.0: say what was written */
 	size_t samples_written, histograms_written, exemplars_written;
 	char message[OB_ERRLEN];

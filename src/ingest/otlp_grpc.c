@@ -112,6 +112,7 @@ out:
 		break;
 	case OB_EBUSY:
 	case OB_ESHUTDOWN:
+	case OB_ENOSPC:
 		grpc_reply_error(r, GRPC_UNAVAILABLE, "%s", errbuf);
 		retry_details(r);
 		break;
@@ -222,8 +223,7 @@ otlp_grpc_start(struct store *s, const char *addr, const struct ingest_limits *l
 		.workers = WORKERS,
 		.max_streams = MAX_STREAMS,
 		.keepalive_ns = opt->keepalive_ns,
-		.tls_cert = opt->tls_cert,
-		.tls_key = opt->tls_key,
+		.guard = opt->guard,
 	};
 	enum ob_err err;
 

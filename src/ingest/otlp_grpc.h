@@ -17,11 +17,11 @@
 #include "ingest/ingest.h"
 
 struct otlp_grpc;
+struct net_guard;
 struct ingest_metrics;
 
 struct otlp_grpc_options {
-	const char *tls_cert;       /* PEM; with tls_key, the port speaks TLS (ALPN h2) */
-	const char *tls_key;
+	struct net_guard *guard;    /* TLS (ALPN h2) and bearer tokens (net/guard.h), or NULL */
 	uint64_t keepalive_ns;      /* ping idle clients after this (60 s); 0: never */
 	struct ingest_metrics *metrics;   /* MetricsService/Export; NULL: UNAVAILABLE */
 };

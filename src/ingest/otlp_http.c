@@ -136,8 +136,9 @@ fail:
 		break;
 	case OB_EBUSY:
 	case OB_ESHUTDOWN:
+	case OB_ENOSPC:
 		reply_status(resp, json, 503, GRPC_UNAVAILABLE, errbuf);
-		http_response_header(resp, "Retry-After", "1");
+		http_response_header(resp, "Retry-After", ingest_retry_after(err));
 		break;
 	default:
 		ob_error("otlp/http: %s", errbuf);
@@ -174,7 +175,8 @@ handle_metrics(void *ctx, struct http_request *req, struct http_response *resp)
 
 		reply_status(resp, json, ans.http, code, ans.message);
 		if (ans.http == 503) {
-			http_response_header(resp, "Retry-After", "1");
+			http_response_header(resp, "Retry-After",
+					     ans.retry_after ? ans.retry_after : INGEST_RETRY_BUSY);
 		}
 		return;
 	}
@@ -247,9 +249,9 @@ static const struct http_route routes[] = {
 
 enum ob_err
 otlp_http_start(struct store *s, struct ingest_metrics *metrics, const char *addr,
-		const struct ingest_limits *lim, struct ingest_stats *stats, struct receiver **out,
-		char bound[64], char *errbuf)
+		const struct ingest_limits *lim, struct net_guard *guard, struct ingest_stats *stats,
+		struct receiver **out, char bound[64], char *errbuf)
 {
 	return receiver_start(routes, sizeof routes / sizeof routes[0], s, metrics, addr, lim,
-			      stats, out, bound, errbuf);
+			      guard, "otlp-http", stats, out, bound, errbuf);
 }

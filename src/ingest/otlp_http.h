@@ -18,7 +18,8 @@
 struct ingest_metrics;
 /* metrics (may be NULL: the metric routes answer 503) outlives the receiver. */
 enum ob_err otlp_http_start(struct store *s, struct ingest_metrics *metrics, const char *addr,
-			    const struct ingest_limits *lim, struct ingest_stats *stats,
-			    struct receiver **out, char bound[64], char *errbuf);
+			    const struct ingest_limits *lim, struct net_guard *guard,
+			    struct ingest_stats *stats, struct receiver **out, char bound[64],
+			    char *errbuf);
 
 #endif

@@ -9,7 +9,8 @@
 
 enum ob_err
 receiver_start(const struct http_route *routes, size_t nroutes, struct store *s,
-	       struct ingest_metrics *metrics, const char *addr, const struct ingest_limits *lim, struct ingest_stats *stats,
+	       struct ingest_metrics *metrics, const char *addr, const struct ingest_limits *lim,
+	       struct net_guard *guard, const char *name, struct ingest_stats *stats,
 	       struct receiver **out, char bound[64], char *errbuf)
 {
 	struct receiver *r = ob_xcalloc(1, sizeof *r);
@@ -19,7 +20,8 @@ receiver_start(const struct http_route *routes, size_t nroutes, struct store *s,
 	r->metrics = metrics;
 	r->lim = *lim;
 	r->stats = stats;
-	err = http_server_start(addr, routes, nroutes, r, lim->max_body, &r->srv, bound, errbuf);
+	err = http_server_start(addr, routes, nroutes, r, lim->max_body, guard, name, &r->srv,
+				bound, errbuf);
 	if (err) {
 		free(r);
 		return err;

@@ -25,12 +25,14 @@ struct receiver {
 
 /*
  * Listen on addr with routes (a const table that outlives the receiver);
- * handlers get the struct receiver as their ctx.  *out is the caller's,
- * for receiver_stop.
+ * handlers get the struct receiver as their ctx.  guard (may be NULL)
+ * gives TLS and bearer tokens (net/guard.h); name ("otlp-http") is for
+ * logs.  *out is the caller's, for receiver_stop.
  */
 enum ob_err receiver_start(const struct http_route *routes, size_t nroutes, struct store *s,
 			   struct ingest_metrics *metrics,
 			   const char *addr, const struct ingest_limits *lim,
+			   struct net_guard *guard, const char *name,
 			   struct ingest_stats *stats, struct receiver **out, char bound[64],
 			   char *errbuf);
 /* Stop listening, finish requests in flight, free.  NULL is fine. */

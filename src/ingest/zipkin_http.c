@@ -85,8 +85,9 @@ out:
 		break;
 	case OB_EBUSY:
 	case OB_ESHUTDOWN:
+	case OB_ENOSPC:
 		http_reply(resp, 503, "text/plain; charset=utf-8", "%s\n", errbuf);
-		http_response_header(resp, "Retry-After", "1");
+		http_response_header(resp, "Retry-After", ingest_retry_after(err));
 		break;
 	default:
 		ob_error("zipkin: %s", errbuf);
@@ -112,8 +113,9 @@ static const struct http_route routes[] = {
 
 enum ob_err
 zipkin_http_start(struct store *s, const char *addr, const struct ingest_limits *lim,
-		struct ingest_stats *stats, struct receiver **out, char bound[64], char *errbuf)
+		  struct net_guard *guard, struct ingest_stats *stats, struct receiver **out,
+		  char bound[64], char *errbuf)
 {
-	return receiver_start(routes, sizeof routes / sizeof routes[0], s, NULL, addr, lim, stats, out,
-			      bound, errbuf);
+	return receiver_start(routes, sizeof routes / sizeof routes[0], s, NULL, addr, lim, guard,
+			      "zipkin", stats, out, bound, errbuf);
 }

@@ -17,10 +17,11 @@
  * receiver; bound gets the real address.
  */
 struct receiver;
+struct net_guard;
 
 enum ob_err zipkin_http_start(struct store *s, const char *addr, const struct ingest_limits *lim,
-			      struct ingest_stats *stats, struct receiver **out, char bound[64],
-			      char *errbuf);
+			      struct net_guard *guard, struct ingest_stats *stats,
+			      struct receiver **out, char bound[64], char *errbuf);
 /* Stop it with receiver_stop() (receiver.h). */
 
 #endif

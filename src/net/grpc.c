@@ -32,6 +32,7 @@
 
 #include "core/endian.h"
 #include "core/mem.h"
+#include "net/auth.h"
 
 #define PATH_MAX_LEN 256
 #define HEADER_BYTES_MAX (64u << 10)    /* all request headers of one stream */
@@ -52,6 +53,8 @@ struct grpc_stream {
 	bool path_too_long;
 	bool grpc_content_type;
 	bool accept_gzip;
+	bool authorized;           /* the authorization header held a good token */
+	bool token_sent;
 	size_t header_bytes;
 	uint8_t prefix[5];
 	size_t prefix_len;
@@ -335,7 +338,6 @@ on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *n
 	char v[64];
 
 	(void)flags;
-	(void)user;
 	if (st == NULL || st->state != ST_HEADERS)
 		return 0;   /* trailers from a client: nothing to read in them */
 	st->header_bytes += namelen + valuelen + 32;
@@ -358,6 +360,13 @@ on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *n
 		st->enc = strcasecmp(st->encoding_name, "identity") == 0 ? ENC_IDENTITY
 			  : strcasecmp(st->encoding_name, "gzip") == 0   ? ENC_GZIP
 									  : ENC_OTHER;
+	} else if (IS("authorization")) {
+		struct grpc_conn *c = user;
+
+		/* judged here, so the token is never copied anywhere */
+		st->token_sent = true;
+		st->authorized = c->cfg->auth &&
+				 net_auth_allow(c->cfg->auth, (const char *)value, valuelen);
 	} else if (IS("grpc-accept-encoding")) {
 		char list[256];
 
@@ -374,6 +383,14 @@ judge_headers(struct grpc_conn *c, struct grpc_stream *st)
 {
 	int m;
 
+	if (c->cfg->auth && !st->authorized && !net_auth_path_open(c->cfg->auth, st->path)) {
+		net_auth_count_rejected(c->cfg->auth);
+		answer_error(c, st, 200, GRPC_UNAUTHENTICATED, false,
+			     "%s bearer token: send the metadata 'authorization: Bearer TOKEN' with"
+			     " a token from obstui's --auth-token-file",
+			     st->token_sent ? "wrong" : "missing");
+		return;
+	}
 	if (!st->grpc_content_type) {
 		answer_error(c, st, 415, GRPC_INTERNAL, false,
 			     "content-type must be application/grpc or application/grpc+proto");

@@ -13,7 +13,8 @@
  *	         (exactly one message per unary call)
  *
  * Everything that can be judged from the framing is judged here and
- * answered at once: a path not in the method table or one marked
+ * answered at once: a missing or wrong bearer token when cfg->auth asks
+ * for one (UNAUTHENTICATED, before anything else), a path not in the method table or one marked
  * unimplemented (UNIMPLEMENTED), a content type other than application/grpc
  * (HTTP 415), an unknown grpc-encoding (UNIMPLEMENTED, with
  * grpc-accept-encoding), a length prefix over max_message
@@ -51,6 +52,7 @@ enum grpc_status {
 	GRPC_UNIMPLEMENTED = 12,
 	GRPC_INTERNAL = 13,
 	GRPC_UNAVAILABLE = 14,
+	GRPC_UNAUTHENTICATED = 16,
 };
 
 /* How the answer to a call looks; filled by whoever handles the call. */
@@ -63,6 +65,7 @@ struct grpc_reply {
 };
 
 struct grpc_conn;
+struct net_auth;
 
 /* One well-framed unary call. */
 struct grpc_call {
@@ -102,6 +105,7 @@ struct grpc_conn_config {
 	size_t budget_max;          /* over this, new bytes get UNAVAILABLE */
 	grpc_call_fn on_call;       /* the call is the callee's to free */
 	void *ctx;
+	struct net_auth *auth;      /* NULL, or every call needs "authorization: Bearer" */
 };
 
 /*

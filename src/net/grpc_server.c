@@ -37,6 +37,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "net/guard.h"
 #include "net/net.h"
 
 #define TICK_MS 100
@@ -61,7 +62,7 @@ struct grpc_server {
 	struct grpc_server_config cfg;
 	struct grpc_conn_config conn_cfg;
 	int listen_fd, epoll_fd, wake_fd;
-	SSL_CTX *tls;
+	struct net_tls *tls;            /* the guard's, or NULL: cleartext (h2c) */
 	pthread_t loop;
 	pthread_t *workers;
 	unsigned nworkers;
@@ -345,7 +346,13 @@ accept_all(struct grpc_server *srv)
 		grpc_conn_set_user(g->h2, g);
 		g->last_read_ns = ob_mono_ns();
 		if (srv->tls) {
-			g->ssl = SSL_new(srv->tls);
+			g->ssl = net_tls_ssl_new(srv->tls, NET_ALPN_H2);
+			if (g->ssl == NULL) {
+				grpc_conn_free(g->h2);
+				free(g);
+				close(fd);
+				continue;
+			}
 			SSL_set_fd(g->ssl, fd);
 			SSL_set_accept_state(g->ssl);
 			g->handshaking = true;
@@ -515,49 +522,6 @@ loop_main(void *arg)
 
 /* --- start and stop --------------------------------------------------------------- */
 
-static int
-select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
-	    unsigned int inlen, void *arg)
-{
-	static const unsigned char h2[] = "\x02h2";
-
-	(void)ssl;
-	(void)arg;
-	if (SSL_select_next_proto((unsigned char **)out, outlen, h2, sizeof h2 - 1, in, inlen) !=
-	    OPENSSL_NPN_NEGOTIATED)
-		return SSL_TLSEXT_ERR_ALERT_FATAL;  /* gRPC is HTTP/2 only */
-	return SSL_TLSEXT_ERR_OK;
-}
-
-static enum ob_err
-tls_setup(struct grpc_server *srv, char *errbuf)
-{
-	unsigned long e;
-
-	srv->tls = SSL_CTX_new(TLS_server_method());
-	if (srv->tls == NULL)
-		return ob_errf(errbuf, OB_EINTERNAL, "cannot create a TLS context");
-	SSL_CTX_set_min_proto_version(srv->tls, TLS1_2_VERSION);
-	SSL_CTX_set_options(srv->tls, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-	SSL_CTX_set_alpn_select_cb(srv->tls, select_alpn, NULL);
-	if (SSL_CTX_use_certificate_chain_file(srv->tls, srv->cfg.tls_cert) != 1) {
-		e = ERR_get_error();
-		ERR_clear_error();
-		return ob_errf(errbuf, OB_EINVAL, "--tls-cert %s: %s", srv->cfg.tls_cert,
-			       ERR_reason_error_string(e) ? ERR_reason_error_string(e)
-							  : "cannot read it");
-	}
-	if (SSL_CTX_use_PrivateKey_file(srv->tls, srv->cfg.tls_key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(srv->tls) != 1) {
-		e = ERR_get_error();
-		ERR_clear_error();
-		return ob_errf(errbuf, OB_EINVAL, "--tls-key %s: %s", srv->cfg.tls_key,
-			       ERR_reason_error_string(e) ? ERR_reason_error_string(e)
-							  : "cannot read it");
-	}
-	return OB_OK;
-}
-
 static void
 server_free(struct grpc_server *srv)
 {
@@ -567,7 +531,7 @@ server_free(struct grpc_server *srv)
 		close(srv->epoll_fd);
 	if (srv->wake_fd >= 0)
 		close(srv->wake_fd);
-	SSL_CTX_free(srv->tls);
+	net_guard_unref(srv->cfg.guard);
 	pthread_mutex_destroy(&srv->mu);
 	pthread_cond_destroy(&srv->cv);
 	free(srv->workers);
@@ -584,6 +548,8 @@ grpc_server_start(const char *addr, const struct grpc_server_config *cfg,
 	unsigned i;
 
 	srv->cfg = *cfg;
+	srv->cfg.guard = net_guard_ref(cfg->guard);
+	srv->tls = net_guard_tls(cfg->guard);
 	srv->listen_fd = srv->epoll_fd = srv->wake_fd = -1;
 	pthread_mutex_init(&srv->mu, NULL);
 	pthread_cond_init(&srv->cv, NULL);
@@ -591,10 +557,8 @@ grpc_server_start(const char *addr, const struct grpc_server_config *cfg,
 		.methods = cfg->methods, .nmethods = cfg->nmethods,
 		.max_message = cfg->max_message, .max_streams = cfg->max_streams,
 		.budget_used = &srv->budget_used, .budget_max = cfg->budget,
-		.on_call = on_call, .ctx = srv,
+		.on_call = on_call, .ctx = srv, .auth = net_guard_auth(cfg->guard),
 	};
-	if (cfg->tls_cert && (err = tls_setup(srv, errbuf)))
-		goto fail;
 	if ((err = net_listen(addr, &srv->listen_fd, bound, errbuf)))
 		goto fail;
 	snprintf(srv->addr, sizeof srv->addr, "%s", bound);

@@ -7,7 +7,9 @@
  * OpenSSL when a certificate is given).  Well-framed calls go through a
  * queue to a pool of worker threads, which run the method's handler (it may
  * block, e.g. until the store committed) and queue the call back; an
- * eventfd wakes the loop, which sends the answer.  So the loop never waits
+ * eventfd wakes the loop, which sends the answer.  TLS and tokens come
+ * from a struct net_guard (guard.h): each new connection gets the
+ * certificate in use when it is accepted.  So the loop never waits
  * on the store, and a slow or silent client costs a socket and nothing
  * else.
  *
@@ -30,6 +32,8 @@
 
 #include "net/grpc.h"
 
+struct net_guard;
+
 #define GRPC_MAX_CONNS 1024
 
 /* Runs on a worker thread: fill call->reply from call->message. */
@@ -45,8 +49,7 @@ struct grpc_server_config {
 	unsigned workers;
 	uint32_t max_streams;      /* per connection */
 	uint64_t keepalive_ns;     /* 0: no keepalive pings */
-	const char *tls_cert;      /* PEM files; both or neither */
-	const char *tls_key;
+	struct net_guard *guard;   /* TLS (ALPN h2) and bearer tokens, or NULL */
 };
 
 struct grpc_server;

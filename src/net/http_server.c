@@ -6,6 +6,14 @@
  * Content-Length against the limit), then with each piece of the body (we
  * append, capped), then once more with no data, when the route runs.  The
  * route fills a struct http_response, which becomes the MHD response.
+ *
+ * With a guard (guard.h): TLS is terminated in front of the daemon by
+ * http_tls.c (the daemon then has no listening socket of its own), and a
+ * bearer token is checked on the first call, before any body is read.  A
+ * request without the right token is answered 401 at once when it has no
+ * body, a large one or one of unknown length (libmicrohttpd then closes
+ * the connection); a small body is read and dropped first, so the client
+ * reads the 401 rather than a reset.
  */
 #include "net/http_server.h"
 
@@ -25,7 +33,11 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "net/guard.h"
+#include "net/http_tls.h"
 #include "net/net.h"
+
+#define UNAUTHORIZED_DRAIN_MAX (1u << 20)  /* body bytes read before a 401 */
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -34,6 +46,9 @@ struct http_server {
 	void *ctx;
 	size_t max_body;
 	int fd;
+	struct net_guard *guard;        /* a reference, or NULL */
+	struct net_auth *auth;          /* the guard's, or NULL: no token needed */
+	struct http_tls_front *front;   /* TLS in front of the daemon, or NULL */
 };
 
 struct http_request {
@@ -41,6 +56,9 @@ struct http_request {
 	const char *method, *url;
 	struct ob_buf body;
 	bool too_big;
+	bool unauthorized;          /* answer 401 once the (small) body is read */
+	bool token_sent;            /* an Authorization header came (a wrong one) */
+	size_t drained;
 };
 
 const char *
@@ -169,6 +187,33 @@ route_find(struct http_server *srv, const char *method, const char *url, bool *p
 	return NULL;
 }
 
+/* No token needed here, or the right one came. */
+static bool
+authorized(struct http_server *srv, struct http_request *req)
+{
+	const char *h;
+
+	if (srv->auth == NULL || net_auth_path_open(srv->auth, req->url))
+		return true;
+	h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Authorization");
+	req->token_sent = h != NULL;
+	return net_auth_allow(srv->auth, h, h ? strlen(h) : 0);
+}
+
+/* 401 with the challenge RFC 6750 asks for; the token is never echoed. */
+static void
+reply_unauthorized(struct http_server *srv, struct http_request *req,
+		   struct http_response *resp)
+{
+	net_auth_count_rejected(srv->auth);
+	http_reply(resp, 401, "text/plain",
+		   "%s bearer token: send the header 'Authorization: Bearer TOKEN' with a token"
+		   " from obstui's --auth-token-file\n", req->token_sent ? "wrong" : "missing");
+	http_response_header(resp, "WWW-Authenticate",
+			     req->token_sent ? "Bearer realm=\"obstui\", error=\"invalid_token\""
+					     : "Bearer realm=\"obstui\"");
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 	   const char *version, const char *upload_data, size_t *upload_size, void **state)
@@ -193,7 +238,21 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if (cl && strtoull(cl, NULL, 10) > srv->max_body)
 			req->too_big = true;
 		*state = req;
+		if (!authorized(srv, req)) {
+			const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+									 "Expect");
+			unsigned long long n = cl ? strtoull(cl, NULL, 10) : 0;
+
+			req->unauthorized = true;
+			if (n == 0 || n > UNAUTHORIZED_DRAIN_MAX || expect)
+				goto answer;
+		}
 		return MHD_YES;
+	}
+	if (*upload_size && req->unauthorized) {
+		req->drained += *upload_size;
+		*upload_size = 0;
+		return req->drained > UNAUTHORIZED_DRAIN_MAX ? MHD_NO : MHD_YES;
 	}
 	if (*upload_size) {
 		if (!req->too_big && ob_buf_add(&req->body, upload_data, *upload_size) != OB_OK)
@@ -201,10 +260,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		*upload_size = 0;
 		return MHD_YES;
 	}
+answer:
 	memset(&resp, 0, sizeof resp);
 	ob_buf_init(&resp.body, 0);
 	route = route_find(srv, method, url, &known);
-	if (req->too_big)
+	if (req->unauthorized)
+		reply_unauthorized(srv, req, &resp);
+	else if (req->too_big)
 		http_reply(&resp, 413, "text/plain",
 			   "request body is larger than the %zu byte limit\n", srv->max_body);
 	else if (route)
@@ -236,9 +298,13 @@ on_completed(void *cls, struct MHD_Connection *conn, void **state,
 
 enum ob_err
 http_server_start(const char *addr, const struct http_route *routes, size_t nroutes, void *ctx,
-		  size_t max_body, struct http_server **out, char bound[64], char *errbuf)
+		  size_t max_body, struct net_guard *guard, const char *name,
+		  struct http_server **out, char bound[64], char *errbuf)
 {
 	struct http_server *srv = ob_xcalloc(1, sizeof *srv);
+	struct net_tls *tls = net_guard_tls(guard);
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_ITC;
 	enum ob_err err;
 
 	srv->routes = routes;
@@ -249,17 +315,31 @@ http_server_start(const char *addr, const struct http_route *routes, size_t nrou
 		free(srv);
 		return err;
 	}
-	srv->daemon = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			MHD_USE_ITC,
-		0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->fd,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)1024, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+	if (tls)
+		/* TLS: http_tls.c accepts and hands over plain connections */
+		srv->daemon = MHD_start_daemon(
+			flags | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, on_request, srv,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
+			(unsigned)1024, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+	else
+		srv->daemon = MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->fd,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
+			(unsigned)1024, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		close(srv->fd);
 		free(srv);
 		return ob_errf(errbuf, OB_EIO, "cannot start the HTTP server on %s", addr);
 	}
+	if (tls && (err = http_tls_front_start(srv->fd, tls, srv->daemon, name, &srv->front,
+					       errbuf))) {
+		MHD_stop_daemon(srv->daemon);
+		close(srv->fd);
+		free(srv);
+		return err;
+	}
+	srv->guard = net_guard_ref(guard);
+	srv->auth = net_guard_auth(guard);
 	*out = srv;
 	return OB_OK;
 }
@@ -269,8 +349,11 @@ http_server_stop(struct http_server *srv)
 {
 	if (srv == NULL)
 		return;
+	http_tls_front_quiesce(srv->front);
 	MHD_stop_daemon(srv->daemon);
+	http_tls_front_free(srv->front);
 	close(srv->fd);
+	net_guard_unref(srv->guard);
 	free(srv);
 }
 

@@ -20,6 +20,7 @@
 
 struct http_server;
 struct http_request;
+struct net_guard;
 
 struct http_response {
 	int status;
@@ -66,10 +67,13 @@ void http_reply(struct http_response *resp, int status, const char *content_type
  * Parse "host:port", "[v6]:port" or ":port", bind and listen.  "off" is
  * not an address: the caller checks for it.  bound gets the real address
  * ("127.0.0.1:4318") with the port chosen when port 0 was asked for.
+ * guard (may be NULL) gives TLS and bearer tokens; the server takes a
+ * reference.  name ("otlp-http") is for logs.
  */
 enum ob_err http_server_start(const char *addr, const struct http_route *routes, size_t nroutes,
-			      void *ctx, size_t max_body, struct http_server **out,
-			      char bound[64], char *errbuf);
+			      void *ctx, size_t max_body, struct net_guard *guard,
+			      const char *name, struct http_server **out, char bound[64],
+			      char *errbuf);
 /* Stop accepting, finish requests in flight, close; frees the server. */
 void http_server_stop(struct http_server *srv);
 

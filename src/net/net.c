@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum ob_err
@@ -86,4 +87,51 @@ sys:
 	return ob_errf(errbuf, OB_EIO, "cannot listen on %s: %s%s", addr, strerror(rc),
 		       rc == EADDRINUSE ? " (is another obstui or collector running? pick"
 					  " another port or 'off')" : "");
+}
+
+bool
+net_addr_is_loopback(const char *bound)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	char host[64];
+	const char *end;
+
+	if (bound[0] == '[') {
+		end = strchr(bound, ']');
+		if (end == NULL)
+			return false;
+		snprintf(host, sizeof host, "%.*s", (int)(end - bound - 1), bound + 1);
+		return inet_pton(AF_INET6, host, &a6) == 1 &&
+		       (IN6_IS_ADDR_LOOPBACK(&a6) ||
+			(IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127));
+	}
+	end = strrchr(bound, ':');
+	snprintf(host, sizeof host, "%.*s", end ? (int)(end - bound) : (int)strlen(bound), bound);
+	if (strcmp(host, "localhost") == 0)
+		return true;
+	return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+void
+net_file_sig_get(const char *path, struct net_file_sig *out)
+{
+	struct stat st;
+
+	memset(out, 0, sizeof *out);
+	if (path == NULL || stat(path, &st) != 0)
+		return;
+	out->exists = true;
+	out->dev = (uint64_t)st.st_dev;
+	out->ino = (uint64_t)st.st_ino;
+	out->size = (uint64_t)st.st_size;
+	out->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	out->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+}
+
+bool
+net_file_sig_equal(const struct net_file_sig *a, const struct net_file_sig *b)
+{
+	return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
+	       a->size == b->size && a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
 }

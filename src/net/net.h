@@ -6,6 +6,9 @@
 #ifndef OB_NET_NET_H
 #define OB_NET_NET_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "core/err.h"
 
 /* Check the form of an address without binding: OB_EINVAL with why. */
@@ -18,5 +21,22 @@ enum ob_err net_addr_check(const char *addr, char *errbuf);
  * chosen when port 0 was asked for.
  */
 enum ob_err net_listen(const char *addr, int *fd, char bound[64], char *errbuf);
+
+/* Is a bound address ("127.0.0.1:4318", "[::1]:3200") a loopback one? */
+bool net_addr_is_loopback(const char *bound);
+
+/*
+ * What stat(2) says of a file that is watched for changes: a rename over
+ * it (cert-manager's and Kubernetes' symlink swap) changes the inode, an
+ * edit in place the times or the size.  exists is false when stat fails.
+ */
+struct net_file_sig {
+	bool exists;
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+};
+
+void net_file_sig_get(const char *path, struct net_file_sig *out);
+bool net_file_sig_equal(const struct net_file_sig *a, const struct net_file_sig *b);
 
 #endif

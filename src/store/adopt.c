@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "codec/otlp_pb.h"
+#include "core/fault.h"
 #include "core/arena.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -223,6 +224,7 @@ store_block_adopt(struct store *s, const char *id, const char *sha256, char *err
 	}
 	if ((err = writer_submit(s, &si->item, 0, -1, errbuf)))
 		goto out;
+	ob_fault("adopt.recorded");
 	final = block_path(s, id);
 	if (rename(pull, final) != 0)
 		/* recorded all the same: store_open finishes the rename */

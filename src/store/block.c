@@ -62,7 +62,7 @@ write_all(struct block_writer *w, const void *p, size_t n, char *errbuf)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return ob_errf(errbuf, OB_EIO, "writing block %s: %s", w->path,
+			return ob_errf(errbuf, ob_err_of_errno(errno), "writing block %s: %s", w->path,
 				       strerror(errno));
 		b += r;
 		n -= (size_t)r;
@@ -79,7 +79,7 @@ block_writer_new(const char *path, const char *origin, int level, struct block_w
 
 	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (w->fd < 0) {
-		enum ob_err err = ob_errf(errbuf, OB_EIO, "creating block %s: %s", path,
+		enum ob_err err = ob_errf(errbuf, ob_err_of_errno(errno), "creating block %s: %s", path,
 					  strerror(errno));
 		free(w);
 		return err;
@@ -239,7 +239,7 @@ block_writer_finish(struct block_writer *w, struct block_index *ix, char sha256_
 	if ((err = write_all(w, footer, sizeof footer, errbuf)))
 		goto fail;
 	if (fsync(w->fd) != 0) {
-		err = ob_errf(errbuf, OB_EIO, "fsync %s: %s", w->path, strerror(errno));
+		err = ob_errf(errbuf, ob_err_of_errno(errno), "fsync %s: %s", w->path, strerror(errno));
 		goto fail;
 	}
 	EVP_DigestFinal_ex(w->sha, digest, &dlen);

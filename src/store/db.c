@@ -48,8 +48,16 @@ static const char *const schema[] = {
 };
 
 static const char *const stmt_sql[ST__COUNT] = {
-	[ST_HEAD_INSERT] = "INSERT INTO head(received_ns, nspans, raw_len, dir, data)"
-			   " VALUES(?1, ?2, ?3, ?4, ?5)",
+	/*
+	 * Head row ids never repeat: above every row still there and every row
+	 * ever sealed (head_sealed_id, raised in the seal's transaction).  The
+	 * head cache (head.c) and readers rely on an id naming one row for ever;
+	 * SQLite alone would give an emptied table's next row id 1 again.
+	 */
+	[ST_HEAD_INSERT] = "INSERT INTO head(id, received_ns, nspans, raw_len, dir, data)"
+			   " VALUES(max(coalesce((SELECT max(id) FROM head), 0),"
+			   " coalesce((SELECT value FROM counters WHERE name = 'head_sealed_id'), 0))"
+			   " + 1, ?1, ?2, ?3, ?4, ?5)",
 	[ST_PART_INSERT] = "INSERT OR REPLACE INTO trace_parts(trace_id, block, start_ns, end_ns,"
 			   " frame_off, frame_len, raw_len, off, len)"
 			   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -105,6 +113,10 @@ db_err(struct conn *c, const char *what, char *errbuf)
 		err = OB_EBUSY;
 	else if ((code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB)
 		err = OB_ECORRUPT;
+	else if ((code & 0xff) == SQLITE_FULL ||
+		 ((code & 0xff) == SQLITE_IOERR && ob_err_of_errno(sqlite3_system_errno(c->db)) ==
+		  OB_ENOSPC))
+		err = OB_ENOSPC;
 	return ob_errf(errbuf, err, "store: %s: %s", what, sqlite3_errmsg(c->db));
 }
 

@@ -8,8 +8,11 @@
  * seal, and the WAL logs every change in between.
  *
  * The sealer thread wakes every second (or when an append finds the head
- * over 3/4 of its bound), seals while there is something to seal, and
- * applies retention every 10 seconds.
+ * over 3/4 of its bound), seals while there is something to seal, looks
+ * for block directories another process put in (a `pull` beside a
+ * running serve: the directory's mtime changed) every 2 seconds, and
+ * applies retention every 10 seconds.  The compactor thread
+ * (metrics_compact.c) merges blocks.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +32,7 @@
 #include "store/metrics_int.h"
 
 #define EXPIRE_EVERY_NS (10ull * 1000000000ull)
+#define RESCAN_EVERY_NS (2ull * 1000000000ull)
 
 void
 mstore_options_init(struct mstore_options *opt)
@@ -93,8 +97,25 @@ mblock_load(struct mstore *m, const char *dir, struct mblock **out, char *errbuf
 	mb = ob_xcalloc(1, sizeof *mb);
 	mb->b = b;
 	mb->meta = *tsdb_block_meta_get(b);
+	const struct tsdb_block_meta *bm = tsdb_block_meta_get(b);
+	mb->nsrc = bm->nsources ? bm->nsources : 1;
+	mb->src = ob_xcalloc(mb->nsrc, sizeof *mb->src);
+	if (bm->nsources)
+		memcpy(mb->src, bm->sources, bm->nsources * sizeof *mb->src);
+	else
+		memcpy(mb->src[0], bm->ulid, 27);
+	qsort(mb->src, mb->nsrc, sizeof *mb->src, (int (*)(const void *, const void *))strcmp);
+	mb->npar = bm->nparents;
+	mb->par = ob_xcalloc(mb->npar + 1, sizeof *mb->par);
+	for (size_t i = 0; i < bm->nparents; i++)
+		memcpy(mb->par[i], bm->parents[i].ulid, 27);
+	/* Thanos's section as jansson writes it compactly: "resolution":N */
+	const char *res = bm->thanos_json ? strstr(bm->thanos_json, "\"resolution\":") : NULL;
+	mb->downsampled = res && atoll(res + 13) != 0;
 	mb->meta.sources = NULL;
 	mb->meta.nsources = 0;
+	mb->meta.parents = NULL;
+	mb->meta.nparents = 0;
 	mb->meta.thanos_json = NULL;
 	mb->dir = ob_xstrdup(dir);
 	mb->bytes = dir_bytes(dir);
@@ -112,6 +133,8 @@ mblock_put(struct mblock *b)
 	if (b->dropped && mstore_rm_rf(b->dir) != OB_OK)
 		ob_error("metrics: cannot remove block %s: %s", b->dir, strerror(errno));
 	free(b->dir);
+	free(b->src);
+	free(b->par);
 	free(b);
 }
 
@@ -185,6 +208,8 @@ load_blocks(struct mstore *m)
 		free(path);
 	}
 	closedir(d);
+	/* a compaction that crashed after writing its block: one copy counts */
+	mcompact_prune_covered(m);
 }
 
 /* --- metadata file --- */
@@ -251,7 +276,7 @@ sealer_main(void *arg)
 {
 	struct mstore *m = arg;
 	char errbuf[OB_ERRLEN];
-	uint64_t last_expire = ob_mono_ns();
+	uint64_t last_expire = ob_mono_ns(), last_rescan = ob_mono_ns();
 	unsigned failures = 0;
 
 	pthread_mutex_lock(&m->sealer_lock);
@@ -272,6 +297,10 @@ sealer_main(void *arg)
 				break;
 			}
 			failures = 0;
+		}
+		if (ob_mono_ns() - last_rescan > RESCAN_EVERY_NS) {
+			last_rescan = ob_mono_ns();
+			mcompact_rescan(m);
 		}
 		if (ob_mono_ns() - last_expire > EXPIRE_EVERY_NS) {
 			size_t n;
@@ -303,6 +332,8 @@ mstore_free(struct mstore *m)
 	pthread_mutex_destroy(&m->sealer_lock);
 	pthread_cond_destroy(&m->sealer_cond);
 	pthread_mutex_destroy(&m->seal_mutex);
+	pthread_mutex_destroy(&m->compact_mutex);
+	pthread_cond_destroy(&m->compact_cond);
 	free(m->dir);
 	free(m);
 }
@@ -352,6 +383,8 @@ open_once(const struct mstore_options *opt, struct mstore **out, char *errbuf)
 	pthread_mutex_init(&m->sealer_lock, NULL);
 	pthread_cond_init(&m->sealer_cond, NULL);
 	pthread_mutex_init(&m->seal_mutex, NULL);
+	pthread_mutex_init(&m->compact_mutex, NULL);
+	pthread_cond_init(&m->compact_cond, NULL);
 	atomic_store(&m->head_maxt, INT64_MIN);
 	atomic_store(&m->head_mint, INT64_MAX);
 	mhead_init(m);
@@ -393,6 +426,9 @@ open_once(const struct mstore_options *opt, struct mstore **out, char *errbuf)
 			goto fail;
 		}
 		m->sealer_running = true;
+		if (!m->opt.no_compactor &&
+		    pthread_create(&m->compactor, NULL, mcompact_main, m) == 0)
+			m->compactor_running = true;
 	}
 	*out = m;
 	return OB_OK;
@@ -413,8 +449,11 @@ mstore_close(struct mstore *m)
 		pthread_mutex_lock(&m->sealer_lock);
 		m->stopping = true;
 		pthread_cond_signal(&m->sealer_cond);
+		pthread_cond_signal(&m->compact_cond);
 		pthread_mutex_unlock(&m->sealer_lock);
 		pthread_join(m->sealer, NULL);
+		if (m->compactor_running)
+			pthread_join(m->compactor, NULL);
 	}
 	if (!m->opt.read_only) {
 		if (mstore_seal_all(m, errbuf))
@@ -507,6 +546,7 @@ mstore_stats_get(struct mstore *m, struct mstore_stats *st)
 	st->sealed_blocks = atomic_load(&m->sealed_blocks);
 	st->expired_blocks = atomic_load(&m->expired_blocks);
 	st->adopted_blocks = atomic_load(&m->adopted_blocks);
+	st->compacted_blocks = atomic_load(&m->compacted_blocks);
 }
 
 enum ob_err

@@ -120,6 +120,9 @@ struct mstore_options {
 	bool no_sealer;             /* writable, but seal only when asked (tests, import) */
 	size_t wal_segment_bytes;   /* cut a new WAL segment past this (64 MiB) */
 	size_t max_exemplars;       /* exemplars kept (100,000); 0 keeps none */
+	/* compaction (see "Compaction" below) */
+	int64_t compact_max_ms;     /* largest merged range; 0: 10% of retention, at most 31 d */
+	bool no_compactor;          /* no background compaction (mstore_compact_now still works) */
 };
 
 /* The defaults above. */
@@ -257,6 +260,7 @@ struct mstore_stats {
 	uint64_t appended, rejected, duplicates, out_of_order;
 	uint64_t wal_writes, wal_syncs;
 	uint64_t sealed_blocks, expired_blocks, adopted_blocks;
+	uint64_t compacted_blocks;  /* merged blocks written */
 };
 void mstore_stats_get(struct mstore *m, struct mstore_stats *st);
 
@@ -287,6 +291,27 @@ char *mstore_block_dir(const struct mstore *m, const char *ulid);
  * is OB_OK and dir is left alone.  Writable only.
  */
 enum ob_err mstore_block_adopt(struct mstore *m, const char *dir, char *errbuf);
+
+/*
+ * Compaction, as Prometheus compacts its blocks (metrics_compact.c has the
+ * rules): blocks that overlap in time are merged into one (vertically:
+ * samples of one series merged, equal timestamps kept once), and blocks
+ * of the base range (block_ms) are merged into aligned ranges 3x, 9x, ...
+ * block_ms long, up to compact_max_ms; a merged block's meta.json says
+ * compaction {level, sources, parents} as Prometheus writes it.  Only
+ * blocks whose range the head no longer touches are merged, never the
+ * newest one.  A background thread (writable stores without no_sealer or
+ * no_compactor) does it every minute; mstore_compact_now does it now, on
+ * the caller's thread, until nothing is left to merge (for `obstui
+ * compact`).  Queries and appends go on meanwhile.  res may be NULL.
+ */
+struct mstore_compact_result {
+	size_t merges;              /* merged blocks written */
+	size_t sources;             /* blocks they replaced */
+	uint64_t bytes_before, bytes_after;     /* of those blocks, on disk */
+};
+enum ob_err mstore_compact_now(struct mstore *m, struct mstore_compact_result *res,
+			       char *errbuf);
 
 const char *mstore_dir(const struct mstore *m);
 

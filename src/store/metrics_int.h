@@ -17,6 +17,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "store/metrics.h"
@@ -68,6 +69,12 @@ struct mblock {
 	uint64_t bytes;
 	atomic_int refs;                /* the list holds one; queries take one */
 	bool dropped;                   /* removed from the list: delete when refs hit 0 */
+	char (*src)[27];                /* compaction.sources, sorted (itself when none) */
+	size_t nsrc;
+	char (*par)[27];                /* compaction.parents' ULIDs */
+	size_t npar;
+	bool downsampled;               /* a Thanos downsampled block: covers nothing */
+	bool skip_compact;              /* cannot be merged (tombstones): left alone */
 };
 
 struct mwal_seg {
@@ -90,6 +97,7 @@ struct mwal {
 	int64_t pending_maxt;
 	uint64_t queued, written;       /* cumulative byte counts */
 	uint64_t fail_upto;             /* waiters up to here failed (a write failed) */
+	enum ob_err fail_err;           /* why: OB_ENOSPC (disk full, said once) or OB_EIO */
 	bool flushing, broken, fsync;
 	size_t seg_max;
 	uint64_t writes, syncs;
@@ -148,6 +156,15 @@ struct mstore {
 	bool stopping, wake;
 	pthread_mutex_t seal_mutex;     /* one seal, expire or adopt at a time */
 	atomic_bool closing;
+
+	/* compaction (metrics_compact.c) */
+	pthread_t compactor;
+	bool compactor_running;
+	pthread_cond_t compact_cond;    /* with sealer_lock */
+	pthread_mutex_t compact_mutex;  /* one compaction at a time */
+	char compacting[27];            /* the block being written (under rw): rescans skip it */
+	atomic_ullong compacted_blocks;
+	struct timespec dir_mtime;      /* the directory at the last rescan (sealer only) */
 };
 
 /* metrics_index.c: interning (m->intern_lock held) and postings (m->post_lock held) */
@@ -267,7 +284,32 @@ enum ob_err mseal_run(struct mstore *m, bool everything, bool *did, char *errbuf
 void mseal_replay_marker(struct mstore *m, int64_t floor, const char (*ulids)[27],
 			 const int64_t *mint, const int64_t *maxt, const uint8_t *ooo, size_t n);
 
+/* metrics_compact.c */
+enum { MCOMPACT_FAULT_AFTER_WRITE = 11 };   /* kill -9 after the merged block is in place */
+void *mcompact_main(void *arg);
+/* metrics_compact_merge.c */
+struct mcompact_cur {                   /* one parent's iterator and its current series */
+	struct tsdb_block_iter *it;
+	struct series_labels ls;
+	const struct tsdb_raw_chunk *ch;
+	size_t n;
+	bool live, in;
+};
+struct mcompact_stats {
+	uint64_t series, reencoded, dropped;    /* dropped: duplicate timestamps */
+};
+int mcompact_labels_cmp(const struct series_labels *a, const struct series_labels *b);
+/* Write block ulid under m->dir from parents (in list order: later wins a tie). */
+enum ob_err mcompact_write(struct mstore *m, struct mblock **parents, size_t np,
+			   const char *ulid, struct mcompact_stats *st, char *errbuf);
+/* Drop blocks another block's compaction.sources/parents cover (m->rw exclusive). */
+size_t mcompact_prune_covered(struct mstore *m);
+/* Load complete block directories not in the list yet (a pull by another process). */
+void mcompact_rescan(struct mstore *m);
+
 /* metrics_retention.c / metrics.c */
+/* Take block i out of the list, its directory renamed ULID.deleted (m->rw exclusive). */
+void mstore_drop_block(struct mstore *m, size_t i, const char *why);
 void mblock_put(struct mblock *b);
 enum ob_err mblock_load(struct mstore *m, const char *dir, struct mblock **out, char *errbuf);
 void mstore_add_block(struct mstore *m, struct mblock *b);     /* under rw exclusive */

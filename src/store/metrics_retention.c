@@ -5,14 +5,16 @@
  * Retention works by whole blocks, under m->rw exclusive: a block whose
  * end (maxTime) is older than now - retention_ns goes; then, while the
  * blocks plus the WAL (plus opt.shared_bytes(), the traces) pass
- * max_bytes, the block that ends first goes.  A dropped block leaves the
+ * max_bytes, the block that ends first goes (gc_plan_metrics, gc.c: the
+ * planner `obstui gc` shares).  A dropped block leaves the
  * list at once (queries stop seeing it), its directory is renamed to
  * ULID.deleted (so a crash never leaves half a block under its name; open
  * removes *.deleted) and removed when the last query using it lets go.
  *
  * Adopting checks the block by opening it, then renames it under the
  * store (copying into ULID.tmp and renaming when it is on another file
- * system) and adds it to the list under m->rw exclusive.
+ * system) and adds it to the list under m->rw exclusive; blocks a merged
+ * block covers (metrics_compact.c's rule) leave the list then.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,9 +25,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fault.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "store/fsck.h"
 #include "store/metrics_int.h"
 
 enum ob_err
@@ -56,9 +60,8 @@ mstore_rm_rf(const char *path)
 	return err;
 }
 
-/* Take block i out of the list (m->rw exclusive held). */
-static void
-drop_block(struct mstore *m, size_t i)
+void
+mstore_drop_block(struct mstore *m, size_t i, const char *why)
 {
 	struct mblock *b = m->blocks[i];
 	char *aside = ob_xasprintf("%s.deleted", b->dir);
@@ -72,16 +75,26 @@ drop_block(struct mstore *m, size_t i)
 		free(aside);
 	}
 	b->dropped = true;
-	ob_info("metrics: retention dropped block %s", b->meta.ulid);
+	if (strcmp(why, "retention") == 0)
+		ob_fault("mretention.marked");
+	ob_info("metrics: %s dropped block %s", why, b->meta.ulid);
 	mblock_put(b);
+}
+
+static void
+drop_block(struct mstore *m, size_t i)
+{
+	mstore_drop_block(m, i, "retention");
 	atomic_fetch_add(&m->expired_blocks, 1);
 }
 
 enum ob_err
 mstore_expire(struct mstore *m, size_t *dropped, char *errbuf)
 {
-	int64_t now_ms = (int64_t)(ob_now_ns() / 1000000);
-	uint64_t total = 0;
+	uint64_t other = 0;
+	struct gc_block *gb;
+	uint8_t *why;
+	size_t i;
 
 	*dropped = 0;
 	if (m->opt.read_only)
@@ -90,37 +103,31 @@ mstore_expire(struct mstore *m, size_t *dropped, char *errbuf)
 		return OB_OK;
 	pthread_mutex_lock(&m->seal_mutex);
 	pthread_rwlock_wrlock(&m->rw);
-	if (m->opt.retention_ns) {
-		int64_t cutoff = now_ms - (int64_t)(m->opt.retention_ns / 1000000);
-		for (size_t i = 0; i < m->nblocks;) {
-			if (m->blocks[i]->meta.max_time <= cutoff) {
-				drop_block(m, i);
-				(*dropped)++;
-			} else {
-				i++;
-			}
-		}
-	}
 	if (m->opt.max_bytes) {
-		for (size_t i = 0; i < m->nblocks; i++)
-			total += m->blocks[i]->bytes;
 		pthread_mutex_lock(&m->wal.lock);
-		total += m->wal.seg_bytes;
-		for (size_t i = 0; i < m->wal.nclosed; i++)
-			total += m->wal.closed[i].bytes;
+		other += m->wal.seg_bytes;
+		for (i = 0; i < m->wal.nclosed; i++)
+			other += m->wal.closed[i].bytes;
 		pthread_mutex_unlock(&m->wal.lock);
 		if (m->opt.shared_bytes)
-			total += m->opt.shared_bytes(m->opt.shared_bytes_arg);
-		while (total > m->opt.max_bytes && m->nblocks) {
-			size_t oldest = 0;
-			for (size_t i = 1; i < m->nblocks; i++)
-				if (m->blocks[i]->meta.max_time < m->blocks[oldest]->meta.max_time)
-					oldest = i;
-			total -= m->blocks[oldest]->bytes < total ? m->blocks[oldest]->bytes : total;
-			drop_block(m, oldest);
+			other += m->opt.shared_bytes(m->opt.shared_bytes_arg);
+	}
+	/* the rules are gc.c's, so `obstui gc --dry-run` plans what this does */
+	gb = ob_xcalloc(m->nblocks + 1, sizeof *gb);
+	why = ob_xcalloc(m->nblocks + 1, 1);
+	for (i = 0; i < m->nblocks; i++) {
+		gb[i].max_ns = (uint64_t)m->blocks[i]->meta.max_time * 1000000;
+		gb[i].bytes = m->blocks[i]->bytes;
+	}
+	gc_plan_metrics(gb, m->nblocks, ob_now_ns(), m->opt.retention_ns, m->opt.max_bytes, other,
+			why);
+	for (i = m->nblocks; i-- > 0;)
+		if (why[i] != GC_KEEP) {
+			drop_block(m, i);
 			(*dropped)++;
 		}
-	}
+	free(gb);
+	free(why);
 	pthread_rwlock_unlock(&m->rw);
 	pthread_mutex_unlock(&m->seal_mutex);
 	return OB_OK;
@@ -229,10 +236,14 @@ mstore_block_adopt(struct mstore *m, const char *dir, char *errbuf)
 		fsync(fd);
 		close(fd);
 	}
+	ob_fault("madopt.placed");
 	if ((err = mblock_load(m, dest, &mb, errbuf)))
 		goto out;
 	pthread_rwlock_wrlock(&m->rw);
 	mstore_add_block(m, mb);
+	/* a merged block makes the blocks it was made from redundant (and a
+	 * block a merged one here holds already is redundant itself) */
+	mcompact_prune_covered(m);
 	pthread_rwlock_unlock(&m->rw);
 	atomic_fetch_add(&m->adopted_blocks, 1);
 	ob_info("metrics: adopted block %s", ulid);

@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fault.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -49,6 +50,7 @@ fault_point(int step)
 {
 	if (mstore_fault == step)
 		kill(getpid(), SIGKILL);
+	ob_fault(step == MSTORE_FAULT_AFTER_MARKER ? "mseal.marker" : "mseal.blocks");
 }
 
 struct seal_block {

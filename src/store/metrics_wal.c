@@ -69,6 +69,7 @@
 #include <zstd.h>
 
 #include "core/crc32c.h"
+#include "core/fault.h"
 #include "core/endian.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -354,10 +355,15 @@ flush_locked(struct mwal *w)
 		ok = fdatasync(w->fd) == 0;
 		w->syncs++;
 	}
+	if (ok)
+		ob_fault("mwal.synced");
 	int e = errno;
 	pthread_mutex_lock(&w->lock);
 	w->writes++;
 	if (ok) {
+		if (w->fail_err == OB_ENOSPC)
+			ob_info("metrics wal: there is room on the disk again: taking samples");
+		w->fail_err = OB_OK;
 		w->seg_bytes += b.len;
 		w->written = target;
 		if (maxt > w->seg_maxt)
@@ -372,8 +378,14 @@ flush_locked(struct mwal *w)
 		 * in front of what came meanwhile, and fail this round's waiters:
 		 * the next write tries again, so the log stays whole.
 		 */
-		ob_error("metrics wal: write to segment %08u failed: %s; appends fail until it "
-			 "works again", w->seg, strerror(e));
+		if (ob_err_of_errno(e) != OB_ENOSPC)
+			ob_error("metrics wal: write to segment %08u failed: %s; appends fail until"
+				 " it works again", w->seg, strerror(e));
+		else if (w->fail_err != OB_ENOSPC)
+			ob_error("metrics wal: the disk is full (segment %08u): samples are refused"
+				 " with 503 and Retry-After until there is room; nothing"
+				 " acknowledged is lost", w->seg);
+		w->fail_err = ob_err_of_errno(e);
 		if (w->pending.len)
 			ob_buf_add(&b, w->pending.data, w->pending.len);
 		ob_buf_reset(&w->pending);
@@ -405,7 +417,10 @@ mwal_wait(struct mwal *w, uint64_t seq, char *errbuf)
 		else
 			flush_locked(w);
 	}
-	if (w->written < seq)
+	if (w->written < seq && w->fail_err == OB_ENOSPC && !w->broken)
+		err = ob_errf(errbuf, OB_ENOSPC, "the disk is full: the metrics write-ahead log"
+			      " cannot be written; try again when there is room");
+	else if (w->written < seq)
 		err = ob_errf(errbuf, OB_EIO, "metrics write-ahead log cannot be written (see log)");
 	pthread_mutex_unlock(&w->lock);
 	return err;

@@ -30,10 +30,12 @@
 
 #include <zstd.h>
 
+#include "core/fault.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "store/fsck.h"
 #include "store/store_int.h"
 
 #define SEAL_MAX_RAW (32u << 20)
@@ -328,7 +330,10 @@ seal_some(struct store *s, bool everything, size_t *sealed, char *errbuf)
 	if ((err = build_block(s, c, first, last, &si, errbuf)))
 		goto out;
 	t1 = ob_mono_ns();
+	ob_fault("seal.file_written");
 	err = writer_submit(s, &si->item, 0, -1, errbuf);
+	if (err == OB_OK)
+		ob_fault("seal.recorded");
 	if (err) {
 		char *path = block_path(s, si->block_id);
 
@@ -393,11 +398,10 @@ expire_blocks(struct store *s, size_t *dropped, char *errbuf)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		uint64_t max_ns = (uint64_t)sqlite3_column_int64(st, 1);
 		uint64_t bytes = (uint64_t)sqlite3_column_int64(st, 2);
-		bool old = s->opt.retention_ns && max_ns + s->opt.retention_ns < now;
-		bool over = s->opt.max_bytes && total + bytes > s->opt.max_bytes;
 
-		total += bytes;
-		if (!old && !over)
+		/* the rule lives in gc.c, shared with `obstui gc --dry-run` */
+		if (gc_trace_rule(max_ns, bytes, now, s->opt.retention_ns, s->opt.max_bytes,
+				  &total) == GC_KEEP)
 			continue;
 		if (ei->nblocks == alloc) {
 			alloc = alloc ? 2 * alloc : 16;
@@ -411,6 +415,7 @@ expire_blocks(struct store *s, size_t *dropped, char *errbuf)
 		goto out;
 	if ((err = writer_submit(s, &ei->item, 0, -1, errbuf)))
 		goto out;
+	ob_fault("retention.recorded");
 	for (i = 0; i < ei->nblocks; i++) {
 		char *path = block_path(s, ei->block_ids[i]);
 
@@ -454,7 +459,13 @@ sealer_main(void *arg)
 
 		pthread_mutex_unlock(&s->sealer_lock);
 		do {
-			if (seal_some(s, false, &n, errbuf)) {
+			enum ob_err err = seal_some(s, false, &n, errbuf);
+
+			if (err == OB_ENOSPC) {
+				store_note_space(s, err, errbuf);
+				break;
+			}
+			if (err) {
 				ob_error("%s", errbuf);
 				break;
 			}

@@ -51,9 +51,14 @@ store_is_owner(const struct store *s)
 	return s->owner;
 }
 
-/* Remove block files that no row of blocks names; finish adopted pulls. */
+/*
+ * Finish adopted pulls (a crash between recording a pulled block and its
+ * rename leaves a row and a .pull file: rename it; any process may, the
+ * rename is atomic).  The owner also removes block files no row names,
+ * and .pull files no row names (a pull that crashed before recording).
+ */
 static void
-remove_orphans(struct store *s)
+remove_orphans(struct store *s, bool owner)
 {
 	DIR *d = opendir(s->blocks_dir);
 	struct dirent *e;
@@ -84,11 +89,11 @@ remove_orphans(struct store *s)
 
 			if (sqlite3_step(st) == SQLITE_ROW)
 				rename(pull, path);
-			else
+			else if (owner)
 				unlink(pull);
 			free(pull);
 			free(path);
-		} else if (sqlite3_step(st) != SQLITE_ROW) {
+		} else if (owner && sqlite3_step(st) != SQLITE_ROW) {
 			char *path = block_path(s, id);
 			int source = compact_orphan(s, id);
 
@@ -157,9 +162,11 @@ store_open(const struct store_options *opt, struct store **out, char *errbuf)
 		goto fail;
 	}
 	s->writer_running = true;
+	if (s->owner)
+		compact_init(s);        /* remove_orphans asks it about compacted sources */
+	if (!opt->read_only)
+		remove_orphans(s, s->owner);
 	if (s->owner) {
-		compact_init(s);
-		remove_orphans(s);
 		if (pthread_create(&s->sealer, NULL, sealer_main, s) == 0)
 			s->sealer_running = true;
 		compact_start(s);

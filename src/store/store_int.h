@@ -212,6 +212,7 @@ struct store {
 	struct ob_queue queue;
 	struct tag_memory *tag_memory;  /* writer-only: see writer.c */
 	atomic_bool maintenance_due;    /* a seal freed head pages */
+	atomic_bool disk_full;          /* a write failed for want of room (space.c) */
 	_Atomic int64_t head_raw;       /* uncompressed bytes in the head, this process's view */
 	/* (scope, key) hashes whose values are no longer recorded: set by the
 	 * writer when a key reaches its cap, read by receivers (a bloom set) */
@@ -423,5 +424,8 @@ enum ob_err summarise_block(const char *path, const char *id, struct seal_item *
 			    bool rollups, char *errbuf);
 /* Drop rollups and waiting sides older than cutoff_ns (retention). */
 enum ob_err rollup_expire(struct conn *c, uint64_t cutoff_ns, char *errbuf);
+
+/* space.c: log the disk filling (OB_ENOSPC) and emptying (OB_OK) once each. */
+void store_note_space(struct store *s, enum ob_err err, const char *what);
 
 #endif

@@ -110,6 +110,12 @@ enum ob_err tsdb_block_writer_new(const char *parent_dir, const char *id,
 enum ob_err tsdb_block_writer_add(struct tsdb_block_writer *w, const struct series_labels *ls,
 				  struct tsdb_chunk *chunks, size_t nchunks, char *errbuf);
 
+/* One entry of meta.json's compaction.parents (Prometheus's BlockDesc). */
+struct tsdb_block_parent {
+	char ulid[27];
+	int64_t min_time, max_time;
+};
+
 struct tsdb_block_meta {
 	char ulid[27];
 	int64_t min_time, max_time;     /* ms; max exclusive, as meta.json says */
@@ -117,6 +123,8 @@ struct tsdb_block_meta {
 	int level;                      /* compaction level, 1 for a new block */
 	char (*sources)[27];            /* ULIDs this block was compacted from */
 	size_t nsources;
+	struct tsdb_block_parent *parents;  /* compaction.parents: the blocks merged */
+	size_t nparents;
 	bool out_of_order;              /* "out_of_order": holds late samples */
 	char *thanos_json;              /* the "thanos" section, verbatim, or NULL */
 };
@@ -176,6 +184,20 @@ struct tsdb_raw_chunk {
 typedef int (*tsdb_series_fn)(void *arg, const struct series_labels *ls,
 			      const struct tsdb_raw_chunk *chunks, size_t nchunks);
 enum ob_err tsdb_block_walk(struct tsdb_block *b, tsdb_series_fn fn, void *arg, char *errbuf);
+
+/*
+ * The same walk as an iterator, for merging several blocks series by
+ * series (compaction): next gives the next series in index (label) order;
+ * ls and chunks stay valid until the next call or free.  OB_ENOTFOUND at
+ * the end.  Memory: 4 bytes per series of the block, plus one series.
+ */
+struct tsdb_block_iter;
+enum ob_err tsdb_block_iter_new(struct tsdb_block *b, struct tsdb_block_iter **out,
+				char *errbuf);
+enum ob_err tsdb_block_iter_next(struct tsdb_block_iter *it, struct series_labels *ls,
+				 const struct tsdb_raw_chunk **chunks, size_t *nchunks,
+				 char *errbuf);
+void tsdb_block_iter_free(struct tsdb_block_iter *it);
 
 /* meta.json: parse / write (used by open and finish; exposed for sync). */
 enum ob_err tsdb_meta_parse(const char *json, size_t len, struct tsdb_block_meta *out,

@@ -539,3 +539,75 @@ out:
 	free(raw);
 	return err;
 }
+
+/* --- the walk as an iterator (compaction merges several blocks) --- */
+
+struct tsdb_block_iter {
+	struct tsdb_block *b;
+	struct tsdb_ids ids;
+	size_t next;
+	struct scratch sc;
+	struct tsdb_raw_chunk *raw;
+	size_t rawcap;
+	struct ob_arena arena;
+};
+
+enum ob_err tsdb_block_iter_new(struct tsdb_block *b, struct tsdb_block_iter **out,
+				char *errbuf)
+{
+	enum ob_err err;
+	*out = NULL;
+	if (b->nstones)
+		return ob_errf(errbuf, OB_EUNSUPPORTED,
+			       "%s: the block has deleted samples (tombstones)", b->dir);
+	struct tsdb_block_iter *it = ob_xcalloc(1, sizeof *it);
+	it->b = b;
+	ob_arena_init(&it->arena, 0);
+	if (b->ix.all_off && (err = tsdb_ids_load(&b->ix, b->ix.all_off, &it->ids, errbuf))) {
+		tsdb_block_iter_free(it);
+		return err;
+	}
+	*out = it;
+	return OB_OK;
+}
+
+enum ob_err tsdb_block_iter_next(struct tsdb_block_iter *it, struct series_labels *ls,
+				 const struct tsdb_raw_chunk **chunks, size_t *nchunks,
+				 char *errbuf)
+{
+	struct tsdb_rseries rs;
+	enum ob_err err;
+	if (it->next >= it->ids.n)
+		return OB_ENOTFOUND;
+	ob_arena_reset(&it->arena);
+	if ((err = tsdb_index_series(&it->b->ix, it->ids.v[it->next++], &rs, &it->sc.lab,
+				     &it->sc.labcap, &it->sc.chk, &it->sc.chkcap, errbuf)) ||
+	    (err = series_labels(it->b, &rs, &it->arena, ls, errbuf)))
+		return err;
+	if (rs.nchunks + 1 > it->rawcap) {
+		it->rawcap = rs.nchunks + 16;
+		it->raw = ob_xrealloc(it->raw, it->rawcap * sizeof *it->raw);
+	}
+	for (uint32_t c = 0; c < rs.nchunks; c++) {
+		it->raw[c].mint = rs.chunks[c].mint;
+		it->raw[c].maxt = rs.chunks[c].maxt;
+		if ((err = chunk_at(it->b, rs.chunks[c].ref, true, &it->raw[c].enc,
+				    &it->raw[c].data, &it->raw[c].len, errbuf)))
+			return err;
+	}
+	*chunks = it->raw;
+	*nchunks = rs.nchunks;
+	return OB_OK;
+}
+
+void tsdb_block_iter_free(struct tsdb_block_iter *it)
+{
+	if (!it)
+		return;
+	ob_arena_release(&it->arena);
+	free(it->ids.v);
+	free(it->sc.lab);
+	free(it->sc.chk);
+	free(it->raw);
+	free(it);
+}

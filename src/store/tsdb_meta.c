@@ -5,6 +5,9 @@
  *	{ "ulid": "01H...", "minTime": ms, "maxTime": ms (exclusive),
  *	  "stats": { "numSamples": n, "numSeries": n, "numChunks": n },
  *	  "compaction": { "level": 1, "sources": ["01H..."],
+ *	                  "parents": [{"ulid": "01H...", "minTime": ms, "maxTime": ms}]
+ *	                      (a merged block: the blocks it was made from, as
+ *	                      Prometheus's compactor writes them),
  *	                  "hints": ["from-out-of-order"] (when out of order) },
  *	  "version": 1,
  *	  "thanos": { ... } (Thanos's section, kept as it was) }
@@ -81,6 +84,25 @@ enum ob_err tsdb_meta_parse(const char *text, size_t len, struct tsdb_block_meta
 			}
 			memcpy(m->sources[m->nsources++], s, 27);
 		}
+		json_t *par = json_object_get(comp, "parents");
+		n = json_is_array(par) ? json_array_size(par) : 0;
+		if (n > 1000000) {
+			err = ob_errf(errbuf, OB_ETOOBIG, "meta.json: %zu parents", n);
+			goto out;
+		}
+		m->parents = n ? ob_xcalloc(n, sizeof *m->parents) : NULL;
+		for (size_t i = 0; i < n; i++) {
+			json_t *o = json_array_get(par, i);
+			const char *s = json_string_value(json_object_get(o, "ulid"));
+			struct tsdb_block_parent *p = &m->parents[m->nparents];
+			if (!s || strlen(s) != 26 || !json_int(o, "minTime", &p->min_time) ||
+			    !json_int(o, "maxTime", &p->max_time)) {
+				err = ob_errf(errbuf, OB_ECORRUPT, "meta.json: parent %zu not valid", i);
+				goto out;
+			}
+			memcpy(p->ulid, s, 27);
+			m->nparents++;
+		}
 		json_t *hints = json_object_get(comp, "hints");
 		for (size_t i = 0; json_is_array(hints) && i < json_array_size(hints); i++) {
 			const char *h = json_string_value(json_array_get(hints, i));
@@ -103,9 +125,12 @@ out:
 void tsdb_meta_release(struct tsdb_block_meta *m)
 {
 	free(m->sources);
+	free(m->parents);
 	free(m->thanos_json);
 	m->sources = NULL;
 	m->nsources = 0;
+	m->parents = NULL;
+	m->nparents = 0;
 	m->thanos_json = NULL;
 }
 
@@ -129,6 +154,14 @@ char *tsdb_meta_format(const struct tsdb_block_meta *m, char *errbuf)
 	if (m->nsources == 0)
 		json_array_append_new(src, json_string(m->ulid));
 	json_object_set_new(comp, "sources", src);
+	if (m->nparents) {
+		json_t *par = json_array();
+		for (size_t i = 0; i < m->nparents; i++)
+			json_array_append_new(par, json_pack("{s:s, s:I, s:I}", "ulid",
+				m->parents[i].ulid, "minTime", (json_int_t)m->parents[i].min_time,
+				"maxTime", (json_int_t)m->parents[i].max_time));
+		json_object_set_new(comp, "parents", par);
+	}
 	if (m->out_of_order) {
 		json_t *hints = json_array();
 		json_array_append_new(hints, json_string(OOO_HINT));

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/fault.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/endian.h"
@@ -325,7 +326,7 @@ record_services(struct conn *c, const struct seal_item *si, int64_t seq, char *e
 enum ob_err
 writer_record_block(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
 {
-	sqlite3_stmt *del = NULL, *blk = NULL, *st;
+	sqlite3_stmt *del = NULL, *blk = NULL, *hw = NULL, *st;
 	int64_t seq;
 	enum ob_err err;
 	size_t i;
@@ -341,6 +342,16 @@ writer_record_block(struct store *s, struct conn *c, struct seal_item *si, char 
 	if ((size_t)sqlite3_changes(c->db) != si->nrows) {
 		err = ob_errf(errbuf, OB_EBUSY, "the head was sealed by another process");
 		goto out;
+	}
+	if (si->nrows && (err = exec_bound(c, "INSERT INTO counters(name, value)"
+					  " VALUES('head_sealed_id', ?1) ON CONFLICT(name)"
+					  " DO UPDATE SET value = max(value, excluded.value)",
+					  &hw, errbuf)))
+		goto out;
+	if (si->nrows) {
+		sqlite3_bind_int64(hw, 1, si->last_row);
+		if ((err = step_done(c, hw, "recording the sealed head rows", errbuf)))
+			goto out;
 	}
 	if ((err = exec_bound(c, "INSERT INTO blocks(id, origin, min_ns, max_ns, traces, spans,"
 				 " bytes, raw_bytes, sha256, created_ns, bloom)"
@@ -388,6 +399,7 @@ writer_record_block(struct store *s, struct conn *c, struct seal_item *si, char 
 out:
 	sqlite3_finalize(del);
 	sqlite3_finalize(blk);
+	sqlite3_finalize(hw);
 	(void)s;
 	return err;
 }
@@ -479,10 +491,14 @@ run_group(struct store *s, struct write_item **items, size_t n)
 	}
 	if ((txerr = db_exec(c, "COMMIT", errbuf)))
 		db_exec(c, "ROLLBACK", NULL);
+	else if (batches)
+		ob_fault("ingest.committed");
 done:
 	dt = ob_mono_ns() - t0;
-	if (txerr) {
+	if (txerr && txerr != OB_ENOSPC) {
 		ob_error("store: commit failed: %s", errbuf);
+		spans = batches = 0;
+	} else if (txerr) {
 		spans = batches = 0;
 	}
 	s->commits++;
@@ -493,6 +509,15 @@ done:
 	s->spans_committed += spans;
 	if (!txerr)
 		s->head_raw += head_delta;
+	{
+		enum ob_err space = txerr;
+
+		for (i = 0; i < n && space == OB_OK; i++)
+			if (errs[i] == OB_ENOSPC)
+				space = OB_ENOSPC;
+		if (space == OB_ENOSPC || (space == OB_OK && batches))
+			store_note_space(s, space, "writing to the database");
+	}
 	for (i = 0; i < n; i++) {
 		if (txerr) {
 			memcpy(items[i]->errbuf, errbuf, OB_ERRLEN);

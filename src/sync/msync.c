@@ -70,6 +70,8 @@ struct mjob {
 	mjob_fn one;
 	struct msync_known known;   /* blocks known to be on the remote */
 	struct msync_known sources; /* pull: the sources of the store's blocks */
+	char (*have)[27];           /* push: the remote's listing, when listed (sorted) */
+	size_t nhave;
 	pthread_mutex_t lock;
 	struct sync_result *res;
 	struct sync_progress prog;
@@ -207,6 +209,35 @@ chunk_names(const char *dir, char ***out, size_t *n, char *errbuf)
 	return OB_OK;
 }
 
+/*
+ * A block merged here (compaction.sources names two or more blocks) all of
+ * whose sources are on the remote adds nothing there: it is not pushed
+ * (merging on the remote is its own step).  One with a source not pushed
+ * yet is pushed whole; a follower holding some of its sources adopts it,
+ * and the merged block then covers them (metrics_compact.c's rule), so no
+ * sample counts twice.
+ */
+static bool
+sources_pushed(struct mjob *j, json_t *meta)
+{
+	json_t *src = json_object_get(json_object_get(meta, "compaction"), "sources"), *v;
+	size_t i;
+
+	if (json_array_size(src) < 2)
+		return false;
+	json_array_foreach(src, i, v) {
+		const char *id = json_string_value(v);
+
+		if (id == NULL || strlen(id) != 26)
+			return false;
+		if (!msync_known_has(&j->known, id) &&
+		    !(j->nhave && bsearch(id, j->have, j->nhave, sizeof *j->have,
+					  (int (*)(const void *, const void *))strcmp)))
+			return false;
+	}
+	return true;
+}
+
 static enum ob_err
 push_one(struct mjob *j, const char *ulid, uint64_t *bytes, char *errbuf)
 {
@@ -237,6 +268,10 @@ push_one(struct mjob *j, const char *ulid, uint64_t *bytes, char *errbuf)
 	data = NULL;
 	if (meta == NULL || !json_is_object(meta)) {
 		err = ob_errf(errbuf, OB_ECORRUPT, "meta.json is not a JSON object");
+		goto out;
+	}
+	if (sources_pushed(j, meta)) {
+		err = OB_EUNSUPPORTED;  /* skipped: its data is on the remote already */
 		goto out;
 	}
 	files = json_array();
@@ -365,6 +400,8 @@ msync_push(const char *metrics_dir, struct blob_store *b, const struct remote *r
 	}
 	if (j.n)
 		qsort(j.ids, j.n, sizeof *j.ids, (int (*)(const void *, const void *))strcmp);
+	j.have = have;
+	j.nhave = nhave;
 	err = mjob_run(&j, errbuf);
 out:
 	msync_known_free(&j.known);

@@ -64,7 +64,7 @@ enum ob_err msync_push(const char *metrics_dir, struct blob_store *b, const stru
  * (m, writable, at metrics_dir) lacks.  m NULL (the store is held by
  * another process, a running serve or UI): each block is downloaded into
  * STORE/sync/ULID.pull.tmp, checked, opened, and renamed in among the
- * blocks, where that process finds it when it next opens the store. */
+ * blocks, where that process picks it up within seconds (its sealer rescans). */
 enum ob_err msync_pull(struct mstore *m, const char *metrics_dir, struct blob_store *b,
 		       const struct remote *r, const struct sync_opts *o,
 		       struct sync_result *res, char *errbuf);

@@ -122,7 +122,7 @@ test('exporter-trace-otlp-grpc straight to obstui, identity then gzip then ident
 test('OTLP/gRPC over TLS: the exporter with a CA stores its trace; ALPN is h2 only; h2c on the TLS port fails cleanly', { timeout: 60000 }, async (t) => {
 	const dir = tempDir('obstui-tls-');
 	const { cert, key, certPem } = makeCert(dir);
-	const ts = await startGrpc({ args: ['--tls-cert', cert, '--tls-key', key] });
+	const ts = await startGrpc({ args: ['--tls-cert', cert, '--tls-key', key], ca: certPem });
 	const port = ts.grpc.split(':')[1];
 
 	// ALPN: h2 is chosen; a client offering only http/1.1 does not get it

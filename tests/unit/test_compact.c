@@ -32,6 +32,7 @@
 #include "model/traceql_metrics.h"
 #include "otlp_build.h"
 #include "store/block.h"
+#include "store/fsck.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
@@ -225,6 +226,26 @@ metrics_text(struct store *s, const char *text, struct ob_buf *out)
 	traceql_series_set_release(&set);
 	traceql_metrics_free(m);
 	traceql_free(q);
+}
+
+/* fsck finds nothing wrong (store closed); how many notes it made. */
+static size_t
+fsck_healthy(const char *dir)
+{
+	struct fsck_options o = { .dir = dir };
+	struct fsck_report rep;
+	char errbuf[OB_ERRLEN];
+	size_t i, notes;
+
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(store_fsck(&o, &rep, errbuf), OB_OK);
+	for (i = 0; i < rep.nproblems; i++)
+		print_message("fsck: %s %s: %s\n", rep.problems[i].code, rep.problems[i].object,
+			      rep.problems[i].what);
+	assert_int_equal(rep.nproblems, 0);
+	notes = rep.nnotes;
+	fsck_report_release(&rep);
+	return notes;
 }
 
 static const char *const queries[] = {
@@ -433,6 +454,8 @@ compaction_keeps_every_trace(void **state)
 	assert_int_equal(res.merges, 0);
 	store_close(s);
 
+	/* fsck: healthy, the replaced files named as waiting out their grace */
+	assert_int_equal(fsck_healthy(dir), 4);
 	/* reopened within the grace: the files stay; after it, they go */
 	s = open_store(dir, false);
 	assert_int_equal(blocks_in(dir), 5);
@@ -444,6 +467,7 @@ compaction_keeps_every_trace(void **state)
 	snap(s, &after);
 	snap_equal(&before, &after);
 	store_close(s);
+	assert_int_equal(fsck_healthy(dir), 0);
 	snap_release(&before);
 	snap_release(&after);
 	free(bl);

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
+import https from 'node:https';
 import { after } from 'node:test';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -21,6 +22,9 @@ export const BIN = resolve(REPO, process.env.OBSTUI_BIN || './obstui');
 
 const live = new Set();
 const tempDirs = new Set();
+// host:port -> the CA that signed the certificate of an obstui started with
+// --tls-cert (startServe's `ca`), so request() can speak https to it.
+const tlsCa = new Map();
 
 after(async () => {
 	for (const s of [...live]) await s.stop().catch(() => {});
@@ -52,9 +56,11 @@ export const TEST_LISTENERS = ['--otlp-http', '127.0.0.1:0', '--api', '127.0.0.1
 //     stop(signal='SIGTERM') -> {code, signal}, kill9(), exited (promise) }
 // command is 'serve' or another command that starts a node and prints
 // "listening ..." and "ready" as serve does ('demo'); listeners replaces
-// TEST_LISTENERS.
+// TEST_LISTENERS.  With --tls-cert in args, the listeners print " tls" and
+// srv.otlp / srv.api are https:// URLs; ca (PEM) is the CA request() trusts
+// for them.
 export async function startServe({ store, args = [], readyTimeout = 15000, env = {}, command = 'serve',
-	listeners = TEST_LISTENERS } = {}) {
+	listeners = TEST_LISTENERS, ca } = {}) {
 	assertBinary();
 	store = store ?? tempDir();
 	const argv = [command, '--store', store, ...listeners, ...args];
@@ -104,8 +110,9 @@ export async function startServe({ store, args = [], readyTimeout = 15000, env =
 		child.stdout.on('data', (d) => {
 			out += d;
 			for (const line of out.split('\n')) {
-				const m = /^listening (\S+) (\S+)(?: tls)?\s*$/.exec(line);
+				const m = /^listening (\S+) (\S+)( tls)?\s*$/.exec(line);
 				if (m) srv.listeners[m[1]] = m[2];
+				if (m && m[3]) srv.tls = true;
 			}
 			if (/^ready\s*$/m.test(out)) { clearTimeout(timer); res(); }
 		});
@@ -117,8 +124,11 @@ export async function startServe({ store, args = [], readyTimeout = 15000, env =
 	});
 	if (!srv.listeners['otlp-http'] || !srv.listeners.api)
 		throw new Error(`obstui ${command} printed ready without both listeners: ${JSON.stringify(out)}`);
-	srv.otlp = `http://${srv.listeners['otlp-http']}`;
-	srv.api = `http://${srv.listeners.api}`;
+	const scheme = srv.tls ? 'https' : 'http';
+	srv.otlp = `${scheme}://${srv.listeners['otlp-http']}`;
+	srv.api = `${scheme}://${srv.listeners.api}`;
+	if (srv.tls && ca)
+		for (const a of Object.values(srv.listeners)) tlsCa.set(a, ca);
 	srv.grpc = srv.listeners['otlp-grpc'];
 	return srv;
 }
@@ -129,13 +139,16 @@ export async function startServe({ store, args = [], readyTimeout = 15000, env =
 // body may be a Buffer, a string, or an async iterable of Buffers (streamed).
 // A server that answers before it has read the whole body and then closes is
 // fine: the answer is returned even if writing the rest failed.
-export function request(url, { method = 'GET', headers = {}, body, timeout = 20000 } = {}) {
+// https:// URLs trust `ca`, else the CA startServe was given for that address.
+export function request(url, { method = 'GET', headers = {}, body, timeout = 20000, ca } = {}) {
 	const t0 = Date.now();
 	return new Promise((res, rej) => {
 		const u = new URL(url);
-		const req = http.request({
+		const secure = u.protocol === 'https:';
+		const req = (secure ? https : http).request({
 			host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers,
 			agent: false,
+			...(secure ? { ca: ca ?? tlsCa.get(u.host), servername: 'localhost' } : {}),
 		});
 		let done = false;
 		let writeErr = null;
