@@ -25,6 +25,7 @@
 
 #include "core/arena.h"
 #include "core/clock.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
@@ -319,6 +320,7 @@ compact_merge(struct store *s, const struct compact_rules *r, const char (*ids)[
 	w = NULL;
 	if (err)
 		goto out;
+	ob_fault("compact.written");
 	if (getenv("OBSTUI_COMPACT_CRASH")) {
 		/* tests: stop as a crash would, the file written and not recorded */
 		err = ob_errf(errbuf, OB_EINTERNAL, "OBSTUI_COMPACT_CRASH: stopped before recording %s",
@@ -343,6 +345,7 @@ compact_merge(struct store *s, const struct compact_rules *r, const char (*ids)[
 		unlink(path);
 		goto out;
 	}
+	ob_fault("compact.recorded");
 	s->compacted_blocks++;
 	if (res) {
 		res->merges++;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServe, getJson, cli, describeCli, waitFor, tempDir } from './lib/obstui.mjs';
-import { mustSend, assertTrace, traceId, spanId } from './lib/traces.mjs';
+import { mustSend, assertTrace, traceId, spanId, sendTraces } from './lib/traces.mjs';
 import { spanMap, mergeMaps } from './lib/otlp.mjs';
 
 const SERVICES = ['frontend', 'cart', 'payments', 'db'];
@@ -115,3 +115,44 @@ test('a trickle is compacted in the background; every trace and search answer st
 	assert.equal(r.code, 0, describeCli(['compact'], r));
 	assert.match(r.stdout, /nothing to compact: 1 blocks/);
 });
+
+// kill -9 at each step of a compaction: after the restart every acknowledged
+// span is served once, the block files are the recorded ones, fsck is happy.
+for (const step of ['compact.written', 'compact.recorded']) {
+	test(`kill -9 at ${step}: nothing acknowledged is lost`, { timeout: 120000 }, async () => {
+		const store = tempDir();
+		const env = { OBSTUI_COMPACT_SCALE: '1000', OBSTUI_FAULT: step };
+		const srv = await startServe({ store, args: ['--seal-idle', '200ms'], env });
+		const tids = Array.from({ length: 12 }, () => traceId());
+		const base = BigInt(Date.now() - 60000) * 1000000n;
+		const sent = [];
+		for (let k = 0; k < 80 && srv.alive(); k++) {
+			const req = request(tids.filter((_, i) => (i + k) % 2 === 0), k, base);
+			try {
+				const r = await sendTraces(srv, req);
+				if (r.status === 200) sent.push(spanMap(req));
+			} catch { break; }
+			await new Promise((r) => setTimeout(r, 150));
+		}
+		const ex = await Promise.race([srv.exited, new Promise((r) => setTimeout(() => r(null), 20000))]);
+		assert.ok(ex && ex.signal === 'SIGKILL', `obstui did not die at ${step}: ${srv.stderr().slice(-800)}`);
+		assert.match(srv.stderr(), new RegExp(`OBSTUI_FAULT: killed at ${step.replace('.', '\\.')}`));
+		await srv.stop();
+		assert.ok(sent.length > 0);
+		const expected = mergeMaps(...sent);
+		// the replaced files' grace (0.3 s here) is over at this start-up
+		await new Promise((r) => setTimeout(r, 500));
+		const again = await startServe({ store, args: ['--seal-idle', '200ms'], env: { OBSTUI_COMPACT_SCALE: '1000' } });
+		const have = new Set([...expected.keys()].map((k) => k.split('/')[0]));
+		for (const tid of have)
+			await assertTrace(again, tid, expected, `trace ${tid} after a crash at ${step}`);
+		await again.stop();
+		const st = await stats(store);
+		const r = cli(['fsck', '--store', store], { timeout: 60000 });
+		assert.equal(r.code, 0, describeCli(['fsck'], r));
+		// every file is recorded, or replaced by a compaction and waiting out its grace
+		const replaced = (r.stdout.match(/merged into a compacted block/g) ?? []).length;
+		assert.equal(blockFiles(store).length, st.blocks + replaced,
+			`block files vs recorded blocks: ${JSON.stringify(st)}\n${r.stdout}`);
+	});
+}
