@@ -173,6 +173,7 @@ bench: deps-test all $(B)/bench/rwgen
 	@[ "$${BENCH_METRICS:-1}" = 0 ] || BENCH_BUILD=$(B) bench/metrics_bench.sh $(BENCH_METRICS_ARGS)
 	@[ "$${BENCH_SVCGRAPH:-1}" = 0 ] || BENCH_BUILD=$(B) bench/svcgraph_bench.sh
 	@[ "$${BENCH_METVIEW:-1}" = 0 ] || BENCH_BUILD=$(B) bench/metview_bench.sh
+	@[ "$${BENCH_COMPACT:-1}" = 0 ] || BENCH_BUILD=$(B) bench/compact_bench.sh
 
 bench-ui: all
 	@BENCH_BUILD=$(B) BENCH_UI=only bench/run.sh

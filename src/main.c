@@ -17,7 +17,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_export_entry, &cmd_stats_entry, &cmd_help_entry,   &cmd_version_entry,
 	&cmd_demo_entry,   &cmd_ui_entry,     &cmd_remote_entry, &cmd_push_entry,
 	&cmd_pull_entry,   &cmd_doctor_entry, &cmd_attach_entry,
-	&cmd_gc_entry,     &cmd_fsck_entry,
+	&cmd_gc_entry,     &cmd_fsck_entry,  &cmd_compact_entry,
 };
 const unsigned cmd_count = sizeof cmd_table / sizeof cmd_table[0];
 

@@ -31,6 +31,7 @@ extern const struct cmd_entry cmd_demo_entry, cmd_ui_entry;
 extern const struct cmd_entry cmd_remote_entry, cmd_push_entry, cmd_pull_entry, cmd_doctor_entry,
 	cmd_attach_entry;
 extern const struct cmd_entry cmd_gc_entry, cmd_fsck_entry;
+extern const struct cmd_entry cmd_compact_entry;
 extern const struct cmd_entry *const cmd_table[];
 extern const unsigned cmd_count;
 

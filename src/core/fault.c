@@ -26,6 +26,12 @@
  *                       (*.deleted), not yet removed.  Start-up removes it.
  *   madopt.placed       metrics pull: a pulled block renamed into place,
  *                       not yet in the block list.  Start-up loads it.
+ *   compact.written     trace compaction: the merged block file written
+ *                       and fsynced, not recorded.  Start-up removes it;
+ *                       the sources hold everything.
+ *   compact.recorded    trace compaction: the merged block recorded and its
+ *                       sources' rows deleted; their files wait out the
+ *                       grace and are deleted at a start-up after it.
  *   mcompact.written    metrics compaction: the merged block renamed into
  *                       place, its parents still there.  Start-up removes
  *                       the parents (the merged block names them).
@@ -46,7 +52,8 @@
 const char *const ob_fault_steps[] = {
 	"ingest.committed", "seal.file_written", "seal.recorded", "retention.recorded",
 	"adopt.recorded", "mwal.synced", "mseal.marker", "mseal.blocks",
-	"mretention.marked", "madopt.placed", "mcompact.written", NULL,
+	"mretention.marked", "madopt.placed", "mcompact.written", "compact.written",
+	"compact.recorded", NULL,
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;

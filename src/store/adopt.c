@@ -65,7 +65,7 @@ store_block_pull_path(const struct store *s, const char *id)
 
 /* Decode one trace's bytes and summarise them into t; OB_ECORRUPT when
  * they are not a TracesData of exactly that trace. */
-static enum ob_err
+enum ob_err
 summarise_trace(const struct block_trace *bt, const uint8_t *data, struct seal_trace *t,
 		const char *id, struct ob_arena *arena, struct rollup_delta *rollup, char *errbuf)
 {
@@ -238,6 +238,7 @@ out:
 	return err;
 }
 
+/* Recorded, or merged into a block that is (compact.c): its spans are here. */
 bool
 store_block_exists(struct store *s, const char *id)
 {
@@ -253,8 +254,55 @@ store_block_exists(struct store *s, const char *id)
 		found = sqlite3_step(st) == SQLITE_ROW;
 		sqlite3_finalize(st);
 	}
+	/* a store older than compaction has no block_sources: the prepare fails */
+	if (!found && sqlite3_prepare_v2(c->db, "SELECT 1 FROM block_sources WHERE source = ?1",
+					 -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		found = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+	}
 	db_release(s, c);
 	return found;
+}
+
+enum ob_err
+store_block_sources(struct store *s, const char *id, char (**ids)[27], size_t *n,
+		    char *errbuf)
+{
+	struct conn *c = db_acquire(s, errbuf);
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (c == NULL)
+		return OB_EIO;
+	if (sqlite3_prepare_v2(c->db, "SELECT source FROM block_sources WHERE block = ?1"
+				      " ORDER BY source", -1, &st, NULL) != SQLITE_OK) {
+		db_release(s, c);
+		return OB_OK;   /* a store older than compaction: no sources */
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			*ids = ob_xrealloc(*ids, cap * sizeof **ids);
+		}
+		snprintf((*ids)[(*n)++], 27, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		enum ob_err err = db_err(c, "listing block sources", errbuf);
+
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		db_release(s, c);
+		return err;
+	}
+	db_release(s, c);
+	return OB_OK;
 }
 
 enum ob_err

@@ -74,6 +74,35 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_COUNTER_GET] = "SELECT value FROM counters WHERE name = ?1",
 };
 
+/*
+ * Schema 2 (compaction, compact.c): blocks.level, and block_sources naming
+ * what each compacted block replaced.  A store made before opens as it
+ * was and is brought up to date here, in the writer's first transaction;
+ * its blocks are level 0 and have no sources.
+ */
+static enum ob_err
+db_migrate(struct conn *c, char *errbuf)
+{
+	sqlite3_stmt *st;
+	enum ob_err err;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT level FROM blocks LIMIT 0", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+	} else if ((err = db_exec(c, "ALTER TABLE blocks ADD COLUMN level INTEGER NOT NULL"
+				     " DEFAULT 0", errbuf))) {
+		return err;
+	}
+	if ((err = db_exec(c, "CREATE TABLE IF NOT EXISTS block_sources(block TEXT NOT NULL,"
+			      " source TEXT NOT NULL, dropped_ns INTEGER NOT NULL,"
+			      " PRIMARY KEY(block, source)) WITHOUT ROWID", errbuf)) ||
+	    (err = db_exec(c, "CREATE INDEX IF NOT EXISTS block_sources_source ON"
+			      " block_sources(source)", errbuf)))
+		return err;
+	return db_exec(c, "INSERT OR REPLACE INTO meta VALUES('schema_version', "
+		       OB_STR(STORE_SCHEMA_VERSION) ")", errbuf);
+}
+
 enum ob_err
 db_err(struct conn *c, const char *what, char *errbuf)
 {
@@ -142,6 +171,8 @@ db_open(struct store *s, bool writer, struct conn **out, char *errbuf)
 		for (i = 0; i < sizeof schema / sizeof schema[0]; i++)
 			if ((err = db_exec(c, schema[i], errbuf)))
 				goto fail;
+		if ((err = db_migrate(c, errbuf)))
+			goto fail;
 		/* blocks recorded from here on get rollups as they are; older ones
 		 * are counted once in the background (rollup_backfill) */
 		if ((err = db_exec(c, "INSERT OR IGNORE INTO meta VALUES('schema_version', 1)",

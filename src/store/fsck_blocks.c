@@ -219,6 +219,7 @@ check_postings(struct fsck_ctx *x, const struct block_row *b, const struct seal_
 	sqlite3_stmt *st;
 	size_t pairs = 0, want = 0, i;
 	bool ok = true;
+	struct ob_buf raw;
 
 	for (i = 0; i < si->ntraces; i++)
 		want += si->traces[i].nservices;
@@ -226,16 +227,21 @@ check_postings(struct fsck_ctx *x, const struct block_row *b, const struct seal_
 					  " WHERE block = ?1", -1, &st, NULL) != SQLITE_OK)
 		return true;
 	sqlite3_bind_int64(st, 1, b->seq);
+	ob_buf_init(&raw, 0);
 	while (ok && sqlite3_step(st) == SQLITE_ROW) {
-		const uint8_t *e = sqlite3_column_blob(st, 2);
+		const uint8_t *e;
 		size_t n = (size_t)sqlite3_column_bytes(st, 2), k;
 
-		if (n % 36) {
-			snprintf(why, whylen, "the postings of service \"%s\" are %zu bytes, not a"
-				 " multiple of 36", (const char *)sqlite3_column_text(st, 0), n);
+		/* a compacted block's postings are compressed (compact_postings.c) */
+		if (postings_raw(sqlite3_column_blob(st, 2), n, &raw, NULL) != OB_OK) {
+			snprintf(why, whylen, "the postings of service \"%s\" (%zu bytes) are neither"
+				 " 36-byte entries nor a compressed run of them",
+				 (const char *)sqlite3_column_text(st, 0), n);
 			ok = false;
 			break;
 		}
+		e = raw.data;
+		n = raw.len;
 		for (k = 0; k < n; k += 36)
 			if (!index_find(&si->ix, e + k)) {
 				snprintf(why, whylen, "the postings of service \"%s\" name a trace the"
@@ -245,6 +251,7 @@ check_postings(struct fsck_ctx *x, const struct block_row *b, const struct seal_
 			}
 		pairs += n / 36;
 	}
+	ob_buf_release(&raw);
 	sqlite3_finalize(st);
 	if (ok && pairs != want) {
 		snprintf(why, whylen, "its search postings hold %zu trace-service pairs, the block"
@@ -489,6 +496,23 @@ repair_orphan(struct fsck_ctx *x, const char *id, const char *path)
 	free_si(si);
 }
 
+/* Is id a block compaction replaced (block_sources; compact.c)? */
+static bool
+replaced(struct fsck_ctx *x, const char *id)
+{
+	sqlite3_stmt *st;
+	bool yes = false;
+
+	/* a store older than compaction has no such table: the prepare fails */
+	if (sqlite3_prepare_v2(x->rc->db, "SELECT 1 FROM block_sources WHERE source = ?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
+}
+
 void
 fsck_check_orphans(struct fsck_ctx *x)
 {
@@ -525,6 +549,9 @@ fsck_check_orphans(struct fsck_ctx *x)
 			fsck_note_add(x->rep, "blocks/%s: a pulled block %s (the owner finishes or"
 				      " removes it when it starts)", e->d_name,
 				      found ? "recorded but not yet renamed" : "not adopted");
+		} else if (strcmp(e->d_name + 26, ".blk") == 0 && !found && replaced(x, id)) {
+			fsck_note_add(x->rep, "blocks/%s: merged into a compacted block; deleted when"
+				      " its grace for readers is over", e->d_name);
 		} else if (strcmp(e->d_name + 26, ".blk") == 0 && !found) {
 			if (x->owner_running && stat(path, &sb) == 0 &&
 			    (uint64_t)sb.st_mtim.tv_sec * 1000000000ull + 60000000000ull > now) {

@@ -33,7 +33,7 @@
  * a bound on the table when half of every call is never instrumented.
  *
  * Each span is counted once, when the block holding it is recorded: a
- * block made by compacting recorded blocks (none yet) must carry no
+ * block made by compacting recorded blocks (compact.c) must carry no
  * rollup delta, and retention drops the rollups of times no block covers.
  */
 #include <math.h>

@@ -60,6 +60,7 @@ seal_item_free(struct seal_item *si)
 		ob_buf_release(&t->bytes);
 	}
 	free(si->traces);
+	free(si->sources);
 	writer_item_release(&si->item);
 	free(si);
 }

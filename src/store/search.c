@@ -482,9 +482,10 @@ sealed_next(struct sealed_source *ss)
 		}
 		if (sqlite3_step(ss->st) != SQLITE_ROW)
 			return ss->more = false;
-		ob_buf_reset(&ss->entries);
-		ob_buf_add(&ss->entries, sqlite3_column_blob(ss->st, 0),
-			   (size_t)sqlite3_column_bytes(ss->st, 0));
+		/* a row that does not decode is passed over (fsck names it) */
+		if (postings_raw(sqlite3_column_blob(ss->st, 0),
+				 (size_t)sqlite3_column_bytes(ss->st, 0), &ss->entries, NULL))
+			ob_buf_reset(&ss->entries);
 		ss->pos = 0;
 	}
 }

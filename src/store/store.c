@@ -4,7 +4,8 @@
  * Open: create the directory layout, open the writer connection (which
  * creates the schema), try to take owner.lock; the owner removes orphan
  * block files (sealed but never recorded: a crash between the file and
- * the commit) and starts the sealer.  Close: stop the sealer, seal the
+ * the commit; compacted sources whose grace is over) and starts the sealer
+ * and the compactor.  Close: stop the compactor and the sealer, seal the
  * head (owner), close the queue, let the writer drain, join, close.
  */
 #include <dirent.h>
@@ -94,10 +95,14 @@ remove_orphans(struct store *s, bool owner)
 			free(path);
 		} else if (owner && sqlite3_step(st) != SQLITE_ROW) {
 			char *path = block_path(s, id);
+			int source = compact_orphan(s, id);
 
-			ob_warn("store: removing unrecorded block file %s (its spans are still"
-				" in the head)", path);
-			unlink(path);
+			if (source == 0)
+				ob_warn("store: removing unrecorded block file %s (a seal or a"
+					" compaction that did not finish: its spans are still in"
+					" the head or in the blocks it merged)", path);
+			if (source <= 0)
+				unlink(path);   /* -1: merged into another, its grace is over */
 			free(path);
 		}
 		sqlite3_reset(st);
@@ -157,11 +162,14 @@ store_open(const struct store_options *opt, struct store **out, char *errbuf)
 		goto fail;
 	}
 	s->writer_running = true;
+	if (s->owner)
+		compact_init(s);        /* remove_orphans asks it about compacted sources */
 	if (!opt->read_only)
 		remove_orphans(s, s->owner);
 	if (s->owner) {
 		if (pthread_create(&s->sealer, NULL, sealer_main, s) == 0)
 			s->sealer_running = true;
+		compact_start(s);
 	}
 	*out = s;
 	return OB_OK;
@@ -178,6 +186,8 @@ store_close(struct store *s)
 
 	if (s == NULL)
 		return;
+	/* a merge in progress stops between two traces; its file is removed */
+	compact_stop(s);
 	if (s->sealer_running) {
 		pthread_mutex_lock(&s->sealer_lock);
 		s->stopping = true;
@@ -201,6 +211,7 @@ store_close(struct store *s)
 	}
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
+	compact_free(s);
 	frame_cache_free(s->cache);
 	head_cache_free(s->head);
 	bloom_cache_free(s->blooms);

@@ -56,6 +56,7 @@ struct store_options {
 	const char *origin;        /* who captured the data; default the host name */
 	bool no_rollups;           /* keep no service-graph rollups (benchmarks
 	                            * measure what they cost this way) */
+	bool no_compact;           /* never merge blocks in the background (compact.c) */
 	/* called on the sealer's thread after each block is recorded (may be NULL) */
 	void (*on_sealed)(void *arg);
 	void *on_sealed_arg;
@@ -97,6 +98,24 @@ enum ob_err store_submit(struct store *s, struct store_batch *b, char *errbuf);
 
 /* Seal every trace in the head now, whatever its age (owner only). */
 enum ob_err store_seal_all(struct store *s, char *errbuf);
+/*
+ * Compact now (owner only): merge blocks level by level, whatever their
+ * age, until no two can merge (compact.c says the rules).  The background
+ * compactor does the same as blocks come due.
+ */
+struct store_compact_result {
+	size_t merges, sources;            /* merged blocks made, blocks they replaced */
+	uint64_t bytes_before, bytes_after; /* of those files */
+	uint64_t traces_before, traces_after;
+	uint64_t ns;                       /* time spent */
+};
+enum ob_err store_compact_now(struct store *s, struct store_compact_result *res, char *errbuf);
+/*
+ * The blocks a compacted block replaced (its direct sources; none for a
+ * sealed or pulled block); *ids is the caller's to free.
+ */
+enum ob_err store_block_sources(struct store *s, const char *id, char (**ids)[27], size_t *n,
+				char *errbuf);
 /* Apply retention now (owner only); how many blocks were dropped. */
 enum ob_err store_expire(struct store *s, size_t *dropped, char *errbuf);
 

@@ -13,7 +13,12 @@
  *	                                  zstd(the parts' TracesData, one after
  *	                                  the other); append-only, no other index
  *	blocks         seq (rowid), id    one sealed block file, with a Bloom
- *	                                  filter of its trace ids (bloom.c)
+ *	                                  filter of its trace ids (bloom.c) and
+ *	                                  its compaction level (0: sealed or
+ *	                                  pulled; compact.c)
+ *	block_sources  (block, source)    a block a compacted block replaced,
+ *	                                  and when (dropped_ns); kept while the
+ *	                                  block or one merged from it is recorded
  *	trace_parts    (block seq,        a trace's part in a block: where its
  *	                trace_id)         bytes sit, and its time range; keyed by
  *	                                  block first, so sealing appends;
@@ -36,7 +41,9 @@
  *
  * block_services.entries: per trace, newest start first, 36 bytes:
  * trace id[16], u64 start_ns, u64 longest span of the service, u32 errors
- * of the service.
+ * of the service.  A compacted block's are one zstd frame of those
+ * entries, then a zero byte if the frame's length is a multiple of 36
+ * (postings_raw reads both forms).
  *
  * Part directory (head.dir), one entry per trace in the request, all
  * integers little-endian, strings NUL-terminated:
@@ -64,7 +71,9 @@
 #include "store/block.h"
 #include "store/store.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
+#define OB_STR_(x) #x
+#define OB_STR(x) OB_STR_(x)
 
 /* Prepared statements each connection keeps. */
 enum stmt_id {
@@ -108,7 +117,7 @@ struct tag_value {
 	char *key, *value;
 };
 
-enum item_kind { ITEM_BATCH, ITEM_SEAL, ITEM_EXPIRE, ITEM_ROLLUP };
+enum item_kind { ITEM_BATCH, ITEM_SEAL, ITEM_EXPIRE, ITEM_ROLLUP, ITEM_COMPACT };
 
 /* What the writer thread is handed.  Completion is signalled on done. */
 struct write_item {
@@ -146,6 +155,10 @@ struct seal_item {
 	struct seal_trace *traces;       /* sorted by trace id */
 	size_t ntraces;
 	struct rollup_delta *rollup;     /* what its spans add to the rollups */
+	/* ITEM_COMPACT (compact.c): the blocks it replaces; none: only prune */
+	int level;
+	char (*sources)[27];
+	size_t nsources;
 };
 
 /* A sealed trace's summary, added to its traces row. */
@@ -214,6 +227,8 @@ struct store {
 	pthread_mutex_t pool_lock;
 	struct conn *pool;
 
+	struct compactor *compactor;    /* compact.c; NULL unless owner */
+
 	struct frame_cache *cache;
 	struct head_cache *head;
 	struct bloom_cache *blooms;
@@ -221,7 +236,7 @@ struct store {
 	/* counters for /metrics, this process only */
 	_Atomic uint64_t batches_committed, spans_committed, commits;
 	_Atomic uint64_t commit_ns_total, commit_ns_max;
-	_Atomic uint64_t sealed_blocks, expired_blocks;
+	_Atomic uint64_t sealed_blocks, expired_blocks, compacted_blocks;
 };
 
 /* db.c */
@@ -290,6 +305,77 @@ void *sealer_main(void *arg);
 enum ob_err seal_some(struct store *s, bool everything, size_t *sealed, char *errbuf);
 void seal_item_free(struct seal_item *si);
 enum ob_err expire_blocks(struct store *s, size_t *dropped, char *errbuf);
+
+/* writer.c: record a sealed (or adopted, or compacted) block's rows */
+enum ob_err writer_record_block(struct store *s, struct conn *c, struct seal_item *si,
+				char *errbuf);
+
+/* compact.c */
+struct compactor;
+/* Before remove_orphans: the state, and the sources waiting out their grace. */
+void compact_init(struct store *s);
+void compact_start(struct store *s);
+void compact_stop(struct store *s);
+void compact_free(struct store *s);
+/* An unrecorded block file: 1 when it is a compacted source still in its
+ * grace period (then kept, and deleted when that ends), -1 a source past
+ * it, 0 no source at all. */
+int compact_orphan(struct store *s, const char *id);
+/* On the writer: replace the sources by the merged block (or only prune). */
+enum ob_err compact_apply(struct store *s, struct conn *c, struct seal_item *si, char *errbuf);
+
+/* A block as the compaction planner sees it. */
+struct compact_cand {
+	int64_t seq;
+	int level;
+	uint32_t origin;            /* a number per origin: only equal ones merge */
+	uint64_t created_ns, min_ns, max_ns, bytes, traces;
+};
+/* The rules (compact.c's constants, scaled by OBSTUI_COMPACT_SCALE). */
+struct compact_rules {
+	uint64_t age_ns[8];         /* per level: merge a lone tail older than this */
+	size_t fanout, max_sources;
+	int max_level;
+	uint64_t max_bytes, max_traces, max_range_ns;
+	uint64_t every_ns, grace_ns;  /* pass interval; sources' files kept this long */
+	uint64_t frame_mem;           /* the sources' frames in memory at once */
+	int zstd_level;
+};
+#define COMPACT_FRAME_MEM (64ull << 20)
+#define COMPACT_ZSTD_LEVEL 12
+/* The blocks that may be compacted, sorted for compact_plan (any_level: by
+ * origin and seq only, as force plans them), and their ids. */
+enum ob_err compact_candidates(struct store *s, bool any_level, struct compact_cand **v,
+			       char (**ids)[27], size_t *n, char *errbuf);
+/* block_services.entries as 36-byte entries (store_int.h's header) into out
+ * (reset first): a compacted block's are zstd-compressed (compact.c), told
+ * apart by a length that is not a multiple of 36. */
+enum ob_err postings_raw(const uint8_t *blob, size_t len, struct ob_buf *out, char *errbuf);
+/* On the writer: compress the postings of block_id (compact_postings.c). */
+enum ob_err postings_compress(struct conn *c, const char *block_id, char *errbuf);
+/* compact_merge.c: merge the blocks ids[0..*n) into one of level (*n is
+ * lowered when their frames would pass r->frame_mem: the first *n merged);
+ * OB_EBUSY when a source is no longer recorded (nothing changed). */
+struct store_compact_result;
+enum ob_err compact_merge(struct store *s, const struct compact_rules *r, const char (*ids)[27],
+			  size_t *n, int level, struct store_compact_result *res, char *errbuf);
+bool compact_stopping(struct store *s);
+void compact_rules_default(struct compact_rules *r, double scale);
+/*
+ * v[0..n) sorted by (origin, level, seq): the run [*first, *first + return)
+ * to merge next, or 0 when nothing is due.  force: whatever can merge,
+ * any level (v sorted by origin and seq).
+ */
+size_t compact_plan(const struct compact_cand *v, size_t n, uint64_t now, bool force,
+		    const struct compact_rules *r, size_t *first);
+
+/* adopt.c: decode one trace's bytes and summarise them into t (bt gives
+ * the id, length and expected span count); OB_ECORRUPT when they are not a
+ * TracesData of exactly that trace. */
+struct ob_arena;
+enum ob_err summarise_trace(const struct block_trace *bt, const uint8_t *data,
+			    struct seal_trace *t, const char *id, struct ob_arena *arena,
+			    struct rollup_delta *rollup, char *errbuf);
 
 /* head.c */
 void head_dir_add(struct ob_buf *dir, const struct chunk *c);

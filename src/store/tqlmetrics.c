@@ -144,6 +144,7 @@ sealed_parts(struct conn *c, struct cands *cs, char *errbuf)
 static enum ob_err
 service_parts(struct conn *c, struct cands *cs, char *errbuf)
 {
+	struct ob_buf raw;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -157,9 +158,13 @@ service_parts(struct conn *c, struct cands *cs, char *errbuf)
 	sqlite3_bind_int64(st, 1, (int64_t)cs->from);
 	sqlite3_bind_int64(st, 2, cs->to > INT64_MAX ? INT64_MAX : (int64_t)cs->to);
 	sqlite3_bind_text(st, 3, cs->h.service, -1, SQLITE_STATIC);
+	ob_buf_init(&raw, 0);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const uint8_t *e = sqlite3_column_blob(st, 0);
-		size_t n = (size_t)sqlite3_column_bytes(st, 0), k;
+		/* compacted blocks' postings are compressed (postings_raw) */
+		bool ok = postings_raw(sqlite3_column_blob(st, 0),
+				       (size_t)sqlite3_column_bytes(st, 0), &raw, NULL) == OB_OK;
+		const uint8_t *e = ok ? raw.data : NULL;
+		size_t n = ok ? raw.len : 0, k;
 		int64_t block = sqlite3_column_int64(st, 1);
 
 		for (k = 0; e && k + 36 <= n; k += 36) {
@@ -170,6 +175,7 @@ service_parts(struct conn *c, struct cands *cs, char *errbuf)
 			cand_add(cs, e + k, block, 0);
 		}
 	}
+	ob_buf_release(&raw);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return db_err(c, "listing service postings for metrics", errbuf);

@@ -323,8 +323,8 @@ record_services(struct conn *c, const struct seal_item *si, int64_t seq, char *e
 }
 
 /* Record a sealed block: the head rows it replaces go, in one transaction. */
-static enum ob_err
-apply_seal(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
+enum ob_err
+writer_record_block(struct store *s, struct conn *c, struct seal_item *si, char *errbuf)
 {
 	sqlite3_stmt *del = NULL, *blk = NULL, *hw = NULL, *st;
 	int64_t seq;
@@ -449,7 +449,9 @@ apply(struct store *s, struct conn *c, struct write_item *it, uint64_t now)
 	case ITEM_BATCH:
 		return apply_batch(s, c, (struct store_batch *)it, now, it->errbuf);
 	case ITEM_SEAL:
-		return apply_seal(s, c, (struct seal_item *)it, it->errbuf);
+		return writer_record_block(s, c, (struct seal_item *)it, it->errbuf);
+	case ITEM_COMPACT:
+		return compact_apply(s, c, (struct seal_item *)it, it->errbuf);
 	case ITEM_EXPIRE:
 		return apply_expire(s, c, (struct expire_item *)it, it->errbuf);
 	case ITEM_ROLLUP:

@@ -1,5 +1,17 @@
 /*
  * sync.c - push and pull (sync.h).
+ *
+ * Compacted blocks (store/compact.c) and push: a block made by merging
+ * others names its sources.  It is pushed only when the remote lacks what
+ * it holds: when every source is on the remote (known, or itself merged
+ * from blocks that all are), it is recorded as on the remote and not sent,
+ * since its spans are there already; otherwise it is sent.  If only some
+ * of its sources were pushed (a push that failed for longer than the
+ * compactor waits, a minute at level 0), the remote then holds those
+ * sources' spans twice until remote compaction replaces them.  Pull skips
+ * a block the store holds as the source of a merged one
+ * (store_block_exists), so a follower that compacted never fetches the
+ * same spans again.  The store merges only blocks of one origin.
  */
 #include "sync/sync.h"
 
@@ -383,6 +395,24 @@ push_file(struct job *j, const struct store_block_info *bi, const char *path, ui
 	return existed_block && existed_meta ? OB_EBUSY : OB_OK;
 }
 
+/* Is everything block id holds on the remote already, through its sources? */
+static bool
+covered_by_sources(struct store *s, struct known *k, const char *id, int depth)
+{
+	char (*src)[27] = NULL, errbuf[OB_ERRLEN];
+	size_t n = 0, i;
+	bool all;
+
+	if (depth > 16 || store_block_sources(s, id, &src, &n, errbuf) || n == 0) {
+		free(src);
+		return false;
+	}
+	for (i = 0, all = true; i < n && all; i++)
+		all = known_has(k, src[i]) || covered_by_sources(s, k, src[i], depth + 1);
+	free(src);
+	return all;
+}
+
 static enum ob_err
 push_one(struct job *j, const struct store_block_info *bi, uint64_t *bytes, char *errbuf)
 {
@@ -410,10 +440,14 @@ sync_push(struct store *s, struct blob_store *b, const struct remote *r,
 	if ((err = store_blocks_list(s, 0, &all, &n, errbuf)))
 		goto out;
 	for (i = 0; i < n; i++) {
-		if (known_has(&k, all[i].id))
+		if (known_has(&k, all[i].id)) {
 			res->already++;
-		else
+		} else if (covered_by_sources(s, &k, all[i].id, 0)) {
+			known_add(&k, all[i].id);   /* its spans went up in its sources */
+			res->already++;
+		} else {
 			all[w++] = all[i];
+		}
 	}
 	if (w > 0 && (err = blob_ensure_container(b, errbuf)))
 		goto out;
