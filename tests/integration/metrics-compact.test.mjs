@@ -201,3 +201,30 @@ test('kill -9 right after a merged block is written: the restart keeps one copy 
 	assert.deepEqual(covered, [...made].sort());
 	assert.deepEqual(dumpLines(mdir), want, 'promtool dump: every sample once');
 });
+
+test('obstui compact merges the metric blocks too; promtool dump gives the same samples', T, async () => {
+	const { out, made } = promtoolBlocks(14);
+	assert.ok(made.length >= 4, `promtool made ${made.length} blocks`);
+	const store = tempDir('obstui-mcompact-cli-');
+	const mdir = join(store, 'metrics');
+	mkdirSync(mdir, { recursive: true });
+	for (const b of made) cpSync(join(out, b), join(mdir, b), { recursive: true });
+	mkdirSync(join(out, 'wal'));   // promtool dump wants a (here empty) WAL
+	const before = dumpLines(out);
+	// a trace store beside it, as serve leaves one
+	const srv = await startServe({ store });
+	assert.equal((await srv.stop('SIGTERM')).code, 0);
+	const args = ['compact', '--json', '--store', store];
+	const r = cli(args, { timeout: 120000 });
+	assert.equal(r.code, 0, describeCli(args, r));
+	const res = JSON.parse(r.stdout);
+	assert.ok(res.metrics.merges >= 1 && res.metrics.sources >= 2, r.stdout);
+	const after = blocksIn(mdir);
+	assert.ok(after.length < made.length, `blocks before ${made.length}, after ${after.length}`);
+	assert.ok(after.some((b) => metaOf(mdir, b).compaction.level >= 2), after.map((b) => JSON.stringify(metaOf(mdir, b).compaction)).join('\n'));
+	assert.deepEqual(dumpLines(mdir), before);
+	// and the text form says what it did
+	const again = cli(['compact', '--store', store], { timeout: 120000 });
+	assert.equal(again.code, 0, describeCli(['compact'], again));
+	assert.match(again.stdout, /^metrics: (nothing to compact|merged \d+ blocks into \d+)/m);
+});
