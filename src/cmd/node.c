@@ -24,8 +24,18 @@
  *   --push push agent             push_blob, its uploads    sealed blocks of     3 (after the head is
  *                                                           both stores            sealed; bounded by
  *                                                                                  --push-timeout)
+ *   TLS front (--tls-cert):       the TLS sessions; hands   -                    1 (acceptor stopped,
+ *     acceptor + one pump per     plain bytes to MHD over                          listening socket shut)
+ *     connection (net/http_tls.c) a socketpair                                   2 (pumps end with MHD's
+ *                                                                                  connections)
+ *   TLS/token watcher (net/       the certificate and       -                    after 2 (the last
+ *     guard.c)                    token state; SIGHUP                              listener lets go)
  *   metrics store sealer          metrics head, WAL,        trace store (the     4 (seals its head)
  *                                 TSDB blocks               shared byte cap)
+ *   metrics store compactor       merged TSDB blocks being  metrics blocks       4 (stopped before the
+ *     (nice 10)                   written                   (refcounted)           sealer's last seal)
+ *   trace store compactor         merged block files being  trace store          5 (stopped first, a
+ *     (nice 10)                   written                                          merge abandoned)
  *   trace store sealer            block files being         trace store;         5 (stopped, then the
  *                                 written                   kicks the pusher      head is sealed)
  *                                                           (under pusher_lock)
