@@ -174,6 +174,7 @@ bench: deps-test all $(B)/bench/rwgen
 	@[ "$${BENCH_SVCGRAPH:-1}" = 0 ] || BENCH_BUILD=$(B) bench/svcgraph_bench.sh
 	@[ "$${BENCH_METVIEW:-1}" = 0 ] || BENCH_BUILD=$(B) bench/metview_bench.sh
 	@[ "$${BENCH_COMPACT:-1}" = 0 ] || BENCH_BUILD=$(B) bench/compact_bench.sh
+	@[ "$${BENCH_COMPACT_COST:-1}" = 0 ] || $(MAKE) --no-print-directory bench-compact-cost
 
 bench-ui: all
 	@BENCH_BUILD=$(B) BENCH_UI=only bench/run.sh
@@ -199,6 +200,15 @@ bench-metrics: all $(B)/bench/rwgen
 bench-svcgraph: all
 	@BENCH_BUILD=$(B) bench/svcgraph_bench.sh
 .PHONY: bench-svcgraph
+
+# make bench-compact-cost (also a phase of make bench; BENCH_COMPACT_COST=0 skips it
+# there): ingest with and without background compaction, side by side (the
+# service-graph benchmark's cost phase with OBSTUI_NO_COMPACT=1 as the switch)
+bench-compact-cost: all
+	@BENCH_BUILD=$(B) BENCH_OUT=$${BENCH_OUT:-bench/out}/compact-cost BENCH_SG_PHASES=cost \
+		BENCH_SG_COST_SWITCH=compaction BENCH_SG_ROUND_SECONDS=$${BENCH_SG_ROUND_SECONDS:-40} \
+		bench/svcgraph_bench.sh
+.PHONY: bench-compact-cost
 
 # make bench-metview (also a phase of make bench; BENCH_METVIEW=0 skips it there): a chart
 # frame, the Metrics view's first frame over 100,000 series (bench/bench_metui.c), and metric

@@ -54,6 +54,12 @@
 #   BENCH_SG_REPS=20              timed repetitions of each query (after a warm-up)
 #   BENCH_SG_METRICS_REPS=5       of the TraceQL metrics query
 #   BENCH_SG_PHASES="cost fill"   cost, fill (with query and ui), or both
+#   BENCH_SG_COST_SWITCH=rollups  cost: what the second server goes without:
+#                                 rollups (OBSTUI_NO_ROLLUPS=1) or compaction
+#                                 (OBSTUI_NO_COMPACT=1: trace and metric blocks
+#                                 never merged; make bench-compact-cost); with
+#                                 compaction the table adds the compactor
+#                                 thread's share of obstui's CPU
 #   BENCH_SG_FILL_SECONDS=1800    bound on the fill
 #   BENCH_SG_SEAL_SECONDS=1800    bound on each wait for sealing
 #   BENCH_CONNS=32                loadgen connections
@@ -74,6 +80,12 @@ ROUND_SECONDS=${BENCH_SG_ROUND_SECONDS:-20}
 REPS=${BENCH_SG_REPS:-20}
 METRICS_REPS=${BENCH_SG_METRICS_REPS:-5}
 PHASES=${BENCH_SG_PHASES:-cost fill}
+SWITCH=${BENCH_SG_COST_SWITCH:-rollups}
+case $SWITCH in
+rollups) OFF_ENV=OBSTUI_NO_ROLLUPS=1 ;;
+compaction) OFF_ENV=OBSTUI_NO_COMPACT=1 ;;
+*) echo "svcgraph_bench: BENCH_SG_COST_SWITCH: '$SWITCH' is neither rollups nor compaction" >&2; exit 1 ;;
+esac
 FILL_SECONDS=${BENCH_SG_FILL_SECONDS:-1800}
 SEAL_SECONDS=${BENCH_SG_SEAL_SECONDS:-1800}
 CONNS=${BENCH_CONNS:-32}
@@ -145,6 +157,22 @@ cpu_ticks() { # utime + stime of pid $1
 	# shellcheck disable=SC2086
 	set -- $s
 	echo $(( ${12} + ${13} ))
+}
+thread_ticks() { # utime + stime of the threads of pid $1 named $2
+	local f s n=0
+	for f in /proc/"$1"/task/*; do
+		[ "$(cat "$f/comm" 2>/dev/null)" = "$2" ] || continue
+		s=$(cat "$f/stat")
+		s=${s##*) }
+		# shellcheck disable=SC2086
+		set -- $s
+		n=$((n + ${12} + ${13}))
+	done
+	echo "$n"
+}
+metric_of() { # TAG NAME: the value of an unlabelled metric on the server's /metrics
+	curl -s --max-time 10 "http://127.0.0.1:${API_OF[$1]}/metrics" |
+		awk -v n="$2" '$1 == n { printf "%d", $2; f = 1 } END { if (!f) print 0 }'
 }
 machine_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
 fdiv() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN { if (b == 0 || a == "" || b == "" || a == "n/a" || b == "n/a") print "n/a"; else printf f, a / b }'; }
@@ -252,7 +280,7 @@ cost_phase() {
 	local r
 	put cost_idle_busy_pct "$(machine_busy_now)"
 	serve_start with
-	serve_start without OBSTUI_NO_ROLLUPS=1
+	serve_start without "$OFF_ENV"
 	SEQ_NEXT[with]=0
 	SEQ_NEXT[without]=0
 	for r in $(seq "$ROUNDS"); do
@@ -291,7 +319,19 @@ cost_phase() {
 	# spans per CPU-second, with / without (the inverse of the CPU per span ratio)
 	put cost_cpu_ratio "$(fdiv "$(kv cost_without_cpu_per_mspans "$R")" "$(kv cost_with_cpu_per_mspans "$R")" %.3f)"
 	# the comparison means something only if the switch worked
-	if [ "$(kv cost_with_graph_edges "$R")" -gt 0 ] && [ "$(kv cost_without_graph_edges "$R")" = 0 ]; then
+	if [ "$SWITCH" = compaction ]; then
+		for t in with without; do
+			put "cost_${t}_compacted" "$(metric_of "$t" obstui_store_compacted_blocks_total)"
+			put "cost_${t}_blocks" "$(metric_of "$t" obstui_store_blocks)"
+		done
+		put cost_compactor_cpu_seconds "$(fdiv "$(thread_ticks "${PID_OF[with]}" obstui-compact)" "$TICKS" %.2f)"
+		put cost_compactor_share_pct "$(fdiv $((100 * $(thread_ticks "${PID_OF[with]}" obstui-compact))) "$(cpu_ticks "${PID_OF[with]}")" %.1f)"
+		if [ "$(kv cost_with_compacted "$R")" -gt 0 ] && [ "$(kv cost_without_compacted "$R")" = 0 ]; then
+			put cost_check ok
+		else
+			put cost_check "WRONG: the server with compaction merged $(kv cost_with_compacted "$R") blocks, the one without $(kv cost_without_compacted "$R")"
+		fi
+	elif [ "$(kv cost_with_graph_edges "$R")" -gt 0 ] && [ "$(kv cost_without_graph_edges "$R")" = 0 ]; then
 		put cost_check ok
 	else
 		put cost_check "WRONG: the server with rollups has $(kv cost_with_graph_edges "$R") edges, the one without $(kv cost_without_graph_edges "$R")"
@@ -432,6 +472,24 @@ echo "obstui $BENCH_LABEL, \`serve --seal-idle $SEAL_IDLE\`, OTLP/HTTP from benc
 echo "requests of 10 traces x 10 spans, 6 services)."
 if has_phase cost; then
 	echo
+	if [ "$SWITCH" = compaction ]; then
+	echo "### Compaction's cost: ingest with and without background compaction, same run"
+	echo
+	echo "Two servers on two fresh stores (one with \`OBSTUI_NO_COMPACT=1\`), loaded in turn: $ROUNDS rounds of"
+	echo "$ROUND_SECONDS s each, the order alternating; each turn ends when the head is sealed, so *throughput*"
+	echo "is spans / (load + drain) and CPU is obstui's over both. Machine $(kv cost_idle_busy_pct "$R")% busy before."
+	echo
+	echo "| figure | with compaction | without | with / without | target | |"
+	echo "|---|---|---|---|---|---|"
+	echo "| spans acknowledged | $(kv cost_with_spans "$R") | $(kv cost_without_spans "$R") | | | |"
+	echo "| ingest throughput to sealed blocks, spans/s (per round) | $(kv cost_with_spans_per_sec "$R") ($(kv cost_with_rounds_spans_per_sec "$R")) | $(kv cost_without_spans_per_sec "$R") ($(kv cost_without_rounds_spans_per_sec "$R")) | $(kv cost_throughput_ratio "$R") | >= 0.90 | $(verdict "$(kv cost_throughput_ratio "$R")" 0.90 ge) |"
+	echo "| spans/s acknowledged during the load (per round) | $(kv cost_with_load_spans_per_sec "$R") ($(kv cost_with_rounds_load_spans_per_sec "$R")) | $(kv cost_without_load_spans_per_sec "$R") ($(kv cost_without_rounds_load_spans_per_sec "$R")) | $(kv cost_load_ratio "$R") | | |"
+	echo "| obstui CPU-s per million spans, load + drain | $(kv cost_with_cpu_per_mspans "$R") | $(kv cost_without_cpu_per_mspans "$R") | $(kv cost_cpu_ratio "$R") (spans per CPU-s) | | |"
+	echo "| the trace compactor thread's CPU, share of obstui's | $(kv cost_compactor_cpu_seconds "$R") s, $(kv cost_compactor_share_pct "$R")% | | | <= 25% of a core | |"
+	echo "| merged blocks written / blocks at the end | $(kv cost_with_compacted "$R") / $(kv cost_with_blocks "$R") | $(kv cost_without_compacted "$R") / $(kv cost_without_blocks "$R") | | > 0 / 0 merged | $(kv cost_check "$R") |"
+	echo "| busy answers (503, retried) / failed requests | $(kv cost_with_busy_answers "$R") / $(kv cost_with_failed_requests "$R") | $(kv cost_without_busy_answers "$R") / $(kv cost_without_failed_requests "$R") | | | |"
+	echo "| machine busy during the turns; CPU-s of other processes (loadgen included) | $(kv cost_with_machine_busy_pct "$R")%; $(kv cost_with_other_cpu_seconds "$R") | $(kv cost_without_machine_busy_pct "$R")%; $(kv cost_without_other_cpu_seconds "$R") | | | |"
+	else
 	echo "### Rollup upkeep: ingest with and without the rollups, same run"
 	echo
 	echo "Two servers on two fresh stores (one with \`OBSTUI_NO_ROLLUPS=1\`), loaded in turn: $ROUNDS rounds of"
@@ -449,6 +507,7 @@ if has_phase cost; then
 	echo "| busy answers (503, retried) / failed requests | $(kv cost_with_busy_answers "$R") / $(kv cost_with_failed_requests "$R") | $(kv cost_without_busy_answers "$R") / $(kv cost_without_failed_requests "$R") | | | |"
 	echo "| machine busy during the turns; CPU-s of other processes (loadgen included) | $(kv cost_with_machine_busy_pct "$R")%; $(kv cost_with_other_cpu_seconds "$R") | $(kv cost_without_machine_busy_pct "$R")%; $(kv cost_without_other_cpu_seconds "$R") | | | |"
 	echo "| service-graph edges in the last hour (rollups on / off) | $(kv cost_with_graph_edges "$R") | $(kv cost_without_graph_edges "$R") | | > 0 / 0 | $(kv cost_check "$R") |"
+	fi
 fi
 if has_phase fill; then
 	echo

@@ -79,6 +79,9 @@ handle_metrics(void *ctx, struct http_request *req, struct http_response *resp)
 	       NULL, (double)st.sealed_blocks);
 	metric(b, "obstui_store_expired_blocks_total", "counter",
 	       "Blocks dropped by retention in this process.", NULL, (double)st.expired_blocks);
+	metric(b, "obstui_store_compacted_blocks_total", "counter",
+	       "Merged blocks written by compaction in this process.", NULL,
+	       (double)st.compacted_blocks);
 }
 
 static const struct http_route routes[] = {

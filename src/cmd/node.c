@@ -364,6 +364,11 @@ node_start(struct node_options *o, bool all_or_nothing, struct node **out, char 
 	o->sopt.on_sealed_arg = n;
 	/* benchmarks measure what the service-graph rollups cost by turning them off */
 	o->sopt.no_rollups = getenv("OBSTUI_NO_ROLLUPS") && *getenv("OBSTUI_NO_ROLLUPS") == '1';
+	/* ... and what compaction costs ingest, by turning it off (traces and metrics) */
+	if (getenv("OBSTUI_NO_COMPACT") && *getenv("OBSTUI_NO_COMPACT") == '1') {
+		o->sopt.no_compact = true;
+		o->mopt.no_compactor = true;
+	}
 	if ((err = store_open(&o->sopt, &n->store, errbuf))) {
 		pthread_mutex_destroy(&n->pusher_lock);
 		free(n);

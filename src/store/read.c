@@ -358,6 +358,7 @@ store_stats_get(struct store *s, struct store_stats *st, char *errbuf)
 	st->queue_count = qc;
 	st->queue_bytes = qb;
 	st->sealed_blocks = s->sealed_blocks;
+	st->compacted_blocks = s->compacted_blocks;
 	st->expired_blocks = s->expired_blocks;
 	return OB_OK;
 }

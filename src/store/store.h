@@ -263,7 +263,7 @@ struct store_stats {
 	uint64_t batches_committed, spans_committed, commits;
 	uint64_t commit_ns_total, commit_ns_max;
 	uint64_t queue_count, queue_bytes;
-	uint64_t sealed_blocks, expired_blocks;
+	uint64_t sealed_blocks, expired_blocks, compacted_blocks;
 };
 enum ob_err store_stats_get(struct store *s, struct store_stats *st, char *errbuf);
 
