@@ -232,9 +232,9 @@ cmp_ref(const void *a, const void *b)
 static enum ob_err
 write_summaries(struct block_writer *w, char *errbuf)
 {
-	struct ob_buf b;
+	struct ob_buf raw, b;
 	uint8_t *p;
-	size_t i, need = 24;
+	size_t i, need = 0, bound, n;
 	enum ob_err err;
 
 	if (w->sum_bad || w->nrefs != w->ix.ntraces || w->ix.ntraces == 0)
@@ -244,15 +244,9 @@ write_summaries(struct block_writer *w, char *errbuf)
 	if (need + w->sum.len > BLOCK_MAX_INDEX)
 		return OB_OK;
 	qsort(w->refs, w->nrefs, sizeof *w->refs, cmp_ref);
-	ob_buf_init(&b, 0);
-	ob_buf_reserve(&b, need + w->sum.len, &p);
-	ob_put_le32(p, SKIP_SUMMARY);
-	ob_put_le32(p + 4, (uint32_t)(need + w->sum.len - 8));
-	memcpy(p + 8, "OBXS", 4);
-	ob_put_le32(p + 12, 1);
-	ob_put_le32(p + 16, (uint32_t)w->ix.ntraces);
-	ob_put_le32(p + 20, (uint32_t)w->nnames);
-	p += 24;
+	/* the payload: names, then the entries in index order */
+	ob_buf_init(&raw, 0);
+	ob_buf_reserve(&raw, need + w->sum.len, &p);
 	for (i = 0; i < w->nnames; i++) {
 		size_t l = strlen(w->names[i]);
 
@@ -264,8 +258,26 @@ write_summaries(struct block_writer *w, char *errbuf)
 		memcpy(p, w->sum.data + w->refs[i].off, w->refs[i].len);
 		p += w->refs[i].len;
 	}
-	b.len = (size_t)(p - b.data);
+	raw.len = (size_t)(p - raw.data);
+	bound = ZSTD_compressBound(raw.len);
+	ob_buf_init(&b, 0);
+	ob_buf_reserve(&b, 28 + bound, &p);
+	n = ZSTD_compressCCtx(w->cctx, p + 28, bound, raw.data, raw.len, w->level);
+	if (ZSTD_isError(n)) {
+		ob_buf_release(&raw);
+		ob_buf_release(&b);
+		return ob_errf(errbuf, OB_EINTERNAL, "zstd: %s", ZSTD_getErrorName(n));
+	}
+	ob_put_le32(p, SKIP_SUMMARY);
+	ob_put_le32(p + 4, (uint32_t)(20 + n));
+	memcpy(p + 8, "OBXS", 4);
+	ob_put_le32(p + 12, 2);
+	ob_put_le32(p + 16, (uint32_t)w->ix.ntraces);
+	ob_put_le32(p + 20, (uint32_t)w->nnames);
+	ob_put_le32(p + 24, (uint32_t)raw.len);
+	b.len = 28 + n;
 	err = write_all(w, b.data, b.len, errbuf);
+	ob_buf_release(&raw);
 	ob_buf_release(&b);
 	return err;
 }

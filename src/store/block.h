@@ -45,16 +45,19 @@
  *	0            4     0x184D2A5D  skippable-frame magic
  *	4            4     n           length of what follows
  *	8            4     "OBXS"
- *	12           4     1           summary format version (another one is
- *	                               passed over as if absent)
+ *	12           4     2           summary format version (another one is
+ *	                               passed over as if absent; 1 was an
+ *	                               uncompressed draft never released)
  *	16           4     ntraces     the index's, or the block is corrupt
  *	20           4     nnames
- *	24           ...   nnames service names: u16 length, then its bytes
- *	                   (no NUL)
- *	             ...   one entry per trace, in the index's order (sorted
- *	                   by trace id), uvarints (protobuf's): nerrors,
- *	                   nservices, then per service: name (index into the
- *	                   names), longest span duration in ns, error spans
+ *	24           4     raw_len     the payload's length, decompressed
+ *	28           n-20  the payload as one zstd frame (about a third of its
+ *	                   raw size): nnames service names, each a u16 length
+ *	                   then its bytes (no NUL); then one entry per trace,
+ *	                   in the index's order (sorted by trace id), uvarints
+ *	                   (protobuf's): nerrors, nservices, then per service:
+ *	                   name (index into the names), longest span duration
+ *	                   in ns, error spans
  *
  * A trace's start, end and span count are the index's trace table.  The
  * entries hold exactly what adopt.c's summarise_trace computes from the

@@ -6,7 +6,8 @@
  * index there instead, which reads as "no summaries" (OB_ENOTFOUND), as
  * does a summary format version this reader does not know.  Everything in
  * it is checked for bounds before use (blocks come from other machines):
- * counts against the bytes left, name indexes against the names, and the
+ * the payload must decompress to exactly the length the header says (at
+ * most BLOCK_MAX_INDEX), counts are checked against the bytes left, name indexes against the names, and the
  * entries must use the frame exactly.  What the entries say is trusted as
  * the index is: the SHA-256 of the whole file vouches for both.
  */
@@ -19,6 +20,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <zstd.h>
 
 #include "core/endian.h"
 #include "core/mem.h"
@@ -54,20 +57,20 @@ pread_exact(int fd, void *p, size_t n, uint64_t off)
 	return true;
 }
 
-/* Parse body[0..len) (after the 8-byte frame header) into out. */
+/* Parse the decompressed payload raw[0..len) into out. */
 static enum ob_err
-parse(const char *path, const uint8_t *body, size_t len, const struct block_index *ix,
-      struct block_summaries *out, char *errbuf)
+parse(const char *path, uint32_t ntraces, uint32_t nnames, const uint8_t *raw, size_t len,
+      const struct block_index *ix, struct block_summaries *out, char *errbuf)
 {
-	const uint8_t *p = body + 16, *end = body + len;
-	uint32_t nnames = ob_get_le32(body + 12), i;
+	const uint8_t *p = raw, *end = raw + len;
+	uint32_t i;
 	size_t *name_off = NULL, pool = 0, nsvcs = 0, svcs_alloc = 0, k;
 	uint32_t *first = NULL;
 	enum ob_err err = OB_OK;
 
-	if (ob_get_le32(body + 8) != ix->ntraces)
+	if (ntraces != ix->ntraces)
 		return ob_errf(errbuf, OB_ECORRUPT, "%s: its summaries name %u traces, its index %zu",
-			       path, ob_get_le32(body + 8), ix->ntraces);
+			       path, ntraces, ix->ntraces);
 	if (nnames > len / 2)
 		return ob_errf(errbuf, OB_ECORRUPT, "%s: summary names do not fit", path);
 	name_off = ob_xmalloc(((size_t)nnames + 1) * sizeof *name_off);
@@ -140,7 +143,9 @@ block_summaries_read(const char *path, const struct block_index *ix,
 		     struct block_summaries *out, char *errbuf)
 {
 	uint64_t data_end = 0, size;
-	uint8_t hdr[8], *body = NULL;
+	uint8_t hdr[8], *body = NULL, *raw = NULL;
+	uint32_t raw_len;
+	size_t got;
 	struct stat st;
 	enum ob_err err;
 	uint32_t n;
@@ -161,7 +166,7 @@ block_summaries_read(const char *path, const struct block_index *ix,
 		return OB_ENOTFOUND;
 	}
 	n = ob_get_le32(hdr + 4);
-	if (n < 16 || n > BLOCK_MAX_INDEX || data_end + 8 + n > size - 16) {
+	if (n < 20 || n > BLOCK_MAX_INDEX || data_end + 8 + n > size - 16) {
 		close(fd);
 		return ob_errf(errbuf, OB_ECORRUPT, "%s: bad summary frame", path);
 	}
@@ -170,12 +175,25 @@ block_summaries_read(const char *path, const struct block_index *ix,
 		err = ob_errf(errbuf, OB_ECORRUPT, "%s: bad summary frame", path);
 		goto out;
 	}
-	if (memcmp(body, "OBXS", 4) != 0 || ob_get_le32(body + 4) != 1) {
+	if (memcmp(body, "OBXS", 4) != 0 || ob_get_le32(body + 4) != 2) {
 		err = OB_ENOTFOUND;  /* a later format: decode the spans instead */
 		goto out;
 	}
-	err = parse(path, body, n, ix, out, errbuf);
+	raw_len = ob_get_le32(body + 16);
+	if (raw_len > BLOCK_MAX_INDEX) {
+		err = ob_errf(errbuf, OB_ECORRUPT, "%s: summaries claim %u bytes", path, raw_len);
+		goto out;
+	}
+	raw = ob_xmalloc((size_t)raw_len + 1);
+	got = ZSTD_decompress(raw, raw_len, body + 20, n - 20);
+	if (ZSTD_isError(got) || got != raw_len) {
+		err = ob_errf(errbuf, OB_ECORRUPT, "%s: the summaries do not decompress", path);
+		goto out;
+	}
+	err = parse(path, ob_get_le32(body + 8), ob_get_le32(body + 12), raw, raw_len, ix, out,
+		    errbuf);
 out:
+	free(raw);
 	if (err)
 		block_summaries_release(out);
 	free(body);

@@ -130,6 +130,17 @@ summary_frame_round_trips(void **state)
 		close(fd);
 		assert_int_equal(block_summaries_read(path, &ix, &bs, errbuf), OB_OK);
 		block_summaries_release(&bs);
+		/* a flipped byte in the compressed payload */
+		{
+			uint8_t x;
+
+			fd = open(path, O_RDWR);
+			assert_int_equal(pread(fd, &x, 1, (off_t)end + 8 + 24), 1);
+			x ^= 0x5a;
+			assert_int_equal(pwrite(fd, &x, 1, (off_t)end + 8 + 24), 1);
+			close(fd);
+			assert_int_equal(block_summaries_read(path, &ix, &bs, errbuf), OB_ECORRUPT);
+		}
 	}
 	block_index_release(&ix);
 	/* an older block (or one a trace of which has no summary): none */
