@@ -15,7 +15,9 @@
 //                 BlockBlobClient.uploadFile / uploadData, SDK defaults,
 //                 4 blobs in flight as obstui's SYNC_WORKERS
 //   pull obstui   `obstui pull URL --store NEW`: list, meta, block, SHA-256,
-//                 decode every trace, record it (end to end)
+//                 read the block's per-trace summaries (blocks sealed before
+//                 they existed: decode every trace), scan the spans for the
+//                 rollups, record it all (end to end)
 //   fetch obstui  `bench_sync fetch`: obstui's blob client only (list, GET
 //                 meta, GET block, write the file), 4 threads (raw transfer)
 //   pull sdk      listBlobsFlat, then per block downloadToBuffer(meta) and

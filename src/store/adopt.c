@@ -5,9 +5,15 @@
  * A pulled block arrives as blocks/<id>.pull.  Adopting it:
  *
  *   1. checks its SHA-256 against the one its meta promised, reads its
- *      index (block_index_read checks the layout) and decodes every trace,
- *      checking that each span belongs to the trace the index says and
- *      that the counts agree: a block is taken whole or not at all;
+ *      index (block_index_read checks the layout) and its summary frame
+ *      (block.h): each trace's services, errors, start and end as the
+ *      sealer computed them, trusted as the index is since the SHA-256 of
+ *      the whole file vouches for both, so no span is decoded (unless
+ *      rollups are kept: then each trace's bytes go through the service
+ *      graph's wire-level scan, once).  A block without summaries (sealed
+ *      before they existed) has every trace decoded instead, checking that
+ *      each span belongs to the trace the index says and that the counts
+ *      agree.  Either way a block is taken whole or not at all;
  *   2. hands the writer a seal item with no head rows, so the block, its
  *      trace locations and search postings are recorded in one transaction
  *      exactly as for a block sealed here (origin and id kept);
@@ -174,6 +180,64 @@ summarise_block(const char *path, const char *id, struct seal_item *si, bool rol
 	return err;
 }
 
+/*
+ * The traces of the block at path from its summary frame (sums), in index
+ * order into si; with rollups, each trace's bytes are scanned for them.
+ */
+static enum ob_err
+adopt_summarised(const char *path, const char *id, struct seal_item *si,
+		 const struct block_summaries *sums, bool rollups, char *errbuf)
+{
+	struct ob_buf frame;
+	uint32_t cur = UINT32_MAX;
+	enum ob_err err = OB_OK;
+	size_t i, k;
+	int fd = -1;
+
+	if (rollups && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return ob_errf(errbuf, OB_EIO, "%s: %s", path, strerror(errno));
+	ob_buf_init(&frame, 0);
+	si->traces = ob_xcalloc(si->ix.ntraces + 1, sizeof *si->traces);
+	if (rollups)
+		si->rollup = rollup_delta_new();
+	for (i = 0; i < si->ix.ntraces && !err; i++) {
+		const struct block_trace *bt = &si->ix.traces[i];
+		const struct block_summary *bs = &sums->traces[i];
+		struct seal_trace *t = &si->traces[i];
+
+		if (i && memcmp(bt->trace_id, si->ix.traces[i - 1].trace_id, 16) <= 0) {
+			err = ob_errf(errbuf, OB_ECORRUPT, "block %s: its index is not sorted", id);
+			break;
+		}
+		memcpy(t->trace_id, bt->trace_id, 16);
+		t->start_ns = bt->start_ns;
+		t->end_ns = bt->end_ns;
+		t->nspans = bt->nspans;
+		t->nerrors = bs->nerrors;
+		si->ntraces = i + 1;
+		for (k = 0; k < bs->nservices; k++)
+			service_note(&t->services, &t->nservices, bs->services[k].service,
+				     bs->services[k].max_duration_ns, bs->services[k].errors);
+		if (!rollups)
+			continue;
+		/* block_index_read checked the frame number and the trace's bounds */
+		if (bt->frame != cur) {
+			if ((err = block_frame_read(fd, &si->ix.frames[bt->frame], &frame, errbuf)))
+				break;
+			cur = bt->frame;
+		}
+		if ((uint64_t)bt->offset + bt->length > frame.len) {
+			err = ob_errf(errbuf, OB_ECORRUPT, "block %s: a trace lies outside its frame", id);
+			break;
+		}
+		rollup_delta_add_bytes(si->rollup, frame.data + bt->offset, bt->length);
+	}
+	ob_buf_release(&frame);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
 enum ob_err
 store_block_adopt(struct store *s, const char *id, const char *sha256, char *errbuf)
 {
@@ -210,8 +274,18 @@ store_block_adopt(struct store *s, const char *id, const char *sha256, char *err
 			strncmp(why, pull, pl) == 0 && why[pl] == ':' ? why + pl + 2 : why);
 		goto out;
 	}
-	if ((err = summarise_block(pull, id, si, !s->opt.no_rollups, errbuf)))
-		goto out;
+	{
+		struct block_summaries sums;
+
+		err = block_summaries_read(pull, &si->ix, &sums, errbuf);
+		if (err == OB_OK)
+			err = adopt_summarised(pull, id, si, &sums, !s->opt.no_rollups, errbuf);
+		else if (err == OB_ENOTFOUND)  /* an older block: decode its spans */
+			err = summarise_block(pull, id, si, !s->opt.no_rollups, errbuf);
+		block_summaries_release(&sums);
+		if (err)
+			goto out;
+	}
 	{
 		uint8_t (*ids)[16] = ob_xmalloc((si->ix.ntraces + 1) * 16);
 		struct stat sb;

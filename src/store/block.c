@@ -11,6 +11,7 @@
 #include "store/block.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,9 @@
 #include "core/endian.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "core/varint.h"
 
+#define SKIP_SUMMARY 0x184D2A5Du
 #define SKIP_INDEX 0x184D2A5Eu
 #define SKIP_FOOTER 0x184D2A5Fu
 #define TRACE_ENTRY 48
@@ -40,6 +43,16 @@ struct block_writer {
 	struct block_index ix;
 	size_t traces_alloc, frames_alloc;
 	EVP_MD_CTX *sha;
+	/* summaries (block_writer_summary), encoded in the order added */
+	struct ob_buf sum;
+	struct sum_ref {
+		uint8_t id[16];
+		uint32_t off, len;
+	} *refs;
+	size_t nrefs, refs_alloc;
+	char **names;
+	size_t nnames;
+	bool sum_bad;            /* a trace without one: no summary frame */
 };
 
 void
@@ -93,6 +106,7 @@ block_writer_new(const char *path, const char *origin, int level, struct block_w
 	w->ix.min_ns = UINT64_MAX;
 	w->sha = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(w->sha, EVP_sha256(), NULL);
+	ob_buf_init(&w->sum, 0);
 	*out = w;
 	return OB_OK;
 }
@@ -160,6 +174,114 @@ block_writer_add(struct block_writer *w, const uint8_t trace_id[16], const uint8
 	return OB_OK;
 }
 
+void
+block_writer_summary(struct block_writer *w, uint32_t nerrors, const struct block_service *sv,
+		     size_t n)
+{
+	uint8_t tmp[3 * OB_VARINT_MAX], *p;
+	struct sum_ref *r;
+	size_t i, k;
+
+	if (w->sum_bad || w->ix.ntraces != w->nrefs + 1) {
+		w->sum_bad = true;   /* not the trace added last: give up on the frame */
+		return;
+	}
+	if (w->nrefs == w->refs_alloc) {
+		w->refs_alloc = w->refs_alloc ? 2 * w->refs_alloc : 256;
+		w->refs = ob_xrealloc(w->refs, w->refs_alloc * sizeof *w->refs);
+	}
+	r = &w->refs[w->nrefs++];
+	memcpy(r->id, w->ix.traces[w->ix.ntraces - 1].trace_id, 16);
+	r->off = (uint32_t)w->sum.len;
+	p = tmp;
+	p += ob_put_uvarint(p, nerrors);
+	p += ob_put_uvarint(p, n);
+	ob_buf_add(&w->sum, tmp, (size_t)(p - tmp));
+	for (i = 0; i < n; i++) {
+		const char *name = sv[i].service ? sv[i].service : "";
+
+		for (k = 0; k < w->nnames; k++)
+			if (strcmp(w->names[k], name) == 0)
+				break;
+		if (k == w->nnames) {
+			if (strlen(name) > UINT16_MAX) {
+				w->sum_bad = true;
+				return;
+			}
+			w->names = ob_xrealloc(w->names, (w->nnames + 1) * sizeof *w->names);
+			w->names[w->nnames++] = ob_xstrdup(name);
+		}
+		p = tmp;
+		p += ob_put_uvarint(p, k);
+		p += ob_put_uvarint(p, sv[i].max_duration_ns);
+		p += ob_put_uvarint(p, sv[i].errors);
+		ob_buf_add(&w->sum, tmp, (size_t)(p - tmp));
+	}
+	r->len = (uint32_t)(w->sum.len - r->off);
+	if (w->sum.len > BLOCK_MAX_INDEX)
+		w->sum_bad = true;
+}
+
+static int
+cmp_ref(const void *a, const void *b)
+{
+	return memcmp(((const struct sum_ref *)a)->id, ((const struct sum_ref *)b)->id, 16);
+}
+
+/* The summary frame (layout in block.h), if every trace has a summary. */
+static enum ob_err
+write_summaries(struct block_writer *w, char *errbuf)
+{
+	struct ob_buf raw, b;
+	uint8_t *p;
+	size_t i, need = 0, bound, n;
+	enum ob_err err;
+
+	if (w->sum_bad || w->nrefs != w->ix.ntraces || w->ix.ntraces == 0)
+		return OB_OK;
+	for (i = 0; i < w->nnames; i++)
+		need += 2 + strlen(w->names[i]);
+	if (need + w->sum.len > BLOCK_MAX_INDEX)
+		return OB_OK;
+	qsort(w->refs, w->nrefs, sizeof *w->refs, cmp_ref);
+	/* the payload: names, then the entries in index order */
+	ob_buf_init(&raw, 0);
+	ob_buf_reserve(&raw, need + w->sum.len, &p);
+	for (i = 0; i < w->nnames; i++) {
+		size_t l = strlen(w->names[i]);
+
+		ob_put_le16(p, (uint16_t)l);
+		memcpy(p + 2, w->names[i], l);
+		p += 2 + l;
+	}
+	for (i = 0; i < w->nrefs; i++) {
+		memcpy(p, w->sum.data + w->refs[i].off, w->refs[i].len);
+		p += w->refs[i].len;
+	}
+	raw.len = (size_t)(p - raw.data);
+	bound = ZSTD_compressBound(raw.len);
+	ob_buf_init(&b, 0);
+	ob_buf_reserve(&b, 28 + bound, &p);
+	n = ZSTD_compressCCtx(w->cctx, p + 28, bound, raw.data, raw.len, w->level);
+	if (ZSTD_isError(n)) {
+		ob_buf_release(&raw);
+		ob_buf_release(&b);
+		return ob_errf(errbuf, OB_EINTERNAL, "zstd: %s", ZSTD_getErrorName(n));
+	}
+	ob_put_le32(p, SKIP_SUMMARY);
+	ob_put_le32(p + 4, (uint32_t)(20 + n));
+	memcpy(p + 8, "OBXS", 4);
+	ob_put_le32(p + 12, 2);
+	ob_put_le32(p + 16, (uint32_t)w->ix.ntraces);
+	ob_put_le32(p + 20, (uint32_t)w->nnames);
+	ob_put_le32(p + 24, (uint32_t)raw.len);
+	b.len = 28 + n;
+	err = write_all(w, b.data, b.len, errbuf);
+	ob_buf_release(&raw);
+	ob_buf_release(&b);
+	return err;
+}
+
 static int
 cmp_trace(const void *a, const void *b)
 {
@@ -176,6 +298,11 @@ writer_free(struct block_writer *w)
 	ob_buf_release(&w->frame);
 	ob_buf_release(&w->out);
 	EVP_MD_CTX_free(w->sha);
+	ob_buf_release(&w->sum);
+	free(w->refs);
+	for (size_t i = 0; i < w->nnames; i++)
+		free(w->names[i]);
+	free(w->names);
 	free(w->path);
 	free(w);
 }
@@ -195,6 +322,8 @@ block_writer_finish(struct block_writer *w, struct block_index *ix, char sha256_
 		goto fail;
 	if (w->ix.ntraces == 0)
 		w->ix.min_ns = 0;
+	if ((err = write_summaries(w, errbuf)))
+		goto fail;
 	qsort(w->ix.traces, w->ix.ntraces, sizeof *w->ix.traces, cmp_trace);
 	ob_buf_init(&b, 0);
 	ob_buf_reserve(&b, 50 + olen + FRAME_ENTRY * w->ix.nframes + TRACE_ENTRY * w->ix.ntraces, &p);

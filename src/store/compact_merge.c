@@ -311,6 +311,7 @@ compact_merge(struct store *s, const struct compact_rules *r, const char (*ids)[
 		if ((err = block_writer_add(w, tid, bytes.data, bytes.len, sum.nspans, sum.start_ns,
 					    sum.end_ns, errbuf)))
 			goto out;
+		seal_trace_summary(w, t);
 		if ((si->ntraces & 255) == 0 && compact_stopping(s)) {
 			err = ob_errf(errbuf, OB_ESHUTDOWN, "compaction stopped: the store is closing");
 			goto out;

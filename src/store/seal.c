@@ -66,6 +66,24 @@ seal_item_free(struct seal_item *si)
 }
 
 /* Choose the rows [*first, *last] to seal; returns how many. */
+/* Hand t's summary to the block writer (block.h's summary frame). */
+void
+seal_trace_summary(struct block_writer *w, const struct seal_trace *t)
+{
+	struct block_service one[8] = { { 0 } }, *sv = t->nservices <= 8 ? one
+					    : ob_xmalloc(t->nservices * sizeof *sv);
+	size_t i;
+
+	for (i = 0; i < t->nservices; i++) {
+		sv[i].service = t->services[i].service;
+		sv[i].max_duration_ns = t->services[i].max_duration_ns;
+		sv[i].errors = t->services[i].errors;
+	}
+	block_writer_summary(w, t->nerrors, sv, t->nservices);
+	if (sv != one)
+		free(sv);
+}
+
 static size_t
 pick_rows(struct store *s, struct conn *c, bool everything, int64_t *first, int64_t *last)
 {
@@ -282,6 +300,7 @@ build_block(struct store *s, struct conn *c, int64_t first, int64_t last,
 		if ((err = block_writer_add(w, t->trace_id, t->bytes.data, t->bytes.len, t->nspans,
 					    t->start_ns, t->end_ns, errbuf)))
 			goto fail;
+		seal_trace_summary(w, t);
 	}
 	err = block_writer_finish(w, &si->ix, si->sha256, &si->file_bytes, errbuf);
 	w = NULL;

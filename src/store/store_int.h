@@ -376,6 +376,8 @@ struct ob_arena;
 enum ob_err summarise_trace(const struct block_trace *bt, const uint8_t *data,
 			    struct seal_trace *t, const char *id, struct ob_arena *arena,
 			    struct rollup_delta *rollup, char *errbuf);
+/* seal.c: hand t's summary to w (the block's summary frame, block.h). */
+void seal_trace_summary(struct block_writer *w, const struct seal_trace *t);
 
 /* head.c */
 void head_dir_add(struct ob_buf *dir, const struct chunk *c);
