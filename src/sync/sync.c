@@ -12,6 +12,10 @@
  * a block the store holds as the source of a merged one
  * (store_block_exists), so a follower that compacted never fetches the
  * same spans again.  The store merges only blocks of one origin.
+ * A merged block's meta names its direct sources ("sources"); pull records
+ * one whose sources the store all holds as known without fetching it.
+ * Not built yet: pushing a merged block whose sources are on the remote and
+ * deleting those sources after a grace (remote compaction, issue 14).
  */
 #include "sync/sync.h"
 
@@ -365,6 +369,63 @@ job_run(struct job *j, char *errbuf)
 
 /* --- push ---------------------------------------------------------------- */
 
+/* The meta of a block, with the ids of the blocks it was merged from (its
+ * direct sources) as "sources" when it is a merged one: a follower holding
+ * them all records it as known without fetching it (pull_one).  Readers
+ * that predate the field ignore it (sync_meta_parse unpacks without
+ * JSON_STRICT). */
+static char *
+meta_with_sources(struct store *s, const struct store_block_info *bi)
+{
+	char (*src)[27] = NULL, errbuf[OB_ERRLEN], *meta = sync_meta_json(bi), *out;
+	size_t n = 0, i;
+	json_t *o, *a;
+
+	if (s == NULL || store_block_sources(s, bi->id, &src, &n, errbuf) || n == 0 ||
+	    (o = json_loads(meta, 0, NULL)) == NULL) {
+		free(src);
+		return meta;
+	}
+	a = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(src[i]));
+	json_object_set_new(o, "sources", a);
+	out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	free(src);
+	if (out == NULL)
+		return meta;
+	free(meta);
+	return out;
+}
+
+/* Does the meta name sources, every one of which this store holds (as a
+ * block, or merged into one)?  Then the block's spans are all here. */
+static bool
+sources_all_here(struct store *s, const struct ob_buf *meta)
+{
+	json_t *o = json_loadb((const char *)meta->data, meta->len, 0, NULL), *a, *v;
+	size_t i;
+	bool all = false;
+
+	if (o == NULL)
+		return false;
+	a = json_object_get(o, "sources");
+	if (json_is_array(a) && json_array_size(a) > 0 && json_array_size(a) <= 4096) {
+		all = true;
+		json_array_foreach(a, i, v) {
+			const char *id = json_string_value(v);
+
+			if (id == NULL || strlen(id) != 26 || !store_block_exists(s, id)) {
+				all = false;
+				break;
+			}
+		}
+	}
+	json_decref(o);
+	return all;
+}
+
 static enum ob_err
 push_file(struct job *j, const struct store_block_info *bi, const char *path, uint64_t *bytes,
 	  char *errbuf)
@@ -382,7 +443,7 @@ push_file(struct job *j, const struct store_block_info *bi, const char *path, ui
 	free(data);
 	if (err)
 		return err;
-	meta = sync_meta_json(bi);
+	meta = meta_with_sources(j->s, bi);
 	remote_meta_name(j->r, bi->id, name, sizeof name);
 	err = blob_put(j->b, name, (const uint8_t *)meta, strlen(meta), "application/json",
 		       &existed_meta, errbuf);
@@ -542,6 +603,13 @@ pull_one(struct job *j, const struct store_block_info *want, uint64_t *bytes, ch
 	}
 	if (store_block_exists(j->s, bi.id)) {
 		err = OB_EBUSY; /* someone else pulled it meanwhile */
+		goto out;
+	}
+	if (sources_all_here(j->s, &buf)) {
+		/* merged from blocks this store holds: nothing new in it */
+		known_add(j->known, bi.id);
+		errbuf[0] = '\0';
+		err = OB_EBUSY;
 		goto out;
 	}
 	ob_buf_reset(&buf);

@@ -2,7 +2,8 @@
  * test_compact_sync.c - compaction and push/pull through a file:// remote
  * (sync.c's rule): a merged block whose sources are all on the remote is
  * not pushed again; a follower that compacted what it pulled does not pull
- * the sources again, nor push its merged block.
+ * the sources again, nor push its merged block; a merged block's meta
+ * names its sources, and a follower holding them all does not fetch it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,10 +156,11 @@ same_trace(struct store *a, struct store *b, unsigned t)
 static void
 merged_blocks_are_not_pushed_twice(void **state)
 {
-	char root[] = "/tmp/obstui-csync-XXXXXX", *url, *da, *db, *dc, *cmd, errbuf[OB_ERRLEN];
-	struct remote r;
-	struct blob_store *bs;
-	struct store *a, *b;
+	char root[] = "/tmp/obstui-csync-XXXXXX", *url, *url2, *da, *db, *dc, *dd, *cmd;
+	char errbuf[OB_ERRLEN];
+	struct remote r, r2;
+	struct blob_store *bs, *bs2;
+	struct store *a, *b, *d;
 	unsigned t;
 
 	(void)state;
@@ -169,6 +171,10 @@ merged_blocks_are_not_pushed_twice(void **state)
 	dc = ob_xasprintf("%s/c", root);
 	assert_int_equal(remote_parse_url(url, &r, errbuf), OB_OK);
 	assert_int_equal(blob_open(&r, &bs, errbuf), OB_OK);
+	url2 = ob_xasprintf("file://%s/remote2", root);
+	dd = ob_xasprintf("%s/d", root);
+	assert_int_equal(remote_parse_url(url2, &r2, errbuf), OB_OK);
+	assert_int_equal(blob_open(&r2, &bs2, errbuf), OB_OK);
 
 	a = open_store(da);
 	add_block(a, 1, 10);
@@ -197,22 +203,40 @@ merged_blocks_are_not_pushed_twice(void **state)
 	for (t = 1; t <= 30; t++)
 		same_trace(a, b, t);
 
-	/* a merged block whose sources never went up is pushed */
+	/* a merged block whose sources never went up to this remote is pushed
+	 * (its sources went to another one) */
 	store_close(b);
 	b = open_store(dc);
 	add_block(b, 31, 5);
 	add_block(b, 36, 5);
+	push(b, bs2, &r2, 2, 0);
 	assert_int_equal(compact(b), 1);
 	push(b, bs, &r, 1, 0);
 	assert_int_equal(remote_blocks(bs, &r), 4);
 
+	/* a follower holding its sources (pulled from the other remote) records
+	 * the merged block as known without fetching it; a second pull skips it */
+	d = open_store(dd);
+	pull(d, bs2, &r2, 2, 0);
+	pull(d, bs, &r, 3, 1);
+	pull(d, bs, &r, 0, 4);
+	assert_int_equal(nblocks(d), 5);
+	for (t = 1; t <= 30; t++)
+		same_trace(a, d, t);
+	for (t = 31; t <= 40; t++)
+		same_trace(b, d, t);
+
 	store_close(a);
 	store_close(b);
+	store_close(d);
 	blob_close(bs);
+	blob_close(bs2);
 	cmd = ob_xasprintf("rm -rf '%s'", root);
 	assert_int_equal(system(cmd), 0);
 	free(cmd);
 	free(url);
+	free(url2);
+	free(dd);
 	free(da);
 	free(db);
 	free(dc);
