@@ -614,7 +614,7 @@ sync_report() {
 	for k in push pull fetch; do
 		case $k in
 		push) o=push_obstui s=push_sdk; a="push, MB/s" ;;
-		pull) o=pull_obstui s=pull_sdk; a="pull end to end (obstui: SHA-256, decode and record every trace), MB/s" ;;
+		pull) o=pull_obstui s=pull_sdk; a="pull end to end (obstui: SHA-256, per-trace summaries from the block (older blocks decoded), rollups from the spans, record every trace), MB/s" ;;
 		fetch) o=fetch_obstui s=pull_sdk; a="pull, raw transfer (obstui's blob client: list, GET meta and block, write; \`bench_sync fetch\`), MB/s" ;;
 		esac
 		echo "| $a (each round) | $(kv sync_${o}_mbps "$f") ($(kv sync_${o}_mbps_all "$f")) | $(kv sync_${s}_mbps "$f") ($(kv sync_${s}_mbps_all "$f")) | $(kv sync_${k}_ratio "$f") | >= 1.0 | $(verdict "$(kv sync_${k}_ratio "$f")" 1.0 ge) |"
