@@ -433,6 +433,45 @@ orphan_blocks_are_removed_on_open(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/* A block of many services: each service's postings are found by a search on it
+ * (more than the 32 distinct names the writer's first numbering table holds). */
+static void
+many_services_are_each_searchable(void **state)
+{
+	struct fixture *f = *state;
+	enum { NSVC = 100 };
+	otlp_resource_spans **rs = ob_arena_alloc(&f->arena, NSVC * sizeof *rs);
+	struct store_batch *b;
+	struct store_search_req req;
+	struct store_search_result res;
+	char errbuf[OB_ERRLEN], name[32], q[96];
+	unsigned i;
+
+	for (i = 0; i < NSVC; i++) {
+		otlp_span **sp = ob_arena_alloc(&f->arena, sizeof *sp);
+
+		/* trace 1 + i has one span, of service svc-i */
+		sp[0] = tb_span(&f->arena, 1 + i, 0, 0, "op", T0 + i * MS, 10 * MS, 0);
+		snprintf(name, sizeof name, "svc-%u", i);
+		rs[i] = tb_resource_spans(&f->arena, ob_arena_memdup(&f->arena, name, strlen(name) + 1), sp, 1);
+	}
+	assert_int_equal(store_batch_build(f->s, rs, NSVC, NULL, &b, errbuf), OB_OK);
+	assert_int_equal(store_submit(f->s, b, errbuf), OB_OK);
+	assert_int_equal(store_seal_all(f->s, errbuf), OB_OK);
+	for (i = 0; i < NSVC; i += 7) {
+		memset(&req, 0, sizeof req);
+		snprintf(q, sizeof q, "{ resource.service.name = \"svc-%u\" }", i);
+		req.traceql = q;
+		req.limit = 10;
+		assert_int_equal(store_search(f->s, &req, &res, errbuf), OB_OK);
+		assert_int_equal(res.ntraces, 1);
+		assert_int_equal(res.traces[0].trace_id[15], (uint8_t)(1 + i));
+		snprintf(name, sizeof name, "svc-%u", i);
+		assert_string_equal(res.traces[0].root_service, name);
+		store_search_result_release(&res);
+	}
+}
+
 int
 main(void)
 {
@@ -447,6 +486,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(retention_drops_old_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(block_is_self_describing, setup, teardown),
 		cmocka_unit_test_setup_teardown(orphan_blocks_are_removed_on_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(many_services_are_each_searchable, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
