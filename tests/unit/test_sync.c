@@ -21,6 +21,7 @@
 #include "model/trace.h"
 #include "otlp_build.h"
 #include "store/store.h"
+#include "store_check.h"
 #include "sync/blob_int.h"
 #include "sync/sync.h"
 
@@ -306,23 +307,6 @@ filled_store(const char *dir, unsigned first, unsigned ntraces, const char *orig
 	return s;
 }
 
-static void
-same_trace(struct store *a, struct store *b, unsigned t)
-{
-	uint8_t id[16];
-	struct ob_buf x, y;
-	char errbuf[OB_ERRLEN];
-
-	tb_trace_id(id, t);
-	ob_buf_init(&x, 0);
-	ob_buf_init(&y, 0);
-	assert_int_equal(store_trace_get(a, id, &x, errbuf), OB_OK);
-	assert_int_equal(store_trace_get(b, id, &y, errbuf), OB_OK);
-	assert_int_equal(x.len, y.len);
-	assert_memory_equal(x.data, y.data, x.len);
-	ob_buf_release(&x);
-	ob_buf_release(&y);
-}
 
 /* A temporary folder holding stores and a file:// remote, opened. */
 struct folder {
